@@ -1,0 +1,232 @@
+// Package call is the technology-neutral call model: the seams between the
+// SIP edge, the analog board and the routing code.
+//
+// A [Leg] is one party of a call, whatever carries it (a SIP dialog, an FXS
+// port, an FXO port). A [Target] is something that can be rung; a [Dialer]
+// turns Targets into ringing Legs. Routing code (packages flow and acd) sees
+// only these types and never imports sip or board.
+//
+// # Causes
+//
+// Every Leg ends with a [Cause]. Causes travel through context cancellation
+// too: a ring group cancels its losers with context.WithCancelCause(ctx,
+// AnsweredElsewhere) and each leg hangs up with [CauseOf] of that context.
+package call
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Cause says why a leg or a call ended. It is an error so that it can be a
+// context's cause and be wrapped.
+type Cause int
+
+// Causes, with their SIP and Q.850 meanings in [Cause.SIPStatus].
+const (
+	Normal            Cause = iota // normal clearing: someone hung up
+	Busy                           // 486
+	NoAnswer                       // ring timeout (480 on the caller's side)
+	Unavailable                    // 480: not registered, DND, off hours
+	NotFound                       // 404
+	Rejected                       // 603: declined
+	Cancelled                      // the caller gave up before answer (487)
+	AnsweredElsewhere              // another leg won; no missed-call mark
+	Forbidden                      // 403: not permitted (toll fraud guard)
+	Congestion                     // 503: no trunk, no port, overload
+	MediaTimeout                   // no RTP for the inactivity time
+	Failure                        // anything else (500)
+	Loop                           // the flow looped too often
+	Shutdown                       // the box is stopping
+)
+
+var causeNames = [...]string{
+	Normal:            "normal",
+	Busy:              "busy",
+	NoAnswer:          "no_answer",
+	Unavailable:       "unavailable",
+	NotFound:          "not_found",
+	Rejected:          "rejected",
+	Cancelled:         "cancelled",
+	AnsweredElsewhere: "answered_elsewhere",
+	Forbidden:         "forbidden",
+	Congestion:        "congestion",
+	MediaTimeout:      "media_timeout",
+	Failure:           "failure",
+	Loop:              "loop",
+	Shutdown:          "shutdown",
+}
+
+// String is the cause's name as CDRs and the API show it.
+func (c Cause) String() string {
+	if int(c) >= 0 && int(c) < len(causeNames) {
+		return causeNames[c]
+	}
+	return "unknown"
+}
+
+// Error makes Cause an error.
+func (c Cause) Error() string { return "call: " + c.String() }
+
+// SIPStatus is the final response a caller's INVITE gets for c.
+func (c Cause) SIPStatus() (int, string) {
+	switch c {
+	case Busy:
+		return 486, "Busy Here"
+	case NoAnswer, Unavailable:
+		return 480, "Temporarily Unavailable"
+	case NotFound:
+		return 404, "Not Found"
+	case Rejected:
+		return 603, "Decline"
+	case Cancelled, AnsweredElsewhere:
+		return 487, "Request Terminated"
+	case Forbidden:
+		return 403, "Forbidden"
+	case Congestion, Shutdown:
+		return 503, "Service Unavailable"
+	case Loop:
+		return 482, "Loop Detected"
+	default:
+		return 500, "Server Internal Error"
+	}
+}
+
+// CauseFromSIP maps a SIP final status to a Cause.
+func CauseFromSIP(status int) Cause {
+	switch {
+	case status >= 200 && status < 300:
+		return Normal
+	case status == 486 || status == 600:
+		return Busy
+	case status == 404 || status == 604:
+		return NotFound
+	case status == 408:
+		return NoAnswer
+	case status == 480:
+		return Unavailable
+	case status == 487:
+		return Cancelled
+	case status == 603:
+		return Rejected
+	case status == 403:
+		return Forbidden
+	case status == 503:
+		return Congestion
+	default:
+		return Failure
+	}
+}
+
+// CauseOf returns the Cause in err's chain (including a context's cause),
+// Normal for nil, and Failure for anything else.
+func CauseOf(err error) Cause {
+	if err == nil {
+		return Normal
+	}
+	var c Cause
+	if errors.As(err, &c) {
+		return c
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return NoAnswer
+	}
+	if errors.Is(err, context.Canceled) {
+		return Cancelled
+	}
+	return Failure
+}
+
+// Party identifies one end of a call as a phone shows it.
+type Party struct {
+	Number string // E.164 or an extension number
+	Name   string // caller-ID name
+}
+
+// Leg is one party of a call: a SIP dialog, an FXS port or an FXO port.
+//
+// A Leg is created ringing (outbound, by a Dialer) or offered (inbound, by
+// the edge). All methods are safe for concurrent use.
+type Leg interface {
+	// ID is unique for the life of the process (the CDR leg id).
+	ID() string
+	// Remote is who is at the other end of this leg.
+	Remote() Party
+	// Answer answers an inbound leg (200 OK, or taking an FXO line off hook).
+	// For outbound legs it waits until the far end answers or ctx ends.
+	Answer(ctx context.Context) error
+	// Progress sends early media or ringing to an unanswered inbound leg
+	// (SIP 180/183) so that the caller hears the box's own ringback or music.
+	Progress(ctx context.Context) error
+	// Hangup ends the leg with c. It is idempotent.
+	Hangup(c Cause)
+	// Media plays to and hears from the leg.
+	Media() Media
+	// Done is closed when the leg has ended, from either side.
+	Done() <-chan struct{}
+	// Err is the Cause the leg ended with, once Done is closed.
+	Err() error
+}
+
+// Media is what routing code does with a leg's audio.
+type Media interface {
+	// Play sends 20 ms frames from src until it ends, ctx ends, or (when
+	// bargeIn) a DTMF digit arrives; the digit is then left for Digits.
+	Play(ctx context.Context, src Source, bargeIn bool) error
+	// Digits is the leg's DTMF: RFC 4733, SIP INFO or in-band, de-duplicated.
+	Digits() <-chan Digit
+	// Codec is the negotiated audio codec ("PCMU", "PCMA", "G722").
+	Codec() string
+}
+
+// Digit is one DTMF key press.
+type Digit struct {
+	Key      byte          // '0'-'9', '*', '#', 'A'-'D'
+	Duration time.Duration // 0 when unknown
+}
+
+// Source is a stream of 20 ms audio frames at 8 kHz (or 16 kHz for G.722),
+// as produced by prompts, tones and music on hold.
+type Source interface {
+	// ReadFrame fills f with the next frame and reports whether there was
+	// one. A source that ends returns false.
+	ReadFrame(f []int16) bool
+}
+
+// Target kinds.
+type TargetKind int
+
+const (
+	TargetExtension TargetKind = iota // all registered contacts of an extension, forked
+	TargetExternal                    // a number outside, through outbound routes
+	TargetFXS                         // an analog port
+)
+
+// Target is something that can be rung.
+type Target struct {
+	Kind   TargetKind
+	Number string // extension number, external number, or FXS port number
+	// From is the caller shown to the target; the flow sets the name prefix.
+	From Party
+	// Agent is the agent this target rings on behalf of, if any (for busy
+	// tracking and the CDR).
+	Agent string
+	// Class is the caller's outbound permission, for external targets.
+	Class string
+}
+
+// Dialer turns a Target into a ringing Leg.
+type Dialer interface {
+	// Dial starts ringing t and returns at once with the outbound leg. The
+	// leg's Answer waits for the far end. Dial fails fast (NotFound,
+	// Unavailable, Forbidden, Congestion) when t cannot ring at all.
+	Dial(ctx context.Context, t Target) (Leg, error)
+}
+
+// Bridger connects two answered legs until one ends.
+type Bridger interface {
+	// Bridge relays media between a and b until either leg ends or ctx
+	// ends, then returns. It does not hang up either leg.
+	Bridge(ctx context.Context, a, b Leg) error
+}

@@ -1,0 +1,337 @@
+// Package site is the configuration model of one installation: the objects
+// of the site file (docs/site-file.md), their validation, and their YAML form.
+//
+// The database (package store) is the one source of truth; a Site is the
+// value that moves between the site file, the database and the running
+// engine. A Site handed to the engine is never mutated again (see package
+// config), so every field here is plain data.
+package site
+
+import (
+	"fmt"
+	"time"
+)
+
+// Site is one whole installation.
+type Site struct {
+	Version       int             `yaml:"version"`
+	System        System          `yaml:"system"`
+	Extensions    []Extension     `yaml:"extensions,omitempty"`
+	Agents        []Agent         `yaml:"agents,omitempty"`
+	RingGroups    []RingGroup     `yaml:"ring_groups,omitempty"`
+	HuntGroups    []HuntGroup     `yaml:"hunt_groups,omitempty"`
+	Queues        []Queue         `yaml:"queues,omitempty"`
+	IVRs          []IVR           `yaml:"ivrs,omitempty"`
+	Announcements []Announcement  `yaml:"announcements,omitempty"`
+	Schedules     []Schedule      `yaml:"schedules,omitempty"`
+	Inbound       []InboundRoute  `yaml:"inbound,omitempty"`
+	Voicemail     []Mailbox       `yaml:"voicemail,omitempty"`
+	Trunks        []Trunk         `yaml:"trunks,omitempty"`
+	Outbound      []OutboundRoute `yaml:"outbound,omitempty"`
+	Lines         []Line          `yaml:"lines,omitempty"`
+	Prompts       []Prompt        `yaml:"prompts,omitempty"`
+	HoldMusic     []HoldMusic     `yaml:"hold_music,omitempty"`
+	Users         []User          `yaml:"users,omitempty"`
+}
+
+// System holds the installation-wide settings.
+type System struct {
+	Name         string `yaml:"name"`
+	Timezone     string `yaml:"timezone"`            // IANA name; default UTC
+	ToneZone     string `yaml:"tone_zone,omitempty"` // us, uk, de, fr, nl, au, jp; default us
+	OfficeNumber string `yaml:"office_number,omitempty"`
+	Language     string `yaml:"language,omitempty"` // prompt language: en, fr; default en
+	// LoopLimit is how many times one call may enter the same destination
+	// before it goes to LoopTo; 0 means 5.
+	LoopLimit int    `yaml:"loop_limit,omitempty"`
+	LoopTo    string `yaml:"loop_to,omitempty"` // default hangup
+	// SMTP relay for voicemail to e-mail.
+	SMTP *SMTP `yaml:"smtp,omitempty"`
+}
+
+// SMTP is the relay voicemail e-mail goes through.
+type SMTP struct {
+	Host     string `yaml:"host"` // host:port
+	From     string `yaml:"from"`
+	Username string `yaml:"username,omitempty"`
+	Password string `yaml:"password,omitempty"` // a secret: exported only with --with-secrets
+}
+
+// Permission classes for outbound calls, from least to most.
+const (
+	PermInternal      = "internal"
+	PermLocal         = "local"
+	PermNational      = "national"
+	PermInternational = "international"
+)
+
+// Extension is a SIP account: a desk phone or a softphone.
+type Extension struct {
+	Number      string `yaml:"number"`
+	Name        string `yaml:"name,omitempty"`
+	Secret      string `yaml:"secret,omitempty"` // a secret: exported only with --with-secrets
+	Voicemail   bool   `yaml:"voicemail,omitempty"`
+	Email       string `yaml:"email,omitempty"`
+	HuntBlocked bool   `yaml:"hunt_blocked,omitempty"`
+	Permission  string `yaml:"permission,omitempty"` // default national
+	DND         bool   `yaml:"dnd,omitempty"`
+}
+
+// Ring preferences of an agent.
+const (
+	RingBoth                = "both"
+	RingExtensionThenMobile = "extension_then_mobile"
+	RingExtensionOnly       = "extension_only"
+	RingMobileOnly          = "mobile_only"
+)
+
+// Agent is a person who takes calls from queues and groups.
+type Agent struct {
+	ID             string   `yaml:"id"`
+	Name           string   `yaml:"name,omitempty"`
+	Extension      string   `yaml:"extension,omitempty"`
+	Mobile         string   `yaml:"mobile,omitempty"`
+	RingPreference string   `yaml:"ring_preference,omitempty"` // default extension_only, or both when a mobile is set
+	MobileAfter    Duration `yaml:"mobile_after,omitempty"`
+	Role           string   `yaml:"role,omitempty"` // agent | manager; default agent
+	ReportsTo      string   `yaml:"reports_to,omitempty"`
+	Hours          []Range  `yaml:"hours,omitempty"`      // empty: always within hours
+	AutoLogin      bool     `yaml:"auto_login,omitempty"` // log in/out at the edges of Hours
+	Button         int      `yaml:"button,omitempty"`
+	PIN            string   `yaml:"pin,omitempty"` // a secret: exported only with --with-secrets
+}
+
+// Range is a weekly time range in system.timezone.
+type Range struct {
+	Days string `yaml:"days"` // "mon-fri", "sat", "mon,wed,fri"
+	From string `yaml:"from"` // "HH:MM"
+	To   string `yaml:"to"`   // "HH:MM"; earlier than From crosses midnight
+}
+
+// RingGroup is a staged ring group.
+type RingGroup struct {
+	ID        string  `yaml:"id"`
+	Name      string  `yaml:"name,omitempty"`
+	Stages    []Stage `yaml:"stages"`
+	Repeat    int     `yaml:"repeat,omitempty"` // default 1
+	CIDPrefix string  `yaml:"cid_prefix,omitempty"`
+	Confirm   string  `yaml:"confirm,omitempty"`   // never | external | always; default never
+	Music     string  `yaml:"music,omitempty"`     // hold-music class the caller hears instead of ringback
+	NoAnswer  string  `yaml:"no_answer,omitempty"` // default hangup
+}
+
+// Stage is one step of a ring group.
+type Stage struct {
+	Ring []string `yaml:"ring,flow"`
+	For  Duration `yaml:"for"`
+}
+
+// Hunt strategies.
+const (
+	HuntSequential      = "sequential"
+	HuntRoundRobin      = "round_robin"
+	HuntMemoryHunt      = "memory_hunt"
+	HuntFirstNotOnPhone = "first_not_on_phone"
+	HuntRingAll         = "ring_all"
+	HuntRandom          = "random"
+)
+
+// HuntGroup rings its members one at a time (or as the strategy says).
+type HuntGroup struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name,omitempty"`
+	Strategy string   `yaml:"strategy,omitempty"` // default sequential
+	Members  []string `yaml:"members,flow"`
+	Ring     Duration `yaml:"ring,omitempty"` // default 15s
+	NoAnswer string   `yaml:"no_answer,omitempty"`
+}
+
+// Queue strategies.
+const (
+	QueueLongestIdle       = "longest_idle"
+	QueueRoundRobin        = "round_robin"
+	QueueLinear            = "linear"
+	QueueRingAll           = "ring_all"
+	QueueFewestCalls       = "fewest_calls"
+	QueueLeastTalkTime     = "least_talk_time"
+	QueueRandom            = "random"
+	QueueRingProgressively = "ring_progressively"
+)
+
+// Queue is a call queue served by agents.
+type Queue struct {
+	ID               string       `yaml:"id"`
+	Name             string       `yaml:"name,omitempty"`
+	Strategy         string       `yaml:"strategy,omitempty"` // default longest_idle
+	Agents           []QueueAgent `yaml:"agents"`
+	AgentRing        Duration     `yaml:"agent_ring,omitempty"` // default 15s
+	Wrapup           Duration     `yaml:"wrapup,omitempty"`
+	Confirm          bool         `yaml:"confirm,omitempty"`
+	MaxNoAnswer      int          `yaml:"max_no_answer,omitempty"`
+	RetryDelay       Duration     `yaml:"retry_delay,omitempty"` // before the same agent is offered again; default 5s
+	MaxWait          Duration     `yaml:"max_wait,omitempty"`
+	OnTimeout        string       `yaml:"on_timeout,omitempty"`
+	OnEmpty          string       `yaml:"on_empty,omitempty"`
+	HoldMusic        string       `yaml:"hold_music,omitempty"`
+	Comfort          *Comfort     `yaml:"comfort,omitempty"`
+	AnnouncePosition Duration     `yaml:"announce_position,omitempty"`
+	LevelWait        Duration     `yaml:"level_wait,omitempty"`    // wait before the next level is reached; default 30s
+	ServiceLevel     Duration     `yaml:"service_level,omitempty"` // default 20s
+	ExitKey          string       `yaml:"exit_key,omitempty"`
+	ExitTo           string       `yaml:"exit_to,omitempty"`
+}
+
+// QueueAgent is an agent serving a queue at a level (1 is first). In YAML it
+// is either the agent id or {agent: id, level: N}.
+type QueueAgent struct {
+	Agent string
+	Level int // 0 or 1: first level
+}
+
+// Comfort messages spliced into the hold music.
+type Comfort struct {
+	Every   Duration `yaml:"every"`
+	Prompts []string `yaml:"prompts,flow"`
+}
+
+// IVR is a virtual receptionist menu.
+type IVR struct {
+	ID             string            `yaml:"id"`
+	Name           string            `yaml:"name,omitempty"`
+	Greeting       string            `yaml:"greeting,omitempty"`
+	Options        map[string]string `yaml:"options,omitempty"` // key 0-9 * # -> destination
+	DirectDial     bool              `yaml:"direct_dial,omitempty"`
+	Timeout        Duration          `yaml:"timeout,omitempty"`         // default 10s
+	DigitTimeout   Duration          `yaml:"digit_timeout,omitempty"`   // inter-digit; default 2s
+	Retries        int               `yaml:"retries,omitempty"`         // invalid keys allowed; default 3
+	TimeoutRetries int               `yaml:"timeout_retries,omitempty"` // default 3
+	Invalid        string            `yaml:"invalid,omitempty"`         // prompt
+	OnInvalid      string            `yaml:"on_invalid,omitempty"`      // default hangup
+	OnTimeout      string            `yaml:"on_timeout,omitempty"`      // default hangup
+}
+
+// Announcement plays a prompt, optionally starts recording, then goes on.
+type Announcement struct {
+	ID     string `yaml:"id"`
+	Prompt string `yaml:"prompt"`
+	Record bool   `yaml:"record,omitempty"`
+	Next   string `yaml:"next"`
+}
+
+// Schedule is a set of weekly open ranges and holidays.
+type Schedule struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name,omitempty"`
+	Open     []Range  `yaml:"open"`
+	Holidays []string `yaml:"holidays,omitempty,flow"` // YYYY-MM-DD
+}
+
+// InboundRoute says where calls from a trunk or FXO line enter.
+type InboundRoute struct {
+	Match     string `yaml:"match"` // DID, "fxo:N" or "*"
+	When      string `yaml:"when,omitempty"`
+	To        string `yaml:"to"`
+	Otherwise string `yaml:"otherwise,omitempty"`
+}
+
+// Mailbox is a voicemail box not owned by an extension (a group box).
+type Mailbox struct {
+	Box       string   `yaml:"box"`
+	Name      string   `yaml:"name,omitempty"`
+	Email     string   `yaml:"email,omitempty"`
+	Greeting  string   `yaml:"greeting,omitempty"`   // prompt id
+	MaxLength Duration `yaml:"max_length,omitempty"` // default 3m
+	MinLength Duration `yaml:"min_length,omitempty"` // default 2s
+	PIN       string   `yaml:"pin,omitempty"`        // a secret
+}
+
+// Trunk is a SIP trunk or an FXO line.
+type Trunk struct {
+	ID        string `yaml:"id"`
+	Host      string `yaml:"host,omitempty"`
+	Transport string `yaml:"transport,omitempty"` // udp | tcp; default udp
+	Username  string `yaml:"username,omitempty"`
+	Password  string `yaml:"password,omitempty"` // a secret
+	Register  bool   `yaml:"register,omitempty"`
+	FXO       int    `yaml:"fxo,omitempty"`
+	// CallerID overrides system.office_number on calls through this trunk.
+	CallerID string `yaml:"caller_id,omitempty"`
+}
+
+// OutboundRoute matches dialled numbers to trunks.
+type OutboundRoute struct {
+	Pattern    string   `yaml:"pattern"`
+	Strip      int      `yaml:"strip,omitempty"`
+	Prepend    string   `yaml:"prepend,omitempty"`
+	Trunks     []string `yaml:"trunks,flow"`
+	Emergency  bool     `yaml:"emergency,omitempty"`
+	Permission string   `yaml:"permission,omitempty"` // default national
+}
+
+// Line binds an analog FXS port to an extension.
+type Line struct {
+	Port      string `yaml:"port"` // "fxs:N"
+	Extension string `yaml:"extension"`
+}
+
+// Prompt is an uploaded recording.
+type Prompt struct {
+	ID   string `yaml:"id"`
+	File string `yaml:"file"`
+}
+
+// HoldMusic is a class of music on hold.
+type HoldMusic struct {
+	ID    string   `yaml:"id"`
+	Files []string `yaml:"files,flow"`
+	// Device names a live sound input instead of files (needs the cgo build).
+	Device string `yaml:"device,omitempty"`
+}
+
+// Web roles.
+const (
+	RoleAdmin   = "admin"
+	RoleManager = "manager"
+	RoleAgent   = "agent"
+)
+
+// User is a web login.
+type User struct {
+	Login    string `yaml:"login"`
+	Role     string `yaml:"role"`
+	Agent    string `yaml:"agent,omitempty"`
+	Password string `yaml:"password,omitempty"` // plain on import only; hashed and never exported
+	// PasswordHash is set when the user comes from the database; never in YAML.
+	PasswordHash string `yaml:"-"`
+}
+
+// Duration is a time.Duration written Go-style in YAML ("20s", "1m30s").
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String formats d the way the site file writes it.
+func (d Duration) String() string {
+	if d == 0 {
+		return "0s"
+	}
+	s := time.Duration(d).String()
+	// time.Duration prints "1m0s"; installers write "1m".
+	if len(s) > 2 && s[len(s)-2:] == "0s" && s[len(s)-3] >= 'a' {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// ParseDuration parses a Go-style duration that must not be negative.
+func ParseDuration(s string) (Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q (write it like 20s or 1m30s)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("bad duration %q: negative", s)
+	}
+	return Duration(d), nil
+}
