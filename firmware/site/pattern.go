@@ -1,0 +1,157 @@
+package site
+
+import (
+	"fmt"
+	"strings"
+)
+
+// pattern is an outbound pattern in the grammar of package dialplan
+// (see firmware/dialplan/pattern.go), compiled so that Validate can tell
+// when one route hides another. Package dialplan imports this package, so
+// this one cannot call dialplan.Compile; pattern_test.go checks that the two
+// accept the same patterns and match the same numbers.
+type pattern struct {
+	elems []uint16 // per position: bits 0-9 digits, 10 '*', 11 '#', 12 '+'
+	rest  bool     // ends in '.': one or more further characters
+}
+
+const (
+	setDigits = 1<<10 - 1
+	setTail   = 1<<12 - 1 // what '.' may match: digits, * and #
+	bitPlus   = 1 << 12
+)
+
+func charBit(c byte) uint16 {
+	switch {
+	case c >= '0' && c <= '9':
+		return 1 << (c - '0')
+	case c == '*':
+		return 1 << 10
+	case c == '#':
+		return 1 << 11
+	}
+	return 0
+}
+
+// compilePattern parses src; its errors say what is wrong and where.
+func compilePattern(src string) (pattern, error) {
+	var p pattern
+	if src == "" {
+		return p, fmt.Errorf("empty pattern")
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		var e uint16
+		switch {
+		case c == '.':
+			if i != len(src)-1 {
+				return p, fmt.Errorf("pattern %q: '.' must be the last character (position %d)", src, i+1)
+			}
+			if i == 0 {
+				return p, fmt.Errorf("pattern %q: '.' alone would match every number", src)
+			}
+			p.rest = true
+			continue
+		case c == 'X' || c == 'x':
+			e = setDigits
+		case c == 'Z' || c == 'z':
+			e = setDigits &^ 1
+		case c == 'N' || c == 'n':
+			e = setDigits &^ 3
+		case c == '[':
+			end := strings.IndexByte(src[i:], ']')
+			if end < 0 {
+				return p, fmt.Errorf("pattern %q: '[' at position %d is never closed", src, i+1)
+			}
+			body := src[i+1 : i+end]
+			if body == "" {
+				return p, fmt.Errorf("pattern %q: empty set at position %d", src, i+1)
+			}
+			for j := 0; j < len(body); j++ {
+				if body[j] < '0' || body[j] > '9' {
+					return p, fmt.Errorf("pattern %q: %q in a set at position %d is not a digit", src, body[j], i+2+j)
+				}
+				lo := body[j]
+				if j+2 < len(body) && body[j+1] == '-' {
+					hi := body[j+2]
+					if hi < '0' || hi > '9' || hi < lo {
+						return p, fmt.Errorf("pattern %q: bad range %q at position %d", src, body[j:j+3], i+2+j)
+					}
+					for d := lo; d <= hi; d++ {
+						e |= charBit(d)
+					}
+					j += 2
+					continue
+				}
+				e |= charBit(lo)
+			}
+			i += end
+		case c == '+':
+			if i != 0 {
+				return p, fmt.Errorf("pattern %q: '+' is only allowed first", src)
+			}
+			e = bitPlus
+		case charBit(c) != 0:
+			e = charBit(c)
+		default:
+			return p, fmt.Errorf("pattern %q: unexpected %q at position %d", src, c, i+1)
+		}
+		p.elems = append(p.elems, e)
+	}
+	return p, nil
+}
+
+// match reports whether number matches the whole pattern, as
+// dialplan.Pattern.Match does.
+func (p pattern) match(number string) bool {
+	n := len(p.elems)
+	if len(number) < n || (!p.rest && len(number) != n) || (p.rest && len(number) == n) {
+		return false
+	}
+	for i, e := range p.elems {
+		c := number[i]
+		b := charBit(c)
+		if c == '+' {
+			b = bitPlus
+		}
+		if b == 0 || e&b == 0 {
+			return false
+		}
+	}
+	for i := n; i < len(number); i++ {
+		if charBit(number[i]) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// covers reports whether every number q matches is also matched by p, so
+// that a route with q after a route with p can never be used.
+func (p pattern) covers(q pattern) bool {
+	if !p.rest {
+		if q.rest || len(q.elems) != len(p.elems) {
+			return false
+		}
+	} else {
+		// q's numbers have at least len(q.elems) (+1 with rest) characters;
+		// p needs more than len(p.elems).
+		minQ := len(q.elems)
+		if q.rest {
+			minQ++
+		}
+		if minQ <= len(p.elems) {
+			return false
+		}
+	}
+	for i, e := range q.elems {
+		var want uint16 = setTail
+		if i < len(p.elems) {
+			want = p.elems[i]
+		}
+		if e&^want != 0 {
+			return false
+		}
+	}
+	return true
+}
