@@ -219,7 +219,10 @@ type Target struct {
 // Dialer turns a Target into a ringing Leg.
 type Dialer interface {
 	// Dial starts ringing t and returns at once with the outbound leg. The
-	// leg's Answer waits for the far end. Dial fails fast (NotFound,
+	// leg's Answer waits for the far end. ctx governs the ringing only: when
+	// it ends before the answer, the leg stops ringing and ends with
+	// CauseOf(context.Cause(ctx)); once answered, the leg lives until Hangup
+	// or the far end hangs up. Dial fails fast (NotFound,
 	// Unavailable, Forbidden, Congestion) when t cannot ring at all.
 	Dial(ctx context.Context, t Target) (Leg, error)
 }
@@ -229,4 +232,10 @@ type Bridger interface {
 	// Bridge relays media between a and b until either leg ends or ctx
 	// ends, then returns. It does not hang up either leg.
 	Bridge(ctx context.Context, a, b Leg) error
+}
+
+// Ringer is implemented by outbound legs that report when the far end
+// starts ringing (SIP 180/183), so the caller can hear ringback.
+type Ringer interface {
+	Ringing() <-chan struct{}
 }

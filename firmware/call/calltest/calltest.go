@@ -296,7 +296,9 @@ func (d *Dialer) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 	go func() {
 		select {
 		case <-ctx.Done():
-			l.Hangup(call.CauseOf(context.Cause(ctx)))
+			if ok, _ := l.Answered(); !ok {
+				l.Hangup(call.CauseOf(context.Cause(ctx)))
+			}
 		case <-l.done:
 		}
 	}()

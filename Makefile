@@ -1,0 +1,57 @@
+# Ringbox: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+export GOFLAGS ?= -mod=mod
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin/ringbox
+RUN_DATA ?= run-data
+SIP ?= :5060
+HTTP ?= :8080
+
+.PHONY: all build run test deps lint unit e2e bench firmware fuzz clean
+
+all: build
+
+build:
+	@scripts/ensure-go.sh
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./firmware/cmd/ringbox
+
+# The demo appliance: simulated board, demo site, SIP on 5060, web on 8080.
+run: build
+	@mkdir -p $(RUN_DATA)
+	$(BIN) serve --data $(RUN_DATA) --site docs/examples/demo.yaml --board sim --sip $(SIP) --http $(HTTP)
+
+# Installs what the tests need when it is missing, then runs every test.
+test: deps lint unit
+	@echo "make test: all checks passed"
+
+deps:
+	@scripts/ensure-go.sh
+	@scripts/test-deps.sh
+
+lint:
+	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "== go vet"; $(GO) vet ./...
+	@echo "== CGO_ENABLED=0 build"; CGO_ENABLED=0 $(GO) build -o /dev/null ./...
+
+# Unit and end-to-end tests (the e2e tests start the real binary with SIPp,
+# baresip and Chromium), with the race detector.
+unit:
+	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 20m ./...
+
+bench:
+	@scripts/ensure-go.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./audio/... ./firmware/...
+	scripts/bench-sip.sh
+
+fuzz:
+	scripts/fuzz.sh 30s
+
+# Cross-builds the appliance binaries (cgo through Debian's cross gcc).
+firmware:
+	@scripts/ensure-go.sh
+	scripts/firmware.sh $(VERSION)
+
+clean:
+	rm -rf bin dist

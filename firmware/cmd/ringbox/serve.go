@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"ringbox/board/sim"
+	"ringbox/firmware/config"
+	"ringbox/firmware/events"
+	"ringbox/firmware/flow"
+	"ringbox/firmware/media"
+	"ringbox/firmware/sip"
+	"ringbox/firmware/site"
+	"ringbox/firmware/store"
+	"ringbox/web"
+)
+
+type serveFlags struct {
+	data, sipAddr, httpAddr, board, siteFile string
+	logLevel, logFormat                      string
+	publicIP, rtpPorts, realm                string
+	mediaTimeout                             time.Duration
+	pollEvery                                time.Duration
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var f serveFlags
+	f.data = *dataFlag(fs)
+	fs.StringVar(&f.data, "data", f.data, "data directory (database, audio)")
+	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
+	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address")
+	fs.StringVar(&f.board, "board", "sim", "board driver: sim")
+	fs.StringVar(&f.siteFile, "site", "", "site file imported on first start only (empty database)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.publicIP, "public-ip", "", "address phones reach the box at (SIP Contact, SDP); default: from --sip, else the primary interface")
+	fs.StringVar(&f.rtpPorts, "rtp-ports", "10000-20000", "RTP port range, even start")
+	fs.StringVar(&f.realm, "realm", "ringbox", "SIP digest realm")
+	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
+	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	if f.board != "sim" {
+		return usageError{fmt.Errorf("--board %q: this build has only the sim board", f.board)}
+	}
+	portMin, portMax, err := parsePortRange(f.rtpPorts)
+	if err != nil {
+		return usageError{err}
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return serve(ctx, f, portMin, portMax, log, stdout)
+}
+
+func parsePortRange(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65534 || lo >= hi {
+		return 0, 0, fmt.Errorf("--rtp-ports %q: want LOW-HIGH between 1024 and 65534", s)
+	}
+	return lo, hi, nil
+}
+
+// publicAddr picks the address phones reach the box at.
+func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
+	if flagIP != "" {
+		a, err := netip.ParseAddr(flagIP)
+		if err != nil {
+			return netip.Addr{}, usageError{fmt.Errorf("--public-ip %q: %v", flagIP, err)}
+		}
+		return a, nil
+	}
+	host, _, err := net.SplitHostPort(sipAddr)
+	if err != nil {
+		return netip.Addr{}, usageError{fmt.Errorf("--sip %q: %v", sipAddr, err)}
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return a, nil
+	}
+	// The address of the interface that routes outward; no packet is sent.
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err == nil {
+		defer c.Close()
+		if ua, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			if a, ok := netip.AddrFromSlice(ua.IP); ok {
+				return a.Unmap(), nil
+			}
+		}
+	}
+	return netip.MustParseAddr("127.0.0.1"), nil
+}
+
+func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
+	started := time.Now()
+	pub, err := publicAddr(f.publicIP, f.sipAddr)
+	if err != nil {
+		return err
+	}
+	// Take the web port first: a port in use fails before anything else
+	// is touched.
+	httpLn, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("web: cannot listen on %s: %w", f.httpAddr, unwrapSyscall(err))
+	}
+	defer httpLn.Close()
+
+	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ver, err := st.ConfigVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if ver == 0 && f.siteFile != "" {
+		s, err := loadSiteFile(f.siteFile)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ImportSite(ctx, s, "serve:--site"); err != nil {
+			return fmt.Errorf("import %s: %w", f.siteFile, err)
+		}
+		log.Info("imported site file on first start", "file", f.siteFile)
+		if ver, err = st.ConfigVersion(ctx); err != nil {
+			return err
+		}
+	}
+	cur, err := st.ExportSite(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.New(cur, ver)
+	if err != nil {
+		return fmt.Errorf("configuration in %s: %w", f.data, err)
+	}
+
+	bus := events.New()
+	brd := sim.New(len(cur.Agents))
+	defer brd.Close()
+
+	med, err := media.NewEngine(media.Config{IP: pub, PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
+	if err != nil {
+		return err
+	}
+	fl := &flow.Engine{Config: cfg, CDR: st, Bus: bus, Logger: log}
+	sipSrv, err := sip.New(sip.Config{
+		ListenAddr: f.sipAddr,
+		PublicIP:   pub,
+		Realm:      f.realm,
+		Lookup:     accountLookup(cfg, f.realm),
+		Site:       cfg.Site,
+		Media:      med,
+		Handler:    sipHandler{fl},
+		Bus:        bus,
+		Audit: func(ctx context.Context, action, detail string) {
+			if err := st.InsertAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "sip", Action: action, Detail: detail}); err != nil {
+				log.Error("audit", "err", err)
+			}
+		},
+		Logger:    log,
+		UserAgent: "Ringbox/" + version,
+	})
+	if err != nil {
+		return err
+	}
+	fl.Dialer = sipSrv.Dialer()
+	fl.Bridger = sipSrv.Dialer()
+
+	set := metrics.NewSet()
+	registerMetrics(set, bus, med, sipSrv)
+	ws := web.New(web.Config{
+		Auth:    st,
+		Bus:     bus,
+		Version: version,
+		Started: started,
+		Logger:  log,
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			metrics.WritePrometheus(w, true)
+			set.WritePrometheus(w)
+		}),
+	})
+	api := &apiHandlers{store: st, sip: sipSrv, cfg: cfg, bus: bus, board: brd}
+	api.register(ws)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 4)
+	go func() { errc <- med.Run(ctx) }()
+	go func() { errc <- sipSrv.Run(ctx) }()
+	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("web: %w", err)
+		}
+	}()
+	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery)
+
+	banner(stdout, f, pub, cur, st)
+	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "data", f.data)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+		if runErr != nil {
+			log.Error("subsystem failed", "err", runErr)
+		}
+	}
+	// Drain in order: no new calls, calls ended, web closed, then the
+	// database (deferred) so nothing is half-written.
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	sipSrv.Shutdown(sctx)
+	hs.Shutdown(sctx)
+	cancel()
+	return runErr
+}
+
+func unwrapSyscall(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+// watchConfig publishes a new snapshot whenever the configuration version
+// in the database changes (an import from another process, the web page).
+func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := reloadConfig(ctx, st, cfg, sipSrv, bus, log); err != nil {
+			log.Error("reload configuration", "err", err)
+		}
+	}
+}
+
+func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger) error {
+	ver, err := st.ConfigVersion(ctx)
+	if err != nil || ver == cfg.Current().Version {
+		return err
+	}
+	s, err := st.ExportSite(ctx)
+	if err != nil {
+		return err
+	}
+	old, err := cfg.Publish(s, ver)
+	if err != nil {
+		return err
+	}
+	sipSrv.Reload(s)
+	diff := config.Diff(old.Site, s)
+	log.Info("configuration changed", "version", ver, "changes", diff.String())
+	bus.Publish("config.changed", map[string]any{"version": ver, "changes": diff})
+	return nil
+}
+
+func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.Store) {
+	_, sipPort, _ := net.SplitHostPort(f.sipAddr)
+	_, httpPort, _ := net.SplitHostPort(f.httpAddr)
+	fmt.Fprintf(w, "\nRingbox %s is up.\n\n", version)
+	fmt.Fprintf(w, "  Web page:  http://%s:%s/\n", hostFor(pub), httpPort)
+	hasAdmin, _ := st.HasAdmin(context.Background())
+	if !hasAdmin {
+		fmt.Fprintf(w, "             first visit asks you to choose the admin password (there is no default)\n")
+	}
+	fmt.Fprintf(w, "  SIP:       %s:%s (UDP and TCP), realm %q\n", hostFor(pub), sipPort, f.realm)
+	if len(s.Extensions) > 0 {
+		x := s.Extensions[0]
+		fmt.Fprintf(w, "\n  Register a softphone (e.g. Linphone, Zoiper, baresip):\n")
+		fmt.Fprintf(w, "    username/auth id: %s\n    domain/registrar: %s:%s\n    password:         the extension's secret in your site file\n", x.Number, hostFor(pub), sipPort)
+		fmt.Fprintf(w, "    (ringbox export --with-secrets --data %s shows them)\n", f.data)
+		fmt.Fprintf(w, "  Extensions: ")
+		for i, x := range s.Extensions {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprint(w, x.Number)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n  Health: curl http://%s:%s/api/v1/health\n\n", hostFor(pub), httpPort)
+}
+
+func hostFor(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return "[" + a.String() + "]"
+	}
+	return a.String()
+}

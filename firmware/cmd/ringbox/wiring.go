@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/config"
+	"ringbox/firmware/events"
+	"ringbox/firmware/flow"
+	"ringbox/firmware/media"
+	"ringbox/firmware/sip"
+)
+
+// sipHandler hands new SIP calls to the routing engine.
+type sipHandler struct{ fl *flow.Engine }
+
+func (h sipHandler) HandleCall(ctx context.Context, in call.Leg, info sip.CallInfo) {
+	h.fl.Handle(ctx, in, flow.Inbound{
+		CallID:    info.CallID,
+		From:      info.From,
+		To:        info.To,
+		Extension: info.Extension,
+		Trunk:     info.Trunk,
+		DID:       info.DID,
+	})
+}
+
+// accountLookup gives the registrar an extension's digest HA1 values from
+// the current configuration snapshot.
+func accountLookup(cfg *config.Store, realm string) func(string) (sip.Account, bool) {
+	return func(ext string) (sip.Account, bool) {
+		for _, x := range cfg.Site().Extensions {
+			if x.Number != ext || x.Secret == "" {
+				continue
+			}
+			a1 := x.Number + ":" + realm + ":" + x.Secret
+			m := md5.Sum([]byte(a1))
+			s := sha256.Sum256([]byte(a1))
+			return sip.Account{
+				Extension:  x.Number,
+				HA1MD5:     hex.EncodeToString(m[:]),
+				HA1SHA256:  hex.EncodeToString(s[:]),
+				Permission: x.Permission,
+			}, true
+		}
+		return sip.Account{}, false
+	}
+}
+
+// registerMetrics adds the subsystems' gauges to set.
+func registerMetrics(set *metrics.Set, bus *events.Bus, med *media.Engine, s *sip.Server) {
+	set.NewGauge("ringbox_media_streams", func() float64 { return float64(med.Active()) })
+	set.NewGauge("ringbox_sip_registrations", func() float64 { return float64(len(s.Registrations())) })
+	set.NewGauge("ringbox_events_published_total", func() float64 { return float64(bus.Published()) })
+	set.NewGauge("ringbox_events_dropped_total", func() float64 { return float64(bus.Dropped()) })
+	set.NewGauge("ringbox_trunks_registered", func() float64 {
+		n := 0
+		for _, t := range s.TrunkStates() {
+			if t.State == "registered" {
+				n++
+			}
+		}
+		return float64(n)
+	})
+}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"ringbox/firmware/site"
+)
+
+// Changes lists, per kind of object, the ids added, removed and changed
+// between two sites. It is the payload of the "config.changed" event.
+type Changes struct {
+	Added   map[string][]string `json:"added,omitempty"`
+	Removed map[string][]string `json:"removed,omitempty"`
+	Changed map[string][]string `json:"changed,omitempty"`
+	System  bool                `json:"system,omitempty"`
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Added) == 0 && len(c.Removed) == 0 && len(c.Changed) == 0 && !c.System
+}
+
+func (c Changes) String() string {
+	if c.Empty() {
+		return "no changes"
+	}
+	var parts []string
+	add := func(verb string, m map[string][]string) {
+		kinds := make([]string, 0, len(m))
+		for k := range m {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%s %s %s", verb, k, strings.Join(m[k], ",")))
+		}
+	}
+	add("added", c.Added)
+	add("removed", c.Removed)
+	add("changed", c.Changed)
+	if c.System {
+		parts = append(parts, "changed system")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Diff compares two sites object by object (by id or number).
+func Diff(old, new *site.Site) Changes {
+	c := Changes{Added: map[string][]string{}, Removed: map[string][]string{}, Changed: map[string][]string{}}
+	if old == nil {
+		old = &site.Site{}
+	}
+	diffKind(&c, "extensions", old.Extensions, new.Extensions, func(x site.Extension) string { return x.Number })
+	diffKind(&c, "agents", old.Agents, new.Agents, func(x site.Agent) string { return x.ID })
+	diffKind(&c, "ring_groups", old.RingGroups, new.RingGroups, func(x site.RingGroup) string { return x.ID })
+	diffKind(&c, "hunt_groups", old.HuntGroups, new.HuntGroups, func(x site.HuntGroup) string { return x.ID })
+	diffKind(&c, "queues", old.Queues, new.Queues, func(x site.Queue) string { return x.ID })
+	diffKind(&c, "ivrs", old.IVRs, new.IVRs, func(x site.IVR) string { return x.ID })
+	diffKind(&c, "announcements", old.Announcements, new.Announcements, func(x site.Announcement) string { return x.ID })
+	diffKind(&c, "schedules", old.Schedules, new.Schedules, func(x site.Schedule) string { return x.ID })
+	diffKind(&c, "inbound", old.Inbound, new.Inbound, func(x site.InboundRoute) string { return x.Match + "/" + x.When })
+	diffKind(&c, "voicemail", old.Voicemail, new.Voicemail, func(x site.Mailbox) string { return x.Box })
+	diffKind(&c, "trunks", old.Trunks, new.Trunks, func(x site.Trunk) string { return x.ID })
+	diffKind(&c, "outbound", old.Outbound, new.Outbound, func(x site.OutboundRoute) string { return x.Pattern })
+	diffKind(&c, "lines", old.Lines, new.Lines, func(x site.Line) string { return x.Port })
+	diffKind(&c, "prompts", old.Prompts, new.Prompts, func(x site.Prompt) string { return x.ID })
+	diffKind(&c, "hold_music", old.HoldMusic, new.HoldMusic, func(x site.HoldMusic) string { return x.ID })
+	diffKind(&c, "users", old.Users, new.Users, func(x site.User) string { return x.Login })
+	c.System = fmt.Sprintf("%+v", old.System) != fmt.Sprintf("%+v", new.System)
+	for _, m := range []map[string][]string{c.Added, c.Removed, c.Changed} {
+		for k, v := range m {
+			if len(v) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	return c
+}
+
+func diffKind[T any](c *Changes, kind string, old, new []T, key func(T) string) {
+	was := make(map[string]string, len(old))
+	for _, o := range old {
+		was[key(o)] = fmt.Sprintf("%+v", o)
+	}
+	seen := make(map[string]bool, len(new))
+	for _, n := range new {
+		k := key(n)
+		seen[k] = true
+		prev, ok := was[k]
+		switch {
+		case !ok:
+			c.Added[kind] = append(c.Added[kind], k)
+		case prev != fmt.Sprintf("%+v", n):
+			c.Changed[kind] = append(c.Changed[kind], k)
+		}
+	}
+	for _, o := range old {
+		if k := key(o); !seen[k] {
+			c.Removed[kind] = append(c.Removed[kind], k)
+		}
+	}
+}
