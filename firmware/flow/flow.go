@@ -153,43 +153,35 @@ func (c *Call) callerClass() string {
 	return site.PermInternal
 }
 
-// inboundDestination matches the DID against the inbound routes: an exact
-// match first, then "*".
+// inboundDestination walks the inbound routes in file order: the first
+// route whose match is the DID (or the FXO port, or "*") takes the call,
+// unless it has a schedule that is closed and no otherwise, in which case
+// the call falls through to the next route (docs/site-file.md).
 func (c *Call) inboundDestination(now time.Time) string {
-	var wild *site.InboundRoute
-	for i, r := range c.snap.Site.Inbound {
-		if r.Match == "*" {
-			if wild == nil {
-				wild = &c.snap.Site.Inbound[i]
-			}
+	for _, r := range c.snap.Site.Inbound {
+		if r.Match != "*" && r.Match != c.info.DID {
 			continue
 		}
-		if r.Match == c.info.DID || (c.info.Trunk != "" && r.Match == "trunk:"+c.info.Trunk) {
-			return c.scheduled(r, now)
+		if r.When == "" {
+			return r.To
 		}
-	}
-	if wild != nil {
-		return c.scheduled(*wild, now)
+		if c.scheduleOpen(r.When, now) {
+			return r.To
+		}
+		if r.Otherwise != "" {
+			return r.Otherwise
+		}
 	}
 	return ""
 }
 
-func (c *Call) scheduled(r site.InboundRoute, now time.Time) string {
-	if r.When == "" {
-		return r.To
-	}
-	for _, s := range c.snap.Site.Schedules {
-		if s.ID == r.When {
-			if s.OpenAt(now, c.snap.Loc) {
-				return r.To
-			}
-			if r.Otherwise != "" {
-				return r.Otherwise
-			}
-			return "hangup"
+func (c *Call) scheduleOpen(id string, now time.Time) bool {
+	for i := range c.snap.Site.Schedules {
+		if s := &c.snap.Site.Schedules[i]; s.ID == id {
+			return s.OpenAt(now, c.snap.Loc)
 		}
 	}
-	return r.To
+	return false
 }
 
 // run follows destinations until one ends the call.

@@ -184,3 +184,20 @@ func TestInboundScheduleInSiteTimezone(t *testing.T) {
 		t.Errorf("unknown DID went to %q, want the * route (hangup)", got)
 	}
 }
+
+func TestInboundClosedWithoutOtherwiseFallsThrough(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	s := testSite()
+	s.Inbound = []site.InboundRoute{
+		{Match: "+15551230001", When: "business", To: "extension:101"},
+		{Match: "+15551230001", To: "extension:102"},
+	}
+	cfg, _ := config.New(s, 1)
+	c := &Call{e: &Engine{Config: cfg}, snap: cfg.Current(), info: Inbound{Trunk: "carrier", DID: "+15551230001"}}
+	if got := c.inboundDestination(time.Date(2026, 11, 23, 10, 0, 0, 0, ny)); got != "extension:101" {
+		t.Errorf("open: %q", got)
+	}
+	if got := c.inboundDestination(time.Date(2026, 11, 23, 22, 0, 0, 0, ny)); got != "extension:102" {
+		t.Errorf("closed: %q, want the next route", got)
+	}
+}

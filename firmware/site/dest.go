@@ -60,7 +60,7 @@ func ParseDestination(s string) (Dest, error) {
 		return Dest{}, fmt.Errorf("bad destination %q: an extension number is digits only", s)
 	case kind == DestExternal && !isPhoneNumber(id):
 		return Dest{}, fmt.Errorf("bad destination %q: an external number is digits, optionally after a +", s)
-	case takesID && !validID(id):
+	case takesID && kind != DestExternal && !validID(id):
 		return Dest{}, fmt.Errorf("bad destination %q: %q is not a valid name (letters, digits, - _ . only)", s, id)
 	}
 	return Dest{Kind: kind, ID: id}, nil
