@@ -79,7 +79,7 @@ type Route struct {
 	Section string
 	Handler http.Handler
 
-	public bool // no authentication at all (server's own routes only)
+	public  bool // no authentication at all (server's own routes only)
 	laxCSRF bool
 }
 

@@ -1,0 +1,244 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures an Engine. The zero value of every field but IP works.
+type Config struct {
+	IP      netip.Addr    // address to bind RTP sockets to and to put in SDP
+	PortMin int           // even; default 10000
+	PortMax int           // default 20000
+	Timeout time.Duration // RTP inactivity; default 60s; 0 means default, <0 disables
+	Logger  *slog.Logger
+}
+
+const (
+	frameDur      = 20 * time.Millisecond
+	sweepEvery    = 50 // ticks: once a second
+	socketBuffer  = 256 << 10
+	relatchQuiet  = 2 * time.Second // a latched source silent this long may be replaced
+	maxPacketSize = 1500
+)
+
+// Engine owns the port pool, the pacing clock and the inactivity sweeper.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	start   time.Time // the engine clock's zero (monotonic)
+	timeout time.Duration
+	done    chan struct{} // closed when Run returns
+	running atomic.Bool
+	active  atomic.Int64
+
+	poolMu sync.Mutex // protects following
+	used   []bool     // slot i is ports PortMin+2i and PortMin+2i+1
+	next   int        // slot to try first, so freed ports rest before reuse
+
+	mu      sync.Mutex // protects following
+	streams map[*Stream]struct{}
+
+	playMu  sync.Mutex // protects following
+	players []*player
+}
+
+// NewEngine checks cfg and fills in defaults. No socket is opened until Open.
+func NewEngine(cfg Config) (*Engine, error) {
+	if !cfg.IP.IsValid() {
+		return nil, errors.New("media: config needs the IP to bind and announce")
+	}
+	cfg.IP = cfg.IP.Unmap()
+	if cfg.PortMin == 0 {
+		cfg.PortMin = 10000
+	}
+	if cfg.PortMax == 0 {
+		cfg.PortMax = 20000
+	}
+	if cfg.PortMin%2 != 0 {
+		cfg.PortMin++ // RTP uses even ports (RFC 3550 §11)
+	}
+	if cfg.PortMin < 1024 || cfg.PortMax > 65535 || cfg.PortMax < cfg.PortMin+1 {
+		return nil, fmt.Errorf("media: bad rtp port range %d-%d", cfg.PortMin, cfg.PortMax)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger.With("pkg", "media"),
+		start:   time.Now(),
+		timeout: cfg.Timeout,
+		done:    make(chan struct{}),
+		used:    make([]bool, (cfg.PortMax-cfg.PortMin+1)/2),
+		streams: map[*Stream]struct{}{},
+	}
+	if e.timeout == 0 {
+		e.timeout = 60 * time.Second
+	}
+	return e, nil
+}
+
+// now is the engine clock: monotonic nanoseconds since NewEngine.
+func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
+
+// Run drives the shared 20 ms pacing clock and the once-a-second inactivity
+// sweeper until ctx ends. Playback needs Run; relay does not.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("media: engine already running")
+	}
+	defer close(e.done)
+	t := time.NewTicker(frameDur)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			e.tick()
+			if n%sweepEvery == 0 {
+				e.sweep(e.now())
+			}
+		}
+	}
+}
+
+// Active is the number of open streams.
+func (e *Engine) Active() int { return int(e.active.Load()) }
+
+// tick wakes every playing stream for its next frame. It only does a
+// non-blocking channel send per player: the encoding and the write happen
+// on each Play goroutine, so a tick costs little however many streams play.
+func (e *Engine) tick() {
+	e.playMu.Lock()
+	defer e.playMu.Unlock()
+	for _, p := range e.players {
+		select {
+		case p.tick <- struct{}{}:
+		default: // still busy with the previous frame: skip one
+		}
+	}
+}
+
+func (e *Engine) addPlayer(p *player) {
+	e.playMu.Lock()
+	defer e.playMu.Unlock()
+	p.index = len(e.players)
+	e.players = append(e.players, p)
+}
+
+func (e *Engine) removePlayer(p *player) {
+	e.playMu.Lock()
+	defer e.playMu.Unlock()
+	last := len(e.players) - 1
+	e.players[p.index] = e.players[last]
+	e.players[p.index].index = p.index
+	e.players[last] = nil
+	e.players = e.players[:last]
+}
+
+// sweep closes the Timeout channel of every armed, not held stream that has
+// seen no RTP for the timeout.
+func (e *Engine) sweep(now int64) {
+	if e.timeout <= 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.streams {
+		if !s.armed.Load() || s.remote.Load().held {
+			continue
+		}
+		if time.Duration(now-s.lastRx.Load()) >= e.timeout {
+			s.expire()
+		}
+	}
+}
+
+// reserve takes the next free port slot, or -1.
+func (e *Engine) reserve() int {
+	e.poolMu.Lock()
+	defer e.poolMu.Unlock()
+	for i := range e.used {
+		slot := (e.next + i) % len(e.used)
+		if !e.used[slot] {
+			e.used[slot] = true
+			e.next = (slot + 1) % len(e.used)
+			return slot
+		}
+	}
+	return -1
+}
+
+func (e *Engine) release(slot int) {
+	e.poolMu.Lock()
+	defer e.poolMu.Unlock()
+	e.used[slot] = false
+}
+
+func (e *Engine) port(slot int) int { return e.cfg.PortMin + 2*slot }
+
+// listen binds one UDP socket on the engine's IP.
+func (e *Engine) listen(port int) (*net.UDPConn, error) {
+	network := "udp4"
+	if e.cfg.IP.Is6() {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(port))))
+	if err != nil {
+		return nil, err
+	}
+	// Bursts after a scheduling hiccup must not overflow the default
+	// buffer; the kernel caps this at rmem_max, which is fine.
+	_ = c.SetReadBuffer(socketBuffer)
+	_ = c.SetWriteBuffer(socketBuffer)
+	return c, nil
+}
+
+// Open returns a new anchored stream on an even port from the pool, with
+// its RTCP socket on port+1. Ports some other program holds are skipped.
+func (e *Engine) Open() (*Stream, error) {
+	for range len(e.used) {
+		slot := e.reserve()
+		if slot < 0 {
+			break
+		}
+		port := e.port(slot)
+		rtp, err := e.listen(port)
+		if err != nil {
+			e.release(slot)
+			continue
+		}
+		rtcp, err := e.listen(port + 1)
+		if err != nil {
+			rtp.Close()
+			e.release(slot)
+			continue
+		}
+		s := e.newStream(slot, netip.AddrPortFrom(e.cfg.IP, uint16(port)), rtp, rtcp)
+		return s, nil
+	}
+	return nil, fmt.Errorf("open stream on %s ports %d-%d: %w", e.cfg.IP, e.cfg.PortMin, e.cfg.PortMax, ErrNoPorts)
+}
+
+func (e *Engine) track(s *Stream) {
+	e.mu.Lock()
+	e.streams[s] = struct{}{}
+	e.mu.Unlock()
+	e.active.Add(1)
+}
+
+func (e *Engine) untrack(s *Stream) {
+	e.mu.Lock()
+	delete(e.streams, s)
+	e.mu.Unlock()
+	e.active.Add(-1)
+}

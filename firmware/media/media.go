@@ -1,0 +1,59 @@
+// Package media anchors the box's RTP: SDP offer/answer, one UDP socket
+// pair per call leg, packet-to-packet relay between bridged legs, playback
+// of 20 ms audio frames and RFC 4733 DTMF.
+//
+// An [Engine] owns the RTP port pool, one shared 20 ms pacing clock and one
+// inactivity sweeper (both in [Engine.Run]). [Engine.Open] returns a
+// [Stream]: one anchored RTP socket (even port) and its RTCP socket (port+1,
+// closed again when the peer negotiates rtcp-mux) facing one peer.
+//
+// # Packets
+//
+// Each socket has exactly one reader goroutine, reading into a buffer owned
+// by that goroutine. A received packet is handled on that goroutine to the
+// end: DTMF events are decoded, and when the stream is bridged the packet is
+// rewritten in place (payload type; PCMU<->PCMA transcoding by table; SSRC,
+// sequence and timestamp only where the box sent audio of its own on the
+// outgoing side before) and written to the other stream's peer. Nothing on
+// that path allocates.
+//
+// Symmetric RTP: a stream sends to the source address of the first RTP
+// packet it receives, not to the SDP address (phones behind NAT), and drops
+// packets from other sources unless the latched one has been quiet for 2 s.
+//
+// # Time
+//
+// Playback does not use a timer per stream: every playing stream registers
+// with the engine, whose single ticker wakes each of them once per 20 ms.
+// The same loop checks every second each stream's atomic last-packet time
+// and closes [Stream.Timeout] after [Config.Timeout] without RTP. The sweeper
+// and DTMF end timers are plain Go time, tested under testing/synctest.
+package media
+
+import (
+	"errors"
+	"fmt"
+
+	"ringbox/firmware/call"
+)
+
+// Errors.
+var (
+	// ErrNoPorts means every port of the pool is in use.
+	ErrNoPorts = errors.New("media: no free rtp port")
+	// ErrClosed is returned by operations on a closed stream.
+	ErrClosed = errors.New("media: stream closed")
+	// ErrTimeout ends a Bridge when a stream saw no RTP for the configured
+	// time; call.CauseOf maps it to call.MediaTimeout.
+	ErrTimeout = fmt.Errorf("media: rtp inactivity: %w", call.MediaTimeout)
+	// ErrCodecMismatch means two streams cannot be relayed without
+	// transcoding the box does not do on the relay path (G.722 to G.711).
+	ErrCodecMismatch = errors.New("media: codecs differ")
+	// ErrBridged means a stream is already in another bridge.
+	ErrBridged = errors.New("media: stream already bridged")
+	// ErrNoDTMF means the peer did not negotiate telephone-event.
+	ErrNoDTMF = errors.New("media: peer has no telephone-event")
+	// ErrEngineStopped means the engine's Run has returned, so nothing
+	// paces playback any more.
+	ErrEngineStopped = errors.New("media: engine stopped")
+)

@@ -1,0 +1,478 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ringbox/firmware/call"
+)
+
+// Stats counts a stream's RTP traffic (RTCP is not counted).
+type Stats struct {
+	PacketsIn, PacketsOut, BytesIn, BytesOut uint64
+}
+
+// remoteState is what SetRemote learnt about the peer. It is replaced
+// whole, never modified, so the packet path reads it with one atomic load.
+type remoteState struct {
+	addr    netip.AddrPort // from SDP
+	codec   Codec
+	dtmf    Codec
+	hasDTMF bool
+	rtcpMux bool
+	send    bool // the peer wants our media and has an address
+	held    bool // the peer does not send: inactivity is not counted
+}
+
+// Stream is one anchored RTP socket facing one peer (one call leg). All
+// methods are safe for concurrent use.
+type Stream struct {
+	e     *Engine
+	slot  int
+	local netip.AddrPort
+	rtp   *net.UDPConn
+
+	remote      atomic.Pointer[remoteState]
+	latched     atomic.Pointer[netip.AddrPort] // symmetric RTP destination
+	latchedRTCP atomic.Pointer[netip.AddrPort]
+	lastRx      atomic.Int64 // engine clock of the last accepted RTP packet
+	armed       atomic.Bool  // inactivity counts once media started (see Timeout)
+	peer        atomic.Pointer[Stream]
+
+	pktIn, pktOut, bytesIn, bytesOut atomic.Uint64
+
+	timeout     chan struct{}
+	timeoutOnce sync.Once
+	closed      chan struct{}
+	closeOnce   sync.Once
+	readers     sync.WaitGroup
+
+	digits    chan call.Digit
+	digitNote chan struct{} // a digit was queued (barge-in)
+	rx        dtmfReceiver
+
+	mu   sync.Mutex   // protects following; serialises SetRemote and Close
+	rtcp *net.UDPConn // nil under rtcp-mux
+
+	out sender
+}
+
+const digitQueue = 32
+
+func (e *Engine) newStream(slot int, local netip.AddrPort, rtp, rtcp *net.UDPConn) *Stream {
+	s := &Stream{
+		e:         e,
+		slot:      slot,
+		local:     local,
+		rtp:       rtp,
+		rtcp:      rtcp,
+		timeout:   make(chan struct{}),
+		closed:    make(chan struct{}),
+		digits:    make(chan call.Digit, digitQueue),
+		digitNote: make(chan struct{}, 1),
+	}
+	s.remote.Store(&remoteState{codec: PCMU})
+	s.lastRx.Store(e.now())
+	s.out.init()
+	e.track(s)
+	if rtp != nil {
+		s.readers.Add(1)
+		go s.readRTP(rtp)
+	}
+	if rtcp != nil {
+		s.readers.Add(1)
+		go s.readRTCP(rtcp)
+	}
+	return s
+}
+
+// Local is the address to put in the box's SDP toward this peer.
+func (s *Stream) Local() netip.AddrPort { return s.local }
+
+// Codec is the negotiated audio codec (PCMU until SetRemote says otherwise).
+func (s *Stream) Codec() Codec { return s.remote.Load().codec }
+
+// Stats returns the RTP counters.
+func (s *Stream) Stats() Stats {
+	return Stats{
+		PacketsIn:  s.pktIn.Load(),
+		PacketsOut: s.pktOut.Load(),
+		BytesIn:    s.bytesIn.Load(),
+		BytesOut:   s.bytesOut.Load(),
+	}
+}
+
+// Timeout is closed when no RTP arrived for the engine's Timeout. Time is
+// counted only once media has started on the stream (the first packet
+// received, or a Play, Bridge or SendDigit), so a leg that rings for longer
+// than the timeout is not cut at answer, and never while the peer holds
+// (sendonly, recvonly, inactive or c=0.0.0.0).
+func (s *Stream) Timeout() <-chan struct{} { return s.timeout }
+
+// Touch restarts the inactivity time, e.g. when the leg is answered.
+func (s *Stream) Touch() { s.lastRx.Store(s.e.now()) }
+
+// arm starts counting inactivity, from now if nothing was received yet.
+func (s *Stream) arm() {
+	if s.armed.CompareAndSwap(false, true) {
+		s.lastRx.Store(s.e.now())
+	}
+}
+
+func (s *Stream) expire() {
+	s.timeoutOnce.Do(func() {
+		s.e.log.Info("rtp timeout", "local", s.local, "remote", s.dest0())
+		close(s.timeout)
+	})
+}
+
+// Done is closed by Close.
+func (s *Stream) Done() <-chan struct{} { return s.closed }
+
+// SetRemote applies the peer's SDP (offer or answer): remote address,
+// negotiated codec d.Codecs[0], DTMF payload type and direction. It may be
+// called again on re-INVITE; a new address drops the latched one.
+func (s *Stream) SetRemote(d Desc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.remote.Load()
+	addr := netip.AddrPortFrom(d.Addr.Addr().Unmap(), d.Addr.Port())
+	r := &remoteState{addr: addr, codec: old.codec, rtcpMux: d.RTCPMux}
+	if len(d.Codecs) > 0 {
+		r.codec = d.Codecs[0]
+	}
+	if d.DTMF != nil {
+		r.dtmf, r.hasDTMF = *d.DTMF, true
+	}
+	reachable := addr.Addr().IsValid() && !addr.Addr().IsUnspecified() && addr.Port() != 0
+	switch d.Direction {
+	case "", "sendrecv":
+		r.send, r.held = reachable, !reachable
+	case "recvonly":
+		r.send, r.held = reachable, true
+	default: // sendonly, inactive
+		r.held = true
+	}
+	if addr != old.addr {
+		s.latched.Store(nil)
+		s.latchedRTCP.Store(nil)
+	}
+	if old.held && !r.held {
+		s.lastRx.Store(s.e.now()) // back from hold: count from now
+	}
+	s.remote.Store(r)
+
+	if s.isClosed() {
+		return
+	}
+	switch {
+	case r.rtcpMux && s.rtcp != nil:
+		s.rtcp.Close() // RTCP now shares the RTP socket (RFC 5761)
+		s.rtcp = nil
+	case !r.rtcpMux && s.rtcp == nil && s.rtp != nil:
+		c, err := s.e.listen(int(s.local.Port()) + 1)
+		if err != nil {
+			s.e.log.Warn("rtcp socket", "port", s.local.Port()+1, "err", err)
+			break
+		}
+		s.rtcp = c
+		s.readers.Add(1)
+		go s.readRTCP(c)
+	}
+}
+
+func (s *Stream) isClosed() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close releases the stream's ports at once and stops its readers. It is
+// idempotent.
+func (s *Stream) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.mu.Lock()
+		if s.rtp != nil {
+			s.rtp.Close()
+		}
+		if s.rtcp != nil {
+			s.rtcp.Close()
+			s.rtcp = nil
+		}
+		s.mu.Unlock()
+		s.readers.Wait()
+		s.rx.stop()
+		if s.rtp != nil {
+			s.e.release(s.slot)
+		}
+		s.e.untrack(s)
+	})
+}
+
+// dest0 is where the stream sends, for logs.
+func (s *Stream) dest0() netip.AddrPort {
+	d, _ := s.dest(s.remote.Load())
+	return d
+}
+
+// dest is the latched source of the peer's RTP, else its SDP address.
+func (s *Stream) dest(r *remoteState) (netip.AddrPort, bool) {
+	if l := s.latched.Load(); l != nil {
+		return *l, true
+	}
+	return r.addr, r.send
+}
+
+func (s *Stream) readRTP(c *net.UDPConn) {
+	defer s.readers.Done()
+	buf := make([]byte, maxPacketSize)
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
+				return
+			}
+			continue
+		}
+		s.receive(buf[:n], src)
+	}
+}
+
+func (s *Stream) readRTCP(c *net.UDPConn) {
+	defer s.readers.Done()
+	buf := make([]byte, maxPacketSize)
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
+				return
+			}
+			continue
+		}
+		s.receiveRTCP(buf[:n], src)
+	}
+}
+
+// isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761 §4): RTCP packet
+// types 192-223 occupy the byte that RTP uses for marker and payload type
+// 64-95, which RTP must then not use.
+func isRTCP(pkt []byte) bool { return pkt[1] >= 192 && pkt[1] <= 223 }
+
+// receive handles one datagram from the RTP socket. It runs on the reader
+// goroutine and must not allocate.
+func (s *Stream) receive(pkt []byte, src netip.AddrPort) {
+	if len(pkt) < 8 || pkt[0]>>6 != 2 {
+		return
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if isRTCP(pkt) {
+		s.receiveRTCP(pkt, src)
+		return
+	}
+	if len(pkt) < 12 {
+		return
+	}
+	now := s.e.now()
+	if !s.accept(src, now) {
+		return
+	}
+	s.lastRx.Store(now)
+	s.armed.Store(true)
+	s.pktIn.Add(1)
+	s.bytesIn.Add(uint64(len(pkt)))
+	r := s.remote.Load()
+	if r.hasDTMF && pkt[1]&0x7F == r.dtmf.PT {
+		s.rx.packet(s, pkt, r.dtmf.Clock)
+	}
+	if p := s.peer.Load(); p != nil {
+		s.relay(p, r, pkt)
+	}
+}
+
+// accept latches the first source and drops packets from any other, unless
+// the latched source has gone quiet (the phone's NAT binding changed).
+func (s *Stream) accept(src netip.AddrPort, now int64) bool {
+	l := s.latched.Load()
+	if l != nil && *l == src {
+		return true
+	}
+	if l != nil && time.Duration(now-s.lastRx.Load()) < relatchQuiet {
+		return false
+	}
+	p := new(netip.AddrPort) // once per latch, not per packet
+	*p = src
+	s.latched.Store(p)
+	return true
+}
+
+// receiveRTCP passes RTCP through to the bridged peer's RTCP destination.
+// The box generates no RTCP of its own.
+func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
+	if len(pkt) < 8 || pkt[0]>>6 != 2 {
+		return
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if l := s.latchedRTCP.Load(); l == nil || *l != src {
+		if l != nil && s.latched.Load() != nil && s.latched.Load().Addr() != src.Addr() {
+			return // not from the peer
+		}
+		p := new(netip.AddrPort)
+		*p = src
+		s.latchedRTCP.Store(p)
+	}
+	p := s.peer.Load()
+	if p == nil {
+		return
+	}
+	r := p.remote.Load()
+	if !r.send {
+		return
+	}
+	if r.rtcpMux {
+		if dst, ok := p.dest(r); ok {
+			_, _ = p.rtp.WriteToUDPAddrPort(pkt, dst)
+		}
+		return
+	}
+	dst := netip.AddrPortFrom(r.addr.Addr(), r.addr.Port()+1)
+	if l := p.latchedRTCP.Load(); l != nil {
+		dst = *l
+	} else if l := p.latched.Load(); l != nil {
+		dst = netip.AddrPortFrom(l.Addr(), l.Port()+1)
+	}
+	p.mu.Lock() // the RTCP socket comes and goes with rtcp-mux
+	c := p.rtcp
+	p.mu.Unlock()
+	if c != nil {
+		_, _ = c.WriteToUDPAddrPort(pkt, dst)
+	}
+}
+
+// write sends one RTP packet to the peer and counts it.
+func (s *Stream) write(pkt []byte, dst netip.AddrPort) {
+	if _, err := s.rtp.WriteToUDPAddrPort(pkt, dst); err != nil {
+		return // the peer may be gone; inactivity or signalling ends the call
+	}
+	s.pktOut.Add(1)
+	s.bytesOut.Add(uint64(len(pkt)))
+}
+
+// payloadOffset returns where the payload of an RTP packet starts and
+// ends, skipping CSRCs, the header extension and padding.
+func payloadOffset(pkt []byte) (start, end int, ok bool) {
+	start = 12 + 4*int(pkt[0]&0x0F)
+	end = len(pkt)
+	if pkt[0]&0x10 != 0 { // extension
+		if len(pkt) < start+4 {
+			return 0, 0, false
+		}
+		start += 4 + 4*int(binary.BigEndian.Uint16(pkt[start+2:]))
+	}
+	if pkt[0]&0x20 != 0 && end > 0 { // padding
+		end -= int(pkt[end-1])
+	}
+	if start > end {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// sender is the state of what the box itself sends on a stream: its own
+// SSRC, sequence and timestamp, and the mapping applied to relayed packets
+// once the box has sent on the stream.
+type sender struct {
+	boxed atomic.Bool // the box has sent its own packets: relayed ones are rewritten
+
+	mu       sync.Mutex // protects following
+	ssrc     uint32
+	nextSeq  uint16
+	lastTS   uint32
+	lastSend int64 // engine clock
+	sent     bool  // lastTS and lastSend are meaningful
+	mapped   bool  // relaySSRC, seqOff and tsOff hold
+	relaySSR uint32
+	seqOff   uint16
+	tsOff    uint32
+}
+
+func (o *sender) init() {
+	o.ssrc = rand.Uint32()
+	o.nextSeq = uint16(rand.Uint32())
+	o.lastTS = rand.Uint32()
+}
+
+// spurtTSLocked is the timestamp of the first packet of a new talkspurt:
+// the last one advanced by the wall time since, in whole frames, so the
+// receiver's jitter buffer sees the silence as silence.
+func (o *sender) spurtTSLocked(now int64) uint32 {
+	if !o.sent {
+		return o.lastTS
+	}
+	frames := (time.Duration(now-o.lastSend) + frameDur/2) / frameDur
+	return o.lastTS + 160*uint32(max(frames, 1))
+}
+
+// rewriteRelayed puts a relayed packet on the box's SSRC/seq/ts timeline
+// when the box sent audio of its own on this stream before, so the peer
+// sees one continuous stream. Pure relay (the box never sent) leaves SSRC,
+// sequence and timestamp untouched.
+func (o *sender) rewriteRelayed(pkt []byte, now int64) {
+	if !o.boxed.Load() {
+		return
+	}
+	seq := binary.BigEndian.Uint16(pkt[2:])
+	ts := binary.BigEndian.Uint32(pkt[4:])
+	ssrc := binary.BigEndian.Uint32(pkt[8:])
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.mapped || ssrc != o.relaySSR {
+		o.seqOff = o.nextSeq - seq
+		o.tsOff = o.spurtTSLocked(now) - ts
+		o.relaySSR, o.mapped = ssrc, true
+		pkt[1] |= 0x80 // a new source starts here
+	}
+	seq += o.seqOff
+	ts += o.tsOff
+	binary.BigEndian.PutUint16(pkt[2:], seq)
+	binary.BigEndian.PutUint32(pkt[4:], ts)
+	binary.BigEndian.PutUint32(pkt[8:], o.ssrc)
+	if int16(seq-o.nextSeq) >= 0 {
+		o.nextSeq = seq + 1
+		o.lastTS = ts
+	}
+	o.lastSend, o.sent = now, true
+}
+
+// stampLocked writes the header of a box-originated packet and advances
+// the sequence number. ts is the packet's timestamp.
+func (o *sender) stampLocked(hdr []byte, pt uint8, marker bool, ts uint32, now int64) {
+	hdr[0] = 0x80
+	hdr[1] = pt & 0x7F
+	if marker {
+		hdr[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(hdr[2:], o.nextSeq)
+	binary.BigEndian.PutUint32(hdr[4:], ts)
+	binary.BigEndian.PutUint32(hdr[8:], o.ssrc)
+	o.nextSeq++
+	o.lastTS = ts
+	o.lastSend, o.sent = now, true
+}
+
+// beginLocked starts a talkspurt of box-originated packets and returns its
+// first timestamp. Relayed packets after it get a fresh mapping.
+func (o *sender) beginLocked(now int64) uint32 {
+	o.boxed.Store(true)
+	o.mapped = false
+	return o.spurtTSLocked(now)
+}

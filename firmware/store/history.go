@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"ringbox/firmware/cdr"
+)
+
+// The append-only history. Each table has an Insert and a List here and
+// nothing else; triggers in the schema abort UPDATE and DELETE on them.
+
+var _ cdr.Writer = (*Store)(nil)
+
+// InsertCDR stores one call record and its legs in one transaction. Times
+// are kept to the millisecond.
+func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
+	path, err := json.Marshal(r.Path)
+	if err != nil {
+		return fmt.Errorf("store: cdr %s: encode path: %w", r.CallID, err)
+	}
+	if r.Path == nil {
+		path = []byte("[]")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
+			start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
+			r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording).Scan(&id)
+		if err != nil {
+			return err
+		}
+		for i, l := range r.Legs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause)
+				VALUES (?,?,?,?,?,?,?,?)`, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause); err != nil {
+				return fmt.Errorf("leg %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert cdr %s into %s: %w", r.CallID, s.path, err)
+	}
+	return nil
+}
+
+// CDRFilter selects call records. Zero fields select everything.
+type CDRFilter struct {
+	From, To time.Time // Start in [From, To)
+	Number   string    // caller or callee equals Number
+	Cause    string
+	Limit    int // 0: 100; at most MaxCDRLimit
+	Offset   int
+}
+
+// MaxCDRLimit caps CDRFilter.Limit: the legs of a page are fetched with
+// one query whose parameters SQLite limits.
+const MaxCDRLimit = 10000
+
+// ListCDR returns the records matching f, newest first.
+func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) {
+	var where []string
+	var args []any
+	if !f.From.IsZero() {
+		where, args = append(where, "start_ms >= ?"), append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "start_ms < ?"), append(args, f.To.UnixMilli())
+	}
+	if f.Number != "" {
+		where, args = append(where, "(caller = ? OR callee = ?)"), append(args, f.Number, f.Number)
+	}
+	if f.Cause != "" {
+		where, args = append(where, "cause = ?"), append(args, f.Cause)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxCDRLimit)
+	q := `SELECT id, call_id, caller, caller_name, callee, direction, trunk, path, start_ms, answer_ms, end_ms,
+		billable_ms, cause, hangup_by, recording FROM cdr`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY start_ms DESC, id DESC LIMIT ? OFFSET ?"
+	args = append(args, limit, max(f.Offset, 0))
+
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, s.errf("list cdr", err)
+	}
+	defer tx.Rollback() // read only
+	var recs []cdr.Record
+	byID := map[int64]int{}
+	var ids []any
+	err = rowsEach(ctx, tx, q, func(rows *sql.Rows) error {
+		var r cdr.Record
+		var id, start, billable int64
+		var answer, end sql.NullInt64
+		var path string
+		if err := rows.Scan(&id, &r.CallID, &r.Caller, &r.CallerName, &r.Callee, &r.Direction, &r.Trunk, &path,
+			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(path), &r.Path); err != nil {
+			return fmt.Errorf("cdr %d: path: %w", id, err)
+		}
+		if len(r.Path) == 0 {
+			r.Path = nil
+		}
+		r.Start = time.UnixMilli(start).UTC()
+		r.Answer, r.End = fromMS(answer), fromMS(end)
+		r.Billable = time.Duration(billable) * time.Millisecond
+		byID[id] = len(recs)
+		ids = append(ids, id)
+		recs = append(recs, r)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, s.errf("list cdr", err)
+	}
+	if len(ids) == 0 {
+		return recs, nil
+	}
+	lq := `SELECT cdr_id, leg_id, target, start_ms, answer_ms, end_ms, cause FROM cdr_legs WHERE cdr_id IN (?` +
+		strings.Repeat(",?", len(ids)-1) + `) ORDER BY cdr_id, seq`
+	err = rowsEach(ctx, tx, lq, func(rows *sql.Rows) error {
+		var id int64
+		var l cdr.Leg
+		var start, answer, end sql.NullInt64
+		if err := rows.Scan(&id, &l.ID, &l.Target, &start, &answer, &end, &l.Cause); err != nil {
+			return err
+		}
+		l.Start, l.Answer, l.End = fromMS(start), fromMS(answer), fromMS(end)
+		r := &recs[byID[id]]
+		r.Legs = append(r.Legs, l)
+		return nil
+	}, ids...)
+	if err != nil {
+		return nil, s.errf("list cdr legs", err)
+	}
+	return recs, nil
+}
+
+// QueueLogEntry is one line of the queue log, in Asterisk's queue_log shape
+// (time|callid|queue|agent|event|data1|...|data5).
+type QueueLogEntry struct {
+	Time   time.Time // zero: now
+	CallID string
+	Queue  string
+	Agent  string
+	Event  string   // ENTERQUEUE, CONNECT, COMPLETECALLER, ABANDON, ...
+	Data   []string // at most 5
+}
+
+// InsertQueueLog appends one queue-log entry.
+func (s *Store) InsertQueueLog(ctx context.Context, e QueueLogEntry) error {
+	if len(e.Data) > 5 {
+		return fmt.Errorf("store: queue log %s %s: %d data fields, at most 5", e.CallID, e.Event, len(e.Data))
+	}
+	var d [5]string
+	copy(d[:], e.Data)
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO queue_log (time_ms, call_id, queue, agent, event, data1, data2, data3, data4, data5)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, e.Time.UnixMilli(), e.CallID, e.Queue, e.Agent, e.Event, d[0], d[1], d[2], d[3], d[4])
+	if err != nil {
+		return fmt.Errorf("store: insert queue log into %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// ListQueueLog returns the entries with Time in [from, to) (zero: open
+// ended), of queue (or all queues when ""), oldest first. Data holds the
+// fields up to the last non-empty one.
+func (s *Store) ListQueueLog(ctx context.Context, from, to time.Time, queue string) ([]QueueLogEntry, error) {
+	where, args := timeRange(from, to)
+	if queue != "" {
+		where, args = append(where, "queue = ?"), append(args, queue)
+	}
+	q := `SELECT time_ms, call_id, queue, agent, event, data1, data2, data3, data4, data5 FROM queue_log` +
+		whereClause(where) + ` ORDER BY time_ms, id`
+	var out []QueueLogEntry
+	err := rowsEach(ctx, s.r, q, func(rows *sql.Rows) error {
+		var e QueueLogEntry
+		var t int64
+		var d [5]string
+		if err := rows.Scan(&t, &e.CallID, &e.Queue, &e.Agent, &e.Event, &d[0], &d[1], &d[2], &d[3], &d[4]); err != nil {
+			return err
+		}
+		e.Time = time.UnixMilli(t).UTC()
+		n := len(d)
+		for n > 0 && d[n-1] == "" {
+			n--
+		}
+		if n > 0 {
+			e.Data = append([]string(nil), d[:n]...)
+		}
+		out = append(out, e)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, s.errf("list queue log", err)
+	}
+	return out, nil
+}
+
+// AgentActivity is one change of an agent's status or state.
+type AgentActivity struct {
+	Time   time.Time // zero: now
+	Agent  string
+	Status string // logged_out, available, paused, ...
+	State  string // idle, ringing, on_call, wrap_up, ...
+	Reason string // pause reason
+	Source string // web, button, feature_code, api, schedule, system
+}
+
+// InsertAgentActivity appends one agent activity row.
+func (s *Store) InsertAgentActivity(ctx context.Context, a AgentActivity) error {
+	if a.Time.IsZero() {
+		a.Time = s.now()
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO agent_activity (time_ms, agent, status, state, reason, source)
+		VALUES (?,?,?,?,?,?)`, a.Time.UnixMilli(), a.Agent, a.Status, a.State, a.Reason, a.Source)
+	if err != nil {
+		return fmt.Errorf("store: insert agent activity into %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// ListAgentActivity returns agent's activity (all agents when agent is "")
+// with Time in [from, to) (zero: open ended), oldest first.
+func (s *Store) ListAgentActivity(ctx context.Context, agent string, from, to time.Time) ([]AgentActivity, error) {
+	where, args := timeRange(from, to)
+	if agent != "" {
+		where, args = append(where, "agent = ?"), append(args, agent)
+	}
+	q := `SELECT time_ms, agent, status, state, reason, source FROM agent_activity` + whereClause(where) + ` ORDER BY time_ms, id`
+	var out []AgentActivity
+	err := rowsEach(ctx, s.r, q, func(rows *sql.Rows) error {
+		var a AgentActivity
+		var t int64
+		if err := rows.Scan(&t, &a.Agent, &a.Status, &a.State, &a.Reason, &a.Source); err != nil {
+			return err
+		}
+		a.Time = time.UnixMilli(t).UTC()
+		out = append(out, a)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, s.errf("list agent activity", err)
+	}
+	return out, nil
+}
+
+// AuditEntry is one line of the audit log: who did what to which object.
+type AuditEntry struct {
+	Time   time.Time // zero: now
+	Actor  string    // user login, "token:NAME", "cli" or "system"
+	Action string    // e.g. "config.import", "user.create"
+	Object string
+	Detail string
+}
+
+// InsertAudit appends one audit row.
+func (s *Store) InsertAudit(ctx context.Context, e AuditEntry) error {
+	if err := s.insertAudit(ctx, s.w, e); err != nil {
+		return fmt.Errorf("store: insert audit into %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *Store) insertAudit(ctx context.Context, q querier, e AuditEntry) error {
+	if e.Action == "" {
+		return errors.New("audit entry without action")
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (time_ms, actor, action, object, detail) VALUES (?,?,?,?,?)`,
+		e.Time.UnixMilli(), e.Actor, e.Action, e.Object, e.Detail)
+	return err
+}
+
+// ListAudit returns audit entries with Time in [from, to) (zero: open
+// ended), newest first, at most limit (0: 100).
+func (s *Store) ListAudit(ctx context.Context, from, to time.Time, limit int) ([]AuditEntry, error) {
+	where, args := timeRange(from, to)
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT time_ms, actor, action, object, detail FROM audit` + whereClause(where) + ` ORDER BY time_ms DESC, id DESC LIMIT ?`
+	var out []AuditEntry
+	err := rowsEach(ctx, s.r, q, func(rows *sql.Rows) error {
+		var e AuditEntry
+		var t int64
+		if err := rows.Scan(&t, &e.Actor, &e.Action, &e.Object, &e.Detail); err != nil {
+			return err
+		}
+		e.Time = time.UnixMilli(t).UTC()
+		out = append(out, e)
+		return nil
+	}, append(args, limit)...)
+	if err != nil {
+		return nil, s.errf("list audit", err)
+	}
+	return out, nil
+}
+
+func timeRange(from, to time.Time) ([]string, []any) {
+	var where []string
+	var args []any
+	if !from.IsZero() {
+		where, args = append(where, "time_ms >= ?"), append(args, from.UnixMilli())
+	}
+	if !to.IsZero() {
+		where, args = append(where, "time_ms < ?"), append(args, to.UnixMilli())
+	}
+	return where, args
+}
+
+func whereClause(where []string) string {
+	if len(where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(where, " AND ")
+}

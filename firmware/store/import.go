@@ -1,0 +1,617 @@
+package store
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"ringbox/firmware/site"
+)
+
+// Change summarises what an import changed, per kind of object, for the
+// "config.changed" event and the audit log.
+type Change struct {
+	Version int64        `json:"version"` // config_version after the change
+	Kinds   []KindChange `json:"kinds,omitempty"`
+}
+
+// KindChange lists the ids of one kind of object that were added, removed
+// or changed. Kind is the site file's key ("extensions", "queues", ...,
+// "system"). Routes, which have no id, are named by their match or pattern.
+type KindChange struct {
+	Kind    string   `json:"kind"`
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+}
+
+// Empty reports whether nothing changed.
+func (c Change) Empty() bool { return len(c.Kinds) == 0 }
+
+// Kind returns the change for kind, or a zero KindChange.
+func (c Change) Kind(kind string) KindChange {
+	for _, k := range c.Kinds {
+		if k.Kind == kind {
+			return k
+		}
+	}
+	return KindChange{Kind: kind}
+}
+
+// ImportSite replaces the whole configuration with st in one transaction:
+// on any error nothing stored changes. It does not rely on st having been
+// validated: the schema's keys and foreign keys reject what cannot be
+// stored, and the error names the object.
+//
+// Users' passwords are bcrypt-hashed; a user without a password keeps the
+// stored hash (a new user without one is an error). Secrets left empty in st
+// (extension secret, agent PIN, mailbox PIN, trunk password, SMTP password)
+// keep the stored value of the same object, so exporting without secrets and
+// importing again wipes nothing; a secret therefore cannot be cleared through
+// a site file. Import bumps the config version and writes one audit row.
+func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Change, error) {
+	if st == nil {
+		return Change{}, errors.New("store: import: no site")
+	}
+	// Hash the passwords before taking the write lock: bcrypt takes tens of
+	// milliseconds per user. A password equal to the stored one keeps its
+	// hash, so importing the same file twice changes nothing.
+	prev, err := s.ExportSite(ctx)
+	if err != nil {
+		return Change{}, err
+	}
+	hashes, err := s.hashPasswords(st.Users, userHashes(prev))
+	if err != nil {
+		return Change{}, fmt.Errorf("store: import: %w", err)
+	}
+	var ch Change
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Re-read inside the transaction: another process may have
+		// imported since.
+		old, err := exportSite(ctx, tx)
+		if err != nil {
+			return err
+		}
+		next, err := s.mergeSecrets(st, old, hashes)
+		if err != nil {
+			return err
+		}
+		if err := s.replaceConfig(ctx, tx, next); err != nil {
+			return err
+		}
+		ch = diffSites(old, next)
+		if ch.Version, err = s.bumpConfig(ctx, tx); err != nil {
+			return err
+		}
+		// Agents and hunt groups that are gone take their runtime state
+		// with them.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_status WHERE agent NOT IN (SELECT id FROM agents)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM hunt_state WHERE group_id NOT IN (SELECT id FROM hunt_groups)`); err != nil {
+			return err
+		}
+		detail, _ := json.Marshal(ch)
+		return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: "config.import", Object: "site", Detail: string(detail)})
+	})
+	if err != nil {
+		return Change{}, fmt.Errorf("store: import into %s: %w", s.path, err)
+	}
+	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds))
+	return ch, nil
+}
+
+func userHashes(st *site.Site) map[string]string {
+	m := map[string]string{}
+	for _, u := range st.Users {
+		m[u.Login] = u.PasswordHash
+	}
+	return m
+}
+
+// hashPasswords returns login -> bcrypt hash for the users that carry a
+// password, reusing the stored hash when the password matches it.
+func (s *Store) hashPasswords(users []site.User, stored map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, u := range users {
+		if u.Password == "" {
+			continue
+		}
+		if h := stored[u.Login]; h != "" && bcrypt.CompareHashAndPassword([]byte(h), []byte(u.Password)) == nil {
+			out[u.Login] = h
+			continue
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.bcryptCost)
+		if err != nil {
+			return nil, fmt.Errorf("users[%d] %s: hash password: %w", i, u.Login, err)
+		}
+		out[u.Login] = string(h)
+	}
+	return out, nil
+}
+
+// mergeSecrets returns a copy of st as it will be stored: omitted secrets
+// filled in from old, passwords replaced by hashes.
+func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string) (*site.Site, error) {
+	n := *st
+	if n.System.SMTP != nil {
+		smtp := *n.System.SMTP
+		if smtp.Password == "" && old.System.SMTP != nil {
+			smtp.Password = old.System.SMTP.Password
+		}
+		n.System.SMTP = &smtp
+	}
+	oldExt := map[string]string{}
+	for _, x := range old.Extensions {
+		oldExt[x.Number] = x.Secret
+	}
+	n.Extensions = slices.Clone(st.Extensions)
+	for i := range n.Extensions {
+		if x := &n.Extensions[i]; x.Secret == "" {
+			x.Secret = oldExt[x.Number]
+		}
+	}
+	oldPIN := map[string]string{}
+	for _, x := range old.Agents {
+		oldPIN[x.ID] = x.PIN
+	}
+	n.Agents = slices.Clone(st.Agents)
+	for i := range n.Agents {
+		if x := &n.Agents[i]; x.PIN == "" {
+			x.PIN = oldPIN[x.ID]
+		}
+	}
+	oldBox := map[string]string{}
+	for _, x := range old.Voicemail {
+		oldBox[x.Box] = x.PIN
+	}
+	n.Voicemail = slices.Clone(st.Voicemail)
+	for i := range n.Voicemail {
+		if x := &n.Voicemail[i]; x.PIN == "" {
+			x.PIN = oldBox[x.Box]
+		}
+	}
+	oldTrunk := map[string]string{}
+	for _, x := range old.Trunks {
+		oldTrunk[x.ID] = x.Password
+	}
+	n.Trunks = slices.Clone(st.Trunks)
+	for i := range n.Trunks {
+		if x := &n.Trunks[i]; x.Password == "" {
+			x.Password = oldTrunk[x.ID]
+		}
+	}
+	oldHash := userHashes(old)
+	n.Users = slices.Clone(st.Users)
+	for i := range n.Users {
+		u := &n.Users[i]
+		switch {
+		case u.Password != "":
+			h := hashes[u.Login]
+			if h != oldHash[u.Login] && bcrypt.CompareHashAndPassword([]byte(oldHash[u.Login]), []byte(u.Password)) == nil {
+				h = oldHash[u.Login] // stored concurrently with the same password
+			}
+			if h == "" { // the user appeared since hashPasswords ran
+				b, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.bcryptCost)
+				if err != nil {
+					return nil, fmt.Errorf("users[%d] %s: hash password: %w", i, u.Login, err)
+				}
+				h = string(b)
+			}
+			u.PasswordHash = h
+		case oldHash[u.Login] != "":
+			u.PasswordHash = oldHash[u.Login]
+		default:
+			return nil, fmt.Errorf("users[%d]: new user %s needs a password", i, u.Login)
+		}
+		u.Password = ""
+	}
+	return &n, nil
+}
+
+// ha1 computes the SIP digest HA1 values of an extension.
+func ha1(number, realm, secret string) (md5hex, sha256hex string) {
+	if secret == "" {
+		return "", ""
+	}
+	in := number + ":" + realm + ":" + secret
+	m := md5.Sum([]byte(in))
+	h := sha256.Sum256([]byte(in))
+	return hex.EncodeToString(m[:]), hex.EncodeToString(h[:])
+}
+
+// replaceConfig deletes the configuration rows and inserts st. Users are
+// updated in place rather than re-inserted so that their sessions survive.
+func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) error {
+	// Children with plain (non-cascading) references first.
+	for _, t := range []string{"inbound_routes", "outbound_routes", "queues", "ring_groups", "hunt_groups",
+		"ivrs", "announcements", "schedules", "voicemail_boxes", "trunks", "lines", "prompts", "hold_music",
+		"agents", "extensions"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return fmt.Errorf("clear %s: %w", t, err)
+		}
+	}
+	ex := func(what string, query string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	sys := st.System
+	smtp := site.SMTP{}
+	if sys.SMTP != nil {
+		smtp = *sys.SMTP
+	}
+	if err := ex("system", `UPDATE system SET site_version = ?, name = ?, timezone = ?, tone_zone = ?, office_number = ?,
+		language = ?, loop_limit = ?, loop_to = ?, smtp_set = ?, smtp_host = ?, smtp_from = ?, smtp_username = ?,
+		smtp_password = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
+		sys.Language, sys.LoopLimit, sys.LoopTo, b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password); err != nil {
+		return err
+	}
+	for i, x := range st.Extensions {
+		m, h := ha1(x.Number, s.realm, x.Secret)
+		if err := ex(fmt.Sprintf("extensions[%d] %s", i, x.Number), `INSERT INTO extensions (number, pos, name, secret,
+			ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+			x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.Agents {
+		what := fmt.Sprintf("agents[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO agents (id, pos, name, extension, mobile, ring_preference, mobile_after_ns, role,
+			auto_login, button, pin) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Extension, x.Mobile,
+			x.RingPreference, int64(x.MobileAfter), x.Role, x.AutoLogin, x.Button, x.PIN); err != nil {
+			return err
+		}
+		for j, h := range x.Hours {
+			if err := ex(fmt.Sprintf("%s: hours[%d]", what, j), `INSERT INTO agent_hours (agent_id, pos, days, from_hm, to_hm)
+				VALUES (?,?,?,?,?)`, x.ID, j, h.Days, h.From, h.To); err != nil {
+				return err
+			}
+		}
+	}
+	// reports_to points at other agents, which now all exist.
+	for i, x := range st.Agents {
+		if x.ReportsTo == "" {
+			continue
+		}
+		if err := ex(fmt.Sprintf("agents[%d] %s: reports_to %q", i, x.ID, x.ReportsTo),
+			`UPDATE agents SET reports_to = ? WHERE id = ?`, x.ReportsTo, x.ID); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.Prompts {
+		if err := ex(fmt.Sprintf("prompts[%d] %s", i, x.ID), `INSERT INTO prompts (id, pos, file) VALUES (?,?,?)`,
+			x.ID, i, x.File); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.HoldMusic {
+		what := fmt.Sprintf("hold_music[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO hold_music (id, pos, device) VALUES (?,?,?)`, x.ID, i, x.Device); err != nil {
+			return err
+		}
+		for j, f := range x.Files {
+			if err := ex(fmt.Sprintf("%s: files[%d]", what, j), `INSERT INTO hold_music_files (class_id, pos, file) VALUES (?,?,?)`,
+				x.ID, j, f); err != nil {
+				return err
+			}
+		}
+	}
+	for i, x := range st.Schedules {
+		what := fmt.Sprintf("schedules[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO schedules (id, pos, name) VALUES (?,?,?)`, x.ID, i, x.Name); err != nil {
+			return err
+		}
+		for j, r := range x.Open {
+			if err := ex(fmt.Sprintf("%s: open[%d]", what, j), `INSERT INTO schedule_ranges (schedule_id, pos, days, from_hm, to_hm)
+				VALUES (?,?,?,?,?)`, x.ID, j, r.Days, r.From, r.To); err != nil {
+				return err
+			}
+		}
+		for j, d := range x.Holidays {
+			if err := ex(fmt.Sprintf("%s: holidays[%d]", what, j), `INSERT INTO schedule_holidays (schedule_id, pos, day)
+				VALUES (?,?,?)`, x.ID, j, d); err != nil {
+				return err
+			}
+		}
+	}
+	for i, x := range st.Trunks {
+		if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
+			register, fxo, caller_id) VALUES (?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+			x.Register, x.FXO, x.CallerID); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.RingGroups {
+		what := fmt.Sprintf("ring_groups[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO ring_groups (id, pos, name, repeat, cid_prefix, confirm, music, no_answer)
+			VALUES (?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Repeat, x.CIDPrefix, x.Confirm, x.Music, x.NoAnswer); err != nil {
+			return err
+		}
+		for j, sg := range x.Stages {
+			if err := ex(fmt.Sprintf("%s: stages[%d]", what, j), `INSERT INTO ring_group_stages (group_id, stage, for_ns)
+				VALUES (?,?,?)`, x.ID, j, int64(sg.For)); err != nil {
+				return err
+			}
+			for k, m := range sg.Ring {
+				if err := ex(fmt.Sprintf("%s: stages[%d].ring[%d]", what, j, k), `INSERT INTO ring_group_stage_members
+					(group_id, stage, pos, member) VALUES (?,?,?,?)`, x.ID, j, k, m); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for i, x := range st.HuntGroups {
+		what := fmt.Sprintf("hunt_groups[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO hunt_groups (id, pos, name, strategy, ring_ns, no_answer) VALUES (?,?,?,?,?,?)`,
+			x.ID, i, x.Name, x.Strategy, int64(x.Ring), x.NoAnswer); err != nil {
+			return err
+		}
+		for j, m := range x.Members {
+			if err := ex(fmt.Sprintf("%s: members[%d]", what, j), `INSERT INTO hunt_group_members (group_id, pos, member)
+				VALUES (?,?,?)`, x.ID, j, m); err != nil {
+				return err
+			}
+		}
+	}
+	for i, x := range st.Queues {
+		what := fmt.Sprintf("queues[%d] %s", i, x.ID)
+		var every site.Duration
+		if x.Comfort != nil {
+			every = x.Comfort.Every
+		}
+		if err := ex(what, `INSERT INTO queues (id, pos, name, strategy, agent_ring_ns, wrapup_ns, confirm, max_no_answer,
+			retry_delay_ns, max_wait_ns, on_timeout, on_empty, hold_music, comfort_set, comfort_every_ns,
+			announce_position_ns, level_wait_ns, service_level_ns, exit_key, exit_to)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Strategy, int64(x.AgentRing),
+			int64(x.Wrapup), x.Confirm, x.MaxNoAnswer, int64(x.RetryDelay), int64(x.MaxWait), x.OnTimeout, x.OnEmpty,
+			x.HoldMusic, x.Comfort != nil, int64(every), int64(x.AnnouncePosition), int64(x.LevelWait),
+			int64(x.ServiceLevel), x.ExitKey, x.ExitTo); err != nil {
+			return err
+		}
+		for j, a := range x.Agents {
+			if err := ex(fmt.Sprintf("%s: agents[%d] %q", what, j, a.Agent), `INSERT INTO queue_agents (queue_id, pos, agent_id, level)
+				VALUES (?,?,?,?)`, x.ID, j, a.Agent, a.Level); err != nil {
+				return err
+			}
+		}
+		if x.Comfort != nil {
+			for j, p := range x.Comfort.Prompts {
+				if err := ex(fmt.Sprintf("%s: comfort.prompts[%d]", what, j), `INSERT INTO queue_comfort_prompts (queue_id, pos, prompt)
+					VALUES (?,?,?)`, x.ID, j, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for i, x := range st.IVRs {
+		what := fmt.Sprintf("ivrs[%d] %s", i, x.ID)
+		if err := ex(what, `INSERT INTO ivrs (id, pos, name, greeting, direct_dial, timeout_ns, digit_timeout_ns, retries,
+			timeout_retries, invalid, on_invalid, on_timeout) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name,
+			x.Greeting, x.DirectDial, int64(x.Timeout), int64(x.DigitTimeout), x.Retries, x.TimeoutRetries, x.Invalid,
+			x.OnInvalid, x.OnTimeout); err != nil {
+			return err
+		}
+		for k, d := range x.Options {
+			if err := ex(fmt.Sprintf("%s: options[%q]", what, k), `INSERT INTO ivr_options (ivr_id, key, destination)
+				VALUES (?,?,?)`, x.ID, k, d); err != nil {
+				return err
+			}
+		}
+	}
+	for i, x := range st.Announcements {
+		if err := ex(fmt.Sprintf("announcements[%d] %s", i, x.ID), `INSERT INTO announcements (id, pos, prompt, record, next)
+			VALUES (?,?,?,?,?)`, x.ID, i, x.Prompt, x.Record, x.Next); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.Inbound {
+		if err := ex(fmt.Sprintf("inbound[%d] %s (when %q)", i, x.Match, x.When), `INSERT INTO inbound_routes
+			(pos, match, schedule_id, destination, otherwise) VALUES (?,?,?,?,?)`, i, x.Match, nullStr(x.When), x.To,
+			x.Otherwise); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.Voicemail {
+		if err := ex(fmt.Sprintf("voicemail[%d] %s", i, x.Box), `INSERT INTO voicemail_boxes (box, pos, name, email, greeting,
+			max_length_ns, min_length_ns, pin) VALUES (?,?,?,?,?,?,?,?)`, x.Box, i, x.Name, x.Email, x.Greeting,
+			int64(x.MaxLength), int64(x.MinLength), x.PIN); err != nil {
+			return err
+		}
+	}
+	for i, x := range st.Outbound {
+		what := fmt.Sprintf("outbound[%d] %s", i, x.Pattern)
+		if err := ex(what, `INSERT INTO outbound_routes (pos, pattern, strip, prepend, emergency, permission)
+			VALUES (?,?,?,?,?,?)`, i, x.Pattern, x.Strip, x.Prepend, x.Emergency, x.Permission); err != nil {
+			return err
+		}
+		for j, t := range x.Trunks {
+			if err := ex(fmt.Sprintf("%s: trunks[%d] %q", what, j, t), `INSERT INTO outbound_route_trunks (route_pos, pos, trunk_id)
+				VALUES (?,?,?)`, i, j, t); err != nil {
+				return err
+			}
+		}
+	}
+	for i, x := range st.Lines {
+		if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension) VALUES (?,?,?)`,
+			x.Port, i, x.Extension); err != nil {
+			return err
+		}
+	}
+	return s.replaceUsers(ctx, tx, st.Users)
+}
+
+// replaceUsers makes the users table hold exactly users, updating rows in
+// place so that sessions (which cascade from users) survive an import.
+func (s *Store) replaceUsers(ctx context.Context, tx *sql.Tx, users []site.User) error {
+	keep := make([]any, 0, len(users))
+	placeholders := ""
+	for i, u := range users {
+		keep = append(keep, u.Login)
+		if i > 0 {
+			placeholders += ","
+		}
+		placeholders += "?"
+	}
+	del := `DELETE FROM users`
+	if len(keep) > 0 {
+		del += ` WHERE login NOT IN (` + placeholders + `)`
+	}
+	if _, err := tx.ExecContext(ctx, del, keep...); err != nil {
+		return fmt.Errorf("remove users: %w", err)
+	}
+	for i, u := range users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (login, pos, role, agent_id, password_hash) VALUES (?,?,?,?,?)
+			ON CONFLICT (login) DO UPDATE SET pos = excluded.pos, role = excluded.role, agent_id = excluded.agent_id,
+			password_hash = excluded.password_hash`, u.Login, i, u.Role, nullStr(u.Agent), u.PasswordHash); err != nil {
+			return fmt.Errorf("users[%d] %s (role %q, agent %q): %w", i, u.Login, u.Role, u.Agent, err)
+		}
+	}
+	return nil
+}
+
+// diffSites compares two stored sites (secrets merged, passwords hashed).
+func diffSites(old, next *site.Site) Change {
+	var ch Change
+	add := func(k KindChange) {
+		if len(k.Added)+len(k.Removed)+len(k.Changed) > 0 {
+			ch.Kinds = append(ch.Kinds, k)
+		}
+	}
+	if !reflect.DeepEqual(normalize(old.System), normalize(next.System)) || old.Version != next.Version {
+		add(KindChange{Kind: "system", Changed: []string{"system"}})
+	}
+	add(diffKind("extensions", old.Extensions, next.Extensions, func(x site.Extension) string { return x.Number }, false))
+	add(diffKind("agents", old.Agents, next.Agents, func(x site.Agent) string { return x.ID }, false))
+	add(diffKind("ring_groups", old.RingGroups, next.RingGroups, func(x site.RingGroup) string { return x.ID }, false))
+	add(diffKind("hunt_groups", old.HuntGroups, next.HuntGroups, func(x site.HuntGroup) string { return x.ID }, false))
+	add(diffKind("queues", old.Queues, next.Queues, func(x site.Queue) string { return x.ID }, false))
+	add(diffKind("ivrs", old.IVRs, next.IVRs, func(x site.IVR) string { return x.ID }, false))
+	add(diffKind("announcements", old.Announcements, next.Announcements, func(x site.Announcement) string { return x.ID }, false))
+	add(diffKind("schedules", old.Schedules, next.Schedules, func(x site.Schedule) string { return x.ID }, false))
+	add(diffKind("inbound", old.Inbound, next.Inbound, func(x site.InboundRoute) string {
+		if x.When != "" {
+			return x.Match + "@" + x.When
+		}
+		return x.Match
+	}, true))
+	add(diffKind("voicemail", old.Voicemail, next.Voicemail, func(x site.Mailbox) string { return x.Box }, false))
+	add(diffKind("trunks", old.Trunks, next.Trunks, func(x site.Trunk) string { return x.ID }, false))
+	add(diffKind("outbound", old.Outbound, next.Outbound, func(x site.OutboundRoute) string { return x.Pattern }, true))
+	add(diffKind("lines", old.Lines, next.Lines, func(x site.Line) string { return x.Port }, false))
+	add(diffKind("prompts", old.Prompts, next.Prompts, func(x site.Prompt) string { return x.ID }, false))
+	add(diffKind("hold_music", old.HoldMusic, next.HoldMusic, func(x site.HoldMusic) string { return x.ID }, false))
+	add(diffKind("users", old.Users, next.Users, func(x site.User) string { return x.Login }, false))
+	return ch
+}
+
+// diffKind compares two lists of objects by key. For ordered lists (routes)
+// an object whose place among the objects in both lists moved also counts
+// as changed, since the order decides which route wins. Duplicate keys get
+// "#2", "#3", ... appended so that nothing is lost.
+func diffKind[T any](kind string, old, next []T, key func(T) string, ordered bool) KindChange {
+	k := KindChange{Kind: kind}
+	keys := func(xs []T) ([]string, map[string]T) {
+		ks := make([]string, len(xs))
+		m := make(map[string]T, len(xs))
+		seen := map[string]int{}
+		for i, x := range xs {
+			id := key(x)
+			seen[id]++
+			if n := seen[id]; n > 1 {
+				id += "#" + strconv.Itoa(n)
+			}
+			ks[i] = id
+			m[id] = x
+		}
+		return ks, m
+	}
+	oks, om := keys(old)
+	nks, nm := keys(next)
+	for _, id := range oks {
+		if _, ok := nm[id]; !ok {
+			k.Removed = append(k.Removed, id)
+		}
+	}
+	changed := map[string]bool{}
+	if ordered {
+		var oc, nc []string
+		for _, id := range oks {
+			if _, ok := nm[id]; ok {
+				oc = append(oc, id)
+			}
+		}
+		for _, id := range nks {
+			if _, ok := om[id]; ok {
+				nc = append(nc, id)
+			}
+		}
+		for i := range nc {
+			if oc[i] != nc[i] {
+				changed[nc[i]] = true
+			}
+		}
+	}
+	for _, id := range nks {
+		o, ok := om[id]
+		switch {
+		case !ok:
+			k.Added = append(k.Added, id)
+		case changed[id] || !reflect.DeepEqual(normalize(o), normalize(nm[id])):
+			k.Changed = append(k.Changed, id)
+		}
+	}
+	return k
+}
+
+// normalize returns v with empty slices and maps made nil throughout, so
+// that DeepEqual does not tell "none" stored from "none" given apart.
+func normalize[T any](v T) T {
+	rv := reflect.ValueOf(&v).Elem()
+	normalizeValue(rv)
+	return v
+}
+
+func normalizeValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			c := reflect.New(v.Elem().Type())
+			c.Elem().Set(v.Elem())
+			normalizeValue(c.Elem())
+			v.Set(c)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				normalizeValue(f)
+			}
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			v.SetZero()
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			normalizeValue(c.Index(i))
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.Len() == 0 {
+			v.SetZero()
+		}
+	}
+}

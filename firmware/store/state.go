@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AgentStatus is the part of an agent's state that survives a restart: who
+// is logged in or paused, and why.
+type AgentStatus struct {
+	Agent      string
+	Status     string // logged_out, available, paused, ...
+	Reason     string // pause reason
+	Since      time.Time
+	AutoReturn time.Time // when a pause ends by itself; zero: never
+}
+
+// SaveAgentStatus records an agent's current status, replacing the previous
+// one.
+func (s *Store) SaveAgentStatus(ctx context.Context, a AgentStatus) error {
+	if a.Agent == "" {
+		return errors.New("store: save agent status: empty agent")
+	}
+	if a.Since.IsZero() {
+		a.Since = s.now()
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO agent_status (agent, status, reason, since_ms, auto_return_ms) VALUES (?,?,?,?,?)
+		ON CONFLICT (agent) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+		since_ms = excluded.since_ms, auto_return_ms = excluded.auto_return_ms`,
+		a.Agent, a.Status, a.Reason, a.Since.UnixMilli(), ms(a.AutoReturn))
+	if err != nil {
+		return fmt.Errorf("store: save status of agent %s in %s: %w", a.Agent, s.path, err)
+	}
+	return nil
+}
+
+// LoadAgentStatuses returns every saved agent status, by agent id.
+func (s *Store) LoadAgentStatuses(ctx context.Context) ([]AgentStatus, error) {
+	var out []AgentStatus
+	err := rowsEach(ctx, s.r, `SELECT agent, status, reason, since_ms, auto_return_ms FROM agent_status ORDER BY agent`, func(r *sql.Rows) error {
+		var a AgentStatus
+		var since int64
+		var ret sql.NullInt64
+		if err := r.Scan(&a.Agent, &a.Status, &a.Reason, &since, &ret); err != nil {
+			return err
+		}
+		a.Since, a.AutoReturn = time.UnixMilli(since).UTC(), fromMS(ret)
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, s.errf("load agent statuses", err)
+	}
+	return out, nil
+}
+
+// HuntNext returns where the next round-robin hunt of group starts (0..n-1)
+// and advances the stored position, in one statement, so that two calls
+// (or two processes) never get the same start. n is the group's member
+// count; when it shrinks the stored position wraps.
+func (s *Store) HuntNext(ctx context.Context, group string, n int) (int, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("store: hunt group %s: %d members", group, n)
+	}
+	var next int
+	err := s.w.QueryRowContext(ctx, `INSERT INTO hunt_state (group_id, next) VALUES (?1, 1 % ?2)
+		ON CONFLICT (group_id) DO UPDATE SET next = (next % ?2 + 1) % ?2 RETURNING next`, group, n).Scan(&next)
+	if err != nil {
+		return 0, fmt.Errorf("store: advance hunt group %s in %s: %w", group, s.path, err)
+	}
+	return (next - 1 + n) % n, nil
+}

@@ -1,0 +1,149 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"ringbox/firmware/auth"
+)
+
+// MinPasswordLen is the shortest admin password first-boot setup accepts.
+const MinPasswordLen = 10
+
+// weakPasswords are refused whatever their length, also with digits or
+// punctuation around them ("Password123!").
+var weakPasswords = map[string]bool{
+	"password": true, "passw0rd": true, "admin": true, "administrator": true,
+	"changeme": true, "ringbox": true, "letmein": true, "welcome": true,
+	"qwerty": true, "qwertyuiop": true, "azerty": true, "azertyuiop": true,
+	"secret": true, "default": true, "root": true, "iloveyou": true,
+	"1234567890": true, "0123456789": true, "abcdefghij": true,
+}
+
+// CheckAdminPassword says why password is not good enough for the admin
+// login, or returns nil.
+func CheckAdminPassword(login, password string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLen {
+		return errors.New("the password must have at least 10 characters")
+	}
+	lower := strings.ToLower(password)
+	core := strings.TrimFunc(lower, func(r rune) bool { return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) })
+	if weakPasswords[lower] || weakPasswords[core] {
+		return errors.New("that password is one of the first an attacker tries: choose another")
+	}
+	if l := strings.ToLower(login); lower == l || core == l || strings.Contains(lower, l) && len(l) >= len(lower)/2 {
+		return errors.New("the password must not be the login name")
+	}
+	if first, _ := utf8.DecodeRuneInString(password); strings.Count(password, string(first)) == utf8.RuneCountInString(password) {
+		return errors.New("the password must not repeat a single character")
+	}
+	return nil
+}
+
+// checkLoginName says why name is not a usable login, or returns nil.
+func checkLoginName(name string) error {
+	if name == "" || len(name) > 64 {
+		return errors.New("the login must have 1 to 64 characters")
+	}
+	for _, r := range name {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) || strings.ContainsRune("._-@", r)) {
+			return errors.New("the login may hold only letters a-z, digits and . _ - @")
+		}
+	}
+	return nil
+}
+
+// hasAdmin asks the authenticator, remembering a yes: admins are not
+// un-created, and every page load asks.
+func (s *Server) hasAdmin(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	known := s.adminSet
+	s.mu.Unlock()
+	if known {
+		return true, nil
+	}
+	ok, err := s.cfg.Auth.HasAdmin(ctx)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		s.mu.Lock()
+		s.adminSet = true
+		s.mu.Unlock()
+	}
+	return ok, nil
+}
+
+func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
+	ok, err := s.cfg.Auth.HasAdmin(r.Context())
+	if err != nil {
+		s.log.Error("has admin", "err", err)
+		WriteError(w, http.StatusInternalServerError, "authentication is unavailable")
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]bool{"needed": !ok})
+}
+
+type setupRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+	// Confirm, when sent, must equal Password (the form asks twice).
+	Confirm string `json:"confirm,omitempty"`
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	// Ask the authenticator, not the cache: this decides who owns the box.
+	exists, err := s.cfg.Auth.HasAdmin(ctx)
+	if err != nil {
+		s.log.Error("has admin", "err", err)
+		WriteError(w, http.StatusInternalServerError, "authentication is unavailable")
+		return
+	}
+	if exists {
+		WriteError(w, http.StatusConflict, "setup is done: an admin already exists")
+		return
+	}
+	var req setupRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		writeDecodeError(w, err)
+		return
+	}
+	if err := checkLoginName(req.Login); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Confirm != "" && req.Confirm != req.Password {
+		WriteError(w, http.StatusBadRequest, "the two passwords differ")
+		return
+	}
+	if err := CheckAdminPassword(req.Login, req.Password); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := s.cfg.Auth.CreateFirstAdmin(ctx, req.Login, req.Password); err != nil {
+		if errors.Is(err, auth.ErrAdminExists) {
+			WriteError(w, http.StatusConflict, "setup is done: an admin already exists")
+			return
+		}
+		s.log.Error("create first admin", "login", req.Login, "err", err)
+		WriteError(w, http.StatusInternalServerError, "could not create the admin")
+		return
+	}
+	s.log.Info("first admin created", "login", req.Login, "ip", clientIP(r))
+	s.mu.Lock()
+	s.adminSet = true
+	s.mu.Unlock()
+	// The store, not this handler, says what the new user is.
+	p, err := s.cfg.Auth.CheckPassword(ctx, req.Login, req.Password)
+	if err != nil {
+		s.log.Error("log in new admin", "login", req.Login, "err", err)
+		WriteError(w, http.StatusInternalServerError, "admin created, but logging in failed: use the login page")
+		return
+	}
+	s.startSession(w, r, p, http.StatusCreated)
+}
