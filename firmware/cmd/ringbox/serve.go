@@ -41,8 +41,7 @@ type serveFlags struct {
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var f serveFlags
-	f.data = *dataFlag(fs)
-	fs.StringVar(&f.data, "data", f.data, "data directory (database, audio)")
+	data := dataFlag(fs)
 	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
 	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address")
 	fs.StringVar(&f.board, "board", "sim", "board driver: sim")
@@ -61,6 +60,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) != 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
+	f.data = *data
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {
 		return err
@@ -173,7 +173,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl := &flow.Engine{Config: cfg, CDR: st, Bus: bus, Logger: log}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr: f.sipAddr,
-		PublicIP:   pub,
+		PublicHost: pub.String(),
 		Realm:      f.realm,
 		Lookup:     accountLookup(cfg, f.realm),
 		Site:       cfg.Site,
@@ -217,6 +217,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	go func() { errc <- med.Run(ctx) }()
 	go func() { errc <- sipSrv.Run(ctx) }()
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
 	go func() {
 		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("web: %w", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
@@ -90,7 +91,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("import %s: %w (nothing changed)", pos[0], err)
 	}
-	fmt.Fprintf(stdout, "imported %s into %s: %s\n", pos[0], *data, ch)
+	fmt.Fprintf(stdout, "imported %s into %s: %s\n", pos[0], *data, describeChange(ch))
 	return nil
 }
 
@@ -160,4 +161,23 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout, tok)
 	fmt.Fprintf(stderr, "token %q (role %s) created; it is shown only this once: use it as \"Authorization: Bearer TOKEN\"\n", pos[1], *role)
 	return nil
+}
+
+// describeChange says what an import changed, in one line.
+func describeChange(ch store.Change) string {
+	if ch.Empty() {
+		return "no changes"
+	}
+	var parts []string
+	for _, k := range ch.Kinds {
+		for _, p := range []struct {
+			verb string
+			ids  []string
+		}{{"added", k.Added}, {"removed", k.Removed}, {"changed", k.Changed}} {
+			if len(p.ids) > 0 {
+				parts = append(parts, fmt.Sprintf("%s %s %s", p.verb, k.Kind, strings.Join(p.ids, ",")))
+			}
+		}
+	}
+	return fmt.Sprintf("version %d: %s", ch.Version, strings.Join(parts, "; "))
 }

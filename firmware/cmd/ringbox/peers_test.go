@@ -1,0 +1,297 @@
+package main
+
+// Real SIP peers for the end-to-end tests: baresip (a softphone) driven
+// through its ctrl_tcp module, and SIPp scenarios.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writeToneWAV writes an 8 kHz mono 16-bit WAV of a sine at hz.
+func writeToneWAV(t *testing.T, path string, hz float64, secs float64) {
+	t.Helper()
+	n := int(8000 * secs)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+2*n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(2*n))
+	for i := 0; i < n; i++ {
+		binary.Write(&b, binary.LittleEndian, int16(8000*math.Sin(2*math.Pi*hz*float64(i)/8000)))
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readWAV16 returns the samples of a 16-bit PCM WAV (any header layout).
+func readWAV16(path string) ([]int16, int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(data) < 12 || string(data[:4]) != "RIFF" {
+		return nil, 0, fmt.Errorf("%s: not a WAV file", path)
+	}
+	rate := 8000
+	for p := 12; p+8 <= len(data); {
+		id, size := string(data[p:p+4]), int(binary.LittleEndian.Uint32(data[p+4:]))
+		body := data[p+8:]
+		if size > len(body) {
+			size = len(body)
+		}
+		switch id {
+		case "fmt ":
+			rate = int(binary.LittleEndian.Uint32(body[4:]))
+		case "data":
+			s := make([]int16, size/2)
+			for i := range s {
+				s[i] = int16(binary.LittleEndian.Uint16(body[2*i:]))
+			}
+			return s, rate, nil
+		}
+		p += 8 + size + size%2
+	}
+	return nil, 0, fmt.Errorf("%s: no data chunk", path)
+}
+
+// toneShare is the share of the signal's energy at hz (Goertzel over 20 ms
+// blocks, summed), from 0 to 1.
+func toneShare(s []int16, rate int, hz float64) float64 {
+	block := rate / 50
+	var at, total float64
+	for off := 0; off+block <= len(s); off += block {
+		x := s[off : off+block]
+		k := 2 * math.Cos(2*math.Pi*hz/float64(rate))
+		var s1, s2, e float64
+		for _, v := range x {
+			f := float64(v)
+			s0 := f + k*s1 - s2
+			s2, s1 = s1, s0
+			e += f * f
+		}
+		p := s1*s1 + s2*s2 - k*s1*s2
+		at += 2 * p / float64(block)
+		total += e
+	}
+	if total == 0 {
+		return 0
+	}
+	return at / total
+}
+
+// baresip is one headless baresip softphone.
+type baresip struct {
+	t    *testing.T
+	dir  string
+	user string
+	sip  int
+	cmd  *exec.Cmd
+	conn net.Conn
+	rd   *bufio.Reader
+
+	mu     sync.Mutex
+	events []map[string]any
+	log    bytes.Buffer
+}
+
+// startBaresip registers user/pass at registrar (host:port) and answers
+// calls automatically; it sends a tone at toneHz and records what it hears.
+func startBaresip(t *testing.T, user, pass, registrar string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
+	if _, err := exec.LookPath("baresip"); err != nil {
+		t.Fatalf("baresip is required (make test installs it): %v", err)
+	}
+	b := &baresip{t: t, dir: t.TempDir(), user: user, sip: freePort(t)}
+	ctrl := freePort(t)
+	os.MkdirAll(filepath.Join(b.dir, "rec"), 0o755)
+	mic := filepath.Join(b.dir, "mic.wav")
+	writeToneWAV(t, mic, toneHz, 30)
+	cfg := fmt.Sprintf(`poll_method epoll
+sip_listen 127.0.0.1:%d
+sip_trans_def udp
+net_interface 127.0.0.1
+call_local_timeout 120
+call_max_calls 4
+audio_player aubridge,nowhere
+audio_source aufile,%s
+audio_alert aubridge,nowhere
+audio_level no
+ausrc_format s16
+auplay_format s16
+auenc_format s16
+audec_format s16
+audio_buffer 20-160
+rtp_ports %d-%d
+rtcp_mux no
+jitter_buffer_delay 5-10
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module sndfile.so
+module ctrl_tcp.so
+module_app account.so
+module_app contact.so
+module_app menu.so
+ctrl_tcp_listen 127.0.0.1:%d
+snd_path %s
+`, b.sip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"))
+	os.WriteFile(filepath.Join(b.dir, "config"), []byte(cfg), 0o644)
+	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", user, registrar, pass)
+	os.WriteFile(filepath.Join(b.dir, "accounts"), []byte(acct), 0o600)
+	os.WriteFile(filepath.Join(b.dir, "contacts"), nil, 0o644)
+	b.cmd = exec.Command("baresip", "-f", b.dir)
+	b.cmd.Stdout, b.cmd.Stderr = &lockedWriter{b: b}, &lockedWriter{b: b}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.cmd.Process.Kill()
+		b.cmd.Wait()
+		if t.Failed() {
+			b.mu.Lock()
+			t.Logf("baresip %s output:\n%s", user, b.log.String())
+			b.mu.Unlock()
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ctrl))
+		if err == nil {
+			b.conn, b.rd = c, bufio.NewReader(c)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip %s control port never opened", user)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	go b.readLoop()
+	return b
+}
+
+type lockedWriter struct{ b *baresip }
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.b.mu.Lock()
+	defer w.b.mu.Unlock()
+	return w.b.log.Write(p)
+}
+
+func (b *baresip) readLoop() {
+	for {
+		n, err := b.rd.ReadString(':')
+		if err != nil {
+			return
+		}
+		size, err := strconv.Atoi(strings.TrimSuffix(n, ":"))
+		if err != nil {
+			return
+		}
+		msg := make([]byte, size+1)
+		if _, err := io_ReadFull(b.rd, msg); err != nil {
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(msg[:size], &m) == nil {
+			b.mu.Lock()
+			b.events = append(b.events, m)
+			b.mu.Unlock()
+		}
+	}
+}
+
+func io_ReadFull(r *bufio.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// command sends a ctrl_tcp command.
+func (b *baresip) command(cmd, params string) {
+	body, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": cmd})
+	fmt.Fprintf(b.conn, "%d:%s,", len(body), body)
+}
+
+// waitEvent waits for an event of type typ and returns it.
+func (b *baresip) waitEvent(typ string, d time.Duration) (map[string]any, bool) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		for _, e := range b.events {
+			if e["type"] == typ {
+				b.mu.Unlock()
+				return e, true
+			}
+		}
+		b.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, false
+}
+
+func (b *baresip) outputContains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Contains(b.log.String(), s)
+}
+
+// received returns the audio baresip decoded from the call (its sndfile
+// "-dec.wav" dump).
+func (b *baresip) received() ([]int16, int, error) {
+	files, _ := filepath.Glob(filepath.Join(b.dir, "rec", "*-dec.wav"))
+	if len(files) == 0 {
+		return nil, 0, fmt.Errorf("baresip %s recorded no audio", b.user)
+	}
+	return readWAV16(files[len(files)-1])
+}
+
+// sipp runs a SIPp scenario to completion and returns its exit code and
+// output.
+func sipp(t *testing.T, timeout time.Duration, args ...string) (int, string) {
+	t.Helper()
+	if _, err := exec.LookPath("sipp"); err != nil {
+		t.Fatalf("sipp is required (make test installs sip-tester): %v", err)
+	}
+	dir := t.TempDir()
+	full := append([]string{fmt.Sprint(int(timeout.Seconds())), "sipp"}, args...)
+	full = append(full, "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"))
+	cmd := exec.Command("timeout", append([]string{"-k", "5"}, full...)...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	errLog, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("sipp: %v", err)
+	}
+	return code, out.String() + string(errLog)
+}
