@@ -239,3 +239,26 @@ type Bridger interface {
 type Ringer interface {
 	Ringing() <-chan struct{}
 }
+
+// Hearer is implemented by a leg's Media when the box can hear the leg:
+// Hear calls sink with every 20 ms frame of audio received from the leg,
+// decoded to PCM at the Media's rate (8 kHz, 16 kHz for G.722), gaps filled
+// with silence, until ctx ends or the leg ends. Voicemail and in-band DTMF
+// detection use it.
+type Hearer interface {
+	Hear(ctx context.Context, sink func(frame []int16)) error
+}
+
+// Recording is the result of a recorded bridge.
+type Recording struct {
+	Path     string        // the WAV file (stereo: a left, b right)
+	Duration time.Duration // length of the conversation recorded
+	Err      error         // why recording stopped early (disk full), nil otherwise
+}
+
+// RecordingBridger bridges two legs like Bridger and records the
+// conversation to a stereo WAV at path. A recording failure never ends the
+// call: the bridge goes on and Recording.Err says why the file stopped.
+type RecordingBridger interface {
+	BridgeRecorded(ctx context.Context, a, b Leg, path string) (Recording, error)
+}

@@ -49,6 +49,9 @@ type Engine struct {
 	Logger  *slog.Logger
 	// ExtensionRing overrides DefaultExtensionRing (tests).
 	ExtensionRing time.Duration
+	// Features adds feature codes (queue login, voicemail) to the built-in
+	// ones; see features.go.
+	Features map[string]FeatureFunc
 }
 
 // Call is one call's routing state.
@@ -140,6 +143,13 @@ func (c *Call) route(ctx context.Context) call.Cause {
 		}
 	case c.isExtension(c.info.To):
 		dest = "extension:" + c.info.To
+	case c.info.Extension != "" && strings.HasPrefix(c.info.To, "*"):
+		f, ok := c.e.feature(c.info.To)
+		if !ok {
+			return call.NotFound
+		}
+		c.rec.Path = append(c.rec.Path, "feature:"+c.info.To)
+		return f(ctx, c)
 	default:
 		return c.dialOut(ctx, c.info.To, c.callerClass())
 	}

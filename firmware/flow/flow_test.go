@@ -11,6 +11,7 @@ import (
 	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/config"
+	"ringbox/firmware/events"
 	"ringbox/firmware/site"
 )
 
@@ -200,4 +201,42 @@ func TestInboundClosedWithoutOtherwiseFallsThrough(t *testing.T) {
 	if got := c.inboundDestination(time.Date(2026, 11, 23, 22, 0, 0, 0, ny)); got != "extension:102" {
 		t.Errorf("closed: %q, want the next route", got)
 	}
+}
+
+func TestToneTestReportsDigits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, _, _ := newEngine(t)
+		bus := events.New()
+		e.Bus = bus
+		sub := bus.Subscribe(16, events.Filter("call.dtmf"))
+		caller := calltest.NewLeg("bob")
+		caller.PressAfter(2*time.Second, "5#")
+		start := time.Now()
+		e.Handle(t.Context(), caller, Inbound{CallID: "t1", To: "*44", Extension: "101"})
+		if d := time.Since(start); d != time.Minute {
+			t.Errorf("tone test lasted %v, want the 1 minute limit", d)
+		}
+		if caller.Played() < 2900 {
+			t.Errorf("played %d frames, want a minute of tone", caller.Played())
+		}
+		var got string
+		for len(sub.C()) > 0 {
+			ev := <-sub.C()
+			got += ev.Data.(map[string]any)["digit"].(string)
+		}
+		if got != "5#" {
+			t.Errorf("reported digits %q, want 5#", got)
+		}
+	})
+}
+
+func TestUnknownFeatureCode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, _, _ := newEngine(t)
+		caller := calltest.NewLeg("bob")
+		e.Handle(t.Context(), caller, Inbound{CallID: "t2", To: "*99", Extension: "101"})
+		if c := caller.HangupCause(); c != call.NotFound {
+			t.Errorf("unknown feature code ended with %v, want not found", c)
+		}
+	})
 }
