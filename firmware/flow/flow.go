@@ -22,6 +22,7 @@ import (
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
+	"ringbox/firmware/presence"
 	"ringbox/firmware/site"
 )
 
@@ -49,9 +50,33 @@ type Engine struct {
 	Logger  *slog.Logger
 	// ExtensionRing overrides DefaultExtensionRing (tests).
 	ExtensionRing time.Duration
+	// Presence tracks who is on a call; nil: a private tracker.
+	Presence *presence.Tracker
+	// Queues runs queue: destinations (package acd); nil: queues answer
+	// as unavailable.
+	Queues QueueRunner
 	// Features adds feature codes (queue login, voicemail) to the built-in
 	// ones; see features.go.
 	Features map[string]FeatureFunc
+}
+
+// QueueRunner holds a caller in a queue until an agent takes the call or
+// the queue sends the caller on (on_timeout, on_empty, exit_to). It returns
+// the next destination, or "" with the cause when the call is over. The
+// ACD (package acd) implements it.
+type QueueRunner interface {
+	RunQueue(ctx context.Context, q QueueCall) (next string, cause call.Cause)
+}
+
+// QueueCall is a caller entering a queue.
+type QueueCall struct {
+	Queue  string // queue id
+	CallID string
+	Caller call.Leg
+	From   call.Party
+	Snap   *config.Snapshot // the call's configuration
+	// Path so far, for the queue log and the CDR.
+	Path []string
 }
 
 // Call is one call's routing state.

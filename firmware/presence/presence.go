@@ -1,0 +1,81 @@
+// Package presence tracks who is on a call right now: extensions, agents
+// and the mobiles the box rang. Ring groups, hunt groups and the ACD ask it
+// so that nobody already on a call (queue or not, desk or mobile) is rung
+// again.
+//
+// Keys are strings: "ext:101", "agent:bob", "mobile:+15550001001".
+package presence
+
+import (
+	"sync"
+
+	"ringbox/firmware/events"
+)
+
+// Tracker counts calls per key. The zero value is not usable; use New.
+type Tracker struct {
+	bus *events.Bus // may be nil
+
+	mu    sync.Mutex // protects calls
+	calls map[string]int
+}
+
+// New returns a tracker publishing "presence.changed" events on bus (nil:
+// none).
+func New(bus *events.Bus) *Tracker { return &Tracker{bus: bus, calls: map[string]int{}} }
+
+// Begin marks keys as on a call and returns the function that ends it; the
+// function is safe to call more than once.
+func (t *Tracker) Begin(keys ...string) (end func()) {
+	t.mu.Lock()
+	for _, k := range keys {
+		t.calls[k]++
+		if t.calls[k] == 1 {
+			t.publishLocked(k, true)
+		}
+	}
+	t.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			for _, k := range keys {
+				t.calls[k]--
+				if t.calls[k] <= 0 {
+					delete(t.calls, k)
+					t.publishLocked(k, false)
+				}
+			}
+		})
+	}
+}
+
+func (t *Tracker) publishLocked(key string, busy bool) {
+	if t.bus != nil {
+		t.bus.Publish("presence.changed", map[string]any{"key": key, "on_call": busy})
+	}
+}
+
+// Busy reports whether any of keys is on a call.
+func (t *Tracker) Busy(keys ...string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		if t.calls[k] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot lists the keys on a call with their call counts.
+func (t *Tracker) Snapshot() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]int, len(t.calls))
+	for k, v := range t.calls {
+		out[k] = v
+	}
+	return out
+}
