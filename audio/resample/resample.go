@@ -67,7 +67,11 @@ func New(inRate, outRate int) *Resampler {
 	up := float64(inRate) * float64(r.l)
 	f := fc / up // normalised cutoff, cycles per upsampled sample
 	proto := make([]float64, n)
-	c := float64(n-1) / 2
+	// Centre on a whole upsampled sample so that Reset can remove the
+	// delay exactly; the window is symmetric about the same point.
+	ci := (n - 1) / 2
+	c := float64(ci)
+	half := float64(ci + 1)
 	i0b := besselI0(beta)
 	var sum float64
 	for i := range proto {
@@ -76,7 +80,7 @@ func New(inRate, outRate int) *Resampler {
 		if x != 0 {
 			s = math.Sin(2*math.Pi*f*x) / (math.Pi * x)
 		}
-		t := 2*float64(i)/float64(n-1) - 1
+		t := x / half
 		w := besselI0(beta*math.Sqrt(max(0, 1-t*t))) / i0b
 		proto[i] = s * w
 		sum += proto[i]
