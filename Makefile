@@ -20,6 +20,8 @@ build:
 # The demo appliance: simulated board, demo site, SIP on 5060, web on 8080.
 run: build
 	@mkdir -p $(RUN_DATA)
+	@echo "Demo softphone accounts (from docs/examples/demo.yaml; change them for a real site):"
+	@sed -n 's/.*number: "\([0-9]*\)".*secret: "\([^"]*\)".*/  extension \1  password \2/p' docs/examples/demo.yaml
 	$(BIN) serve --data $(RUN_DATA) --site docs/examples/demo.yaml --board sim --sip $(SIP) --http $(HTTP)
 
 # Installs what the tests need when it is missing, then runs every test.

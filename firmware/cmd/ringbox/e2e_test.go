@@ -442,4 +442,38 @@ func TestBadStartsSayWhatIsWrong(t *testing.T) {
 	})
 }
 
-var _ = context.Background
+
+
+// TestWebPageInChromium drives the real appliance's web page with Chromium
+// (web/e2e/ui.mjs): first-boot admin password, dashboard with live events,
+// the extensions of the demo site, logout.
+func TestWebPageInChromium(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is required (make test installs nodejs): %v", err)
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatalf("chromium is required (make test installs it): %v", err)
+	}
+	dir, _ := filepath.Abs("../../../web/e2e")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
+			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
+		}
+	}
+	a := startServe(t, serveOpt{site: demoSite(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "ui.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE_URL="+a.base, "EXPECT_EXTENSION=Bob Smith",
+		"SCREENSHOT="+filepath.Join(t.TempDir(), "dashboard.png"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("browser test against ringbox serve failed: %v\n%s", err, out)
+	}
+	// The admin the browser created is in the appliance's database.
+	if ok, _, _ := ringbox(t, "export", "--data", a.data); !strings.Contains(ok, "login: installer") {
+		t.Errorf("the first-boot admin is not in the exported site:\n%s", ok)
+	}
+}
