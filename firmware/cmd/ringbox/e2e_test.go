@@ -442,8 +442,6 @@ func TestBadStartsSayWhatIsWrong(t *testing.T) {
 	})
 }
 
-
-
 // TestWebPageInChromium drives the real appliance's web page with Chromium
 // (web/e2e/ui.mjs): first-boot admin password, dashboard with live events,
 // the extensions of the demo site, logout.

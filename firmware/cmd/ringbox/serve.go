@@ -25,6 +25,7 @@ import (
 	"ringbox/firmware/flow"
 	"ringbox/firmware/media"
 	"ringbox/firmware/sip"
+	sipdigest "ringbox/firmware/sip/digest"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/web"
@@ -33,8 +34,8 @@ import (
 type serveFlags struct {
 	data, sipAddr, httpAddr, board, siteFile string
 	logLevel, logFormat                      string
-	publicIP, rtpPorts, realm                string
-	mediaTimeout                             time.Duration
+	publicIP, rtpPorts, realm, digestAlgs    string
+	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
 }
 
@@ -51,7 +52,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.publicIP, "public-ip", "", "address phones reach the box at (SIP Contact, SDP); default: from --sip, else the primary interface")
 	fs.StringVar(&f.rtpPorts, "rtp-ports", "10000-20000", "RTP port range, even start")
 	fs.StringVar(&f.realm, "realm", "ringbox", "SIP digest realm")
+	fs.StringVar(&f.digestAlgs, "sip-digest", "sha256,md5", "digest challenges offered, in order (sha256, md5); phones that read only the first challenge need md5 first")
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
+	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -170,6 +173,17 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	var algs []string
+	for _, a := range strings.Split(f.digestAlgs, ",") {
+		switch strings.ToLower(strings.TrimSpace(a)) {
+		case "sha256", "sha-256":
+			algs = append(algs, sipdigest.SHA256)
+		case "md5":
+			algs = append(algs, sipdigest.MD5)
+		default:
+			return usageError{fmt.Errorf("--sip-digest %q: want sha256 and/or md5", f.digestAlgs)}
+		}
+	}
 	fl := &flow.Engine{Config: cfg, CDR: st, Bus: bus, Logger: log}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr: f.sipAddr,
@@ -185,8 +199,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 				log.Error("audit", "err", err)
 			}
 		},
-		Logger:    log,
-		UserAgent: "Ringbox/" + version,
+		Logger:       log,
+		UserAgent:    "Ringbox/" + version,
+		Algorithms:   algs,
+		TrunkTimeout: f.trunkTimeout,
 	})
 	if err != nil {
 		return err
