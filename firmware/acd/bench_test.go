@@ -1,0 +1,51 @@
+package acd
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"ringbox/firmware/call/calltest"
+	"ringbox/firmware/config"
+	"ringbox/firmware/site"
+)
+
+// BenchmarkPlan measures one dispatch decision with 100 available agents
+// and 50 waiting callers spread over 5 queues of 20 agents each.
+func BenchmarkPlan(b *testing.B) {
+	s := &site.Site{Version: 1}
+	for i := range 100 {
+		s.Agents = append(s.Agents, site.Agent{ID: fmt.Sprintf("a%d", i), Extension: fmt.Sprint(1000 + i)})
+	}
+	for q := range 5 {
+		qc := site.Queue{ID: fmt.Sprintf("q%d", q), Strategy: site.QueueLongestIdle}
+		for i := range 20 {
+			qc.Agents = append(qc.Agents, site.QueueAgent{Agent: fmt.Sprintf("a%d", q*20+i), Level: 1 + i%2})
+		}
+		s.Queues = append(s.Queues, qc)
+	}
+	cfg, err := config.New(s, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := New(Config{Config: cfg, Dialer: calltest.NewDialer(), Store: newMemStore(), Logger: slog.New(slog.DiscardHandler)})
+	e.refreshConfig()
+	now := time.Now()
+	e.updateHours(now)
+	for i, a := range e.snap.Site.Agents {
+		ag := e.agents[a.ID]
+		ag.status = Available
+		ag.idleSince = now.Add(-time.Duration(i) * time.Second)
+	}
+	for i := range 50 {
+		e.waiting = append(e.waiting, &caller{id: fmt.Sprint(i), queue: fmt.Sprintf("q%d", i%5), joined: now.Add(-time.Minute),
+			offers: map[string]*offer{}, retryAt: map[string]time.Time{}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := e.plan(now); len(p) != 50 {
+			b.Fatalf("%d pairings, want 50", len(p))
+		}
+	}
+}

@@ -1,0 +1,443 @@
+package acd
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"ringbox/audio/prompts"
+	"ringbox/audio/tone"
+	"ringbox/firmware/call"
+	"ringbox/firmware/config"
+	"ringbox/firmware/flow"
+	"ringbox/firmware/site"
+)
+
+// caller is one caller in a queue. The actor owns every field but out,
+// which carries exactly one outcome to the caller's goroutine.
+type caller struct {
+	id      string
+	queue   string
+	leg     call.Leg
+	from    call.Party
+	joined  time.Time
+	origPos int
+	out     chan outcome
+
+	offers    map[string]*offer    // agent id -> offer in progress
+	retryAt   map[string]time.Time // agent id -> not before
+	progStart time.Time
+	progCount int
+	sent      bool
+	done      bool // left the waiting list
+	agent     string
+	connected time.Time
+}
+
+// outcome is how a caller leaves the waiting list.
+type outcome struct {
+	connected bool
+	leg       call.Leg // the agent's answered leg
+	agent     string
+	dest      string // next destination; "" ends the call with cause
+	cause     call.Cause
+}
+
+func (c *caller) send(o outcome) {
+	if !c.sent {
+		c.sent = true
+		c.out <- o
+	}
+}
+
+var _ flow.QueueRunner = (*Engine)(nil)
+
+// RunQueue holds a caller in queue q.Queue until an agent takes the call
+// (it then bridges them until either hangs up) or the queue sends the
+// caller on: exit_to on the exit key, on_timeout after max_wait, on_empty
+// with no present agent. It answers the caller's leg so the caller hears
+// music. It implements flow.QueueRunner.
+func (e *Engine) RunQueue(ctx context.Context, qc flow.QueueCall) (string, call.Cause) {
+	select {
+	case <-e.started:
+	case <-ctx.Done():
+		return "", call.CauseOf(context.Cause(ctx))
+	}
+	snap := qc.Snap
+	if snap == nil {
+		snap = e.cfg.Config.Current()
+	}
+	var q *site.Queue
+	for i := range snap.Site.Queues {
+		if snap.Site.Queues[i].ID == qc.Queue {
+			q = &snap.Site.Queues[i]
+		}
+	}
+	if q == nil {
+		return "", call.NotFound
+	}
+	if err := qc.Caller.Answer(ctx); err != nil {
+		return "", call.CauseOf(err)
+	}
+	from := qc.From
+	if from.Number == "" {
+		from = qc.Caller.Remote()
+	}
+	c := &caller{id: qc.CallID, queue: q.ID, leg: qc.Caller, from: from, out: make(chan outcome, 1),
+		offers: map[string]*offer{}, retryAt: map[string]time.Time{}}
+	if c.id == "" {
+		c.id = qc.Caller.ID()
+	}
+	if err := e.do(context.Background(), func() { e.join(c) }); err != nil {
+		return "", call.Shutdown
+	}
+	h := e.newHold(snap, q, c.leg)
+	defer h.stop()
+
+	var maxWait <-chan time.Time
+	if d := q.MaxWait.D(); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		maxWait = t.C
+	}
+	var comfort, announce <-chan time.Time
+	if q.Comfort != nil && q.Comfort.Every > 0 && len(q.Comfort.Prompts) > 0 {
+		t := time.NewTicker(q.Comfort.Every.D())
+		defer t.Stop()
+		comfort = t.C
+	}
+	if q.AnnouncePosition > 0 {
+		t := time.NewTicker(q.AnnouncePosition.D())
+		defer t.Stop()
+		announce = t.C
+	}
+	nextComfort := 0
+	// leave asks the actor to let c go; if an agent was connected (or the
+	// queue emptied) a moment before, that outcome wins.
+	leave := func(ev, key, dest string, cause call.Cause) outcome {
+		mine := false
+		e.do(context.Background(), func() {
+			if !c.done {
+				mine = true
+				e.exit(c, ev, key, dest)
+			}
+		})
+		o := <-c.out
+		if mine {
+			o.cause = cause
+		}
+		return o
+	}
+	var o outcome
+wait:
+	for {
+		select {
+		case o = <-c.out:
+			break wait
+		case <-c.leg.Done():
+			o = leave(EvAbandon, "", "", call.Cancelled)
+			break wait
+		case <-ctx.Done():
+			o = leave(EvAbandon, "", "", call.CauseOf(context.Cause(ctx)))
+			break wait
+		case <-maxWait:
+			o = leave(EvExitTimeout, "", orHangup(q.OnTimeout), call.NoAnswer)
+			break wait
+		case d := <-c.leg.Media().Digits():
+			if q.ExitKey != "" && q.ExitTo != "" && string(d.Key) == q.ExitKey {
+				o = leave(EvExitKey, q.ExitKey, q.ExitTo, call.Normal)
+				break wait
+			}
+		case <-comfort:
+			id := q.Comfort.Prompts[nextComfort%len(q.Comfort.Prompts)]
+			nextComfort++
+			if pcm, ok := e.cfg.Prompt(h.lang, id, h.rate); ok {
+				h.splice([][]int16{pcm})
+			}
+		case <-announce:
+			var pos int
+			var ewt time.Duration
+			if e.do(ctx, func() { pos, ewt = e.estimate(c) }) == nil && pos > 0 {
+				h.splice(e.announcement(h.lang, h.rate, pos, ewt))
+			}
+		}
+	}
+	h.stop()
+	if !o.connected {
+		return o.dest, o.cause
+	}
+	return e.talk(ctx, c, o)
+}
+
+func orHangup(dest string) string {
+	if dest == "" {
+		return site.DestHangup
+	}
+	return dest
+}
+
+// talk bridges the caller and the agent until one hangs up.
+func (e *Engine) talk(ctx context.Context, c *caller, o outcome) (string, call.Cause) {
+	start := time.Now()
+	if e.cfg.Bridger != nil {
+		e.cfg.Bridger.Bridge(ctx, c.leg, o.leg)
+	}
+	byCaller := false
+	select {
+	case <-c.leg.Done():
+		byCaller = true
+	default:
+		select {
+		case <-o.leg.Done():
+		default:
+			byCaller = ctx.Err() != nil
+		}
+	}
+	o.leg.Hangup(call.Normal)
+	talk := time.Since(start)
+	e.do(context.Background(), func() { e.callEnded(c, byCaller, talk) })
+	return "", call.Normal
+}
+
+// announcement is "you are caller number N" and, when the estimate is a
+// minute or more, "your estimated waiting time is about M minutes".
+func (e *Engine) announcement(lang string, rate, pos int, ewt time.Duration) [][]int16 {
+	clips, _ := prompts.Position(lang, min(pos, prompts.MaxNumber), rate)
+	if ewt >= time.Minute {
+		m := int(math.Ceil(ewt.Minutes()))
+		if w, ok := prompts.WaitMinutes(lang, min(m, prompts.MaxNumber), rate); ok {
+			clips = append(clips, w...)
+		}
+	}
+	return clips
+}
+
+// join adds c to the waiting list (actor).
+func (e *Engine) join(c *caller) {
+	c.joined = time.Now()
+	e.waiting = append(e.waiting, c)
+	c.origPos = e.waitingIn(c.queue)
+	e.qlog(c.queue, c.id, "NONE", EvEnterQueue, "", c.from.Number, itoa(int64(c.origPos)))
+	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "joined", "from": c.from.Number, "position": c.origPos})
+	if e.presentIn(c.queue) == 0 {
+		if qc, ok := e.queueCfg(c.queue); ok && qc.OnEmpty != "" {
+			e.exit(c, EvExitEmpty, "", qc.OnEmpty)
+		}
+	}
+}
+
+// position is c's place among its queue's waiting callers (1 first).
+func (e *Engine) position(c *caller) int {
+	n := 0
+	for _, w := range e.waiting {
+		if w.queue == c.queue {
+			n++
+		}
+		if w == c {
+			return n
+		}
+	}
+	return 0
+}
+
+// estimate is c's position and estimated wait: the callers ahead share the
+// queue's agents who are logged in and available (busy or not), each call
+// taking the recent average handle time. No history: no estimate.
+func (e *Engine) estimate(c *caller) (int, time.Duration) {
+	pos := e.position(c)
+	if pos == 0 {
+		return 0, 0
+	}
+	q := e.queues[c.queue]
+	agents := 0
+	for _, m := range e.members[c.queue] {
+		if m.a.status == Available && m.a.inHours {
+			agents++
+		}
+	}
+	return pos, time.Duration(math.Ceil(float64(pos)/float64(max(agents, 1)))) * q.aht()
+}
+
+// remove takes c off the waiting list.
+func (e *Engine) remove(c *caller) {
+	if i := slices.Index(e.waiting, c); i >= 0 {
+		e.waiting = slices.Delete(e.waiting, i, i+1)
+	}
+}
+
+// exit ends c's wait with a terminal queue-log event and sends it on.
+func (e *Engine) exit(c *caller, ev, key, dest string) {
+	if c.done {
+		return
+	}
+	pos := e.position(c)
+	c.done = true
+	e.remove(c)
+	for _, o := range c.offers {
+		o.stop(call.Cancelled)
+	}
+	wait := secs(time.Since(c.joined))
+	data := []string{itoa(int64(pos)), itoa(int64(c.origPos)), wait}
+	if ev == EvExitKey {
+		data = append([]string{key}, data...)
+	}
+	e.qlog(c.queue, c.id, "NONE", ev, data...)
+	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": eventName(ev), "to": dest})
+	c.send(outcome{dest: dest, cause: call.Normal})
+}
+
+// callEnded records the end of a connected queue call and starts wrap-up.
+func (e *Engine) callEnded(c *caller, byCaller bool, talk time.Duration) {
+	a := e.agents[c.agent]
+	ev := EvCompleteAgent
+	if byCaller {
+		ev = EvCompleteCaller
+	}
+	e.qlog(c.queue, c.id, c.agent, ev, secs(c.connected.Sub(c.joined)), secs(talk), itoa(int64(c.origPos)))
+	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "completed", "agent": c.agent})
+	if a == nil {
+		return
+	}
+	qc, _ := e.queueCfg(c.queue)
+	a.talk += talk
+	a.onCall = nil
+	if a.endPresence != nil {
+		a.endPresence()
+		a.endPresence = nil
+	}
+	wrap := qc.Wrapup.D()
+	if q := e.queues[c.queue]; q != nil {
+		q.addHandle(talk + wrap)
+	}
+	if wrap > 0 {
+		a.wrapupUntil = time.Now().Add(wrap)
+		e.setState(a, Wrapup, c.queue, c.id)
+	} else {
+		e.setState(a, Idle, "", "")
+	}
+}
+
+// hold is what a waiting caller hears: the queue's music (or ringback when
+// there is no such music) with comfort messages spliced in.
+type hold struct {
+	lang     string
+	rate     int
+	sp       splicer
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan struct{}
+	closer   func()
+}
+
+type splicer interface {
+	call.Source
+	Splice(clip []int16)
+}
+
+// newHold starts playing to leg; stop ends it.
+func (e *Engine) newHold(snap *config.Snapshot, q *site.Queue, leg call.Leg) *hold {
+	h := &hold{lang: e.lang(), rate: rateOf(leg.Media()), done: make(chan struct{})}
+	if e.cfg.MOH != nil {
+		class := q.HoldMusic
+		if class == "" {
+			class = "default"
+		}
+		if l, err := e.cfg.MOH.Listen(class, h.rate); err == nil {
+			h.sp, h.closer = l, l.Close
+		} else {
+			e.log.Warn("hold music", "queue", q.ID, "class", class, "err", err)
+		}
+	}
+	if h.sp == nil {
+		var inner call.Source = silence{}
+		if z, err := tone.Zone(snap.Site.System.Zone()); err == nil {
+			inner = z.Source(tone.Ringback, h.rate)
+		}
+		h.sp = &spliced{inner: inner}
+	}
+	if pcm, ok := e.cfg.Prompt(h.lang, "please-hold", h.rate); ok {
+		h.sp.Splice(pcm)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		defer close(h.done)
+		leg.Media().Play(ctx, h.sp, false)
+	}()
+	return h
+}
+
+// splice plays clips to this caller now, replacing one still playing.
+func (h *hold) splice(clips [][]int16) {
+	var all []int16
+	for _, c := range clips {
+		all = append(all, c...)
+	}
+	if len(all) > 0 {
+		h.sp.Splice(all)
+	}
+}
+
+// Splicing reports whether a message is playing (tests).
+func (h *hold) splicing() bool {
+	if s, ok := h.sp.(interface{ Splicing() bool }); ok {
+		return s.Splicing()
+	}
+	return false
+}
+
+func (h *hold) stop() {
+	h.stopOnce.Do(func() {
+		h.cancel()
+		<-h.done
+		if h.closer != nil {
+			h.closer()
+		}
+	})
+}
+
+// spliced is a source with clips spliced over it, like moh.Listener, for
+// callers who hear ringback.
+type spliced struct {
+	inner call.Source
+	mu    sync.Mutex // protects clip
+	clip  []int16
+}
+
+func (s *spliced) Splice(clip []int16) {
+	s.mu.Lock()
+	s.clip = clip
+	s.mu.Unlock()
+}
+
+func (s *spliced) Splicing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clip) > 0
+}
+
+func (s *spliced) ReadFrame(f []int16) bool {
+	s.mu.Lock()
+	if len(s.clip) > 0 {
+		n := copy(f, s.clip)
+		clear(f[n:])
+		s.clip = s.clip[n:]
+		s.mu.Unlock()
+		return true
+	}
+	s.mu.Unlock()
+	return s.inner.ReadFrame(f)
+}
+
+type silence struct{}
+
+func (silence) ReadFrame(f []int16) bool { clear(f); return true }
+
+func rateOf(m call.Media) int {
+	if m.Codec() == "G722" {
+		return 16000
+	}
+	return 8000
+}

@@ -1,0 +1,540 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipgosip "github.com/emiago/sipgo/sip"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/dialplan"
+	"ringbox/firmware/media"
+	"ringbox/firmware/site"
+)
+
+// Dialer rings SIP targets: every registered contact of an extension at
+// once, or an external number through the outbound routes and their
+// trunks. It implements call.Dialer and call.Bridger.
+type Dialer struct{ s *Server }
+
+var (
+	_ call.Dialer  = (*Dialer)(nil)
+	_ call.Bridger = (*Dialer)(nil)
+	_ call.Leg     = (*Leg)(nil)
+	_ Ringer       = (*Leg)(nil)
+)
+
+// Dial implements call.Dialer. The returned leg rings until Answer sees the
+// far end answer; cancelling ctx before then cancels the call with the
+// context's cause (call.AnsweredElsewhere sends the RFC 3326 Reason).
+func (d *Dialer) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
+	s := d.s
+	if s.draining.Load() {
+		return nil, call.Shutdown
+	}
+	switch t.Kind {
+	case call.TargetExtension:
+		regs := s.reg.contacts(t.Number)
+		if len(regs) == 0 {
+			return nil, call.Unavailable
+		}
+		var branches []branchSpec
+		for _, r := range regs {
+			uri, dest, ok := r.target()
+			if !ok {
+				continue
+			}
+			branches = append(branches, branchSpec{uri: uri, dest: dest, transport: r.Transport})
+		}
+		if len(branches) == 0 {
+			return nil, call.Unavailable
+		}
+		return d.start(ctx, t, "ext:"+t.Number, [][]branchSpec{branches}, false)
+	case call.TargetExternal:
+		return d.dialExternal(ctx, t)
+	default:
+		return nil, call.NotFound
+	}
+}
+
+func (d *Dialer) dialExternal(ctx context.Context, t call.Target) (call.Leg, error) {
+	s := d.s
+	st := s.cfg.Site()
+	if st == nil {
+		return nil, call.Congestion
+	}
+	plan, err := dialplan.NewPlan(st.Outbound)
+	if err != nil {
+		return nil, fmt.Errorf("outbound plan: %w", err)
+	}
+	dec, ok := plan.Lookup(t.Number, t.Class)
+	if !ok {
+		return nil, call.NotFound
+	}
+	if !dec.Allowed {
+		if s.cfg.Audit != nil {
+			s.cfg.Audit(ctx, "call.forbidden", fmt.Sprintf("%s (class %q) may not dial %s: route %q needs %q",
+				t.From.Number, t.Class, t.Number, dec.Route.Pattern, routePerm(dec.Route.Permission)))
+		}
+		s.log.Warn("outbound call forbidden", "from", t.From.Number, "number", t.Number, "class", t.Class, "route", dec.Route.Pattern)
+		return nil, call.Forbidden
+	}
+	office := st.System.OfficeNumber
+	var attempts [][]branchSpec
+	for _, id := range dec.Route.Trunks {
+		tr, ok := findTrunk(st, id)
+		if !ok || tr.FXO != 0 || tr.Host == "" {
+			continue // FXO lines are rung by the board's dialer
+		}
+		host, port := trunkHostPort(tr.Host)
+		transport := strings.ToUpper(tr.Transport)
+		if transport == "" {
+			transport = "UDP"
+		}
+		uri := sipgosip.Uri{Scheme: "sip", User: dec.Number, Host: host, Port: port}
+		cid := office
+		if tr.CallerID != "" {
+			cid = tr.CallerID
+		}
+		attempts = append(attempts, []branchSpec{{uri: uri, transport: transport, trunk: tr, fromNumber: cid}})
+	}
+	if len(attempts) == 0 {
+		return nil, call.Congestion
+	}
+	return d.start(ctx, t, "external:"+t.Number, attempts, true)
+}
+
+func routePerm(p string) string {
+	if p == "" {
+		return site.PermNational
+	}
+	return p
+}
+
+func findTrunk(st *site.Site, id string) (site.Trunk, bool) {
+	for _, t := range st.Trunks {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return site.Trunk{}, false
+}
+
+// branchSpec is one INVITE to send.
+type branchSpec struct {
+	uri        sipgosip.Uri
+	dest       string // NAT: the registration's source address
+	transport  string
+	trunk      site.Trunk // zero for extensions
+	fromNumber string     // overrides the caller's number (trunks: office number)
+}
+
+// start creates the outbound leg and its ring goroutine. attempts are tried
+// in order (trunk failover); the branches of one attempt ring at once.
+func (d *Dialer) start(ctx context.Context, t call.Target, target string, attempts [][]branchSpec, failover bool) (call.Leg, error) {
+	s := d.s
+	if s.cfg.Media == nil {
+		return nil, call.Congestion
+	}
+	st, err := s.cfg.Media.Open()
+	if err != nil {
+		return nil, call.Congestion
+	}
+	l := s.newLeg(false, target, st)
+	l.remote = call.Party{Number: t.Number}
+	// The offer copies the caller's codecs so the bridge needs no
+	// transcoding; once the caller has heard an answer the codec is fixed.
+	caller := callerFrom(ctx)
+	var offer media.Desc
+	if caller != nil {
+		caller.mu.Lock()
+		from := caller.offer
+		if caller.local.Addr.IsValid() && len(caller.local.Codecs) > 0 {
+			from.Codecs = caller.local.Codecs[:1]
+		}
+		caller.mu.Unlock()
+		offer = media.Offer(&from, st.Local())
+	} else {
+		offer = media.Offer(nil, st.Local())
+	}
+	l.local = offer
+	ringCtx, cancel := context.WithCancelCause(context.Background())
+	l.cancelRing = cancel
+	// ctx bounds the ringing only: a ring group's stage context that ends
+	// after this leg won must not hang the answered call up.
+	stop := context.AfterFunc(ctx, func() {
+		if l.getState() == stateOffered {
+			l.Hangup(call.CauseOf(context.Cause(ctx)))
+		}
+	})
+	go func() {
+		defer close(l.ringStopped)
+		l.ring(ringCtx, t, attempts, failover, caller)
+		stop()
+	}()
+	return l, nil
+}
+
+type branchResult struct {
+	b   *branch
+	res *sipgosip.Response // final response, nil on timeout/transport error
+	err error
+}
+
+type branch struct {
+	spec branchSpec
+	d    *uacDialog
+	// cancelled is closed to make the branch send CANCEL.
+	cancelled chan string
+}
+
+// ring runs an outbound leg until it is answered or fails.
+func (l *Leg) ring(ctx context.Context, t call.Target, attempts [][]branchSpec, failover bool, caller *Leg) {
+	s := l.s
+	var lastStatus int
+	for i, att := range attempts {
+		res := make(chan branchResult, len(att))
+		winner := make(chan *branch, len(att))
+		ringingAttempt := make(chan struct{}, len(att))
+		var branches []*branch
+		for _, spec := range att {
+			b := &branch{spec: spec, cancelled: make(chan string, 1)}
+			if err := l.newBranch(b, t); err != nil {
+				l.log.Warn("invite not sent", "uri", spec.uri.String(), "error", err)
+				continue
+			}
+			branches = append(branches, b)
+			go l.runBranch(b, res, winner, ringingAttempt)
+		}
+		if len(branches) == 0 {
+			continue
+		}
+		var timeout <-chan time.Time
+		if failover {
+			tm := time.NewTimer(s.cfg.TrunkTimeout)
+			defer tm.Stop()
+			timeout = tm.C
+		}
+		pending := len(branches)
+		var won *branch
+		var fails []int
+		var cause call.Cause = -1
+		for pending > 0 {
+			select {
+			case <-ringingAttempt:
+				timeout = nil // a ringing trunk is not a dead trunk
+			case w := <-winner:
+				if won != nil {
+					// Both answered at once: the later one is ended.
+					go l.byeStray(w.d)
+					continue
+				}
+				won = w
+				l.answered(w, caller)
+				for _, b := range branches {
+					if b != w {
+						b.cancel(reasonElsewhere)
+					}
+				}
+			case r := <-res:
+				pending--
+				if r.res != nil {
+					fails = append(fails, r.res.StatusCode)
+				} else if r.err != nil {
+					fails = append(fails, 408)
+				}
+			case <-timeout:
+				l.log.Info("trunk timeout", "attempt", i, "after", s.cfg.TrunkTimeout)
+				for _, b := range branches {
+					b.cancel("")
+				}
+				timeout = nil
+			case <-ctx.Done():
+				if cause < 0 {
+					cause = call.CauseOf(context.Cause(ctx))
+					reason := ""
+					if cause == call.AnsweredElsewhere {
+						reason = reasonElsewhere
+					}
+					for _, b := range branches {
+						b.cancel(reason)
+					}
+				}
+				ctx = context.Background() // only once
+			}
+		}
+		if won != nil {
+			return
+		}
+		if cause >= 0 {
+			l.finish(cause, "local")
+			return
+		}
+		lastStatus = bestStatus(fails)
+		if !failover || !(lastStatus == 408 || lastStatus >= 500 && lastStatus < 600) {
+			break
+		}
+		l.log.Info("trunk failed, trying next", "status", lastStatus)
+	}
+	c := call.CauseFromSIP(lastStatus)
+	if failover && (lastStatus == 0 || lastStatus == 408 || lastStatus >= 500 && lastStatus < 600) {
+		c = call.Congestion
+	}
+	if lastStatus == 0 && !failover {
+		c = call.Unavailable
+	}
+	l.finish(c, "remote")
+}
+
+// bestStatus picks the response to report from failed forks (RFC 3261
+// §16.7 in spirit): a 6xx or busy wins, then the lowest class.
+func bestStatus(codes []int) int {
+	best := 0
+	for _, c := range codes {
+		switch {
+		case c >= 600 || c == 486:
+			return c
+		case best == 0 || c/100 < best/100:
+			best = c
+		}
+	}
+	return best
+}
+
+func (b *branch) cancel(reason string) {
+	select {
+	case b.cancelled <- reason:
+	default:
+	}
+}
+
+// newBranch builds and sends one INVITE.
+func (l *Leg) newBranch(b *branch, t call.Target) error {
+	s := l.s
+	spec := b.spec
+	req := sipgosip.NewRequest(sipgosip.INVITE, spec.uri)
+	req.SetTransport(spec.transport)
+	num := t.From.Number
+	if spec.fromNumber != "" {
+		num = spec.fromNumber
+	}
+	fromHost := s.host
+	if spec.trunk.Host != "" {
+		fromHost, _ = trunkHostPort(spec.trunk.Host)
+	}
+	from := &sipgosip.FromHeader{DisplayName: t.From.Name, Address: sipgosip.Uri{Scheme: "sip", User: num, Host: fromHost}, Params: sipgosip.NewParams()}
+	from.Params.Add("tag", sipgosip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sipgosip.ToHeader{Address: sipgosip.Uri{Scheme: "sip", User: spec.uri.User, Host: spec.uri.Host, Port: spec.uri.Port}})
+	cid := sipgosip.CallIDHeader(sipgosip.GenerateTagN(24) + "@" + s.host)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sipgosip.CSeqHeader{SeqNo: 1, MethodName: sipgosip.INVITE})
+	req.AppendHeader(s.contactHeader(num, spec.transport))
+	req.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	l.mu.Lock()
+	req.SetBody(l.sdpLocked())
+	l.mu.Unlock()
+	b.d = &uacDialog{s: s, cli: s.client(spec.transport), invite: req, dest: spec.dest, transport: spec.transport}
+	return b.d.send(context.Background())
+}
+
+// runBranch reads one INVITE transaction's responses.
+func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branch, ringing chan<- struct{}) {
+	d := b.d
+	authTries := 0
+	cancelSent := false
+	var pendingCancel *string
+	for {
+		select {
+		case r := <-d.tx.Responses():
+			switch {
+			case r.IsProvisional():
+				if r.StatusCode > 100 {
+					d.provision.Store(true)
+					if r.StatusCode == 180 || r.StatusCode == 183 {
+						l.ringOnce.Do(func() { close(l.ringing) })
+						select {
+						case ringing <- struct{}{}:
+						default:
+						}
+					}
+				} else {
+					d.provision.Store(true)
+				}
+				if pendingCancel != nil && !cancelSent {
+					cancelSent = true
+					go l.sendCancel(d, *pendingCancel)
+				}
+			case r.IsSuccess():
+				d.established(r)
+				if err := d.ack(); err != nil {
+					l.log.Warn("ack failed", "error", err)
+				}
+				if cancelSent || pendingCancel != nil {
+					// Answered while being cancelled: ACK, then BYE.
+					go l.byeStray(d)
+					res <- branchResult{b: b, res: r}
+					return
+				}
+				l.watchRetransmissions(d)
+				winner <- b
+				res <- branchResult{b: b, res: r}
+				return
+			case (r.StatusCode == 401 || r.StatusCode == 407) && b.spec.trunk.Password != "" && authTries < 2 && pendingCancel == nil:
+				authTries++
+				d.tx.Terminate()
+				user := b.spec.trunk.Username
+				if user == "" {
+					user = b.spec.trunk.ID
+				}
+				tx, err := d.cli.TransactionDigestAuth(context.Background(), d.invite, r, sipgo.DigestAuth{Username: user, Password: b.spec.trunk.Password})
+				if err != nil {
+					res <- branchResult{b: b, err: err}
+					return
+				}
+				d.tx = tx
+				d.cseq.Store(d.invite.CSeq().SeqNo)
+			default:
+				res <- branchResult{b: b, res: r}
+				return
+			}
+		case <-d.tx.Done():
+			res <- branchResult{b: b, err: errors.Join(errors.New("invite transaction ended"), d.tx.Err())}
+			return
+		case reason := <-b.cancelled:
+			if pendingCancel != nil {
+				continue
+			}
+			pendingCancel = &reason
+			if d.provision.Load() {
+				cancelSent = true
+				go l.sendCancel(d, reason)
+			} else {
+				// RFC 3261 §9.1: no CANCEL before a provisional. A silent
+				// far end (dead trunk) is simply abandoned.
+				go func(tx sipgosip.ClientTransaction) {
+					select {
+					case <-tx.Done():
+					case <-time.After(2 * time.Second):
+						if !d.provision.Load() {
+							tx.Terminate()
+						}
+					}
+				}(d.tx)
+			}
+		}
+	}
+}
+
+func (l *Leg) sendCancel(d *uacDialog, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := d.cancel(ctx, reason); err != nil {
+		l.log.Debug("cancel failed", "error", err)
+	}
+}
+
+// byeStray ends a branch that answered after another one won.
+func (l *Leg) byeStray(d *uacDialog) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := d.bye(ctx); err != nil {
+		l.log.Debug("bye of late answer failed", "error", err)
+	}
+	d.tx.Terminate()
+}
+
+// watchRetransmissions re-ACKs retransmitted 2xx and ends extra dialogs a
+// forking proxy downstream created (a 2xx with another To-tag).
+func (l *Leg) watchRetransmissions(d *uacDialog) {
+	ourTag := tagOf(d.res.To().Params)
+	d.tx.OnRetransmission(func(r *sipgosip.Response) {
+		if !r.IsSuccess() {
+			return
+		}
+		if tagOf(r.To().Params) == ourTag {
+			if err := d.ack(); err != nil {
+				l.log.Debug("re-ack failed", "error", err)
+			}
+			return
+		}
+		extra := &uacDialog{s: d.s, cli: d.cli, invite: d.invite, dest: d.dest, transport: d.transport}
+		extra.established(r)
+		extra.cseq.Store(d.invite.CSeq().SeqNo)
+		if err := extra.ack(); err == nil {
+			go l.byeStray(extra)
+		}
+	})
+}
+
+// answered makes branch w the leg's dialog.
+func (l *Leg) answered(w *branch, caller *Leg) {
+	d := w.d
+	ans, err := media.ParseSDP(d.res.Body())
+	if err != nil {
+		l.log.Info("2xx without usable sdp", "error", err)
+	} else {
+		l.stream.SetRemote(ans)
+		if caller != nil && len(ans.Codecs) > 0 {
+			caller.preferCodec(ans.Codecs[0].Name)
+		}
+	}
+	l.mu.Lock()
+	l.uac = d
+	if l.state == stateOffered {
+		l.state = stateAnswered
+		l.answerAt = time.Now()
+	}
+	l.mu.Unlock()
+	l.index(d.key())
+	close(l.answeredC)
+	go l.watchOutbound()
+}
+
+// watchOutbound hangs up an answered outbound leg on RTP silence.
+func (l *Leg) watchOutbound() {
+	select {
+	case <-l.done:
+	case <-l.stream.Timeout():
+		l.log.Info("media timeout")
+		l.Hangup(call.MediaTimeout)
+	}
+}
+
+// Bridge implements call.Bridger: it relays RTP between two SIP legs until
+// either ends or ctx ends. Both legs must be *Leg.
+func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
+	la, ok1 := a.(*Leg)
+	lb, ok2 := b.(*Leg)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-la.Done():
+		case <-lb.Done():
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	err := media.Bridge(ctx, la.stream, lb.stream)
+	select {
+	case <-la.Done():
+		return nil
+	case <-lb.Done():
+		return nil
+	default:
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,323 @@
+package sip
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipgosip "github.com/emiago/sipgo/sip"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/media"
+)
+
+type callerKey struct{}
+
+// WithCaller returns a context carrying the inbound leg a dial is made for,
+// so that the outbound offer copies the caller's codecs (no transcoding in
+// the bridge). HandleCall's ctx already carries it.
+func WithCaller(ctx context.Context, in call.Leg) context.Context {
+	return context.WithValue(ctx, callerKey{}, in)
+}
+
+func callerFrom(ctx context.Context) *Leg {
+	l, _ := ctx.Value(callerKey{}).(*Leg)
+	return l
+}
+
+// onInvite handles INVITEs: new calls, and re-INVITEs inside a dialog.
+func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.onReinvite(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		s.respond(tx, req, 503, "Service Unavailable", s.retryAfter())
+		return
+	}
+	if req.Contact() == nil || req.From() == nil || req.CallID() == nil {
+		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	info := CallInfo{CallID: req.CallID().Value(), To: req.Recipient.User}
+	from := req.From()
+	info.From = call.Party{Number: from.Address.User, Name: from.DisplayName}
+
+	ctx := context.Background()
+	if t, ok := s.trunks.trunkFor(ctx, s.cfg.Site(), sourceAddr(req)); ok {
+		info.Trunk = t.ID
+		info.DID = req.Recipient.User
+		if info.DID == "" && req.To() != nil {
+			info.DID = req.To().Address.User
+		}
+		info.To = info.DID
+	} else {
+		acct, ok := s.authenticate(req, tx, true)
+		if !ok {
+			return
+		}
+		info.Extension = acct.Extension
+		// The caller is who authenticated, whatever the From says.
+		info.From.Number = acct.Extension
+		if info.From.Name == "" {
+			info.From.Name = acct.Name
+		}
+	}
+
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		s.log.Info("invite without usable sdp", "call_id", info.CallID, "error", err)
+		s.respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	if _, err := media.Answer(offer, offer.Addr); err != nil {
+		s.respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	if s.cfg.Media == nil {
+		s.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	st, err := s.cfg.Media.Open()
+	if err != nil {
+		s.log.Warn("no media port", "error", err)
+		s.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	transport := req.Transport()
+	dua := &sipgo.DialogUA{Client: s.client(transport), ContactHDR: *s.contactHeader("", transport), RewriteContact: true}
+	sess, err := dua.ReadInvite(req, tx)
+	if err != nil {
+		st.Close()
+		s.respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	if err := sess.Respond(100, "Trying", nil); err != nil {
+		st.Close()
+		return
+	}
+	l := s.newLeg(true, "", st)
+	l.sess = sess
+	l.tx = tx
+	l.remoteSeq.Store(req.CSeq().SeqNo)
+	l.offer = offer
+	l.remote = info.From
+	l.index(sess.ID)
+	l.log.Info("inbound call", "call_id", info.CallID, "from", info.From.Number, "to", info.To,
+		"ext", info.Extension, "trunk", info.Trunk)
+
+	if s.cfg.Handler == nil {
+		l.Hangup(call.Unavailable)
+	} else {
+		hctx, cancel := context.WithCancel(WithCaller(context.Background(), l))
+		go func() {
+			<-l.done
+			cancel()
+		}()
+		go s.cfg.Handler.HandleCall(hctx, l, info)
+	}
+	l.watchInbound()
+}
+
+// lookupDialog finds the leg an in-dialog request belongs to.
+func (s *Server) lookupDialog(req *sipgosip.Request) *Leg {
+	id, err := sipgosip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialogs[id]
+}
+
+func (s *Server) onAck(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	l := s.lookupDialog(req)
+	if l == nil || req.CSeq() == nil {
+		return
+	}
+	seq := req.CSeq().SeqNo
+	l.mu.Lock()
+	ackC := l.ackWait[seq]
+	delete(l.ackWait, seq)
+	l.mu.Unlock()
+	if ackC != nil {
+		close(ackC)
+		return
+	}
+	if l.inbound {
+		if err := l.sess.ReadAck(req, tx); err != nil {
+			l.log.Debug("ack not for our 2xx", "error", err)
+		}
+	}
+}
+
+func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	l := s.lookupDialog(req)
+	if l == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if l.inbound {
+		if err := l.sess.ReadBye(req, tx); err != nil {
+			s.respond(tx, req, 500, "Server Internal Error")
+			return
+		}
+	} else {
+		s.respond(tx, req, 200, "OK")
+		l.mu.Lock()
+		d := l.uac
+		l.mu.Unlock()
+		if d != nil {
+			d.tx.Terminate()
+		}
+	}
+	l.finish(call.Normal, "remote")
+}
+
+// onReinvite answers a re-INVITE locally: media is anchored, so hold,
+// resume and codec changes only concern this leg's own stream.
+func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	l := s.lookupDialog(req)
+	if l == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if !l.reinviteBusy.CompareAndSwap(false, true) {
+		// RFC 3261 §14.2: a re-INVITE while one is pending.
+		s.respond(tx, req, 491, "Request Pending")
+		return
+	}
+	defer l.reinviteBusy.Store(false)
+	// Our own CSeq check: sipgo's Dialog.ReadRequest would move the number
+	// ReadAck compares with, and an ACK overtaken by the next re-INVITE
+	// (each message has its own goroutine) would then be lost.
+	seq := req.CSeq().SeqNo
+	for {
+		last := l.remoteSeq.Load()
+		if seq <= last {
+			s.respond(tx, req, 500, "Server Internal Error", sipgosip.NewHeader("Retry-After", "1"))
+			return
+		}
+		if l.remoteSeq.CompareAndSwap(last, seq) {
+			break
+		}
+	}
+	body, code := l.updateMedia(req.Body())
+	if code != 200 {
+		s.respond(tx, req, code, "Not Acceptable Here")
+		return
+	}
+	res := s.newResponse(req, 200, "OK", body)
+	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(s.contactHeader("", req.Transport()))
+	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	l.respond2xxReliably(tx, res, req.CSeq().SeqNo)
+}
+
+// onUpdate answers an UPDATE (RFC 3311) the same way, without ACK.
+func (s *Server) onUpdate(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	l := s.lookupDialog(req)
+	if l == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if len(req.Body()) == 0 {
+		s.respond(tx, req, 200, "OK")
+		return
+	}
+	body, code := l.updateMedia(req.Body())
+	if code != 200 {
+		s.respond(tx, req, code, "Not Acceptable Here")
+		return
+	}
+	res := s.newResponse(req, 200, "OK", body)
+	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(s.contactHeader("", req.Transport()))
+	if err := tx.Respond(res); err != nil {
+		l.log.Debug("update respond", "error", err)
+	}
+}
+
+// updateMedia applies a new offer to the leg's stream and returns the SDP
+// answer, keeping the negotiated codec. No offer (empty body): the box's
+// current SDP is sent again (RFC 3261 §14.2 lets the ACK carry the answer).
+func (l *Leg) updateMedia(offerBody []byte) ([]byte, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(offerBody) == 0 {
+		l.origin.Version++
+		return l.sdpLocked(), 200
+	}
+	offer, err := media.ParseSDP(offerBody)
+	if err != nil {
+		return nil, 488
+	}
+	ans, err := media.AnswerCodec(offer, l.stream.Local(), l.stream.Codec().Name)
+	if err != nil {
+		ans, err = media.Answer(offer, l.stream.Local())
+		if err != nil {
+			return nil, 488
+		}
+	}
+	l.stream.SetRemote(offer)
+	l.local = ans
+	l.origin.Version++
+	return l.sdpLocked(), 200
+}
+
+// onInfo takes DTMF from SIP INFO (application/dtmf-relay, application/dtmf).
+func (s *Server) onInfo(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	l := s.lookupDialog(req)
+	if l == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = strings.ToLower(strings.TrimSpace(h.Value()))
+	}
+	if d, ok := parseInfoDigit(ct, string(req.Body())); ok {
+		l.stream.InjectDigit(d)
+	}
+	s.respond(tx, req, 200, "OK")
+}
+
+func parseInfoDigit(ct, body string) (call.Digit, bool) {
+	var d call.Digit
+	valid := func(k string) bool {
+		return len(k) == 1 && strings.ContainsAny(strings.ToUpper(k), "0123456789*#ABCD")
+	}
+	switch {
+	case strings.HasPrefix(ct, "application/dtmf-relay"):
+		for _, line := range strings.Split(body, "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if !ok {
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "signal":
+				if v == "10" {
+					v = "*"
+				} else if v == "11" {
+					v = "#"
+				}
+				if valid(v) {
+					d.Key = strings.ToUpper(v)[0]
+				}
+			case "duration":
+				if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 60000 {
+					d.Duration = time.Duration(n) * time.Millisecond
+				}
+			}
+		}
+	case strings.HasPrefix(ct, "application/dtmf"):
+		v := strings.TrimSpace(body)
+		if valid(v) {
+			d.Key = strings.ToUpper(v)[0]
+		}
+	}
+	return d, d.Key != 0
+}

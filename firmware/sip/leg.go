@@ -1,0 +1,626 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipgosip "github.com/emiago/sipgo/sip"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/media"
+)
+
+// Ringer is implemented by outbound legs: Ringing is closed on the first
+// 180 or 183, so a flow bridging an inbound caller can call in.Progress and
+// the caller hears ringing as soon as the callee rings.
+type Ringer interface {
+	Ringing() <-chan struct{}
+}
+
+// Leg states.
+const (
+	stateOffered   = iota // inbound: INVITE received; outbound: ringing
+	stateEarly            // inbound: 183 with SDP sent
+	stateAnswering        // inbound: 200 sent, waiting for ACK
+	stateAnswered
+	stateEnded
+)
+
+// Leg is one SIP dialog of a call, inbound (a caller's INVITE) or outbound
+// (an INVITE the box sent). It implements call.Leg; outbound legs also
+// implement Ringer.
+type Leg struct {
+	s       *Server
+	id      string
+	inbound bool
+	remote  call.Party
+	target  string // what was rung, for the CDR: "ext:101", "external:+1555..."
+	stream  *media.Stream
+	log     *slog.Logger
+	done    chan struct{}
+
+	// Inbound.
+	sess  *sipgo.DialogServerSession
+	tx    sipgosip.ServerTransaction // the INVITE's
+	offer media.Desc
+
+	// Outbound.
+	ringing     chan struct{}
+	ringOnce    sync.Once
+	answeredC   chan struct{}
+	cancelRing  context.CancelCauseFunc
+	ringStopped chan struct{}
+
+	reinviteBusy atomic.Bool   // an incoming re-INVITE is being answered (491 on glare)
+	remoteSeq    atomic.Uint32 // highest CSeq of the far end's INVITEs in this dialog
+
+	mu        sync.Mutex // protects following
+	state     int
+	start     time.Time
+	answerAt  time.Time
+	endAt     time.Time
+	cause     call.Cause
+	hangupBy  string
+	local     media.Desc
+	origin    media.Origin
+	codec     string     // codec the inbound answer must use ("" = first of offer)
+	uac       *uacDialog // outbound: the answered branch
+	ackWait   map[uint32]chan struct{}
+	keys      []string
+	hangingUp bool
+}
+
+func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
+	l := &Leg{
+		s:       s,
+		id:      fmt.Sprintf("sip-%d-%s", s.legSeq.Add(1), sipgosip.GenerateTagN(6)),
+		inbound: inbound,
+		target:  target,
+		stream:  st,
+		done:    make(chan struct{}),
+		start:   time.Now(),
+		ackWait: make(map[uint32]chan struct{}),
+		origin:  media.Origin{User: "ringbox", ID: uint64(time.Now().UnixNano() & 0x7fffffff), Version: 1},
+	}
+	if !inbound {
+		l.ringing = make(chan struct{})
+		l.answeredC = make(chan struct{})
+		l.ringStopped = make(chan struct{})
+	}
+	l.log = s.log.With("leg", l.id)
+	s.mu.Lock()
+	s.legs[l] = struct{}{}
+	s.mu.Unlock()
+	return l
+}
+
+// ID implements call.Leg.
+func (l *Leg) ID() string { return l.id }
+
+// Remote implements call.Leg.
+func (l *Leg) Remote() call.Party { return l.remote }
+
+// Done implements call.Leg.
+func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// Err implements call.Leg: the Cause once Done is closed, nil before.
+func (l *Leg) Err() error {
+	select {
+	case <-l.done:
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.cause
+	default:
+		return nil
+	}
+}
+
+// Ringing implements Ringer (outbound legs); for inbound legs it is nil.
+func (l *Leg) Ringing() <-chan struct{} { return l.ringing }
+
+// Target is what this leg rang ("ext:101", "external:+15551234"), or "" for
+// an inbound leg.
+func (l *Leg) Target() string { return l.target }
+
+// Times returns when the leg started, was answered (zero if never) and
+// ended (zero while it lasts), for the CDR.
+func (l *Leg) Times() (start, answer, end time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.start, l.answerAt, l.endAt
+}
+
+// HangupBy says who ended the leg: "remote" (the far end hung up or
+// cancelled), "local" (Hangup was called) or "" while it lasts.
+func (l *Leg) HangupBy() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hangupBy
+}
+
+// Stats is the leg's RTP counters.
+func (l *Leg) Stats() media.Stats { return l.stream.Stats() }
+
+// Media implements call.Leg.
+func (l *Leg) Media() call.Media { return legMedia{l.stream} }
+
+type legMedia struct{ st *media.Stream }
+
+func (m legMedia) Play(ctx context.Context, src call.Source, bargeIn bool) error {
+	return m.st.Play(ctx, src, bargeIn)
+}
+func (m legMedia) Digits() <-chan call.Digit { return m.st.Digits() }
+func (m legMedia) Codec() string             { return m.st.Codec().Name }
+
+// finish ends the leg once: records the cause, frees the media ports and
+// forgets the dialog.
+func (l *Leg) finish(c call.Cause, by string) {
+	l.mu.Lock()
+	if l.state == stateEnded {
+		l.mu.Unlock()
+		return
+	}
+	l.state = stateEnded
+	l.endAt = time.Now()
+	l.cause = c
+	l.hangupBy = by
+	keys := l.keys
+	l.mu.Unlock()
+	l.stream.Close()
+	l.s.mu.Lock()
+	for _, k := range keys {
+		if l.s.dialogs[k] == l {
+			delete(l.s.dialogs, k)
+		}
+	}
+	delete(l.s.legs, l)
+	l.s.mu.Unlock()
+	l.log.Debug("leg ended", "cause", c, "by", by)
+	close(l.done)
+}
+
+func (l *Leg) index(key string) {
+	l.mu.Lock()
+	l.keys = append(l.keys, key)
+	l.mu.Unlock()
+	l.s.mu.Lock()
+	l.s.dialogs[key] = l
+	l.s.mu.Unlock()
+}
+
+func (l *Leg) getState() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state
+}
+
+// sdpLocked marshals the box's current SDP toward this leg.
+func (l *Leg) sdpLocked() []byte { return l.local.Marshal(l.origin) }
+
+// ---- inbound ----
+
+// inboundAnswer computes (once) the box's SDP answer to the caller's offer.
+func (l *Leg) inboundAnswerLocked() error {
+	if l.local.Addr.IsValid() {
+		return nil
+	}
+	var d media.Desc
+	var err error
+	if l.codec != "" {
+		d, err = media.AnswerCodec(l.offer, l.stream.Local(), l.codec)
+		if err != nil {
+			d, err = media.Answer(l.offer, l.stream.Local())
+		}
+	} else {
+		d, err = media.Answer(l.offer, l.stream.Local())
+	}
+	if err != nil {
+		return err
+	}
+	l.local = d
+	l.stream.SetRemote(l.offer)
+	return nil
+}
+
+// preferCodec makes the inbound answer use the codec an outbound leg
+// negotiated, so the bridge relays without transcoding.
+func (l *Leg) preferCodec(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.local.Addr.IsValid() {
+		l.codec = name
+	}
+}
+
+// Progress implements call.Leg. For an inbound leg it sends 183 Session
+// Progress with the box's SDP answer so that the box's ringback, music or
+// the callee's ringing can be heard before answer. Outbound: no-op.
+func (l *Leg) Progress(ctx context.Context) error {
+	if !l.inbound {
+		return nil
+	}
+	l.mu.Lock()
+	if l.state != stateOffered {
+		st := l.state
+		l.mu.Unlock()
+		if st == stateEnded {
+			return call.CauseOf(l.Err())
+		}
+		return nil
+	}
+	if err := l.inboundAnswerLocked(); err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("progress: %w", err)
+	}
+	l.state = stateEarly
+	body := l.sdpLocked()
+	l.mu.Unlock()
+	return l.sess.Respond(183, "Session Progress", body, sipgosip.NewHeader("Content-Type", "application/sdp"))
+}
+
+// Ring sends 180 Ringing without SDP to an unanswered inbound leg, so the
+// phone plays its own ringback.
+func (l *Leg) Ring() error {
+	if !l.inbound || l.getState() != stateOffered {
+		return nil
+	}
+	return l.sess.Respond(180, "Ringing", nil)
+}
+
+// Answer implements call.Leg. Inbound: sends 200 with the SDP answer and
+// waits for the ACK. Outbound: waits until the far end answers or ctx ends.
+func (l *Leg) Answer(ctx context.Context) error {
+	if !l.inbound {
+		select {
+		case <-l.answeredC:
+			return nil
+		case <-l.done:
+			return l.Err()
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	l.mu.Lock()
+	switch l.state {
+	case stateEnded:
+		l.mu.Unlock()
+		return l.Err()
+	case stateAnswering, stateAnswered:
+		l.mu.Unlock()
+		return nil
+	}
+	if err := l.inboundAnswerLocked(); err != nil {
+		l.mu.Unlock()
+		l.Hangup(call.Failure)
+		return fmt.Errorf("answer: %w", err)
+	}
+	l.state = stateAnswering
+	body := l.sdpLocked()
+	l.mu.Unlock()
+
+	res := sipgosip.NewSDPResponseFromRequest(l.sess.InviteRequest, body)
+	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sipgosip.NewHeader("Server", l.s.cfg.UserAgent))
+	// WriteResponse retransmits the 2xx until the ACK arrives (onAck).
+	err := l.sess.WriteResponse(res)
+	l.mu.Lock()
+	if l.state == stateAnswering {
+		l.state = stateAnswered
+		l.answerAt = time.Now()
+	}
+	l.mu.Unlock()
+	if err != nil {
+		l.log.Info("answer not acknowledged", "error", err)
+		l.Hangup(call.Failure)
+		return fmt.Errorf("answer: %w", err)
+	}
+	return nil
+}
+
+// Hangup implements call.Leg: before answer an inbound leg gets the final
+// response for c and an outbound leg is cancelled; after answer a BYE is
+// sent. It returns at once; Done closes when the leg has ended.
+func (l *Leg) Hangup(c call.Cause) {
+	l.mu.Lock()
+	if l.state == stateEnded || l.hangingUp {
+		l.mu.Unlock()
+		return
+	}
+	l.hangingUp = true
+	st := l.state
+	l.mu.Unlock()
+
+	if !l.inbound {
+		if st == stateOffered {
+			l.cancelRing(c)
+			return // the ring goroutine finishes the leg
+		}
+		go func() {
+			l.mu.Lock()
+			d := l.uac
+			l.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			defer cancel()
+			if d != nil {
+				if err := d.bye(ctx); err != nil {
+					l.log.Debug("bye failed", "error", err)
+				}
+				d.tx.Terminate()
+			}
+			l.finish(c, "local")
+		}()
+		return
+	}
+	go func() {
+		switch st {
+		case stateOffered, stateEarly:
+			// The transaction absorbs retransmissions and the ACK; the leg
+			// is over as soon as the final response is out.
+			code, reason := c.SIPStatus()
+			res := l.s.newResponse(l.sess.InviteRequest, code, reason, nil)
+			if c == call.Shutdown {
+				res.AppendHeader(l.s.retryAfter())
+			}
+			if err := l.tx.Respond(res); err != nil {
+				l.log.Debug("final response failed", "error", err)
+			}
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			if err := l.sess.Bye(ctx); err != nil {
+				l.log.Debug("bye failed", "error", err)
+			}
+			cancel()
+		}
+		l.finish(c, "local")
+	}()
+}
+
+// watchInbound runs on the INVITE's goroutine until the leg ends: a CANCEL
+// or BYE from the caller, or RTP silence, ends it.
+func (l *Leg) watchInbound() {
+	ctx := l.sess.Context()
+	for {
+		var timeout <-chan struct{}
+		if l.getState() == stateAnswered {
+			timeout = l.stream.Timeout()
+		}
+		select {
+		case <-l.done:
+			return
+		case <-ctx.Done():
+			l.mu.Lock()
+			st, hanging := l.state, l.hangingUp
+			l.mu.Unlock()
+			if hanging {
+				<-l.done
+				return
+			}
+			if st == stateAnswered || st == stateAnswering {
+				l.finish(call.Normal, "remote")
+			} else {
+				l.finish(call.Cancelled, "remote")
+			}
+			return
+		case <-timeout:
+			l.log.Info("media timeout")
+			l.Hangup(call.MediaTimeout)
+			<-l.done
+			return
+		case <-time.After(500 * time.Millisecond):
+			// Re-check the state to pick up the media timer after answer.
+		}
+	}
+}
+
+// ---- UAC dialog (outbound legs) ----
+
+// uacDialog is an INVITE the box sent: the transaction, and after a 2xx
+// what in-dialog requests need (RFC 3261 §12.1.2).
+type uacDialog struct {
+	s         *Server
+	cli       *sipgo.Client
+	invite    *sipgosip.Request
+	tx        sipgosip.ClientTransaction
+	dest      string // forced next hop (NAT'd contact), "" = by URI
+	transport string
+	res       *sipgosip.Response
+	cseq      atomic.Uint32
+	target    sipgosip.Uri
+	routes    []string
+	provision atomic.Bool // a provisional arrived (CANCEL allowed)
+}
+
+func (s *Server) setLaddr(req *sipgosip.Request) {
+	if !strings.EqualFold(req.Transport(), "udp") || !s.ip.IsValid() {
+		return
+	}
+	req.Laddr = sipgosip.Addr{IP: s.ip.AsSlice(), Port: s.port, Hostname: s.ip.String()}
+}
+
+// send sends the INVITE in a new client transaction.
+func (d *uacDialog) send(ctx context.Context) error {
+	if d.dest != "" {
+		d.invite.SetDestination(d.dest)
+	}
+	tx, err := d.cli.TransactionRequest(ctx, d.invite)
+	if err != nil {
+		return err
+	}
+	d.tx = tx
+	d.cseq.Store(d.invite.CSeq().SeqNo)
+	return nil
+}
+
+// established records the 2xx: remote target, route set, tags.
+func (d *uacDialog) established(res *sipgosip.Response) {
+	d.res = res
+	d.target = d.invite.Recipient
+	if c := res.Contact(); c != nil {
+		d.target = c.Address
+	}
+	rr := res.GetHeaders("Record-Route")
+	d.routes = d.routes[:0]
+	for i := len(rr) - 1; i >= 0; i-- {
+		d.routes = append(d.routes, rr[i].Value())
+	}
+}
+
+func (d *uacDialog) key() string {
+	return sipgosip.DialogIDMake(d.invite.CallID().Value(), tagOf(d.invite.From().Params), tagOf(d.res.To().Params))
+}
+
+func tagOf(p sipgosip.HeaderParams) string {
+	t, _ := p.Get("tag")
+	return t
+}
+
+// request builds an in-dialog request.
+func (d *uacDialog) request(method sipgosip.RequestMethod, cseq uint32) *sipgosip.Request {
+	req := sipgosip.NewRequest(method, d.target)
+	req.AppendHeader(sipgosip.HeaderClone(d.invite.From()))
+	req.AppendHeader(sipgosip.HeaderClone(d.res.To()))
+	req.AppendHeader(sipgosip.HeaderClone(d.invite.CallID()))
+	req.AppendHeader(&sipgosip.CSeqHeader{SeqNo: cseq, MethodName: method})
+	mf := sipgosip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, r := range d.routes {
+		req.AppendHeader(sipgosip.NewHeader("Route", r))
+	}
+	req.SetTransport(d.transport)
+	if len(d.routes) == 0 && d.dest != "" {
+		req.SetDestination(d.dest)
+	} else if rt := req.Route(); rt != nil {
+		req.SetDestination(rt.Address.HostPort())
+	}
+	req.SetBody(nil)
+	d.s.setLaddr(req)
+	return req
+}
+
+func (d *uacDialog) ack() error {
+	ack := d.request(sipgosip.ACK, d.invite.CSeq().SeqNo)
+	return d.cli.WriteRequest(ack, sipgo.ClientRequestAddVia)
+}
+
+func (d *uacDialog) bye(ctx context.Context) error {
+	bye := d.request(sipgosip.BYE, d.cseq.Add(1))
+	bye.AppendHeader(sipgosip.NewHeader("User-Agent", d.s.cfg.UserAgent))
+	res, err := d.do(ctx, bye)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("bye: %d %s", res.StatusCode, res.Reason)
+	}
+	return nil
+}
+
+func (d *uacDialog) do(ctx context.Context, req *sipgosip.Request) (*sipgosip.Response, error) {
+	tx, err := d.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, tx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// cancel sends CANCEL for the INVITE (RFC 3261 §9.1), with a Reason when
+// the call was answered elsewhere (RFC 3326) so phones log no missed call.
+func (d *uacDialog) cancel(ctx context.Context, reason string) error {
+	inv := d.invite
+	c := sipgosip.NewRequest(sipgosip.CANCEL, inv.Recipient)
+	c.AppendHeader(sipgosip.HeaderClone(inv.Via()))
+	c.AppendHeader(sipgosip.HeaderClone(inv.From()))
+	c.AppendHeader(sipgosip.HeaderClone(inv.To()))
+	c.AppendHeader(sipgosip.HeaderClone(inv.CallID()))
+	c.AppendHeader(&sipgosip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sipgosip.CANCEL})
+	mf := sipgosip.MaxForwardsHeader(70)
+	c.AppendHeader(&mf)
+	sipgosip.CopyHeaders("Route", inv, c)
+	if reason != "" {
+		c.AppendHeader(sipgosip.NewHeader("Reason", reason))
+	}
+	c.SetTransport(inv.Transport())
+	c.SetDestination(inv.Destination())
+	c.Laddr = inv.Laddr
+	c.SetBody(nil)
+	tx, err := d.cli.TransactionRequest(ctx, c, func(*sipgo.Client, *sipgosip.Request) error { return nil })
+	if err != nil {
+		return err
+	}
+	defer tx.Terminate()
+	select {
+	case <-tx.Responses():
+		return nil
+	case <-tx.Done():
+		return tx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+const reasonElsewhere = `SIP;cause=200;text="Call completed elsewhere"`
+
+// ---- 2xx retransmission for locally answered re-INVITEs ----
+
+// respond2xxReliably sends a 2xx to a re-INVITE and retransmits it (T1
+// doubling to T2) until the ACK arrives or 64*T1 pass: sipgo does not
+// retransmit a UAS 2xx outside DialogServerSession.WriteResponse.
+func (l *Leg) respond2xxReliably(tx sipgosip.ServerTransaction, res *sipgosip.Response, cseq uint32) {
+	ackC := make(chan struct{})
+	l.mu.Lock()
+	l.ackWait[cseq] = ackC
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.ackWait, cseq)
+		l.mu.Unlock()
+	}()
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	if sipgosip.IsReliable(res.Transport()) {
+		select {
+		case <-ackC:
+		case <-time.After(64 * sipgosip.T1):
+		case <-l.done:
+		}
+		return
+	}
+	interval := sipgosip.T1
+	deadline := time.After(64 * sipgosip.T1)
+	for {
+		select {
+		case <-ackC:
+			return
+		case <-deadline:
+			l.log.Info("no ACK for re-INVITE 2xx")
+			return
+		case <-l.done:
+			return
+		case <-time.After(interval):
+			if err := tx.Respond(res); err != nil {
+				return
+			}
+			interval = min(interval*2, sipgosip.T2)
+		}
+	}
+}

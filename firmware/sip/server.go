@@ -1,0 +1,500 @@
+// Package sip is the SIP edge of the box, built on sipgo: UDP and TCP
+// transports on one listening address, the registrar with our own digest
+// authentication, trunk registration, and a B2BUA whose call legs implement
+// call.Leg so that routing code never touches SIP.
+//
+// # Shape
+//
+// One sipgo UserAgent owns the transport and transaction layers. Every
+// request runs on its own sipgo goroutine; an INVITE's goroutine becomes the
+// inbound leg's owner until the call ends, and [Config.Handler] runs the
+// call on a goroutine of its own. Dialogs are indexed by their dialog ID in
+// one table so that ACK, BYE, re-INVITE, UPDATE and INFO find their leg.
+//
+// Requests leave from the listening socket (UDP) so that NATs and firewalls
+// see one address; responses go to the received address and rport (RFC 3581).
+//
+// # Authentication
+//
+// REGISTER is challenged with 401 and INVITE with 407, offering SHA-256 and
+// MD5 (RFC 8760). Unknown users and wrong passwords get the same 403, so
+// extensions cannot be enumerated. Failures are counted per source address
+// ([Server.AuthFailures]) for the ban list that [Config.ReadFilter] enforces.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipgosip "github.com/emiago/sipgo/sip"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/events"
+	"ringbox/firmware/media"
+	"ringbox/firmware/sip/digest"
+	"ringbox/firmware/site"
+)
+
+// Account is what the registrar needs to know about an extension.
+type Account struct {
+	Extension  string
+	HA1MD5     string // H(ext:realm:secret) with MD5
+	HA1SHA256  string // the same with SHA-256
+	Permission string // outbound class (site.Perm*)
+	Name       string // caller-ID name
+}
+
+// CallInfo describes a new inbound call.
+type CallInfo struct {
+	CallID    string
+	From      call.Party
+	To        string // dialled user part of the Request-URI
+	Extension string // authenticated extension, or ""
+	Trunk     string // trunk id when the call came from a trunk, or ""
+	DID       string // number dialled on the trunk
+}
+
+// Handler runs calls. HandleCall runs on its own goroutine per call and owns
+// the inbound leg: it answers, rings, bridges and hangs up as it decides.
+type Handler interface {
+	HandleCall(ctx context.Context, in call.Leg, info CallInfo)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, in call.Leg, info CallInfo)
+
+// HandleCall calls f.
+func (f HandlerFunc) HandleCall(ctx context.Context, in call.Leg, info CallInfo) { f(ctx, in, info) }
+
+// Config configures a Server. Zero values get the defaults noted.
+type Config struct {
+	ListenAddr string // "ip:port" for both UDP and TCP; default "0.0.0.0:5060"
+	// PublicHost is the address put in Via, Contact and SDP origin; default
+	// the listen IP (or the first non-loopback address when listening on all).
+	PublicHost string
+	Realm      string // digest realm; default "ringbox"
+	UserAgent  string // User-Agent and Server header; default "Ringbox"
+	Lookup     func(ext string) (Account, bool)
+	Site       func() *site.Site
+	Media      *media.Engine
+	Handler    Handler
+	Bus        *events.Bus
+	// Audit records security-relevant refusals (a forbidden outbound call).
+	Audit  func(ctx context.Context, action, detail string)
+	Logger *slog.Logger
+	// TrunkTimeout is how long a trunk may take to give a final answer (or
+	// a 180) before the next trunk is tried; default 32s (Timer B).
+	TrunkTimeout time.Duration
+	// ReadFilter sees every datagram or TCP read before parsing; returning
+	// false drops it (UDP) or closes the connection (TCP). Bans and rate
+	// limits go here.
+	ReadFilter func(src netip.AddrPort, msg []byte) bool
+	// Algorithms are the digest challenges offered, in order; default
+	// SHA-256 then MD5 (RFC 8760). Some UAs (SIPp 3.6, old phones) only read
+	// the first challenge and need MD5 first.
+	Algorithms []string
+	// RetryAfter is sent with 503 while shutting down; default 30s.
+	RetryAfter time.Duration
+	// TrunkRetry is the first back-off after a failed trunk registration;
+	// it doubles up to TrunkRetryMax. Defaults 30s and 10m.
+	TrunkRetry, TrunkRetryMax time.Duration
+}
+
+// Server is the SIP edge.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	host string     // public host for Via/Contact
+	ip   netip.Addr // listen IP when specific: requests leave from it
+	port int
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	udpCli *sipgo.Client
+	tcpCli *sipgo.Client
+
+	nonces *digest.Nonces
+	reg    *registrar
+	trunks *trunkManager
+	dialer *Dialer
+
+	draining atomic.Bool
+
+	mu       sync.Mutex      // protects following
+	dialogs  map[string]*Leg // dialog id (as seen by incoming requests) -> leg
+	legs     map[*Leg]struct{}
+	authFail map[netip.Addr]uint64
+
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Shutdown's end to make Run return
+	runDone  chan struct{}
+	legSeq   atomic.Uint64
+}
+
+// New builds a server; Run starts it.
+func New(cfg Config) (*Server, error) {
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = "0.0.0.0:5060"
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "ringbox"
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "Ringbox"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TrunkTimeout <= 0 {
+		cfg.TrunkTimeout = 32 * time.Second
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 30 * time.Second
+	}
+	if cfg.TrunkRetry <= 0 {
+		cfg.TrunkRetry = 30 * time.Second
+	}
+	if cfg.TrunkRetryMax <= 0 {
+		cfg.TrunkRetryMax = 10 * time.Minute
+	}
+	if len(cfg.Algorithms) == 0 {
+		cfg.Algorithms = []string{digest.SHA256, digest.MD5}
+	}
+	for _, a := range cfg.Algorithms {
+		if a != digest.SHA256 && a != digest.MD5 {
+			return nil, fmt.Errorf("sip: digest algorithm %q not supported (SHA-256, MD5)", a)
+		}
+	}
+	if cfg.Lookup == nil {
+		cfg.Lookup = func(string) (Account, bool) { return Account{}, false }
+	}
+	if cfg.Site == nil {
+		cfg.Site = func() *site.Site { return &site.Site{} }
+	}
+	ap, err := netip.ParseAddrPort(cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("sip listen address %q: %w", cfg.ListenAddr, err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger.With("pkg", "sip"),
+		port:     int(ap.Port()),
+		nonces:   digest.NewNonces(5*time.Minute, 0),
+		dialogs:  make(map[string]*Leg),
+		legs:     make(map[*Leg]struct{}),
+		authFail: make(map[netip.Addr]uint64),
+		stop:     make(chan struct{}),
+		runDone:  make(chan struct{}),
+	}
+	s.host = cfg.PublicHost
+	if s.host == "" {
+		s.host = ap.Addr().String()
+		if ap.Addr().IsUnspecified() {
+			s.host = firstAddr()
+		}
+	}
+	if !ap.Addr().IsUnspecified() {
+		s.ip = ap.Addr().Unmap()
+	}
+
+	var tpOpts []sipgosip.TransportLayerOption
+	tpOpts = append(tpOpts, sipgosip.WithTransportLayerLogger(s.log))
+	if cfg.ReadFilter != nil {
+		tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
+	}
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.host),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	connAddr := cfg.ListenAddr
+	if ap.Addr().IsUnspecified() {
+		connAddr = ""
+	}
+	udpOpts := []sipgo.ClientOption{sipgo.WithClientHostname(s.host), sipgo.WithClientPort(s.port), sipgo.WithClientLogger(s.log)}
+	if connAddr != "" {
+		udpOpts = append(udpOpts, sipgo.WithClientConnectionAddr(connAddr))
+	}
+	if s.udpCli, err = sipgo.NewClient(s.ua, udpOpts...); err != nil {
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	if s.tcpCli, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientPort(s.port), sipgo.WithClientLogger(s.log)); err != nil {
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	s.reg = newRegistrar(s)
+	s.trunks = newTrunkManager(s)
+	s.dialer = &Dialer{s: s}
+
+	s.srv.OnRegister(s.reg.handle)
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnCancel(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+		// Matched CANCELs never get here: the transaction layer answers them.
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	})
+	s.srv.OnOptions(s.onOptions)
+	s.srv.OnInfo(s.onInfo)
+	s.srv.OnUpdate(s.onUpdate)
+	return s, nil
+}
+
+// firstAddr is the first non-loopback IPv4 address, for a server that
+// listens on all interfaces and was given no public host.
+func firstAddr() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+func (s *Server) readFilter(p sipgosip.TransportReadProps, data []byte) ([]byte, error) {
+	var src netip.AddrPort
+	switch a := p.RemoteAddr.(type) {
+	case *net.UDPAddr:
+		src = a.AddrPort()
+	case *net.TCPAddr:
+		src = a.AddrPort()
+	default:
+		src, _ = netip.ParseAddrPort(p.RemoteAddr.String())
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if s.cfg.ReadFilter(src, data) {
+		return data, nil
+	}
+	if sipgosip.IsReliable(p.Transport) {
+		// A stream cannot skip part of itself: drop the connection.
+		return nil, fmt.Errorf("read filter refused %s", src)
+	}
+	return nil, nil
+}
+
+// Run listens on UDP and TCP and serves until ctx ends or Shutdown
+// completes. A port in use is an error naming the address.
+func (s *Server) Run(ctx context.Context) error {
+	defer close(s.runDone)
+	udpAddr, err := net.ResolveUDPAddr("udp", s.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("sip listen udp %s: %w", s.cfg.ListenAddr, err)
+	}
+	uc, err := net.ListenUDP("udp", udpAddr)
+	if err != nil {
+		return fmt.Errorf("sip listen udp %s: %w", s.cfg.ListenAddr, err)
+	}
+	tl, err := net.Listen("tcp", s.cfg.ListenAddr)
+	if err != nil {
+		uc.Close()
+		return fmt.Errorf("sip listen tcp %s: %w", s.cfg.ListenAddr, err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.srv.ServeUDP(uc) }()
+	go func() { errc <- s.srv.ServeTCP(tl) }()
+	s.log.Info("sip listening", "addr", s.cfg.ListenAddr, "public", s.host)
+
+	bg, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.reg.sweep(bg) })
+	s.trunks.start(bg)
+	s.trunks.reload(s.cfg.Site())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-s.stop:
+	case err := <-errc:
+		if err != nil {
+			runErr = fmt.Errorf("sip serve %s: %w", s.cfg.ListenAddr, err)
+		}
+	}
+	s.trunks.stopAll(false)
+	cancel()
+	wg.Wait()
+	s.hangupAll(call.Shutdown)
+	uc.Close()
+	tl.Close()
+	s.ua.Close()
+	return runErr
+}
+
+// Shutdown drains: new INVITEs get 503 with Retry-After, trunks
+// un-register, calls in progress may finish until ctx ends and are then
+// hung up (BYE), and the user agent closes. Run returns afterwards.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	s.trunks.stopAll(true)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+wait:
+	for {
+		s.mu.Lock()
+		n := len(s.legs)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-t.C:
+		}
+	}
+	s.hangupAll(call.Shutdown)
+	s.stopOnce.Do(func() { close(s.stop) })
+	select {
+	case <-s.runDone:
+	case <-time.After(5 * time.Second):
+	}
+	return nil
+}
+
+// hangupAll ends every leg and waits briefly for the BYEs to go out.
+func (s *Server) hangupAll(c call.Cause) {
+	s.mu.Lock()
+	legs := make([]*Leg, 0, len(s.legs))
+	for l := range s.legs {
+		legs = append(legs, l)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Go(func() {
+			l.Hangup(c)
+			select {
+			case <-l.Done():
+			case <-time.After(3 * time.Second):
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Dialer returns the dialer for outbound legs (implements call.Dialer and
+// call.Bridger).
+func (s *Server) Dialer() *Dialer { return s.dialer }
+
+// Registrations lists the current contact bindings, for the API.
+func (s *Server) Registrations() []Registration { return s.reg.list() }
+
+// TrunkStates reports each trunk's registration.
+func (s *Server) TrunkStates() []TrunkState { return s.trunks.list() }
+
+// Reload applies a new site: trunk registrations are started, restarted
+// or stopped as their configuration changed.
+func (s *Server) Reload(st *site.Site) { s.trunks.reload(st) }
+
+// AuthFailures returns how many failed authentications each source address
+// has made since start, for the ban list.
+func (s *Server) AuthFailures() map[netip.Addr]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[netip.Addr]uint64, len(s.authFail))
+	for k, v := range s.authFail {
+		out[k] = v
+	}
+	return out
+}
+
+// maxAuthFailSources bounds the failure table; a flood from many addresses
+// resets it rather than growing memory without limit.
+const maxAuthFailSources = 65536
+
+func (s *Server) countAuthFailure(ip netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.authFail) >= maxAuthFailSources {
+		clear(s.authFail)
+	}
+	s.authFail[ip]++
+}
+
+func (s *Server) publish(typ string, data any) {
+	if s.cfg.Bus != nil {
+		s.cfg.Bus.Publish(typ, data)
+	}
+}
+
+// newResponse builds a response that goes back to where the request came
+// from, with received= per RFC 3261 §18.2.1 when the Via host differs.
+func (s *Server) newResponse(req *sipgosip.Request, code int, reason string, body []byte) *sipgosip.Response {
+	res := sipgosip.NewResponseFromRequest(req, code, reason, body)
+	if via := res.Via(); via != nil {
+		if src, err := netip.ParseAddrPort(req.Source()); err == nil {
+			if via.Host != src.Addr().String() && !via.Params.Has("received") {
+				via.Params.Add("received", src.Addr().String())
+			}
+		}
+	}
+	res.AppendHeader(sipgosip.NewHeader("Server", s.cfg.UserAgent))
+	return res
+}
+
+func (s *Server) respond(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason string, hdrs ...sipgosip.Header) {
+	res := s.newResponse(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond failed", "code", code, "method", req.Method, "error", err)
+	}
+}
+
+// client picks the sipgo client for a transport: UDP leaves from the
+// listening socket; TCP dials (or reuses) a connection.
+func (s *Server) client(transport string) *sipgo.Client {
+	if strings.EqualFold(transport, "tcp") {
+		return s.tcpCli
+	}
+	return s.udpCli
+}
+
+// contactHeader is the box's Contact for a transport.
+func (s *Server) contactHeader(user, transport string) *sipgosip.ContactHeader {
+	c := &sipgosip.ContactHeader{Address: sipgosip.Uri{Scheme: "sip", User: user, Host: s.host, Port: s.port}}
+	if strings.EqualFold(transport, "tcp") {
+		c.Address.UriParams = sipgosip.NewParams()
+		c.Address.UriParams.Add("transport", "tcp")
+	}
+	return c
+}
+
+func sourceAddr(req *sipgosip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	res := s.newResponse(req, 200, "OK", nil)
+	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sipgosip.NewHeader("Accept", "application/sdp"))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("options respond", "error", err)
+	}
+}
+
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+
+func (s *Server) retryAfter() sipgosip.Header {
+	return sipgosip.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+}
+
+var errNoDialog = errors.New("no such dialog")
