@@ -3,16 +3,24 @@ package flow
 import (
 	"context"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
+	"ringbox/audio/tone"
 	"ringbox/firmware/call"
+	"ringbox/firmware/site"
 )
 
-// Feature codes dialled from an extension. Queue and voicemail codes are
-// added by their packages through Engine.Features.
+// Feature codes dialled from an extension (docs/features.md). Queue codes
+// are added by package acd through Engine.Features.
 const (
-	FeatureEchoTest = "*43" // hear yourself: checks audio both ways
-	FeatureToneTest = "*44" // a 1004 Hz test tone; digits pressed are reported
+	FeatureEchoTest  = "*43" // hear yourself: checks audio both ways
+	FeatureToneTest  = "*44" // a 1004 Hz test tone; digits pressed are reported
+	FeatureVoicemail = "*97" // listen to the calling extension's mailbox
+	// FeatureSchedule toggles the manual override of the first schedule;
+	// *28N toggles the N-th schedule (file order, from 1).
+	FeatureSchedule = "*28"
 )
 
 // FeatureFunc runs a feature code for the calling extension; it returns the
@@ -28,8 +36,64 @@ func (e *Engine) feature(code string) (FeatureFunc, bool) {
 		return echoTest, true
 	case FeatureToneTest:
 		return toneTest, true
+	case FeatureVoicemail:
+		return listenVoicemail, true
+	}
+	if n, ok := strings.CutPrefix(code, FeatureSchedule); ok {
+		idx := 1
+		if n != "" {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 1 {
+				return nil, false
+			}
+			idx = v
+		}
+		return func(ctx context.Context, c *Call) call.Cause { return toggleSchedule(ctx, c, idx) }, true
 	}
 	return nil, false
+}
+
+// listenVoicemail plays the calling extension's messages (*97).
+func listenVoicemail(ctx context.Context, c *Call) call.Cause {
+	if c.e.Voicemail == nil {
+		return call.Unavailable
+	}
+	return c.e.Voicemail.Listen(ctx, c.in, c.snap.Site, c.info.Extension)
+}
+
+// toggleSchedule flips the override of the idx-th schedule (*28, *28N)
+// and confirms with the confirm tone (open) or the busy tone for two
+// seconds (closed). Extensions with the internal permission (lobby and
+// door phones) may not use it.
+func toggleSchedule(ctx context.Context, c *Call, idx int) call.Cause {
+	x := findExt(c.snap.Site, c.info.Extension)
+	if x == nil || x.PermissionClass() == site.PermInternal {
+		return call.Forbidden
+	}
+	if idx > len(c.snap.Site.Schedules) {
+		return call.NotFound
+	}
+	id := c.snap.Site.Schedules[idx-1].ID
+	open, err := c.e.toggleOverride(ctx, "ext:"+x.Number, id)
+	if err != nil {
+		c.log.Error("schedule override", "schedule", id, "err", err)
+		return call.Failure
+	}
+	if err := c.answer(ctx); err != nil {
+		return call.CauseOf(err)
+	}
+	zone, err := tone.Zone(c.snap.Site.System.Zone())
+	if err != nil {
+		return call.Normal
+	}
+	k := tone.Confirm
+	if !open {
+		k = tone.Busy
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c.in.Media().Play(pctx, zone.Source(k, rateOf(c.in.Media())), false)
+	return call.Normal
 }
 
 // In is the call's inbound leg.

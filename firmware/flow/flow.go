@@ -1,10 +1,27 @@
 // Package flow routes calls through the destinations of the site file:
-// extensions, external numbers, and (as later issues add them) IVRs, ring
-// groups, hunt groups, queues, announcements, schedules and voicemail.
+// IVRs, staged ring groups, hunt groups, queues (through [QueueRunner]),
+// announcements, extensions, agents, voicemail, external numbers and
+// hang-up, with schedules deciding inbound routes.
 //
 // Each call runs on its own goroutine, reading top to bottom like the dial
 // plan it is: a node function handles one destination and returns the next
 // one. The call keeps the configuration snapshot it started with.
+//
+// # Ringing
+//
+// Every node that rings someone (extension, agent, ring group, hunt group,
+// external) builds a list of timed targets, each ringing during a window
+// measured from the start of the ringing, and hands it to one controller
+// ([Call] ring). The first target to answer (and, with confirm, to press 1)
+// wins; the others stop with call.AnsweredElsewhere. Members that are on a
+// call, off hours or in do-not-disturb are skipped, not rung, and when
+// nobody is left ringing the next window starts at once instead of the
+// caller waiting through silence. [Engine.Plan] runs the same schedule dry.
+//
+// # Time
+//
+// Ring windows, IVR timeouts and confirm waits are ordinary timers; tests
+// run them under testing/synctest.
 //
 // flow sees only the call model (package call); it never imports sip or
 // board.
@@ -15,7 +32,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"ringbox/firmware/call"
@@ -24,6 +44,7 @@ import (
 	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/site"
+	"ringbox/firmware/voicemail"
 )
 
 // DefaultExtensionRing is how long an extension rings when nothing else
@@ -55,9 +76,47 @@ type Engine struct {
 	// Queues runs queue: destinations (package acd); nil: queues answer
 	// as unavailable.
 	Queues QueueRunner
-	// Features adds feature codes (queue login, voicemail) to the built-in
-	// ones; see features.go.
+	// Features adds feature codes (queue login) to the built-in ones; see
+	// features.go.
 	Features map[string]FeatureFunc
+
+	// HuntState persists where round-robin hunt groups start (the store
+	// implements it); nil: kept in memory, lost on restart.
+	HuntState HuntState
+	// Prompts returns an uploaded prompt by id at rate; nil or false: the
+	// built-in prompt of system.language.
+	Prompts func(id string, rate int) (call.Source, bool)
+	// Music returns the hold-music stream of a class, for ring groups with
+	// music; nil (or a nil Source): the zone's ringback tone.
+	Music func(class string) call.Source
+	// RecordingsDir is where recorded calls go; "": DataDir/recordings.
+	RecordingsDir string
+	// DataDir is the appliance's data directory.
+	DataDir string
+	// Voicemail takes and plays messages; nil: voicemail: destinations
+	// are unavailable.
+	Voicemail *voicemail.Service
+	// Audit records schedule overrides (the store's InsertAudit behind a
+	// closure); nil: only the log.
+	Audit func(ctx context.Context, actor, action, object, detail string) error
+	// Actor names who made an HTTP request, for the audit log; nil: "api".
+	Actor func(r *http.Request) string
+	// ConfirmWait is how long an answering leg has to press 1 after the
+	// confirm prompts (0: 10s).
+	ConfirmWait time.Duration
+
+	presOnce sync.Once
+	pres     *presence.Tracker
+
+	mu        sync.Mutex // protects following
+	overrides map[string]override
+	rr        map[string]int // in-memory round-robin starts when HuntState is nil
+}
+
+// HuntState persists round-robin starts: HuntNext returns where the next
+// call to group starts (0..n-1) and advances it.
+type HuntState interface {
+	HuntNext(ctx context.Context, group string, n int) (int, error)
 }
 
 // QueueRunner holds a caller in a queue until an agent takes the call or
@@ -77,6 +136,10 @@ type QueueCall struct {
 	Snap   *config.Snapshot // the call's configuration
 	// Path so far, for the queue log and the CDR.
 	Path []string
+	// RecordPath, when set, asks the queue to record the conversation
+	// there (with call.RecordingBridger): an announcement with record:
+	// true came before.
+	RecordPath string
 }
 
 // Call is one call's routing state.
@@ -90,6 +153,14 @@ type Call struct {
 	rec    cdr.Record
 	visits map[string]int
 	peer   call.Leg // the bridged party, once answered
+
+	answered   bool // the inbound leg was answered
+	progressed bool // Progress was sent
+	record     bool // bridge with recording (an announcement asked)
+	busy       bool // the last ringing ended busy (voicemail's busy greeting)
+
+	bg sync.WaitGroup // ring goroutines still finishing (losers, call-taken)
+	mu sync.Mutex     // protects rec.Legs
 }
 
 // Handle routes one inbound leg until the call ends. It writes the call's
@@ -211,12 +282,7 @@ func (c *Call) inboundDestination(now time.Time) string {
 }
 
 func (c *Call) scheduleOpen(id string, now time.Time) bool {
-	for i := range c.snap.Site.Schedules {
-		if s := &c.snap.Site.Schedules[i]; s.ID == id {
-			return s.OpenAt(now, c.snap.Loc)
-		}
-	}
-	return false
+	return c.e.scheduleOpen(c.snap, id, now)
 }
 
 // run follows destinations until one ends the call.
@@ -252,131 +318,50 @@ var ErrUnknownDestination = errors.New("flow: unknown destination")
 func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 	kind, id, _ := strings.Cut(dest, ":")
 	switch kind {
-	case "hangup":
+	case site.DestHangup:
 		return "", call.Normal
-	case "extension":
-		return "", c.ringExtension(ctx, id)
-	case "external":
+	case site.DestExtension:
+		return c.extensionNode(ctx, id)
+	case site.DestAgent:
+		return c.agentNode(ctx, id)
+	case site.DestExternal:
 		return "", c.dialOut(ctx, id, site.PermInternational)
+	case site.DestIVR:
+		return c.ivr(ctx, id)
+	case site.DestRingGroup:
+		return c.ringGroup(ctx, id)
+	case site.DestHunt:
+		return c.hunt(ctx, id)
+	case site.DestAnnounce:
+		return c.announce(ctx, id)
+	case site.DestVoicemail:
+		return c.voicemail(ctx, id)
+	case site.DestQueue:
+		return c.queue(ctx, id)
 	}
 	c.log.Warn("destination not routable in this firmware", "dest", dest)
 	return "", call.Unavailable
 }
 
-// ringExtension rings one extension and bridges the caller to whoever
-// answers.
-func (c *Call) ringExtension(ctx context.Context, num string) call.Cause {
-	x, ok := c.extension(num)
-	if !ok {
-		return call.NotFound
-	}
-	if x.DND {
-		return call.Busy
-	}
-	ring := c.e.ExtensionRing
-	if ring == 0 {
-		ring = DefaultExtensionRing
-	}
-	return c.dialAndBridge(ctx, call.Target{Kind: call.TargetExtension, Number: num, From: c.info.From}, ring, "ext:"+num)
-}
-
 // dialOut sends the call to an outside number through the outbound routes.
 func (c *Call) dialOut(ctx context.Context, number, class string) call.Cause {
 	t := call.Target{Kind: call.TargetExternal, Number: number, From: c.info.From, Class: class}
-	return c.dialAndBridge(ctx, t, 0, "external:"+number)
-}
-
-// dialAndBridge rings t for at most ring (0: until the far end gives up),
-// relays ringing to the caller, and bridges on answer.
-func (c *Call) dialAndBridge(ctx context.Context, t call.Target, ring time.Duration, label string) call.Cause {
-	rctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if ring > 0 {
-		var stop context.CancelFunc
-		rctx, stop = context.WithTimeoutCause(rctx, ring, call.NoAnswer)
-		defer stop()
-	}
-	legRec := cdr.Leg{Target: label, Start: time.Now()}
-	out, err := c.e.Dialer.Dial(rctx, t)
-	if err != nil {
-		cause := call.CauseOf(err)
-		legRec.End, legRec.Cause = time.Now(), cause.String()
-		c.rec.Legs = append(c.rec.Legs, legRec)
+	ans, cause := c.ring(ctx, []ringEntry{{target: t, label: "external:" + number, keys: c.e.numberKeys(c.snap, number)}}, "")
+	if ans == nil {
 		return cause
 	}
-	legRec.ID = out.ID()
-	defer func() {
-		legRec.End = time.Now()
-		if ok := out.Err(); ok != nil {
-			legRec.Cause = call.CauseOf(ok).String()
-		}
-		c.rec.Legs = append(c.rec.Legs, legRec)
-	}()
-
-	// The caller hanging up cancels the ringing leg.
-	go func() {
-		select {
-		case <-c.in.Done():
-			cancel(call.Cancelled)
-		case <-rctx.Done():
-		}
-	}()
-	if r, ok := out.(call.Ringer); ok {
-		go func() {
-			select {
-			case <-r.Ringing():
-				c.in.Progress(rctx)
-			case <-rctx.Done():
-			}
-		}()
-	}
-	if err := out.Answer(rctx); err != nil {
-		cause := call.CauseOf(context.Cause(rctx))
-		if rctx.Err() == nil {
-			cause = call.CauseOf(err)
-		}
-		out.Hangup(cause)
-		legRec.Cause = cause.String()
-		return cause
-	}
-	legRec.Answer = time.Now()
-	if err := c.in.Answer(ctx); err != nil {
-		out.Hangup(call.Normal)
-		return call.CauseOf(err)
-	}
-	c.rec.Answer = time.Now()
-	c.peer = out
-	c.e.publish("call.answered", map[string]any{"call": c.info.CallID, "by": label})
-	if c.e.Bridger != nil {
-		c.e.Bridger.Bridge(ctx, c.in, out)
-	}
-	// Whoever is still up is hung up normally; remember who ended it.
-	select {
-	case <-c.in.Done():
-		c.rec.HangupBy = "caller"
-	default:
-		select {
-		case <-out.Done():
-			c.rec.HangupBy = "callee"
-		default:
-			c.rec.HangupBy = "system"
-		}
-	}
-	cause := call.Normal
-	if e := c.in.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
-		cause = call.MediaTimeout
-	}
-	if e := out.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
-		cause = call.MediaTimeout
-	}
-	out.Hangup(call.Normal)
-	return cause
+	return c.connect(ctx, ans)
 }
 
 // finish ends the inbound leg and writes the CDR.
 func (c *Call) finish(cause call.Cause) {
 	c.in.Hangup(cause)
 	c.rec.End = time.Now()
+	// Losing legs may still be hearing "call taken"; their CDR legs count.
+	c.bg.Wait()
+	c.mu.Lock()
+	slices.SortStableFunc(c.rec.Legs, func(a, b cdr.Leg) int { return a.Start.Compare(b.Start) })
+	c.mu.Unlock()
 	if !c.rec.Answer.IsZero() {
 		c.rec.Billable = c.rec.End.Sub(c.rec.Answer).Truncate(time.Second)
 	}

@@ -1,0 +1,162 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/call/calltest"
+)
+
+type auditLog struct {
+	mu   sync.Mutex
+	rows []string
+}
+
+func (a *auditLog) add(ctx context.Context, actor, action, object, detail string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rows = append(a.rows, actor+" "+action+" "+object+" "+detail)
+	return nil
+}
+
+func TestScheduleOverrideHoldsUntilNextChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Friday 19:00 in New York: business (mon-fri 08-18) is closed.
+		o := newOffice(t, nil)
+		audit := &auditLog{}
+		o.e.Audit = audit.add
+		ny := o.e.Config.Current().Loc
+		st, _ := o.e.ScheduleStateAt("business", time.Now())
+		if st.Open || st.Override != "auto" {
+			t.Fatalf("state %+v, want closed, auto", st)
+		}
+		if err := o.e.SetOverride("business", true); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = o.e.ScheduleStateAt("business", time.Now())
+		wantUntil := time.Date(2000, 1, 3, 8, 0, 0, 0, ny) // Monday's opening
+		if !st.Open || st.Scheduled || st.Override != "open" || st.Until == nil || !st.Until.Equal(wantUntil) {
+			t.Errorf("state %+v, want open by override until %v", st, wantUntil)
+		}
+		// An inbound call now takes the open route.
+		o.leg("102", calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)))
+		caller := calltest.NewLeg("caller")
+		time.AfterFunc(3*time.Second, func() { caller.Hangup(call.Normal) })
+		o.inbound(t, caller, "+15551230000")
+		if r := o.cdr.last(t); r.Path[0] != "extension:102" {
+			t.Errorf("path %v, want the open route", r.Path)
+		}
+		// Monday 08:00 the schedule opens by itself: the override is over,
+		// and at 18:00 it closes as usual.
+		time.Sleep(time.Until(wantUntil.Add(10 * time.Hour)))
+		st, _ = o.e.ScheduleStateAt("business", time.Now())
+		if st.Open || st.Override != "auto" {
+			t.Errorf("Monday 18:00: %+v, want closed, auto", st)
+		}
+		if err := o.e.SetOverride("business", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.e.ClearOverride("business"); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ = o.e.ScheduleStateAt("business", time.Now()); st.Override != "auto" {
+			t.Errorf("after clear: %+v", st)
+		}
+		if err := o.e.SetOverride("nope", true); err == nil {
+			t.Error("override of an unknown schedule accepted")
+		}
+		if len(audit.rows) != 3 || !strings.HasPrefix(audit.rows[0], "api schedule.override business open until 2000-01-03T08:00:00-05:00") {
+			t.Errorf("audit %q", audit.rows)
+		}
+	})
+}
+
+func TestScheduleFeatureCodeToggles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, nil)
+		dial := func(from, code string) call.Cause {
+			caller := calltest.NewLeg(from)
+			o.e.Handle(t.Context(), caller, Inbound{CallID: "f", To: code, Extension: from})
+			return caller.HangupCause()
+		}
+		if c := dial("102", "*28"); c != call.Normal {
+			t.Fatalf("*28 ended with %v", c)
+		}
+		if st, _ := o.e.ScheduleStateAt("business", time.Now()); !st.Open || st.Override != "open" {
+			t.Errorf("after *28: %+v, want forced open", st)
+		}
+		dial("102", "*281")
+		if st, _ := o.e.ScheduleStateAt("business", time.Now()); st.Open || st.Override != "auto" {
+			t.Errorf("after *281: %+v, want back to auto (closed)", st)
+		}
+		if c := dial("102", "*282"); c != call.NotFound {
+			t.Errorf("*282 with one schedule: %v, want not found", c)
+		}
+	})
+}
+
+func TestScheduleHandler(t *testing.T) {
+	o := newOffice(t, nil)
+	mux := http.NewServeMux()
+	h := o.e.ScheduleHandler()
+	mux.Handle("GET /api/v1/schedules/{id}/override", h)
+	mux.Handle("POST /api/v1/schedules/{id}/override", h)
+	do := func(method, path, body string) (int, ScheduleState) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		var st ScheduleState
+		json.Unmarshal(rec.Body.Bytes(), &st)
+		return rec.Code, st
+	}
+	code, st := do("POST", "/api/v1/schedules/business/override", `{"state":"closed"}`)
+	if code != 200 || st.Open || st.Override != "closed" {
+		t.Errorf("POST closed: %d %+v", code, st)
+	}
+	code, st = do("GET", "/api/v1/schedules/business/override", "")
+	if code != 200 || st.Override != "closed" || st.Schedule != "business" {
+		t.Errorf("GET: %d %+v", code, st)
+	}
+	if code, st = do("POST", "/api/v1/schedules/business/override", `{"state":"auto"}`); code != 200 || st.Override != "auto" {
+		t.Errorf("POST auto: %d %+v", code, st)
+	}
+	if code, _ := do("POST", "/api/v1/schedules/business/override", `{"state":"maybe"}`); code != 400 {
+		t.Errorf("bad state: %d, want 400", code)
+	}
+	if code, _ := do("GET", "/api/v1/schedules/nope/override", ""); code != 404 {
+		t.Errorf("unknown schedule: %d, want 404", code)
+	}
+}
+
+func TestNextChangeAcrossDST(t *testing.T) {
+	o := newOffice(t, nil)
+	snap := o.e.Config.Current()
+	s := &snap.Site.Schedules[0]
+	s2 := *s
+	s2.Holidays = []string{"2026-03-09"}
+	tests := []struct {
+		name string
+		from time.Time
+		want time.Time
+	}{
+		// Saturday before the spring-forward Sunday: opens Monday 08:00 EDT.
+		{"weekend", time.Date(2026, 3, 7, 12, 0, 0, 0, snap.Loc), time.Date(2026, 3, 9, 8, 0, 0, 0, snap.Loc)},
+		{"open", time.Date(2026, 3, 9, 9, 0, 0, 0, snap.Loc), time.Date(2026, 3, 9, 18, 0, 0, 0, snap.Loc)},
+	}
+	for _, tt := range tests {
+		if got := nextChange(s, tt.from, snap.Loc); !got.Equal(tt.want) {
+			t.Errorf("%s: next change %v, want %v", tt.name, got.In(snap.Loc), tt.want)
+		}
+	}
+	// A holiday on Monday: the weekend's closed state lasts to Tuesday.
+	if got, want := nextChange(&s2, tests[0].from, snap.Loc), time.Date(2026, 3, 10, 8, 0, 0, 0, snap.Loc); !got.Equal(want) {
+		t.Errorf("holiday: %v, want %v", got.In(snap.Loc), want)
+	}
+}

@@ -1,0 +1,125 @@
+package flow
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/call/calltest"
+	"ringbox/firmware/store"
+	"ringbox/firmware/voicemail"
+)
+
+// vmStore keeps voicemail rows in memory.
+type vmStore struct {
+	mu   sync.Mutex
+	msgs []store.VoicemailMessage
+}
+
+func (s *vmStore) InsertVoicemail(ctx context.Context, m store.VoicemailMessage) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.ID = int64(len(s.msgs) + 1)
+	s.msgs = append(s.msgs, m)
+	return m.ID, nil
+}
+
+func (s *vmStore) ListVoicemail(ctx context.Context, box string) ([]store.VoicemailMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.VoicemailMessage
+	for _, m := range s.msgs {
+		if m.Box == box {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *vmStore) MarkVoicemailHeard(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.msgs {
+		if s.msgs[i].ID == id {
+			s.msgs[i].Heard = true
+		}
+	}
+	return nil
+}
+
+func (s *vmStore) DeleteVoicemail(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = slices.DeleteFunc(s.msgs, func(m store.VoicemailMessage) bool { return m.ID == id })
+	return nil
+}
+
+func (s *vmStore) CountVoicemail(ctx context.Context, box string) (int, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, o := 0, 0
+	for _, m := range s.msgs {
+		if m.Box == box && m.Heard {
+			o++
+		} else if m.Box == box {
+			n++
+		}
+	}
+	return n, o, nil
+}
+
+func TestUnansweredExtensionGoesToItsMailbox(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, nil)
+		st := &vmStore{}
+		o.e.Voicemail = &voicemail.Service{Store: st, DataDir: t.TempDir(), Prompts: o.prompts.source}
+		o.silent("101", "+15550001001")
+		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(99))
+		// 20 s ringing, 1 s greeting, 1 s beep, then 4 s message and #.
+		caller.PressAfter(26*time.Second, "#")
+		o.dest(t, caller, "extension:101")
+		o.e.Voicemail.Close()
+		r := o.cdr.last(t)
+		if !slices.Equal(r.Path, []string{"extension:101", "voicemail:101"}) {
+			t.Errorf("path %v", r.Path)
+		}
+		if len(st.msgs) != 1 || st.msgs[0].Duration != 4*time.Second || st.msgs[0].Caller != "+15557770000" {
+			t.Errorf("messages %+v", st.msgs)
+		}
+		if r.Answer.Sub(o.d.start) != 20*time.Second {
+			t.Errorf("answered at %v, want when voicemail took the call (20s)", r.Answer.Sub(o.d.start))
+		}
+
+		// *97 from Bob's phone: the message plays, 1 moves on.
+		owner := calltest.NewLeg("bob")
+		owner.PressAfter(12*time.Second, "1")
+		o.e.Handle(t.Context(), owner, Inbound{CallID: "l1", To: "*97", Extension: "101"})
+		if c := owner.HangupCause(); c != call.Normal {
+			t.Errorf("*97 ended with %v", c)
+		}
+		if !st.msgs[0].Heard {
+			t.Error("message not moved to old after listening")
+		}
+	})
+}
+
+func TestBusyExtensionBusyGreeting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, nil)
+		st := &vmStore{}
+		o.e.Voicemail = &voicemail.Service{Store: st, DataDir: t.TempDir(), Prompts: o.prompts.source}
+		o.d.Fail("101", call.Busy)
+		o.d.Fail("+15550001001", call.Busy)
+		caller := calltest.NewLeg("caller")
+		time.AfterFunc(time.Second, func() { caller.Hangup(call.Normal) })
+		c := &Call{e: o.e, snap: o.e.Config.Current(), in: caller, visits: map[string]int{}, log: o.e.logger()}
+		c.run(t.Context(), "extension:101")
+		if !c.busy {
+			t.Error("voicemail not told the extension was busy")
+		}
+	})
+}
