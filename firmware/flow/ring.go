@@ -363,7 +363,7 @@ func (c *Call) connect(ctx context.Context, a *answered) call.Cause {
 	defer end()
 	c.peer = out
 	c.e.publish("call.answered", map[string]any{"call": c.info.CallID, "by": a.entry.label})
-	c.bridge(ctx, out)
+	berr := c.bridge(ctx, out)
 	// Whoever is still up is hung up normally; remember who ended it.
 	select {
 	case <-c.in.Done():
@@ -377,6 +377,11 @@ func (c *Call) connect(ctx context.Context, a *answered) call.Cause {
 		}
 	}
 	cause := call.Normal
+	if berr != nil && call.CauseOf(berr) == call.MediaTimeout {
+		// The RTP stopped: the bridge noticed before either leg ended.
+		cause = call.MediaTimeout
+		c.rec.HangupBy = "system"
+	}
 	if e := c.in.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
 		cause = call.MediaTimeout
 	}
@@ -387,10 +392,11 @@ func (c *Call) connect(ctx context.Context, a *answered) call.Cause {
 	return cause
 }
 
-// bridge relays caller and out, recording when an announcement asked.
-func (c *Call) bridge(ctx context.Context, out call.Leg) {
+// bridge relays caller and out, recording when an announcement asked. It
+// returns why the bridge ended when neither leg hung up (a media timeout).
+func (c *Call) bridge(ctx context.Context, out call.Leg) error {
 	if c.e.Bridger == nil {
-		return
+		return nil
 	}
 	if c.record {
 		if rb, ok := c.e.Bridger.(call.RecordingBridger); ok {
@@ -403,13 +409,13 @@ func (c *Call) bridge(ctx context.Context, out call.Leg) {
 				if res.Err != nil || (err != nil && ctx.Err() == nil) {
 					c.log.Warn("recording stopped", "path", path, "err", res.Err, "bridge_err", err)
 				}
-				return
+				return err
 			}
 		} else {
 			c.log.Warn("recording asked but the bridge cannot record")
 		}
 	}
-	c.e.Bridger.Bridge(ctx, c.in, out)
+	return c.e.Bridger.Bridge(ctx, c.in, out)
 }
 
 // recordPath is where this call's recording goes:

@@ -125,10 +125,10 @@ func (d *dtmfReceiver) reportLocked(s *Stream) {
 	if clock <= 0 {
 		clock = 8000
 	}
-	s.deliver(call.Digit{
+	s.deliverDigit(call.Digit{
 		Key:      eventKeys[d.cur.event],
 		Duration: time.Duration(d.dur) * time.Second / time.Duration(clock),
-	})
+	}, fromEvent)
 }
 
 func (d *dtmfReceiver) stop() {
@@ -156,7 +156,8 @@ func (s *Stream) deliver(dg call.Digit) {
 }
 
 // Digits delivers the digits received as RFC 4733 events (one per key
-// press) and those given to InjectDigit.
+// press), those detected in the audio (see SetInbandDTMF) and those given
+// to InjectDigit.
 func (s *Stream) Digits() <-chan call.Digit { return s.digits }
 
 // InjectDigit queues a digit that arrived another way (SIP INFO).

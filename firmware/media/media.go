@@ -17,6 +17,17 @@
 // outgoing side before) and written to the other stream's peer. Nothing on
 // that path allocates.
 //
+// # Hearing, recording, music on hold
+//
+// [Stream.Hear] taps the reader path: when someone hears (or in-band DTMF
+// detection is on, see [Stream.SetInbandDTMF]), each packet is decoded
+// before it is relayed and cut into 20 ms frames, gaps filled with silence
+// by RTP timestamp and, when packets stop, by the engine's clock. When no
+// one hears, the tap costs two atomic loads per packet. [Recorder] uses two
+// Hears to write a bridged call to a stereo WAV. [Stream.PlayEncoded]
+// sends frames already encoded in G.711 (music on hold: one encoding per
+// class, shared by every listener).
+//
 // Symmetric RTP: a stream sends to the source address of the first RTP
 // packet it receives, not to the SDP address (phones behind NAT), and drops
 // packets from other sources unless the latched one has been quiet for 2 s.

@@ -15,13 +15,15 @@ import (
 type player struct {
 	s      *Stream
 	src    call.Source
+	enc    EncodedSource // instead of src (PlayEncoded)
 	codec  Codec
 	tick   chan struct{}
 	index  int // in Engine.players
 	pcm    []int16
 	pkt    []byte
 	g722   *g722.Encoder
-	first  bool // the next packet starts a talkspurt
+	last   int16 // PlayEncoded on G.722: the previous 8 kHz sample
+	first  bool  // the next packet starts a talkspurt
 	spurts uint32
 }
 
@@ -70,6 +72,11 @@ func (s *Stream) Play(ctx context.Context, src call.Source, bargeIn bool) error 
 	if err != nil {
 		return err
 	}
+	return s.play(ctx, p, bargeIn)
+}
+
+// play runs p on the engine's clock until it ends, as Play describes.
+func (s *Stream) play(ctx context.Context, p *player, bargeIn bool) error {
 	var digit <-chan struct{}
 	if bargeIn {
 		select {
@@ -105,17 +112,23 @@ func (s *Stream) Play(ctx context.Context, src call.Source, bargeIn bool) error 
 // frame reads, encodes and sends one frame; false when the source ended.
 // It is the per-tick path of playback and must not allocate.
 func (p *player) frame() bool {
-	if !p.src.ReadFrame(p.pcm) {
-		return false
-	}
 	payload := p.pkt[12:]
-	switch p.codec.Name {
-	case "PCMU":
-		g711.EncodeUlaw(payload, p.pcm)
-	case "PCMA":
-		g711.EncodeAlaw(payload, p.pcm)
-	case "G722":
-		p.g722.Encode(payload, p.pcm)
+	if p.enc != nil {
+		if !p.readEncoded(payload) {
+			return false
+		}
+	} else {
+		if !p.src.ReadFrame(p.pcm) {
+			return false
+		}
+		switch p.codec.Name {
+		case "PCMU":
+			g711.EncodeUlaw(payload, p.pcm)
+		case "PCMA":
+			g711.EncodeAlaw(payload, p.pcm)
+		case "G722":
+			p.g722.Encode(payload, p.pcm)
+		}
 	}
 	s := p.s
 	now := s.e.now()

@@ -56,6 +56,9 @@ type Stream struct {
 	digits    chan call.Digit
 	digitNote chan struct{} // a digit was queued (barge-in)
 	rx        dtmfReceiver
+	dedup     digitDedup
+	inband    atomic.Int32 // inbandAuto, inbandOn or inbandOff
+	hear      hearState
 
 	mu   sync.Mutex   // protects following; serialises SetRemote and Close
 	rtcp *net.UDPConn // nil under rtcp-mux
@@ -293,6 +296,9 @@ func (s *Stream) receive(pkt []byte, src netip.AddrPort) {
 	r := s.remote.Load()
 	if r.hasDTMF && pkt[1]&0x7F == r.dtmf.PT {
 		s.rx.packet(s, pkt, r.dtmf.Clock)
+	}
+	if s.hear.on.Load() || s.inbandActive(r) {
+		s.hearPacket(pkt, r, now) // before relay rewrites the packet
 	}
 	if p := s.peer.Load(); p != nil {
 		s.relay(p, r, pkt)

@@ -311,6 +311,13 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.reg.sweep(bg) })
+	// sipgo adds the listening socket to its connection pool from inside
+	// ServeUDP; a trunk REGISTER sent before that tries to bind the same
+	// address again and fails. Give the listeners a moment to be pooled.
+	select {
+	case <-time.After(200 * time.Millisecond):
+	case <-ctx.Done():
+	}
 	s.trunks.start(bg)
 	s.trunks.reload(s.cfg.Site())
 

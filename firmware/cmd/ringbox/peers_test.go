@@ -255,6 +255,19 @@ func (b *baresip) waitEvent(typ string, d time.Duration) (map[string]any, bool) 
 	return nil, false
 }
 
+// waitRegistered waits until baresip says its account registered (the
+// event may come before the control connection is up, so read its output).
+func (b *baresip) waitRegistered(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if b.outputContains("200 OK") && b.outputContains("binding]") {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 func (b *baresip) outputContains(s string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,15 +20,21 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"ringbox/audio/moh"
 	"ringbox/board/sim"
+	"ringbox/firmware/acd"
+	"ringbox/firmware/auth"
+	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/media"
+	"ringbox/firmware/presence"
 	"ringbox/firmware/sip"
 	sipdigest "ringbox/firmware/sip/digest"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
+	"ringbox/firmware/voicemail"
 	"ringbox/web"
 )
 
@@ -166,8 +173,17 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 
 	bus := events.New()
-	brd := sim.New(len(cur.Agents))
+	buttons := 0
+	for _, a := range cur.Agents {
+		buttons = max(buttons, a.Button)
+	}
+	brd := sim.New(max(buttons, 4))
 	defer brd.Close()
+	pres := presence.New(bus)
+	lib := &audioLib{dir: f.data, cfg: cfg, log: log}
+	hub := moh.New()
+	defer hub.Close()
+	lib.loadHoldMusic(hub, cur)
 
 	med, err := media.NewEngine(media.Config{IP: pub, PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
 	if err != nil {
@@ -184,7 +200,30 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return usageError{fmt.Errorf("--sip-digest %q: want sha256 and/or md5", f.digestAlgs)}
 		}
 	}
-	fl := &flow.Engine{Config: cfg, CDR: st, Bus: bus, Logger: log}
+	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: lib.source, Logger: log}
+	defer vm.Close()
+	fl := &flow.Engine{
+		Config: cfg, CDR: st, Bus: bus, Logger: log,
+		Presence: pres, HuntState: st,
+		Prompts: lib.source,
+		Music: func(class string) call.Source {
+			l, err := hub.Listen(class, 8000)
+			if err != nil {
+				return nil
+			}
+			return l
+		},
+		DataDir:       f.data,
+		RecordingsDir: filepath.Join(f.data, "recordings"),
+		Voicemail:     vm,
+		Audit: func(ctx context.Context, actor, action, object, detail string) error {
+			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
+		},
+		Actor: func(r *http.Request) string {
+			p, _ := web.PrincipalFrom(r.Context())
+			return p.Login
+		},
+	}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr: f.sipAddr,
 		PublicHost: pub.String(),
@@ -209,6 +248,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	fl.Dialer = sipSrv.Dialer()
 	fl.Bridger = sipSrv.Dialer()
+	queues := acd.New(acd.Config{
+		Config: cfg, Dialer: sipSrv.Dialer(), Bridger: sipSrv.Dialer(),
+		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
+		Prompt: lib.pcm,
+	})
+	fl.Queues = queues
+	fl.Features = queues.Features()
 
 	set := metrics.NewSet()
 	registerMetrics(set, bus, med, sipSrv)
@@ -226,11 +272,21 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	})
 	api := &apiHandlers{store: st, sip: sipSrv, cfg: cfg, bus: bus, board: brd}
 	api.register(ws)
+	for _, r := range queues.Routes() {
+		ws.HandleRoute(r)
+	}
+	ws.Handle("GET /api/v1/ringgroups/{id}/plan", auth.Manager, fl.PlanHandler())
+	ws.Handle("GET /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
+	ws.Handle("POST /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 6)
 	go func() { errc <- med.Run(ctx) }()
+	go func() { errc <- hub.Run(ctx) }()
+	acdDone := make(chan struct{})
+	go func() { defer close(acdDone); errc <- queues.Run(ctx) }()
+	go runBoard(ctx, brd, queues, cfg, bus, log)
 	go func() { errc <- sipSrv.Run(ctx) }()
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
@@ -239,7 +295,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			errc <- fmt.Errorf("web: %w", err)
 		}
 	}()
-	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery)
+	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site) { lib.loadHoldMusic(hub, s) })
 
 	banner(stdout, f, pub, cur, st)
 	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "data", f.data)
@@ -260,6 +316,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	sipSrv.Shutdown(sctx)
 	hs.Shutdown(sctx)
 	cancel()
+	select { // the ACD saves agent states on its way out
+	case <-acdDone:
+	case <-sctx.Done():
+	}
+	if runErr != nil && errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
 	return runErr
 }
 
@@ -273,7 +336,7 @@ func unwrapSyscall(err error) error {
 
 // watchConfig publishes a new snapshot whenever the configuration version
 // in the database changes (an import from another process, the web page).
-func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration) {
+func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration, onChange func(*site.Site)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -282,13 +345,13 @@ func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv
 			return
 		case <-t.C:
 		}
-		if err := reloadConfig(ctx, st, cfg, sipSrv, bus, log); err != nil {
+		if err := reloadConfig(ctx, st, cfg, sipSrv, bus, log, onChange); err != nil {
 			log.Error("reload configuration", "err", err)
 		}
 	}
 }
 
-func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger) error {
+func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, onChange func(*site.Site)) error {
 	ver, err := st.ConfigVersion(ctx)
 	if err != nil || ver == cfg.Current().Version {
 		return err
@@ -302,6 +365,7 @@ func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSr
 		return err
 	}
 	sipSrv.Reload(s)
+	onChange(s)
 	diff := config.Diff(old.Site, s)
 	log.Info("configuration changed", "version", ver, "changes", diff.String())
 	bus.Publish("config.changed", map[string]any{"version": ver, "changes": diff})
