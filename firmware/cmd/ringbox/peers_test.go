@@ -117,6 +117,13 @@ type baresip struct {
 // calls automatically; it sends a tone at toneHz and records what it hears.
 func startBaresip(t *testing.T, user, pass, registrar string, rtpLo int, toneHz float64) *baresip {
 	t.Helper()
+	return startBaresipMode(t, user, pass, registrar, rtpLo, toneHz, "auto")
+}
+
+// startBaresipMode is startBaresip with baresip's answermode: "auto"
+// answers at once, "manual" rings until told to accept or hang up.
+func startBaresipMode(t *testing.T, user, pass, registrar string, rtpLo int, toneHz float64, answer string) *baresip {
+	t.Helper()
 	if _, err := exec.LookPath("baresip"); err != nil {
 		t.Fatalf("baresip is required (make test installs it): %v", err)
 	}
@@ -156,7 +163,7 @@ ctrl_tcp_listen 127.0.0.1:%d
 snd_path %s
 `, b.sip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"))
 	os.WriteFile(filepath.Join(b.dir, "config"), []byte(cfg), 0o644)
-	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", user, registrar, pass)
+	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=%s;regint=300;audio_codecs=PCMU,PCMA\n", user, registrar, pass, answer)
 	os.WriteFile(filepath.Join(b.dir, "accounts"), []byte(acct), 0o600)
 	os.WriteFile(filepath.Join(b.dir, "contacts"), nil, 0o644)
 	b.cmd = exec.Command("baresip", "-f", b.dir)
@@ -238,6 +245,19 @@ func (b *baresip) command(cmd, params string) {
 	fmt.Fprintf(b.conn, "%d:%s,", len(body), body)
 }
 
+// countEvents counts the events of type typ seen so far.
+func (b *baresip) countEvents(typ string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, e := range b.events {
+		if e["type"] == typ {
+			n++
+		}
+	}
+	return n
+}
+
 // waitEvent waits for an event of type typ and returns it.
 func (b *baresip) waitEvent(typ string, d time.Duration) (map[string]any, bool) {
 	deadline := time.Now().Add(d)
@@ -260,7 +280,7 @@ func (b *baresip) waitEvent(typ string, d time.Duration) (map[string]any, bool) 
 func (b *baresip) waitRegistered(d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if b.outputContains("200 OK") && b.outputContains("binding]") {
+		if b.outputContains("200 OK") && b.outputContains(" binding") {
 			return true
 		}
 		time.Sleep(50 * time.Millisecond)
