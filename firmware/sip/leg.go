@@ -172,6 +172,9 @@ func (l *Leg) finish(c call.Cause, by string) {
 	l.hangupBy = by
 	keys := l.keys
 	l.mu.Unlock()
+	// Done closes before the stream: a bridge that ends because the stream
+	// closed must already see which leg hung up (the CDR's hangup_by).
+	close(l.done)
 	l.stream.Close()
 	l.s.mu.Lock()
 	for _, k := range keys {
@@ -182,7 +185,6 @@ func (l *Leg) finish(c call.Cause, by string) {
 	delete(l.s.legs, l)
 	l.s.mu.Unlock()
 	l.log.Debug("leg ended", "cause", c, "by", by)
-	close(l.done)
 }
 
 func (l *Leg) index(key string) {
