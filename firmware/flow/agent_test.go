@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"ringbox/firmware/call"
 	"ringbox/firmware/call/calltest"
+	"ringbox/firmware/events"
 	"ringbox/firmware/site"
 )
 
@@ -190,6 +192,34 @@ func TestQueueDestination(t *testing.T) {
 		}
 		if r := o.cdr.last(t); !slices.Equal(r.Path, []string{"queue:service", "extension:107"}) {
 			t.Errorf("path %v, want the queue's next destination followed", r.Path)
+		}
+	})
+}
+
+func TestRecordingFailureIsAnEventAndTheCallGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, nil)
+		bus := events.New()
+		o.e.Bus = bus
+		sub := bus.Subscribe(64, events.Filter("recording."))
+		rb := &calltest.RecordingBridger{Fail: errors.New("write recording: no space left on device")}
+		o.e.Bridger = rb
+		o.e.RecordingsDir = t.TempDir()
+		o.leg("102", calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)))
+		caller := calltest.NewLeg("caller")
+		time.AfterFunc(30*time.Second, func() { caller.Hangup(call.Normal) })
+		start := time.Now()
+		o.inbound(t, caller, "+15551230001")
+		if d := time.Since(start); d < 30*time.Second {
+			t.Errorf("call ended after %v; a recording failure must not end it", d)
+		}
+		select {
+		case ev := <-sub.C():
+			if m := ev.Data.(map[string]any); !strings.Contains(m["reason"].(string), "no space") {
+				t.Errorf("event %+v does not say why", ev)
+			}
+		default:
+			t.Error("no recording.stopped event")
 		}
 	})
 }

@@ -409,6 +409,10 @@ func (c *Call) bridge(ctx context.Context, out call.Leg) error {
 				if res.Err != nil || (err != nil && ctx.Err() == nil) {
 					c.log.Warn("recording stopped", "path", path, "err", res.Err, "bridge_err", err)
 				}
+				if res.Err != nil {
+					// The call went on; the manager must learn the file is short.
+					c.e.publish("recording.stopped", map[string]any{"call": c.info.CallID, "path": res.Path, "reason": res.Err.Error()})
+				}
 				return err
 			}
 		} else {

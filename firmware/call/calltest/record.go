@@ -50,6 +50,9 @@ var _ call.Hearer = (*media)(nil)
 // bridges like Bridger and remembers the paths it was asked to record to.
 type RecordingBridger struct {
 	Bridger
+	// Fail, when set, is reported as why the recording stopped (a full
+	// disk); the bridge itself goes on.
+	Fail  error
 	mu    sync.Mutex // protects paths
 	paths []string
 }
@@ -61,7 +64,7 @@ func (r *RecordingBridger) BridgeRecorded(ctx context.Context, a, b call.Leg, pa
 	r.mu.Unlock()
 	start := time.Now()
 	err := r.Bridge(ctx, a, b)
-	return call.Recording{Path: path, Duration: time.Since(start)}, err
+	return call.Recording{Path: path, Duration: time.Since(start), Err: r.Fail}, err
 }
 
 // Paths lists the recordings asked for, in order.
