@@ -6,6 +6,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,6 +179,31 @@ func TestSIPCallRelaysAudioBothWays(t *testing.T) {
 	r := rows[0]
 	if r.Direction != "internal" || r.Caller != "101" || r.Callee != "102" || r.Answer.IsZero() || r.HangupBy != "caller" || r.Cause != "normal" {
 		t.Errorf("CDR = %+v", r)
+	}
+	// The same record as CSV, for spreadsheets.
+	req, _ := http.NewRequest("GET", a.base+"/api/v1/cdr?format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+a.token("manager"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "call_id,start,answer,end,direction,caller") || !strings.Contains(lines[1], ",internal,101,") {
+		t.Errorf("CDR CSV:\n%s", body)
+	}
+	// Metrics from loopback need no token and count the relayed media.
+	resp, err = http.Get(a.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"ringbox_sip_registrations 2", "ringbox_media_streams", "process_resident_memory_bytes", "go_goroutines"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 
