@@ -96,6 +96,7 @@ type cdrRow struct {
 	Billable  time.Duration
 	Answer    time.Time
 	Legs      []struct{ Target, Cause string }
+	Path      []string
 }
 
 // waitCDR polls the CDR API until n records exist.
