@@ -291,6 +291,7 @@ func (r *registrar) handle(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 		s.log.Info("sip unregistered", "ext", g.Extension, "contact", g.Contact)
 		s.publish("sip.unregistered", regEvent(g, "unregister"))
 	}
+	s.onRegistered(ext, callID) // light a booted phone's indicator (mwi.go)
 }
 
 func indexBinding(bs []*Registration, uri string) int {

@@ -108,6 +108,10 @@ type Config struct {
 	// TrunkRetry is the first back-off after a failed trunk registration;
 	// it doubles up to TrunkRetryMax. Defaults 30s and 10m.
 	TrunkRetry, TrunkRetryMax time.Duration
+	// Voicemail returns an extension's new and old message counts for the
+	// message-waiting indicator (SUBSCRIBE and REGISTER); nil: 0/0, and no
+	// NOTIFY on REGISTER.
+	Voicemail func(ext string) (newMsgs, oldMsgs int)
 }
 
 // Server is the SIP edge.
@@ -127,6 +131,7 @@ type Server struct {
 	reg    *registrar
 	trunks *trunkManager
 	dialer *Dialer
+	mwi    *mwiNotifier
 
 	draining atomic.Bool
 
@@ -250,6 +255,8 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.onUpdate)
+	s.mwi = newMWI(s)
+	s.srv.OnSubscribe(s.mwi.onSubscribe)
 	return s, nil
 }
 
@@ -498,7 +505,7 @@ func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
 
 func (s *Server) retryAfter() sipgosip.Header {
 	return sipgosip.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))

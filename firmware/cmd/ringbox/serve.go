@@ -242,10 +242,20 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		UserAgent:    "Ringbox/" + version,
 		Algorithms:   algs,
 		TrunkTimeout: f.trunkTimeout,
+		Voicemail: func(ext string) (int, int) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, o, err := st.CountVoicemail(ctx, ext)
+			if err != nil {
+				log.Warn("mwi count", "ext", ext, "err", err)
+			}
+			return n, o
+		},
 	})
 	if err != nil {
 		return err
 	}
+	vm.MWI = sipSrv
 	fl.Dialer = sipSrv.Dialer()
 	fl.Bridger = sipSrv.Dialer()
 	queues := acd.New(acd.Config{
