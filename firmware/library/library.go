@@ -277,6 +277,19 @@ func sourceRate(b []byte) (rate int) {
 // install renames the staged upload to file (relative to the data
 // directory), imports s, and writes the audit row. If the import fails, the
 // file that was there before is put back.
+// current exports the site to edit. A box that never had a site imported
+// has version 0, which no site file may have: it starts a version 1 site.
+func (l *Library) current(ctx context.Context) (*site.Site, error) {
+	s, err := l.st.ExportSite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.Version == 0 {
+		s.Version = 1
+	}
+	return s, nil
+}
+
 func (l *Library) install(ctx context.Context, u *upload, file string, s *site.Site, who string, audit store.AuditEntry) error {
 	if errs := s.Validate(); len(errs) > 0 {
 		return errorf(http.StatusConflict, "the configuration would not be valid; nothing was changed:\n%v", errs)
@@ -366,7 +379,7 @@ func (l *Library) uploadPrompt(w http.ResponseWriter, r *http.Request) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.st.ExportSite(r.Context())
+	s, err := l.current(r.Context())
 	if err != nil {
 		l.fail(w, r, err)
 		return
@@ -461,7 +474,7 @@ func (l *Library) deletePrompt(w http.ResponseWriter, r *http.Request) {
 	who := actor(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.st.ExportSite(r.Context())
+	s, err := l.current(r.Context())
 	if err != nil {
 		l.fail(w, r, err)
 		return
@@ -568,7 +581,7 @@ func (l *Library) uploadTrack(w http.ResponseWriter, r *http.Request) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.st.ExportSite(r.Context())
+	s, err := l.current(r.Context())
 	if err != nil {
 		l.fail(w, r, err)
 		return
@@ -666,7 +679,7 @@ func (l *Library) deleteHoldMusic(w http.ResponseWriter, r *http.Request) {
 	who := actor(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.st.ExportSite(r.Context())
+	s, err := l.current(r.Context())
 	if err != nil {
 		l.fail(w, r, err)
 		return

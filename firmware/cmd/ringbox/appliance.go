@@ -32,6 +32,14 @@ type audioLib struct {
 	clips map[string]*sound.Clip
 }
 
+// forget drops the cache after a configuration change: an uploaded prompt
+// may have replaced a file under the same name.
+func (l *audioLib) forget() {
+	l.mu.Lock()
+	l.clips = nil
+	l.mu.Unlock()
+}
+
 func (l *audioLib) clip(file string) (*sound.Clip, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

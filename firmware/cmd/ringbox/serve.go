@@ -28,6 +28,7 @@ import (
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
+	"ringbox/firmware/library"
 	"ringbox/firmware/media"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/sip"
@@ -285,6 +286,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range queues.Routes() {
 		ws.HandleRoute(r)
 	}
+	uploads := library.New(library.Config{DataDir: f.data, Store: st, Logger: log})
+	for _, r := range uploads.Routes() {
+		ws.HandleRoute(r)
+	}
 	ws.Handle("GET /api/v1/ringgroups/{id}/plan", auth.Manager, fl.PlanHandler())
 	ws.Handle("GET /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
 	ws.Handle("POST /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
@@ -305,7 +310,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			errc <- fmt.Errorf("web: %w", err)
 		}
 	}()
-	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site) { lib.loadHoldMusic(hub, s) })
+	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site) { lib.forget(); lib.loadHoldMusic(hub, s) })
 
 	banner(stdout, f, pub, cur, st)
 	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "data", f.data)
