@@ -1,0 +1,479 @@
+#!/usr/bin/env bash
+# SIP call-rate benchmark: the real `ringbox serve` against Kamailio on the
+# same machine in the same run, driven by the same SIPp caller and far end.
+#
+#   ringbox:  SIPp UAC 127.0.0.2 (trunk "carrier") -> ringbox 127.0.0.1
+#             -> trunk "farend" -> SIPp UAS 127.0.0.3
+#             (B2BUA: two dialogs, SDP rewritten, RTP ports for both legs,
+#             flow engine, a CDR row per call)
+#   kamailio: SIPp UAC 127.0.0.2 -> kamailio 127.0.0.1 (stateful,
+#             record-routing proxy, no media) -> SIPp UAS 127.0.0.3
+#
+# Each rate runs for BENCH_DURATION seconds with BENCH_HOLD_MS call hold;
+# a target's ladder stops after the first rate with failed calls. Prints one
+# table for both targets, then the ratios. Exit status: 0 when the measurement ran
+# (whatever it found), 1 when a tool is missing, 2 on any other set-up error.
+# Method and figures: docs/benchmarks.md.
+#
+# Settings (environment):
+#   BENCH_RATES="100 200 400 800 1200 1600 2400 3200"  calls/s, in order
+#   BENCH_DURATION=15              seconds of new calls per rate
+#   BENCH_HOLD_MS=1000             call hold time
+#   BENCH_TARGETS="ringbox kamailio"
+#   BENCH_KAM_CHILDREN=4           kamailio UDP workers
+#   BENCH_SETTLE=125               seconds after ringbox's ladder before its
+#                                  last memory sample (Kamailio runs meanwhile)
+#   BENCH_OUT=DIR                  keep logs, SIPp CSVs and the results here
+#                                  (default: a temporary directory, removed)
+#   BENCH_SIP_PORT=15060 BENCH_HTTP_PORT=18080 BENCH_KAM_PORT=15070
+#   BENCH_UAS_PORT=15080 BENCH_UAC_PORT=15090 BENCH_RTP_PORTS=10000-19999
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+SC=$ROOT/scripts/bench
+
+RATES=${BENCH_RATES:-"100 200 400 800 1200 1600 2400 3200"}
+DUR=${BENCH_DURATION:-15}
+HOLD=${BENCH_HOLD_MS:-1000}
+TARGETS=${BENCH_TARGETS:-"ringbox kamailio"}
+KAM_CHILDREN=${BENCH_KAM_CHILDREN:-4}
+# Ringbox's memory is sampled again this long after its ladder: past the
+# 32 s (64*T1) finished SIP transactions are kept and past the Go runtime's
+# forced collection every 2 minutes, so "heap in use" is then live memory.
+SETTLE=${BENCH_SETTLE:-125}
+SIP_PORT=${BENCH_SIP_PORT:-15060}
+HTTP_PORT=${BENCH_HTTP_PORT:-18080}
+KAM_PORT=${BENCH_KAM_PORT:-15070}
+UAS_PORT=${BENCH_UAS_PORT:-15080}
+UAC_PORT=${BENCH_UAC_PORT:-15090}
+RTP_PORTS=${BENCH_RTP_PORTS:-10000-19999}
+# SIPp binds a media socket even when it sends no RTP. Both sit below 32768
+# and outside 20000-20499, where other programs on shared test machines
+# were seen holding ports.
+UAS_MEDIA=26600
+UAC_MEDIA=28600
+BOX_IP=127.0.0.1
+CARRIER_IP=127.0.0.2
+FAREND_IP=127.0.0.3
+DID=+15551230000
+KAMAILIO=${KAMAILIO:-/usr/sbin/kamailio}
+GO=${GO:-go}
+export GOFLAGS=${GOFLAGS:--mod=mod}
+
+die() { echo "bench-sip: $*" >&2; exit 2; }
+log() { echo "== $*" >&2; }
+
+# --- tools -----------------------------------------------------------------
+missing=0
+need() { # command, Debian package
+	if ! command -v "$1" >/dev/null 2>&1; then
+		echo "bench-sip: $1 not found; install it with: apt-get install $2" >&2
+		missing=1
+	fi
+}
+need sipp sip-tester
+need "$KAMAILIO" kamailio
+need python3 python3
+need timeout coreutils
+need ss iproute2
+[ "$missing" = 0 ] || exit 1
+command -v "$GO" >/dev/null 2>&1 || die "go not found (run scripts/ensure-go.sh)"
+
+for v in DUR HOLD KAM_CHILDREN SETTLE; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive integer"
+done
+for r in $RATES; do [[ $r =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATES: $r is not a positive integer"; done
+
+# --- scratch directory and clean-up -----------------------------------------
+if [ -n "${BENCH_OUT:-}" ]; then
+	OUT=$BENCH_OUT
+	mkdir -p "$OUT" || die "cannot create $OUT"
+	KEEP=1
+else
+	OUT=$(mktemp -d /tmp/bench-sip.XXXXXX) || die "mktemp failed"
+	KEEP=0
+fi
+OUT=$(cd "$OUT" && pwd)
+
+PIDS=()
+stop_pid() { # pid: TERM, up to 5 s, then KILL (children of kamailio too)
+	local p=$1 kids i
+	kill -0 "$p" 2>/dev/null || return 0
+	kids=$(pgrep -P "$p" 2>/dev/null || true)
+	kill -TERM "$p" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$p" $kids 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	PIDS=()
+	if [ "$KEEP" = 0 ]; then rm -rf "$OUT"; else echo "bench-sip: files kept in $OUT" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pause_s() { # sleep that a signal interrupts
+	sleep "$1" &
+	local p=$!
+	PIDS+=("$p")
+	wait "$p"
+	forget_pid "$p"
+}
+
+forget_pid() { # drop a stopped pid from PIDS
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+port_busy() { # proto(u|t) ip port
+	ss -Hln"$1" 2>/dev/null | awk -v a="$2:$3" -v b="*:$3" -v c="0.0.0.0:$3" '$4==a||$4==b||$4==c{f=1} END{exit !f}'
+}
+for p in "$SIP_PORT" "$KAM_PORT"; do ! port_busy u $BOX_IP "$p" || die "UDP $BOX_IP:$p is in use (set BENCH_SIP_PORT/BENCH_KAM_PORT)"; done
+! port_busy t $BOX_IP "$HTTP_PORT" || die "TCP $BOX_IP:$HTTP_PORT is in use (set BENCH_HTTP_PORT)"
+! port_busy u $FAREND_IP "$UAS_PORT" || die "UDP $FAREND_IP:$UAS_PORT is in use (set BENCH_UAS_PORT)"
+! port_busy u $CARRIER_IP "$UAC_PORT" || die "UDP $CARRIER_IP:$UAC_PORT is in use (set BENCH_UAC_PORT)"
+
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { # utime+stime of a process and its direct children
+	local t=0 p
+	for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12+$13}')))
+	done
+	echo "$t"
+}
+udp_drops() { # system-wide UDP datagrams dropped for a full receive buffer
+	awk '$1=="Udp:" {if (!h) {for (i = 2; i <= NF; i++) c[$i] = i; h = 1} else print $c["RcvbufErrors"]}' /proc/net/snmp
+}
+rss_kb() { awk -v k="${2:-VmRSS}:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+rb_metrics() { # ringbox's own view from /metrics (served to loopback callers)
+	python3 - "http://$BOX_IP:$HTTP_PORT/metrics" <<'PY' 2>/dev/null || echo "metrics unavailable"
+import sys, urllib.request
+# The GC goal is about twice the heap that was live after the last collection.
+want = {'go_memstats_heap_inuse_bytes': 'heap in use %.1f MB', 'go_memstats_next_gc_bytes': 'GC goal %.1f MB',
+        'go_goroutines': 'goroutines %d', 'ringbox_media_streams': 'media streams %d'}
+got = {}
+for line in urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().splitlines():
+    k, _, v = line.partition(' ')
+    if k in want:
+        got[k] = float(v) / (1 << 20 if k.endswith('bytes') else 1)
+print(', '.join(want[k] % got[k] for k in want if k in got))
+PY
+}
+
+wait_udp() { # ip port pid what: wait until a UDP socket is bound
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$3" 2>/dev/null || die "$4 exited at start; see $OUT"
+		port_busy u "$1" "$2" && return 0
+		sleep 0.1
+	done
+	die "$4 did not bind $1:$2 within 10 s; see $OUT"
+}
+
+start_uas() { # name -> sets UAS_PID
+	(cd "$OUT" && exec sipp -sf "$SC/uas_answer_fast.xml" -i $FAREND_IP -p "$UAS_PORT" \
+		-mi $FAREND_IP -mp $UAS_MEDIA -buff_size 4194304 -nostdin \
+		-trace_err -error_file "$OUT/uas_$1.err") >"$OUT/uas_$1.out" 2>&1 &
+	UAS_PID=$!
+	PIDS+=("$UAS_PID")
+	wait_udp $FAREND_IP "$UAS_PORT" "$UAS_PID" "SIPp far end"
+}
+
+# One SIPp caller run; sets UAC_RC to SIPp's exit code. It runs in the
+# background and is waited for, so a signal stops the benchmark at once.
+UAC_RC=0
+uac() { # target(ip:port) rate calls tag [extra sipp args]
+	local dst=$1 r=$2 m=$3 tag=$4
+	shift 4
+	(cd "$OUT" && exec timeout -k 5 $((m / r + HOLD / 1000 + 60)) sipp "$dst" -sf "$SC/uac_call.xml" -s "$DID" \
+		-i $CARRIER_IP -p "$UAC_PORT" -mi $CARRIER_IP -mp $UAC_MEDIA \
+		-r "$r" -m "$m" -l $((r * (HOLD / 1000 + 4) + 100)) -d "$HOLD" -buff_size 4194304 -nostdin \
+		-trace_err -error_file "$OUT/err_$tag.log" "$@") >"$OUT/uac_$tag.out" 2>&1 &
+	local p=$!
+	PIDS+=("$p")
+	wait "$p"
+	UAC_RC=$?
+	forget_pid "$p"
+}
+
+# --- the ladder --------------------------------------------------------------
+RESULTS=$OUT/results.tsv
+printf 'target\trate\tachieved\tok\tfailed\tretrans\trc\tsetup_avg_ms\tsetup_p50_ms\tsetup_p99_ms\tcpu_pct\tcpu_ms_per_call\tload1\tudp_drops\n' >"$RESULTS"
+
+# ladder name dst pid: runs every rate, appends to $RESULTS
+ladder() {
+	local name=$1 dst=$2 pid=$3 r rc c0 c1 d0 d1 s0 s1 failed
+	for r in $RATES; do
+		kill -0 "$pid" 2>/dev/null || { echo "bench-sip: $name is no longer running; ladder stopped" >&2; return 1; }
+		log "$name: $r calls/s for ${DUR}s"
+		rm -f "$OUT/stat_${name}_$r.csv" "$OUT"/*_rtt.csv
+		c0=$(cpu_ticks "$pid")
+		d0=$(udp_drops)
+		s0=$(date +%s.%N)
+		uac "$dst" "$r" $((r * DUR)) "${name}_$r" -trace_stat -stf "$OUT/stat_${name}_$r.csv" -fd 1 \
+			-trace_rtt -rtt_freq 1
+		rc=$UAC_RC
+		s1=$(date +%s.%N)
+		c1=$(cpu_ticks "$pid")
+		d1=$(udp_drops)
+		mv "$OUT"/*_rtt.csv "$OUT/rtt_${name}_$r.csv" 2>/dev/null
+		case $rc in
+		254) die "SIPp could not bind its sockets (rc 254); see $OUT/uac_${name}_$r.out" ;;
+		255 | 97) die "SIPp failed (rc $rc); see $OUT/uac_${name}_$r.out" ;;
+		esac
+		failed=$(python3 - "$RESULTS" "$OUT/stat_${name}_$r.csv" "$OUT/rtt_${name}_$r.csv" "$name" "$r" "$rc" \
+			"$c0" "$c1" "$s0" "$s1" "$HZ" $((d1 - d0)) <<'PY'
+# Appends one row to the results file, prints the number of failed calls.
+import csv, sys
+res, stat, rtt, name, rate, rc, c0, c1, s0, s1, hz, drops = sys.argv[1:]
+out = open(res, 'a')
+try:
+    rows = list(csv.reader(open(stat), delimiter=';'))
+except OSError:
+    rows = []
+if len(rows) < 2:
+    print(f"{name}\t{rate}\t0\t0\t{rate}\t0\t{rc}\tnan\tnan\tnan\tnan\tnan\t0\t{drops}", file=out)
+    print(1)
+    sys.exit(0)
+h = rows[0]
+recs = [dict(zip(h, r)) for r in rows[1:]]
+last = recs[-1]
+def ms(v):  # SIPp hh:mm:ss:usec
+    p = v.split(':')
+    return ((int(p[0]) * 60 + int(p[1])) * 60 + int(p[2])) * 1000 + int(p[3]) / 1000
+# Achieved rate: median of the 1 s periods in which calls were started,
+# without the first and last (partial) ones.
+per = sorted(float(r['CallRate(P)']) for r in recs if int(r['OutgoingCall(P)']) > 0)
+per = per[1:-1] if len(per) > 3 else per
+ach = per[len(per) // 2] if per else 0.0
+ok, failed = int(last['SuccessfulCall(C)']), int(last['FailedCall(C)'])
+# Calls SIPp never finished (stuck, rc 124) count as failed.
+failed += max(0, int(last['OutgoingCall(C)']) - ok - failed)
+setups = []
+try:
+    for line in open(rtt):
+        f = line.strip().split(';')
+        if len(f) == 3 and f[2] == 'setup':
+            setups.append(float(f[1]))
+except OSError:
+    pass
+setups.sort()
+q = lambda p: setups[min(len(setups) - 1, int(p * len(setups)))] if setups else float('nan')
+wall = float(s1) - float(s0)
+cpu_s = (int(c1) - int(c0)) / int(hz)
+load = open('/proc/loadavg').read().split()[0]
+print(f"{name}\t{rate}\t{ach:.0f}\t{ok}\t{failed}\t{last['Retransmissions(C)']}\t{rc}\t"
+      f"{ms(last['ResponseTimesetup(C)']):.1f}\t{q(0.5):.1f}\t{q(0.99):.1f}\t"
+      f"{100 * cpu_s / wall:.0f}\t{1000 * cpu_s / ok if ok else float('nan'):.2f}\t{load}\t{drops}", file=out)
+print(failed)
+PY
+		)
+		[ "${failed:-1}" = 0 ] || { log "$name: $failed failed calls at $r calls/s; ladder stopped"; return 0; }
+		pause_s 5 # let transactions and the far end's timewait drain
+	done
+}
+
+RB_PID="" RB_DONE=0 RB_IDLE="" RB_AFTER="" RB_MEM="" RB_CDR=""
+bench_ringbox() {
+	log "building bin/ringbox"
+	"$GO" build -o bin/ringbox ./firmware/cmd/ringbox || die "go build failed"
+	sed -e "s/@CARRIER@/$CARRIER_IP:$UAC_PORT/; s/@FAREND@/$FAREND_IP:$UAS_PORT/" \
+		"$SC/site.yaml.tmpl" >"$OUT/site.yaml"
+	mkdir -p "$OUT/ringbox-data"
+	bin/ringbox serve --data "$OUT/ringbox-data" --site "$OUT/site.yaml" \
+		--sip $BOX_IP:"$SIP_PORT" --http $BOX_IP:"$HTTP_PORT" --rtp-ports "$RTP_PORTS" \
+		--log-level warn >"$OUT/ringbox.log" 2>&1 &
+	local pid=$! rc rss0 m0
+	PIDS+=("$pid")
+	wait_udp $BOX_IP "$SIP_PORT" "$pid" "ringbox serve"
+	start_uas ringbox
+	# Preflight: one call must succeed and its 200 must carry ringbox's own
+	# media address (the call is anchored, not passed through).
+	uac $BOX_IP:"$SIP_PORT" 1 1 ringbox_preflight -trace_msg -message_file "$OUT/preflight_ringbox.msg"
+	rc=$UAC_RC
+	[ "$rc" = 0 ] || die "ringbox preflight call failed (sipp rc $rc); see $OUT/err_ringbox_preflight.log and $OUT/ringbox.log"
+	python3 - "$OUT/preflight_ringbox.msg" "$BOX_IP" "$RTP_PORTS" <<'PY' || die "ringbox did not anchor media in the preflight call; see $OUT/preflight_ringbox.msg"
+import re, sys
+msg, ip, ports = sys.argv[1:]
+lo, hi = map(int, ports.split('-'))
+txt = open(msg, errors='replace').read()
+# the 200 OK received by the caller
+m = re.search(r'SIP/2\.0 200 OK.*?CSeq: 1 INVITE.*?(c=IN IP4 (\S+)).*?m=audio (\d+)', txt, re.S)
+sys.exit(0 if m and m.group(2) == ip and lo <= int(m.group(3)) <= hi else 1)
+PY
+	sleep 2
+	rss0=$(rss_kb "$pid")
+	m0=$(rb_metrics)
+	ladder ringbox $BOX_IP:"$SIP_PORT" "$pid"
+	RB_AFTER="RSS $(rss_kb "$pid") kB (peak $(rss_kb "$pid" VmHWM) kB), $(rb_metrics)"
+	RB_DONE=$(date +%s)
+	RB_PID=$pid
+	RB_IDLE="RSS $rss0 kB, $m0"
+	stop_pid "$UAS_PID"
+	forget_pid "$UAS_PID"
+	return 0
+}
+
+# finish_ringbox takes the last memory sample once SETTLE seconds have passed
+# since the ladder (ringbox idles meanwhile, e.g. during Kamailio's ladder),
+# counts the CDRs and stops ringbox.
+finish_ringbox() {
+	local pid=$RB_PID left calls cdrs
+	[ -n "$pid" ] || return 0
+	left=$((RB_DONE + SETTLE - $(date +%s)))
+	if [ "$left" -gt 0 ]; then
+		log "ringbox: waiting ${left}s more before the last memory sample"
+		pause_s "$left"
+	fi
+	if kill -0 "$pid" 2>/dev/null; then
+		RB_MEM="ringbox memory: idle after start: $RB_IDLE
+                after the ladder: $RB_AFTER
+                ${SETTLE} s after the ladder: RSS $(rss_kb "$pid") kB, $(rb_metrics)"
+	else
+		RB_MEM="ringbox memory: idle after start: $RB_IDLE
+                after the ladder: $RB_AFTER
+                (ringbox exited before the last sample; see its log)"
+	fi
+	calls=$(awk -F'\t' '$1=="ringbox"{s+=$4} END{print s+1}' "$RESULTS") # +1: preflight
+	cdrs=$(python3 -c 'import sqlite3,sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(c.execute("select count(*) from cdr where answer_ms is not null").fetchone()[0])' \
+		"$OUT/ringbox-data/ringbox.db" 2>/dev/null || echo "?")
+	RB_CDR="ringbox CDRs of answered calls: $cdrs (calls SIPp completed, incl. preflight: $calls)"
+	stop_pid "$pid"
+	forget_pid "$pid"
+	if grep -q 'panic\|fatal error' "$OUT/ringbox.log"; then
+		echo "bench-sip: ringbox log has a panic; see $OUT/ringbox.log" >&2
+	fi
+	return 0
+}
+
+bench_kamailio() {
+	local run=$OUT/kamailio-run pid rc
+	mkdir -p "$run"
+	sed -e "s/@LISTEN@/$BOX_IP:$KAM_PORT/g; s/@FAREND@/$FAREND_IP:$UAS_PORT/g; s/@CHILDREN@/$KAM_CHILDREN/; s#@RUNDIR@#$run#" \
+		"$SC/kamailio.cfg.tmpl" >"$OUT/kamailio.cfg"
+	"$KAMAILIO" -f "$OUT/kamailio.cfg" -c >"$OUT/kamailio-check.log" 2>&1 || die "kamailio config check failed; see $OUT/kamailio-check.log"
+	"$KAMAILIO" -f "$OUT/kamailio.cfg" -DD -E -Y "$run" -m 512 -M 32 >"$OUT/kamailio.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_udp $BOX_IP "$KAM_PORT" "$pid" "kamailio"
+	start_uas kamailio
+	uac $BOX_IP:"$KAM_PORT" 1 1 kamailio_preflight
+	rc=$UAC_RC
+	[ "$rc" = 0 ] || die "kamailio preflight call failed (sipp rc $rc); see $OUT/err_kamailio_preflight.log"
+	sleep 2
+	ladder kamailio $BOX_IP:"$KAM_PORT" "$pid"
+	stop_pid "$UAS_PID"
+	forget_pid "$UAS_PID"
+	stop_pid "$pid"
+	forget_pid "$pid"
+	return 0
+}
+
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if python3 -c "import sys; sys.exit(float(sys.argv[1]) < 1.0)" "$load1"; then
+	echo "bench-sip: warning: load average is $load1 before the run; other work on this machine will show in the figures" >&2
+fi
+log "rates: $RATES calls/s, ${DUR}s each, hold ${HOLD} ms; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+for t in $TARGETS; do
+	case $t in
+	ringbox) bench_ringbox ;;
+	kamailio) bench_kamailio ;;
+	*) die "unknown target $t (BENCH_TARGETS: ringbox, kamailio)" ;;
+	esac
+done
+finish_ringbox
+
+# --- report ------------------------------------------------------------------
+python3 - "$RESULTS" "$HOLD" "$DUR" <<'PY' | tee "$OUT/results.txt"
+import csv, sys
+path, hold, dur = sys.argv[1:]
+rows = list(csv.DictReader(open(path), delimiter='\t'))
+by = {}
+for r in rows:
+    by.setdefault(r['target'], {})[int(r['rate'])] = r
+names = [n for n in ('ringbox', 'kamailio') if n in by]
+rates = sorted({int(r['rate']) for r in rows})
+print(f"\nSIP call rate, {dur} s per rate, {hold} ms hold; CPU = % of one core; "
+      "setup = INVITE->200 at the caller (avg / p99 ms); "
+      "UDP drops = datagrams the kernel dropped for a full receive buffer (whole machine); "
+      "load = 1-min load average after each run (per target)\n")
+hdr = "| calls/s |"
+sep = "|---:|"
+for n in names:
+    hdr += f" {n} ok | failed | retrans | UDP drops | setup ms | CPU % |"
+    sep += "---:|---:|---:|---:|---:|---:|"
+if len(names) == 2:
+    hdr += " CPU/call ringbox÷kamailio |"
+    sep += "---:|"
+hdr += " load |"
+sep += "---:|"
+print(hdr)
+print(sep)
+for rate in rates:
+    line = f"| {rate} |"
+    for n in names:
+        r = by[n].get(rate)
+        if r is None:
+            line += " — | — | — | — | — | — |"
+        else:
+            line += (f" {r['ok']} | {r['failed']} | {r['retrans']} | {r['udp_drops']} | "
+                     f"{float(r['setup_avg_ms']):.1f} / {float(r['setup_p99_ms']):.0f} | {r['cpu_pct']} |")
+    if len(names) == 2:
+        a, b = by['ringbox'].get(rate), by['kamailio'].get(rate)
+        try:
+            line += f" {float(a['cpu_ms_per_call']) / float(b['cpu_ms_per_call']):.1f} |"
+        except (TypeError, ValueError, ZeroDivisionError):
+            line += " — |"
+    loads = [by[n][rate]['load1'] for n in names if rate in by[n]]
+    line += " " + " / ".join(loads) + " |"
+    print(line)
+print()
+best = {}
+for n in names:
+    clean = [rate for rate, r in by[n].items() if r['failed'] == '0' and r['rc'] == '0']
+    best[n] = max(clean) if clean else 0
+    bad = sorted(rate for rate, r in by[n].items() if r['failed'] != '0' or r['rc'] != '0')
+    if bad:
+        tail = f" (failed calls at {bad[0]})"
+    elif best[n] == max(rates):
+        tail = " (every rate tried was clean: the limit is higher)"
+    else:
+        tail = ""
+    cpc = [float(r['cpu_ms_per_call']) for r in by[n].values() if r['failed'] == '0']
+    if cpc:
+        print(f"{n}: highest clean rate {best[n]} calls/s{tail}; CPU per call {min(cpc):.2f}-{max(cpc):.2f} ms")
+    else:
+        print(f"{n}: no clean rate{tail}")
+if len(names) == 2 and best['kamailio']:
+    # A target that never failed only shows a lower bound of its limit.
+    capped = {n: all(r['failed'] == '0' and r['rc'] == '0' for r in by[n].values()) for n in names}
+    ratio = f"{best['ringbox'] / best['kamailio']:.2f}"
+    if capped['kamailio'] and not capped['ringbox']:
+        ratio = "at most " + ratio + " (kamailio did not fail at any rate tried)"
+    elif capped['ringbox'] and not capped['kamailio']:
+        ratio = "at least " + ratio + " (ringbox did not fail at any rate tried)"
+    elif capped['ringbox']:
+        ratio = "unknown: neither failed at any rate tried"
+    print(f"ratio highest clean rate ringbox/kamailio: {ratio}")
+    both = [rate for rate in rates if rate in by['ringbox'] and rate in by['kamailio']
+            and by['ringbox'][rate]['failed'] == '0' and by['kamailio'][rate]['failed'] == '0']
+    if both:
+        rate = max(both)
+        ratio = float(by['ringbox'][rate]['cpu_ms_per_call']) / float(by['kamailio'][rate]['cpu_ms_per_call'])
+        print(f"ratio CPU per call ringbox/kamailio at {rate} calls/s: {ratio:.1f}")
+PY
+[ -n "$RB_MEM" ] && echo "$RB_MEM" | tee -a "$OUT/results.txt"
+[ -n "$RB_CDR" ] && echo "$RB_CDR" | tee -a "$OUT/results.txt"
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); SIPp and the server share them" | tee -a "$OUT/results.txt"
+exit 0
