@@ -316,7 +316,17 @@ func (l *Leg) Answer(ctx context.Context) error {
 		l.state = stateAnswered
 		l.answerAt = time.Now()
 	}
+	// A BYE that overtook the ACK (reordering, a lost ACK) still proves
+	// the caller got the 200 (RFC 3261 §13.3.1.4): the call was answered
+	// and is billable, it just ended at once.
+	byeFirst := err != nil && l.state == stateEnded && l.cause == call.Normal && l.hangupBy == "remote"
+	if byeFirst && l.answerAt.IsZero() {
+		l.answerAt = l.endAt
+	}
 	l.mu.Unlock()
+	if byeFirst {
+		return nil
+	}
 	if err != nil {
 		l.log.Info("answer not acknowledged", "error", err)
 		l.Hangup(call.Failure)

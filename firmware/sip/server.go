@@ -305,6 +305,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip listen udp %s: %w", s.cfg.ListenAddr, err)
 	}
+	growBuffers(uc)
 	tl, err := net.Listen("tcp", s.cfg.ListenAddr)
 	if err != nil {
 		uc.Close()
