@@ -172,10 +172,6 @@ func (l *Leg) finish(c call.Cause, by string) {
 	l.hangupBy = by
 	keys := l.keys
 	l.mu.Unlock()
-	// Done closes before the stream: a bridge that ends because the stream
-	// closed must already see which leg hung up (the CDR's hangup_by).
-	close(l.done)
-	l.stream.Close()
 	l.s.mu.Lock()
 	for _, k := range keys {
 		if l.s.dialogs[k] == l {
@@ -184,6 +180,11 @@ func (l *Leg) finish(c call.Cause, by string) {
 	}
 	delete(l.s.legs, l)
 	l.s.mu.Unlock()
+	// Done closes after the dialog is gone (a later BYE gets 481) and
+	// before the stream: a bridge that ends because the stream closed must
+	// already see which leg hung up (the CDR's hangup_by).
+	close(l.done)
+	l.stream.Close()
 	l.log.Debug("leg ended", "cause", c, "by", by)
 }
 
