@@ -27,7 +27,7 @@ func TestInboundFromTrunk(t *testing.T) {
 	}))
 	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5060"}}})
 	// Calls from the trunk's address are not challenged.
-	caller := startSipp(t, env.addr, "-sf", filepath.Join(harness, "uac_call.xml"), "-s", "+15551230000",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call.xml"), "-s", "+15551230000",
 		"-i", "127.0.0.2", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.2", "-mp", itoa(mediaPort(t)), "-d", "300", "-m", "1")
 	if rc := caller.wait(t, 20*time.Second); rc != 0 {
 		t.Errorf("trunk caller rc %d, want 0", rc)

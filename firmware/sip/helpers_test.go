@@ -213,19 +213,18 @@ func waitListening(t *testing.T, addr string) {
 	t.Fatalf("server not listening on %s", addr)
 }
 
-const harness = "/work/shared/notes/harness"
-
+// scenario is the absolute path of a SIPp scenario in testdata (the
+// harness scenarios of the project notes are copied there).
 func scenario(t testing.TB, name string) string {
 	t.Helper()
-	for _, dir := range []string{"testdata", harness} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
+	p, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("scenario %s not found in testdata or %s", name, harness)
-	return ""
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("scenario %s: %v", name, err)
+	}
+	return p
 }
 
 func needTool(t testing.TB, name string) {

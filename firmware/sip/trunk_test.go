@@ -14,7 +14,7 @@ import (
 func TestTrunkRegistration(t *testing.T) {
 	env := newEnv(t, nil)
 	dir := t.TempDir()
-	csv, err := os.ReadFile(filepath.Join(harness, "users.csv"))
+	csv, err := os.ReadFile(filepath.Join("testdata", "users.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
