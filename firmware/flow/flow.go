@@ -76,6 +76,8 @@ type Engine struct {
 	// Queues runs queue: destinations (package acd); nil: queues answer
 	// as unavailable.
 	Queues QueueRunner
+	// OverrideStore saves schedule overrides; nil: memory only.
+	OverrideStore OverrideStore
 	// Features adds feature codes (queue login) to the built-in ones; see
 	// features.go.
 	Features map[string]FeatureFunc

@@ -92,10 +92,47 @@ func (e *Engine) activeOverride(id string, now time.Time) (override, bool) {
 	return o, true
 }
 
+// OverrideStore keeps overrides across restarts (package store implements
+// it); nil keeps them in memory only.
+type OverrideStore interface {
+	SaveOverride(ctx context.Context, schedule string, open bool, until, set time.Time, by string) error
+	DeleteOverride(ctx context.Context, schedule string) error
+}
+
+// RestoreOverride puts back an override saved before a restart; one whose
+// time has passed is ignored.
+func (e *Engine) RestoreOverride(schedule string, open bool, until, set time.Time, by string) {
+	if !until.IsZero() && !time.Now().Before(until) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.overrides == nil {
+		e.overrides = map[string]override{}
+	}
+	e.overrides[schedule] = override{open: open, until: until, set: set, by: by}
+}
+
+func (e *Engine) persist(ctx context.Context, schedule string, o *override) {
+	if e.OverrideStore == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if o == nil {
+		err = e.OverrideStore.DeleteOverride(ctx, schedule)
+	} else {
+		err = e.OverrideStore.SaveOverride(ctx, schedule, o.open, o.until, o.set, o.by)
+	}
+	if err != nil {
+		e.logger().Error("schedule override not saved", "schedule", schedule, "err", err)
+	}
+}
+
 // SetOverride forces schedule open or closed until the schedule's own
 // state next changes (the next opening or closing time, or a holiday), or
-// until ClearOverride. Overrides live in memory (a restart returns to
-// the schedule) and each change is written to the audit log.
+// until ClearOverride. Overrides are saved through OverrideStore (so a
+// restart keeps them) and each change is written to the audit log.
 func (e *Engine) SetOverride(schedule string, open bool) error {
 	return e.setOverride(context.Background(), "api", schedule, open)
 }
@@ -119,6 +156,7 @@ func (e *Engine) setOverride(ctx context.Context, actor, schedule string, open b
 	}
 	e.overrides[schedule] = o
 	e.mu.Unlock()
+	e.persist(ctx, schedule, &o)
 	state := "closed"
 	if open {
 		state = "open"
@@ -140,6 +178,7 @@ func (e *Engine) clearOverride(ctx context.Context, actor, schedule string) erro
 	e.mu.Lock()
 	delete(e.overrides, schedule)
 	e.mu.Unlock()
+	e.persist(ctx, schedule, nil)
 	e.logger().Info("schedule override cleared", "schedule", schedule, "by", actor)
 	e.audit(ctx, actor, "schedule.override", schedule, "auto")
 	e.publish("schedule.override", map[string]any{"schedule": schedule, "override": "auto"})

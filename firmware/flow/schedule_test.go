@@ -160,3 +160,53 @@ func TestNextChangeAcrossDST(t *testing.T) {
 		t.Errorf("holiday: %v, want %v", got.In(snap.Loc), want)
 	}
 }
+
+type savedOverride struct {
+	open       bool
+	until, set time.Time
+	by         string
+}
+
+type memOverrides struct {
+	mu sync.Mutex
+	m  map[string]savedOverride
+}
+
+func (s *memOverrides) SaveOverride(ctx context.Context, schedule string, open bool, until, set time.Time, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[schedule] = savedOverride{open, until, set, by}
+	return nil
+}
+
+func (s *memOverrides) DeleteOverride(ctx context.Context, schedule string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, schedule)
+	return nil
+}
+
+func TestScheduleOverrideSurvivesRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		saved := &memOverrides{m: map[string]savedOverride{}}
+		o := newOffice(t, nil) // Friday 19:00: business is closed
+		o.e.OverrideStore = saved
+		if err := o.e.SetOverride("business", true); err != nil {
+			t.Fatal(err)
+		}
+		// The box restarts: a new engine restores what was saved.
+		again := newOffice(t, nil)
+		for id, s := range saved.m {
+			again.e.RestoreOverride(id, s.open, s.until, s.set, s.by)
+		}
+		if st, _ := again.e.ScheduleStateAt("business", time.Now()); !st.Open || st.Override != "open" {
+			t.Errorf("after restart: %+v, want still open by override", st)
+		}
+		if err := o.e.ClearOverride("business"); err != nil {
+			t.Fatal(err)
+		}
+		if len(saved.m) != 0 {
+			t.Errorf("cleared override still saved: %+v", saved.m)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"ringbox/audio/moh"
 	"ringbox/audio/prompts"
@@ -18,7 +19,9 @@ import (
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
+	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
+	"ringbox/firmware/store"
 )
 
 // audioLib loads uploaded prompts and hold music from the data directory,
@@ -218,4 +221,27 @@ func ledPattern(a acd.AgentInfo) board.Pattern {
 		return board.SlowBlink
 	}
 	return board.On
+}
+
+// overrides saves the flow engine's schedule overrides in the store.
+type overrides struct{ st *store.Store }
+
+func (o overrides) SaveOverride(ctx context.Context, schedule string, open bool, until, set time.Time, by string) error {
+	return o.st.SaveScheduleOverride(ctx, store.ScheduleOverride{Schedule: schedule, Open: open, Until: until, Set: set, By: by})
+}
+
+func (o overrides) DeleteOverride(ctx context.Context, schedule string) error {
+	return o.st.DeleteScheduleOverride(ctx, schedule)
+}
+
+// restoreOverrides puts the saved schedule overrides back after a restart.
+func restoreOverrides(ctx context.Context, st *store.Store, fl *flow.Engine, log *slog.Logger) {
+	saved, err := st.LoadScheduleOverrides(ctx)
+	if err != nil {
+		log.Error("schedule overrides not restored", "err", err)
+		return
+	}
+	for _, o := range saved {
+		fl.RestoreOverride(o.Schedule, o.Open, o.Until, o.Set, o.By)
+	}
 }

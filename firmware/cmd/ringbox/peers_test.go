@@ -98,6 +98,34 @@ func toneShare(s []int16, rate int, hz float64) float64 {
 	return at / total
 }
 
+// freePorts returns the first of n consecutive ports free for UDP and TCP.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		p := freePort(t)
+		ok := true
+		for i := 1; i < n && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+i))
+			l.Close()
+			if err != nil {
+				ok = false
+				break
+			}
+			u.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatalf("no %d consecutive free ports", n)
+	return 0
+}
+
 // baresip is one headless baresip softphone.
 type baresip struct {
 	t    *testing.T
@@ -127,8 +155,13 @@ func startBaresipMode(t *testing.T, user, pass, registrar string, rtpLo int, ton
 	if _, err := exec.LookPath("baresip"); err != nil {
 		t.Fatalf("baresip is required (make test installs it): %v", err)
 	}
-	b := &baresip{t: t, dir: t.TempDir(), user: user, sip: freePort(t)}
+	// baresip binds SIP on UDP and TCP at its port and TLS at port+1.
+	sipPort := freePorts(t, 3)
+	b := &baresip{t: t, dir: t.TempDir(), user: user, sip: sipPort}
 	ctrl := freePort(t)
+	for ctrl >= sipPort && ctrl <= sipPort+2 {
+		ctrl = freePort(t)
+	}
 	os.MkdirAll(filepath.Join(b.dir, "rec"), 0o755)
 	mic := filepath.Join(b.dir, "mic.wav")
 	writeToneWAV(t, mic, toneHz, 30)

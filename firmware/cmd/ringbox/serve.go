@@ -220,6 +220,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Audit: func(ctx context.Context, actor, action, object, detail string) error {
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
+		OverrideStore: overrides{st},
 		Actor: func(r *http.Request) string {
 			p, _ := web.PrincipalFrom(r.Context())
 			return p.Login
@@ -256,6 +257,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	restoreOverrides(ctx, st, fl, log)
 	vm.MWI = sipSrv
 	fl.Dialer = sipSrv.Dialer()
 	fl.Bridger = sipSrv.Dialer()
