@@ -313,6 +313,10 @@ func (c *Call) ringback(ctx context.Context, music string) (stop func()) {
 	go func() {
 		defer close(done)
 		c.in.Media().Play(pctx, src, false)
+		// A hold-music listener holds a place in its class's fan-out.
+		if cl, ok := src.(interface{ Close() }); ok {
+			cl.Close()
+		}
 	}()
 	return func() {
 		cancel()
