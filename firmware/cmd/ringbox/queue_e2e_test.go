@@ -1,7 +1,7 @@
 package main
 
-// The ACD end to end: an agent logs in through the API (the board LED
-// follows), a carrier call waits in the queue and reaches the agent's
+// The ACD end to end: an agent logs in with the box's button and becomes
+// available through the API (the board LED follows), a carrier call waits in the queue and reaches the agent's
 // phone, the queue log and statistics record it, and the agent logs out
 // with the *45 feature code from the phone.
 
@@ -94,8 +94,14 @@ func TestQueueCallReachesLoggedInAgent(t *testing.T) {
 	if got := led(); got != "off" {
 		t.Errorf("LED of a logged-out agent = %q, want off", got)
 	}
-	if code, body := a.post("/api/v1/agents/bob/login", admin, "{}"); code != 200 {
-		t.Fatalf("login: %d %s", code, body)
+	// A long press of bob's button logs him in as unavailable; the API
+	// then makes him available.
+	if code, body := a.post("/api/v1/board/buttons/1/press?long=1", admin, ""); code != 204 {
+		t.Fatalf("press button 1: %d %s", code, body)
+	}
+	a.waitFor("the LED to blink slowly (logged in, unavailable)", func() bool { return led() == "slow_blink" })
+	if code, body := a.post("/api/v1/agents/bob/available", admin, "{}"); code != 200 {
+		t.Fatalf("available: %d %s", code, body)
 	}
 	a.waitFor("the LED to show bob available", func() bool { return led() == "on" })
 
