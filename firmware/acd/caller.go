@@ -364,9 +364,36 @@ func (e *Engine) newHold(snap *config.Snapshot, q *site.Queue, leg call.Leg) *ho
 	h.cancel = cancel
 	go func() {
 		defer close(h.done)
-		leg.Media().Play(ctx, h.sp, false)
+		playHold(ctx, leg.Media(), h.sp)
 	}()
 	return h
+}
+
+// g711Source is a hold-music listener that hands out frames already
+// encoded, one encoding per class and codec shared by every listener.
+type g711Source interface {
+	ReadULaw(f []byte) bool
+	ReadALaw(f []byte) bool
+}
+
+// encodedPlayer is a leg's Media that sends pre-encoded G.711 frames.
+type encodedPlayer interface {
+	PlayEncoded(ctx context.Context, src interface {
+		ReadULaw([]byte) bool
+		ReadALaw([]byte) bool
+	}, bargeIn bool) error
+}
+
+// playHold plays hold music without encoding it per caller when the leg
+// speaks G.711 and can take encoded frames; otherwise as PCM.
+func playHold(ctx context.Context, m call.Media, src call.Source) {
+	if enc, ok := src.(g711Source); ok {
+		if p, ok := m.(encodedPlayer); ok && (m.Codec() == "PCMU" || m.Codec() == "PCMA") {
+			p.PlayEncoded(ctx, enc, false)
+			return
+		}
+	}
+	m.Play(ctx, src, false)
 }
 
 // splice plays clips to this caller now, replacing one still playing.
