@@ -28,8 +28,8 @@ func ValidClass(class string) bool { return class == "" || Rank(class) >= 0 }
 // Route is an outbound route with its compiled pattern.
 type Route struct {
 	site.OutboundRoute
-	Index   int // position in the site file
-	pattern *Pattern
+	Index int // position in the site file
+	pat   *Pattern
 }
 
 // Plan is the compiled outbound routes of a site, in file order.
@@ -43,7 +43,7 @@ func NewPlan(routes []site.OutboundRoute) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbound[%d]: %w", i, err)
 		}
-		p.routes = append(p.routes, Route{OutboundRoute: r, Index: i, pattern: pat})
+		p.routes = append(p.routes, Route{OutboundRoute: r, Index: i, pat: pat})
 	}
 	return p, nil
 }
@@ -60,7 +60,7 @@ type Decision struct {
 // to every caller. ok is false when no route matches.
 func (p *Plan) Lookup(number, class string) (d Decision, ok bool) {
 	for _, r := range p.routes {
-		if !r.pattern.Match(number) {
+		if !r.pat.Match(number) {
 			continue
 		}
 		out := number

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ringbox/firmware/dialplan/pattern"
 )
 
 // BuiltinPrompts are the prompts every box has without uploading anything
@@ -59,9 +61,9 @@ type validator struct {
 
 	exts, agents, ringGroups, hunts, queues, ivrs, anns map[string]int
 	schedules, boxes, trunks, prompts, music            map[string]int
-	fxs                                                 map[string]bool // "fxs:N" listed in lines
-	fxo                                                 map[int]bool    // FXO ports of trunks
-	outbound                                            []*pattern      // nil where the pattern is bad
+	fxs                                                 map[string]bool    // "fxs:N" listed in lines
+	fxo                                                 map[int]bool       // FXO ports of trunks
+	outbound                                            []*pattern.Pattern // nil where the pattern is bad
 }
 
 func (s *Site) validate(lineOf func(string) int) Errors {
@@ -161,11 +163,9 @@ func (v *validator) index() {
 			v.fxo[t.FXO] = true
 		}
 	}
-	v.outbound = make([]*pattern, len(s.Outbound))
+	v.outbound = make([]*pattern.Pattern, len(s.Outbound))
 	for i, r := range s.Outbound {
-		if p, err := compilePattern(r.Pattern); err == nil {
-			v.outbound[i] = &p
-		}
+		v.outbound[i], _ = pattern.Compile(r.Pattern) // nil when bad: reported by outboundList
 	}
 }
 
@@ -247,7 +247,7 @@ func (v *validator) hasMailbox(box string) bool {
 // external checks that an outside number can leave through an outbound route.
 func (v *validator) external(path, number string) {
 	for _, p := range v.outbound {
-		if p != nil && p.match(number) {
+		if p != nil && p.Match(number) {
 			return
 		}
 	}
@@ -433,7 +433,7 @@ func (v *validator) extensions() {
 		v.email(fieldPath(p, "email"), e.Email)
 		// Dialling an emergency number must never ring a desk phone.
 		for j, r := range v.s.Outbound {
-			if pat := v.outbound[j]; r.Emergency && pat != nil && pat.match(e.Number) {
+			if pat := v.outbound[j]; r.Emergency && pat != nil && pat.Match(e.Number) {
 				v.add(fieldPath(p, "number"), "extension %s is also an emergency number (outbound[%d] pattern %q)", e.Number, j, r.Pattern)
 				break
 			}
@@ -759,12 +759,12 @@ func (v *validator) outboundList() {
 		pp := fieldPath(p, "pattern")
 		pat := v.outbound[i]
 		if pat == nil {
-			if _, err := compilePattern(r.Pattern); err != nil {
+			if _, err := pattern.Compile(r.Pattern); err != nil {
 				v.add(pp, "%v", err)
 			}
 		} else {
 			for j := range i {
-				if prev := v.outbound[j]; prev != nil && prev.covers(*pat) {
+				if prev := v.outbound[j]; prev != nil && prev.Covers(pat) {
 					v.add(pp, "this route is never used: outbound[%d] (pattern %q, %s) comes first and matches every number %q matches",
 						j, v.s.Outbound[j].Pattern, v.where(indexPath("outbound", j)), r.Pattern)
 					break
@@ -772,8 +772,8 @@ func (v *validator) outboundList() {
 			}
 			if r.Strip < 0 {
 				v.add(fieldPath(p, "strip"), "strip must be 0 or more, not %d", r.Strip)
-			} else if r.Strip >= pat.minLen() {
-				v.add(fieldPath(p, "strip"), "strip %d would remove the whole number (the shortest number %q matches has %d characters)", r.Strip, r.Pattern, pat.minLen())
+			} else if r.Strip >= pat.MinLen() {
+				v.add(fieldPath(p, "strip"), "strip %d would remove the whole number (the shortest number %q matches has %d characters)", r.Strip, r.Pattern, pat.MinLen())
 			}
 		}
 		if r.Prepend != "" && r.Prepend != "+" && !isPhoneNumber(r.Prepend) {
@@ -789,13 +789,6 @@ func (v *validator) outboundList() {
 		}
 		v.enum(fieldPath(p, "permission"), "permission", r.Permission, permissions)
 	}
-}
-
-func (p pattern) minLen() int {
-	if p.rest {
-		return len(p.elems) + 1
-	}
-	return len(p.elems)
 }
 
 func (v *validator) lineList() {

@@ -1,18 +1,36 @@
-package site
+// Package pattern is the grammar of outbound dial patterns, shared by the
+// site validator (package site) and the router (package dialplan), which
+// imports site and so cannot be imported by it.
+//
+//	0-9 + * #   that character ('+' only first)
+//	X           any digit 0-9
+//	Z           any digit 1-9
+//	N           any digit 2-9
+//	[1-5] [147] any digit in the set (ranges and single digits)
+//	.           one or more further characters (only at the end)
+package pattern
 
 import (
 	"fmt"
 	"strings"
 )
 
-// pattern is an outbound pattern in the grammar of package dialplan
-// (see firmware/dialplan/pattern.go), compiled so that Validate can tell
-// when one route hides another. Package dialplan imports this package, so
-// this one cannot call dialplan.Compile; pattern_test.go checks that the two
-// accept the same patterns and match the same numbers.
-type pattern struct {
+// Pattern is a compiled outbound pattern.
+type Pattern struct {
+	src   string
 	elems []uint16 // per position: bits 0-9 digits, 10 '*', 11 '#', 12 '+'
 	rest  bool     // ends in '.': one or more further characters
+}
+
+// String returns the pattern as written.
+func (p *Pattern) String() string { return p.src }
+
+// MinLen is the shortest number the pattern matches.
+func (p *Pattern) MinLen() int {
+	if p.rest {
+		return len(p.elems) + 1
+	}
+	return len(p.elems)
 }
 
 const (
@@ -33,11 +51,11 @@ func charBit(c byte) uint16 {
 	return 0
 }
 
-// compilePattern parses src; its errors say what is wrong and where.
-func compilePattern(src string) (pattern, error) {
-	var p pattern
+// Compile parses src; its errors say what is wrong and where.
+func Compile(src string) (*Pattern, error) {
+	p := &Pattern{src: src}
 	if src == "" {
-		return p, fmt.Errorf("empty pattern")
+		return nil, fmt.Errorf("empty pattern")
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
@@ -45,10 +63,10 @@ func compilePattern(src string) (pattern, error) {
 		switch {
 		case c == '.':
 			if i != len(src)-1 {
-				return p, fmt.Errorf("pattern %q: '.' must be the last character (position %d)", src, i+1)
+				return nil, fmt.Errorf("pattern %q: '.' must be the last character (position %d)", src, i+1)
 			}
 			if i == 0 {
-				return p, fmt.Errorf("pattern %q: '.' alone would match every number", src)
+				return nil, fmt.Errorf("pattern %q: '.' alone would match every number", src)
 			}
 			p.rest = true
 			continue
@@ -61,21 +79,21 @@ func compilePattern(src string) (pattern, error) {
 		case c == '[':
 			end := strings.IndexByte(src[i:], ']')
 			if end < 0 {
-				return p, fmt.Errorf("pattern %q: '[' at position %d is never closed", src, i+1)
+				return nil, fmt.Errorf("pattern %q: '[' at position %d is never closed", src, i+1)
 			}
 			body := src[i+1 : i+end]
 			if body == "" {
-				return p, fmt.Errorf("pattern %q: empty set at position %d", src, i+1)
+				return nil, fmt.Errorf("pattern %q: empty set at position %d", src, i+1)
 			}
 			for j := 0; j < len(body); j++ {
 				if body[j] < '0' || body[j] > '9' {
-					return p, fmt.Errorf("pattern %q: %q in a set at position %d is not a digit", src, body[j], i+2+j)
+					return nil, fmt.Errorf("pattern %q: %q in a set at position %d is not a digit", src, body[j], i+2+j)
 				}
 				lo := body[j]
 				if j+2 < len(body) && body[j+1] == '-' {
 					hi := body[j+2]
 					if hi < '0' || hi > '9' || hi < lo {
-						return p, fmt.Errorf("pattern %q: bad range %q at position %d", src, body[j:j+3], i+2+j)
+						return nil, fmt.Errorf("pattern %q: bad range %q at position %d", src, body[j:j+3], i+2+j)
 					}
 					for d := lo; d <= hi; d++ {
 						e |= charBit(d)
@@ -88,22 +106,21 @@ func compilePattern(src string) (pattern, error) {
 			i += end
 		case c == '+':
 			if i != 0 {
-				return p, fmt.Errorf("pattern %q: '+' is only allowed first", src)
+				return nil, fmt.Errorf("pattern %q: '+' is only allowed first", src)
 			}
 			e = bitPlus
 		case charBit(c) != 0:
 			e = charBit(c)
 		default:
-			return p, fmt.Errorf("pattern %q: unexpected %q at position %d", src, c, i+1)
+			return nil, fmt.Errorf("pattern %q: unexpected %q at position %d", src, c, i+1)
 		}
 		p.elems = append(p.elems, e)
 	}
 	return p, nil
 }
 
-// match reports whether number matches the whole pattern, as
-// dialplan.Pattern.Match does.
-func (p pattern) match(number string) bool {
+// Match reports whether number matches the whole pattern.
+func (p *Pattern) Match(number string) bool {
 	n := len(p.elems)
 	if len(number) < n || (!p.rest && len(number) != n) || (p.rest && len(number) == n) {
 		return false
@@ -126,9 +143,9 @@ func (p pattern) match(number string) bool {
 	return true
 }
 
-// covers reports whether every number q matches is also matched by p, so
+// Covers reports whether every number q matches is also matched by p, so
 // that a route with q after a route with p can never be used.
-func (p pattern) covers(q pattern) bool {
+func (p *Pattern) Covers(q *Pattern) bool {
 	if !p.rest {
 		if q.rest || len(q.elems) != len(p.elems) {
 			return false
