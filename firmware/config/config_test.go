@@ -28,6 +28,9 @@ func TestSnapshotKeptByCallInProgress(t *testing.T) {
 	if got := d.String(); got != "added extensions 102; changed extensions 101" {
 		t.Errorf("Diff = %q", got)
 	}
+	if !d.Touches("extensions") || d.Touches("prompts") {
+		t.Errorf("Touches wrong for %v", d)
+	}
 }
 
 func TestPublishRejectsBadPattern(t *testing.T) {

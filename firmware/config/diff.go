@@ -22,6 +22,12 @@ func (c Changes) Empty() bool {
 	return len(c.Added) == 0 && len(c.Removed) == 0 && len(c.Changed) == 0 && !c.System
 }
 
+// Touches reports whether objects of kind (e.g. "prompts") were added,
+// removed or changed.
+func (c Changes) Touches(kind string) bool {
+	return len(c.Added[kind])+len(c.Removed[kind])+len(c.Changed[kind]) > 0
+}
+
 func (c Changes) String() string {
 	if c.Empty() {
 		return "no changes"

@@ -32,26 +32,30 @@ type audioLib struct {
 	log *slog.Logger
 
 	mu    sync.Mutex // protects clips
-	clips map[string]*sound.Clip
+	clips map[string]cachedClip
 }
 
-// forget drops the cache after a configuration change: an uploaded prompt
-// may have replaced a file under the same name.
-func (l *audioLib) forget() {
-	l.mu.Lock()
-	l.clips = nil
-	l.mu.Unlock()
+type cachedClip struct {
+	clip *sound.Clip
+	mod  time.Time
+	size int64
 }
 
+// clip decodes file once; an upload that replaces the file under the same
+// name (new time or size) is decoded again.
 func (l *audioLib) clip(file string) (*sound.Clip, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if c, ok := l.clips[file]; ok {
-		return c, nil
-	}
 	p := file
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(l.dir, file)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("audio %s: %w", file, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.clips[file]; ok && c.mod.Equal(fi.ModTime()) && c.size == fi.Size() {
+		return c.clip, nil
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -63,9 +67,9 @@ func (l *audioLib) clip(file string) (*sound.Clip, error) {
 		return nil, fmt.Errorf("audio %s: %w", file, err)
 	}
 	if l.clips == nil {
-		l.clips = map[string]*sound.Clip{}
+		l.clips = map[string]cachedClip{}
 	}
-	l.clips[file] = c
+	l.clips[file] = cachedClip{clip: c, mod: fi.ModTime(), size: fi.Size()}
 	return c, nil
 }
 

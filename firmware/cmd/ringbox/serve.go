@@ -312,7 +312,11 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			errc <- fmt.Errorf("web: %w", err)
 		}
 	}()
-	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site) { lib.forget(); lib.loadHoldMusic(hub, s) })
+	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site, d config.Changes) {
+		if d.Touches("hold_music") {
+			lib.loadHoldMusic(hub, s)
+		}
+	})
 
 	banner(stdout, f, pub, cur, st)
 	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "data", f.data)
@@ -353,7 +357,7 @@ func unwrapSyscall(err error) error {
 
 // watchConfig publishes a new snapshot whenever the configuration version
 // in the database changes (an import from another process, the web page).
-func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration, onChange func(*site.Site)) {
+func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration, onChange func(*site.Site, config.Changes)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -368,7 +372,7 @@ func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv
 	}
 }
 
-func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, onChange func(*site.Site)) error {
+func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, onChange func(*site.Site, config.Changes)) error {
 	ver, err := st.ConfigVersion(ctx)
 	if err != nil || ver == cfg.Current().Version {
 		return err
@@ -382,8 +386,8 @@ func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSr
 		return err
 	}
 	sipSrv.Reload(s)
-	onChange(s)
 	diff := config.Diff(old.Site, s)
+	onChange(s, diff)
 	log.Info("configuration changed", "version", ver, "changes", diff.String())
 	bus.Publish("config.changed", map[string]any{"version": ver, "changes": diff})
 	return nil
