@@ -47,6 +47,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ringbox/audio/moh"
@@ -55,6 +56,7 @@ import (
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/store"
 )
 
@@ -69,9 +71,12 @@ type Store interface {
 
 // Config wires an Engine.
 type Config struct {
-	Config   *config.Store
-	Dialer   call.Dialer
-	Bridger  call.Bridger
+	Config *config.Store
+	// Dialer rings agents when a QueueCall brings none (tests).
+	Dialer call.Dialer
+	// Ringer is the box's ringing engine, shared with the flow; nil: one
+	// with the built-in prompts.
+	Ringer   *ring.Ringer
 	Presence *presence.Tracker // nil: a private tracker
 	Bus      *events.Bus       // nil: a private bus
 	Store    Store             // required
@@ -105,10 +110,13 @@ var (
 
 // Engine is the ACD. Create it with [New], then [Engine.Run] it.
 type Engine struct {
-	cfg  Config
-	log  *slog.Logger
-	pres *presence.Tracker
-	bus  *events.Bus
+	cfg    Config
+	log    *slog.Logger
+	pres   *presence.Tracker
+	bus    *events.Bus
+	ringer *ring.Ringer
+
+	blocked atomic.Pointer[map[string]string] // agent id -> why not ringable (Blocked)
 
 	cmds    chan func()
 	results chan offerResult
@@ -146,11 +154,23 @@ func New(cfg Config) *Engine {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.IntN
 	}
+	rg := cfg.Ringer
+	if rg == nil {
+		prompt := cfg.Prompt
+		rg = &ring.Ringer{Logger: cfg.Logger, Prompt: func(id string, rate int) (call.Source, bool) {
+			pcm, ok := prompt(cfg.Config.Site().System.Lang(), id, rate)
+			if !ok {
+				return nil, false
+			}
+			return prompts.Source(pcm), true
+		}}
+	}
 	return &Engine{
 		cfg:     cfg,
 		log:     cfg.Logger.With("pkg", "acd"),
 		pres:    cfg.Presence,
 		bus:     cfg.Bus,
+		ringer:  rg,
 		cmds:    make(chan func()),
 		results: make(chan offerResult),
 		started: make(chan struct{}),
@@ -173,6 +193,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.wake.Stop()
 	close(e.started)
 	e.step()
+	e.publishBlocked()
 	for {
 		select {
 		case f := <-e.cmds:
@@ -186,6 +207,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		e.step()
+		e.publishBlocked()
 	}
 }
 

@@ -143,7 +143,8 @@ func TestDeclineMovesOnAtOnce(t *testing.T) {
 		v.answers("101", time.Second, func(l *calltest.Leg) { l.PressAfter(1500*time.Millisecond, "2") })
 		v.answers("102", time.Second, func(l *calltest.Leg) { l.PressAfter(1200*time.Millisecond, "1") })
 		v.caller("service", "c1")
-		sleep(1500 * time.Millisecond)
+		// The key stops the confirm prompt at its next 20 ms frame.
+		sleep(1520 * time.Millisecond)
 		if d := v.d.Dials(); len(d) != 2 || d[1].Number != "102" {
 			t.Fatalf("dials after bob declined: %v, want sue at once", d)
 		}

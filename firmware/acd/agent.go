@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
@@ -51,13 +52,13 @@ type agent struct {
 	wrapupUntil time.Time
 	idleSince   time.Time // longest_idle: end of the last call, or login
 
-	presKeys    []string // cached keys(), set with cfg
-	inHours     bool
-	taken       bool // plan: not free, or already picked
-	hoursKnown  bool
-	offer       *offer
-	onCall      *caller // the queue call in progress
-	endPresence func()
+	presKeys   []string // cached keys(), set with cfg
+	inHours    bool
+	taken      bool // plan: not free, or already picked
+	hoursKnown bool
+	offer      *offer
+	onCall     *caller // the queue call in progress
+	talking    int     // other calls in progress (Engine.Talking)
 
 	answered, missed, declined int // since the engine started
 	missedInRow                int
@@ -81,10 +82,33 @@ func presKeys(a *agent) []string {
 // loggedIn reports whether the agent counts as present in their queues.
 func (a *agent) present() bool { return a.status != LoggedOut && a.inHours }
 
-// free reports whether the agent may be offered a call now.
+// free reports whether the agent may be offered a call now: available,
+// idle, within hours, not on any call (desk or mobile) and with a phone
+// that can ring.
 func (e *Engine) free(a *agent, now time.Time) bool {
 	return a.status == Available && a.state == Idle && a.inHours && a.offer == nil &&
-		!e.pres.Busy(a.keys()...)
+		!e.pres.Busy(a.keys()...) && ring.Reachable(e.snap.Site, &a.cfg)
+}
+
+// blocked is why a may not be rung by a group now, "" when it may (see
+// Engine.Blocked). Hours and presence are the ringing engine's to judge.
+func blocked(a *agent) string {
+	switch {
+	case a.status == LoggedOut:
+		return "logged out"
+	case a.status == Unavailable:
+		if a.reason != "" {
+			return "unavailable (" + a.reason + ")"
+		}
+		return "unavailable"
+	case a.state == Offered:
+		return "offered a queue call"
+	case a.state == OnCall:
+		return "on a call"
+	case a.state == Wrapup:
+		return "in wrap-up"
+	}
+	return ""
 }
 
 // member is an agent serving a queue.

@@ -122,7 +122,7 @@ func TestAPIQueueLogAndWarning(t *testing.T) {
 	leg := calltest.NewLeg("caller")
 	res := make(chan string, 1)
 	go func() {
-		next, _ := a.e.RunQueue(context.Background(), flow.QueueCall{Queue: "service", CallID: "c1", Caller: leg})
+		next, _ := runQueue(a.e, flow.QueueCall{Queue: "service", CallID: "c1", Caller: leg})
 		res <- next
 	}()
 	for {

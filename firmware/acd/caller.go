@@ -12,16 +12,19 @@ import (
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/flow"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
 
 // caller is one caller in a queue. The actor owns every field but out,
-// which carries exactly one outcome to the caller's goroutine.
+// which carries exactly one outcome to the caller's goroutine, and qc,
+// which is read-only.
 type caller struct {
 	id      string
 	queue   string
 	leg     call.Leg
 	from    call.Party
+	qc      flow.QueueCall
 	joined  time.Time
 	origPos int
 	out     chan outcome
@@ -38,11 +41,9 @@ type caller struct {
 
 // outcome is how a caller leaves the waiting list.
 type outcome struct {
-	connected bool
-	leg       call.Leg // the agent's answered leg
-	agent     string
-	dest      string // next destination; "" ends the call with cause
-	cause     call.Cause
+	ans   *ring.Answer // the agent who answered; nil otherwise
+	dest  string       // next destination; "" ends the call with cause
+	cause call.Cause
 }
 
 func (c *caller) send(o outcome) {
@@ -54,20 +55,22 @@ func (c *caller) send(o outcome) {
 
 var _ flow.QueueRunner = (*Engine)(nil)
 
-// RunQueue holds a caller in queue q.Queue until an agent takes the call
-// (it then bridges them until either hangs up) or the queue sends the
-// caller on: exit_to on the exit key, on_timeout after max_wait, on_empty
-// with no present agent. It answers the caller's leg so the caller hears
-// music. It implements flow.QueueRunner.
-func (e *Engine) RunQueue(ctx context.Context, qc flow.QueueCall) (string, call.Cause) {
+// RunQueue holds a caller in queue q.Queue until an agent answers (the
+// flow then connects them and calls the result's Done when the call is
+// over) or the queue sends the caller on: exit_to on the exit key,
+// on_timeout after max_wait, on_empty with no present agent. It answers
+// the caller's leg (through q.Answer) so the caller hears music. It
+// implements flow.QueueRunner.
+func (e *Engine) RunQueue(ctx context.Context, qc flow.QueueCall) flow.QueueResult {
 	select {
 	case <-e.started:
 	case <-ctx.Done():
-		return "", call.CauseOf(context.Cause(ctx))
+		return flow.QueueResult{Cause: call.CauseOf(context.Cause(ctx))}
 	}
 	snap := qc.Snap
 	if snap == nil {
 		snap = e.cfg.Config.Current()
+		qc.Snap = snap
 	}
 	var q *site.Queue
 	for i := range snap.Site.Queues {
@@ -76,22 +79,32 @@ func (e *Engine) RunQueue(ctx context.Context, qc flow.QueueCall) (string, call.
 		}
 	}
 	if q == nil {
-		return "", call.NotFound
+		return flow.QueueResult{Cause: call.NotFound}
 	}
-	if err := qc.Caller.Answer(ctx); err != nil {
-		return "", call.CauseOf(err)
+	answer := qc.Answer
+	if answer == nil {
+		answer = qc.Caller.Answer
+	}
+	if err := answer(ctx); err != nil {
+		return flow.QueueResult{Cause: call.CauseOf(err)}
 	}
 	from := qc.From
 	if from.Number == "" {
 		from = qc.Caller.Remote()
 	}
-	c := &caller{id: qc.CallID, queue: q.ID, leg: qc.Caller, from: from, out: make(chan outcome, 1),
+	if qc.Dialer == nil {
+		qc.Dialer = e.cfg.Dialer
+	}
+	if qc.Opts.From == (call.Party{}) {
+		qc.Opts.From = from
+	}
+	c := &caller{id: qc.CallID, queue: q.ID, leg: qc.Caller, from: from, qc: qc, out: make(chan outcome, 1),
 		offers: map[string]*offer{}, retryAt: map[string]time.Time{}}
 	if c.id == "" {
 		c.id = qc.Caller.ID()
 	}
 	if err := e.do(context.Background(), func() { e.join(c) }); err != nil {
-		return "", call.Shutdown
+		return flow.QueueResult{Cause: call.Shutdown}
 	}
 	h := e.newHold(snap, q, c.leg)
 	defer h.stop()
@@ -118,12 +131,15 @@ func (e *Engine) RunQueue(ctx context.Context, qc flow.QueueCall) (string, call.
 	// queue emptied) a moment before, that outcome wins.
 	leave := func(ev, key, dest string, cause call.Cause) outcome {
 		mine := false
-		e.do(context.Background(), func() {
+		if err := e.do(context.Background(), func() {
 			if !c.done {
 				mine = true
 				e.exit(c, ev, key, dest)
 			}
-		})
+		}); err != nil {
+			// The engine stopped: its shutdown sent the outcome.
+			return <-c.out
+		}
 		o := <-c.out
 		if mine {
 			o.cause = cause
@@ -165,10 +181,16 @@ wait:
 		}
 	}
 	h.stop()
-	if !o.connected {
-		return o.dest, o.cause
+	if o.ans == nil {
+		return flow.QueueResult{Next: o.dest, Cause: o.cause}
 	}
-	return e.talk(ctx, c, o)
+	start := time.Now()
+	return flow.QueueResult{Answer: o.ans, Done: func(byCaller bool) {
+		talk := time.Since(start)
+		if err := e.do(context.Background(), func() { e.callEnded(c, byCaller, talk) }); err != nil {
+			e.log.Warn("queue call ended after the engine stopped", "queue", c.queue, "call", c.id)
+		}
+	}}
 }
 
 func orHangup(dest string) string {
@@ -176,29 +198,6 @@ func orHangup(dest string) string {
 		return site.DestHangup
 	}
 	return dest
-}
-
-// talk bridges the caller and the agent until one hangs up.
-func (e *Engine) talk(ctx context.Context, c *caller, o outcome) (string, call.Cause) {
-	start := time.Now()
-	if e.cfg.Bridger != nil {
-		e.cfg.Bridger.Bridge(ctx, c.leg, o.leg)
-	}
-	byCaller := false
-	select {
-	case <-c.leg.Done():
-		byCaller = true
-	default:
-		select {
-		case <-o.leg.Done():
-		default:
-			byCaller = ctx.Err() != nil
-		}
-	}
-	o.leg.Hangup(call.Normal)
-	talk := time.Since(start)
-	e.do(context.Background(), func() { e.callEnded(c, byCaller, talk) })
-	return "", call.Normal
 }
 
 // announcement is "you are caller number N" and, when the estimate is a
@@ -303,20 +302,11 @@ func (e *Engine) callEnded(c *caller, byCaller bool, talk time.Duration) {
 	qc, _ := e.queueCfg(c.queue)
 	a.talk += talk
 	a.onCall = nil
-	if a.endPresence != nil {
-		a.endPresence()
-		a.endPresence = nil
-	}
 	wrap := qc.Wrapup.D()
 	if q := e.queues[c.queue]; q != nil {
 		q.addHandle(talk + wrap)
 	}
-	if wrap > 0 {
-		a.wrapupUntil = time.Now().Add(wrap)
-		e.setState(a, Wrapup, c.queue, c.id)
-	} else {
-		e.setState(a, Idle, "", "")
-	}
+	e.afterCall(a, wrap, c.queue, c.id)
 }
 
 // hold is what a waiting caller hears: the queue's music (or ringback when

@@ -5,16 +5,14 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/flow"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
 
-const (
-	// progressiveStep is how often ring_progressively adds the next agent
-	// to a caller's ringing set (FreeSWITCH's ring-progressively-delay).
-	progressiveStep = 10 * time.Second
-	// confirmWait is how long an agent who answered has to press 1 or 2.
-	confirmWait = 10 * time.Second
-)
+// progressiveStep is how often ring_progressively adds the next agent to
+// a caller's ringing set (FreeSWITCH's ring-progressively-delay).
+const progressiveStep = 10 * time.Second
 
 // offer is one agent being rung for one caller.
 type offer struct {
@@ -42,20 +40,18 @@ const (
 )
 
 type offerResult struct {
-	o     *offer
-	kind  outcomeKind
-	leg   call.Leg // answered (and accepted) agent leg
-	cause call.Cause
+	o    *offer
+	kind outcomeKind
+	ans  *ring.Answer // answered (and accepted) agent leg
 }
 
 // offerSpec is what an offer goroutine needs, copied out of the actor's
 // state so the goroutine touches none of it.
 type offerSpec struct {
 	agent   site.Agent
-	from    call.Party
+	qc      flow.QueueCall
 	ring    time.Duration
 	confirm bool
-	lang    string
 }
 
 // dispatch offers waiting callers to free agents: longest waiting caller
@@ -197,12 +193,21 @@ func (e *Engine) startOffer(c *caller, a *agent, now time.Time) {
 	}
 	a.offer = o
 	c.offers[a.id] = o
-	a.endPresence = e.pres.Begin(a.keys()...)
 	e.setState(a, Offered, c.queue, c.id)
-	sp := offerSpec{agent: a.cfg, from: c.from, ring: qc.Ring(), confirm: qc.Confirm, lang: e.lang()}
+	sp := offerSpec{agent: a.cfg, qc: c.qc, ring: qc.Ring(), confirm: qc.Confirm}
 	e.offers.Add(1)
+	// The caller's call waits for its agent legs before it writes its CDR;
+	// counted here, while the caller still waits, so the count is never
+	// raised after that wait began.
+	wg := sp.qc.Wait
+	if wg != nil {
+		wg.Add(1)
+	}
 	go func() {
 		defer e.offers.Done()
+		if wg != nil {
+			defer wg.Done()
+		}
 		e.runOffer(ctx, o, sp)
 	}()
 }
@@ -223,7 +228,7 @@ func (e *Engine) offerDone(r offerResult) {
 	}
 	if r.kind == outAnswered && (o.cancelled || c.done) {
 		// Too late: another agent took the caller, or the caller left.
-		r.leg.Hangup(call.AnsweredElsewhere)
+		e.ringer.TooLate(r.ans.Leg, &e.offers)
 		r.kind = outCancelled
 	}
 	switch r.kind {
@@ -239,9 +244,9 @@ func (e *Engine) offerDone(r offerResult) {
 		c.agent = a.id
 		c.connected = now
 		e.setState(a, OnCall, c.queue, c.id)
-		e.qlog(c.queue, c.id, a.id, EvConnect, secs(now.Sub(c.joined)), r.leg.ID(), secs(now.Sub(o.start)))
+		e.qlog(c.queue, c.id, a.id, EvConnect, secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start)))
 		e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "connected", "agent": a.id})
-		c.send(outcome{connected: true, leg: r.leg, agent: a.id})
+		c.send(outcome{ans: r.ans})
 		return
 	case outDeclined:
 		a.declined++
@@ -250,10 +255,6 @@ func (e *Engine) offerDone(r offerResult) {
 		a.missed++
 		a.missedInRow++
 		e.qlog(o.queue, c.id, a.id, EvRingNoAnswer, itoa(ringMS))
-	}
-	if a.endPresence != nil {
-		a.endPresence()
-		a.endPresence = nil
 	}
 	if !c.done && r.kind != outCancelled {
 		c.retryAt[a.id] = now.Add(qc.RetryAfter())
@@ -265,159 +266,37 @@ func (e *Engine) offerDone(r offerResult) {
 	}
 }
 
-// runOffer rings the agent and, with confirm, asks them to accept.
+// runOffer rings the agent's phones by their ring preference with the
+// box's ringing engine (with the queue's confirm) and reports the outcome
+// to the actor.
 func (e *Engine) runOffer(ctx context.Context, o *offer, sp offerSpec) {
-	r := offerResult{o: o}
-	r.leg, r.cause = e.ring(ctx, sp)
+	opts := sp.qc.Opts
+	opts.Confirm = site.ConfirmNever
+	if sp.confirm {
+		opts.Confirm = site.ConfirmAlways
+	}
+	// The actor judged availability; the engine only skips a desk phone
+	// in do-not-disturb.
+	opts.Hours, opts.Busy, opts.Hunt, opts.Status = false, false, false, false
+	av := ring.Avail{Snap: sp.qc.Snap}
+	res := e.ringer.Ring(ctx, ring.Request{Dialer: sp.qc.Dialer, Entries: ring.Agent(av, &sp.agent, 0, sp.ring, opts),
+		Record: sp.qc.Record, Wait: sp.qc.Wait, Log: e.log.With("agent", sp.agent.ID, "call", o.c.id)})
+	r := offerResult{o: o, ans: res.Answer}
 	switch {
-	case r.leg == nil && ctx.Err() != nil:
-		r.kind = outCancelled
-	case r.leg == nil && r.cause == call.Rejected:
-		r.kind = outDeclined
-	case r.leg == nil:
-		r.kind = outNoAnswer
-	case sp.confirm:
-		r.kind = e.confirm(ctx, r.leg, sp)
-		if r.kind != outAnswered {
-			r.leg.Hangup(call.Normal)
-			r.leg = nil
-		}
-	default:
+	case res.Answer != nil:
 		r.kind = outAnswered
+	case ctx.Err() != nil:
+		r.kind = outCancelled
+	case res.Declined:
+		r.kind = outDeclined
+	default:
+		r.kind = outNoAnswer
 	}
 	select {
 	case e.results <- r:
 	case <-e.stopped:
-		if r.leg != nil {
-			r.leg.Hangup(call.Shutdown)
-		}
-	}
-}
-
-// ring rings the agent's phones by their ring preference for sp.ring and
-// returns the leg that answered first; the others stop ringing as
-// answered elsewhere.
-func (e *Engine) ring(ctx context.Context, sp offerSpec) (call.Leg, call.Cause) {
-	type target struct {
-		t     call.Target
-		delay time.Duration
-	}
-	ext := call.Target{Kind: call.TargetExtension, Number: sp.agent.Extension, From: sp.from, Agent: sp.agent.ID}
-	mob := call.Target{Kind: call.TargetExternal, Number: sp.agent.Mobile, From: sp.from, Agent: sp.agent.ID, Class: site.PermInternational}
-	var ts []target
-	switch sp.agent.Preference() {
-	case site.RingExtensionOnly:
-		ts = []target{{ext, 0}}
-	case site.RingMobileOnly:
-		ts = []target{{mob, 0}}
-	case site.RingBoth:
-		ts = []target{{ext, 0}, {mob, 0}}
-	case site.RingExtensionThenMobile:
-		ts = []target{{ext, 0}}
-		if d := sp.agent.MobileDelay(); d < sp.ring {
-			ts = append(ts, target{mob, d})
-		}
-	}
-	var live []target
-	for _, t := range ts {
-		if t.t.Number != "" {
-			live = append(live, t)
-		}
-	}
-	if len(live) == 0 {
-		return nil, call.NotFound
-	}
-	rctx, stop := context.WithTimeoutCause(ctx, sp.ring, call.NoAnswer)
-	defer stop()
-	dctx, dcancel := context.WithCancelCause(rctx)
-	defer dcancel(nil)
-	type res struct {
-		leg call.Leg
-		err error
-	}
-	ch := make(chan res, len(live))
-	for _, t := range live {
-		go func() {
-			if t.delay > 0 {
-				tm := time.NewTimer(t.delay)
-				defer tm.Stop()
-				select {
-				case <-tm.C:
-				case <-dctx.Done():
-					ch <- res{nil, context.Cause(dctx)}
-					return
-				}
-			}
-			leg, err := e.cfg.Dialer.Dial(dctx, t.t)
-			if err != nil {
-				ch <- res{nil, err}
-				return
-			}
-			if err := leg.Answer(dctx); err != nil {
-				c := call.CauseOf(err)
-				if dctx.Err() != nil {
-					c = call.CauseOf(context.Cause(dctx))
-				}
-				leg.Hangup(c)
-				ch <- res{nil, c}
-				return
-			}
-			ch <- res{leg, nil}
-		}()
-	}
-	var won call.Leg
-	cause := call.NoAnswer
-	for range live {
-		r := <-ch
-		switch {
-		case r.leg != nil && won == nil:
-			won = r.leg
-			dcancel(call.AnsweredElsewhere)
-		case r.leg != nil:
-			r.leg.Hangup(call.AnsweredElsewhere)
-		case call.CauseOf(r.err) == call.Rejected:
-			cause = call.Rejected
-		}
-	}
-	if won != nil {
-		return won, call.Normal
-	}
-	return nil, cause
-}
-
-// confirm plays "call for the office, press 1 to accept, 2 to decline" to
-// the agent who answered and waits for the key. The queue's name is text,
-// not audio, so the built-in call-for-office prompt stands for it.
-func (e *Engine) confirm(ctx context.Context, leg call.Leg, sp offerSpec) outcomeKind {
-	ctx, stop := context.WithTimeout(ctx, confirmWait)
-	defer stop()
-	pctx, pstop := context.WithCancel(ctx)
-	rate := rateOf(leg.Media())
-	var clips [][]int16
-	for _, id := range []string{"call-for-office", "accept-decline"} {
-		if pcm, ok := e.cfg.Prompt(sp.lang, id, rate); ok {
-			clips = append(clips, pcm)
-		}
-	}
-	played := make(chan struct{})
-	go func() {
-		defer close(played)
-		leg.Media().Play(pctx, clipSource(clips...), false)
-	}()
-	defer func() { pstop(); <-played }()
-	for {
-		select {
-		case d := <-leg.Media().Digits():
-			switch d.Key {
-			case '1':
-				return outAnswered
-			case '2':
-				return outDeclined
-			}
-		case <-leg.Done():
-			return outNoAnswer
-		case <-ctx.Done():
-			return outNoAnswer
+		if r.ans != nil {
+			r.ans.Leg.Hangup(call.Shutdown)
 		}
 	}
 }

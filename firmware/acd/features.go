@@ -49,7 +49,7 @@ func (e *Engine) Features() map[string]flow.FeatureFunc {
 		FeatureWaiting: func(ctx context.Context, c *flow.Call) call.Cause {
 			id := e.agentByExtension(c.Info().Extension)
 			leg := c.In()
-			if err := leg.Answer(ctx); err != nil {
+			if err := c.Answer(ctx); err != nil {
 				return call.CauseOf(err)
 			}
 			if id == "" {
@@ -74,7 +74,7 @@ func (e *Engine) Features() map[string]flow.FeatureFunc {
 // agentFeature answers, runs f for the calling agent and plays the result.
 func (e *Engine) agentFeature(ctx context.Context, c *flow.Call, f func(id string) (on bool, err error)) call.Cause {
 	leg := c.In()
-	if err := leg.Answer(ctx); err != nil {
+	if err := c.Answer(ctx); err != nil {
 		return call.CauseOf(err)
 	}
 	id := e.agentByExtension(c.Info().Extension)

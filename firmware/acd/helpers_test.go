@@ -118,7 +118,7 @@ func newEnv(t *testing.T, s *site.Site, st *memStore) *env {
 	bus := events.New()
 	v := &env{t: t, d: calltest.NewDialer(), st: st, pres: presence.New(nil), bus: bus, cfg: cfg, start: time.Now()}
 	v.sub = bus.Subscribe(4096, nil)
-	v.e = New(Config{Config: cfg, Dialer: v.d, Bridger: calltest.Bridger{}, Presence: v.pres, Bus: bus, Store: st, Logger: slog.New(slog.DiscardHandler), Rand: func(n int) int { return 0 }})
+	v.e = New(Config{Config: cfg, Dialer: v.d, Presence: v.pres, Bus: bus, Store: st, Logger: slog.New(slog.DiscardHandler), Rand: func(n int) int { return 0 }})
 	ctx, cancel := context.WithCancel(context.Background())
 	v.stop, v.done = cancel, make(chan error, 1)
 	go func() { v.done <- v.e.Run(ctx) }()
@@ -170,11 +170,32 @@ func (v *env) caller(q, name string) (*calltest.Leg, chan result) {
 	v.legs = append(v.legs, leg)
 	ch := make(chan result, 1)
 	go func() {
-		next, cause := v.e.RunQueue(context.Background(), flow.QueueCall{Queue: q, CallID: name, Caller: leg})
+		next, cause := runQueue(v.e, flow.QueueCall{Queue: q, CallID: name, Caller: leg})
 		ch <- result{next, cause, time.Since(v.start)}
 	}()
 	synctest.Wait()
 	return leg, ch
+}
+
+// runQueue runs a caller through the queue the way the flow does: an
+// agent who answers is bridged with the caller until one hangs up, and the
+// queue is told who did.
+func runQueue(e *Engine, qc flow.QueueCall) (string, call.Cause) {
+	res := e.RunQueue(context.Background(), qc)
+	if res.Answer == nil {
+		return res.Next, res.Cause
+	}
+	agent := res.Answer.Leg
+	calltest.Bridger{}.Bridge(context.Background(), qc.Caller, agent)
+	byCaller := false
+	select {
+	case <-qc.Caller.Done():
+		byCaller = true
+	default:
+	}
+	agent.Hangup(call.Normal)
+	res.Done(byCaller)
+	return "", call.Normal
 }
 
 // sleep advances fake time by d and lets everything settle.

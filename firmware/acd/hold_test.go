@@ -20,6 +20,7 @@ func (m *fakeG711Media) Play(ctx context.Context, src call.Source, bargeIn bool)
 }
 func (m *fakeG711Media) Digits() <-chan call.Digit { return nil }
 func (m *fakeG711Media) Codec() string             { return m.codec }
+func (m *fakeG711Media) Codecs() []string          { return []string{m.codec} }
 func (m *fakeG711Media) PlayEncoded(ctx context.Context, src interface {
 	ReadULaw([]byte) bool
 	ReadALaw([]byte) bool

@@ -178,6 +178,19 @@ type Media interface {
 	Digits() <-chan Digit
 	// Codec is the negotiated audio codec ("PCMU", "PCMA", "G722").
 	Codec() string
+	// Codecs lists the audio codecs the leg can use, best first: all that
+	// the far end offered until the box answered it or sent it early
+	// media, then only the negotiated one. A Dialer offers these first to
+	// the legs it rings for this one, so a bridge rarely transcodes.
+	Codecs() []string
+}
+
+// CodecPreferrer is implemented by the Media of an inbound leg that can
+// still choose its codec (neither answered nor in early media): the box
+// then answers with name when the caller offered it, so that the bridge to
+// an outbound leg that answered with name relays without transcoding.
+type CodecPreferrer interface {
+	PreferCodec(name string)
 }
 
 // Digit is one DTMF key press.
@@ -199,21 +212,39 @@ type TargetKind int
 
 const (
 	TargetExtension TargetKind = iota // all registered contacts of an extension, forked
-	TargetExternal                    // a number outside, through outbound routes
+	TargetExternal                    // a number outside, through the outbound routes (package dialplan)
 	TargetFXS                         // an analog port
+	TargetTrunk                       // one number through one trunk: what outbound routing dials
 )
 
 // Target is something that can be rung.
 type Target struct {
-	Kind   TargetKind
-	Number string // extension number, external number, or FXS port number
-	// From is the caller shown to the target; the flow sets the name prefix.
+	Kind TargetKind
+	// Number is the extension number, the outside number as dialled
+	// (TargetExternal), the number sent to the trunk (TargetTrunk), or the
+	// FXS port number.
+	Number string
+	// Trunk is the trunk id of a TargetTrunk.
+	Trunk string
+	// From is the caller as the target is shown: the flow sets the name
+	// prefix; outbound routing sets the number a trunk may show.
 	From Party
+	// Asserted is the identity the box asserts toward a trunk (SIP
+	// P-Asserted-Identity): the office number; "" for none.
+	Asserted string
+	// Diversion is the number an outside call was for when the box sends
+	// it on to another outside number (a mobile): SIP Diversion, so the
+	// carrier accepts the original caller's number in From. "" otherwise.
+	Diversion string
 	// Agent is the agent this target rings on behalf of, if any (for busy
 	// tracking and the CDR).
 	Agent string
 	// Class is the caller's outbound permission, for external targets.
 	Class string
+	// Codecs are the caller's audio codecs, best first (Media.Codecs): the
+	// Dialer offers them first, then the other codecs the box can
+	// transcode to, so a phone that shares none still gets the call.
+	Codecs []string
 }
 
 // Dialer turns a Target into a ringing Leg.
@@ -232,6 +263,23 @@ type Bridger interface {
 	// Bridge relays media between a and b until either leg ends or ctx
 	// ends, then returns. It does not hang up either leg.
 	Bridge(ctx context.Context, a, b Leg) error
+}
+
+// Unwrap returns the leg that carries l's audio: a leg that stands for
+// others in turn (an outbound route trying its trunks one after the other)
+// implements Unwrap() Leg; bridges and recorders work on what it returns.
+func Unwrap(l Leg) Leg {
+	for {
+		u, ok := l.(interface{ Unwrap() Leg })
+		if !ok {
+			return l
+		}
+		n := u.Unwrap()
+		if n == nil || n == l {
+			return l
+		}
+		l = n
+	}
 }
 
 // Ringer is implemented by outbound legs that report when the far end

@@ -169,9 +169,9 @@ func TestNoRecordingWithoutAnnouncement(t *testing.T) {
 
 type queueStub struct{ got QueueCall }
 
-func (q *queueStub) RunQueue(ctx context.Context, qc QueueCall) (string, call.Cause) {
+func (q *queueStub) RunQueue(ctx context.Context, qc QueueCall) QueueResult {
 	q.got = qc
-	return "extension:107", call.Normal
+	return QueueResult{Next: "extension:107", Cause: call.Normal}
 }
 
 func TestQueueDestination(t *testing.T) {

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"math"
+	"ringbox/firmware/ring"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func listenVoicemail(ctx context.Context, c *Call) call.Cause {
 // seconds (closed). Extensions with the internal permission (lobby and
 // door phones) may not use it.
 func toggleSchedule(ctx context.Context, c *Call, idx int) call.Cause {
-	x := findExt(c.snap.Site, c.info.Extension)
+	x := ring.FindExt(c.snap.Site, c.info.Extension)
 	if x == nil || x.PermissionClass() == site.PermInternal {
 		return call.Forbidden
 	}
@@ -96,6 +97,10 @@ func toggleSchedule(ctx context.Context, c *Call, idx int) call.Cause {
 	return call.Normal
 }
 
+// Answer answers the caller (once); the CDR counts the call answered from
+// then.
+func (c *Call) Answer(ctx context.Context) error { return c.answer(ctx) }
+
 // In is the call's inbound leg.
 func (c *Call) In() call.Leg { return c.in }
 
@@ -109,7 +114,7 @@ func (c *Call) Publish(typ string, data any) { c.e.publish(typ, data) }
 // and reports every digit the caller presses as a call.dtmf event: a quick
 // check of the audio path and of DTMF from any phone.
 func toneTest(ctx context.Context, c *Call) call.Cause {
-	if err := c.in.Answer(ctx); err != nil {
+	if err := c.answer(ctx); err != nil {
 		return call.CauseOf(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -140,7 +145,7 @@ func echoTest(ctx context.Context, c *Call) call.Cause {
 	if !ok {
 		return call.Unavailable
 	}
-	if err := c.in.Answer(ctx); err != nil {
+	if err := c.answer(ctx); err != nil {
 		return call.CauseOf(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)

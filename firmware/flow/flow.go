@@ -7,16 +7,18 @@
 // plan it is: a node function handles one destination and returns the next
 // one. The call keeps the configuration snapshot it started with.
 //
-// # Ringing
+// # One call path
 //
-// Every node that rings someone (extension, agent, ring group, hunt group,
-// external) builds a list of timed targets, each ringing during a window
-// measured from the start of the ringing, and hands it to one controller
-// ([Call] ring). The first target to answer (and, with confirm, to press 1)
-// wins; the others stop with call.AnsweredElsewhere. Members that are on a
-// call, off hours or in do-not-disturb are skipped, not rung, and when
-// nobody is left ringing the next window starts at once instead of the
-// caller waiting through silence. [Engine.Plan] runs the same schedule dry.
+// The flow owns a call from the INVITE to its CDR. Every node that rings
+// someone (extension, agent, ring group, hunt group, external) lays out
+// timed entries and hands them to the box's one ringing engine (package
+// ring); a queue hands the caller to the ACD ([QueueRunner]), which decides
+// who and when and gives back the agent's answered leg. Whatever answered,
+// the flow connects it the same way: it answers the caller, marks presence,
+// tells the ACD about agents' calls, bridges (recording when asked) and
+// writes the CDR. Outside numbers are rung through the outbound routes of
+// the call's own snapshot (dialplan.Router), trying trunks in turn.
+// [Engine.Plan] runs a ring group's schedule dry.
 //
 // # Time
 //
@@ -32,7 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -41,8 +42,10 @@ import (
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/config"
+	"ringbox/firmware/dialplan"
 	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 	"ringbox/firmware/voicemail"
 )
@@ -63,7 +66,9 @@ type Inbound struct {
 
 // Engine routes calls.
 type Engine struct {
-	Config  *config.Store
+	Config *config.Store
+	// Dialer rings extensions, trunks and analog ports (the SIP edge);
+	// outside numbers go through the outbound routes first.
 	Dialer  call.Dialer
 	Bridger call.Bridger
 	CDR     cdr.Writer  // may be nil in tests
@@ -76,6 +81,10 @@ type Engine struct {
 	// Queues runs queue: destinations (package acd); nil: queues answer
 	// as unavailable.
 	Queues QueueRunner
+	// Agents is the ACD as groups see it: whether an agent may be rung,
+	// and agents' calls that are not queue calls (for their state and the
+	// wrap-up after all calls); nil: every agent counts as available.
+	Agents Agents
 	// OverrideStore saves schedule overrides; nil: memory only.
 	OverrideStore OverrideStore
 	// Features adds feature codes (queue login) to the built-in ones; see
@@ -98,17 +107,21 @@ type Engine struct {
 	// Voicemail takes and plays messages; nil: voicemail: destinations
 	// are unavailable.
 	Voicemail *voicemail.Service
-	// Audit records schedule overrides (the store's InsertAudit behind a
-	// closure); nil: only the log.
+	// Audit records schedule overrides and refused outbound calls (the
+	// store's InsertAudit behind a closure); nil: only the log.
 	Audit func(ctx context.Context, actor, action, object, detail string) error
-	// Actor names who made an HTTP request, for the audit log; nil: "api".
-	Actor func(r *http.Request) string
 	// ConfirmWait is how long an answering leg has to press 1 after the
-	// confirm prompts (0: 10s).
+	// confirm prompts (0: 10s), for the Ringer the engine makes itself.
 	ConfirmWait time.Duration
+	// Ringer is the box's ringing engine, shared with the ACD; nil: one
+	// with the flow's prompts.
+	Ringer *ring.Ringer
 
 	presOnce sync.Once
 	pres     *presence.Tracker
+	ringOnce sync.Once
+	rng      *ring.Ringer
+	calls    calls // calls in progress (Wait)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -122,11 +135,11 @@ type HuntState interface {
 }
 
 // QueueRunner holds a caller in a queue until an agent takes the call or
-// the queue sends the caller on (on_timeout, on_empty, exit_to). It returns
-// the next destination, or "" with the cause when the call is over. The
-// ACD (package acd) implements it.
+// the queue sends the caller on (on_timeout, on_empty, exit_to). The ACD
+// (package acd) implements it: it decides who and when, and never answers
+// an agent to the caller, bridges or records; the flow does.
 type QueueRunner interface {
-	RunQueue(ctx context.Context, q QueueCall) (next string, cause call.Cause)
+	RunQueue(ctx context.Context, q QueueCall) QueueResult
 }
 
 // QueueCall is a caller entering a queue.
@@ -136,12 +149,40 @@ type QueueCall struct {
 	Caller call.Leg
 	From   call.Party
 	Snap   *config.Snapshot // the call's configuration
-	// Path so far, for the queue log and the CDR.
+	// Path so far, for the queue log.
 	Path []string
-	// RecordPath, when set, asks the queue to record the conversation
-	// there (with call.RecordingBridger): an announcement with record:
-	// true came before.
-	RecordPath string
+	// Answer answers the caller (so they hear music); the flow keeps the
+	// CDR's answer time.
+	Answer func(context.Context) error
+	// Dialer rings agents (outside numbers through the call's routes).
+	Dialer call.Dialer
+	// Opts carry the caller as agents' phones show them and the caller's
+	// codecs; the queue adds its own confirm.
+	Opts ring.Opts
+	// Record and Wait are the CDR's: every agent leg tried is recorded.
+	Record func(cdr.Leg)
+	Wait   *sync.WaitGroup
+}
+
+// QueueResult is how a caller left a queue: to Next (or the call is over
+// with Cause), or with an agent who answered.
+type QueueResult struct {
+	Next  string
+	Cause call.Cause
+	// Answer is the agent's answered leg: the flow connects it.
+	Answer *ring.Answer
+	// Done is called once the connected call is over, with whether the
+	// caller hung up (queue log, wrap-up). Set with Answer.
+	Done func(byCaller bool)
+}
+
+// Agents is the ACD beyond its queues.
+type Agents interface {
+	ring.Agents
+	// Talking tells the ACD that agent is on a call that is not a queue
+	// call (answered from a group, a direct call, or one they placed);
+	// the returned end is called when it is over.
+	Talking(agent, callID string) (end func())
 }
 
 // Call is one call's routing state.
@@ -154,7 +195,8 @@ type Call struct {
 
 	rec    cdr.Record
 	visits map[string]int
-	peer   call.Leg // the bridged party, once answered
+	peer   call.Leg        // the bridged party, once answered
+	router dialplan.Router // outside numbers, over the call's snapshot
 
 	answered   bool // the inbound leg was answered
 	progressed bool // Progress was sent
@@ -168,6 +210,63 @@ type Call struct {
 // Handle routes one inbound leg until the call ends. It writes the call's
 // CDR before returning.
 func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
+	e.calls.add()
+	defer e.calls.done()
+	c := e.newCall(in, info)
+	c.rec.Start = time.Now()
+	e.publish("call.started", map[string]any{"call": info.CallID, "from": info.From.Number, "to": info.To, "direction": c.rec.Direction})
+
+	cause := c.route(ctx)
+	c.finish(cause)
+}
+
+// Wait returns when every call in progress has written its CDR, or with
+// ctx's error when ctx ends first. Calls that start meanwhile count too.
+func (e *Engine) Wait(ctx context.Context) error { return e.calls.wait(ctx) }
+
+// calls counts calls in progress; unlike a WaitGroup it may gain calls
+// while someone waits.
+type calls struct {
+	mu   sync.Mutex // protects following
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+func (c *calls) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *calls) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+	}
+}
+
+func (c *calls) wait(ctx context.Context) error {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	z := c.zero
+	c.mu.Unlock()
+	select {
+	case <-z:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) newCall(in call.Leg, info Inbound) *Call {
 	c := &Call{
 		e:      e,
 		snap:   e.Config.Current(),
@@ -176,26 +275,57 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 		visits: map[string]int{},
 		log:    e.logger().With("call", info.CallID),
 	}
+	c.router = dialplan.Router{Plan: c.snap.Outbound, Site: c.snap.Site, Next: e.Dialer, Forbidden: c.forbidden}
 	c.rec = cdr.Record{
 		CallID:     info.CallID,
 		Caller:     info.From.Number,
 		CallerName: info.From.Name,
 		Callee:     info.To,
 		Trunk:      info.Trunk,
-		Start:      time.Now(),
 	}
 	switch {
 	case info.Trunk != "":
-		c.rec.Direction = "inbound"
-	case c.isExtension(info.To):
-		c.rec.Direction = "internal"
+		c.rec.Direction = cdr.Inbound
+	case c.isExtension(info.To), strings.HasPrefix(info.To, "*"):
+		c.rec.Direction = cdr.Internal
 	default:
-		c.rec.Direction = "outbound"
+		c.rec.Direction = cdr.Outbound
 	}
-	e.publish("call.started", map[string]any{"call": info.CallID, "from": info.From.Number, "to": info.To, "direction": c.rec.Direction})
+	if c.rec.CallerName == "" {
+		c.rec.CallerName = c.callerName()
+	}
+	return c
+}
 
-	cause := c.route(ctx)
-	c.finish(cause)
+// callerName is the name the CDR shows for a caller who sent none: the
+// calling extension's, or the agent whose mobile called.
+func (c *Call) callerName() string {
+	if x, ok := c.extension(c.info.Extension); ok && x.Name != "" {
+		return x.Name
+	}
+	for _, a := range c.snap.Site.Agents {
+		if c.info.From.Number != "" && (a.Mobile == c.info.From.Number || a.Extension == c.info.From.Number) && a.Name != "" {
+			return a.Name
+		}
+	}
+	return ""
+}
+
+// forbidden records an outbound call the caller's permission refused.
+func (c *Call) forbidden(ctx context.Context, t call.Target, d dialplan.Decision) {
+	perm := d.Route.Permission
+	if perm == "" {
+		perm = site.PermNational
+	}
+	detail := fmt.Sprintf("%s (class %q) may not dial %s: route %q needs %q", c.info.From.Number, t.Class, t.Number, d.Route.Pattern, perm)
+	c.log.Warn("outbound call forbidden", "from", c.info.From.Number, "number", t.Number, "class", t.Class, "route", d.Route.Pattern)
+	if c.e.Audit != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := c.e.Audit(actx, "sip", "call.forbidden", t.Number, detail); err != nil {
+			c.log.Error("audit", "err", err)
+		}
+	}
 }
 
 func (e *Engine) logger() *slog.Logger {
@@ -345,18 +475,26 @@ func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 	return "", call.Unavailable
 }
 
-// dialOut sends the call to an outside number through the outbound routes.
+// dialOut sends the call to an outside number through the outbound routes,
+// judged with the caller's permission class.
 func (c *Call) dialOut(ctx context.Context, number, class string) call.Cause {
-	t := call.Target{Kind: call.TargetExternal, Number: number, From: c.info.From, Class: class}
-	ans, cause := c.ring(ctx, []ringEntry{{target: t, label: "external:" + number, keys: c.e.numberKeys(c.snap, number)}}, "")
-	if ans == nil {
-		return cause
+	o := c.opts(ring.Opts{})
+	t := call.Target{Kind: call.TargetExternal, Number: number, From: o.From, Class: class, Codecs: o.Codecs, Diversion: o.Diversion}
+	res := c.ring(ctx, []ring.Entry{{Target: t, Label: "external:" + number, Keys: ring.NumberKeys(c.snap.Site, number), Member: number, Kind: "external"}}, "")
+	if res.Answer == nil {
+		return res.Cause
 	}
-	return c.connect(ctx, ans)
+	return c.connect(ctx, res.Answer, nil)
 }
 
 // finish ends the inbound leg and writes the CDR.
 func (c *Call) finish(cause call.Cause) {
+	callerGone := false
+	select {
+	case <-c.in.Done():
+		callerGone = true
+	default:
+	}
 	c.in.Hangup(cause)
 	c.rec.End = time.Now()
 	// Losing legs may still be hearing "call taken"; their CDR legs count.
@@ -367,15 +505,32 @@ func (c *Call) finish(cause call.Cause) {
 	if !c.rec.Answer.IsZero() {
 		c.rec.Billable = c.rec.End.Sub(c.rec.Answer).Truncate(time.Second)
 	}
-	c.rec.Cause = cause.String()
-	if c.rec.HangupBy == "" {
-		c.rec.HangupBy = "system"
-		select {
-		case <-c.in.Done():
-			if e := c.in.Err(); e != nil && call.CauseOf(e) == call.Cancelled {
-				c.rec.HangupBy = "caller"
-			}
+	if callerGone {
+		// The caller hung up whatever was going on (a message, a menu, a
+		// queue): a normal end, not a failure of the box.
+		if c.rec.HangupBy == "" {
+			c.rec.HangupBy = cdr.ByCaller
+		}
+		switch cause {
+		case call.MediaTimeout, call.Shutdown:
 		default:
+			cause = call.Normal
+			if c.rec.Answer.IsZero() {
+				cause = call.Cancelled
+			}
+		}
+	}
+	if c.rec.HangupBy == "" {
+		c.rec.HangupBy = cdr.BySystem
+	}
+	c.rec.Cause = cause.String()
+	if c.rec.Direction == cdr.Outbound && c.rec.Trunk == "" {
+		// Unanswered: the trunk tried last.
+		for i := len(c.rec.Legs) - 1; i >= 0; i-- {
+			if l := c.rec.Legs[i]; l.Trunk != "" {
+				c.rec.Trunk, c.rec.NumberSent = l.Trunk, l.Number
+				break
+			}
 		}
 	}
 	if c.e.CDR != nil {

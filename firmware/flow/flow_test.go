@@ -50,6 +50,11 @@ func testSite() *site.Site {
 			{Match: "+15551230000", When: "business", To: "extension:101", Otherwise: "extension:102"},
 			{Match: "*", To: "hangup"},
 		},
+		Trunks: []site.Trunk{{ID: "carrier", Host: "carrier.example"}},
+		Outbound: []site.OutboundRoute{
+			{Pattern: "011.", Trunks: []string{"carrier"}, Permission: site.PermInternational},
+			{Pattern: "+1NXXNXXXXXX", Trunks: []string{"carrier"}},
+		},
 	}
 }
 
@@ -141,18 +146,24 @@ func TestDNDIsBusy(t *testing.T) {
 func TestOutboundUsesCallerPermission(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e, d, w := newEngine(t)
-		d.Fail("01144207", call.Forbidden)
+		var audit []string
+		e.Audit = func(ctx context.Context, actor, action, object, detail string) error {
+			audit = append(audit, action+" "+object)
+			return nil
+		}
 		caller := calltest.NewLeg("bob")
 		e.Handle(t.Context(), caller, Inbound{CallID: "c5", To: "01144207", Extension: "101"})
-		dials := d.Dials()
-		if len(dials) != 1 || dials[0].Kind != call.TargetExternal || dials[0].Class != "" {
-			t.Fatalf("dials = %+v, want one external dial with the extension's (default) class", dials)
+		if dials := d.Dials(); len(dials) != 0 {
+			t.Fatalf("dials = %+v: a national extension reached a trunk with an international number", dials)
 		}
 		if c := caller.HangupCause(); c != call.Forbidden {
 			t.Errorf("caller ended with %v, want forbidden", c)
 		}
-		if r := w.last(t); r.Direction != "outbound" {
-			t.Errorf("direction %q", r.Direction)
+		if r := w.last(t); r.Direction != "outbound" || r.Cause != "forbidden" {
+			t.Errorf("CDR direction %q cause %q", r.Direction, r.Cause)
+		}
+		if len(audit) != 1 || audit[0] != "call.forbidden 01144207" {
+			t.Errorf("audit %v, want the refusal", audit)
 		}
 	})
 }
@@ -173,14 +184,14 @@ func TestInboundScheduleInSiteTimezone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, _, _ := newEngine(t)
-			c := &Call{e: e, snap: e.Config.Current(), info: Inbound{Trunk: "carrier", DID: "+15551230000"}}
+			c := e.newCall(calltest.NewLeg("caller"), Inbound{Trunk: "carrier", DID: "+15551230000"})
 			if got := c.inboundDestination(tt.at); got != "extension:"+tt.want {
 				t.Errorf("at %v: %q, want extension:%s", tt.at, got, tt.want)
 			}
 		})
 	}
 	e, _, _ := newEngine(t)
-	c := &Call{e: e, snap: e.Config.Current(), info: Inbound{Trunk: "carrier", DID: "+15559999999"}}
+	c := e.newCall(calltest.NewLeg("caller"), Inbound{Trunk: "carrier", DID: "+15559999999"})
 	if got := c.inboundDestination(time.Now()); got != "hangup" {
 		t.Errorf("unknown DID went to %q, want the * route (hangup)", got)
 	}
@@ -194,7 +205,7 @@ func TestInboundClosedWithoutOtherwiseFallsThrough(t *testing.T) {
 		{Match: "+15551230001", To: "extension:102"},
 	}
 	cfg, _ := config.New(s, 1)
-	c := &Call{e: &Engine{Config: cfg}, snap: cfg.Current(), info: Inbound{Trunk: "carrier", DID: "+15551230001"}}
+	c := (&Engine{Config: cfg}).newCall(calltest.NewLeg("caller"), Inbound{Trunk: "carrier", DID: "+15551230001"})
 	if got := c.inboundDestination(time.Date(2026, 11, 23, 10, 0, 0, 0, ny)); got != "extension:101" {
 		t.Errorf("open: %q", got)
 	}

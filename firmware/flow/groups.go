@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
-	"ringbox/firmware/config"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
 
@@ -31,16 +31,17 @@ func findHunt(s *site.Site, id string) *site.HuntGroup {
 
 // groupEntries lays out a staged ring group: each stage's members ring
 // together for the stage's time, stage after stage, repeat times over.
-func (e *Engine) groupEntries(snap *config.Snapshot, g *site.RingGroup, from call.Party) []ringEntry {
-	o := ringOpts{from: fromWithPrefix(from, g.CIDPrefix), confirm: g.ConfirmMode(), hours: true, busy: true}
-	var out []ringEntry
+func groupEntries(av ring.Avail, g *site.RingGroup, o ring.Opts) []ring.Entry {
+	o.From = ring.FromWithPrefix(o.From, g.CIDPrefix)
+	o.Confirm = g.ConfirmMode()
+	var out []ring.Entry
 	var at time.Duration
 	for round := 1; round <= g.Repeats(); round++ {
 		for si, st := range g.Stages {
 			until := at + st.For.D()
 			for _, m := range st.Ring {
-				for _, en := range e.memberEntries(snap, m, at, until, o) {
-					en.round, en.stage = round, si+1
+				for _, en := range ring.Member(av, m, at, until, o) {
+					en.Round, en.Stage = round, si+1
 					out = append(out, en)
 				}
 			}
@@ -57,15 +58,15 @@ func (c *Call) ringGroup(ctx context.Context, id string) (string, call.Cause) {
 	if g == nil {
 		return "", call.NotFound
 	}
-	ans, cause := c.ring(ctx, c.e.groupEntries(c.snap, g, c.info.From), g.Music)
-	if ans != nil {
-		return "", c.connect(ctx, ans)
+	res := c.ring(ctx, groupEntries(c.avail(), g, c.opts(ring.Group(g.RingUnavailableAgents))), g.Music)
+	if res.Answer != nil {
+		return "", c.connect(ctx, res.Answer, nil)
 	}
-	if cause == call.Cancelled || ctx.Err() != nil {
-		return "", cause
+	if res.Cause == call.Cancelled || ctx.Err() != nil {
+		return "", res.Cause
 	}
-	c.busy = cause == call.Busy
-	return g.NoAnswerDest(), cause
+	c.busy = res.Cause == call.Busy
+	return g.NoAnswerDest(), res.Cause
 }
 
 // huntOrder orders members for one call: rotated to start for
@@ -89,59 +90,42 @@ func huntOrder(strategy string, members []string, start int, shuffle func([]stri
 // (sequential, round_robin, random), growing sets (memory_hunt: member i
 // joins at step i and rings to the end), all at once (ring_all), or only
 // the first (first_not_on_phone).
-func (e *Engine) huntEntries(snap *config.Snapshot, g *site.HuntGroup, members []string, from call.Party) []ringEntry {
-	ring := g.RingTime()
-	o := ringOpts{from: from, hunt: true, hours: true, busy: true}
+func huntEntries(av ring.Avail, g *site.HuntGroup, members []string, o ring.Opts) []ring.Entry {
+	rt := g.RingTime()
 	n := time.Duration(len(members))
-	var out []ringEntry
+	var out []ring.Entry
 	add := func(i int, m string, at, until time.Duration) {
-		for _, en := range e.memberEntries(snap, m, at, until, o) {
-			en.stage = i + 1
+		for _, en := range ring.Member(av, m, at, until, o) {
+			en.Stage = i + 1
 			out = append(out, en)
 		}
 	}
 	switch g.StrategyName() {
 	case site.HuntRingAll:
 		for i, m := range members {
-			add(i, m, 0, ring)
+			add(i, m, 0, rt)
 		}
 	case site.HuntFirstNotOnPhone:
 		if len(members) > 0 {
-			add(0, members[0], 0, ring)
+			add(0, members[0], 0, rt)
 		}
 	case site.HuntMemoryHunt:
 		for i, m := range members {
-			add(i, m, time.Duration(i)*ring, n*ring)
+			add(i, m, time.Duration(i)*rt, n*rt)
 		}
 	default:
 		for i, m := range members {
-			add(i, m, time.Duration(i)*ring, time.Duration(i+1)*ring)
+			add(i, m, time.Duration(i)*rt, time.Duration(i+1)*rt)
 		}
 	}
 	return out
 }
 
-// available reports why member m cannot be rung now ("" when it can): an
-// agent off hours, anyone on a call, in do-not-disturb or blocked from
-// hunting.
-func (e *Engine) available(snap *config.Snapshot, m string, now time.Time, busy func(...string) bool) string {
-	o := ringOpts{hunt: true, hours: true, busy: true}
-	ens := e.memberEntries(snap, m, 0, time.Hour, o)
-	why := SkipDND
-	if len(ens) == 0 {
-		return why
-	}
-	for _, en := range ens {
-		if en.check == nil {
-			return ""
-		}
-		r := en.check(now, busy)
-		if r == "" {
-			return ""
-		}
-		why = r
-	}
-	return why
+// huntOpts are how a hunt group rings: blocked extensions are skipped too.
+func huntOpts(g *site.HuntGroup) ring.Opts {
+	o := ring.Group(g.RingUnavailableAgents)
+	o.Hunt = true
+	return o
 }
 
 // huntStart returns where a round-robin group starts this call.
@@ -179,11 +163,11 @@ func (c *Call) hunt(ctx context.Context, id string) (string, call.Cause) {
 	order := huntOrder(g.StrategyName(), g.Members, start, func(s []string) {
 		rand.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 	})
-	busy := c.e.presence().Busy
+	av, o := c.avail(), c.opts(huntOpts(g))
 	now := time.Now()
 	var avail []string
 	for _, m := range order {
-		if why := c.e.available(c.snap, m, now, busy); why != "" {
+		if why := ring.Why(av, m, now, o); why != "" {
 			c.log.Info("not rung", "group", g.ID, "member", m, "reason", why)
 			continue
 		}
@@ -191,11 +175,11 @@ func (c *Call) hunt(ctx context.Context, id string) (string, call.Cause) {
 	}
 	cause := call.Unavailable
 	if len(avail) > 0 {
-		var ans *answered
-		ans, cause = c.ring(ctx, c.e.huntEntries(c.snap, g, avail, c.info.From), "")
-		if ans != nil {
-			return "", c.connect(ctx, ans)
+		res := c.ring(ctx, huntEntries(av, g, avail, o), "")
+		if res.Answer != nil {
+			return "", c.connect(ctx, res.Answer, nil)
 		}
+		cause = res.Cause
 		if cause == call.Cancelled || ctx.Err() != nil {
 			return "", cause
 		}
@@ -217,7 +201,7 @@ func lastMailbox(s *site.Site, members []string) string {
 		num := ""
 		if n, ok := strings.CutPrefix(m, "ext:"); ok {
 			num = n
-		} else if a := findAgent(s, m); a != nil {
+		} else if a := ring.FindAgent(s, m); a != nil {
 			num = a.Extension
 		} else if p, ok := strings.CutPrefix(m, "fxs:"); ok {
 			for _, l := range s.Lines {
@@ -226,7 +210,7 @@ func lastMailbox(s *site.Site, members []string) string {
 				}
 			}
 		}
-		if x := findExt(s, num); x != nil && x.Voicemail {
+		if x := ring.FindExt(s, num); x != nil && x.Voicemail {
 			return num
 		}
 	}

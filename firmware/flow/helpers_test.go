@@ -61,6 +61,10 @@ func officeSite() *site.Site {
 		},
 		Announcements: []site.Announcement{{ID: "recorded", Prompt: "recording-notice", Record: true, Next: "extension:102"}},
 		Schedules:     []site.Schedule{{ID: "business", Open: []site.Range{{Days: "mon-fri", From: "08:00", To: "18:00"}}}},
+		// Outside numbers leave through one carrier trunk; the fake dialer
+		// answers trunk targets by the number sent.
+		Trunks:   []site.Trunk{{ID: "carrier", Host: "carrier.example"}},
+		Outbound: []site.OutboundRoute{{Pattern: "+.", Trunks: []string{"carrier"}, Permission: site.PermNational}},
 		Inbound: []site.InboundRoute{
 			{Match: "+15551230000", When: "business", To: "extension:102", Otherwise: "extension:103"},
 			{Match: "+15551230001", To: "announce:recorded"},
@@ -177,8 +181,7 @@ func (o *office) inbound(t *testing.T, caller *calltest.Leg, did string) {
 
 // dest places a call that enters at dest directly.
 func (o *office) dest(t *testing.T, caller *calltest.Leg, dest string) call.Cause {
-	c := &Call{e: o.e, snap: o.e.Config.Current(), in: caller, visits: map[string]int{}, log: o.e.logger(),
-		info: Inbound{CallID: "c-" + caller.ID(), From: caller.Remote(), Trunk: "carrier"}}
+	c := o.e.newCall(caller, Inbound{CallID: "c-" + caller.ID(), From: caller.Remote(), Trunk: "carrier"})
 	c.rec.Start = time.Now()
 	cause := c.run(t.Context(), dest)
 	c.finish(cause)

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"ringbox/firmware/ring"
 	"strings"
 	"time"
 
@@ -124,7 +125,7 @@ func (c *Call) menuChoice(m *site.IVR, keys string) string {
 	if dest, ok := m.Options[keys]; ok {
 		return dest
 	}
-	if m.DirectDial && findExt(c.snap.Site, keys) != nil {
+	if m.DirectDial && ring.FindExt(c.snap.Site, keys) != nil {
 		return site.DestExtension + ":" + keys
 	}
 	return ""

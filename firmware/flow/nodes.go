@@ -2,11 +2,11 @@ package flow
 
 import (
 	"context"
-	"os"
 	"slices"
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 	"ringbox/firmware/voicemail"
 )
@@ -20,35 +20,34 @@ func (e *Engine) extensionRing() time.Duration {
 
 // extensionNode rings one extension, with its agent's preference when an
 // agent owns it (so the mobile rings too), for the extension ring time.
-// Direct calls ring whatever the agent's hours. Unanswered, busy or in
-// do-not-disturb, the call goes to the extension's mailbox when it has one.
+// A direct call rings whatever the agent's status and hours: a colleague
+// calling a desk phone is not a queue or group call. Unanswered, busy or
+// in do-not-disturb, the call goes to the extension's mailbox when it has
+// one.
 func (c *Call) extensionNode(ctx context.Context, num string) (string, call.Cause) {
-	x := findExt(c.snap.Site, num)
+	x := ring.FindExt(c.snap.Site, num)
 	if x == nil {
 		return "", call.NotFound
 	}
-	ring := c.e.extensionRing()
-	var cause call.Cause
-	if x.DND {
-		cause = call.Busy
-	} else {
-		var entries []ringEntry
-		o := ringOpts{from: c.info.From}
+	rt := c.e.extensionRing()
+	cause := call.Busy
+	if !x.DND {
+		av, o := c.avail(), c.opts(ring.Opts{})
+		var entries []ring.Entry
 		for i := range c.snap.Site.Agents {
 			if a := &c.snap.Site.Agents[i]; a.Extension == num {
-				entries = c.e.agentEntries(c.snap, a, 0, ring, o)
+				entries = ring.Agent(av, a, 0, rt, o)
 				break
 			}
 		}
 		if entries == nil {
-			t := call.Target{Kind: call.TargetExtension, Number: num, From: c.info.From}
-			entries = []ringEntry{{target: t, label: "ext:" + num, keys: c.e.extKeys(c.snap, num), until: ring, member: "ext:" + num}}
+			entries = ring.Member(av, "ext:"+num, 0, rt, o)
 		}
-		var ans *answered
-		ans, cause = c.ring(ctx, entries, "")
-		if ans != nil {
-			return "", c.connect(ctx, ans)
+		res := c.ring(ctx, entries, "")
+		if res.Answer != nil {
+			return "", c.connect(ctx, res.Answer, nil)
 		}
+		cause = res.Cause
 	}
 	return c.afterNoAnswer(num, x.Voicemail, cause)
 }
@@ -67,24 +66,23 @@ func (c *Call) afterNoAnswer(num string, hasBox bool, cause call.Cause) (string,
 	return "", cause
 }
 
-// agentNode rings an agent by their ring preference. Off hours or on a
-// call the agent is unavailable: the call goes to their extension's
-// mailbox, if any.
+// agentNode rings an agent by their ring preference. Unavailable (status,
+// wrap-up, off hours, on a call) the agent is not rung: the call goes to
+// their extension's mailbox, if any.
 func (c *Call) agentNode(ctx context.Context, id string) (string, call.Cause) {
-	a := findAgent(c.snap.Site, id)
+	a := ring.FindAgent(c.snap.Site, id)
 	if a == nil {
 		return "", call.NotFound
 	}
-	entries := c.e.agentEntries(c.snap, a, 0, c.e.extensionRing(), ringOpts{from: c.info.From, hours: true, busy: true})
-	ans, cause := c.ring(ctx, entries, "")
-	if ans != nil {
-		return "", c.connect(ctx, ans)
+	res := c.ring(ctx, ring.Agent(c.avail(), a, 0, c.e.extensionRing(), c.opts(ring.Group(false))), "")
+	if res.Answer != nil {
+		return "", c.connect(ctx, res.Answer, nil)
 	}
 	hasBox := false
-	if x := findExt(c.snap.Site, a.Extension); x != nil {
+	if x := ring.FindExt(c.snap.Site, a.Extension); x != nil {
 		hasBox = x.Voicemail
 	}
-	return c.afterNoAnswer(a.Extension, hasBox, cause)
+	return c.afterNoAnswer(a.Extension, hasBox, res.Cause)
 }
 
 // announce plays an announcement to the (answered) caller, turns on
@@ -128,21 +126,17 @@ func (c *Call) voicemail(ctx context.Context, box string) (string, call.Cause) {
 	return "", cause
 }
 
-// queue hands the caller to the ACD and continues where it sends them.
+// queue hands the caller to the ACD; an agent who answers is connected
+// here like any other answered call.
 func (c *Call) queue(ctx context.Context, id string) (string, call.Cause) {
 	if c.e.Queues == nil {
 		return "", call.Unavailable
 	}
-	path := ""
-	if c.record {
-		path = c.recordPath()
+	res := c.e.Queues.RunQueue(ctx, QueueCall{Queue: id, CallID: c.info.CallID, Caller: c.in, From: c.info.From,
+		Snap: c.snap, Path: slices.Clone(c.rec.Path), Answer: c.answer, Dialer: &c.router, Opts: c.opts(ring.Opts{}),
+		Record: c.addLeg, Wait: &c.bg})
+	if res.Answer != nil {
+		return "", c.connect(ctx, res.Answer, res.Done)
 	}
-	next, cause := c.e.Queues.RunQueue(ctx, QueueCall{Queue: id, CallID: c.info.CallID, Caller: c.in, From: c.info.From,
-		Snap: c.snap, Path: slices.Clone(c.rec.Path), RecordPath: path})
-	if path != "" {
-		if _, err := os.Stat(path); err == nil {
-			c.rec.Recording = path
-		}
-	}
-	return next, cause
+	return res.Next, res.Cause
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
-	"ringbox/firmware/call"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
 
@@ -50,45 +51,63 @@ type PlanSkip struct {
 	Stage  int    `json:"stage"`
 	Member string `json:"member"`
 	At     Offset `json:"at"`
-	Reason string `json:"reason"` // SkipOffHours, SkipOnCall, SkipDND
+	Reason string `json:"reason"` // ring.SkipOffHours, SkipOnCall, SkipDND, or the ACD's reason
 }
 
 // Plan answers "a call reaching ring group groupID at at: who rings
 // when?", assuming nobody answers. Agents are expanded by their ring
-// preference; members off hours (judged at each stage's time) or on a
-// call now are listed as skipped. When a whole stage is skipped the next
-// one starts at once, as it does for a real call.
-func (e *Engine) Plan(groupID string, at time.Time) (PlanResult, error) {
-	return e.plan(groupID, at, e.presence().Busy)
-}
-
-func (e *Engine) plan(groupID string, at time.Time, busy func(...string) bool) (PlanResult, error) {
+// preference; members off hours (judged at each stage's time), not
+// available to the ACD or on a call now are listed as skipped; busy names
+// more agents (or presence keys such as "ext:101") to treat as on a call.
+// When a whole stage is skipped the next one starts at once, as it does for
+// a real call.
+func (e *Engine) Plan(groupID string, at time.Time, busy ...string) (PlanResult, error) {
+	extra := map[string]bool{}
+	for _, k := range busy {
+		if !strings.Contains(k, ":") {
+			k = "agent:" + k
+		}
+		extra[k] = true
+	}
+	pres := e.presence()
+	isBusy := func(keys ...string) bool {
+		for _, k := range keys {
+			if extra[k] {
+				return true
+			}
+		}
+		return pres.Busy(keys...)
+	}
 	snap := e.Config.Current()
 	g := findGroup(snap.Site, groupID)
 	if g == nil {
 		return PlanResult{}, fmt.Errorf("plan %s: %w", groupID, ErrUnknownGroup)
 	}
-	entries := e.groupEntries(snap, g, call.Party{})
-	slices.SortStableFunc(entries, func(a, b ringEntry) int { return int(a.at - b.at) })
+	av := ring.Avail{Snap: snap, Busy: isBusy}
+	if e.Agents != nil {
+		av.Agents = e.Agents
+	}
+	entries := groupEntries(av, g, ring.Group(g.RingUnavailableAgents))
+	slices.SortStableFunc(entries, func(a, b ring.Entry) int { return int(a.At - b.At) })
 	res := PlanResult{Group: g.ID, At: at.In(snap.Loc), NoAnswer: g.NoAnswerDest(), Rings: []PlanRing{}, Skipped: []PlanSkip{}}
 	var shift, idleSince time.Duration
 	var active []time.Duration // end times of what is ringing
 	for _, en := range entries {
 		active = slices.DeleteFunc(active, func(end time.Duration) bool {
-			if end <= en.at {
+			if end <= en.At {
 				idleSince = max(idleSince, end)
 				return true
 			}
 			return false
 		})
-		if len(active) == 0 && en.at > idleSince {
-			shift += en.at - idleSince
+		if len(active) == 0 && en.At > idleSince {
+			shift += en.At - idleSince
 		}
-		idleSince = max(idleSince, en.at)
-		off := en.at - shift
-		if en.check != nil {
-			if why := en.check(at.Add(off), busy); why != "" {
-				s := PlanSkip{Round: en.round, Stage: en.stage, Member: en.member, At: Offset(off), Reason: why}
+		idleSince = max(idleSince, en.At)
+		off := en.At - shift
+		if en.Check != nil {
+			if why := en.Check(at.Add(off)); why != "" {
+				s := PlanSkip{Round: en.Round, Stage: en.Stage, Member: en.Member, At: Offset(off), Reason: why}
 				if !slices.ContainsFunc(res.Skipped, func(p PlanSkip) bool {
 					return p.Round == s.Round && p.Stage == s.Stage && p.Member == s.Member
 				}) {
@@ -97,9 +116,9 @@ func (e *Engine) plan(groupID string, at time.Time, busy func(...string) bool) (
 				continue
 			}
 		}
-		active = append(active, en.until)
-		res.Rings = append(res.Rings, PlanRing{Round: en.round, Stage: en.stage, Member: en.member,
-			Target: en.kind + ":" + en.target.Number, From: Offset(off), Until: Offset(en.until - shift), Confirm: en.confirm})
+		active = append(active, en.Until)
+		res.Rings = append(res.Rings, PlanRing{Round: en.Round, Stage: en.Stage, Member: en.Member,
+			Target: en.Kind + ":" + en.Target.Number, From: Offset(off), Until: Offset(en.Until - shift), Confirm: en.Confirm})
 	}
 	end := idleSince
 	for _, a := range active {

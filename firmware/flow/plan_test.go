@@ -2,9 +2,9 @@ package flow
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,16 +30,20 @@ func planSite() *site.Site {
 // do-not-disturb.
 func TestPlanGolden(t *testing.T) {
 	o := newOffice(t, planSite())
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/ringgroups/{id}/plan", o.e.PlanHandler())
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/ringgroups/plan/plan?at=2026-03-09T16:59:30&busy=steve", nil))
-	if rec.Code != 200 {
-		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	at := time.Date(2026, 3, 9, 16, 59, 30, 0, o.e.Config.Current().Loc)
+	res, err := o.e.Plan("plan", at, "steve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	enc := json.NewEncoder(&got)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "plan.golden")
 	if *update {
-		if err := os.WriteFile(golden, rec.Body.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,20 +51,14 @@ func TestPlanGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(rec.Body.Bytes(), want) {
-		t.Errorf("plan differs from %s (run with -update after checking):\n%s", golden, rec.Body)
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("plan differs from %s (run with -update after checking):\n%s", golden, got.Bytes())
 	}
 }
 
 func TestPlanUnknownGroup(t *testing.T) {
 	o := newOffice(t, nil)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/api/v1/ringgroups/nope/plan", nil)
-	o.e.PlanHandler().ServeHTTP(rec, req)
-	if rec.Code != 404 {
-		t.Errorf("status %d, want 404", rec.Code)
-	}
-	if _, err := o.e.Plan("nope", time.Now()); err == nil {
+	if _, err := o.e.Plan("nope", time.Now()); !errors.Is(err, ErrUnknownGroup) {
 		t.Error("Plan of an unknown group: no error")
 	}
 }

@@ -12,22 +12,27 @@ import (
 // system.language. Unknown ids are left out (and logged); nil when none is
 // known.
 func (c *Call) prompts(rate int, ids ...string) call.Source {
+	return c.e.promptSource(c.snap.Site.System.Lang(), rate, ids...)
+}
+
+// promptSource chains prompts ids in lang at rate; nil when none is known.
+func (e *Engine) promptSource(lang string, rate int, ids ...string) call.Source {
 	var srcs []call.Source
 	for _, id := range ids {
 		if id == "" {
 			continue
 		}
-		if c.e.Prompts != nil {
-			if src, ok := c.e.Prompts(id, rate); ok && src != nil {
+		if e.Prompts != nil {
+			if src, ok := e.Prompts(id, rate); ok && src != nil {
 				srcs = append(srcs, src)
 				continue
 			}
 		}
-		if pcm, ok := prompts.Get(c.snap.Site.System.Lang(), id, rate); ok {
+		if pcm, ok := prompts.Get(lang, id, rate); ok {
 			srcs = append(srcs, prompts.Source(pcm))
 			continue
 		}
-		c.log.Warn("unknown prompt", "prompt", id)
+		e.logger().Warn("unknown prompt", "prompt", id)
 	}
 	switch len(srcs) {
 	case 0:

@@ -5,51 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/presence"
+	"ringbox/firmware/ring"
 )
-
-// DefaultConfirmWait is how long an answering leg has to press 1 after the
-// "call for the office" prompts.
-const DefaultConfirmWait = 10 * time.Second
-
-// ringEntry is one target rung during [at, until) from the start of the
-// ringing. Entries are skipped, not rung, when check gives a reason.
-type ringEntry struct {
-	target  call.Target
-	label   string        // CDR leg target: "ext:101", "agent:bob/mobile:+1555…"
-	keys    []string      // presence keys while bridged
-	at      time.Duration // start
-	until   time.Duration // end; 0: until the far end gives up
-	confirm bool          // the leg must press 1 before it is bridged
-
-	// check says why the entry must not ring at now ("" to ring); busy
-	// reports whether any of its keys is on a call. nil: always rings.
-	check func(now time.Time, busy func(keys ...string) bool) string
-
-	// For Plan and the log.
-	member string
-	round  int // 1-based pass through the stages (ring groups)
-	stage  int // 1-based stage (ring groups) or step (hunt groups)
-	kind   string
-}
-
-// answered is the winner of a ringing.
-type answered struct {
-	leg   call.Leg
-	entry *ringEntry
-	rec   cdr.Leg // completed and added to the CDR by connect
-}
-
-type ringResult struct {
-	ans   *answered
-	cause call.Cause
-}
 
 func (e *Engine) presence() *presence.Tracker {
 	e.presOnce.Do(func() {
@@ -61,11 +24,41 @@ func (e *Engine) presence() *presence.Tracker {
 	return e.pres
 }
 
-func (e *Engine) confirmWait() time.Duration {
-	if e.ConfirmWait > 0 {
-		return e.ConfirmWait
+// ringer is the box's one ringing engine, with the flow's prompts.
+func (e *Engine) ringer() *ring.Ringer {
+	e.ringOnce.Do(func() {
+		if e.Ringer != nil {
+			e.rng = e.Ringer
+			return
+		}
+		e.rng = &ring.Ringer{ConfirmWait: e.ConfirmWait, Logger: e.Logger, Prompt: func(id string, rate int) (call.Source, bool) {
+			src := e.promptSource(e.Config.Current().Site.System.Lang(), rate, id)
+			return src, src != nil
+		}}
+	})
+	return e.rng
+}
+
+// avail judges who may be rung for a call on snap.
+func (c *Call) avail() ring.Avail {
+	av := ring.Avail{Snap: c.snap, Busy: c.e.presence().Busy}
+	if c.e.Agents != nil {
+		av.Agents = c.e.Agents
 	}
-	return DefaultConfirmWait
+	return av
+}
+
+// opts are the ring options of this call: the caller as shown, their
+// codecs, and the number a forwarded outside call was for.
+func (c *Call) opts(o ring.Opts) ring.Opts {
+	if o.From == (call.Party{}) {
+		o.From = c.info.From
+	}
+	o.Codecs = c.in.Media().Codecs()
+	if c.info.Trunk != "" {
+		o.Diversion = c.info.DID
+	}
+	return o
 }
 
 func (c *Call) addLeg(l cdr.Leg) {
@@ -74,213 +67,13 @@ func (c *Call) addLeg(l cdr.Leg) {
 	c.mu.Unlock()
 }
 
-// ring rings entries on their schedule until one answers (and confirms),
-// all have ended, or the caller hangs up. Meanwhile the caller hears
-// ringback (or the music class). With no winner it returns the cause:
-// Busy or another single cause when every leg ended with it, Cancelled when
-// the caller left, Unavailable when nobody could be rung, else NoAnswer.
-func (c *Call) ring(ctx context.Context, entries []ringEntry, music string) (*answered, call.Cause) {
-	entries = slices.Clone(entries)
-	slices.SortStableFunc(entries, func(a, b ringEntry) int { return int(a.at - b.at) })
-	gctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stopTone := c.ringback(gctx, music)
+// ring rings entries with the box's ringing engine while the caller hears
+// ringback (or the music class).
+func (c *Call) ring(ctx context.Context, entries []ring.Entry, music string) ring.Result {
+	stopTone := c.ringback(ctx, music)
 	defer stopTone()
-
-	var mu sync.Mutex
-	won := false
-	claim := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if won {
-			return false
-		}
-		won = true
-		return true
-	}
-	busy := c.e.presence().Busy
-	results := make(chan ringResult, len(entries))
-	start := time.Now()
-	var shift time.Duration // time skipped because nobody was left ringing
-	next, active := 0, 0
-	var causes []call.Cause
-	// launch starts every entry that is due; when nobody is ringing and
-	// entries are still to come, the next one is due now.
-	launch := func() {
-		for {
-			now := time.Since(start) + shift
-			for next < len(entries) && entries[next].at <= now {
-				e := &entries[next]
-				next++
-				if e.until > 0 && e.until <= e.at {
-					continue
-				}
-				if e.check != nil {
-					if why := e.check(time.Now(), busy); why != "" {
-						c.log.Info("not rung", "member", e.member, "target", e.label, "reason", why)
-						continue
-					}
-				}
-				var deadline time.Time
-				if e.until > 0 {
-					deadline = start.Add(e.until - shift)
-				}
-				active++
-				c.bg.Add(1)
-				go func() {
-					defer c.bg.Done()
-					results <- c.ringOne(gctx, e, deadline, claim)
-				}()
-			}
-			if active > 0 || next >= len(entries) {
-				return
-			}
-			shift += entries[next].at - now
-		}
-	}
-	launch()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		if active == 0 && next >= len(entries) {
-			return nil, combine(causes)
-		}
-		var due <-chan time.Time
-		if next < len(entries) {
-			timer.Reset(time.Until(start.Add(entries[next].at - shift)))
-			due = timer.C
-		}
-		select {
-		case <-due:
-			launch()
-		case r := <-results:
-			active--
-			if r.ans != nil {
-				cancel(call.AnsweredElsewhere)
-				return r.ans, call.Normal
-			}
-			causes = append(causes, r.cause)
-			launch()
-		case <-c.in.Done():
-			cancel(call.Cancelled)
-			return nil, call.Cancelled
-		case <-ctx.Done():
-			cancel(context.Cause(ctx))
-			return nil, call.CauseOf(context.Cause(ctx))
-		}
-	}
-}
-
-func combine(causes []call.Cause) call.Cause {
-	if len(causes) == 0 {
-		return call.Unavailable
-	}
-	first := causes[0]
-	for _, c := range causes[1:] {
-		if c != first {
-			return call.NoAnswer
-		}
-	}
-	if first == call.Rejected {
-		return call.NoAnswer // a decline only moves the group on
-	}
-	return first
-}
-
-// ringOne rings one entry until it answers (and confirms), deadline, or
-// ctx ends.
-func (c *Call) ringOne(ctx context.Context, e *ringEntry, deadline time.Time, claim func() bool) ringResult {
-	lctx := ctx
-	if !deadline.IsZero() {
-		var stop context.CancelFunc
-		lctx, stop = context.WithDeadlineCause(ctx, deadline, call.NoAnswer)
-		defer stop()
-	}
-	rec := cdr.Leg{Target: e.label, Start: time.Now()}
-	end := func(cause call.Cause) ringResult {
-		rec.End, rec.Cause = time.Now(), cause.String()
-		c.addLeg(rec)
-		return ringResult{cause: cause}
-	}
-	leg, err := c.e.Dialer.Dial(lctx, e.target)
-	if err != nil {
-		return end(call.CauseOf(err))
-	}
-	rec.ID = leg.ID()
-	if err := leg.Answer(lctx); err != nil {
-		cause := call.CauseOf(context.Cause(lctx))
-		if lctx.Err() == nil {
-			cause = call.CauseOf(err)
-		}
-		leg.Hangup(cause)
-		return end(cause)
-	}
-	rec.Answer = time.Now()
-	if e.confirm {
-		if cause := c.confirm(ctx, leg); cause != call.Normal {
-			if cause == call.AnsweredElsewhere {
-				c.tooLate(leg)
-			}
-			leg.Hangup(cause)
-			return end(cause)
-		}
-	}
-	if !claim() {
-		c.tooLate(leg)
-		leg.Hangup(call.AnsweredElsewhere)
-		return end(call.AnsweredElsewhere)
-	}
-	return ringResult{ans: &answered{leg: leg, entry: e, rec: rec}}
-}
-
-// confirm plays "call for the office, press 1 to accept, 2 to decline" to
-// an answered leg and waits for the key: Normal for 1, Rejected for 2,
-// NoAnswer when no key comes (a mobile's own voicemail never presses 1),
-// or the ringing's cause when it ended meanwhile.
-func (c *Call) confirm(ctx context.Context, leg call.Leg) call.Cause {
-	m := leg.Media()
-	if src := c.prompts(rateOf(m), "call-for-office", "accept-decline"); src != nil {
-		if err := m.Play(ctx, src, true); err != nil {
-			if ctx.Err() != nil {
-				return call.CauseOf(context.Cause(ctx))
-			}
-			return call.NoAnswer
-		}
-	}
-	t := time.NewTimer(c.e.confirmWait())
-	defer t.Stop()
-	for {
-		select {
-		case d := <-m.Digits():
-			switch d.Key {
-			case '1':
-				return call.Normal
-			case '2':
-				return call.Rejected
-			}
-		case <-t.C:
-			return call.NoAnswer
-		case <-leg.Done():
-			return call.NoAnswer
-		case <-ctx.Done():
-			return call.CauseOf(context.Cause(ctx))
-		}
-	}
-}
-
-// tooLate tells a leg that answered after the winner that the call was
-// taken.
-func (c *Call) tooLate(leg call.Leg) {
-	select {
-	case <-leg.Done():
-		return
-	default:
-	}
-	if src := c.prompts(rateOf(leg.Media()), "call-taken"); src != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		leg.Media().Play(ctx, src, false)
-	}
+	return c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: entries, Caller: c.in,
+		Record: c.addLeg, Wait: &c.bg, Log: c.log})
 }
 
 // ringback sends progress to an unanswered caller once, then plays the
@@ -324,7 +117,7 @@ func (c *Call) ringback(ctx context.Context, music string) (stop func()) {
 	}
 }
 
-// answer answers the caller once.
+// answer answers the caller once; the CDR's answer time is then.
 func (c *Call) answer(ctx context.Context) error {
 	if c.answered {
 		return nil
@@ -343,48 +136,98 @@ func (c *Call) callerKeys() []string {
 	if c.info.Extension == "" {
 		return nil
 	}
-	return c.e.extKeys(c.snap, c.info.Extension)
+	return ring.ExtKeys(c.snap.Site, c.info.Extension)
 }
 
-// connect answers the caller (if the flow had not yet), marks everyone on
-// the call busy, and bridges the caller with the winner until one ends.
-func (c *Call) connect(ctx context.Context, a *answered) call.Cause {
-	out := a.leg
-	defer func() {
-		a.rec.End = time.Now()
-		if err := out.Err(); err != nil {
-			a.rec.Cause = call.CauseOf(err).String()
-		} else {
-			a.rec.Cause = call.Normal.String()
+// callerAgent is the agent whose extension placed the call, if any.
+func (c *Call) callerAgent() string {
+	if c.info.Extension == "" {
+		return ""
+	}
+	for _, a := range c.snap.Site.Agents {
+		if a.Extension == c.info.Extension {
+			return a.ID
 		}
-		c.addLeg(a.rec)
+	}
+	return ""
+}
+
+// connect is where every answered call goes, whatever rang it (an
+// extension, a group, an outside number, a queue's agent): it answers the
+// caller (if nothing had), marks both sides on a call, tells the ACD about
+// agents' calls, bridges (recording when an announcement asked) until one
+// side hangs up, and fills the CDR. done, when set, is the queue's: it
+// learns who hung up once the call is over.
+func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller bool)) call.Cause {
+	out := a.Leg
+	rec := a.Rec
+	byCaller := false
+	defer func() {
+		rec.End = time.Now()
+		rec.Cause = call.Normal.String()
+		if err := out.Err(); err != nil {
+			rec.Cause = call.CauseOf(err).String()
+		}
+		c.addLeg(rec)
+		if done != nil {
+			done(byCaller)
+		}
 	}()
+	// A caller who has heard nothing yet answers with the winner's codec,
+	// so the bridge relays without transcoding.
+	if p, ok := c.in.Media().(call.CodecPreferrer); ok {
+		p.PreferCodec(call.Unwrap(out).Media().Codec())
+	}
 	if err := c.answer(ctx); err != nil {
 		out.Hangup(call.Normal)
+		byCaller = true
 		return call.CauseOf(err)
 	}
-	end := c.e.presence().Begin(append(slices.Clone(a.entry.keys), c.callerKeys()...)...)
-	defer end()
+	endPres := c.e.presence().Begin(append(slices.Clone(a.Entry.Keys), c.callerKeys()...)...)
+	defer endPres()
+	if c.e.Agents != nil {
+		// Queue calls are the ACD's own; any other call of an agent (the
+		// callee, or the agent who placed it) is told, for the agent's
+		// state and the wrap-up after all calls.
+		var agents []string
+		if done == nil && a.Entry.Agent != "" {
+			agents = append(agents, a.Entry.Agent)
+		}
+		if ag := c.callerAgent(); ag != "" && !slices.Contains(agents, ag) {
+			agents = append(agents, ag)
+		}
+		for _, ag := range agents {
+			defer c.e.Agents.Talking(ag, c.info.CallID)()
+		}
+	}
 	c.peer = out
-	c.e.publish("call.answered", map[string]any{"call": c.info.CallID, "by": a.entry.label})
+	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
+	if rec.Trunk != "" {
+		c.rec.Trunk, c.rec.NumberSent = rec.Trunk, rec.Number
+	}
+	c.e.publish("call.answered", map[string]any{"call": c.info.CallID, "by": a.Entry.Label, "agent": a.Entry.Agent})
 	berr := c.bridge(ctx, out)
 	// Whoever is still up is hung up normally; remember who ended it.
 	select {
 	case <-c.in.Done():
-		c.rec.HangupBy = "caller"
+		c.rec.HangupBy, byCaller = cdr.ByCaller, true
 	default:
 		select {
 		case <-out.Done():
-			c.rec.HangupBy = "callee"
+			c.rec.HangupBy = cdr.ByCallee
 		default:
-			c.rec.HangupBy = "system"
+			c.rec.HangupBy = cdr.BySystem
 		}
 	}
 	cause := call.Normal
 	if berr != nil && call.CauseOf(berr) == call.MediaTimeout {
 		// The RTP stopped: the bridge noticed before either leg ended.
 		cause = call.MediaTimeout
-		c.rec.HangupBy = "system"
+		c.rec.HangupBy = cdr.BySystem
+	} else if berr != nil && ctx.Err() == nil {
+		c.log.Error("bridge failed", "with", a.Entry.Label, "err", berr)
+		cause = call.Failure
+		c.rec.HangupBy = cdr.BySystem
 	}
 	if e := c.in.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
 		cause = call.MediaTimeout
@@ -397,7 +240,8 @@ func (c *Call) connect(ctx context.Context, a *answered) call.Cause {
 }
 
 // bridge relays caller and out, recording when an announcement asked. It
-// returns why the bridge ended when neither leg hung up (a media timeout).
+// returns why the bridge ended when neither leg hung up (a media timeout,
+// a failure).
 func (c *Call) bridge(ctx context.Context, out call.Leg) error {
 	if c.e.Bridger == nil {
 		return nil

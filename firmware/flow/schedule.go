@@ -133,16 +133,8 @@ func (e *Engine) persist(ctx context.Context, schedule string, o *override) {
 // state next changes (the next opening or closing time, or a holiday), or
 // until ClearOverride. Overrides are saved through OverrideStore (so a
 // restart keeps them) and each change is written to the audit log.
-func (e *Engine) SetOverride(schedule string, open bool) error {
-	return e.setOverride(context.Background(), "api", schedule, open)
-}
-
-// ClearOverride returns schedule to its weekly ranges and holidays.
-func (e *Engine) ClearOverride(schedule string) error {
-	return e.clearOverride(context.Background(), "api", schedule)
-}
-
-func (e *Engine) setOverride(ctx context.Context, actor, schedule string, open bool) error {
+// actor names who did it, for the audit log.
+func (e *Engine) SetOverride(ctx context.Context, actor, schedule string, open bool) error {
 	snap := e.Config.Current()
 	s := findSchedule(snap.Site, schedule)
 	if s == nil {
@@ -171,7 +163,8 @@ func (e *Engine) setOverride(ctx context.Context, actor, schedule string, open b
 	return nil
 }
 
-func (e *Engine) clearOverride(ctx context.Context, actor, schedule string) error {
+// ClearOverride returns schedule to its weekly ranges and holidays.
+func (e *Engine) ClearOverride(ctx context.Context, actor, schedule string) error {
 	if findSchedule(e.Config.Site(), schedule) == nil {
 		return fmt.Errorf("clear override %s: %w", schedule, ErrUnknownSchedule)
 	}
@@ -225,10 +218,10 @@ func (e *Engine) toggleOverride(ctx context.Context, actor, schedule string) (bo
 		return false, err
 	}
 	if st.Override != "auto" {
-		if err := e.clearOverride(ctx, actor, schedule); err != nil {
+		if err := e.ClearOverride(ctx, actor, schedule); err != nil {
 			return false, err
 		}
 		return st.Scheduled, nil
 	}
-	return !st.Open, e.setOverride(ctx, actor, schedule, !st.Open)
+	return !st.Open, e.SetOverride(ctx, actor, schedule, !st.Open)
 }

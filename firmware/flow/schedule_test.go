@@ -2,9 +2,6 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +35,7 @@ func TestScheduleOverrideHoldsUntilNextChange(t *testing.T) {
 		if st.Open || st.Override != "auto" {
 			t.Fatalf("state %+v, want closed, auto", st)
 		}
-		if err := o.e.SetOverride("business", true); err != nil {
+		if err := o.e.SetOverride(t.Context(), "api", "business", true); err != nil {
 			t.Fatal(err)
 		}
 		st, _ = o.e.ScheduleStateAt("business", time.Now())
@@ -61,16 +58,16 @@ func TestScheduleOverrideHoldsUntilNextChange(t *testing.T) {
 		if st.Open || st.Override != "auto" {
 			t.Errorf("Monday 18:00: %+v, want closed, auto", st)
 		}
-		if err := o.e.SetOverride("business", false); err != nil {
+		if err := o.e.SetOverride(t.Context(), "api", "business", false); err != nil {
 			t.Fatal(err)
 		}
-		if err := o.e.ClearOverride("business"); err != nil {
+		if err := o.e.ClearOverride(t.Context(), "api", "business"); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ = o.e.ScheduleStateAt("business", time.Now()); st.Override != "auto" {
 			t.Errorf("after clear: %+v", st)
 		}
-		if err := o.e.SetOverride("nope", true); err == nil {
+		if err := o.e.SetOverride(t.Context(), "api", "nope", true); err == nil {
 			t.Error("override of an unknown schedule accepted")
 		}
 		if len(audit.rows) != 3 || !strings.HasPrefix(audit.rows[0], "api schedule.override business open until 2000-01-03T08:00:00-05:00") {
@@ -101,38 +98,6 @@ func TestScheduleFeatureCodeToggles(t *testing.T) {
 			t.Errorf("*282 with one schedule: %v, want not found", c)
 		}
 	})
-}
-
-func TestScheduleHandler(t *testing.T) {
-	o := newOffice(t, nil)
-	mux := http.NewServeMux()
-	h := o.e.ScheduleHandler()
-	mux.Handle("GET /api/v1/schedules/{id}/override", h)
-	mux.Handle("POST /api/v1/schedules/{id}/override", h)
-	do := func(method, path, body string) (int, ScheduleState) {
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
-		var st ScheduleState
-		json.Unmarshal(rec.Body.Bytes(), &st)
-		return rec.Code, st
-	}
-	code, st := do("POST", "/api/v1/schedules/business/override", `{"state":"closed"}`)
-	if code != 200 || st.Open || st.Override != "closed" {
-		t.Errorf("POST closed: %d %+v", code, st)
-	}
-	code, st = do("GET", "/api/v1/schedules/business/override", "")
-	if code != 200 || st.Override != "closed" || st.Schedule != "business" {
-		t.Errorf("GET: %d %+v", code, st)
-	}
-	if code, st = do("POST", "/api/v1/schedules/business/override", `{"state":"auto"}`); code != 200 || st.Override != "auto" {
-		t.Errorf("POST auto: %d %+v", code, st)
-	}
-	if code, _ := do("POST", "/api/v1/schedules/business/override", `{"state":"maybe"}`); code != 400 {
-		t.Errorf("bad state: %d, want 400", code)
-	}
-	if code, _ := do("GET", "/api/v1/schedules/nope/override", ""); code != 404 {
-		t.Errorf("unknown schedule: %d, want 404", code)
-	}
 }
 
 func TestNextChangeAcrossDST(t *testing.T) {
@@ -191,7 +156,7 @@ func TestScheduleOverrideSurvivesRestart(t *testing.T) {
 		saved := &memOverrides{m: map[string]savedOverride{}}
 		o := newOffice(t, nil) // Friday 19:00: business is closed
 		o.e.OverrideStore = saved
-		if err := o.e.SetOverride("business", true); err != nil {
+		if err := o.e.SetOverride(t.Context(), "api", "business", true); err != nil {
 			t.Fatal(err)
 		}
 		// The box restarts: a new engine restores what was saved.
@@ -202,7 +167,7 @@ func TestScheduleOverrideSurvivesRestart(t *testing.T) {
 		if st, _ := again.e.ScheduleStateAt("business", time.Now()); !st.Open || st.Override != "open" {
 			t.Errorf("after restart: %+v, want still open by override", st)
 		}
-		if err := o.e.ClearOverride("business"); err != nil {
+		if err := o.e.ClearOverride(t.Context(), "api", "business"); err != nil {
 			t.Fatal(err)
 		}
 		if len(saved.m) != 0 {

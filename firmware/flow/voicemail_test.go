@@ -116,7 +116,7 @@ func TestBusyExtensionBusyGreeting(t *testing.T) {
 		o.d.Fail("+15550001001", call.Busy)
 		caller := calltest.NewLeg("caller")
 		time.AfterFunc(time.Second, func() { caller.Hangup(call.Normal) })
-		c := &Call{e: o.e, snap: o.e.Config.Current(), in: caller, visits: map[string]int{}, log: o.e.logger()}
+		c := o.e.newCall(caller, Inbound{CallID: "vm"})
 		c.run(t.Context(), "extension:101")
 		if !c.busy {
 			t.Error("voicemail not told the extension was busy")

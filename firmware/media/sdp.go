@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,6 +75,9 @@ var staticCodecs = map[uint8]Codec{
 	13: {Name: "CN", PT: 13, Clock: 8000},
 	18: {Name: "G729", PT: 18, Clock: 8000},
 }
+
+// Supported reports whether the box can send and receive c.
+func Supported(c Codec) bool { return supported(c) }
 
 // supported reports whether the box can send and receive c.
 func supported(c Codec) bool {
@@ -290,6 +294,29 @@ func answerWith(offer Desc, local netip.AddrPort, c Codec) Desc {
 		a.DTMF = &dtmf
 	}
 	return a
+}
+
+// OfferCodecs is the box's offer toward a leg rung for a caller whose
+// codecs are names, best first: those the box knows, in that order, then
+// every other codec the box can transcode to, and telephone-event.
+func OfferCodecs(names []string, local netip.AddrPort) Desc {
+	o := Desc{Addr: local, Direction: "sendrecv", Ptime: 20}
+	all := []Codec{PCMU, PCMA, G722}
+	for _, n := range names {
+		for _, c := range all {
+			if c.Name == canonicalName(n) && !slices.ContainsFunc(o.Codecs, func(x Codec) bool { return x.Name == c.Name }) {
+				o.Codecs = append(o.Codecs, c)
+			}
+		}
+	}
+	for _, c := range all {
+		if !slices.ContainsFunc(o.Codecs, func(x Codec) bool { return x.Name == c.Name }) {
+			o.Codecs = append(o.Codecs, c)
+		}
+	}
+	te := TelephoneEvent
+	o.DTMF = &te
+	return o
 }
 
 // Offer builds the box's offer toward a callee. With from != nil (a caller's

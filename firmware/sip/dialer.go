@@ -11,14 +11,14 @@ import (
 	sipgosip "github.com/emiago/sipgo/sip"
 
 	"ringbox/firmware/call"
-	"ringbox/firmware/dialplan"
 	"ringbox/firmware/media"
 	"ringbox/firmware/site"
 )
 
 // Dialer rings SIP targets: every registered contact of an extension at
-// once, or an external number through the outbound routes and their
-// trunks. It implements call.Dialer and call.Bridger.
+// once, or one number through one trunk (outbound routing, patterns,
+// permissions and trunk failover live in package dialplan). It implements
+// call.Dialer and call.Bridger.
 type Dialer struct{ s *Server }
 
 var (
@@ -31,6 +31,10 @@ var (
 // Dial implements call.Dialer. The returned leg rings until Answer sees the
 // far end answer; cancelling ctx before then cancels the call with the
 // context's cause (call.AnsweredElsewhere sends the RFC 3326 Reason).
+//
+// A trunk leg ends with call.Congestion when the trunk is down, answers
+// 408 or 5xx, or neither rings nor answers within Config.TrunkTimeout, so
+// that routing can try the next trunk.
 func (d *Dialer) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 	s := d.s
 	if s.draining.Load() {
@@ -53,66 +57,29 @@ func (d *Dialer) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 		if len(branches) == 0 {
 			return nil, call.Unavailable
 		}
-		return d.start(ctx, t, "ext:"+t.Number, [][]branchSpec{branches}, false)
-	case call.TargetExternal:
-		return d.dialExternal(ctx, t)
+		return d.start(ctx, t, "ext:"+t.Number, branches, false)
+	case call.TargetTrunk:
+		return d.dialTrunk(ctx, t)
 	default:
 		return nil, call.NotFound
 	}
 }
 
-func (d *Dialer) dialExternal(ctx context.Context, t call.Target) (call.Leg, error) {
-	s := d.s
-	st := s.cfg.Site()
+// dialTrunk sends one number to one trunk.
+func (d *Dialer) dialTrunk(ctx context.Context, t call.Target) (call.Leg, error) {
+	st := d.s.cfg.Site()
 	if st == nil {
 		return nil, call.Congestion
 	}
-	plan, err := dialplan.NewPlan(st.Outbound)
-	if err != nil {
-		return nil, fmt.Errorf("outbound plan: %w", err)
-	}
-	dec, ok := plan.Lookup(t.Number, t.Class)
-	if !ok {
-		return nil, call.NotFound
-	}
-	if !dec.Allowed {
-		if s.cfg.Audit != nil {
-			s.cfg.Audit(ctx, "call.forbidden", fmt.Sprintf("%s (class %q) may not dial %s: route %q needs %q",
-				t.From.Number, t.Class, t.Number, dec.Route.Pattern, routePerm(dec.Route.Permission)))
-		}
-		s.log.Warn("outbound call forbidden", "from", t.From.Number, "number", t.Number, "class", t.Class, "route", dec.Route.Pattern)
-		return nil, call.Forbidden
-	}
-	office := st.System.OfficeNumber
-	var attempts [][]branchSpec
-	for _, id := range dec.Route.Trunks {
-		tr, ok := findTrunk(st, id)
-		if !ok || tr.FXO != 0 || tr.Host == "" {
-			continue // FXO lines are rung by the board's dialer
-		}
-		host, port := trunkHostPort(tr.Host)
-		transport := strings.ToUpper(tr.Transport)
-		if transport == "" {
-			transport = "UDP"
-		}
-		uri := sipgosip.Uri{Scheme: "sip", User: dec.Number, Host: host, Port: port}
-		cid := office
-		if tr.CallerID != "" {
-			cid = tr.CallerID
-		}
-		attempts = append(attempts, []branchSpec{{uri: uri, transport: transport, trunk: tr, fromNumber: cid}})
-	}
-	if len(attempts) == 0 {
+	tr, ok := findTrunk(st, t.Trunk)
+	if !ok || tr.Host == "" {
+		// An analog (FXO) line is the board's to dial; this edge has none.
 		return nil, call.Congestion
 	}
-	return d.start(ctx, t, "external:"+t.Number, attempts, true)
-}
-
-func routePerm(p string) string {
-	if p == "" {
-		return site.PermNational
-	}
-	return p
+	host, port := trunkHostPort(tr.Host)
+	transport := strings.ToUpper(tr.TransportName())
+	uri := sipgosip.Uri{Scheme: "sip", User: t.Number, Host: host, Port: port}
+	return d.start(ctx, t, "trunk:"+tr.ID, []branchSpec{{uri: uri, transport: transport, trunk: tr}}, true)
 }
 
 func findTrunk(st *site.Site, id string) (site.Trunk, bool) {
@@ -126,42 +93,31 @@ func findTrunk(st *site.Site, id string) (site.Trunk, bool) {
 
 // branchSpec is one INVITE to send.
 type branchSpec struct {
-	uri        sipgosip.Uri
-	dest       string // NAT: the registration's source address
-	transport  string
-	trunk      site.Trunk // zero for extensions
-	fromNumber string     // overrides the caller's number (trunks: office number)
+	uri       sipgosip.Uri
+	dest      string // NAT: the registration's source address
+	transport string
+	trunk     site.Trunk // zero for extensions
 }
 
-// start creates the outbound leg and its ring goroutine. attempts are tried
-// in order (trunk failover); the branches of one attempt ring at once.
-func (d *Dialer) start(ctx context.Context, t call.Target, target string, attempts [][]branchSpec, failover bool) (call.Leg, error) {
+// start creates the outbound leg and its ring goroutine: the branches
+// ring at once (an extension's contacts), the first 2xx wins. trunk makes a
+// silent or failing far end end the leg with call.Congestion.
+func (d *Dialer) start(ctx context.Context, t call.Target, target string, branches []branchSpec, trunk bool) (call.Leg, error) {
 	s := d.s
 	if s.cfg.Media == nil {
 		return nil, call.Congestion
 	}
 	st, err := s.cfg.Media.Open()
 	if err != nil {
+		s.log.Warn("no media port for an outbound call", "target", target, "error", err)
 		return nil, call.Congestion
 	}
 	l := s.newLeg(false, target, st)
 	l.remote = call.Party{Number: t.Number}
-	// The offer copies the caller's codecs so the bridge needs no
-	// transcoding; once the caller has heard an answer the codec is fixed.
-	caller := callerFrom(ctx)
-	var offer media.Desc
-	if caller != nil {
-		caller.mu.Lock()
-		from := caller.offer
-		if caller.local.Addr.IsValid() && len(caller.local.Codecs) > 0 {
-			from.Codecs = caller.local.Codecs[:1]
-		}
-		caller.mu.Unlock()
-		offer = media.Offer(&from, st.Local())
-	} else {
-		offer = media.Offer(nil, st.Local())
-	}
-	l.local = offer
+	// The caller's codecs first, so the bridge rarely needs to transcode;
+	// then the others the box can transcode to, so a phone that shares
+	// none of the caller's still takes the call.
+	l.local = media.OfferCodecs(t.Codecs, st.Local())
 	ringCtx, cancel := context.WithCancelCause(context.Background())
 	l.cancelRing = cancel
 	// ctx bounds the ringing only: a ring group's stage context that ends
@@ -173,7 +129,7 @@ func (d *Dialer) start(ctx context.Context, t call.Target, target string, attemp
 	})
 	go func() {
 		defer close(l.ringStopped)
-		l.ring(ringCtx, t, attempts, failover, caller)
+		l.ring(ringCtx, t, branches, trunk)
 		stop()
 	}()
 	return l, nil
@@ -192,99 +148,93 @@ type branch struct {
 	cancelled chan string
 }
 
-// ring runs an outbound leg until it is answered or fails.
-func (l *Leg) ring(ctx context.Context, t call.Target, attempts [][]branchSpec, failover bool, caller *Leg) {
+// ring runs an outbound leg until it is answered or fails. On a trunk, a
+// far end that neither rings nor answers within TrunkTimeout, a 408, a 5xx
+// or a transport error ends the leg with call.Congestion.
+func (l *Leg) ring(ctx context.Context, t call.Target, specs []branchSpec, trunk bool) {
 	s := l.s
-	var lastStatus int
-	for i, att := range attempts {
-		res := make(chan branchResult, len(att))
-		winner := make(chan *branch, len(att))
-		ringingAttempt := make(chan struct{}, len(att))
-		var branches []*branch
-		for _, spec := range att {
-			b := &branch{spec: spec, cancelled: make(chan string, 1)}
-			if err := l.newBranch(b, t); err != nil {
-				l.log.Warn("invite not sent", "uri", spec.uri.String(), "error", err)
-				continue
-			}
-			branches = append(branches, b)
-			go l.runBranch(b, res, winner, ringingAttempt)
-		}
-		if len(branches) == 0 {
+	res := make(chan branchResult, len(specs))
+	winner := make(chan *branch, len(specs))
+	ringing := make(chan struct{}, len(specs))
+	var branches []*branch
+	for _, spec := range specs {
+		b := &branch{spec: spec, cancelled: make(chan string, 1)}
+		if err := l.newBranch(b, t); err != nil {
+			l.log.Warn("invite not sent", "uri", spec.uri.String(), "error", err)
 			continue
 		}
-		var timeout <-chan time.Time
-		if failover {
-			tm := time.NewTimer(s.cfg.TrunkTimeout)
-			defer tm.Stop()
-			timeout = tm.C
-		}
-		pending := len(branches)
-		var won *branch
-		var fails []int
-		var cause call.Cause = -1
-		for pending > 0 {
-			select {
-			case <-ringingAttempt:
-				timeout = nil // a ringing trunk is not a dead trunk
-			case w := <-winner:
-				if won != nil {
-					// Both answered at once: the later one is ended.
-					go l.byeStray(w.d)
-					continue
-				}
-				won = w
-				l.answered(w, caller)
-				for _, b := range branches {
-					if b != w {
-						b.cancel(reasonElsewhere)
-					}
-				}
-			case r := <-res:
-				pending--
-				if r.res != nil {
-					fails = append(fails, r.res.StatusCode)
-				} else if r.err != nil {
-					fails = append(fails, 408)
-				}
-			case <-timeout:
-				l.log.Info("trunk timeout", "attempt", i, "after", s.cfg.TrunkTimeout)
-				for _, b := range branches {
-					b.cancel("")
-				}
-				timeout = nil
-			case <-ctx.Done():
-				if cause < 0 {
-					cause = call.CauseOf(context.Cause(ctx))
-					reason := ""
-					if cause == call.AnsweredElsewhere {
-						reason = reasonElsewhere
-					}
-					for _, b := range branches {
-						b.cancel(reason)
-					}
-				}
-				ctx = context.Background() // only once
+		branches = append(branches, b)
+		go l.runBranch(b, res, winner, ringing)
+	}
+	var timeout <-chan time.Time
+	if trunk {
+		tm := time.NewTimer(s.cfg.TrunkTimeout)
+		defer tm.Stop()
+		timeout = tm.C
+	}
+	pending := len(branches)
+	var won *branch
+	var fails []int
+	var cause call.Cause = -1
+	for pending > 0 {
+		select {
+		case <-ringing:
+			timeout = nil // a ringing trunk is not a dead trunk
+		case w := <-winner:
+			if won != nil {
+				// Both answered at once: the later one is ended.
+				go l.byeStray(w.d)
+				continue
 			}
+			won = w
+			l.answered(w)
+			for _, b := range branches {
+				if b != w {
+					b.cancel(reasonElsewhere)
+				}
+			}
+		case r := <-res:
+			pending--
+			if r.res != nil {
+				fails = append(fails, r.res.StatusCode)
+			} else if r.err != nil {
+				fails = append(fails, 408)
+			}
+		case <-timeout:
+			l.log.Info("trunk timeout", "trunk", t.Trunk, "after", s.cfg.TrunkTimeout)
+			for _, b := range branches {
+				b.cancel("")
+			}
+			timeout = nil
+			fails = append(fails, 408)
+		case <-ctx.Done():
+			if cause < 0 {
+				cause = call.CauseOf(context.Cause(ctx))
+				reason := ""
+				if cause == call.AnsweredElsewhere {
+					reason = reasonElsewhere
+				}
+				for _, b := range branches {
+					b.cancel(reason)
+				}
+			}
+			ctx = context.Background() // only once
 		}
-		if won != nil {
-			return
-		}
-		if cause >= 0 {
-			l.finish(cause, "local")
-			return
-		}
-		lastStatus = bestStatus(fails)
-		if !failover || !(lastStatus == 408 || lastStatus >= 500 && lastStatus < 600) {
-			break
-		}
-		l.log.Info("trunk failed, trying next", "status", lastStatus)
 	}
-	c := call.CauseFromSIP(lastStatus)
-	if failover && (lastStatus == 0 || lastStatus == 408 || lastStatus >= 500 && lastStatus < 600) {
+	if won != nil {
+		return
+	}
+	if cause >= 0 {
+		l.finish(cause, "local")
+		return
+	}
+	status := bestStatus(fails)
+	c := call.CauseFromSIP(status)
+	switch {
+	case trunk && (status == 0 || status == 408 || status >= 500 && status < 600):
+		l.log.Info("trunk failed", "trunk", t.Trunk, "status", status)
 		c = call.Congestion
-	}
-	if lastStatus == 0 && !failover {
+	case status == 0:
 		c = call.Unavailable
 	}
 	l.finish(c, "remote")
@@ -319,9 +269,6 @@ func (l *Leg) newBranch(b *branch, t call.Target) error {
 	req := sipgosip.NewRequest(sipgosip.INVITE, spec.uri)
 	req.SetTransport(spec.transport)
 	num := t.From.Number
-	if spec.fromNumber != "" {
-		num = spec.fromNumber
-	}
 	fromHost := s.host
 	if spec.trunk.Host != "" {
 		fromHost, _ = trunkHostPort(spec.trunk.Host)
@@ -334,6 +281,17 @@ func (l *Leg) newBranch(b *branch, t call.Target) error {
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sipgosip.CSeqHeader{SeqNo: 1, MethodName: sipgosip.INVITE})
 	req.AppendHeader(s.contactHeader(num, spec.transport))
+	if spec.trunk.Host != "" {
+		// RFC 3325: the identity the office stands behind; RFC 5806: the
+		// number the call was for, so a carrier accepts the original
+		// caller's number in From on a forwarded call.
+		if t.Asserted != "" {
+			req.AppendHeader(sipgosip.NewHeader("P-Asserted-Identity", fmt.Sprintf("<sip:%s@%s>", t.Asserted, fromHost)))
+		}
+		if t.Diversion != "" {
+			req.AppendHeader(sipgosip.NewHeader("Diversion", fmt.Sprintf("<sip:%s@%s>;reason=unconditional", t.Diversion, fromHost)))
+		}
+	}
 	req.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
@@ -474,16 +432,13 @@ func (l *Leg) watchRetransmissions(d *uacDialog) {
 }
 
 // answered makes branch w the leg's dialog.
-func (l *Leg) answered(w *branch, caller *Leg) {
+func (l *Leg) answered(w *branch) {
 	d := w.d
 	ans, err := media.ParseSDP(d.res.Body())
 	if err != nil {
 		l.log.Info("2xx without usable sdp", "error", err)
 	} else {
 		l.stream.SetRemote(ans)
-		if caller != nil && len(ans.Codecs) > 0 {
-			caller.preferCodec(ans.Codecs[0].Name)
-		}
 	}
 	l.mu.Lock()
 	l.uac = d
@@ -510,8 +465,8 @@ func (l *Leg) watchOutbound() {
 // Bridge implements call.Bridger: it relays RTP between two SIP legs until
 // either ends or ctx ends. Both legs must be *Leg.
 func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
-	la, ok1 := a.(*Leg)
-	lb, ok2 := b.(*Leg)
+	la, ok1 := call.Unwrap(a).(*Leg)
+	lb, ok2 := call.Unwrap(b).(*Leg)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
 	}

@@ -267,7 +267,7 @@ func TestFailoverOn503(t *testing.T) {
 	failing, live := freePort(t, 15000, 19990), freePort(t, 15000, 19990)
 	env.setSite(&site.Site{
 		Trunks: []site.Trunk{
-			{ID: "failing", Host: "127.0.0.3:" + itoa(failing), CallerID: "+15550000001"},
+			{ID: "failing", Host: "127.0.0.3:" + itoa(failing), OfficeNumber: "+15550000001"},
 			{ID: "live", Host: "127.0.0.2:" + itoa(live)},
 		},
 		Outbound: []site.OutboundRoute{{Pattern: "9.", Strip: 1, Trunks: []string{"failing", "live"}}},

@@ -149,7 +149,6 @@ func newEnvMedia(t *testing.T, mediaTimeout time.Duration, handler Handler, opts
 		Media:        eng,
 		Handler:      handler,
 		Bus:          env.bus,
-		Audit:        func(_ context.Context, action, detail string) { env.audits <- action + ": " + detail },
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		TrunkTimeout: 3 * time.Second,
 		TrunkRetry:   time.Second,

@@ -13,20 +13,6 @@ import (
 	"ringbox/firmware/media"
 )
 
-type callerKey struct{}
-
-// WithCaller returns a context carrying the inbound leg a dial is made for,
-// so that the outbound offer copies the caller's codecs (no transcoding in
-// the bridge). HandleCall's ctx already carries it.
-func WithCaller(ctx context.Context, in call.Leg) context.Context {
-	return context.WithValue(ctx, callerKey{}, in)
-}
-
-func callerFrom(ctx context.Context) *Leg {
-	l, _ := ctx.Value(callerKey{}).(*Leg)
-	return l
-}
-
 // onInvite handles INVITEs: new calls, and re-INVITEs inside a dialog.
 func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
@@ -111,7 +97,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	if s.cfg.Handler == nil {
 		l.Hangup(call.Unavailable)
 	} else {
-		hctx, cancel := context.WithCancel(WithCaller(context.Background(), l))
+		hctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			<-l.done
 			cancel()

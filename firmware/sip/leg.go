@@ -148,9 +148,30 @@ func (l *Leg) HangupBy() string {
 func (l *Leg) Stats() media.Stats { return l.stream.Stats() }
 
 // Media implements call.Leg.
-func (l *Leg) Media() call.Media { return legMedia{l.stream} }
+func (l *Leg) Media() call.Media { return legMedia{l.stream, l} }
 
-type legMedia struct{ st *media.Stream }
+type legMedia struct {
+	st *media.Stream
+	l  *Leg
+}
+
+// Codecs implements call.Media: what the caller offered until the box
+// answered or sent early media (an inbound leg), then the negotiated codec.
+func (m legMedia) Codecs() []string {
+	l := m.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.inbound || l.local.Addr.IsValid() {
+		return []string{m.st.Codec().Name}
+	}
+	var out []string
+	for _, c := range l.offer.Codecs {
+		if media.Supported(c) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
 
 func (m legMedia) Play(ctx context.Context, src call.Source, bargeIn bool) error {
 	return m.st.Play(ctx, src, bargeIn)
@@ -231,8 +252,11 @@ func (l *Leg) inboundAnswerLocked() error {
 	return nil
 }
 
-// preferCodec makes the inbound answer use the codec an outbound leg
-// negotiated, so the bridge relays without transcoding.
+// PreferCodec implements call.CodecPreferrer: the inbound answer uses the
+// codec an outbound leg negotiated, so the bridge relays without
+// transcoding, when the caller offered it and has heard nothing yet.
+func (m legMedia) PreferCodec(name string) { m.l.preferCodec(name) }
+
 func (l *Leg) preferCodec(name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -21,8 +21,8 @@ var _ call.RecordingBridger = (*Dialer)(nil)
 // conversation to a stereo WAV at path (a left, b right) while it lasts.
 // A recording failure does not end the bridge; the Recording says why.
 func (d *Dialer) BridgeRecorded(ctx context.Context, a, b call.Leg, path string) (call.Recording, error) {
-	la, ok1 := a.(*Leg)
-	lb, ok2 := b.(*Leg)
+	la, ok1 := call.Unwrap(a).(*Leg)
+	lb, ok2 := call.Unwrap(b).(*Leg)
 	if !ok1 || !ok2 {
 		return call.Recording{}, fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
 	}

@@ -89,9 +89,7 @@ type Config struct {
 	Media      *media.Engine
 	Handler    Handler
 	Bus        *events.Bus
-	// Audit records security-relevant refusals (a forbidden outbound call).
-	Audit  func(ctx context.Context, action, detail string)
-	Logger *slog.Logger
+	Logger     *slog.Logger
 	// TrunkTimeout is how long a trunk may take to give a final answer (or
 	// a 180) before the next trunk is tried; default 32s (Timer B).
 	TrunkTimeout time.Duration

@@ -111,6 +111,26 @@ func (a *Agent) Preference() string {
 // with extension_then_mobile (mobile_after; default 15s).
 func (a *Agent) MobileDelay() time.Duration { return orDur(a.MobileAfter, 15*time.Second) }
 
+// WrapupFor is the agent's wrap-up after a call that is not a queue call:
+// wrapup, else the longest wrap-up of the queues they serve in s, else 15s.
+func (a *Agent) WrapupFor(s *Site) time.Duration {
+	if a.Wrapup > 0 {
+		return time.Duration(a.Wrapup)
+	}
+	var longest time.Duration
+	for _, q := range s.Queues {
+		for _, qa := range q.Agents {
+			if qa.Agent == a.ID {
+				longest = max(longest, q.Wrapup.D())
+			}
+		}
+	}
+	if longest > 0 {
+		return longest
+	}
+	return 15 * time.Second
+}
+
 // IsManager reports whether the agent has the manager role.
 func (a *Agent) IsManager() bool { return a.Role == RoleManager }
 
@@ -120,6 +140,12 @@ func (e *Extension) PermissionClass() string { return orStr(e.Permission, PermNa
 // PermissionClass is the permission a caller needs for the route
 // (default national).
 func (r *OutboundRoute) PermissionClass() string { return orStr(r.Permission, PermNational) }
+
+// CallerIDMode is the trunk's caller_id (default caller).
+func (t *Trunk) CallerIDMode() string { return orStr(t.CallerID, CallerIDCaller) }
+
+// OfficeNumberOr is the trunk's office number, else the site's.
+func (t *Trunk) OfficeNumberOr(system string) string { return orStr(t.OfficeNumber, system) }
 
 // TransportName is the trunk's SIP transport (default udp).
 func (t *Trunk) TransportName() string { return orStr(t.Transport, "udp") }

@@ -99,6 +99,12 @@ type Agent struct {
 	AutoLogin      bool     `yaml:"auto_login,omitempty"` // log in/out at the edges of Hours
 	Button         int      `yaml:"button,omitempty"`
 	PIN            string   `yaml:"pin,omitempty"` // a secret: exported only with --with-secrets
+	// WrapupAfterAllCalls starts wrap-up after every answered call of the
+	// agent (ring groups, hunt groups, direct calls), not only queue calls.
+	WrapupAfterAllCalls bool `yaml:"wrapup_after_all_calls,omitempty"`
+	// Wrapup is the wrap-up after calls that are not queue calls; default
+	// the longest wrap-up of the agent's queues, else 15s.
+	Wrapup Duration `yaml:"wrapup,omitempty"`
 }
 
 // Range is a weekly time range in system.timezone.
@@ -118,6 +124,9 @@ type RingGroup struct {
 	Confirm   string  `yaml:"confirm,omitempty"`   // never | external | always; default never
 	Music     string  `yaml:"music,omitempty"`     // hold-music class the caller hears instead of ringback
 	NoAnswer  string  `yaml:"no_answer,omitempty"` // default hangup
+	// RingUnavailableAgents rings member agents who are unavailable,
+	// logged out, in wrap-up or off hours (they are skipped by default).
+	RingUnavailableAgents bool `yaml:"ring_unavailable_agents,omitempty"`
 }
 
 // Stage is one step of a ring group.
@@ -144,6 +153,9 @@ type HuntGroup struct {
 	Members  []string `yaml:"members,flow"`
 	Ring     Duration `yaml:"ring,omitempty"` // default 15s
 	NoAnswer string   `yaml:"no_answer,omitempty"`
+	// RingUnavailableAgents rings member agents who are unavailable,
+	// logged out, in wrap-up or off hours (they are skipped by default).
+	RingUnavailableAgents bool `yaml:"ring_unavailable_agents,omitempty"`
 }
 
 // Queue strategies.
@@ -254,9 +266,23 @@ type Trunk struct {
 	Password  string `yaml:"password,omitempty"` // a secret
 	Register  bool   `yaml:"register,omitempty"`
 	FXO       int    `yaml:"fxo,omitempty"`
-	// CallerID overrides system.office_number on calls through this trunk.
+	// CallerID is the number a call the box sends on to an outside number
+	// (a mobile, a forwarded call) shows through this trunk: "caller" (the
+	// default) shows the original caller's number, with Diversion and
+	// P-Asserted-Identity naming the office so carriers accept it;
+	// "office" shows the office number. Calls from extensions always show
+	// the office number.
 	CallerID string `yaml:"caller_id,omitempty"`
+	// OfficeNumber overrides system.office_number on calls through this
+	// trunk.
+	OfficeNumber string `yaml:"office_number,omitempty"`
 }
+
+// Trunk caller-ID modes.
+const (
+	CallerIDCaller = "caller"
+	CallerIDOffice = "office"
+)
 
 // OutboundRoute matches dialled numbers to trunks.
 type OutboundRoute struct {

@@ -467,6 +467,7 @@ func (v *validator) agentList() {
 			v.add(p, "agent %q has neither an extension nor a mobile: nothing would ring", a.ID)
 		}
 		v.duration(fieldPath(p, "mobile_after"), a.MobileAfter, false)
+		v.duration(fieldPath(p, "wrapup"), a.Wrapup, false)
 		v.enum(fieldPath(p, "role"), "role", a.Role, agentRoles)
 		if a.ReportsTo != "" {
 			rp := fieldPath(p, "reports_to")
@@ -744,7 +745,8 @@ func (v *validator) trunkList() {
 		if t.Register && t.Username == "" {
 			v.add(fieldPath(p, "register"), "register needs username (and usually password)")
 		}
-		v.phone(fieldPath(p, "caller_id"), "caller ID", t.CallerID)
+		v.enum(fieldPath(p, "caller_id"), "caller ID mode", t.CallerID, []string{CallerIDCaller, CallerIDOffice})
+		v.phone(fieldPath(p, "office_number"), "office number", t.OfficeNumber)
 	}
 }
 

@@ -81,10 +81,10 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 	agents := indexOf{}
 	step("agents", func() error {
 		return rowsEach(ctx, q, `SELECT id, name, extension, mobile, ring_preference, mobile_after_ns, role,
-			coalesce(reports_to, ''), auto_login, button, pin FROM agents ORDER BY pos`, func(r *sql.Rows) error {
+			coalesce(reports_to, ''), auto_login, button, pin, wrapup_after_all_calls, wrapup_ns FROM agents ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Agent
 			if e := r.Scan(&x.ID, &x.Name, &x.Extension, &x.Mobile, &x.RingPreference, &x.MobileAfter, &x.Role,
-				&x.ReportsTo, &x.AutoLogin, &x.Button, &x.PIN); e != nil {
+				&x.ReportsTo, &x.AutoLogin, &x.Button, &x.PIN, &x.WrapupAfterAllCalls, &x.Wrapup); e != nil {
 				return e
 			}
 			agents[x.ID] = len(st.Agents)
@@ -106,9 +106,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 	})
 	rgs := indexOf{}
 	step("ring groups", func() error {
-		return rowsEach(ctx, q, `SELECT id, name, repeat, cid_prefix, confirm, music, no_answer FROM ring_groups ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, name, repeat, cid_prefix, confirm, music, no_answer, ring_unavailable_agents FROM ring_groups ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.RingGroup
-			if e := r.Scan(&x.ID, &x.Name, &x.Repeat, &x.CIDPrefix, &x.Confirm, &x.Music, &x.NoAnswer); e != nil {
+			if e := r.Scan(&x.ID, &x.Name, &x.Repeat, &x.CIDPrefix, &x.Confirm, &x.Music, &x.NoAnswer, &x.RingUnavailableAgents); e != nil {
 				return e
 			}
 			rgs[x.ID] = len(st.RingGroups)
@@ -142,9 +142,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 	})
 	hgs := indexOf{}
 	step("hunt groups", func() error {
-		return rowsEach(ctx, q, `SELECT id, name, strategy, ring_ns, no_answer FROM hunt_groups ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, name, strategy, ring_ns, no_answer, ring_unavailable_agents FROM hunt_groups ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.HuntGroup
-			if e := r.Scan(&x.ID, &x.Name, &x.Strategy, &x.Ring, &x.NoAnswer); e != nil {
+			if e := r.Scan(&x.ID, &x.Name, &x.Strategy, &x.Ring, &x.NoAnswer, &x.RingUnavailableAgents); e != nil {
 				return e
 			}
 			hgs[x.ID] = len(st.HuntGroups)
@@ -304,9 +304,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		})
 	})
 	step("trunks", func() error {
-		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Trunk
-			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID); e != nil {
+			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber); e != nil {
 				return e
 			}
 			st.Trunks = append(st.Trunks, x)

@@ -30,16 +30,17 @@ func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
-			start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 			r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
-			r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording).Scan(&id)
+			r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
+			r.NumberSent, r.Agent, r.AnsweredBy).Scan(&id)
 		if err != nil {
 			return err
 		}
 		for i, l := range r.Legs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause)
-				VALUES (?,?,?,?,?,?,?,?)`, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?)`, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause, l.Agent, l.Trunk, l.Number); err != nil {
 				return fmt.Errorf("leg %d: %w", i, err)
 			}
 		}
@@ -86,7 +87,7 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 	}
 	limit = min(limit, MaxCDRLimit)
 	q := `SELECT id, call_id, caller, caller_name, callee, direction, trunk, path, start_ms, answer_ms, end_ms,
-		billable_ms, cause, hangup_by, recording FROM cdr`
+		billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by FROM cdr`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -107,7 +108,7 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 		var answer, end sql.NullInt64
 		var path string
 		if err := rows.Scan(&id, &r.CallID, &r.Caller, &r.CallerName, &r.Callee, &r.Direction, &r.Trunk, &path,
-			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording); err != nil {
+			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording, &r.NumberSent, &r.Agent, &r.AnsweredBy); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(path), &r.Path); err != nil {
@@ -130,13 +131,13 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 	if len(ids) == 0 {
 		return recs, nil
 	}
-	lq := `SELECT cdr_id, leg_id, target, start_ms, answer_ms, end_ms, cause FROM cdr_legs WHERE cdr_id IN (?` +
+	lq := `SELECT cdr_id, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent FROM cdr_legs WHERE cdr_id IN (?` +
 		strings.Repeat(",?", len(ids)-1) + `) ORDER BY cdr_id, seq`
 	err = rowsEach(ctx, tx, lq, func(rows *sql.Rows) error {
 		var id int64
 		var l cdr.Leg
 		var start, answer, end sql.NullInt64
-		if err := rows.Scan(&id, &l.ID, &l.Target, &start, &answer, &end, &l.Cause); err != nil {
+		if err := rows.Scan(&id, &l.ID, &l.Target, &start, &answer, &end, &l.Cause, &l.Agent, &l.Trunk, &l.Number); err != nil {
 			return err
 		}
 		l.Start, l.Answer, l.End = fromMS(start), fromMS(answer), fromMS(end)

@@ -269,8 +269,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) er
 	for i, x := range st.Agents {
 		what := fmt.Sprintf("agents[%d] %s", i, x.ID)
 		if err := ex(what, `INSERT INTO agents (id, pos, name, extension, mobile, ring_preference, mobile_after_ns, role,
-			auto_login, button, pin) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Extension, x.Mobile,
-			x.RingPreference, int64(x.MobileAfter), x.Role, x.AutoLogin, x.Button, x.PIN); err != nil {
+			auto_login, button, pin, wrapup_after_all_calls, wrapup_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Extension, x.Mobile,
+			x.RingPreference, int64(x.MobileAfter), x.Role, x.AutoLogin, x.Button, x.PIN, x.WrapupAfterAllCalls, int64(x.Wrapup)); err != nil {
 			return err
 		}
 		for j, h := range x.Hours {
@@ -328,15 +328,15 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) er
 	}
 	for i, x := range st.Trunks {
 		if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-			register, fxo, caller_id) VALUES (?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
-			x.Register, x.FXO, x.CallerID); err != nil {
+			register, fxo, caller_id, office_number) VALUES (?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+			x.Register, x.FXO, x.CallerID, x.OfficeNumber); err != nil {
 			return err
 		}
 	}
 	for i, x := range st.RingGroups {
 		what := fmt.Sprintf("ring_groups[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO ring_groups (id, pos, name, repeat, cid_prefix, confirm, music, no_answer)
-			VALUES (?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Repeat, x.CIDPrefix, x.Confirm, x.Music, x.NoAnswer); err != nil {
+		if err := ex(what, `INSERT INTO ring_groups (id, pos, name, repeat, cid_prefix, confirm, music, no_answer, ring_unavailable_agents)
+			VALUES (?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Repeat, x.CIDPrefix, x.Confirm, x.Music, x.NoAnswer, x.RingUnavailableAgents); err != nil {
 			return err
 		}
 		for j, sg := range x.Stages {
@@ -354,8 +354,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) er
 	}
 	for i, x := range st.HuntGroups {
 		what := fmt.Sprintf("hunt_groups[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO hunt_groups (id, pos, name, strategy, ring_ns, no_answer) VALUES (?,?,?,?,?,?)`,
-			x.ID, i, x.Name, x.Strategy, int64(x.Ring), x.NoAnswer); err != nil {
+		if err := ex(what, `INSERT INTO hunt_groups (id, pos, name, strategy, ring_ns, no_answer, ring_unavailable_agents) VALUES (?,?,?,?,?,?,?)`,
+			x.ID, i, x.Name, x.Strategy, int64(x.Ring), x.NoAnswer, x.RingUnavailableAgents); err != nil {
 			return err
 		}
 		for j, m := range x.Members {

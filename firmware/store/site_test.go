@@ -48,6 +48,7 @@ func fullSite() *site.Site {
 		Agents: []site.Agent{
 			{ID: "bob", Name: "Bob Smith", Extension: "101", Mobile: "+15550001001", RingPreference: site.RingExtensionThenMobile,
 				MobileAfter: dur("15s"), Role: "agent", ReportsTo: "sue", AutoLogin: true, Button: 1, PIN: "4711",
+				WrapupAfterAllCalls: true, Wrapup: dur("45s"),
 				Hours: []site.Range{{Days: "mon-fri", From: "09:00", To: "12:00"}, {Days: "mon-fri", From: "13:00", To: "17:00"}}},
 			{ID: "sue", Name: "Sue", Extension: "102", Mobile: "+15550001002", RingPreference: site.RingBoth,
 				MobileAfter: dur("1.5s"), Role: "manager", ReportsTo: "sue", AutoLogin: false, Button: 2, PIN: "1234",
@@ -57,10 +58,11 @@ func fullSite() *site.Site {
 			ID: "front", Name: "Front desk",
 			Stages: []site.Stage{{Ring: []string{"bob", "ext:101"}, For: dur("20s")}, {Ring: []string{"sue", "fxs:1", "+15550001001"}, For: dur("25s")}},
 			Repeat: 2, CIDPrefix: "Office: ", Confirm: "external", Music: "default", NoAnswer: "queue:service",
+			RingUnavailableAgents: true,
 		}},
 		HuntGroups: []site.HuntGroup{{
 			ID: "support", Name: "Support", Strategy: site.HuntRoundRobin, Members: []string{"sue", "bob", "ext:102"},
-			Ring: dur("15s"), NoAnswer: "voicemail:general",
+			Ring: dur("15s"), NoAnswer: "voicemail:general", RingUnavailableAgents: true,
 		}},
 		Queues: []site.Queue{{
 			ID: "service", Name: "Service", Strategy: site.QueueRingProgressively,
@@ -90,8 +92,8 @@ func fullSite() *site.Site {
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
-				Register: true, FXO: 2, CallerID: "+15551230001"},
-			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "+15551230002"},
+				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001"},
+			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller"},
 		},
 		Outbound: []site.OutboundRoute{
 			{Pattern: "911", Strip: 1, Prepend: "0", Trunks: []string{"pstn", "carrier"}, Emergency: true, Permission: site.PermInternal},

@@ -29,6 +29,10 @@ func RejectAfter(d time.Duration, c call.Cause) Option {
 	return func(l *Leg) { l.rejectAfter = d; l.rejectCause = c; l.rejects = true }
 }
 
+// Codecs sets the codecs the leg offers (inbound) or answers with (the
+// first, outbound); default PCMU.
+func Codecs(names ...string) Option { return func(l *Leg) { l.codecs = names } }
+
 // From sets the remote party of an inbound leg.
 func From(number, name string) Option {
 	return func(l *Leg) { l.remote = call.Party{Number: number, Name: name} }
@@ -48,6 +52,7 @@ type Leg struct {
 	rejectCause call.Cause
 	rejects     bool
 
+	codecs []string
 	digits chan call.Digit
 	done   chan struct{}
 
@@ -242,7 +247,19 @@ func (m *media) Play(ctx context.Context, src call.Source, bargeIn bool) error {
 }
 
 func (m *media) Digits() <-chan call.Digit { return m.digits }
-func (m *media) Codec() string             { return "PCMU" }
+func (m *media) Codec() string {
+	if len(m.codecs) > 0 {
+		return m.codecs[0]
+	}
+	return "PCMU"
+}
+
+func (m *media) Codecs() []string {
+	if len(m.codecs) > 0 {
+		return append([]string(nil), m.codecs...)
+	}
+	return []string{"PCMU"}
+}
 
 // Dialer is a fake call.Dialer: Add says which leg a target number gets.
 type Dialer struct {
@@ -324,6 +341,7 @@ type Bridger struct{}
 
 // Bridge waits until either leg ends or ctx ends.
 func (Bridger) Bridge(ctx context.Context, a, b call.Leg) error {
+	a, b = call.Unwrap(a), call.Unwrap(b)
 	for _, p := range [][2]call.Leg{{a, b}, {b, a}} {
 		if l, ok := p[0].(*Leg); ok {
 			l.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,7 +24,6 @@ import (
 	"ringbox/audio/moh"
 	"ringbox/board/sim"
 	"ringbox/firmware/acd"
-	"ringbox/firmware/auth"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
@@ -31,6 +31,7 @@ import (
 	"ringbox/firmware/library"
 	"ringbox/firmware/media"
 	"ringbox/firmware/presence"
+	"ringbox/firmware/ring"
 	"ringbox/firmware/sip"
 	sipdigest "ringbox/firmware/sip/digest"
 	"ringbox/firmware/site"
@@ -221,25 +222,17 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
 		OverrideStore: overrides{st},
-		Actor: func(r *http.Request) string {
-			p, _ := web.PrincipalFrom(r.Context())
-			return p.Login
-		},
+		Ringer:        &ring.Ringer{Prompt: lib.source, Logger: log},
 	}
 	sipSrv, err := sip.New(sip.Config{
-		ListenAddr: f.sipAddr,
-		PublicHost: pub.String(),
-		Realm:      f.realm,
-		Lookup:     accountLookup(cfg, f.realm),
-		Site:       cfg.Site,
-		Media:      med,
-		Handler:    sipHandler{fl},
-		Bus:        bus,
-		Audit: func(ctx context.Context, action, detail string) {
-			if err := st.InsertAudit(ctx, store.AuditEntry{Time: time.Now(), Actor: "sip", Action: action, Detail: detail}); err != nil {
-				log.Error("audit", "err", err)
-			}
-		},
+		ListenAddr:   f.sipAddr,
+		PublicHost:   pub.String(),
+		Realm:        f.realm,
+		Lookup:       accountLookup(cfg, f.realm),
+		Site:         cfg.Site,
+		Media:        med,
+		Handler:      sipHandler{fl},
+		Bus:          bus,
 		Logger:       log,
 		UserAgent:    "Ringbox/" + version,
 		Algorithms:   algs,
@@ -262,11 +255,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Dialer = sipSrv.Dialer()
 	fl.Bridger = sipSrv.Dialer()
 	queues := acd.New(acd.Config{
-		Config: cfg, Dialer: sipSrv.Dialer(), Bridger: sipSrv.Dialer(),
+		Config: cfg, Dialer: sipSrv.Dialer(), Ringer: fl.Ringer,
 		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
 		Prompt: lib.pcm,
 	})
 	fl.Queues = queues
+	fl.Agents = queues
 	fl.Features = queues.Features()
 
 	set := metrics.NewSet()
@@ -292,30 +286,35 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range uploads.Routes() {
 		ws.HandleRoute(r)
 	}
-	ws.Handle("GET /api/v1/ringgroups/{id}/plan", auth.Manager, fl.PlanHandler())
-	ws.Handle("GET /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
-	ws.Handle("POST /api/v1/schedules/{id}/override", auth.Manager, fl.ScheduleHandler())
+	for _, r := range web.RoutingRoutes(fl) {
+		ws.HandleRoute(r)
+	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The subsystems run until the calls are drained, not until the signal:
+	// a call that ends during the drain still needs the media clock, the
+	// ACD and the store.
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	var wg sync.WaitGroup
 	errc := make(chan error, 6)
-	go func() { errc <- med.Run(ctx) }()
-	go func() { errc <- hub.Run(ctx) }()
-	acdDone := make(chan struct{})
-	go func() { defer close(acdDone); errc <- queues.Run(ctx) }()
-	go runBoard(ctx, brd, queues, cfg, bus, log)
-	go func() { errc <- sipSrv.Run(ctx) }()
+	wg.Go(func() { errc <- med.Run(runCtx) })
+	wg.Go(func() { errc <- hub.Run(runCtx) })
+	wg.Go(func() { errc <- queues.Run(runCtx) })
+	wg.Go(func() { runBoard(runCtx, brd, queues, cfg, bus, log) })
+	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
-	go func() {
+	wg.Go(func() {
 		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("web: %w", err)
 		}
-	}()
-	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site, d config.Changes) {
-		if d.Touches("hold_music") {
-			lib.loadHoldMusic(hub, s)
-		}
+	})
+	wg.Go(func() {
+		watchConfig(runCtx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site, d config.Changes) {
+			if d.Touches("hold_music") {
+				lib.loadHoldMusic(hub, s)
+			}
+		})
 	})
 
 	banner(stdout, f, pub, cur, st)
@@ -330,17 +329,20 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			log.Error("subsystem failed", "err", runErr)
 		}
 	}
-	// Drain in order: no new calls, calls ended, web closed, then the
-	// database (deferred) so nothing is half-written.
+	// Drain in order: no new calls, calls ended and their CDRs written, web
+	// closed, the subsystems stopped and joined, then the database
+	// (deferred) so nothing is half-written.
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	sipSrv.Shutdown(sctx)
-	hs.Shutdown(sctx)
-	cancel()
-	select { // the ACD saves agent states on its way out
-	case <-acdDone:
-	case <-sctx.Done():
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := fl.Wait(wctx); err != nil {
+		log.Error("calls still running at shutdown; their CDRs may be missing", "err", err)
 	}
+	hs.Shutdown(sctx)
+	stopRun()
+	wg.Wait()
 	if runErr != nil && errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}

@@ -85,18 +85,33 @@ func sippBackground(t *testing.T, args ...string) {
 	time.Sleep(300 * time.Millisecond) // let it bind
 }
 
+// cdrRow is a record as GET /api/v1/cdr gives it: snake_case names,
+// durations in seconds, like the rest of the API.
 type cdrRow struct {
-	CallID    string
-	Direction string
-	Caller    string
-	Callee    string
-	Trunk     string
-	Cause     string
-	HangupBy  string
-	Billable  time.Duration
-	Answer    time.Time
-	Legs      []struct{ Target, Cause string }
-	Path      []string
+	CallID     string    `json:"call_id"`
+	Direction  string    `json:"direction"`
+	Caller     string    `json:"caller"`
+	CallerName string    `json:"caller_name"`
+	Callee     string    `json:"callee"`
+	Trunk      string    `json:"trunk"`
+	NumberSent string    `json:"number_sent"`
+	Agent      string    `json:"agent"`
+	AnsweredBy string    `json:"answered_by"`
+	Cause      string    `json:"cause"`
+	HangupBy   string    `json:"hangup_by"`
+	Billable   int       `json:"billable_seconds"`
+	Duration   int       `json:"duration_seconds"`
+	Answer     time.Time `json:"answer"`
+	Recording  string    `json:"recording"`
+	Legs       []struct {
+		Target     string    `json:"target"`
+		Cause      string    `json:"cause"`
+		Agent      string    `json:"agent"`
+		Trunk      string    `json:"trunk"`
+		NumberSent string    `json:"number_sent"`
+		Answer     time.Time `json:"answer"`
+	} `json:"legs"`
+	Path []string `json:"path"`
 }
 
 // waitCDR polls the CDR API until n records exist.
