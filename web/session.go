@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ringbox/firmware/auth"
+	"ringbox/firmware/events"
 )
 
 // CookieName is the session cookie.
@@ -222,7 +223,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, p auth.Pri
 	}
 	ip := clientIP(r)
 	s.log.Info("login", "login", p.Login, "role", p.Role, "ip", ip)
-	s.cfg.Bus.Publish("user.login", map[string]string{"login": p.Login, "role": p.Role, "ip": ip})
+	s.cfg.Bus.Publish(events.UserLogin{Login: p.Login, Role: p.Role, IP: ip})
 	WriteJSON(w, status, toJSON(p))
 }
 

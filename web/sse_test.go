@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"ringbox/firmware/events"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,10 +63,10 @@ func TestEventsStream(t *testing.T) {
 	next, body := stream(t, ts, "Cookie", cookie)
 	defer body.Close()
 
-	ev := e.bus.Publish("queue.caller_joined", map[string]any{"queue": "service", "position": 3})
+	ev := e.bus.Publish(events.QueueCaller{Queue: "service", Call: "c1", Event: "joined", Position: 3})
 	b := next()
-	if b["event"] != "queue.caller_joined" || b["id"] != strconv.FormatUint(ev.Seq, 10) {
-		t.Fatalf("block = %v, want id %d, event queue.caller_joined", b, ev.Seq)
+	if b["event"] != "queue.caller" || b["id"] != strconv.FormatUint(ev.Seq, 10) {
+		t.Fatalf("block = %v, want id %d, event queue.caller", b, ev.Seq)
 	}
 	var got struct {
 		Seq  uint64          `json:"seq"`
@@ -76,7 +77,7 @@ func TestEventsStream(t *testing.T) {
 	if err := json.Unmarshal([]byte(b["data"]), &got); err != nil {
 		t.Fatalf("data %q: %v", b["data"], err)
 	}
-	if got.Seq != ev.Seq || got.Type != ev.Type || !got.Time.Equal(ev.Time) || string(got.Data) != `{"position":3,"queue":"service"}` {
+	if got.Seq != ev.Seq || got.Type != ev.Type || !got.Time.Equal(ev.Time) || string(got.Data) != `{"queue":"service","call":"c1","event":"joined","position":3}` {
 		t.Errorf("data = %+v %s, want the published event", got, got.Data)
 	}
 
@@ -93,14 +94,15 @@ func TestEventsAgentFilter(t *testing.T) {
 	defer ts.Close()
 	next, body := stream(t, ts, "Authorization", "Bearer "+agentTok)
 	defer body.Close()
-	for _, typ := range []string{"user.login", "config.changed", "line.hook", "agent.state", "queue.caller_left", "call.started"} {
-		e.bus.Publish(typ, nil)
+	for _, p := range []events.Payload{events.UserLogin{}, events.ConfigChanged{}, events.BoardButton{}, events.AgentState{},
+		events.QueueCaller{}, events.CallStarted{}} {
+		e.bus.Publish(p)
 	}
 	var seen []string
 	for range 3 {
 		seen = append(seen, next()["event"])
 	}
-	if got := strings.Join(seen, " "); got != "agent.state queue.caller_left call.started" {
+	if got := strings.Join(seen, " "); got != "agent.state queue.caller call.started" {
 		t.Errorf("agent saw %s, want only agent.*, queue.*, call.*", got)
 	}
 }
@@ -138,7 +140,7 @@ func TestEventsClientGoneUnsubscribes(t *testing.T) {
 	for {
 		before := e.bus.Dropped()
 		for range 300 {
-			e.bus.Publish("call.tick", nil)
+			e.bus.Publish(events.CallDTMF{})
 		}
 		<-probe.C()
 		dropped := e.bus.Dropped() - before

@@ -118,7 +118,7 @@ type Engine struct {
 
 	blocked atomic.Pointer[map[string]string] // agent id -> why not ringable (Blocked)
 
-	cmds    chan func()
+	cmds    chan command
 	results chan offerResult
 	started chan struct{} // closed when Run's actor loop starts
 	stopped chan struct{} // closed when the actor loop ends
@@ -171,7 +171,7 @@ func New(cfg Config) *Engine {
 		pres:    cfg.Presence,
 		bus:     cfg.Bus,
 		ringer:  rg,
-		cmds:    make(chan func()),
+		cmds:    make(chan command),
 		results: make(chan offerResult),
 		started: make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -196,8 +196,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.publishBlocked()
 	for {
 		select {
-		case f := <-e.cmds:
-			f()
+		case c := <-e.cmds:
+			c.f()
+			// The caller resumes once the change took effect everywhere:
+			// offers made, Blocked's table published.
+			e.step()
+			e.publishBlocked()
+			close(c.done)
+			continue
 		case r := <-e.results:
 			e.offerDone(r)
 		case <-e.wake.C:
@@ -226,11 +232,18 @@ func (e *Engine) shutdown() {
 	close(e.stopped)
 }
 
+// command is f to run on the actor; done is closed once it and what it
+// set off are done.
+type command struct {
+	f    func()
+	done chan struct{}
+}
+
 // do runs f on the actor and waits for it.
 func (e *Engine) do(ctx context.Context, f func()) error {
 	done := make(chan struct{})
 	select {
-	case e.cmds <- func() { f(); close(done) }:
+	case e.cmds <- command{f, done}:
 	case <-e.stopped:
 		return ErrStopped
 	case <-ctx.Done():
@@ -240,7 +253,7 @@ func (e *Engine) do(ctx context.Context, f func()) error {
 	return nil
 }
 
-func (e *Engine) publish(typ string, data any) { e.bus.Publish(typ, data) }
+func (e *Engine) publish(p events.Payload) { e.bus.Publish(p) }
 
 // lang is the prompt language.
 func (e *Engine) lang() string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/events"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
@@ -281,11 +282,7 @@ func (e *Engine) setStatus(a *agent, st Status, reason string, until time.Time, 
 		e.log.Error("save agent status", "agent", a.id, "err", err)
 	}
 	e.activity(a, source)
-	ev := map[string]any{"agent": a.id, "status": st, "from": old, "reason": reason, "source": source}
-	if !until.IsZero() {
-		ev["until"] = until
-	}
-	e.publish("agent.status", ev)
+	e.publish(events.AgentStatus{Agent: a.id, Status: string(st), From: string(old), Reason: reason, Source: source, Until: until})
 	e.log.Info("agent status", "agent", a.id, "from", old, "to", st, "reason", reason, "source", source)
 
 	// The queue log: membership and pauses, per queue as Asterisk writes
@@ -326,17 +323,11 @@ func (e *Engine) setState(a *agent, st State, queue, callID string) {
 		a.wrapupUntil = time.Time{}
 	}
 	e.activity(a, SourceSystem)
-	ev := map[string]any{"agent": a.id, "state": st, "from": old}
-	if queue != "" {
-		ev["queue"] = queue
-	}
-	if callID != "" {
-		ev["call"] = callID
-	}
+	ev := events.AgentState{Agent: a.id, State: string(st), From: string(old), Queue: queue, Call: callID}
 	if st == Wrapup {
-		ev["until"] = a.wrapupUntil
+		ev.Until = a.wrapupUntil
 	}
-	e.publish("agent.state", ev)
+	e.publish(ev)
 }
 
 func (e *Engine) activity(a *agent, source string) {
@@ -452,7 +443,7 @@ func (e *Engine) checkEmpty(left string) string {
 				warning = w
 			}
 		}
-		e.publish("queue.empty_warning", map[string]any{"queue": c.queue, "waiting": n, "agent": left, "to": qc.OnEmpty})
+		e.publish(events.QueueEmptyWarning{Queue: c.queue, Waiting: n, Agent: left, To: qc.OnEmpty})
 		for _, w := range slices.Clone(e.waiting) {
 			if w.queue == c.queue {
 				e.exit(w, EvExitEmpty, "", qc.OnEmpty)

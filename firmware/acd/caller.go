@@ -11,6 +11,7 @@ import (
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
+	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
@@ -219,7 +220,7 @@ func (e *Engine) join(c *caller) {
 	e.waiting = append(e.waiting, c)
 	c.origPos = e.waitingIn(c.queue)
 	e.qlog(c.queue, c.id, "NONE", EvEnterQueue, "", c.from.Number, itoa(int64(c.origPos)))
-	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "joined", "from": c.from.Number, "position": c.origPos})
+	e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "joined", From: c.from.Number, Position: c.origPos})
 	if e.presentIn(c.queue) == 0 {
 		if qc, ok := e.queueCfg(c.queue); ok && qc.OnEmpty != "" {
 			e.exit(c, EvExitEmpty, "", qc.OnEmpty)
@@ -283,7 +284,7 @@ func (e *Engine) exit(c *caller, ev, key, dest string) {
 		data = append([]string{key}, data...)
 	}
 	e.qlog(c.queue, c.id, "NONE", ev, data...)
-	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": eventName(ev), "to": dest})
+	e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: eventName(ev), To: dest})
 	c.send(outcome{dest: dest, cause: call.Normal})
 }
 
@@ -295,7 +296,7 @@ func (e *Engine) callEnded(c *caller, byCaller bool, talk time.Duration) {
 		ev = EvCompleteCaller
 	}
 	e.qlog(c.queue, c.id, c.agent, ev, secs(c.connected.Sub(c.joined)), secs(talk), itoa(int64(c.origPos)))
-	e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "completed", "agent": c.agent})
+	e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "completed", Agent: c.agent})
 	if a == nil {
 		return
 	}

@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"ringbox/firmware/events"
 	"slices"
 	"sort"
 	"time"
@@ -143,7 +144,7 @@ func (e *Engine) ExtendWrapup(ctx context.Context, id string, d time.Duration) (
 		}
 		a.wrapupUntil = a.wrapupUntil.Add(d)
 		e.activity(a, SourceAPI)
-		e.publish("agent.state", map[string]any{"agent": a.id, "state": a.state, "from": a.state, "until": a.wrapupUntil})
+		e.publish(events.AgentState{Agent: a.id, State: string(a.state), From: string(a.state), Until: a.wrapupUntil})
 		return "", nil
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
@@ -245,7 +246,7 @@ func (e *Engine) offerDone(r offerResult) {
 		c.connected = now
 		e.setState(a, OnCall, c.queue, c.id)
 		e.qlog(c.queue, c.id, a.id, EvConnect, secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start)))
-		e.publish("queue.caller", map[string]any{"queue": c.queue, "call": c.id, "event": "connected", "agent": a.id})
+		e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "connected", Agent: a.id})
 		c.send(outcome{ans: r.ans})
 		return
 	case outDeclined:
@@ -261,7 +262,7 @@ func (e *Engine) offerDone(r offerResult) {
 	}
 	e.setState(a, Idle, "", "")
 	if r.kind == outNoAnswer && qc.MaxNoAnswer > 0 && a.missedInRow >= qc.MaxNoAnswer && a.status == Available {
-		e.publish("agent.max_no_answer", map[string]any{"agent": a.id, "missed": a.missedInRow, "queue": o.queue})
+		e.publish(events.AgentMaxNoAnswer{Agent: a.id, Missed: a.missedInRow, Queue: o.queue})
 		e.setStatus(a, Unavailable, ReasonMissedCalls, time.Time{}, SourceSystem)
 	}
 }

@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"ringbox/firmware/events"
 	"time"
 )
 
@@ -96,7 +97,7 @@ func (e *Engine) afterCall(a *agent, wrap time.Duration, queue, callID string) {
 		}
 		a.wrapupUntil = until
 		if a.state == Wrapup {
-			e.publish("agent.state", map[string]any{"agent": a.id, "state": a.state, "from": a.state, "until": a.wrapupUntil})
+			e.publish(events.AgentState{Agent: a.id, State: string(a.state), From: string(a.state), Until: a.wrapupUntil})
 			return
 		}
 		e.setState(a, Wrapup, queue, callID)

@@ -1,5 +1,8 @@
 // Package events is the typed in-process event bus.
 //
+// Every kind of event is one Go type implementing [Payload] (types.go);
+// subscribers filter on the type name and switch on the Go type.
+//
 // Publishers never block: every subscriber has its own bounded buffer, and a
 // subscriber that falls behind loses events (counted in [Sub.Dropped] and in
 // [Bus.Dropped]) rather than slowing calls down. Writers that must see every
@@ -8,9 +11,15 @@
 //
 // # Usage
 //
+//	bus.Publish(events.AgentState{Agent: "bob", State: "on_call", From: "offered"})
+//
 //	sub := bus.Subscribe(64, events.Filter("agent."))
 //	defer sub.Close()
-//	for ev := range sub.C() { ... }
+//	for ev := range sub.C() {
+//		switch p := ev.Data.(type) {
+//		case events.AgentState: ...
+//		}
+//	}
 package events
 
 import (
@@ -20,13 +29,13 @@ import (
 	"time"
 )
 
-// Event is one thing that happened. Type is dotted ("call.started",
-// "agent.state", "config.changed"); Data is a small JSON-encodable value.
+// Event is one thing that happened. Type is Data's dotted name
+// ("call.started", "agent.state", "config.changed").
 type Event struct {
 	Seq  uint64    `json:"seq"`
 	Time time.Time `json:"time"`
 	Type string    `json:"type"`
-	Data any       `json:"data,omitempty"`
+	Data Payload   `json:"data"`
 }
 
 // Bus fans events out to subscribers.
@@ -95,10 +104,11 @@ func (s *Sub) Close() {
 	})
 }
 
-// Publish sends an event of type typ to every matching subscriber without
-// blocking, and returns it as sent.
-func (b *Bus) Publish(typ string, data any) Event {
-	ev := Event{Seq: b.seq.Add(1), Time: time.Now(), Type: typ, Data: data}
+// Publish sends p to every matching subscriber without blocking, and
+// returns the event as sent.
+func (b *Bus) Publish(p Payload) Event {
+	typ := p.Type()
+	ev := Event{Seq: b.seq.Add(1), Time: time.Now(), Type: typ, Data: p}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {

@@ -15,8 +15,8 @@ func TestSlowSubscriberDoesNotBlock(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < 10; i++ {
-			b.Publish("agent.state", i)
-			b.Publish("call.started", i)
+			b.Publish(AgentState{Agent: "a", State: "idle"})
+			b.Publish(CallStarted{Call: "c"})
 		}
 		close(done)
 	}()
@@ -48,5 +48,5 @@ func TestCloseEndsChannel(t *testing.T) {
 	if _, ok := <-s.C(); ok {
 		t.Error("channel open after Close")
 	}
-	b.Publish("x", nil) // no panic after close
+	b.Publish(BoardButton{Button: 1}) // no panic after close
 }

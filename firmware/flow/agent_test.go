@@ -215,7 +215,7 @@ func TestRecordingFailureIsAnEventAndTheCallGoesOn(t *testing.T) {
 		}
 		select {
 		case ev := <-sub.C():
-			if m := ev.Data.(map[string]any); !strings.Contains(m["reason"].(string), "no space") {
+			if p, ok := ev.Data.(events.RecordingStopped); !ok || !strings.Contains(p.Reason, "no space") {
 				t.Errorf("event %+v does not say why", ev)
 			}
 		default:

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"math"
+	"ringbox/firmware/events"
 	"ringbox/firmware/ring"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func (c *Call) In() call.Leg { return c.in }
 func (c *Call) Info() Inbound { return c.info }
 
 // Publish sends an event on the engine's bus.
-func (c *Call) Publish(typ string, data any) { c.e.publish(typ, data) }
+func (c *Call) Publish(p events.Payload) { c.e.publish(p) }
 
 // toneTest answers, plays a 1004 Hz tone at -13 dBm0 for at most a minute
 // and reports every digit the caller presses as a call.dtmf event: a quick
@@ -134,7 +135,7 @@ func (c *Call) reportDigits(ctx context.Context) {
 			return
 		case d := <-c.in.Media().Digits():
 			c.log.Info("dtmf", "digit", string(d.Key), "duration", d.Duration)
-			c.e.publish("call.dtmf", map[string]any{"call": c.info.CallID, "digit": string(d.Key), "duration_ms": d.Duration.Milliseconds()})
+			c.e.publish(events.CallDTMF{Call: c.info.CallID, Digit: string(d.Key), DurationMS: d.Duration.Milliseconds()})
 		}
 	}
 }

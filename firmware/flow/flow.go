@@ -214,7 +214,7 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	defer e.calls.done()
 	c := e.newCall(in, info)
 	c.rec.Start = time.Now()
-	e.publish("call.started", map[string]any{"call": info.CallID, "from": info.From.Number, "to": info.To, "direction": c.rec.Direction})
+	e.publish(events.CallStarted{Call: info.CallID, From: info.From.Number, To: info.To, Direction: c.rec.Direction})
 
 	cause := c.route(ctx)
 	c.finish(cause)
@@ -335,9 +335,9 @@ func (e *Engine) logger() *slog.Logger {
 	return slog.Default().With("pkg", "flow")
 }
 
-func (e *Engine) publish(typ string, data any) {
+func (e *Engine) publish(p events.Payload) {
 	if e.Bus != nil {
-		e.Bus.Publish(typ, data)
+		e.Bus.Publish(p)
 	}
 }
 
@@ -541,5 +541,5 @@ func (c *Call) finish(cause call.Cause) {
 			c.log.Error("save cdr", "err", fmt.Errorf("save cdr %s: %w", c.rec.CallID, err))
 		}
 	}
-	c.e.publish("call.ended", map[string]any{"call": c.info.CallID, "cause": c.rec.Cause, "billable": c.rec.Billable.Seconds()})
+	c.e.publish(events.CallEnded{Call: c.info.CallID, Cause: c.rec.Cause, Billable: c.rec.Billable.Seconds()})
 }

@@ -233,7 +233,7 @@ func TestToneTestReportsDigits(t *testing.T) {
 		var got string
 		for len(sub.C()) > 0 {
 			ev := <-sub.C()
-			got += ev.Data.(map[string]any)["digit"].(string)
+			got += ev.Data.(events.CallDTMF).Digit
 		}
 		if got != "5#" {
 			t.Errorf("reported digits %q, want 5#", got)

@@ -10,6 +10,7 @@ import (
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
+	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/ring"
 )
@@ -205,7 +206,7 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	if rec.Trunk != "" {
 		c.rec.Trunk, c.rec.NumberSent = rec.Trunk, rec.Number
 	}
-	c.e.publish("call.answered", map[string]any{"call": c.info.CallID, "by": a.Entry.Label, "agent": a.Entry.Agent})
+	c.e.publish(events.CallAnswered{Call: c.info.CallID, By: a.Entry.Label, Agent: a.Entry.Agent})
 	berr := c.bridge(ctx, out)
 	// Whoever is still up is hung up normally; remember who ended it.
 	select {
@@ -259,7 +260,7 @@ func (c *Call) bridge(ctx context.Context, out call.Leg) error {
 				}
 				if res.Err != nil {
 					// The call went on; the manager must learn the file is short.
-					c.e.publish("recording.stopped", map[string]any{"call": c.info.CallID, "path": res.Path, "reason": res.Err.Error()})
+					c.e.publish(events.RecordingStopped{Call: c.info.CallID, Path: res.Path, Reason: res.Err.Error()})
 				}
 				return err
 			}

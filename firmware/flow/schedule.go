@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ringbox/firmware/config"
+	"ringbox/firmware/events"
 	"ringbox/firmware/site"
 )
 
@@ -159,7 +160,7 @@ func (e *Engine) SetOverride(ctx context.Context, actor, schedule string, open b
 	}
 	e.logger().Info("schedule override", "schedule", schedule, "state", state, "until", o.until, "by", actor)
 	e.audit(ctx, actor, "schedule.override", schedule, detail)
-	e.publish("schedule.override", map[string]any{"schedule": schedule, "override": state})
+	e.publish(events.ScheduleOverride{Schedule: schedule, Override: state})
 	return nil
 }
 
@@ -174,7 +175,7 @@ func (e *Engine) ClearOverride(ctx context.Context, actor, schedule string) erro
 	e.persist(ctx, schedule, nil)
 	e.logger().Info("schedule override cleared", "schedule", schedule, "by", actor)
 	e.audit(ctx, actor, "schedule.override", schedule, "auto")
-	e.publish("schedule.override", map[string]any{"schedule": schedule, "override": "auto"})
+	e.publish(events.ScheduleOverride{Schedule: schedule, Override: "auto"})
 	return nil
 }
 

@@ -53,7 +53,7 @@ func (t *Tracker) Begin(keys ...string) (end func()) {
 
 func (t *Tracker) publishLocked(key string, busy bool) {
 	if t.bus != nil {
-		t.bus.Publish("presence.changed", map[string]any{"key": key, "on_call": busy})
+		t.bus.Publish(events.PresenceChanged{Key: key, OnCall: busy})
 	}
 }
 

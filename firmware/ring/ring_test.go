@@ -152,8 +152,8 @@ func TestConfirm(t *testing.T) {
 		decl.PressAfter(4*time.Second, "2")
 		// The voicemail gives up at 13 s (1 s ring, 2 s of prompts, 10 s
 		// wait); nobody is left ringing, so the desk phone's stage starts
-		// then, it answers at 18 s and presses 1 at 19 s.
-		desk.PressAfter(19*time.Second, "1")
+		// then, it answers at 18 s and presses 1 at 19.01 s.
+		desk.PressAfter(19*time.Second+10*time.Millisecond, "1")
 		ext := func(n string, at, until time.Duration) Entry {
 			e := entry(n, at, until)
 			e.Target.Kind = call.TargetExternal

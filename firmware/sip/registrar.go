@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"net/netip"
+	"ringbox/firmware/events"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,13 +111,13 @@ func (r *registrar) sweep(ctx context.Context) {
 		}
 		r.mu.Unlock()
 		for _, g := range gone {
-			r.s.publish("sip.unregistered", regEvent(g, "expired"))
+			r.s.publish(regEvent(g, "expired"))
 		}
 	}
 }
 
-func regEvent(g Registration, reason string) map[string]any {
-	return map[string]any{"extension": g.Extension, "contact": g.Contact, "source": g.Source, "reason": reason}
+func regEvent(g Registration, reason string) events.SIPUnregistered {
+	return events.SIPUnregistered{Extension: g.Extension, Contact: g.Contact, Source: g.Source, Reason: reason}
 }
 
 type contactReq struct {
@@ -284,12 +285,12 @@ func (r *registrar) handle(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 	}
 	for _, a := range added {
 		s.log.Info("sip registered", "ext", a.Extension, "contact", a.Contact, "src", a.Source, "transport", a.Transport)
-		s.publish("sip.registered", map[string]any{"extension": a.Extension, "contact": a.Contact,
-			"source": a.Source, "transport": a.Transport, "user_agent": a.UserAgent, "expires": a.Expires})
+		s.publish(events.SIPRegistered{Extension: a.Extension, Contact: a.Contact,
+			Source: a.Source, Transport: a.Transport, UserAgent: a.UserAgent, Expires: a.Expires})
 	}
 	for _, g := range removed {
 		s.log.Info("sip unregistered", "ext", g.Extension, "contact", g.Contact)
-		s.publish("sip.unregistered", regEvent(g, "unregister"))
+		s.publish(regEvent(g, "unregister"))
 	}
 	s.onRegistered(ext, callID) // light a booted phone's indicator (mwi.go)
 }

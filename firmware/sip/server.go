@@ -437,9 +437,9 @@ func (s *Server) countAuthFailure(ip netip.Addr) {
 	s.authFail[ip]++
 }
 
-func (s *Server) publish(typ string, data any) {
+func (s *Server) publish(p events.Payload) {
 	if s.cfg.Bus != nil {
-		s.cfg.Bus.Publish(typ, data)
+		s.cfg.Bus.Publish(p)
 	}
 }
 

@@ -173,6 +173,6 @@ func (a *apiHandlers) press(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	a.bus.Publish("board.button", map[string]any{"button": n, "long": kind == board.Long})
+	a.bus.Publish(events.BoardButton{Button: n, Long: kind == board.Long})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -200,14 +200,15 @@ func runBoard(ctx context.Context, brd *sim.Board, eng *acd.Engine, cfg *config.
 				log.Warn("button", "button", p.Button, "agent", id, "err", err)
 			}
 		case ev := <-sub.C():
-			if m, ok := ev.Data.(map[string]any); ok {
-				if id, ok := m["agent"].(string); ok {
-					led(id)
-					continue
+			switch p := ev.Data.(type) {
+			case events.AgentStatus:
+				led(p.Agent)
+			case events.AgentState:
+				led(p.Agent)
+			default:
+				for _, a := range cfg.Site().Agents {
+					led(a.ID)
 				}
-			}
-			for _, a := range cfg.Site().Agents {
-				led(a.ID)
 			}
 		}
 	}

@@ -391,7 +391,7 @@ func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSr
 	diff := config.Diff(old.Site, s)
 	onChange(s, diff)
 	log.Info("configuration changed", "version", ver, "changes", diff.String())
-	bus.Publish("config.changed", map[string]any{"version": ver, "changes": diff})
+	bus.Publish(events.ConfigChanged{Version: ver, Changes: diff})
 	return nil
 }
 

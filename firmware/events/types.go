@@ -1,0 +1,178 @@
+package events
+
+import (
+	"time"
+
+	"ringbox/firmware/config"
+)
+
+// Payload is the data of one kind of event: every kind is one Go type, and
+// Type is its dotted name ("call.started"), which subscribers filter on and
+// the live stream sends as the event name.
+type Payload interface {
+	Type() string
+}
+
+// Calls (package flow).
+
+// CallStarted: a call reached the box.
+type CallStarted struct {
+	Call      string `json:"call"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Direction string `json:"direction"` // internal | inbound | outbound
+}
+
+// CallAnswered: someone answered the call.
+type CallAnswered struct {
+	Call  string `json:"call"`
+	By    string `json:"by"` // the leg target: "agent:bob/ext:101", "ext:102", "external:+1555…"
+	Agent string `json:"agent,omitempty"`
+}
+
+// CallEnded: the call is over and its CDR written.
+type CallEnded struct {
+	Call     string  `json:"call"`
+	Cause    string  `json:"cause"`
+	Billable float64 `json:"billable"` // seconds
+}
+
+// CallDTMF: a digit the caller pressed during the tone test (*44).
+type CallDTMF struct {
+	Call       string `json:"call"`
+	Digit      string `json:"digit"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// RecordingStopped: a recording ended early (disk full) while the call
+// went on.
+type RecordingStopped struct {
+	Call   string `json:"call"`
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// ScheduleOverride: a schedule was forced open or closed, or returned to
+// its ranges ("auto").
+type ScheduleOverride struct {
+	Schedule string `json:"schedule"`
+	Override string `json:"override"` // open | closed | auto
+}
+
+// PresenceChanged: a presence key ("ext:101", "agent:bob", "mobile:+1…")
+// went on or off a call.
+type PresenceChanged struct {
+	Key    string `json:"key"`
+	OnCall bool   `json:"on_call"`
+}
+
+// SIP (package sip).
+
+// SIPRegistered: a phone registered a contact.
+type SIPRegistered struct {
+	Extension string    `json:"extension"`
+	Contact   string    `json:"contact"`
+	Source    string    `json:"source"`
+	Transport string    `json:"transport"`
+	UserAgent string    `json:"user_agent"`
+	Expires   time.Time `json:"expires"`
+}
+
+// SIPUnregistered: a contact went away.
+type SIPUnregistered struct {
+	Extension string `json:"extension"`
+	Contact   string `json:"contact"`
+	Source    string `json:"source"`
+	Reason    string `json:"reason"` // expired | unregister
+}
+
+// Agents and queues (package acd).
+
+// AgentStatus: an agent's chosen status changed.
+type AgentStatus struct {
+	Agent  string    `json:"agent"`
+	Status string    `json:"status"` // logged_out | available | unavailable
+	From   string    `json:"from"`
+	Reason string    `json:"reason,omitempty"`
+	Source string    `json:"source"` // api | button | feature_code | schedule | system
+	Until  time.Time `json:"until,omitzero"`
+}
+
+// AgentState: what is happening to an agent changed (or their wrap-up was
+// extended: State equals From).
+type AgentState struct {
+	Agent string    `json:"agent"`
+	State string    `json:"state"` // idle | offered | on_call | wrapup
+	From  string    `json:"from"`
+	Queue string    `json:"queue,omitempty"`
+	Call  string    `json:"call,omitempty"`
+	Until time.Time `json:"until,omitzero"` // end of wrap-up
+}
+
+// AgentMaxNoAnswer: an agent missed max_no_answer offers in a row and was
+// set unavailable.
+type AgentMaxNoAnswer struct {
+	Agent  string `json:"agent"`
+	Missed int    `json:"missed"`
+	Queue  string `json:"queue"`
+}
+
+// QueueCaller: a caller joined, was connected, left or completed.
+type QueueCaller struct {
+	Queue    string `json:"queue"`
+	Call     string `json:"call"`
+	Event    string `json:"event"` // joined | connected | completed | abandoned | timeout | empty | exit_key
+	From     string `json:"from,omitempty"`
+	Position int    `json:"position,omitempty"`
+	Agent    string `json:"agent,omitempty"`
+	To       string `json:"to,omitempty"` // where a caller who left went
+}
+
+// QueueEmptyWarning: the last present agent left a queue with callers
+// waiting; they go to the queue's on_empty.
+type QueueEmptyWarning struct {
+	Queue   string `json:"queue"`
+	Waiting int    `json:"waiting"`
+	Agent   string `json:"agent,omitempty"`
+	To      string `json:"to"`
+}
+
+// The box.
+
+// ConfigChanged: a new configuration was published.
+type ConfigChanged struct {
+	Version int64          `json:"version"`
+	Changes config.Changes `json:"changes"`
+}
+
+// BoardButton: a queue button on the box was pressed (the simulated board
+// through the API).
+type BoardButton struct {
+	Button int  `json:"button"`
+	Long   bool `json:"long"`
+}
+
+// UserLogin: someone logged in to the web page.
+type UserLogin struct {
+	Login string `json:"login"`
+	Role  string `json:"role"`
+	IP    string `json:"ip"`
+}
+
+func (CallStarted) Type() string       { return "call.started" }
+func (CallAnswered) Type() string      { return "call.answered" }
+func (CallEnded) Type() string         { return "call.ended" }
+func (CallDTMF) Type() string          { return "call.dtmf" }
+func (RecordingStopped) Type() string  { return "recording.stopped" }
+func (ScheduleOverride) Type() string  { return "schedule.override" }
+func (PresenceChanged) Type() string   { return "presence.changed" }
+func (SIPRegistered) Type() string     { return "sip.registered" }
+func (SIPUnregistered) Type() string   { return "sip.unregistered" }
+func (AgentStatus) Type() string       { return "agent.status" }
+func (AgentState) Type() string        { return "agent.state" }
+func (AgentMaxNoAnswer) Type() string  { return "agent.max_no_answer" }
+func (QueueCaller) Type() string       { return "queue.caller" }
+func (QueueEmptyWarning) Type() string { return "queue.empty_warning" }
+func (ConfigChanged) Type() string     { return "config.changed" }
+func (BoardButton) Type() string       { return "board.button" }
+func (UserLogin) Type() string         { return "user.login" }
