@@ -106,6 +106,7 @@ var (
 	ErrStopped  = errors.New("acd: engine not running")
 	ErrNotWrap  = errors.New("acd: agent is not in wrap-up")
 	ErrBadInput = errors.New("acd: bad request")
+	ErrNoQueue  = errors.New("acd: no such queue")
 )
 
 // Engine is the ACD. Create it with [New], then [Engine.Run] it.

@@ -13,12 +13,8 @@ import (
 	"ringbox/audio/moh"
 	"ringbox/audio/prompts"
 	"ringbox/audio/sound"
-	"ringbox/board"
-	"ringbox/board/sim"
-	"ringbox/firmware/acd"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
-	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
@@ -152,80 +148,6 @@ func chime(rate int) []int16 {
 		}
 	}
 	return out
-}
-
-// runBoard connects the queue-login buttons and LEDs to the ACD: a press
-// toggles the button's agent, and each agent's LED follows their state.
-func runBoard(ctx context.Context, brd *sim.Board, eng *acd.Engine, cfg *config.Store, bus *events.Bus, log *slog.Logger) {
-	agentOf := func(n int) (string, bool) {
-		for _, a := range cfg.Site().Agents {
-			if a.Button == n {
-				return a.ID, true
-			}
-		}
-		return "", false
-	}
-	led := func(id string) {
-		for _, a := range cfg.Site().Agents {
-			if a.ID != id || a.Button == 0 || brd.LED(a.Button) == nil {
-				continue
-			}
-			info, err := eng.Agent(ctx, id)
-			if err != nil {
-				return
-			}
-			brd.LED(a.Button).Set(ledPattern(info))
-		}
-	}
-	sub := bus.Subscribe(256, events.Filter("agent.", "config.changed"))
-	defer sub.Close()
-	for _, a := range cfg.Site().Agents {
-		led(a.ID)
-	}
-	presses := brd.Events(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case p, ok := <-presses:
-			if !ok {
-				return
-			}
-			id, ok := agentOf(p.Button)
-			if !ok {
-				log.Info("button has no agent", "button", p.Button)
-				continue
-			}
-			if err := eng.Button(id, p.Kind == board.Long); err != nil {
-				log.Warn("button", "button", p.Button, "agent", id, "err", err)
-			}
-		case ev := <-sub.C():
-			switch p := ev.Data.(type) {
-			case events.AgentStatus:
-				led(p.Agent)
-			case events.AgentState:
-				led(p.Agent)
-			default:
-				for _, a := range cfg.Site().Agents {
-					led(a.ID)
-				}
-			}
-		}
-	}
-}
-
-// ledPattern is what an agent's LED shows: off logged out, on available,
-// slow blink unavailable or in wrap-up, fast blink while offered a call.
-func ledPattern(a acd.AgentInfo) board.Pattern {
-	switch {
-	case a.Status == acd.LoggedOut:
-		return board.Off
-	case a.State == acd.Offered:
-		return board.FastBlink
-	case a.Status != acd.Available || a.State == acd.Wrapup:
-		return board.SlowBlink
-	}
-	return board.On
 }
 
 // overrides saves the flow engine's schedule overrides in the store.

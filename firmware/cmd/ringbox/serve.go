@@ -22,6 +22,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"ringbox/audio/moh"
+	"ringbox/board/panel"
 	"ringbox/board/sim"
 	"ringbox/firmware/acd"
 	"ringbox/firmware/call"
@@ -277,9 +278,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			set.WritePrometheus(w)
 		}),
 	})
-	api := &apiHandlers{store: st, sip: sipSrv, cfg: cfg, bus: bus, board: brd}
-	api.register(ws)
-	for _, r := range queues.Routes() {
+	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus, Board: brd}) {
+		ws.HandleRoute(r)
+	}
+	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
 	uploads := library.New(library.Config{DataDir: f.data, Store: st, Logger: log})
@@ -300,7 +302,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	wg.Go(func() { errc <- med.Run(runCtx) })
 	wg.Go(func() { errc <- hub.Run(runCtx) })
 	wg.Go(func() { errc <- queues.Run(runCtx) })
-	wg.Go(func() { runBoard(runCtx, brd, queues, cfg, bus, log) })
+	wg.Go(func() { panel.Run(runCtx, brd, queues, cfg, bus, log) })
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
@@ -310,10 +312,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		}
 	})
 	wg.Go(func() {
-		watchConfig(runCtx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site, d config.Changes) {
+		cfg.Watch(runCtx, st, f.pollEvery, log, func(s *site.Site, d config.Changes) {
+			sipSrv.Reload(s)
 			if d.Touches("hold_music") {
 				lib.loadHoldMusic(hub, s)
 			}
+			bus.Publish(events.ConfigChanged{Version: cfg.Current().Version, Changes: d})
 		})
 	})
 
@@ -355,44 +359,6 @@ func unwrapSyscall(err error) error {
 		return se.Err
 	}
 	return err
-}
-
-// watchConfig publishes a new snapshot whenever the configuration version
-// in the database changes (an import from another process, the web page).
-func watchConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, every time.Duration, onChange func(*site.Site, config.Changes)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := reloadConfig(ctx, st, cfg, sipSrv, bus, log, onChange); err != nil {
-			log.Error("reload configuration", "err", err)
-		}
-	}
-}
-
-func reloadConfig(ctx context.Context, st *store.Store, cfg *config.Store, sipSrv *sip.Server, bus *events.Bus, log *slog.Logger, onChange func(*site.Site, config.Changes)) error {
-	ver, err := st.ConfigVersion(ctx)
-	if err != nil || ver == cfg.Current().Version {
-		return err
-	}
-	s, err := st.ExportSite(ctx)
-	if err != nil {
-		return err
-	}
-	old, err := cfg.Publish(s, ver)
-	if err != nil {
-		return err
-	}
-	sipSrv.Reload(s)
-	diff := config.Diff(old.Site, s)
-	onChange(s, diff)
-	log.Info("configuration changed", "version", ver, "changes", diff.String())
-	bus.Publish(events.ConfigChanged{Version: ver, Changes: diff})
-	return nil
 }
 
 func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.Store) {

@@ -1,4 +1,4 @@
-package acd
+package web_test
 
 import (
 	"context"
@@ -12,29 +12,53 @@ import (
 	"testing"
 	"time"
 
+	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
 	"ringbox/firmware/call"
 	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/config"
 	"ringbox/firmware/flow"
+	"ringbox/firmware/site"
+	"ringbox/firmware/store"
 	"ringbox/web"
 	"ringbox/web/webtest"
 )
 
 type apiEnv struct {
-	e   *Engine
-	st  *memStore
+	e   *acd.Engine
 	srv *httptest.Server
+}
+
+// agentSite has agents bob (101, reports to sue), sue (102, manager) and
+// ann (103) in queue service.
+func agentSite() *site.Site {
+	return &site.Site{
+		Version:    1,
+		System:     site.System{Name: "test"},
+		Extensions: []site.Extension{{Number: "101", Name: "Bob"}, {Number: "102", Name: "Sue"}, {Number: "103", Name: "Ann"}},
+		Agents: []site.Agent{
+			{ID: "bob", Name: "Bob", Extension: "101", ReportsTo: "sue"},
+			{ID: "sue", Name: "Sue", Extension: "102", Role: site.RoleManager},
+			{ID: "ann", Name: "Ann", Extension: "103"},
+		},
+		Queues: []site.Queue{{ID: "service", Name: "Service",
+			Agents:    []site.QueueAgent{{Agent: "bob"}, {Agent: "sue"}, {Agent: "ann"}},
+			AgentRing: site.Duration(15 * time.Second), OnEmpty: "voicemail:service", OnTimeout: "voicemail:timeout"}},
+	}
 }
 
 func newAPI(t *testing.T) *apiEnv {
 	t.Helper()
-	cfg, err := config.New(testSite(nil), 1)
+	cfg, err := config.New(agentSite(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := newMemStore()
-	e := New(Config{Config: cfg, Dialer: calltest.NewDialer(), Store: st, Logger: slog.New(slog.DiscardHandler)})
+	st, err := store.Open(t.Context(), t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := acd.New(acd.Config{Config: cfg, Dialer: calltest.NewDialer(), Store: st, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
@@ -44,12 +68,12 @@ func newAPI(t *testing.T) *apiEnv {
 	a.AddToken("sue", auth.Principal{Login: "sue", Role: auth.Manager, Agent: "sue"})
 	a.AddToken("ann", auth.Principal{Login: "ann", Role: auth.Agent, Agent: "ann"})
 	ws := web.New(web.Config{Auth: a, Logger: slog.New(slog.DiscardHandler)})
-	for _, r := range e.Routes() {
+	for _, r := range web.AgentRoutes(e) {
 		ws.HandleRoute(r)
 	}
 	srv := httptest.NewServer(ws.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	return &apiEnv{e: e, st: st, srv: srv}
+	return &apiEnv{e: e, srv: srv}
 }
 
 func (a *apiEnv) do(t *testing.T, token, method, path, body string) (int, string) {
@@ -93,7 +117,7 @@ func TestAPIRoles(t *testing.T) {
 		}
 	}
 	_, body := a.do(t, "sue", "GET", "/api/v1/agents", "")
-	var list []AgentInfo
+	var list []acd.AgentInfo
 	json.Unmarshal([]byte(body), &list)
 	var ids []string
 	for _, ag := range list {
@@ -103,13 +127,13 @@ func TestAPIRoles(t *testing.T) {
 		t.Errorf("sue sees agents %v, want herself and bob", ids)
 	}
 	_, body = a.do(t, "admin", "GET", "/api/v1/agents/ann", "")
-	var ann AgentInfo
+	var ann acd.AgentInfo
 	json.Unmarshal([]byte(body), &ann)
-	if ann.Status != Unavailable || ann.Reason != "meeting" {
+	if ann.Status != acd.Unavailable || ann.Reason != "meeting" {
 		t.Errorf("ann after login unavailable: %+v", ann)
 	}
 	_, body = a.do(t, "admin", "GET", "/api/v1/agents/bob", "")
-	var bob AgentInfo
+	var bob acd.AgentInfo
 	json.Unmarshal([]byte(body), &bob)
 	if bob.Reason != "coaching" || bob.Until.Sub(time.Now()) < 29*time.Minute {
 		t.Errorf("bob after unavailable for 30m: %+v", bob)
@@ -122,8 +146,7 @@ func TestAPIQueueLogAndWarning(t *testing.T) {
 	leg := calltest.NewLeg("caller")
 	res := make(chan string, 1)
 	go func() {
-		next, _ := runQueue(a.e, flow.QueueCall{Queue: "service", CallID: "c1", Caller: leg})
-		res <- next
+		res <- a.e.RunQueue(context.Background(), flow.QueueCall{Queue: "service", CallID: "c1", Caller: leg}).Next
 	}()
 	for {
 		if n, _ := a.e.Waiting(context.Background(), ""); n == 1 {
@@ -143,50 +166,4 @@ func TestAPIQueueLogAndWarning(t *testing.T) {
 		t.Errorf("queue log = %d\n%s", code, body)
 	}
 	leg.Hangup(call.Normal)
-}
-
-func TestFeatureCodes(t *testing.T) {
-	a := newAPI(t)
-	fe := &flow.Engine{Config: a.e.cfg.Config, Dialer: calltest.NewDialer(), Features: a.e.Features(), Logger: slog.New(slog.DiscardHandler)}
-	dial := func(code string) {
-		leg := calltest.NewLeg("bob-phone")
-		fe.Handle(context.Background(), leg, flow.Inbound{CallID: code, To: code, Extension: "101"})
-	}
-	status := func() AgentInfo { ag, _ := a.e.Agent(context.Background(), "bob"); return ag }
-	dial(FeatureLogin)
-	if s := status(); s.Status != Available {
-		t.Fatalf("after *45: %s, want available", s.Status)
-	}
-	dial(FeatureAvailable)
-	if s := status(); s.Status != Unavailable {
-		t.Fatalf("after *46: %s, want unavailable", s.Status)
-	}
-	dial(FeatureAvailable)
-	dial(FeatureLogin)
-	if s := status(); s.Status != LoggedOut {
-		t.Fatalf("after *46 *45: %s, want logged out", s.Status)
-	}
-	if err := a.e.Button("bob", true); err != nil {
-		t.Fatal(err)
-	}
-	if s := status(); s.Status != Unavailable {
-		t.Errorf("after a long press: %s, want unavailable (logged in)", s.Status)
-	}
-	a.e.Button("bob", false)
-	if s := status(); s.Status != LoggedOut {
-		t.Errorf("after a short press: %s, want logged out", s.Status)
-	}
-}
-
-func FuzzParseUntil(f *testing.F) {
-	for _, s := range []string{"30m", "2026-05-04T13:30:00+02:00", "", "-1h", "yesterday", "1e9h"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		u, err := parseUntil(s, now)
-		if err == nil && s != "" && !u.After(now) {
-			t.Errorf("parseUntil(%q) = %v, not after now", s, u)
-		}
-	})
 }
