@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"ringbox/audio/sound"
 	"ringbox/firmware/site"
@@ -410,6 +411,15 @@ type Bundle struct {
 func (l *Library) NewBundle() (*Bundle, error) {
 	if err := os.MkdirAll(l.dir, 0o755); err != nil {
 		return nil, err
+	}
+	// An import cut short by a crash or power cut leaves its bundle; one
+	// an hour old is no import in progress.
+	if old, err := filepath.Glob(filepath.Join(l.dir, ".import-*")); err == nil {
+		for _, d := range old {
+			if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(d)
+			}
+		}
 	}
 	dir, err := os.MkdirTemp(l.dir, ".import-")
 	if err != nil {

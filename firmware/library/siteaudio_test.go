@@ -270,6 +270,11 @@ func TestCheckAudioSaysWhatIsWrong(t *testing.T) {
 func TestBundle(t *testing.T) {
 	_, data := newStore(t)
 	lib := New(Config{DataDir: data, Store: nopStore{}, Logger: slog.New(slog.DiscardHandler)})
+	// A bundle left by a crash an hour ago goes; one in progress stays.
+	stale, fresh := filepath.Join(data, ".import-1"), filepath.Join(data, ".import-2")
+	writeFile(t, stale, "part-1", []byte("x"))
+	writeFile(t, fresh, "part-1", []byte("x"))
+	os.Chtimes(stale, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
 	b, err := lib.NewBundle()
 	if err != nil {
 		t.Fatal(err)
@@ -298,9 +303,12 @@ func TestBundle(t *testing.T) {
 	b.Close()
 	entries, _ := os.ReadDir(data)
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "ringbox.db") {
+		if !strings.HasPrefix(e.Name(), "ringbox.db") && e.Name() != ".import-2" {
 			t.Errorf("the bundle left %s", e.Name())
 		}
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh bundle was removed: %v", err)
 	}
 }
 
