@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: SIPp, baresip, Chromium,
-# espeak-ng, sox, tshark, Node.js/npm, and playwright-core for the browser
-# test. apt packages need root; without it, this says what to install.
+# espeak-ng, sox (with MP3), tshark, Node.js/npm, and playwright-core for
+# the browser test. apt packages need root; without it, this says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,11 @@ for cmd in "${!pkg[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg[$cmd]}")
 done
 # baresip's modules, sox's formats: installed with their packages below.
+# The site-audio tests make MP3s with sox: a sox without its MP3 format
+# (libsox-fmt-mp3, in libsox-fmt-all) is missing something too.
+if command -v sox >/dev/null 2>&1 && ! sox -h 2>&1 | grep 'AUDIO FILE FORMATS' | tr ' ' '\n' | grep -qx mp3; then
+  missing+=(libsox-fmt-mp3)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   extra=(baresip-core libsox-fmt-all ca-certificates)
   if [ "$(id -u)" -ne 0 ]; then

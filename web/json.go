@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
 
 // MaxBodyBytes is the largest JSON request body [DecodeJSON] reads.
@@ -32,6 +35,51 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // WriteError answers {"error": msg} with status.
 func WriteError(w http.ResponseWriter, status int, msg string) {
 	WriteJSON(w, status, map[string]string{"error": msg})
+}
+
+// WriteInternalError answers 500 without details (they may name internal
+// paths or data) and logs err with the request. The log is rate-limited:
+// a burst of failures (a full disk under a busy web page) logs the first
+// few, then one line a second saying how many were left out.
+func WriteInternalError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if n, ok := internalLogs.allow(time.Now()); ok {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err, "suppressed", n)
+	}
+	WriteError(w, http.StatusInternalServerError, "internal error: the change was not made (see the appliance log)")
+}
+
+// internalLogs limits the 500 log lines: a burst of 10, then one a second.
+var internalLogs = &logLimit{burst: 10, every: time.Second}
+
+type logLimit struct {
+	burst int
+	every time.Duration
+
+	mu         sync.Mutex // protects following
+	tokens     float64
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now, and how many lines were left out
+// since the last one logged.
+func (l *logLimit) allow(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last.IsZero() {
+		l.tokens = float64(l.burst)
+	} else {
+		l.tokens = min(float64(l.burst), l.tokens+now.Sub(l.last).Seconds()/l.every.Seconds())
+	}
+	l.last = now
+	if l.tokens < 1 {
+		l.suppressed++
+		return 0, false
+	}
+	l.tokens--
+	n := l.suppressed
+	l.suppressed = 0
+	return n, true
 }
 
 // RequestError is a problem with the client's request body, in words the

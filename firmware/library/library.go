@@ -1,12 +1,18 @@
-// Package library serves the API through which installers upload prompts
-// and music on hold, so a box can greet callers in its owner's voice.
+// Package library keeps the audio a box plays that is not built in:
+// prompts and music on hold, uploaded one file at a time or named by a site
+// file, so a box can greet callers in its owner's voice.
 //
-// An upload is decoded once, by [sound.Import] (WAV or MP3, any common
+// Every file is decoded once, by [sound.Import] (WAV or MP3, any common
 // rate, downmixed, resampled and normalised), and stored as a 16 kHz mono
-// 16-bit WAV under the data directory: prompts/ID.wav for a prompt,
-// moh/CLASS/N.wav for a hold-music track. The site then names the file,
-// through the store's one-transaction import, so the running appliance picks
-// it up like any other configuration change.
+// 16-bit WAV under the data directory, in prompts/ and moh/CLASS/. The
+// stored site names the stored file, through the store's one-transaction
+// import, so the running appliance picks it up like any other
+// configuration change, and the data directory alone holds everything a
+// call plays.
+//
+// [Library.ImportSite] imports a site file with the audio it names (see
+// siteaudio.go); the upload methods change one prompt or track. [Cache] is
+// the decoded audio calls play. The HTTP routes are in package web.
 //
 // # Failure
 //
@@ -15,15 +21,6 @@
 // written under a temporary name and renamed into place, so a crash never
 // leaves half a file under a name the site uses; if the import then fails,
 // the previous file is put back.
-//
-// # Routes
-//
-//	POST   /api/v1/prompts/{id}                admin: upload a prompt (the body is the file)
-//	GET    /api/v1/prompts                     manager: uploaded and built-in prompts
-//	DELETE /api/v1/prompts/{id}                admin: remove an uploaded prompt
-//	POST   /api/v1/holdmusic/{class}/tracks    admin: add a track to a class
-//	GET    /api/v1/holdmusic                   manager: hold-music classes and tracks
-//	DELETE /api/v1/holdmusic/{class}           admin: remove a class and its tracks
 package library
 
 import (
@@ -34,8 +31,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -51,18 +46,41 @@ import (
 	"ringbox/audio/prompts"
 	"ringbox/audio/sound"
 	"ringbox/audio/wav"
-	"ringbox/firmware/auth"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
-	"ringbox/web"
 )
 
-// MaxUploadBytes is the largest audio file an upload may send.
+// MaxUploadBytes is the largest audio file the library takes, uploaded or
+// named by a site file.
 const MaxUploadBytes = 20 << 20
 
 // storedRate is the rate of every stored file: the G.722 rate, from which
 // the 8 kHz G.711 audio is derived without loss of what phones can play.
 const storedRate = 16000
+
+// Kinds of failure, for errors.Is; the errors are *[Error]s whose words
+// are meant for the person who sent the file.
+var (
+	ErrInvalid     = errors.New("invalid request")
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("conflicts with the configuration")
+	ErrTooBig      = errors.New("file too big")
+	ErrUnsupported = errors.New("unsupported file")
+)
+
+// Error is a refused change: Kind is one of the Err values above, Msg says
+// what is wrong and what to do.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Kind }
+
+func errorf(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
 
 // Store is the part of the store the library needs.
 type Store interface {
@@ -78,7 +96,7 @@ type Config struct {
 	Logger  *slog.Logger // nil: slog.Default()
 }
 
-// Library stores uploaded audio and names it in the site.
+// Library stores audio and names it in the site.
 type Library struct {
 	dir string
 	st  Store
@@ -100,62 +118,13 @@ func New(cfg Config) *Library {
 	return &Library{dir: cfg.DataDir, st: cfg.Store, log: cfg.Logger.With("pkg", "library")}
 }
 
-// Routes returns the API routes, for web.Server.HandleRoute.
-func (l *Library) Routes() []web.Route {
-	return []web.Route{
-		{Method: http.MethodPost, Path: "/api/v1/prompts/{id}", Role: auth.Admin, Section: "settings",
-			Summary: "Upload a prompt (body: a WAV or MP3 file); replaces a built-in prompt of the same id", Handler: http.HandlerFunc(l.uploadPrompt)},
-		{Method: http.MethodGet, Path: "/api/v1/prompts", Role: auth.Manager, Section: "settings",
-			Summary: "Uploaded and built-in prompts with their durations", Handler: http.HandlerFunc(l.listPrompts)},
-		{Method: http.MethodDelete, Path: "/api/v1/prompts/{id}", Role: auth.Admin, Section: "settings",
-			Summary: "Remove an uploaded prompt unless the configuration uses it", Handler: http.HandlerFunc(l.deletePrompt)},
-		{Method: http.MethodPost, Path: "/api/v1/holdmusic/{class}/tracks", Role: auth.Admin, Section: "settings",
-			Summary: "Add a track (body: a WAV or MP3 file) to a hold-music class, creating the class if needed", Handler: http.HandlerFunc(l.uploadTrack)},
-		{Method: http.MethodGet, Path: "/api/v1/holdmusic", Role: auth.Manager, Section: "settings",
-			Summary: "Hold-music classes and their tracks", Handler: http.HandlerFunc(l.listHoldMusic)},
-		{Method: http.MethodDelete, Path: "/api/v1/holdmusic/{class}", Role: auth.Admin, Section: "settings",
-			Summary: "Remove a hold-music class and its uploaded tracks unless the configuration uses it", Handler: http.HandlerFunc(l.deleteHoldMusic)},
-	}
-}
-
 var idPattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
-
-// apiError is a failure with the status and words to answer with.
-type apiError struct {
-	status int
-	msg    string
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func errorf(status int, format string, args ...any) *apiError {
-	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
-}
-
-// fail answers err: its own status and words for an *apiError, else 500
-// with the details only in the log (they may name internal paths).
-func (l *Library) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		web.WriteError(w, ae.status, ae.msg)
-		return
-	}
-	l.log.Error("library request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	web.WriteError(w, http.StatusInternalServerError, "internal error: the change was not made (see the appliance log)")
-}
 
 func checkID(kind, id string) error {
 	if !idPattern.MatchString(id) {
-		return errorf(http.StatusBadRequest, "%s id %q is not valid: use 1 to 64 lowercase letters, digits, - and _", kind, id)
+		return errorf(ErrInvalid, "%s id %q is not valid: use 1 to 64 lowercase letters, digits, - and _", kind, id)
 	}
 	return nil
-}
-
-func actor(r *http.Request) string {
-	if p, ok := web.PrincipalFrom(r.Context()); ok && p.Login != "" {
-		return p.Login
-	}
-	return "api"
 }
 
 // upload is a decoded upload, already written to a temporary file beside
@@ -167,43 +136,58 @@ type upload struct {
 	bytes      int
 }
 
-// receive reads, decodes and stages the request body, to be renamed into
-// dir (relative to the data directory). Nothing is written unless the file
-// decodes.
-func (l *Library) receive(w http.ResponseWriter, r *http.Request, name, dir string) (*upload, error) {
-	ext, err := contentExt(r.Header.Get("Content-Type"))
+// readAll reads a file of at most MaxUploadBytes.
+func readAll(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxUploadBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if len(b) > MaxUploadBytes {
+		return nil, tooBig()
+	}
+	return b, nil
+}
+
+// receive reads, decodes and stages an uploaded file, to be renamed into
+// dir (relative to the data directory). name labels messages; its
+// extension hints the format. Nothing is written unless the file decodes.
+func (l *Library) receive(r io.Reader, name, dir string) (*upload, error) {
+	body, err := readAll(r)
+	var ae *Error
+	if errors.As(err, &ae) {
+		return nil, err
+	} else if err != nil {
+		return nil, errorf(ErrInvalid, "could not read the upload: %v", err)
+	}
+	if len(body) == 0 {
+		return nil, errorf(ErrInvalid, "empty body: send the WAV or MP3 file itself as the request body")
+	}
+	clip, err := sound.Import(bytes.NewReader(body), name, MaxUploadBytes)
+	if err != nil {
+		return nil, importError(err, "; nothing was changed")
+	}
+	u := &upload{duration: clip.Duration, sourceRate: sourceRate(body), bytes: len(body)}
+	u.tmp, _, err = l.writeTemp(dir, clip)
 	if err != nil {
 		return nil, err
 	}
-	if r.ContentLength > MaxUploadBytes {
-		return nil, tooBig()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUploadBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooBig()
-		}
-		return nil, errorf(http.StatusBadRequest, "could not read the upload: %v", err)
-	}
-	if len(body) == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty body: send the WAV or MP3 file itself as the request body")
-	}
-	clip, err := sound.Import(bytes.NewReader(body), name+ext, MaxUploadBytes)
-	if err != nil {
-		return nil, importError(err)
-	}
-	u := &upload{duration: clip.Duration, sourceRate: sourceRate(body), bytes: len(body)}
+	return u, nil
+}
+
+// writeTemp writes clip as the stored WAV under a temporary name in dir
+// (relative to the data directory), returning its absolute path and the
+// hex SHA-256 of its bytes.
+func (l *Library) writeTemp(dir string, clip *sound.Clip) (tmp, sum string, err error) {
 	abs := filepath.Join(l.dir, filepath.FromSlash(dir))
 	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", abs, err)
+		return "", "", fmt.Errorf("create %s: %w", abs, err)
 	}
 	f, err := os.CreateTemp(abs, ".upload-*.wav")
 	if err != nil {
-		return nil, fmt.Errorf("stage upload: %w", err)
+		return "", "", fmt.Errorf("stage audio: %w", err)
 	}
-	u.tmp = f.Name()
-	err = wav.Write(f, storedRate, 1, clip.PCM16k)
+	h := newHash()
+	err = wav.Write(io.MultiWriter(f, h), storedRate, 1, clip.PCM16k)
 	if err == nil {
 		err = f.Sync() // the rename must not overtake the data on a power cut
 	}
@@ -211,48 +195,27 @@ func (l *Library) receive(w http.ResponseWriter, r *http.Request, name, dir stri
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(u.tmp)
-		return nil, fmt.Errorf("write %s: %w", u.tmp, err)
+		os.Remove(f.Name())
+		return "", "", fmt.Errorf("write %s: %w", f.Name(), err)
 	}
-	return u, nil
+	return f.Name(), h.sum(), nil
 }
 
 func tooBig() error {
-	return errorf(http.StatusRequestEntityTooLarge, "file is too big: the limit is %d MiB", MaxUploadBytes>>20)
+	return errorf(ErrTooBig, "file is too big: the limit is %d MiB", MaxUploadBytes>>20)
 }
 
-// contentExt checks the upload's Content-Type and returns a file-name
-// extension hinting the format to the decoder ("" when the type says
-// nothing).
-func contentExt(ct string) (string, error) {
-	if ct == "" {
-		return "", nil
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	switch {
-	case err != nil:
-	case mt == "audio/mpeg" || mt == "audio/mp3":
-		return ".mp3", nil
-	case mt == "audio/wav" || mt == "audio/x-wav" || mt == "audio/wave" || mt == "audio/vnd.wave":
-		return ".wav", nil
-	case strings.HasPrefix(mt, "audio/") || mt == "application/octet-stream":
-		return "", nil
-	}
-	return "", errorf(http.StatusUnsupportedMediaType,
-		"Content-Type %q: send the file itself with Content-Type audio/mpeg, audio/wav or application/octet-stream (curl: -H 'Content-Type: audio/mpeg' --data-binary @file.mp3)", ct)
-}
-
-// importError turns a sound.Import failure into an answer. The sound
-// package's words are written for the person uploading.
-func importError(err error) error {
-	status := http.StatusBadRequest
+// importError turns a sound.Import failure into an *Error; the sound
+// package's words are written for the person sending the file.
+func importError(err error, suffix string) error {
+	kind := ErrInvalid
 	switch {
 	case errors.Is(err, sound.ErrTooBig):
-		status = http.StatusRequestEntityTooLarge
+		kind = ErrTooBig
 	case errors.Is(err, sound.ErrUnknownFormat), errors.Is(err, sound.ErrUnsupported), errors.Is(err, wav.ErrUnsupported):
-		status = http.StatusUnsupportedMediaType
+		kind = ErrUnsupported
 	}
-	return errorf(status, "%v; nothing was changed", err)
+	return errorf(kind, "%v%s", err, suffix)
 }
 
 // sourceRate reads the sample rate an uploaded file declares, for the
@@ -274,9 +237,6 @@ func sourceRate(b []byte) (rate int) {
 	return d.SampleRate()
 }
 
-// install renames the staged upload to file (relative to the data
-// directory), imports s, and writes the audit row. If the import fails, the
-// file that was there before is put back.
 // current exports the site to edit. A box that never had a site imported
 // has version 0, which no site file may have: it starts a version 1 site.
 func (l *Library) current(ctx context.Context) (*site.Site, error) {
@@ -290,9 +250,12 @@ func (l *Library) current(ctx context.Context) (*site.Site, error) {
 	return s, nil
 }
 
+// install renames the staged upload to file (relative to the data
+// directory), imports s, and writes the audit row. If the import fails, the
+// file that was there before is put back.
 func (l *Library) install(ctx context.Context, u *upload, file string, s *site.Site, who string, audit store.AuditEntry) error {
 	if errs := s.Validate(); len(errs) > 0 {
-		return errorf(http.StatusConflict, "the configuration would not be valid; nothing was changed:\n%v", errs)
+		return errorf(ErrConflict, "the configuration would not be valid; nothing was changed:\n%v", errs)
 	}
 	final := filepath.Join(l.dir, filepath.FromSlash(file))
 	backup := filepath.Join(filepath.Dir(final), ".replaced-"+filepath.Base(final))
@@ -337,7 +300,7 @@ func syncDir(dir string) {
 
 // audit writes an audit row beside the store's own config.import row, so
 // the log says what was uploaded, not only that the site changed. The
-// change is already made: a failure here is logged, not answered.
+// change is already made: a failure here is logged, not returned.
 func (l *Library) audit(ctx context.Context, e store.AuditEntry) {
 	if err := l.st.InsertAudit(ctx, e); err != nil {
 		l.log.Error("audit", "action", e.Action, "object", e.Object, "err", err)
@@ -353,7 +316,7 @@ func seconds(d time.Duration) float64 {
 	return float64(d.Round(time.Millisecond)) / float64(time.Second)
 }
 
-// Uploaded is the answer to an upload.
+// Uploaded is what an upload stored.
 type Uploaded struct {
 	ID              string   `json:"id"`                    // the prompt id or hold-music class
 	File            string   `json:"file"`                  // relative to the data directory
@@ -362,27 +325,26 @@ type Uploaded struct {
 	Files           []string `json:"files,omitempty"`       // hold music: the class's tracks now
 }
 
-func (l *Library) uploadPrompt(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// UploadPrompt stores the WAV or MP3 file read from r as prompt id,
+// replacing an uploaded or built-in prompt of that id. name labels
+// messages and its extension hints the format ("" is fine). actor is who
+// does it, for the audit log.
+func (l *Library) UploadPrompt(ctx context.Context, id string, r io.Reader, name, actor string) (Uploaded, error) {
 	if err := checkID("prompt", id); err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
-	u, err := l.receive(w, r, id, "prompts")
+	u, err := l.receive(r, id+path.Ext(name), "prompts")
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
 	defer os.Remove(u.tmp) // gone already unless something failed
 	file := "prompts/" + id + ".wav"
-	who := actor(r)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.current(r.Context())
+	s, err := l.current(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
 	if i := slices.IndexFunc(s.Prompts, func(p site.Prompt) bool { return p.ID == id }); i >= 0 {
 		s.Prompts[i].File = file
@@ -390,14 +352,13 @@ func (l *Library) uploadPrompt(w http.ResponseWriter, r *http.Request) {
 		s.Prompts = append(s.Prompts, site.Prompt{ID: id, File: file})
 	}
 	out := Uploaded{ID: id, File: file, DurationSeconds: seconds(u.duration), SourceRate: u.sourceRate}
-	audit := store.AuditEntry{Actor: who, Action: "prompt.upload", Object: id,
+	audit := store.AuditEntry{Actor: actor, Action: "prompt.upload", Object: id,
 		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate})}
-	if err := l.install(r.Context(), u, file, s, who, audit); err != nil {
-		l.fail(w, r, err)
-		return
+	if err := l.install(ctx, u, file, s, actor, audit); err != nil {
+		return Uploaded{}, err
 	}
-	l.log.Info("prompt uploaded", "prompt", id, "file", file, "duration", u.duration, "actor", who)
-	web.WriteJSON(w, http.StatusOK, out)
+	l.log.Info("prompt uploaded", "prompt", id, "file", file, "duration", u.duration, "actor", actor)
+	return out, nil
 }
 
 // PromptInfo is one prompt in the list.
@@ -411,11 +372,12 @@ type PromptInfo struct {
 	Problem         string  `json:"problem,omitempty"`          // why the uploaded file cannot be played
 }
 
-func (l *Library) listPrompts(w http.ResponseWriter, r *http.Request) {
-	s, err := l.st.ExportSite(r.Context())
+// Prompts lists the site's prompts, then the built-in ones it does not
+// replace.
+func (l *Library) Prompts(ctx context.Context) ([]PromptInfo, error) {
+	s, err := l.st.ExportSite(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return nil, err
 	}
 	out := []PromptInfo{}
 	seen := map[string]bool{}
@@ -440,17 +402,22 @@ func (l *Library) listPrompts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, info)
 	}
-	web.WriteJSON(w, http.StatusOK, out)
+	return out, nil
+}
+
+// abs is the path of a file the stored site names: relative to the data
+// directory unless absolute.
+func (l *Library) abs(file string) string {
+	if filepath.IsAbs(file) {
+		return file
+	}
+	return filepath.Join(l.dir, filepath.FromSlash(file))
 }
 
 // fileDuration reads the length of a stored file from its header. Files
-// named by an imported site file may be MP3s or may be missing.
+// named by an older site may be MP3s or may be missing.
 func (l *Library) fileDuration(file string) (time.Duration, error) {
-	p := file
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(l.dir, filepath.FromSlash(file))
-	}
-	f, err := os.Open(p)
+	f, err := os.Open(l.abs(file))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return 0, fmt.Errorf("file %s is missing", file)
@@ -465,57 +432,62 @@ func (l *Library) fileDuration(file string) (time.Duration, error) {
 	return time.Duration(wr.Frames()) * time.Second / time.Duration(wr.Rate), nil
 }
 
-func (l *Library) deletePrompt(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// DeletePrompt removes uploaded prompt id unless the configuration plays
+// it; builtinRemains says a built-in prompt of that id takes over.
+func (l *Library) DeletePrompt(ctx context.Context, id, actor string) (builtinRemains bool, err error) {
 	if err := checkID("prompt", id); err != nil {
-		l.fail(w, r, err)
-		return
+		return false, err
 	}
-	who := actor(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.current(r.Context())
+	s, err := l.current(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return false, err
 	}
 	i := slices.IndexFunc(s.Prompts, func(p site.Prompt) bool { return p.ID == id })
 	if i < 0 {
-		l.fail(w, r, errorf(http.StatusNotFound, "no uploaded prompt %q", id))
-		return
+		return false, errorf(ErrNotFound, "no uploaded prompt %q", id)
 	}
 	builtin := slices.Contains(site.BuiltinPrompts, id)
 	if users := promptUsers(s, id); len(users) > 0 && !builtin {
-		l.fail(w, r, errorf(http.StatusConflict, "prompt %q is used by %s: change them first", id, strings.Join(users, ", ")))
-		return
+		return false, errorf(ErrConflict, "prompt %q is used by %s: change them first", id, strings.Join(users, ", "))
 	}
 	file := s.Prompts[i].File
 	s.Prompts = slices.Delete(s.Prompts, i, i+1)
 	if errs := s.Validate(); len(errs) > 0 {
-		l.fail(w, r, errorf(http.StatusConflict, "the configuration would not be valid; nothing was changed:\n%v", errs))
-		return
+		return false, errorf(ErrConflict, "the configuration would not be valid; nothing was changed:\n%v", errs)
 	}
-	if _, err := l.st.ImportSite(r.Context(), s, who); err != nil {
-		l.fail(w, r, fmt.Errorf("save configuration: %w", err))
-		return
+	if _, err := l.st.ImportSite(ctx, s, actor); err != nil {
+		return false, fmt.Errorf("save configuration: %w", err)
 	}
-	l.removeOwned(file, "prompts")
-	l.audit(r.Context(), store.AuditEntry{Actor: who, Action: "prompt.delete", Object: id, Detail: auditDetail(map[string]any{"file": file})})
-	l.log.Info("prompt deleted", "prompt", id, "file", file, "actor", who)
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true, "builtin_remains": builtin})
+	if !named(s, file) {
+		l.removeOwned(file)
+	}
+	l.audit(ctx, store.AuditEntry{Actor: actor, Action: "prompt.delete", Object: id, Detail: auditDetail(map[string]any{"file": file})})
+	l.log.Info("prompt deleted", "prompt", id, "file", file, "actor", actor)
+	return builtin, nil
 }
 
-// removeOwned deletes file if it lies in the library's own directory under
-// the data directory; files a site file names elsewhere are the
-// installer's, not ours to delete.
-func (l *Library) removeOwned(file, under string) {
+// owned reports whether file lies in the library's own directories under
+// the data directory (prompts/, moh/); files a site named elsewhere are
+// not the library's to delete.
+func owned(file string) bool {
 	clean := path.Clean(filepath.ToSlash(file))
-	if filepath.IsAbs(file) || !strings.HasPrefix(clean, under+"/") {
+	return !filepath.IsAbs(file) && (strings.HasPrefix(clean, "prompts/") || strings.HasPrefix(clean, "moh/"))
+}
+
+// removeOwned deletes file if the library owns it, and its hold-music
+// class directory if that is now empty.
+func (l *Library) removeOwned(file string) {
+	if !owned(file) {
 		return
 	}
-	p := filepath.Join(l.dir, filepath.FromSlash(clean))
+	p := l.abs(path.Clean(filepath.ToSlash(file)))
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("remove audio file", "file", p, "err", err)
+	}
+	if d := filepath.Dir(p); filepath.Dir(d) == filepath.Join(l.dir, "moh") {
+		os.Remove(d) // only if now empty
 	}
 }
 
@@ -564,27 +536,25 @@ func musicUsers(s *site.Site, id string) []string {
 	return users
 }
 
-func (l *Library) uploadTrack(w http.ResponseWriter, r *http.Request) {
-	class := r.PathValue("class")
+// AddTrack stores the WAV or MP3 file read from r as a new last track of
+// hold-music class, creating the class if needed. name and actor are as
+// for [Library.UploadPrompt].
+func (l *Library) AddTrack(ctx context.Context, class string, r io.Reader, name, actor string) (Uploaded, error) {
 	if err := checkID("hold-music class", class); err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
 	dir := "moh/" + class
-	u, err := l.receive(w, r, class, dir)
+	u, err := l.receive(r, class+path.Ext(name), dir)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
 	defer os.Remove(u.tmp)
-	who := actor(r)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.current(r.Context())
+	s, err := l.current(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return Uploaded{}, err
 	}
 	i := slices.IndexFunc(s.HoldMusic, func(h site.HoldMusic) bool { return h.ID == class })
 	if i < 0 {
@@ -593,20 +563,18 @@ func (l *Library) uploadTrack(w http.ResponseWriter, r *http.Request) {
 	}
 	hm := &s.HoldMusic[i]
 	if hm.Device != "" {
-		l.fail(w, r, errorf(http.StatusConflict, "hold-music class %q plays the live input %q, not files: delete the class first", class, hm.Device))
-		return
+		return Uploaded{}, errorf(ErrConflict, "hold-music class %q plays the live input %q, not files: delete the class first", class, hm.Device)
 	}
 	file := l.nextTrack(dir, hm.Files)
 	hm.Files = append(hm.Files, file)
 	out := Uploaded{ID: class, File: file, DurationSeconds: seconds(u.duration), SourceRate: u.sourceRate, Files: hm.Files}
-	audit := store.AuditEntry{Actor: who, Action: "holdmusic.upload", Object: class,
+	audit := store.AuditEntry{Actor: actor, Action: "holdmusic.upload", Object: class,
 		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate})}
-	if err := l.install(r.Context(), u, file, s, who, audit); err != nil {
-		l.fail(w, r, err)
-		return
+	if err := l.install(ctx, u, file, s, actor, audit); err != nil {
+		return Uploaded{}, err
 	}
-	l.log.Info("hold music track uploaded", "class", class, "file", file, "duration", u.duration, "actor", who)
-	web.WriteJSON(w, http.StatusOK, out)
+	l.log.Info("hold music track uploaded", "class", class, "file", file, "duration", u.duration, "actor", actor)
+	return out, nil
 }
 
 // nextTrack picks dir/N.wav with N one more than any track number in use,
@@ -642,11 +610,12 @@ type ClassInfo struct {
 	Tracks  []TrackInfo `json:"tracks"`
 }
 
-func (l *Library) listHoldMusic(w http.ResponseWriter, r *http.Request) {
-	s, err := l.st.ExportSite(r.Context())
+// HoldMusic lists the site's hold-music classes, and the built-in default
+// class unless the site replaces it.
+func (l *Library) HoldMusic(ctx context.Context) ([]ClassInfo, error) {
+	s, err := l.st.ExportSite(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return nil, err
 	}
 	out := []ClassInfo{}
 	haveDefault := false
@@ -667,49 +636,60 @@ func (l *Library) listHoldMusic(w http.ResponseWriter, r *http.Request) {
 	if !haveDefault {
 		out = append(out, ClassInfo{ID: site.DefaultHoldMusic, Builtin: true, Tracks: []TrackInfo{}})
 	}
-	web.WriteJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-func (l *Library) deleteHoldMusic(w http.ResponseWriter, r *http.Request) {
-	class := r.PathValue("class")
+// DeleteHoldMusic removes hold-music class and its stored tracks unless
+// the configuration plays it; builtinRemains says the built-in music takes
+// over (the class was "default").
+func (l *Library) DeleteHoldMusic(ctx context.Context, class, actor string) (builtinRemains bool, err error) {
 	if err := checkID("hold-music class", class); err != nil {
-		l.fail(w, r, err)
-		return
+		return false, err
 	}
-	who := actor(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := l.current(r.Context())
+	s, err := l.current(ctx)
 	if err != nil {
-		l.fail(w, r, err)
-		return
+		return false, err
 	}
 	i := slices.IndexFunc(s.HoldMusic, func(h site.HoldMusic) bool { return h.ID == class })
 	if i < 0 {
-		l.fail(w, r, errorf(http.StatusNotFound, "no hold-music class %q", class))
-		return
+		return false, errorf(ErrNotFound, "no hold-music class %q", class)
 	}
 	builtin := class == site.DefaultHoldMusic
 	if users := musicUsers(s, class); len(users) > 0 && !builtin {
-		l.fail(w, r, errorf(http.StatusConflict, "hold-music class %q is used by %s: change them first", class, strings.Join(users, ", ")))
-		return
+		return false, errorf(ErrConflict, "hold-music class %q is used by %s: change them first", class, strings.Join(users, ", "))
 	}
 	files := s.HoldMusic[i].Files
 	s.HoldMusic = slices.Delete(s.HoldMusic, i, i+1)
 	if errs := s.Validate(); len(errs) > 0 {
-		l.fail(w, r, errorf(http.StatusConflict, "the configuration would not be valid; nothing was changed:\n%v", errs))
-		return
+		return false, errorf(ErrConflict, "the configuration would not be valid; nothing was changed:\n%v", errs)
 	}
-	if _, err := l.st.ImportSite(r.Context(), s, who); err != nil {
-		l.fail(w, r, fmt.Errorf("save configuration: %w", err))
-		return
+	if _, err := l.st.ImportSite(ctx, s, actor); err != nil {
+		return false, fmt.Errorf("save configuration: %w", err)
 	}
-	dir := "moh/" + class
 	for _, f := range files {
-		l.removeOwned(f, dir)
+		if named(s, f) { // another class plays the same file
+			continue
+		}
+		l.removeOwned(f)
 	}
-	os.Remove(filepath.Join(l.dir, "moh", class)) // only if now empty
-	l.audit(r.Context(), store.AuditEntry{Actor: who, Action: "holdmusic.delete", Object: class, Detail: auditDetail(map[string]any{"files": files})})
-	l.log.Info("hold music class deleted", "class", class, "tracks", len(files), "actor", who)
-	web.WriteJSON(w, http.StatusOK, map[string]any{"id": class, "deleted": true, "builtin_remains": builtin})
+	l.audit(ctx, store.AuditEntry{Actor: actor, Action: "holdmusic.delete", Object: class, Detail: auditDetail(map[string]any{"files": files})})
+	l.log.Info("hold music class deleted", "class", class, "tracks", len(files), "actor", actor)
+	return builtin, nil
+}
+
+// named reports whether s names file as a prompt or a track.
+func named(s *site.Site, file string) bool {
+	for _, p := range s.Prompts {
+		if p.File == file {
+			return true
+		}
+	}
+	for _, h := range s.HoldMusic {
+		if slices.Contains(h.Files, file) {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,43 @@ const maxNodes = 200_000
 // its line, sorted by line; a YAML syntax error stops reading at once.
 // Defaults are not filled in, so Marshal gives back what the installer wrote.
 func Parse(data []byte, filename string) (*Site, error) {
+	f, err := ParseFile(data, filename)
+	if err != nil {
+		return nil, err
+	}
+	return f.Site, nil
+}
+
+// File is a parsed site file: the site and the line of each of its fields,
+// so that problems found after parsing (an audio file the site names that
+// is missing, say) can say where they are.
+type File struct {
+	Site *Site
+	Name string // the filename given to ParseFile
+	// Partial: the file has problems, and Site holds only what could be
+	// read, for checks that report more problems; it must not be used.
+	Partial bool
+
+	lineOf func(string) int
+}
+
+// Locate gives each problem the file's name and the line of its field (or
+// of the nearest enclosing field), and sorts them by line.
+func (f *File) Locate(errs Errors) Errors {
+	for _, p := range errs {
+		p.File = f.Name
+		if p.Line == 0 && f.lineOf != nil {
+			p.Line = f.lineOf(p.Field)
+		}
+	}
+	errs.sortByLine()
+	return errs
+}
+
+// ParseFile is [Parse] keeping the lines. When the file has problems, the
+// error is an Errors as with Parse, and the File is non-nil, with Partial
+// set, if the file could be read at all (it was YAML, and not too large).
+func ParseFile(data []byte, filename string) (*File, error) {
 	root, err := parseYAML(data)
 	if err != nil {
 		return nil, Errors{syntaxProblem(filename, err)}
@@ -45,6 +82,7 @@ func Parse(data []byte, filename string) (*Site, error) {
 		// Nothing was read, or not all of it: validating would only add noise.
 		return nil, d.finish(filename)
 	}
+	f := &File{Site: s, Name: filename, lineOf: d.lineOf}
 	bad := map[string]bool{}
 	for _, p := range d.probs {
 		bad[p.Field] = true
@@ -56,9 +94,10 @@ func Parse(data []byte, filename string) (*Site, error) {
 		}
 	}
 	if len(d.probs) > 0 {
-		return nil, d.finish(filename)
+		f.Partial = true
+		return f, d.finish(filename)
 	}
-	return s, nil
+	return f, nil
 }
 
 // underAny reports whether path or one of its parents already has a problem
@@ -161,6 +200,7 @@ func describe(n *yaml.Node) string {
 var (
 	durationType   = reflect.TypeFor[Duration]()
 	queueAgentType = reflect.TypeFor[QueueAgent]()
+	rangeType      = reflect.TypeFor[Range]()
 )
 
 // queueAgentYAML is the long form of a QueueAgent.
@@ -340,8 +380,39 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		first[name] = k.Line
 		d.lines[p] = k.Line
+		if v.Type() == rangeType && name == "days" && val.Kind == yaml.SequenceNode {
+			d.decodeDays(val, v.Field(idx), p)
+			continue
+		}
 		d.decode(val, v.Field(idx), p)
 	}
+}
+
+// decodeDays reads days written as a list, [mon, wed, fri] or
+// [mon-wed, sat], into the one string "mon,wed,fri" that a Range holds.
+// Problems name the days field itself, so that validation does not report
+// the same field again as empty.
+func (d *decoder) decodeDays(n *yaml.Node, v reflect.Value, path string) {
+	if len(n.Content) == 0 {
+		d.add(n.Line, path, "no days given (write mon-fri, sat or [mon, wed, fri])")
+		return
+	}
+	parts := make([]string, 0, len(n.Content))
+	for i, item := range n.Content {
+		if d.nodes++; item.Kind == yaml.AliasNode && item.Alias != nil {
+			item = item.Alias
+		}
+		switch {
+		case item.Kind != yaml.ScalarNode || isNull(item):
+			d.add(item.Line, path, "item %d must be a day like mon or a range like mon-fri, not %s", i+1, describe(item))
+			return
+		case strings.Contains(item.Value, ","):
+			d.add(item.Line, path, "item %d: one day or range per list item, not %q", i+1, item.Value)
+			return
+		}
+		parts = append(parts, item.Value)
+	}
+	v.SetString(strings.Join(parts, ","))
 }
 
 type structFields struct {

@@ -303,6 +303,10 @@ func TestImportExportRoundTripsEveryExample(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			// The example checks, the audio it names included.
+			if out, e, code := ringbox(t, "check", f); code != 0 || !strings.Contains(out, ": ok (") {
+				t.Fatalf("check: %d %s %s", code, out, e)
+			}
 			dir := t.TempDir()
 			// Flags after the positional argument, and before it.
 			if _, e, code := ringbox(t, "import", f, "--data", dir); code != 0 {

@@ -152,6 +152,22 @@ func startBaresip(t *testing.T, user, pass, registrar string, rtpLo int, toneHz 
 // answers at once, "manual" rings until told to accept or hang up.
 func startBaresipMode(t *testing.T, user, pass, registrar string, rtpLo int, toneHz float64, answer string) *baresip {
 	t.Helper()
+	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=%s;regint=300;audio_codecs=PCMU,PCMA\n", user, registrar, pass, answer)
+	return startBaresipAt(t, "127.0.0.1", user, acct, rtpLo, toneHz)
+}
+
+// startBaresipCarrier is a carrier's phone: baresip on ip (a trunk's host),
+// not registered anywhere, sending a tone at toneHz and recording what it
+// hears. The box takes its calls as coming from that trunk.
+func startBaresipCarrier(t *testing.T, ip string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
+	acct := fmt.Sprintf("<sip:carrier@%s>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n", ip)
+	return startBaresipAt(t, ip, "carrier", acct, rtpLo, toneHz)
+}
+
+// startBaresipAt runs baresip on ip with one account line.
+func startBaresipAt(t *testing.T, ip, user, acct string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
 	if _, err := exec.LookPath("baresip"); err != nil {
 		t.Fatalf("baresip is required (make test installs it): %v", err)
 	}
@@ -166,9 +182,9 @@ func startBaresipMode(t *testing.T, user, pass, registrar string, rtpLo int, ton
 	mic := filepath.Join(b.dir, "mic.wav")
 	writeToneWAV(t, mic, toneHz, 30)
 	cfg := fmt.Sprintf(`poll_method epoll
-sip_listen 127.0.0.1:%d
+sip_listen %s:%d
 sip_trans_def udp
-net_interface 127.0.0.1
+net_interface %s
 call_local_timeout 120
 call_max_calls 4
 audio_player aubridge,nowhere
@@ -194,9 +210,8 @@ module_app contact.so
 module_app menu.so
 ctrl_tcp_listen 127.0.0.1:%d
 snd_path %s
-`, b.sip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"))
+`, ip, b.sip, ip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"))
 	os.WriteFile(filepath.Join(b.dir, "config"), []byte(cfg), 0o644)
-	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=%s;regint=300;audio_codecs=PCMU,PCMA\n", user, registrar, pass, answer)
 	os.WriteFile(filepath.Join(b.dir, "accounts"), []byte(acct), 0o600)
 	os.WriteFile(filepath.Join(b.dir, "contacts"), nil, 0o644)
 	b.cmd = exec.Command("baresip", "-f", b.dir)

@@ -153,12 +153,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	lib := library.New(library.Config{DataDir: f.data, Store: st, Logger: log})
 	if ver == 0 && f.siteFile != "" {
-		s, err := loadSiteFile(f.siteFile)
-		if err != nil {
-			return err
+		sf, err := readSiteFile(f.siteFile)
+		if err == nil {
+			_, err = importSiteFile(ctx, lib, sf, "serve:--site")
 		}
-		if _, err := st.ImportSite(ctx, s, "serve:--site"); err != nil {
+		if err != nil {
 			return fmt.Errorf("import %s: %w", f.siteFile, err)
 		}
 		log.Info("imported site file on first start", "file", f.siteFile)
@@ -183,10 +184,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	brd := sim.New(max(buttons, 4))
 	defer brd.Close()
 	pres := presence.New(bus)
-	lib := &audioLib{dir: f.data, cfg: cfg, log: log}
+	audio := library.NewCache(f.data, cfg.Site, log)
 	hub := moh.New()
 	defer hub.Close()
-	lib.loadHoldMusic(hub, cur)
+	audio.LoadHoldMusic(hub, cur)
 
 	med, err := media.NewEngine(media.Config{IP: pub, PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
 	if err != nil {
@@ -203,12 +204,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return usageError{fmt.Errorf("--sip-digest %q: want sha256 and/or md5", f.digestAlgs)}
 		}
 	}
-	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: lib.source, Logger: log}
+	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log}
 	defer vm.Close()
 	fl := &flow.Engine{
 		Config: cfg, CDR: st, Bus: bus, Logger: log,
 		Presence: pres, HuntState: st,
-		Prompts: lib.source,
+		Prompts: audio.Source,
 		Music: func(class string) call.Source {
 			l, err := hub.Listen(class, 8000)
 			if err != nil {
@@ -223,7 +224,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
 		OverrideStore: overrides{st},
-		Ringer:        &ring.Ringer{Prompt: lib.source, Logger: log},
+		Ringer:        &ring.Ringer{Prompt: audio.Source, Logger: log},
 	}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr:   f.sipAddr,
@@ -258,7 +259,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	queues := acd.New(acd.Config{
 		Config: cfg, Dialer: sipSrv.Dialer(), Ringer: fl.Ringer,
 		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
-		Prompt: lib.pcm,
+		Prompt: audio.Prompt,
 	})
 	fl.Queues = queues
 	fl.Agents = queues
@@ -284,8 +285,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
-	uploads := library.New(library.Config{DataDir: f.data, Store: st, Logger: log})
-	for _, r := range uploads.Routes() {
+	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}
 	for _, r := range web.RoutingRoutes(fl) {
@@ -314,9 +314,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	wg.Go(func() {
 		cfg.Watch(runCtx, st, f.pollEvery, log, func(s *site.Site, d config.Changes) {
 			sipSrv.Reload(s)
-			if d.Touches("hold_music") {
-				lib.loadHoldMusic(hub, s)
-			}
+			// Cheap when nothing changed: classes whose audio is the same
+			// keep playing undisturbed.
+			audio.Prune(s)
+			audio.LoadHoldMusic(hub, s)
 			bus.Publish(events.ConfigChanged{Version: cfg.Current().Version, Changes: d})
 		})
 	})

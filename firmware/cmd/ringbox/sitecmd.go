@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"ringbox/firmware/library"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
@@ -24,14 +25,33 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", def, "data directory (database, audio); env RINGBOX_DATA")
 }
 
-// loadSiteFile reads and validates a site file; problems come back as
-// site.Errors, one per line with file and line number.
-func loadSiteFile(name string) (*site.Site, error) {
+// readSiteFile reads and parses a site file; problems come back as
+// site.Errors, one per line with file and line number. The File is
+// non-nil, though partial, when only the configuration is wrong (see
+// site.ParseFile).
+func readSiteFile(name string) (*site.File, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("read site file: %w", err)
 	}
-	return site.Parse(data, name)
+	return site.ParseFile(data, name)
+}
+
+// siteAudio opens the audio files a site file names: they are relative to
+// the site file.
+func siteAudio(name string) library.Opener {
+	return library.DirOpener(filepath.Dir(name))
+}
+
+// printProblems prints every problem, one a line, then how many there are
+// and what came of it.
+func printProblems(w io.Writer, file string, probs site.Errors, outcome string) {
+	fmt.Fprint(w, probs.Error())
+	n := "1 problem"
+	if len(probs) != 1 {
+		n = fmt.Sprintf("%d problems", len(probs))
+	}
+	fmt.Fprintf(w, "\n%s: %s%s\n", file, n, outcome)
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
@@ -43,23 +63,47 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if len(pos) != 1 {
 		return usageError{errors.New("want exactly one site file: ringbox check FILE")}
 	}
-	s, err := loadSiteFile(pos[0])
+	f, err := readSiteFile(pos[0])
 	var probs site.Errors
-	if errors.As(err, &probs) {
-		fmt.Fprint(stderr, probs.Error())
-		if len(probs) == 1 {
-			fmt.Fprintf(stderr, "\n%s: 1 problem\n", pos[0])
-		} else {
-			fmt.Fprintf(stderr, "\n%s: %d problems\n", pos[0], len(probs))
-		}
-		return exitError{1}
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &probs) {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d extensions, %d agents, %d queues, %d ring groups, %d IVRs)\n",
-		pos[0], len(s.Extensions), len(s.Agents), len(s.Queues), len(s.RingGroups), len(s.IVRs))
+	// The audio is checked even when the rest has problems, so that the
+	// installer hears of every mistake at once.
+	audio := 0
+	if f != nil {
+		probs = f.Locate(append(probs, library.CheckAudio(f.Site, siteAudio(pos[0]))...))
+		audio = countAudio(f.Site)
+	}
+	if len(probs) > 0 {
+		printProblems(stderr, pos[0], probs, "")
+		return exitError{1}
+	}
+	s := f.Site
+	fmt.Fprintf(stdout, "%s: ok (%d extensions, %d agents, %d queues, %d ring groups, %d IVRs, %d audio files)\n",
+		pos[0], len(s.Extensions), len(s.Agents), len(s.Queues), len(s.RingGroups), len(s.IVRs), audio)
 	return nil
+}
+
+// countAudio counts the audio files s names.
+func countAudio(s *site.Site) int {
+	n := len(s.Prompts)
+	for _, h := range s.HoldMusic {
+		n += len(h.Files)
+	}
+	return n
+}
+
+// importSiteFile imports f, a site file read by readSiteFile, with the
+// audio it names, through lib. Problems with the audio come back as
+// site.Errors with their lines.
+func importSiteFile(ctx context.Context, lib *library.Library, f *site.File, actor string) (store.Change, error) {
+	ch, err := lib.ImportSite(ctx, f.Site, siteAudio(f.Name), actor)
+	var probs site.Errors
+	if errors.As(err, &probs) {
+		return store.Change{}, f.Locate(probs)
+	}
+	return ch, err
 }
 
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,14 +116,16 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		return usageError{errors.New("want exactly one site file: ringbox import FILE")}
 	}
-	s, err := loadSiteFile(pos[0])
-	var probs site.Errors
-	if errors.As(err, &probs) {
-		fmt.Fprint(stderr, probs.Error())
-		fmt.Fprintf(stderr, "\n%s: not imported, nothing changed\n", pos[0])
-		return exitError{1}
-	}
+	f, err := readSiteFile(pos[0])
 	if err != nil {
+		var probs site.Errors
+		if errors.As(err, &probs) {
+			if f != nil { // say what is wrong with the audio too
+				probs = f.Locate(append(probs, library.CheckAudio(f.Site, siteAudio(pos[0]))...))
+			}
+			printProblems(stderr, pos[0], probs, ": not imported, nothing changed")
+			return exitError{1}
+		}
 		return err
 	}
 	st, err := store.Open(ctx, *data, store.Options{})
@@ -87,7 +133,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	ch, err := st.ImportSite(ctx, s, "cli:import")
+	lib := library.New(library.Config{DataDir: *data, Store: st})
+	ch, err := importSiteFile(ctx, lib, f, "cli:import")
+	var probs site.Errors
+	if errors.As(err, &probs) {
+		printProblems(stderr, pos[0], probs, ": not imported, nothing changed")
+		return exitError{1}
+	}
 	if err != nil {
 		return fmt.Errorf("import %s: %w (nothing changed)", pos[0], err)
 	}
@@ -99,7 +151,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	data := dataFlag(fs)
 	secrets := fs.Bool("with-secrets", false, "include SIP secrets, trunk passwords and PINs")
-	out := fs.String("o", "", "write to FILE instead of standard output")
+	out := fs.String("o", "", "write the site to FILE and the audio it names next to it, instead of the site to standard output")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -124,7 +176,19 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *out == "" {
+		if n := countAudio(s); n > 0 {
+			fmt.Fprintf(stderr, "ringbox export: the site names %d audio files, which are not written to standard output: export with -o DIR/site.yaml to write them next to the site file\n", n)
+		}
 		_, err = stdout.Write(b)
+		return err
+	}
+	// The audio first: a site file that names files not yet written would
+	// not import.
+	probs, err := library.ExportAudio(*data, s, filepath.Dir(*out))
+	for _, p := range probs {
+		fmt.Fprintf(stderr, "ringbox export: warning: %v\n", p)
+	}
+	if err != nil {
 		return err
 	}
 	// Write beside and rename, so a crash never leaves half a file.
