@@ -294,3 +294,21 @@ func TestLogLimiter(t *testing.T) {
 		}
 	})
 }
+
+// The digest uri is the peer's text: whatever it is, isBoxURI answers
+// without panicking and never takes a URI with a user part for the box
+// (TestDigestURINamesTheBox and TestIsBoxURIListeningOnAll pin the rest).
+func FuzzIsBoxURI(f *testing.F) {
+	for _, s := range []string{"sip:127.0.0.1:5060", "sip:[::1]:5060", "<sip:192.0.2.5>", "sip:1001@127.0.0.1", "sips:x", "sip:[", "tel:+1555"} {
+		f.Add(s)
+	}
+	s := &Server{host: "192.0.2.5", ip: mustAddr("127.0.0.1"), port: 5060}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if !s.isBoxURI(uri) {
+			return
+		}
+		if strings.Contains(uri, "@") {
+			t.Errorf("isBoxURI(%q) = true for a URI with a user part", uri)
+		}
+	})
+}
