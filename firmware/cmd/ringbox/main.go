@@ -104,6 +104,9 @@ type helpError struct{ fs *flag.FlagSet }
 func (helpError) Error() string { return flag.ErrHelp.Error() }
 func (helpError) Unwrap() error { return flag.ErrHelp }
 func isHelpArg(a string) bool   { return a == "-h" || a == "-help" || a == "--help" }
+
+// commandUsage is cmd's line of the usage text, so that the synopsis is
+// written once.
 func commandUsage(cmd string) string {
 	for _, l := range strings.Split(usage, "\n") {
 		if l = strings.Join(strings.Fields(l), " "); l == "ringbox "+cmd || strings.HasPrefix(l, "ringbox "+cmd+" ") {
