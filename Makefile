@@ -8,6 +8,9 @@ BIN := bin/ringbox
 RUN_DATA ?= run-data
 SIP ?= :5060
 HTTP ?= :8080
+# More serve flags for `make run`, e.g. make run FLAGS='--sip-digest sha256,md5'
+# (bin/ringbox serve --help lists them).
+FLAGS ?=
 
 .PHONY: all build run test deps lint unit e2e bench firmware fuzz clean
 
@@ -22,7 +25,7 @@ run: build
 	@mkdir -p $(RUN_DATA)
 	@echo "Demo softphone accounts (from docs/examples/demo.yaml; change them for a real site):"
 	@sed -n 's/.*number: "\([0-9]*\)".*secret: "\([^"]*\)".*/  extension \1  password \2/p' docs/examples/demo.yaml
-	$(BIN) serve --data $(RUN_DATA) --site docs/examples/demo.yaml --board sim --sip $(SIP) --http $(HTTP)
+	$(BIN) serve --data $(RUN_DATA) --site docs/examples/demo.yaml --board sim --sip $(SIP) --http $(HTTP) $(FLAGS)
 
 # Installs what the tests need when it is missing, then runs every test.
 test: deps lint unit

@@ -114,7 +114,7 @@ func TestForkFirstAnswerWins(t *testing.T) {
 	ref := new(atomic.Pointer[testEnv])
 	env := newEnv(t, HandlerFunc(func(ctx context.Context, in call.Leg, info CallInfo) {
 		bridgeFlow(ref.Load(), extTarget("1002"), done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 
 	winPort, losePort := freePort(t, 15000, 19990), freePort(t, 15000, 19990)
@@ -128,7 +128,7 @@ func TestForkFirstAnswerWins(t *testing.T) {
 	loser := startSipp(t, "-sf", scenario(t, "uas_ring_cancel.xml"), "-i", "127.0.0.1", "-p", itoa(losePort), "-m", "1")
 	time.Sleep(300 * time.Millisecond)
 
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "1002", "-auth_uri", "1002"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)),
 		"-d", "1000", "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
@@ -163,14 +163,14 @@ func TestCallerCancel(t *testing.T) {
 	ref := new(atomic.Pointer[testEnv])
 	env := newEnv(t, HandlerFunc(func(ctx context.Context, in call.Leg, info CallInfo) {
 		bridgeFlow(ref.Load(), extTarget("1002"), done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	port := freePort(t, 15000, 19990)
 	registerAt(t, env, "1002", "secret1002", port)
 	callee := startSipp(t, "-sf", scenario(t, "uas_ring_cancel.xml"), "-i", "127.0.0.1", "-p", itoa(port), "-m", "1")
 	_ = callee
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_cancel.xml"), "-s", "1002", "-auth_uri", "1002"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_cancel.xml"), "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)),
 		"-d", "500", "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
@@ -196,13 +196,13 @@ func TestCalleeBusy(t *testing.T) {
 	ref := new(atomic.Pointer[testEnv])
 	env := newEnv(t, HandlerFunc(func(ctx context.Context, in call.Leg, info CallInfo) {
 		bridgeFlow(ref.Load(), extTarget("1002"), done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	port := freePort(t, 15000, 19990)
 	registerAt(t, env, "1002", "secret1002", port)
 	callee := startSipp(t, "-sf", scenario(t, "uas_busy.xml"), "-i", "127.0.0.1", "-p", itoa(port), "-m", "1")
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_busy.xml"), "-s", "1002", "-auth_uri", "1002"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_busy.xml"), "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
 		t.Errorf("caller rc %d, want 0 (486)", rc)
@@ -221,14 +221,14 @@ func TestCalleeHangsUp(t *testing.T) {
 	ref := new(atomic.Pointer[testEnv])
 	env := newEnv(t, HandlerFunc(func(ctx context.Context, in call.Leg, info CallInfo) {
 		bridgeFlow(ref.Load(), extTarget("1002"), done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	port := freePort(t, 15000, 19990)
 	registerAt(t, env, "1002", "secret1002", port)
 	callee := startSipp(t, "-sf", scenario(t, "uas_answer_bye.xml"), "-i", "127.0.0.1", "-p", itoa(port),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-d", "1000", "-m", "1")
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002", "-auth_uri", "1002"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	if rc := callee.wait(t, 30*time.Second); rc != 0 {
 		t.Errorf("callee rc %d, want 0", rc)
@@ -250,7 +250,7 @@ func TestHoldAnsweredLocally(t *testing.T) {
 	ref := new(atomic.Pointer[testEnv])
 	env := newEnv(t, HandlerFunc(func(ctx context.Context, in call.Leg, info CallInfo) {
 		bridgeFlow(ref.Load(), extTarget("1002"), done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	port := freePort(t, 15000, 19990)
 	registerAt(t, env, "1002", "secret1002", port)
@@ -259,7 +259,7 @@ func TestHoldAnsweredLocally(t *testing.T) {
 	callee := startSipp(t, "-sf", scenario(t, "uas_answer.xml"), "-i", "127.0.0.1", "-p", itoa(port),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-d", "0", "-m", "1")
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_hold.xml"), "-s", "1002", "-auth_uri", "1002"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_hold.xml"), "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
 		t.Errorf("caller rc %d, want 0 (recvonly to sendonly, sendrecv to sendrecv)", rc)
@@ -285,7 +285,7 @@ func TestOutboundFailoverAndReordering(t *testing.T) {
 		bridgeFlow(ref.Load(), func(info CallInfo) call.Target {
 			return call.Target{Kind: call.TargetExternal, Number: info.To, From: info.From, Class: site.PermNational}
 		}, done).HandleCall(ctx, in, info)
-	}), md5First, func(c *Config) { c.TrunkTimeout = 1500 * time.Millisecond })
+	}), func(c *Config) { c.TrunkTimeout = 1500 * time.Millisecond })
 	ref.Store(env)
 	dead := freePort(t, 15000, 19990) // nobody listens here
 	live := freePort(t, 15000, 19990)
@@ -303,7 +303,7 @@ func TestOutboundFailoverAndReordering(t *testing.T) {
 		"-mi", "127.0.0.2", "-mp", itoa(mediaPort(t)), "-m", "1")
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "+15559870000", "-auth_uri", "+15559870000"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "+15559870000", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)),
 		"-d", "1000", "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
@@ -331,13 +331,13 @@ func TestOutboundForbidden(t *testing.T) {
 		bridgeFlow(ref.Load(), func(info CallInfo) call.Target {
 			return call.Target{Kind: call.TargetExternal, Number: info.To, From: info.From, Class: site.PermNational}
 		}, done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	env.setSite(&site.Site{
 		Trunks:   []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5060"}},
 		Outbound: []site.OutboundRoute{{Pattern: "011.", Trunks: []string{"carrier"}, Permission: site.PermInternational}},
 	})
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_forbidden.xml"), "-s", "011442079460000", "-auth_uri", "011442079460000"+"@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_forbidden.xml"), "-s", "011442079460000", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
 		t.Errorf("caller rc %d, want 0 (403)", rc)

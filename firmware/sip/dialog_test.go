@@ -68,10 +68,10 @@ func TestInDialogRequests(t *testing.T) {
 	}
 	u.send(msg("ACK", 1, "i1", r.get("To"), "", "", ""))
 	nonce := nonceRe.FindStringSubmatch(r.get("Proxy-Authenticate"))[1]
-	alg := digest.SHA256
+	alg := digest.MD5 // the box's default challenge
 	ha1 := digest.HA1(alg, "1001", testRealm, "secret1001")
 	resp := digest.Response(alg, ha1, "INVITE", ruri, nonce, "00000001", "cn", "auth")
-	auth := fmt.Sprintf("Proxy-Authorization: Digest username=\"1001\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"cn\"\r\n",
+	auth := fmt.Sprintf("Proxy-Authorization: Digest username=\"1001\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"cn\"\r\n",
 		testRealm, nonce, ruri, resp)
 	r = u.roundTripSeq(msg("INVITE", 2, "i2", to, auth, offer, "application/sdp"), "2 INVITE")
 	if r.code != 200 || !strings.Contains(r.raw, "a=sendrecv") {

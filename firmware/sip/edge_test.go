@@ -49,8 +49,8 @@ func TestShutdownDrains(t *testing.T) {
 			answered <- in
 		}
 		<-in.Done()
-	}), md5First)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002", "-auth_uri", "1002@"+env.addr,
+	}))
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002",
 		"-au", "1001", "-ap", "secret1001", "-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	var leg call.Leg
@@ -190,7 +190,7 @@ func TestRTPRelay(t *testing.T) {
 		in.Hangup(call.Normal)
 		out.Hangup(call.Normal)
 		done <- result{in: in, out: out}
-	}), md5First)
+	}))
 	ref.Store(env)
 	dir := t.TempDir()
 	wav := filepath.Join(dir, "tone.wav")
@@ -210,7 +210,7 @@ func TestRTPRelay(t *testing.T) {
 	callee := startSipp(t, "-sf", scenario(t, "uas_answer.xml"), "-i", "127.0.0.1", "-p", itoa(port),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-rtp_echo", "-d", "0", "-m", "1")
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenFile, "-s", "1002", "-auth_uri", "1002@"+env.addr, "-au", "1001", "-ap", "secret1001",
+	caller := startSipp(t, env.addr, "-sf", scenFile, "-s", "1002", "-au", "1001", "-ap", "secret1001",
 		"-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)), "-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-d", "2500", "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {
 		t.Errorf("caller rc %d", rc)
@@ -237,9 +237,9 @@ func TestMediaTimeout(t *testing.T) {
 		in.Media().Play(ctx, &silence{frames: 5}, false)
 		<-in.Done()
 		ended <- in
-	}), md5First)
+	}))
 	// The caller sends no RTP and waits for the box's BYE.
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002", "-auth_uri", "1002@"+env.addr,
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth_wait_bye.xml"), "-s", "1002",
 		"-au", "1001", "-ap", "secret1001", "-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-m", "1")
 	if rc := caller.wait(t, 20*time.Second); rc != 0 {
@@ -262,7 +262,7 @@ func TestFailoverOn503(t *testing.T) {
 		bridgeFlow(ref.Load(), func(info CallInfo) call.Target {
 			return call.Target{Kind: call.TargetExternal, Number: info.To, From: info.From}
 		}, done).HandleCall(ctx, in, info)
-	}), md5First)
+	}))
 	ref.Store(env)
 	failing, live := freePort(t, 15000, 19990), freePort(t, 15000, 19990)
 	env.setSite(&site.Site{
@@ -276,7 +276,7 @@ func TestFailoverOn503(t *testing.T) {
 	callee := startSipp(t, "-sf", scenario(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", itoa(live),
 		"-mi", "127.0.0.2", "-mp", itoa(mediaPort(t)), "-d", "0", "-m", "1")
 	time.Sleep(300 * time.Millisecond)
-	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "95551234", "-auth_uri", "95551234@"+env.addr,
+	caller := startSipp(t, env.addr, "-sf", scenario(t, "uac_call_auth.xml"), "-s", "95551234",
 		"-au", "1001", "-ap", "secret1001", "-i", "127.0.0.1", "-p", itoa(freePort(t, 15000, 19990)),
 		"-mi", "127.0.0.1", "-mp", itoa(mediaPort(t)), "-d", "300", "-m", "1")
 	if rc := caller.wait(t, 30*time.Second); rc != 0 {

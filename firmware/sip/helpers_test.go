@@ -137,7 +137,7 @@ func newEnvMedia(t *testing.T, mediaTimeout time.Duration, handler Handler, opts
 			if ext == "1003" {
 				perm = site.PermInternational
 			}
-			return Account{Extension: ext, Permission: perm, Name: "User " + ext,
+			return Account{Extension: ext, Permission: perm, Name: "User " + ext, Mailbox: true,
 				HA1MD5:    digest.HA1(digest.MD5, ext, testRealm, pw),
 				HA1SHA256: digest.HA1(digest.SHA256, ext, testRealm, pw)}, true
 		},
@@ -332,8 +332,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
-
-func md5First(c *Config) { c.Algorithms = []string{digest.MD5, digest.SHA256} }
 
 type netipAddrPort = netip.AddrPort
 type mediaStats = media.Stats

@@ -88,13 +88,26 @@ func newMWI(s *Server) *mwiNotifier {
 		seen: make(map[string]map[string]string)}
 }
 
-// Notify sends ext's mailbox state to every subscription of ext and, as an
-// unsolicited NOTIFY, to each registered contact of ext that holds no
-// subscription. It returns at once; failures are logged at debug level.
-// Notify implements voicemail.MWI.
+// Notify sends ext's mailbox state to every subscription of ext and, when
+// ext has a mailbox, as an unsolicited NOTIFY to each registered contact
+// of ext that holds no subscription. It returns at once; failures are
+// logged at debug level. Notify implements voicemail.MWI.
 func (s *Server) Notify(ext string, newMsgs, oldMsgs int) {
 	c := mwiCounts{newMsgs, oldMsgs}
-	s.mwi.notifyAll(ext, s.reg.contacts(ext), func() mwiCounts { return c })
+	var regs []Registration
+	if s.hasMailbox(ext) {
+		regs = s.reg.contacts(ext)
+	}
+	s.mwi.notifyAll(ext, regs, func() mwiCounts { return c })
+}
+
+// hasMailbox reports whether ext has a voicemail box. Only those get
+// unsolicited NOTIFYs: a phone without voicemail would otherwise show a
+// message indicator (or a voicemail key) that leads nowhere. A phone that
+// subscribes asked for the state and gets it either way.
+func (s *Server) hasMailbox(ext string) bool {
+	a, ok := s.cfg.Lookup(ext)
+	return ok && a.Mailbox
 }
 
 // onRegistered lights a newly registered contact: one whose REGISTER
@@ -102,7 +115,7 @@ func (s *Server) Notify(ext string, newMsgs, oldMsgs int) {
 // (RFC 3261 §10.2.4 keeps the Call-ID for refreshes). Refreshes, which
 // phones behind NAT send every minute or two, send nothing.
 func (s *Server) onRegistered(ext, callID string) {
-	if s.cfg.Voicemail == nil {
+	if s.cfg.Voicemail == nil || !s.hasMailbox(ext) {
 		return
 	}
 	regs := s.reg.contacts(ext)

@@ -464,3 +464,41 @@ func TestMWISubscriptionExpiry(t *testing.T) {
 		}
 	})
 }
+
+// Unsolicited NOTIFYs go only to extensions with a mailbox; a phone that
+// subscribes still gets what it asked for.
+func TestMWIOnlyWithMailbox(t *testing.T) {
+	vm := &counter{}
+	vm.set("1001", 1, 0)
+	vm.set("1002", 1, 0)
+	env := newEnv(t, nil, func(c *Config) {
+		c.Voicemail = vm.get
+		lookup := c.Lookup
+		c.Lookup = func(ext string) (Account, bool) {
+			a, ok := lookup(ext)
+			a.Mailbox = ext == "1001"
+			return a, ok
+		}
+	})
+	boxless := newMWIUA(t, env.addr)
+	if r := boxless.authRegister(regOpts{ext: "1002", pass: "secret1002", cseq: 1,
+		contacts: []string{fmt.Sprintf("<sip:1002@127.0.0.1:%d>", boxless.port())}, expires: "300"}); r.code != 200 {
+		t.Fatalf("REGISTER 1002: %d", r.code)
+	}
+	boxless.noNotify("1002 has no mailbox: nothing on REGISTER")
+	env.s.Notify("1002", 2, 0)
+	boxless.noNotify("1002 has no mailbox: nothing on Notify")
+
+	owner := newMWIUA(t, env.addr)
+	if r := owner.authRegister(regOpts{ext: "1001", pass: "secret1001", cseq: 1,
+		contacts: []string{fmt.Sprintf("<sip:1001@127.0.0.1:%d>", owner.port())}, expires: "300"}); r.code != 200 {
+		t.Fatalf("REGISTER 1001: %d", r.code)
+	}
+	checkNotify(t, owner.mustNotify("1001 has a mailbox"), "1001", 1, 0)
+
+	// Asking is different from being told: a subscription is answered.
+	if r := boxless.authSubscribe(subOpts{mailbox: "1002", pass: "secret1002", callID: "sub-boxless", fromTag: "fb", cseq: 1, expires: "600"}); r.code != 200 {
+		t.Fatalf("SUBSCRIBE 1002: %d", r.code)
+	}
+	checkNotify(t, boxless.mustNotify("1002 subscribed"), "1002", 1, 0)
+}

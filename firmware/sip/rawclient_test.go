@@ -107,6 +107,9 @@ type regOpts struct {
 	cseq            int
 	nonce           string // answer this nonce (else unauthenticated)
 	nc              int
+	requestURI      string  // default sip:SERVER
+	digestURI       string  // the uri the answer signs; default the Request-URI
+	sent            *string // set to the response hash sent
 }
 
 func (u *rawUA) register(o regOpts) rawRes {
@@ -117,6 +120,13 @@ func (u *rawUA) register(o regOpts) rawRes {
 		o.callID = fmt.Sprintf("reg-%d@test", u.port())
 	}
 	uri := "sip:" + u.server
+	if o.requestURI != "" {
+		uri = o.requestURI
+	}
+	duri := uri
+	if o.digestURI != "" {
+		duri = o.digestURI
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "REGISTER %s SIP/2.0\n", uri)
 	fmt.Fprintf(&b, "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d%d\n", u.port(), o.cseq, time.Now().UnixNano())
@@ -136,9 +146,12 @@ func (u *rawUA) register(o regOpts) rawRes {
 		}
 		nc := fmt.Sprintf("%08x", max(o.nc, 1))
 		ha1 := digest.HA1(alg, o.user, testRealm, o.pass)
-		resp := digest.Response(alg, ha1, "REGISTER", uri, o.nonce, nc, "abc123", "auth")
+		resp := digest.Response(alg, ha1, "REGISTER", duri, o.nonce, nc, "abc123", "auth")
+		if o.sent != nil {
+			*o.sent = resp
+		}
 		fmt.Fprintf(&b, "Authorization: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", response=\"%s\", algorithm=%s, qop=auth, nc=%s, cnonce=\"abc123\"\n",
-			o.user, testRealm, o.nonce, uri, resp, alg, nc)
+			o.user, testRealm, o.nonce, duri, resp, alg, nc)
 	}
 	b.WriteString("Content-Length: 0\n\n")
 	return u.roundTrip(b.String())

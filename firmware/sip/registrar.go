@@ -141,6 +141,7 @@ func (r *registrar) handle(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 	if acct.Extension != ext {
 		// Step 6: the authenticated user may only change its own bindings.
 		s.countAuthFailure(sourceAddr(req))
+		s.authFailed(req, reasonNotOwnBinding, acct.Extension)
 		s.respond(tx, req, 403, "Forbidden")
 		return
 	}

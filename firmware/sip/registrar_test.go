@@ -12,24 +12,24 @@ func TestRegistrar(t *testing.T) {
 		return fmt.Sprintf("<sip:1001@127.0.0.1:%d>%s", u.port(), params)
 	}
 
-	t.Run("challenge offers sha-256 then md5", func(t *testing.T) {
+	t.Run("challenge offers md5 alone by default", func(t *testing.T) {
 		u := newRawUA(t, env.addr)
 		r := u.register(regOpts{ext: "1001", cseq: 1, contacts: []string{contact(u, "")}})
 		ch := r.hdrs["www-authenticate"]
-		if r.code != 401 || len(ch) != 2 || !strings.Contains(ch[0], "algorithm=SHA-256") || !strings.Contains(ch[1], "algorithm=MD5") {
-			t.Fatalf("got %d with challenges %q, want 401 with SHA-256 then MD5", r.code, ch)
+		if r.code != 401 || len(ch) != 1 || !strings.Contains(ch[0], "algorithm=MD5") {
+			t.Fatalf("got %d with challenges %q, want 401 with MD5 alone", r.code, ch)
 		}
 		if !strings.Contains(ch[0], `qop="auth"`) || !strings.Contains(ch[0], `realm="`+testRealm+`"`) {
 			t.Errorf("challenge %q lacks qop or realm", ch[0])
 		}
 	})
 
-	t.Run("sha-256 register and unregister", func(t *testing.T) {
+	t.Run("register and unregister", func(t *testing.T) {
 		u := newRawUA(t, env.addr)
-		r := u.authRegister(regOpts{ext: "1002", pass: "secret1002", alg: "SHA-256", cseq: 1,
+		r := u.authRegister(regOpts{ext: "1002", pass: "secret1002", cseq: 1,
 			contacts: []string{fmt.Sprintf("<sip:1002@127.0.0.1:%d>", u.port())}, expires: "120"})
 		if r.code != 200 || !strings.Contains(r.get("Contact"), "expires=120") {
-			t.Fatalf("SHA-256 REGISTER: %d contact %q, want 200 with expires=120", r.code, r.get("Contact"))
+			t.Fatalf("REGISTER: %d contact %q, want 200 with expires=120", r.code, r.get("Contact"))
 		}
 		if n := len(env.s.reg.contacts("1002")); n != 1 {
 			t.Fatalf("1002 has %d contacts, want 1", n)

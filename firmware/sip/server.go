@@ -16,13 +16,16 @@
 //
 // # Authentication
 //
-// REGISTER is challenged with 401 and INVITE with 407, offering SHA-256 and
-// MD5 (RFC 8760). Unknown users and wrong passwords get the same 403, so
-// extensions cannot be enumerated. Failures are counted per source address
-// ([Server.AuthFailures]) for the ban list that [Config.ReadFilter] enforces.
+// REGISTER is challenged with 401 and INVITE with 407, offering MD5 unless
+// [Config.Algorithms] or the site's system.sip_digest ask for SHA-256 (RFC
+// 8760). Unknown users and wrong passwords get the same 403, so extensions
+// cannot be enumerated; the log says which, rate-limited. Failures are
+// counted per source address ([Server.AuthFailures]) for the ban list that
+// [Config.ReadFilter] enforces.
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +55,9 @@ type Account struct {
 	HA1SHA256  string // the same with SHA-256
 	Permission string // outbound class (site.Perm*)
 	Name       string // caller-ID name
+	// Mailbox: the extension has a voicemail box. Only these get
+	// unsolicited message-waiting NOTIFYs.
+	Mailbox bool
 }
 
 // CallInfo describes a new inbound call.
@@ -97,10 +103,15 @@ type Config struct {
 	// false drops it (UDP) or closes the connection (TCP). Bans and rate
 	// limits go here.
 	ReadFilter func(src netip.AddrPort, msg []byte) bool
-	// Algorithms are the digest challenges offered, in order; default
-	// SHA-256 then MD5 (RFC 8760). Some UAs (SIPp 3.6, old phones) only read
-	// the first challenge and need MD5 first.
+	// Algorithms are the digest challenges offered, in order (MD5,
+	// SHA-256). When empty the site's system.sip_digest decides, read at
+	// each challenge, and without it MD5 alone: SIPp 3.6 and many desk
+	// phones read only the first challenge and know only MD5, and baresip
+	// 1.x gives up when any challenge names another algorithm.
 	Algorithms []string
+	// nonceLifetime is how long a challenge's nonce stays fresh; default
+	// 5 minutes. Tests shorten it to see stale nonces.
+	nonceLifetime time.Duration
 	// RetryAfter is sent with 503 while shutting down; default 30s.
 	RetryAfter time.Duration
 	// TrunkRetry is the first back-off after a failed trunk registration;
@@ -125,11 +136,14 @@ type Server struct {
 	udpCli *sipgo.Client
 	tcpCli *sipgo.Client
 
-	nonces *digest.Nonces
-	reg    *registrar
-	trunks *trunkManager
-	dialer *Dialer
-	mwi    *mwiNotifier
+	nonces     *digest.Nonces
+	authLog    *logLimiter
+	algCache   atomic.Pointer[algCache]
+	localAddrs localAddrs
+	reg        *registrar
+	trunks     *trunkManager
+	dialer     *Dialer
+	mwi        *mwiNotifier
 
 	draining atomic.Bool
 
@@ -170,9 +184,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TrunkRetryMax <= 0 {
 		cfg.TrunkRetryMax = 10 * time.Minute
 	}
-	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = []string{digest.SHA256, digest.MD5}
-	}
 	for _, a := range cfg.Algorithms {
 		if a != digest.SHA256 && a != digest.MD5 {
 			return nil, fmt.Errorf("sip: digest algorithm %q not supported (SHA-256, MD5)", a)
@@ -192,7 +203,8 @@ func New(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With("pkg", "sip"),
 		port:     int(ap.Port()),
-		nonces:   digest.NewNonces(5*time.Minute, 0),
+		nonces:   digest.NewNonces(cmp.Or(cfg.nonceLifetime, 5*time.Minute), 0),
+		authLog:  newLogLimiter(authLogBurst, authLogEvery),
 		dialogs:  make(map[string]*Leg),
 		legs:     make(map[*Leg]struct{}),
 		authFail: make(map[netip.Addr]uint64),

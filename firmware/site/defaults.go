@@ -1,6 +1,11 @@
 package site
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Defaults are not written into a parsed Site, so that an export gives back
 // what the installer wrote. The engine reads settings through these
@@ -165,3 +170,53 @@ func (s *System) Loops() int { return orInt(s.LoopLimit, 5) }
 
 // LoopDest is where a looping call goes (loop_to; default hangup).
 func (s *System) LoopDest() string { return orStr(s.LoopTo, DestHangup) }
+
+// The algorithms of system.sip_digest, as written in the site file, and
+// their RFC 7616 names.
+const (
+	DigestMD5    = "md5"
+	DigestSHA256 = "sha256"
+)
+
+// DigestNames are the accepted values of system.sip_digest.
+var DigestNames = []string{DigestMD5, DigestSHA256}
+
+// Digest is system.sip_digest in RFC 7616 spelling (MD5, SHA-256), in
+// order; MD5 alone when empty. Entries that do not validate are skipped.
+func (s *System) Digest() []string {
+	algs, _ := ParseDigest(s.SIPDigest)
+	if len(algs) == 0 {
+		return []string{"MD5"}
+	}
+	return algs
+}
+
+// ParseDigest turns digest algorithm names (md5, sha256; any case, sha-256
+// too) into their RFC 7616 spelling, in order. It reports the first name it
+// does not know and a name given twice; the valid ones are returned anyway.
+func ParseDigest(names []string) ([]string, error) {
+	var out []string
+	var err error
+	for _, n := range names {
+		var alg string
+		switch strings.ToLower(strings.TrimSpace(n)) {
+		case DigestMD5:
+			alg = "MD5"
+		case DigestSHA256, "sha-256":
+			alg = "SHA-256"
+		default:
+			if err == nil {
+				err = fmt.Errorf("unknown digest algorithm %q (use md5, sha256 or both)", n)
+			}
+			continue
+		}
+		if slices.Contains(out, alg) {
+			if err == nil {
+				err = fmt.Errorf("digest algorithm %s is listed twice", strings.ToLower(n))
+			}
+			continue
+		}
+		out = append(out, alg)
+	}
+	return out, err
+}

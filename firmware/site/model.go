@@ -45,6 +45,10 @@ type System struct {
 	// before it goes to LoopTo; 0 means 5.
 	LoopLimit int    `yaml:"loop_limit,omitempty"`
 	LoopTo    string `yaml:"loop_to,omitempty"` // default hangup
+	// SIPDigest lists the digest challenges phones get, in order: md5,
+	// sha256. Empty means md5 alone, which every phone speaks; ringbox
+	// serve --sip-digest overrides it.
+	SIPDigest []string `yaml:"sip_digest,omitempty,flow"`
 	// SMTP relay for voicemail to e-mail.
 	SMTP *SMTP `yaml:"smtp,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -440,6 +441,8 @@ func TestValidateChecks(t *testing.T) {
 		{"mailbox prompt", func(s *Site) { s.Voicemail = []Mailbox{{Box: "g", Greeting: "hello"}} }, "voicemail[0].greeting", `unknown prompt "hello"`},
 		{"hold music without files", func(s *Site) { s.HoldMusic = []HoldMusic{{ID: "jazz"}} }, "hold_music[0]", "needs files or a device"},
 		{"loop_to", func(s *Site) { s.System.LoopTo = "ivr:none" }, "system.loop_to", `unknown destination "ivr:none" (no ivr with id "none")`},
+		{"sip_digest unknown", func(s *Site) { s.System.SIPDigest = []string{"md5", "sha1"} }, "system.sip_digest[1]", `unknown digest algorithm "sha1"`},
+		{"sip_digest twice", func(s *Site) { s.System.SIPDigest = []string{"sha256", "md5", "MD5"} }, "system.sip_digest[2]", "md5 is listed twice"},
 		{"smtp from", func(s *Site) { s.System.SMTP = &SMTP{Host: "mail:25", From: "pbx"} }, "system.smtp.from", "not an e-mail address"},
 		{"external destination", func(s *Site) { s.Inbound[0].To = "external:0044123" }, "inbound[0].to", "no outbound route matches"},
 	}
@@ -598,5 +601,39 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(data, "demo.yaml"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSystemDigest(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want []string
+	}{
+		{nil, []string{"MD5"}},
+		{[]string{"md5"}, []string{"MD5"}},
+		{[]string{"sha256"}, []string{"SHA-256"}},
+		{[]string{"sha256", "md5"}, []string{"SHA-256", "MD5"}},
+		{[]string{"MD5", "SHA-256"}, []string{"MD5", "SHA-256"}},
+	} {
+		s := System{SIPDigest: tt.in}
+		if got := s.Digest(); !slices.Equal(got, tt.want) {
+			t.Errorf("Digest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// The file's line is reported, and the setting survives an export.
+	_, err := Parse([]byte("version: 1\nsystem:\n  name: T\n  sip_digest: [md5, sha1]\n"), "site.yaml")
+	if err == nil || !strings.Contains(err.Error(), "site.yaml:4") || !strings.Contains(err.Error(), `unknown digest algorithm "sha1"`) {
+		t.Errorf("sip_digest [md5, sha1]: %v, want the problem on line 4", err)
+	}
+	s, err := Parse([]byte("version: 1\nsystem: {name: T, sip_digest: [sha256, md5]}\n"), "site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Marshal(s, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "sip_digest: [sha256, md5]") {
+		t.Errorf("export lacks sip_digest:\n%s", out)
 	}
 }

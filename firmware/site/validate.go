@@ -408,6 +408,12 @@ func (v *validator) system() {
 	v.phone("system.office_number", "office number", sys.OfficeNumber)
 	v.nonNegative("system.loop_limit", sys.LoopLimit)
 	v.dest("system.loop_to", sys.LoopTo, false)
+	for i := range sys.SIPDigest {
+		if _, err := ParseDigest(sys.SIPDigest[:i+1]); err != nil {
+			v.add(indexPath("system.sip_digest", i), "%v", err)
+			break
+		}
+	}
 	if m := sys.SMTP; m != nil {
 		if m.Host == "" {
 			v.add("system.smtp", "missing host (host:port of the mail relay)")

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -253,9 +254,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) er
 		smtp = *sys.SMTP
 	}
 	if err := ex("system", `UPDATE system SET site_version = ?, name = ?, timezone = ?, tone_zone = ?, office_number = ?,
-		language = ?, loop_limit = ?, loop_to = ?, smtp_set = ?, smtp_host = ?, smtp_from = ?, smtp_username = ?,
+		language = ?, loop_limit = ?, loop_to = ?, sip_digest = ?, smtp_set = ?, smtp_host = ?, smtp_from = ?, smtp_username = ?,
 		smtp_password = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
-		sys.Language, sys.LoopLimit, sys.LoopTo, b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password); err != nil {
+		sys.Language, sys.LoopLimit, sys.LoopTo, strings.Join(sys.SIPDigest, ","), b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password); err != nil {
 		return err
 	}
 	for i, x := range st.Extensions {

@@ -12,7 +12,7 @@ import (
 )
 
 func TestSIPForkHoldAndCalleeHangsUp(t *testing.T) {
-	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: baresipDigest})
+	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	alice := startBaresip(t, "101", "alice-secret-101", box, 30800, 440)
 	desk := startBaresip(t, "102", "bob-secret-102", box, 31000, 1000)               // answers
@@ -61,7 +61,7 @@ func TestSIPForkHoldAndCalleeHangsUp(t *testing.T) {
 }
 
 func TestSIPCallerCancelsAndCalleeBusy(t *testing.T) {
-	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: baresipDigest})
+	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	alice := startBaresip(t, "101", "alice-secret-101", box, 31400, 440)
 	carol := startBaresipMode(t, "104", "intl-secret-104", box, 31600, 1000, "manual")

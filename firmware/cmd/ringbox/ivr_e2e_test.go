@@ -30,7 +30,7 @@ inbound:
 `, carrier)
 	site := filepath.Join(t.TempDir(), "ivr.yaml")
 	os.WriteFile(site, []byte(y), 0o600)
-	a := startServe(t, serveOpt{site: site, extra: baresipDigest})
+	a := startServe(t, serveOpt{site: site})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	bob := startBaresip(t, "101", "bob-ivr-secret-101", box, 32000, 1000)
 	if !bob.waitRegistered(10 * time.Second) {

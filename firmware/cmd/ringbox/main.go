@@ -28,8 +28,8 @@ usage:
   ringbox token create NAME --role admin|manager|agent [--data DIR]
   ringbox version
 
-Flags may stand before or after the other arguments. "ringbox CMD -h" lists
-a command's flags.
+Flags may stand before or after the other arguments. "ringbox CMD --help"
+lists a command's flags.
 `
 
 func main() {
@@ -57,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
+		if len(args) > 1 && isHelpArg(args[1]) {
+			printHelp(stdout, "version", flag.NewFlagSet("version", flag.ContinueOnError))
+			return 0
+		}
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -69,10 +73,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "ringbox %s: %v\n", args[0], ue.error)
+		fmt.Fprintf(stderr, "ringbox %s: %v\n(ringbox %s --help lists its flags)\n", args[0], ue.error, args[0])
 		return 2
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	var he helpError
+	if errors.As(err, &he) {
+		printHelp(stdout, args[0], he.fs)
 		return 0
 	}
 	var ee exitError
@@ -91,6 +97,55 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
+// helpError asks for a command's help (-h, -help, --help): run prints the
+// command's usage line and every flag of fs to stdout and exits 0.
+type helpError struct{ fs *flag.FlagSet }
+
+func (helpError) Error() string { return flag.ErrHelp.Error() }
+func (helpError) Unwrap() error { return flag.ErrHelp }
+func isHelpArg(a string) bool   { return a == "-h" || a == "-help" || a == "--help" }
+
+// commandUsage is cmd's line of the usage text, so that the synopsis is
+// written once.
+func commandUsage(cmd string) string {
+	for _, l := range strings.Split(usage, "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l == "ringbox "+cmd || strings.HasPrefix(l, "ringbox "+cmd+" ") {
+			return l
+		}
+	}
+	return "ringbox " + cmd
+}
+
+// printHelp writes cmd's usage line from the usage text and every flag of
+// fs with its meaning and default, the way the docs spell flags (--name,
+// -o).
+func printHelp(w io.Writer, cmd string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: %s\n", commandUsage(cmd))
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if n == 0 {
+			fmt.Fprintf(w, "\nflags:\n")
+		}
+		n++
+		arg, meaning := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name
+		}
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%s\n        %s", line, meaning)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+	if n == 0 {
+		fmt.Fprintf(w, "\n%s has no flags.\n", cmd)
+	}
+}
+
 // parse parses flags wherever they stand among the positional arguments
 // and returns the positional ones.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -99,7 +154,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, helpError{fs}
 			}
 			return nil, usageError{err}
 		}

@@ -28,13 +28,12 @@ func loggedDigits(log string) string {
 // 407 challenge) calls *44 and presses 1 2 3 # as RFC 2833 events; the box
 // reports exactly those digits.
 func TestToneTestReportsRFC2833Digits(t *testing.T) {
-	// SIPp 3.6 answers only the first challenge: offer MD5 first.
-	a := startServe(t, serveOpt{site: demoSite(t), extra: []string{"--sip-digest", "md5,sha256"}})
+	// On the defaults: SIPp 3.6 answers only the first challenge, in MD5,
+	// and signs sip:remote_ip:remote_port rather than the Request-URI.
+	a := startServe(t, serveOpt{site: demoSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	// SIPp's digest uri is sip:remote_ip:remote_port unless told; the box
-	// wants the Request-URI there (RFC 3261 §22.4).
 	code, out := sipp(t, 25*time.Second, box, "-sf", testdata(t, "uac_dtmf_auth.xml"), "-s", "*44",
-		"-set", "caller", "101", "-au", "101", "-ap", "demo-101-secret", "-auth_uri", "*44@"+box, "-m", "1",
+		"-set", "caller", "101", "-au", "101", "-ap", "demo-101-secret", "-m", "1",
 		"-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29400")
 	if code != 0 {
 		t.Fatalf("sipp call to *44 exited %d\n%s", code, out)
@@ -51,9 +50,9 @@ func TestToneTestReportsRFC2833Digits(t *testing.T) {
 // TestToneAndEchoTestsHeard: a softphone registered as 102 hears the 1004 Hz
 // test tone on *44, and its own tone echoed back on *43.
 func TestToneAndEchoTestsHeard(t *testing.T) {
-	// baresip 1.0 fails its REGISTER (ENOSYS) when any challenge is
-	// SHA-256, even with an MD5 one beside it: offer MD5 only.
-	a := startServe(t, serveOpt{site: demoSite(t), extra: []string{"--sip-digest", "md5"}})
+	// On the defaults: baresip 1.0 fails its REGISTER (ENOSYS) when any
+	// challenge is SHA-256, and the box offers MD5 alone unless told.
+	a := startServe(t, serveOpt{site: demoSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	tests := []struct {
 		code string

@@ -69,7 +69,7 @@ func (a *appliance) waitFor(what string, cond func() bool) {
 
 func TestQueueCallReachesLoggedInAgent(t *testing.T) {
 	carrier := freePort(t)
-	a := startServe(t, serveOpt{site: queueSite(t, carrier), extra: baresipDigest})
+	a := startServe(t, serveOpt{site: queueSite(t, carrier)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
 	bob := startBaresip(t, "101", "bob-queue-secret-101", box, 31800, 1000)

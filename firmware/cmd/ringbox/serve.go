@@ -34,7 +34,6 @@ import (
 	"ringbox/firmware/presence"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/sip"
-	sipdigest "ringbox/firmware/sip/digest"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/firmware/voicemail"
@@ -45,13 +44,15 @@ type serveFlags struct {
 	data, sipAddr, httpAddr, board, siteFile string
 	logLevel, logFormat                      string
 	publicIP, rtpPorts, realm, digestAlgs    string
+	algs                                     []string // --sip-digest in RFC 7616 names; nil: the site decides
 	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
 }
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveFlagSet declares the flags of ringbox serve into f; the data
+// directory comes back separately (its default reads the environment).
+func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var f serveFlags
 	data := dataFlag(fs)
 	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
 	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address")
@@ -62,10 +63,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.publicIP, "public-ip", "", "address phones reach the box at (SIP Contact, SDP); default: from --sip, else the primary interface")
 	fs.StringVar(&f.rtpPorts, "rtp-ports", "10000-20000", "RTP port range, even start")
 	fs.StringVar(&f.realm, "realm", "ringbox", "SIP digest realm")
-	fs.StringVar(&f.digestAlgs, "sip-digest", "sha256,md5", "digest challenges offered, in order (sha256, md5); phones that read only the first challenge need md5 first")
+	fs.StringVar(&f.digestAlgs, "sip-digest", "", "digest challenges offered to phones, in order: md5, sha256 or both (sha256,md5); overrides the site's system.sip_digest, whose default is md5 alone")
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
+	return fs, data
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f serveFlags
+	fs, data := serveFlagSet(&f)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +92,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	portMin, portMax, err := parsePortRange(f.rtpPorts)
 	if err != nil {
 		return usageError{err}
+	}
+	if f.digestAlgs != "" {
+		algs, err := site.ParseDigest(strings.Split(f.digestAlgs, ","))
+		if err != nil {
+			return usageError{fmt.Errorf("--sip-digest %q: %v", f.digestAlgs, err)}
+		}
+		f.algs = algs
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -193,17 +207,6 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	var algs []string
-	for _, a := range strings.Split(f.digestAlgs, ",") {
-		switch strings.ToLower(strings.TrimSpace(a)) {
-		case "sha256", "sha-256":
-			algs = append(algs, sipdigest.SHA256)
-		case "md5":
-			algs = append(algs, sipdigest.MD5)
-		default:
-			return usageError{fmt.Errorf("--sip-digest %q: want sha256 and/or md5", f.digestAlgs)}
-		}
-	}
 	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log}
 	defer vm.Close()
 	fl := &flow.Engine{
@@ -237,7 +240,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Bus:          bus,
 		Logger:       log,
 		UserAgent:    "Ringbox/" + version,
-		Algorithms:   algs,
+		Algorithms:   f.algs, // empty: the site's system.sip_digest, live
 		TrunkTimeout: f.trunkTimeout,
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -49,10 +49,6 @@ inbound:
 	return p
 }
 
-// baresipDigest: baresip 1.0.0 (libre) gives up when any challenge names an
-// algorithm other than MD5, so the boxes it talks to offer MD5 only.
-var baresipDigest = []string{"--sip-digest", "md5"}
-
 func testdata(t *testing.T, name string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("testdata", name))
@@ -157,7 +153,7 @@ func TestSIPRegisterDigest(t *testing.T) {
 }
 
 func TestSIPCallRelaysAudioBothWays(t *testing.T) {
-	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: baresipDigest})
+	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	alice := startBaresip(t, "101", "alice-secret-101", box, 30000, 440)
 	bob := startBaresip(t, "102", "bob-secret-102", box, 30200, 1000)
@@ -225,17 +221,17 @@ func TestSIPCallRelaysAudioBothWays(t *testing.T) {
 
 func TestSIPOutboundFailoverAndPermissions(t *testing.T) {
 	dead, live := freePort(t), freePort(t)
-	a := startServe(t, serveOpt{site: e2eSite(t, dead, live, false), extra: []string{"--sip-digest", "md5,sha256", "--trunk-timeout", "2s"}})
+	a := startServe(t, serveOpt{site: e2eSite(t, dead, live, false), extra: []string{"--trunk-timeout", "2s"}})
 	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(live), "-mi", "127.0.0.2", "-mp", "29100", "-d", "0")
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	call := testdata(t, "uac_invite_auth.xml")
 	// 104 may call national numbers: the dead trunk times out, the live one answers.
-	if code, out := sipp(t, 40*time.Second, box, "-sf", call, "-s", "+12125551234", "-auth_uri", "+12125551234@"+box, "-set", "caller", "104", "-au", "104", "-ap", "intl-secret-104",
+	if code, out := sipp(t, 40*time.Second, box, "-sf", call, "-s", "+12125551234", "-set", "caller", "104", "-au", "104", "-ap", "intl-secret-104",
 		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29200"); code != 0 {
 		t.Fatalf("outbound call with failover: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	// 105 is local only: no trunk is ever tried and the call is refused.
-	if code, _ := sipp(t, 20*time.Second, box, "-sf", call, "-s", "+12125551234", "-auth_uri", "+12125551234@"+box, "-set", "caller", "105", "-au", "105", "-ap", "local-secret-105",
+	if code, _ := sipp(t, 20*time.Second, box, "-sf", call, "-s", "+12125551234", "-set", "caller", "105", "-au", "105", "-ap", "local-secret-105",
 		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29300"); code == 0 {
 		t.Error("a local-only extension reached a national number")
 	}
@@ -252,7 +248,7 @@ func TestSIPOutboundFailoverAndPermissions(t *testing.T) {
 
 func TestSIPInboundDIDFromCarrier(t *testing.T) {
 	carrier := freePort(t)
-	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), carrier, false), extra: baresipDigest})
+	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), carrier, false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	alice := startBaresip(t, "101", "alice-secret-101", box, 30400, 440)
 	if !alice.waitRegistered(10 * time.Second) {
@@ -297,14 +293,14 @@ func TestSIPTrunkRegistersWithDigest(t *testing.T) {
 }
 
 func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
-	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: []string{"--sip-digest", "md5", "--media-timeout", "2s"}})
+	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: []string{"--media-timeout", "2s"}})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	bob := startBaresip(t, "102", "bob-secret-102", box, 30600, 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 102 did not register")
 	}
 	// SIPp calls bob and then vanishes: it sends no RTP at all.
-	sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-auth_uri", "102@"+box, "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
+	sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
 		"-m", "1", "-d", "8000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29600")
 	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 		t.Fatal("the box did not end the call whose caller sent no RTP")

@@ -79,7 +79,7 @@ func TestAnnouncementPlaysMP3NamedInSiteFile(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	a := startServe(t, serveOpt{data: data, extra: baresipDigest})
+	a := startServe(t, serveOpt{data: data})
 	got, rate := callAnnouncement(t, a, 31500)
 	checkHeard(t, got, rate, want)
 }
@@ -93,7 +93,7 @@ func TestServeSiteAndAPIImportCarryAudio(t *testing.T) {
 	first := spokenMP3(t, "Good morning, this is the first greeting.", filepath.Join(dir, "first.mp3"))
 	site := filepath.Join(dir, "site.yaml")
 	os.WriteFile(site, []byte(announceSite("first.mp3")), 0o600)
-	a := startServe(t, serveOpt{site: site, extra: baresipDigest})
+	a := startServe(t, serveOpt{site: site})
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"ringbox/firmware/flow"
 	"ringbox/firmware/media"
 	"ringbox/firmware/sip"
+	"ringbox/firmware/voicemail"
 )
 
 // sipHandler hands new SIP calls to the routing engine.
@@ -34,18 +35,21 @@ func (h sipHandler) HandleCall(ctx context.Context, in call.Leg, info sip.CallIn
 // the current configuration snapshot.
 func accountLookup(cfg *config.Store, realm string) func(string) (sip.Account, bool) {
 	return func(ext string) (sip.Account, bool) {
-		for _, x := range cfg.Site().Extensions {
+		st := cfg.Site()
+		for _, x := range st.Extensions {
 			if x.Number != ext || x.Secret == "" {
 				continue
 			}
 			a1 := x.Number + ":" + realm + ":" + x.Secret
 			m := md5.Sum([]byte(a1))
 			s := sha256.Sum256([]byte(a1))
+			_, box := voicemail.Lookup(st, x.Number)
 			return sip.Account{
 				Extension:  x.Number,
 				HA1MD5:     hex.EncodeToString(m[:]),
 				HA1SHA256:  hex.EncodeToString(s[:]),
 				Permission: x.Permission,
+				Mailbox:    box,
 			}, true
 		}
 		return sip.Account{}, false

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"hash"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,10 @@ const (
 
 // ErrMalformed is returned for an Authorization header that cannot be parsed.
 var ErrMalformed = errors.New("digest: malformed credentials")
+
+// ErrAlgorithm is returned (with ErrMalformed) for credentials naming an
+// algorithm the box does not implement, so the log can say which.
+var ErrAlgorithm = errors.New("algorithm not supported")
 
 func newHash(alg string) (hash.Hash, bool) {
 	switch strings.ToUpper(alg) {
@@ -192,7 +197,7 @@ func ParseCredentials(h string) (Credentials, error) {
 		}
 	}
 	if _, ok := newHash(c.Algorithm); !ok {
-		return c, fmt.Errorf("%w: algorithm %q not supported", ErrMalformed, c.Algorithm)
+		return c, fmt.Errorf("%w: %w: %.32q", ErrMalformed, ErrAlgorithm, c.Algorithm)
 	}
 	return c, nil
 }
@@ -323,37 +328,73 @@ const (
 	OK
 )
 
+// Reason says why Verify did not return OK. It is for the box's log only:
+// the peer sees nothing but the Result, which is the same for an unknown
+// user and a wrong password.
+type Reason string
+
+// The reasons Verify gives.
+const (
+	ReasonNone        Reason = ""
+	ReasonRealm       Reason = "realm is not the box's"
+	ReasonQOP         Reason = "qop is not auth"
+	ReasonAlgorithm   Reason = "algorithm not offered"
+	ReasonURI         Reason = "digest uri is not the request's"
+	ReasonNonce       Reason = "nonce not issued to this address"
+	ReasonStale       Reason = "stale nonce"
+	ReasonStaleWrong  Reason = "wrong password on a stale nonce"
+	ReasonWrong       Reason = "wrong password"
+	ReasonUnknownUser Reason = "unknown user"
+	ReasonReplay      Reason = "nonce count replayed"
+	ReasonMalformed   Reason = "malformed credentials"
+	ReasonUnknownAlg  Reason = "unknown algorithm"
+)
+
 // Request is what Verify needs to know about the request being checked.
 type Request struct {
 	Method string
 	URI    string // the Request-URI as received
 	Src    netip.Addr
+	// Offered are the algorithms the box challenges with now; credentials
+	// computed with another one are refused (a site that asks for SHA-256
+	// only must not take MD5). nil accepts any algorithm the box knows.
+	Offered []string
 }
 
 // Verify checks credentials c against the account's HA1 for c.Algorithm
 // (ha1 "" means unknown user: the answer is then the same as for a wrong
-// password, so users cannot be enumerated).
-func (n *Nonces) Verify(c Credentials, realm string, r Request, ha1 func(alg string) string) Result {
-	if !strings.EqualFold(c.Realm, realm) || c.QOP != "auth" {
-		return Rechallenge
+// password, so users cannot be enumerated). The Reason says why it failed.
+func (n *Nonces) Verify(c Credentials, realm string, r Request, ha1 func(alg string) string) (Result, Reason) {
+	if !strings.EqualFold(c.Realm, realm) {
+		return Rechallenge, ReasonRealm
+	}
+	if c.QOP != "auth" {
+		return Rechallenge, ReasonQOP
+	}
+	alg := c.Algorithm
+	if alg == "" {
+		alg = MD5
+	}
+	if r.Offered != nil && !slices.Contains(r.Offered, alg) {
+		return Rechallenge, ReasonAlgorithm
 	}
 	if !uriMatches(c.URI, r.URI) {
-		return Rechallenge
+		return Rechallenge, ReasonURI
 	}
 	switch n.Check(c.Nonce, r.Src) {
 	case NonceInvalid:
-		return Rechallenge
+		return Rechallenge, ReasonNonce
 	case NonceStale:
 		h := ""
 		if ha1 != nil {
 			h = ha1(c.Algorithm)
 		}
 		if h != "" && subtle.ConstantTimeCompare([]byte(Response(c.Algorithm, h, r.Method, c.URI, c.Nonce, c.NC, c.Cnonce, c.QOP)), []byte(c.Response)) == 1 {
-			return Stale
+			return Stale, ReasonStale
 		}
 		// A wrong answer on an old nonce gets a fresh challenge, like any
 		// other unusable credential.
-		return Rechallenge
+		return Rechallenge, ReasonStaleWrong
 	}
 	h := ""
 	if ha1 != nil {
@@ -366,15 +407,18 @@ func (n *Nonces) Verify(c Credentials, realm string, r Request, ha1 func(alg str
 	}
 	want := Response(c.Algorithm, h, r.Method, c.URI, c.Nonce, c.NC, c.Cnonce, c.QOP)
 	match := subtle.ConstantTimeCompare([]byte(want), []byte(c.Response)) == 1
-	if !known || !match {
-		return Wrong
+	if !known {
+		return Wrong, ReasonUnknownUser
+	}
+	if !match {
+		return Wrong, ReasonWrong
 	}
 	nc, _ := strconv.ParseUint(c.NC, 16, 32)
 	if !n.UseCount(c.Nonce, uint32(nc)) {
 		// A replayed count: make the client start over with a new nonce.
-		return Rechallenge
+		return Rechallenge, ReasonReplay
 	}
-	return OK
+	return OK, ReasonNone
 }
 
 // uriMatches compares the digest-uri with the Request-URI. RFC 3261 §22.4

@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -55,8 +56,14 @@ func TestParseCredentials(t *testing.T) {
 		`Digest username="a", nonce="n", uri="u", response="r", qop=auth, cnonce=x, nc=zzzzzzzz`,
 	}
 	for _, b := range bad {
-		if _, err := ParseCredentials(b); err == nil {
+		_, err := ParseCredentials(b)
+		if err == nil {
 			t.Errorf("ParseCredentials(%q) accepted", b)
+			continue
+		}
+		// Only the unknown algorithm is reported as such, for the log.
+		if unknownAlg := strings.Contains(b, "SHA-512"); errors.Is(err, ErrAlgorithm) != unknownAlg || !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseCredentials(%q) = %v: ErrAlgorithm %v, want %v (and ErrMalformed)", b, err, errors.Is(err, ErrAlgorithm), unknownAlg)
 		}
 	}
 }
@@ -93,27 +100,36 @@ func TestVerify(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := NewNonces(5*time.Minute, 0)
 		nonce := n.New(src)
+		md5Only := req
+		md5Only.Offered = []string{MD5}
+		shaOnly := req
+		shaOnly.Offered = []string{SHA256}
 		tests := []struct {
 			name string
 			c    Credentials
 			r    Request
 			ha1  func(string) string
 			want Result
+			why  Reason
 		}{
-			{"md5 ok", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000001"), req, store, OK},
-			{"sha-256 ok", client(SHA256, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000002"), req, store, OK},
-			{"nc replay", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000002"), req, store, Rechallenge},
-			{"wrong password", client(MD5, "1001", "nope", realm, "REGISTER", req.URI, nonce, "00000003"), req, store, Wrong},
-			{"unknown user", client(MD5, "9999", "secret", realm, "REGISTER", req.URI, nonce, "00000004"), req, func(string) string { return "" }, Wrong},
-			{"wrong uri", client(MD5, "1001", "secret", realm, "REGISTER", "sip:other", nonce, "00000005"), req, store, Rechallenge},
-			{"wrong realm", client(MD5, "1001", "secret", "other", "REGISTER", req.URI, nonce, "00000006"), req, store, Rechallenge},
-			{"other source", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000007"), Request{Method: "REGISTER", URI: req.URI, Src: other}, store, Rechallenge},
-			{"forged nonce", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, "AAAA"+nonce[4:], "00000001"), req, store, Rechallenge},
-			{"wrong method", client(MD5, "1001", "secret", realm, "INVITE", req.URI, nonce, "00000008"), req, store, Wrong},
+			{"md5 ok", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000001"), req, store, OK, ReasonNone},
+			{"sha-256 ok", client(SHA256, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000002"), req, store, OK, ReasonNone},
+			{"nc replay", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000002"), req, store, Rechallenge, ReasonReplay},
+			{"wrong password", client(MD5, "1001", "nope", realm, "REGISTER", req.URI, nonce, "00000003"), req, store, Wrong, ReasonWrong},
+			{"unknown user", client(MD5, "9999", "secret", realm, "REGISTER", req.URI, nonce, "00000004"), req, func(string) string { return "" }, Wrong, ReasonUnknownUser},
+			{"wrong uri", client(MD5, "1001", "secret", realm, "REGISTER", "sip:other", nonce, "00000005"), req, store, Rechallenge, ReasonURI},
+			{"wrong realm", client(MD5, "1001", "secret", "other", "REGISTER", req.URI, nonce, "00000006"), req, store, Rechallenge, ReasonRealm},
+			{"other source", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000007"), Request{Method: "REGISTER", URI: req.URI, Src: other}, store, Rechallenge, ReasonNonce},
+			{"forged nonce", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, "AAAA"+nonce[4:], "00000001"), req, store, Rechallenge, ReasonNonce},
+			{"wrong method", client(MD5, "1001", "secret", realm, "INVITE", req.URI, nonce, "00000008"), req, store, Wrong, ReasonWrong},
+			{"md5 when only sha-256 is offered", client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000009"), shaOnly, store, Rechallenge, ReasonAlgorithm},
+			{"sha-256 when only md5 is offered", client(SHA256, "1001", "secret", realm, "REGISTER", req.URI, nonce, "0000000a"), md5Only, store, Rechallenge, ReasonAlgorithm},
+			{"md5 offered, no algorithm named", client("", "1001", "secret", realm, "REGISTER", req.URI, nonce, "0000000b"), md5Only, store, OK, ReasonNone},
+			{"sha-256 offered and used", client(SHA256, "1001", "secret", realm, "REGISTER", req.URI, nonce, "0000000c"), shaOnly, store, OK, ReasonNone},
 		}
 		for _, tt := range tests {
-			if got := n.Verify(tt.c, realm, tt.r, tt.ha1); got != tt.want {
-				t.Errorf("%s: Verify = %v, want %v", tt.name, got, tt.want)
+			if got, why := n.Verify(tt.c, realm, tt.r, tt.ha1); got != tt.want || why != tt.why {
+				t.Errorf("%s: Verify = %v (%q), want %v (%q)", tt.name, got, why, tt.want, tt.why)
 			}
 		}
 		time.Sleep(5*time.Minute + time.Second)
@@ -121,8 +137,12 @@ func TestVerify(t *testing.T) {
 			t.Errorf("after 5m Check = %v, want stale", got)
 		}
 		c := client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, "00000009")
-		if got := n.Verify(c, realm, req, store); got != Stale {
-			t.Errorf("right answer on expired nonce = %v, want Stale", got)
+		if got, why := n.Verify(c, realm, req, store); got != Stale || why != ReasonStale {
+			t.Errorf("right answer on expired nonce = %v (%q), want Stale", got, why)
+		}
+		c = client(MD5, "1001", "nope", realm, "REGISTER", req.URI, nonce, "0000000a")
+		if got, why := n.Verify(c, realm, req, store); got != Rechallenge || why != ReasonStaleWrong {
+			t.Errorf("wrong answer on expired nonce = %v (%q), want Rechallenge", got, why)
 		}
 		fresh := n.New(src)
 		if got := n.Check(fresh, src); got != NonceValid {
