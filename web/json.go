@@ -42,6 +42,9 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 // a burst of failures (a full disk under a busy web page) logs the first
 // few, then one line a second saying how many were left out.
 func WriteInternalError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if info := infoFrom(r.Context()); info != nil {
+		info.logged = true
+	}
 	if n, ok := internalLogs.allow(time.Now()); ok {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err, "suppressed", n)
 	}

@@ -28,7 +28,8 @@ type infoKey struct{}
 // reqInfo carries what inner handlers learn (the principal) out to the
 // request log.
 type reqInfo struct {
-	login string
+	login  string
+	logged bool // a 5xx answer was already logged with its cause
 }
 
 func infoFrom(ctx context.Context) *reqInfo {
@@ -64,6 +65,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			route := routeLabel(r.Pattern)
+			if status >= 500 && !info.logged {
+				// Every 5xx the box answers is logged with its reason (the
+				// answer's error text), rate-limited like WriteInternalError.
+				if n, ok := internalLogs.allow(time.Now()); ok {
+					s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status,
+						"reason", strings.TrimSpace(string(sw.body)), "suppressed", n)
+				}
+			}
 			metrics.GetOrCreateCounter(fmt.Sprintf(`ringbox_http_requests_total{route=%q,code="%dxx"}`, route, status/100)).Inc()
 			metrics.GetOrCreateHistogram(fmt.Sprintf(`ringbox_http_request_duration_seconds{route=%q}`, route)).Update(d.Seconds())
 			// Never the headers: they hold tokens and cookies.
@@ -82,11 +91,13 @@ func routeLabel(pattern string) string {
 	return pattern
 }
 
-// statusWriter remembers the status code. Unwrap lets
-// http.ResponseController reach Flush and write deadlines underneath.
+// statusWriter remembers the status code and, for a 5xx, the start of the
+// body (the reason, for the log). Unwrap lets http.ResponseController
+// reach Flush and write deadlines underneath.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	body   []byte
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -99,6 +110,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.status >= 500 && len(w.body) < 256 {
+		w.body = append(w.body, b[:min(len(b), 256-len(w.body))]...)
 	}
 	return w.ResponseWriter.Write(b)
 }

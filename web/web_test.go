@@ -115,6 +115,10 @@ func newBareEnv(t testing.TB) *env {
 	e.srv.Handle("GET /api/v1/reports", auth.Manager, whoami)
 	e.srv.HandleRoute(web.Route{Method: "POST", Path: "/api/v1/reboot", Role: auth.Admin, Summary: "Reboot the box", Handler: whoami})
 	e.srv.HandleRoute(web.Route{Method: "GET", Path: "/api/v1/users", Role: auth.Admin, Summary: "Users", Handler: whoami})
+	e.srv.HandleRoute(web.Route{Method: "GET", Path: "/api/v1/broken", Role: auth.Admin, Summary: "Always fails",
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			web.WriteError(w, http.StatusServiceUnavailable, "the engine is not running")
+		})})
 	e.h = e.srv.Handler()
 	return e
 }
@@ -721,5 +725,18 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// TestServerErrorsAreLoggedWithTheirReason: every 5xx the box answers is
+// in the log with its reason.
+func TestServerErrorsAreLoggedWithTheirReason(t *testing.T) {
+	e := newEnv(t)
+	rec := e.req("GET", "/api/v1/broken", "", "Authorization", "Bearer "+adminTok)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if log := e.logs.String(); !strings.Contains(log, "request failed") || !strings.Contains(log, "the engine is not running") || !strings.Contains(log, "status=503") {
+		t.Errorf("log does not name the 503 and its reason:\n%s", log)
 	}
 }

@@ -230,11 +230,15 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 		cause = call.Failure
 		c.rec.HangupBy = cdr.BySystem
 	}
-	if e := c.in.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
-		cause = call.MediaTimeout
-	}
-	if e := out.Err(); e != nil && call.CauseOf(e) == call.MediaTimeout {
-		cause = call.MediaTimeout
+	// The box itself may have ended a leg: no RTP, or the box is
+	// stopping. That is the system's doing, not the caller's.
+	for _, l := range []call.Leg{c.in, out} {
+		if e := l.Err(); e != nil {
+			if cc := call.CauseOf(e); cc == call.MediaTimeout || cc == call.Shutdown {
+				cause = cc
+				c.rec.HangupBy, byCaller = cdr.BySystem, false
+			}
+		}
 	}
 	out.Hangup(call.Normal)
 	return cause

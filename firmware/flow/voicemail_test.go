@@ -123,3 +123,27 @@ func TestBusyExtensionBusyGreeting(t *testing.T) {
 		}
 	})
 }
+
+// TestCallerEndingAMessageIsANormalCall: a caller who hangs up during the
+// greeting, or to end the message (the usual way), made a normal call: the
+// CDR says normal, hung up by the caller, not a failure of the box.
+func TestCallerEndingAMessageIsANormalCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, nil)
+		st := &vmStore{}
+		o.e.Voicemail = &voicemail.Service{Store: st, DataDir: t.TempDir(), Prompts: o.prompts.source}
+		for _, at := range []time.Duration{500 * time.Millisecond, 8 * time.Second} {
+			caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(99))
+			time.AfterFunc(at, func() { caller.Hangup(call.Normal) })
+			o.dest(t, caller, "voicemail:101")
+			r := o.cdr.last(t)
+			if r.Cause != "normal" || r.HangupBy != "caller" || r.Answer.IsZero() {
+				t.Errorf("hang-up after %v: CDR cause %q hung up by %q answer %v, want normal by the caller, answered", at, r.Cause, r.HangupBy, r.Answer)
+			}
+		}
+		o.e.Voicemail.Close()
+		if len(st.msgs) != 1 {
+			t.Errorf("messages %+v, want the one left", st.msgs)
+		}
+	})
+}

@@ -7,6 +7,7 @@ package calltest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,9 @@ import (
 )
 
 var ids atomic.Uint64
+
+// ErrEnded is what Play returns when the leg ends while it plays.
+var ErrEnded = errors.New("calltest: leg ended")
 
 // Option configures a Leg.
 type Option func(*Leg)
@@ -240,7 +244,9 @@ func (m *media) Play(ctx context.Context, src call.Source, bargeIn bool) error {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-l.done:
-			return l.Err()
+			// Like a real stream, playing to a leg that ended fails with an
+			// error of its own, not the leg's cause.
+			return ErrEnded
 		case <-t.C:
 		}
 	}

@@ -1,0 +1,94 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/ring"
+)
+
+// busyPhone answers every INVITE on port with 486 Busy Here at once, as a
+// phone already on a call does, until the test ends.
+func busyPhone(t *testing.T, port int) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { c.Close(); wg.Wait() })
+	wg.Go(func() {
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			req := string(buf[:n])
+			if !strings.HasPrefix(req, "INVITE ") {
+				continue // the ACK of our 486
+			}
+			r := parseRaw(req)
+			res := "SIP/2.0 486 Busy Here\r\n"
+			for _, v := range r.hdrs["via"] {
+				res += "Via: " + v + "\r\n"
+			}
+			res += "From: " + r.get("from") + "\r\n"
+			res += "To: " + r.get("to") + ";tag=busy" + fmt.Sprint(port) + "\r\n"
+			res += "Call-ID: " + r.get("call-id") + "\r\n"
+			res += "CSeq: " + r.get("cseq") + "\r\n"
+			res += "Content-Length: 0\r\n\r\n"
+			c.WriteToUDP([]byte(res), from)
+		}
+	})
+}
+
+// TestFastBusyHuntRingsTheNextMember rings a sequential hunt over real SIP
+// legs whose first member answers 486 within a millisecond, many times:
+// every time the second member must ring at once and take the call (on a
+// box here, 1 run in 6 never rang it and the caller got 500 when the first
+// member's ring time ran out).
+func TestFastBusyHuntRingsTheNextMember(t *testing.T) {
+	env := newEnv(t, nil)
+	busy, ok := freePort(t, 15000, 19990), freePort(t, 15000, 19990)
+	registerAt(t, env, "1002", "secret1002", busy)
+	registerAt(t, env, "1003", "secret1003", ok)
+	busyPhone(t, busy)
+	const runs = 20
+	startSipp(t, "-sf", scenario(t, "uas_answer.xml"), "-i", "127.0.0.1", "-p", fmt.Sprint(ok),
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort(t)), "-d", "0", "-m", fmt.Sprint(runs))
+	time.Sleep(300 * time.Millisecond)
+	r := &ring.Ringer{}
+	entry := func(ext string, at, until time.Duration) ring.Entry {
+		return ring.Entry{Target: call.Target{Kind: call.TargetExtension, Number: ext, From: call.Party{Number: "1001"}},
+			Label: "ext:" + ext, At: at, Until: until}
+	}
+	for i := range runs {
+		var wg sync.WaitGroup
+		start := time.Now()
+		res := r.Ring(context.Background(), ring.Request{Dialer: env.s.Dialer(), Wait: &wg,
+			Entries: []ring.Entry{entry("1002", 0, 15*time.Second), entry("1003", 15*time.Second, 30*time.Second)}})
+		wg.Wait()
+		if res.Answer == nil {
+			t.Fatalf("run %d: nobody answered (%v)", i, res.Cause)
+		}
+		if got := res.Leg.(*Leg).Target(); got != "ext:1003" {
+			t.Fatalf("run %d: %s answered, want ext:1003", i, got)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("run %d: the second member answered after %v: it was not rung at once after the 486", i, d)
+		}
+		res.Leg.Hangup(call.Normal)
+		select {
+		case <-res.Leg.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d: the answered leg did not end", i)
+		}
+	}
+}
