@@ -12,10 +12,11 @@
 // Each socket has exactly one reader goroutine, reading into a buffer owned
 // by that goroutine. A received packet is handled on that goroutine to the
 // end: DTMF events are decoded, and when the stream is bridged the packet is
-// rewritten in place (payload type; PCMU<->PCMA transcoding by table; SSRC,
-// sequence and timestamp only where the box sent audio of its own on the
-// outgoing side before) and written to the other stream's peer. Nothing on
-// that path allocates.
+// rewritten in place (payload type; PCMU<->PCMA transcoding by table,
+// G.722<->G.711 by decoding, resampling and encoding; SSRC, sequence and
+// timestamp where the box sent audio of its own on the outgoing side before
+// or transcodes G.722) and written to the other stream's peer. Nothing on
+// that path allocates (a transcoder is built once per bridge).
 //
 // # Hearing, recording, music on hold
 //
@@ -57,8 +58,9 @@ var (
 	// ErrTimeout ends a Bridge when a stream saw no RTP for the configured
 	// time; call.CauseOf maps it to call.MediaTimeout.
 	ErrTimeout = fmt.Errorf("media: rtp inactivity: %w", call.MediaTimeout)
-	// ErrCodecMismatch means two streams cannot be relayed without
-	// transcoding the box does not do on the relay path (G.722 to G.711).
+	// ErrCodecMismatch means the box cannot convert one stream's codec
+	// into the other's (it converts between PCMU, PCMA and G.722), or
+	// cannot play on a stream's codec.
 	ErrCodecMismatch = errors.New("media: codecs differ")
 	// ErrBridged means a stream is already in another bridge.
 	ErrBridged = errors.New("media: stream already bridged")

@@ -156,16 +156,6 @@ func TestBridgeTranscodesG711(t *testing.T) {
 	}
 }
 
-func TestBridgeRejectsG722ToG711(t *testing.T) {
-	e := newEngine(t, Config{})
-	a, b := open(t, e), open(t, e)
-	a.SetRemote(desc(netip.MustParseAddrPort("127.0.0.1:4000"), G722, nil))
-	b.SetRemote(desc(netip.MustParseAddrPort("127.0.0.1:4002"), PCMU, nil))
-	if err := Bridge(t.Context(), a, b); !errors.Is(err, ErrCodecMismatch) {
-		t.Errorf("Bridge = %v, want ErrCodecMismatch", err)
-	}
-}
-
 func TestBridgeEnds(t *testing.T) {
 	e := newEngine(t, Config{})
 	t.Run("close", func(t *testing.T) {

@@ -59,6 +59,7 @@ type Stream struct {
 	dedup     digitDedup
 	inband    atomic.Int32 // inbandAuto, inbandOn or inbandOff
 	hear      hearState
+	xc        *transcoder // used by the RTP reader only
 
 	mu   sync.Mutex   // protects following; serialises SetRemote and Close
 	rtcp *net.UDPConn // nil under rtcp-mux
