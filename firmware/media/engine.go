@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,9 +45,12 @@ type Engine struct {
 
 	mu      sync.Mutex // protects following
 	streams map[*Stream]struct{}
+	gone    Stats // the counters of closed streams
 
 	playMu  sync.Mutex // protects following
 	players []*player
+
+	io engineIO // how sockets are read (sock_linux.go, sock_other.go)
 }
 
 // NewEngine checks cfg and fills in defaults. No socket is opened until Open.
@@ -83,6 +86,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if e.timeout == 0 {
 		e.timeout = 60 * time.Second
 	}
+	e.initIO(len(e.used), runtime.GOMAXPROCS(0))
 	return e, nil
 }
 
@@ -186,23 +190,6 @@ func (e *Engine) release(slot int) {
 
 func (e *Engine) port(slot int) int { return e.cfg.PortMin + 2*slot }
 
-// listen binds one UDP socket on the engine's IP.
-func (e *Engine) listen(port int) (*net.UDPConn, error) {
-	network := "udp4"
-	if e.cfg.IP.Is6() {
-		network = "udp6"
-	}
-	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(port))))
-	if err != nil {
-		return nil, err
-	}
-	// Bursts after a scheduling hiccup must not overflow the default
-	// buffer; the kernel caps this at rmem_max, which is fine.
-	_ = c.SetReadBuffer(socketBuffer)
-	_ = c.SetWriteBuffer(socketBuffer)
-	return c, nil
-}
-
 // Open returns a new anchored stream on an even port from the pool, with
 // its RTCP socket on port+1. Ports some other program holds are skipped.
 func (e *Engine) Open() (*Stream, error) {
@@ -219,7 +206,7 @@ func (e *Engine) Open() (*Stream, error) {
 		}
 		rtcp, err := e.listen(port + 1)
 		if err != nil {
-			rtp.Close()
+			rtp.close()
 			e.release(slot)
 			continue
 		}
@@ -237,8 +224,31 @@ func (e *Engine) track(s *Stream) {
 }
 
 func (e *Engine) untrack(s *Stream) {
+	st := s.Stats()
 	e.mu.Lock()
 	delete(e.streams, s)
+	e.gone.add(st)
 	e.mu.Unlock()
 	e.active.Add(-1)
+}
+
+// Stats is the sum of the RTP counters of every stream the engine has
+// opened, open or closed: PacketsOut is what the box relayed and played.
+// The counters are each stream's own, summed here on demand, so counting
+// costs the packet path nothing shared between streams.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.gone
+	for s := range e.streams {
+		t.add(s.Stats())
+	}
+	return t
+}
+
+func (t *Stats) add(s Stats) {
+	t.PacketsIn += s.PacketsIn
+	t.PacketsOut += s.PacketsOut
+	t.BytesIn += s.BytesIn
+	t.BytesOut += s.BytesOut
 }

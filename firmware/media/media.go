@@ -9,14 +9,20 @@
 //
 // # Packets
 //
-// Each socket has exactly one reader goroutine, reading into a buffer owned
-// by that goroutine. A received packet is handled on that goroutine to the
-// end: DTMF events are decoded, and when the stream is bridged the packet is
-// rewritten in place (payload type; PCMU<->PCMA transcoding by table,
-// G.722<->G.711 by decoding, resampling and encoding; SSRC, sequence and
-// timestamp where the box sent audio of its own on the outgoing side before
-// or transcodes G.722) and written to the other stream's peer. Nothing on
-// that path allocates (a transcoder is built once per bridge).
+// On Linux no goroutine waits on a socket. The engine's poller keeps every
+// stream's sockets in one epoll instance, itself in Go's netpoller, and one
+// goroutine handles each wake-up: every socket that became readable gives
+// it a packet, read and written with raw non-blocking system calls into a
+// buffer the poller owns (sock_linux.go says why: a goroutine per socket
+// cost more than the relaying itself). Elsewhere each socket has a reader
+// goroutine (sock_other.go). Either way a received packet is handled on
+// that goroutine to the end: DTMF events are decoded, and when the stream
+// is bridged the packet is rewritten in place (payload type; PCMU<->PCMA
+// transcoding by table, G.722<->G.711 by decoding, resampling and encoding;
+// SSRC, sequence and timestamp where the box sent audio of its own on the
+// outgoing side before or transcodes G.722) and written to the other
+// stream's peer. Nothing on that path allocates (a transcoder is built once
+// per bridge).
 //
 // # Hearing, recording, music on hold
 //

@@ -65,6 +65,14 @@ func TestBridgeRelaysBothWays(t *testing.T) {
 	if got, want := a.Stats(), (Stats{PacketsIn: n, PacketsOut: n, BytesIn: n * 172, BytesOut: n * 172}); got != want {
 		t.Errorf("a stats = %+v, want %+v", got, want)
 	}
+	both := Stats{PacketsIn: 2 * n, PacketsOut: 2 * n, BytesIn: 2 * n * 172, BytesOut: 2 * n * 172}
+	if got := e.Stats(); got != both {
+		t.Errorf("engine stats = %+v, want %+v", got, both)
+	}
+	a.Close() // a closed stream's packets still count
+	if got := e.Stats(); got != both {
+		t.Errorf("engine stats after a closed = %+v, want %+v", got, both)
+	}
 }
 
 // TestLatching: the peer's SDP names one port, its packets come from
@@ -252,7 +260,7 @@ func TestPortPoolSkipsBusyPorts(t *testing.T) {
 	if err != nil {
 		t.Skipf("port busy: %v", err)
 	}
-	defer squatter.Close()
+	defer squatter.close()
 	s := open(t, e)
 	if s.Local().Port() != 43912 {
 		t.Errorf("opened on %v, want 43912 (43910/43911 busy)", s.Local())
