@@ -23,7 +23,7 @@ type Config struct {
 
 const (
 	frameDur      = 20 * time.Millisecond
-	sweepEvery    = 50 // ticks: once a second
+	sweepEvery    = time.Second
 	socketBuffer  = 256 << 10
 	relatchQuiet  = 2 * time.Second // a latched source silent this long may be replaced
 	maxPacketSize = 1500
@@ -36,6 +36,7 @@ type Engine struct {
 	start   time.Time // the engine clock's zero (monotonic)
 	timeout time.Duration
 	done    chan struct{} // closed when Run returns
+	wake    chan struct{} // a player came while Run's clock was slow
 	running atomic.Bool
 	active  atomic.Int64
 
@@ -80,6 +81,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		start:   time.Now(),
 		timeout: cfg.Timeout,
 		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
 		used:    make([]bool, (cfg.PortMax-cfg.PortMin+1)/2),
 		streams: map[*Stream]struct{}{},
 	}
@@ -94,22 +96,35 @@ func NewEngine(cfg Config) (*Engine, error) {
 func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
 
 // Run drives the shared 20 ms pacing clock and the once-a-second inactivity
-// sweeper until ctx ends. Playback needs Run; relay does not.
+// sweeper until ctx ends. Playback needs Run; relay does not. The 20 ms
+// clock runs only while something plays or hears: a box that is idle or
+// only relays wakes once a second.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("media: engine already running")
 	}
 	defer close(e.done)
-	t := time.NewTicker(frameDur)
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
-	for n := 1; ; n++ {
+	pacing := false
+	nextSweep := e.now() + int64(sweepEvery)
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-e.wake:
+			if !pacing && e.tick() { // the first frame at once
+				pacing = true
+				t.Reset(frameDur)
+			}
 		case <-t.C:
-			e.tick()
-			if n%sweepEvery == 0 {
-				e.sweep(e.now())
+			if pacing && !e.tick() {
+				pacing = false
+				t.Reset(sweepEvery)
+			}
+			if now := e.now(); now >= nextSweep {
+				e.sweep(now)
+				nextSweep = now + int64(sweepEvery)
 			}
 		}
 	}
@@ -118,10 +133,11 @@ func (e *Engine) Run(ctx context.Context) error {
 // Active is the number of open streams.
 func (e *Engine) Active() int { return int(e.active.Load()) }
 
-// tick wakes every playing stream for its next frame. It only does a
-// non-blocking channel send per player: the encoding and the write happen
-// on each Play goroutine, so a tick costs little however many streams play.
-func (e *Engine) tick() {
+// tick wakes every playing stream for its next frame and reports whether
+// there was any. It only does a non-blocking channel send per player: the
+// encoding and the write happen on each Play goroutine, so a tick costs
+// little however many streams play.
+func (e *Engine) tick() bool {
 	e.playMu.Lock()
 	defer e.playMu.Unlock()
 	for _, p := range e.players {
@@ -130,6 +146,7 @@ func (e *Engine) tick() {
 		default: // still busy with the previous frame: skip one
 		}
 	}
+	return len(e.players) > 0
 }
 
 func (e *Engine) addPlayer(p *player) {
@@ -137,6 +154,12 @@ func (e *Engine) addPlayer(p *player) {
 	defer e.playMu.Unlock()
 	p.index = len(e.players)
 	e.players = append(e.players, p)
+	if len(e.players) == 1 {
+		select {
+		case e.wake <- struct{}{}: // start the 20 ms clock
+		default:
+		}
+	}
 }
 
 func (e *Engine) removePlayer(p *player) {

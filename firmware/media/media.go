@@ -42,8 +42,9 @@
 // # Time
 //
 // Playback does not use a timer per stream: every playing stream registers
-// with the engine, whose single ticker wakes each of them once per 20 ms.
-// The same loop checks every second each stream's atomic last-packet time
+// with the engine, whose single ticker wakes each of them once per 20 ms
+// (and slows to once a second while nothing plays or hears, so relaying
+// and idling cost no timer wake-ups). The same loop checks every second each stream's atomic last-packet time
 // and closes [Stream.Timeout] after [Config.Timeout] without RTP. The sweeper
 // and DTMF end timers are plain Go time, tested under testing/synctest.
 package media
