@@ -163,14 +163,26 @@ func (sa *sockaddr) set(ap netip.AddrPort, v6 bool) int {
 		}
 		r := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&sa.raw))
 		r.Family = syscall.AF_INET
-		r.Port = port<<8 | port>>8 // network byte order
+		putPort(&r.Port, port)
 		r.Addr = a.As4()
 		return syscall.SizeofSockaddrInet4
 	}
 	sa.raw.Family = syscall.AF_INET6
-	sa.raw.Port = port<<8 | port>>8
+	putPort(&sa.raw.Port, port)
 	sa.raw.Addr = a.As16()
+	sa.raw.Flowinfo, sa.raw.Scope_id = 0, 0
 	return syscall.SizeofSockaddrInet6
+}
+
+// putPort and getPort convert a sockaddr's port, in network byte order.
+func putPort(p *uint16, port uint16) {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	b[0], b[1] = byte(port>>8), byte(port)
+}
+
+func getPort(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 // addrPort reads a sockaddr the kernel filled in.
@@ -178,9 +190,9 @@ func (sa *sockaddr) addrPort() netip.AddrPort {
 	switch sa.raw.Family {
 	case syscall.AF_INET:
 		r := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&sa.raw))
-		return netip.AddrPortFrom(netip.AddrFrom4(r.Addr), r.Port<<8|r.Port>>8)
+		return netip.AddrPortFrom(netip.AddrFrom4(r.Addr), getPort(&r.Port))
 	case syscall.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16(sa.raw.Addr).Unmap(), sa.raw.Port<<8|sa.raw.Port>>8)
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.raw.Addr).Unmap(), getPort(&sa.raw.Port))
 	}
 	return netip.AddrPort{}
 }
@@ -267,8 +279,7 @@ func (p *poller) run(stopped chan struct{}) {
 		p.e.log.Error("rtp poller", "err", err)
 		return
 	}
-	r := &pollReader{p: p, events: make([]syscall.EpollEvent, pollBatch), buf: make([]byte, maxPacketSize)}
-	r.fn = r.poll
+	r := newPollReader(p)
 	for {
 		err := rc.Read(r.fn)
 		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
@@ -281,26 +292,48 @@ func (p *poller) run(stopped chan struct{}) {
 	}
 }
 
-// pollReader is the poller goroutine's state, so the callback handed to
-// the netpoller is made once.
+// readBatch is the most datagrams one recvmmsg takes from a socket. A
+// stream rarely has more than one waiting; what matters is that a short
+// count tells the socket is empty without another system call.
+const readBatch = 4
+
+// pollReader is the poller goroutine's state: the buffers the kernel
+// fills, and the callback handed to the netpoller, made once.
 type pollReader struct {
 	p      *poller
 	events []syscall.EpollEvent
-	buf    []byte
-	src    sockaddr
+	msgs   [readBatch]unix.Mmsghdr
+	iovs   [readBatch]unix.Iovec
+	srcs   [readBatch]sockaddr
+	bufs   [readBatch][maxPacketSize]byte
 	fn     func(fd uintptr) bool
 }
 
+func newPollReader(p *poller) *pollReader {
+	r := &pollReader{p: p, events: make([]syscall.EpollEvent, pollBatch)}
+	for i := range r.msgs {
+		r.iovs[i].Base = &r.bufs[i][0]
+		r.iovs[i].SetLen(maxPacketSize)
+		r.msgs[i].Hdr.Iov = &r.iovs[i]
+		r.msgs[i].Hdr.SetIovlen(1)
+		r.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&r.srcs[i].raw))
+	}
+	r.fn = r.poll
+	return r
+}
+
 // poll handles every readable socket until none is left and returns false:
-// wait in the netpoller for the next packet. Each readable socket gives one
-// packet per round; one with more queued is reported again in the next
-// round (level-triggered), so a busy stream cannot starve the others.
+// wait in the netpoller for the next packet.
 //
-// The last round, the epoll_wait that finds nothing, is needed: every
-// packet reaching a socket makes Go's (edge-triggered) netpoller report the
-// epoll instance readable again, but several packets that arrive before it
-// looks give one report, so a socket left with packets queued would
-// otherwise wait for the next packet of any stream.
+// Every packet reaching a socket makes Go's (edge-triggered) netpoller
+// report the epoll instance readable again, but packets that arrive before
+// it looks give one report between them. So a round must not leave a
+// packet behind that no later report would bring it back for: each socket
+// is read with one recvmmsg, which empties it unless it returns a full
+// batch; only then, or when epoll_wait filled its event array, is there
+// another round (the sockets are level-triggered, so epoll_wait reports
+// what is left). Reading until EAGAIN, or polling until epoll_wait comes
+// back empty, would cost a system call more per wake-up.
 func (r *pollReader) poll(ep uintptr) bool {
 	p := r.p
 	socks := p.e.io.socks
@@ -312,30 +345,42 @@ func (r *pollReader) poll(ep uintptr) bool {
 		if errno != 0 || n == 0 {
 			return false
 		}
+		more := int(n) == len(r.events)
 		for i := range r.events[:n] {
 			id := r.events[i].Fd
 			if id < 0 || int(id) >= len(socks) {
 				continue
 			}
-			if k := socks[id].Load(); k != nil {
-				r.read(k)
+			if k := socks[id].Load(); k != nil && r.read(k) {
+				more = true
 			}
+		}
+		if !more {
+			return false
 		}
 	}
 }
 
-// read takes one datagram from k and hands it to its stream.
-func (r *pollReader) read(k *sock) {
-	salen := uint32(unsafe.Sizeof(r.src.raw))
-	n, _, errno := syscall.RawSyscall6(unix.SYS_RECVFROM, uintptr(k.fd), uintptr(unsafe.Pointer(&r.buf[0])),
-		uintptr(len(r.buf)), 0, uintptr(unsafe.Pointer(&r.src.raw)), uintptr(unsafe.Pointer(&salen)))
+// read takes what k holds, up to a batch, and hands it to its stream. It
+// reports whether the batch was full (k may hold more).
+func (r *pollReader) read(k *sock) bool {
+	for i := range r.msgs {
+		r.msgs[i].Hdr.Namelen = uint32(unsafe.Sizeof(r.srcs[i].raw))
+		r.msgs[i].Hdr.Flags = 0
+	}
+	n, _, errno := syscall.RawSyscall6(unix.SYS_RECVMMSG, uintptr(k.fd), uintptr(unsafe.Pointer(&r.msgs[0])),
+		readBatch, unix.MSG_DONTWAIT, 0, 0)
 	if errno != 0 {
-		return // EAGAIN (already read), or an error the socket reported
+		return false // EAGAIN (nothing after all), or an error the socket reported
 	}
-	pkt := r.buf[:n]
-	if k.rtcp {
-		k.s.receiveRTCP(pkt, r.src.addrPort())
-	} else {
-		k.s.receive(pkt, r.src.addrPort())
+	for i := range int(n) {
+		pkt := r.bufs[i][:r.msgs[i].Len]
+		src := r.srcs[i].addrPort()
+		if k.rtcp {
+			k.s.receiveRTCP(pkt, src)
+		} else {
+			k.s.receive(pkt, src)
+		}
 	}
+	return int(n) == readBatch
 }

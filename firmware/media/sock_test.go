@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -123,36 +124,82 @@ func TestCloseUnderTraffic(t *testing.T) {
 }
 
 // TestRTCPMuxSwitchUnderTraffic turns rtcp-mux on and off by re-INVITE
-// while RTCP keeps arriving on port+1: the RTCP socket closes and reopens
-// without blocking SetRemote or the packet path.
+// while RTCP keeps arriving on both streams' port+1: a's RTCP socket
+// closes and reopens while b's RTCP, relayed toward a, takes a's lock on
+// the packet path. Neither SetRemote nor the packet path may block.
 func TestRTCPMuxSwitchUnderTraffic(t *testing.T) {
 	e := newEngine(t, Config{})
-	a, _, pa, _, _ := bridged(t, e, pcmu, pcmu)
+	a, b, pa, pb, _ := bridged(t, e, pcmu, pcmu)
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
+	var senders sync.WaitGroup
+	rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 1}
+	for _, x := range []struct {
+		p *peer
+		s *Stream
+	}{{pa, a}, {pb, b}} {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			rtcp := netip.AddrPortFrom(x.s.Local().Addr(), x.s.Local().Port()+1)
+			for ctx.Err() == nil {
+				x.p.conn.WriteToUDPAddrPort(rr, rtcp)
+				x.p.conn.WriteToUDPAddrPort(rtpPacket(0, false, 1, 160, 1, make([]byte, 160)), x.s.Local())
+				time.Sleep(50 * time.Microsecond)
+			}
+		}()
+	}
+	switched := make(chan struct{})
 	go func() {
-		defer close(done)
-		rtcp := netip.AddrPortFrom(a.Local().Addr(), a.Local().Port()+1)
-		rr := []byte{0x80, 201, 0, 1, 0, 0, 0, 1}
-		for ctx.Err() == nil {
-			pa.conn.WriteToUDPAddrPort(rr, rtcp)
-			pa.conn.WriteToUDPAddrPort(rtpPacket(0, false, 1, 160, 1, make([]byte, 160)), a.Local())
-			time.Sleep(100 * time.Microsecond)
+		defer close(switched)
+		for i := range 100 {
+			d := pcmu(pa.addr())
+			d.RTCPMux = i%2 == 0
+			a.SetRemote(d)
+			time.Sleep(500 * time.Microsecond)
 		}
 	}()
-	for i := range 50 {
-		d := pcmu(pa.addr())
-		d.RTCPMux = i%2 == 0
-		a.SetRemote(d)
-		time.Sleep(time.Millisecond)
+	select {
+	case <-switched:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SetRemote blocked while RTCP was being relayed")
 	}
 	cancel()
-	<-done
-	d := pcmu(pa.addr())
-	a.SetRemote(d) // no mux: the RTCP socket is back
+	senders.Wait()
+	a.SetRemote(pcmu(pa.addr())) // no mux: the RTCP socket is back
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.rtcp == nil {
 		t.Error("RTCP socket not reopened when rtcp-mux was dropped")
 	}
+}
+
+// TestRelayIPv6: an engine on an IPv6 address relays between IPv6 peers.
+func TestRelayIPv6(t *testing.T) {
+	e := newEngine(t, Config{IP: netip.IPv6Loopback()})
+	a, b := open(t, e), open(t, e)
+	pa, pb := newPeer6(t), newPeer6(t)
+	a.SetRemote(pcmu(pa.addr()))
+	b.SetRemote(pcmu(pb.addr()))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go Bridge(ctx, a, b)
+	waitFor(t, time.Second, func() bool { return a.peer.Load() == b && b.peer.Load() == a })
+	pa.send(a.Local(), rtpPacket(0, false, 1, 160, 1, make([]byte, 160)))
+	if got := pb.recv(time.Second); got == nil || parseHeader(got).seq != 1 {
+		t.Fatalf("b's peer got %v, want the packet", got)
+	}
+	pb.send(b.Local(), rtpPacket(0, false, 2, 160, 2, make([]byte, 160)))
+	if got := pa.recv(time.Second); got == nil || parseHeader(got).seq != 2 {
+		t.Fatalf("a's peer got %v, want the packet", got)
+	}
+}
+
+func newPeer6(t testing.TB) *peer {
+	t.Helper()
+	c, err := net.ListenUDP("udp6", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv6Loopback(), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, conn: c}
 }

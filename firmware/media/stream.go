@@ -139,7 +139,18 @@ func (s *Stream) Done() <-chan struct{} { return s.closed }
 // called again on re-INVITE; a new address drops the latched one.
 func (s *Stream) SetRemote(d Desc) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	drop := s.setRemoteLocked(d)
+	s.mu.Unlock()
+	if drop != nil {
+		// Closing waits until no packet is being handled, and the packet
+		// path takes s.mu (RTCP toward this stream): not under s.mu.
+		drop.close()
+	}
+}
+
+// setRemoteLocked is SetRemote under s.mu; it returns the RTCP socket to
+// close when the peer moved to rtcp-mux.
+func (s *Stream) setRemoteLocked(d Desc) (drop *sock) {
 	old := s.remote.Load()
 	addr := netip.AddrPortFrom(d.Addr.Addr().Unmap(), d.Addr.Port())
 	r := &remoteState{addr: addr, codec: old.codec, rtcpMux: d.RTCPMux}
@@ -168,16 +179,12 @@ func (s *Stream) SetRemote(d Desc) {
 	s.remote.Store(r)
 
 	if s.isClosed() {
-		return
+		return nil
 	}
 	switch {
 	case r.rtcpMux && s.rtcp != nil:
-		// RTCP now shares the RTP socket (RFC 5761). Closing waits for
-		// the packet path, which may be waiting for s.mu: close after
-		// unlocking.
-		old := s.rtcp
+		drop = s.rtcp // RTCP now shares the RTP socket (RFC 5761)
 		s.rtcp = nil
-		defer old.close()
 	case !r.rtcpMux && s.rtcp == nil && s.rtp != nil:
 		c, err := s.e.listen(int(s.local.Port()) + 1)
 		if err != nil {
@@ -187,6 +194,7 @@ func (s *Stream) SetRemote(d Desc) {
 		s.rtcp = c
 		s.e.watch(c, s, s.slot, true)
 	}
+	return drop
 }
 
 func (s *Stream) isClosed() bool {
