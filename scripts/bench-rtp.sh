@@ -34,9 +34,10 @@
 #   BENCH_RTP_CALLS=200          calls per pass
 #   BENCH_RTP_TARGETS="ringbox rtpengine"
 #   BENCH_RTP_SIGNALLING=1       0: skip the pass without RTP
-#   BENCH_RTP_PROFILE=0          1: also record ringbox under load with perf
-#                                (perf record, perf stat) and strace -c,
-#                                each in an extra pass; files in BENCH_OUT
+#   BENCH_RTP_PROFILE=0          1: one more media pass per target under
+#                                perf stat (context switches, system calls
+#                                by kind, per relayed packet) and perf record;
+#                                files in BENCH_OUT
 #   BENCH_RTP_NETNS=1            0: stay in the current network namespace
 #   BENCH_OUT=DIR                keep logs and results here (default: a
 #                                temporary directory, removed)
@@ -104,7 +105,6 @@ for t in $TARGETS; do
 done
 if [ "$PROFILE" = 1 ]; then
 	need perf linux-perf
-	need strace strace
 fi
 [ -r "$PCAP" ] || { echo "bench-rtp: $PCAP not found; install it with: apt-get install sip-tester" >&2; missing=1; }
 [ "$missing" = 0 ] || exit 1
@@ -346,15 +346,20 @@ pause() { # sleep that a signal interrupts
 	forget_pid "$p"
 }
 
-# profile name pid dst: extra media passes under perf and strace (their
-# overhead would distort the main figures, so those passes are not in the
-# table): perf stat (CPU, context switches), perf record (where the time
-# goes), strace -c (system calls).
+# profile name pid dst: one more media pass (not in the table: the
+# sampling costs the relay some CPU) under perf stat, which counts the
+# relay's context switches and system calls by kind, and perf record
+# (where the time goes). The counts per relayed packet go to
+# $OUT/profile.tsv, the 60 busiest symbols to perf_top_NAME.txt.
+PROFILE_EVENTS=task-clock,context-switches,raw_syscalls:sys_enter
+for sc in recvfrom recvmmsg recvmsg sendto sendmsg sendmmsg epoll_wait epoll_pwait futex nanosleep clock_nanosleep; do
+	PROFILE_EVENTS+=",syscalls:sys_enter_$sc"
+done
 profile() {
-	local name=$1 pid=$2 dst=$3 secs=$((CALLS / RATE + 6)) p q
+	local name=$1 pid=$2 dst=$3 secs=$((CALLS / RATE + 6)) p q p0 p1
 	log "$name, profile: perf stat + perf record over a media pass"
-	perf stat -e task-clock,context-switches,cpu-migrations,page-faults -p "$pid" \
-		-o "$OUT/perf_stat_$name.txt" -- sleep "$secs" &
+	p0=$(packets_"$name") || die "cannot read $name's packet count"
+	perf stat -x';' -e "$PROFILE_EVENTS" -p "$pid" -o "$OUT/perf_stat_$name.txt" -- sleep "$secs" &
 	p=$!
 	PIDS+=("$p")
 	perf record -F 499 -g -p "$pid" -o "$OUT/perf_$name.data" -- sleep "$secs" >/dev/null 2>&1 &
@@ -364,22 +369,26 @@ profile() {
 	wait "$p" "$q"
 	forget_pid "$p"
 	forget_pid "$q"
+	p1=$(packets_"$name") || die "cannot read $name's packet count"
+	python3 - "$OUT/perf_stat_$name.txt" "$name" $((p1 - p0)) >>"$OUT/profile.tsv" <<'PY'
+import sys
+path, name, pk = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for line in open(path):
+    f = line.strip().split(';')
+    if len(f) < 3 or not f[0].replace('.', '').isdigit():
+        continue
+    v, ev = float(f[0]), f[2].replace('syscalls:sys_enter_', '').replace('raw_syscalls:sys_enter', 'syscalls')
+    if v or ev in ('task-clock', 'context-switches', 'syscalls'):
+        print(f"{name}\t{pk}\t{ev}\t{v:.0f}\t{v / pk if pk else 0:.3f}")
+PY
 	perf report -i "$OUT/perf_$name.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
 		grep -v '^#' | grep '%' | head -60 >"$OUT/perf_top_$name.txt"
-	log "$name, profile: strace -c over a media pass"
-	strace -c -f -p "$pid" -o "$OUT/strace_$name.txt" &
-	p=$!
-	PIDS+=("$p")
-	uac "$dst" "$SC/rtp_uac_pcap.xml" "$RATE" "$CALLS" "${name}_strace"
-	kill -INT "$p" 2>/dev/null
-	wait "$p"
-	forget_pid "$p"
 	pause 3
 }
 
 bench_ringbox() {
 	sed -e "s/@CARRIER@/$CARRIER_IP:$UAC_PORT/; s/@FAREND@/$FAREND_IP:$UAS_PORT/" \
-		"$SC/site.yaml.tmpl" >"$OUT/site.yaml"
+		"$SC/rtp_site.yaml.tmpl" >"$OUT/site.yaml"
 	mkdir -p "$OUT/ringbox-data"
 	bin/ringbox serve --data "$OUT/ringbox-data" --site "$OUT/site.yaml" \
 		--sip $BOX_IP:"$SIP_PORT" --http $BOX_IP:"$HTTP_PORT" --rtp-ports "$RB_RTP_PORTS" \
@@ -452,7 +461,9 @@ import csv, sys
 path, rate, calls = sys.argv[1:]
 rows = {(r['target'], r['pass']): r for r in csv.DictReader(open(path), delimiter='\t')}
 print(f"\nRelayed RTP: {calls} calls at {rate} calls/s, each 236 G.711 packets (30 ms) "
-      "to the far end and 236 echoed back; CPU = the relay process's utime+stime\n")
+      "to the far end and 236 echoed back; CPU = the relay process's utime+stime; "
+      "UDP drops = datagrams dropped for a full receive buffer in the namespace (about half "
+      "the packets: the echoes reach the caller's SIPp, which does not read them)\n")
 print("| target | pass | calls ok | failed | relayed packets | expected | UDP drops | CPU s | kamailio CPU s | us CPU per packet | load |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 per = {}
@@ -486,11 +497,23 @@ if len(per) == 2:
         print()
 PY
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); SIPp and the relay share them" | tee -a "$OUT/results.txt"
-if [ "$PROFILE" = 1 ]; then
-	for t in $TARGETS; do
-		[ -f "$OUT/perf_stat_$t.txt" ] || continue
-		echo "$t under perf stat: $(awk '/task-clock/{c=$1} /context-switches/{x=$1} END{print c " ms CPU, " x " context switches"}' "$OUT/perf_stat_$t.txt"); system calls (strace -c): $(awk '$NF=="total"{print $(NF-2) " calls, " $(NF-1) " errors"}' "$OUT/strace_$t.txt")" | tee -a "$OUT/results.txt"
-	done
-	echo "profile files in $OUT: perf_stat_*.txt perf_top_*.txt perf_*.data strace_*.txt" >&2
+if [ "$PROFILE" = 1 ] && [ -s "$OUT/profile.tsv" ]; then
+	python3 - "$OUT/profile.tsv" <<'PY' | tee -a "$OUT/results.txt"
+import sys
+rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1])]
+names = list(dict.fromkeys(r[0] for r in rows))
+per = {(r[0], r[2]): (float(r[3]), float(r[4])) for r in rows}
+events = list(dict.fromkeys(r[2] for r in rows))
+print("\nUnder perf (an extra media pass each): per relayed packet (task-clock in us)\n")
+print("| per packet | " + " | ".join(names) + " |")
+print("|---|" + "---:|" * len(names))
+for ev in events:
+    cells = []
+    for n in names:
+        tot, pp = per.get((n, ev), (0.0, 0.0))
+        cells.append(f"{1000 * pp:.1f}" if ev == 'task-clock' else f"{pp:.2f}")
+    print(f"| {ev} | " + " | ".join(cells) + " |")
+PY
+	echo "profile files in $OUT: perf_stat_*.txt perf_top_*.txt perf_*.data" >&2
 fi
 exit 0
