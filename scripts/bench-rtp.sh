@@ -11,14 +11,17 @@
 #
 # Every call plays SIPp's g711a.pcap (7.05 s of A-law, 236 packets of 30 ms)
 # toward the server, which relays it to the far end, which echoes it back
-# through the server: 472 relayed packets per call. BENCH_RTP_CALLS calls
-# are started at BENCH_RTP_RATE calls/s. The figure is the relay process's
+# through the server: 472 relayed packets per call. A pass starts
+# BENCH_RTP_CALLS calls at BENCH_RTP_RATE calls/s; both targets run side by
+# side and their passes alternate, BENCH_RTP_ROUNDS each, so other work on
+# a shared machine falls on both. The figure is the relay process's
 # utime+stime (/proc/PID/stat, all threads) over the packets it relayed
 # (ringbox: ringbox_media_packets_out_total from /metrics; rtpengine:
 # relayedpackets_user from its NG "statistics"). A second pass with the
 # same calls but no RTP measures the signalling's share (ringbox does SIP
 # itself, rtpengine only answers Kamailio's NG commands), so the report
-# also gives the cost of the media alone.
+# also gives the cost of the media alone. The report gives the median
+# over the rounds and the ratio of each round's pair.
 #
 # Pcap replay needs root (a raw socket). As root the script runs the
 # measurement inside a private network namespace (unshare -n), so no other
@@ -32,6 +35,7 @@
 # Settings (environment):
 #   BENCH_RTP_RATE=20            calls/s
 #   BENCH_RTP_CALLS=200          calls per pass
+#   BENCH_RTP_ROUNDS=3           media passes per target, alternating
 #   BENCH_RTP_TARGETS="ringbox rtpengine"
 #   BENCH_RTP_SIGNALLING=1       0: skip the pass without RTP
 #   BENCH_RTP_PROFILE=0          1: one more media pass per target under
@@ -51,6 +55,7 @@ SC=$ROOT/scripts/bench
 
 RATE=${BENCH_RTP_RATE:-20}
 CALLS=${BENCH_RTP_CALLS:-200}
+ROUNDS=${BENCH_RTP_ROUNDS:-3}
 TARGETS=${BENCH_RTP_TARGETS:-"ringbox rtpengine"}
 SIGNALLING=${BENCH_RTP_SIGNALLING:-1}
 PROFILE=${BENCH_RTP_PROFILE:-0}
@@ -112,7 +117,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench-rtp: SIPp replays the RTP from a pcap through a raw socket, which needs root; run as root" >&2
 	exit 1
 fi
-for v in RATE CALLS; do
+for v in RATE CALLS ROUNDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive integer"
 done
 
@@ -297,20 +302,20 @@ PY
 }
 
 RESULTS=$OUT/results.tsv
-printf 'target\tpass\tcalls_ok\tcalls_failed\tpackets\texpected\tcpu_s\twall_s\tkam_cpu_s\tudp_drops\tload1\n' >"$RESULTS"
+printf 'target\tpass\tround\tcalls_ok\tcalls_failed\tpackets\texpected\tcpu_s\twall_s\tkam_cpu_s\tudp_drops\tload1\n' >"$RESULTS"
 
-# measure name pass dst pid kampid: one caller run, appends to $RESULTS.
-# pass "media" plays the pcap, "signalling" sends no RTP.
+# measure name pass round dst pid [kampid]: one caller run, appends to
+# $RESULTS. Pass "media" plays the pcap, "signalling" sends no RTP.
 measure() {
-	local name=$1 pass=$2 dst=$3 pid=$4 kpid=${5:-} sf=$SC/rtp_uac_pcap.xml c0 c1 k0=0 k1=0 p0 p1 d0 d1 s0 s1
+	local name=$1 pass=$2 round=$3 dst=$4 pid=$5 kpid=${6:-} sf=$SC/rtp_uac_pcap.xml c0 c1 k0=0 k1=0 p0 p1 d0 d1 s0 s1
 	[ "$pass" = media ] || sf=$OUT/rtp_uac_nomedia.xml
-	log "$name, $pass: $CALLS calls at $RATE calls/s"
+	log "$name, $pass, round $round: $CALLS calls at $RATE calls/s"
 	p0=$(packets_"$name") || die "cannot read $name's packet count"
 	c0=$(cpu_ticks "$pid")
 	[ -n "$kpid" ] && k0=$(cpu_ticks "$kpid")
 	d0=$(udp_drops)
 	s0=$(date +%s.%N)
-	uac "$dst" "$sf" "$RATE" "$CALLS" "${name}_$pass"
+	uac "$dst" "$sf" "$RATE" "$CALLS" "${name}_${pass}_$round"
 	sleep 1 # the echo of the last packets
 	s1=$(date +%s.%N)
 	c1=$(cpu_ticks "$pid")
@@ -319,10 +324,10 @@ measure() {
 	p1=$(packets_"$name") || die "cannot read $name's packet count"
 	local expected=0
 	[ "$pass" = media ] && expected=$((CALLS * PCAP_PACKETS * 2))
-	python3 - "$RESULTS" "$OUT/stat_${name}_$pass.csv" "$name" "$pass" $((p1 - p0)) \
+	python3 - "$RESULTS" "$OUT/stat_${name}_${pass}_$round.csv" "$name" "$pass" "$round" $((p1 - p0)) \
 		"$expected" $((c1 - c0)) $((k1 - k0)) "$HZ" "$s0" "$s1" $((d1 - d0)) <<'PY'
 import csv, sys
-res, stat, name, pass_, pk, exp, cpu, kcpu, hz, s0, s1, drops = sys.argv[1:]
+res, stat, name, pass_, rnd, pk, exp, cpu, kcpu, hz, s0, s1, drops = sys.argv[1:]
 ok = failed = 0
 try:
     rows = list(csv.reader(open(stat), delimiter=';'))
@@ -332,7 +337,7 @@ try:
 except (OSError, IndexError, KeyError):
     pass
 hz = int(hz)
-print(f"{name}\t{pass_}\t{ok}\t{failed}\t{pk}\t{exp}\t{int(cpu)/hz:.2f}\t{float(s1)-float(s0):.1f}\t"
+print(f"{name}\t{pass_}\t{rnd}\t{ok}\t{failed}\t{pk}\t{exp}\t{int(cpu)/hz:.2f}\t{float(s1)-float(s0):.1f}\t"
       f"{int(kcpu)/hz:.2f}\t{drops}\t{open('/proc/loadavg').read().split()[0]}", file=open(res, 'a'))
 PY
 	pause 3
@@ -386,113 +391,128 @@ PY
 	pause 3
 }
 
-bench_ringbox() {
+# start_ringbox and start_rtpengine start a target and set its variables:
+# the process whose CPU is measured, its SIP address, Kamailio's pid.
+RB_PID="" RE_PID="" KAM_PID=""
+start_ringbox() {
 	sed -e "s/@CARRIER@/$CARRIER_IP:$UAC_PORT/; s/@FAREND@/$FAREND_IP:$UAS_PORT/" \
 		"$SC/rtp_site.yaml.tmpl" >"$OUT/site.yaml"
 	mkdir -p "$OUT/ringbox-data"
 	bin/ringbox serve --data "$OUT/ringbox-data" --site "$OUT/site.yaml" \
 		--sip $BOX_IP:"$SIP_PORT" --http $BOX_IP:"$HTTP_PORT" --rtp-ports "$RB_RTP_PORTS" \
 		>"$OUT/ringbox.log" 2>&1 & # the default log level, as shipped
-	local pid=$!
-	PIDS+=("$pid")
-	wait_udp $BOX_IP "$SIP_PORT" "$pid" "ringbox serve"
-	start_uas ringbox
-	preflight ringbox $BOX_IP:"$SIP_PORT" "${RB_RTP_PORTS%-*}" "${RB_RTP_PORTS#*-}"
-	pause 2
-	measure ringbox media $BOX_IP:"$SIP_PORT" "$pid"
-	[ "$SIGNALLING" = 1 ] && measure ringbox signalling $BOX_IP:"$SIP_PORT" "$pid"
-	[ "$PROFILE" = 1 ] && profile ringbox "$pid" $BOX_IP:"$SIP_PORT"
-	stop_pid "$UAS_PID"
-	forget_pid "$UAS_PID"
-	stop_pid "$pid"
-	forget_pid "$pid"
-	if grep -q 'panic\|fatal error' "$OUT/ringbox.log"; then
-		echo "bench-rtp: ringbox log has a panic; see $OUT/ringbox.log" >&2
-	fi
-	return 0
+	RB_PID=$!
+	PIDS+=("$RB_PID")
+	wait_udp $BOX_IP "$SIP_PORT" "$RB_PID" "ringbox serve"
 }
 
-bench_rtpengine() {
-	local run=$OUT/kamailio-run rpid kpid
+start_rtpengine() {
+	local run=$OUT/kamailio-run
 	mkdir -p "$run"
 	# Userspace only (--table=-1: no kernel module), as many worker threads
 	# as CPUs (its default), loopback only.
 	"$RTPENGINE" --config-file=none --table=-1 --interface=$BOX_IP \
 		--listen-ng=$BOX_IP:"$NG_PORT" --port-min=$RE_PORT_MIN --port-max=$RE_PORT_MAX \
 		--delete-delay=0 --foreground --log-stderr --log-level=4 >"$OUT/rtpengine.log" 2>&1 &
-	rpid=$!
-	PIDS+=("$rpid")
-	wait_udp $BOX_IP "$NG_PORT" "$rpid" "rtpengine"
+	RE_PID=$!
+	PIDS+=("$RE_PID")
+	wait_udp $BOX_IP "$NG_PORT" "$RE_PID" "rtpengine"
 	[ "$(python3 "$OUT/ng.py" "$BOX_IP:$NG_PORT" ping 2>/dev/null)" = pong ] || die "rtpengine does not answer NG ping; see $OUT/rtpengine.log"
 	sed -e "s/@LISTEN@/$BOX_IP:$KAM_PORT/g; s/@FAREND@/$FAREND_IP:$UAS_PORT/g; s/@CHILDREN@/4/; s#@RUNDIR@#$run#; s/@NG@/$BOX_IP:$NG_PORT/" \
 		"$SC/rtp_kamailio.cfg.tmpl" >"$OUT/kamailio.cfg"
 	"$KAMAILIO" -f "$OUT/kamailio.cfg" -c >"$OUT/kamailio-check.log" 2>&1 || die "kamailio config check failed; see $OUT/kamailio-check.log"
 	"$KAMAILIO" -f "$OUT/kamailio.cfg" -DD -E -Y "$run" -m 512 -M 32 >"$OUT/kamailio.log" 2>&1 &
-	kpid=$!
-	PIDS+=("$kpid")
-	wait_udp $BOX_IP "$KAM_PORT" "$kpid" "kamailio"
-	start_uas rtpengine
-	preflight rtpengine $BOX_IP:"$KAM_PORT" $RE_PORT_MIN $RE_PORT_MAX
-	pause 2
-	measure rtpengine media $BOX_IP:"$KAM_PORT" "$rpid" "$kpid"
-	[ "$SIGNALLING" = 1 ] && measure rtpengine signalling $BOX_IP:"$KAM_PORT" "$rpid" "$kpid"
-	[ "$PROFILE" = 1 ] && profile rtpengine "$rpid" $BOX_IP:"$KAM_PORT"
-	stop_pid "$UAS_PID"
-	forget_pid "$UAS_PID"
-	stop_pid "$kpid"
-	forget_pid "$kpid"
-	stop_pid "$rpid"
-	forget_pid "$rpid"
-	return 0
+	KAM_PID=$!
+	PIDS+=("$KAM_PID")
+	wait_udp $BOX_IP "$KAM_PORT" "$KAM_PID" "kamailio"
+}
+
+# pass target pass round: one measured caller run against target.
+pass() {
+	case $1 in
+	ringbox) measure ringbox "$2" "$3" $BOX_IP:"$SIP_PORT" "$RB_PID" ;;
+	rtpengine) measure rtpengine "$2" "$3" $BOX_IP:"$KAM_PORT" "$RE_PID" "$KAM_PID" ;;
+	esac
 }
 
 load1=$(cut -d' ' -f1 /proc/loadavg)
 if python3 -c "import sys; sys.exit(float(sys.argv[1]) < 1.0)" "$load1"; then
 	echo "bench-rtp: warning: load average is $load1 before the run; other work on this machine will show in the figures" >&2
 fi
-log "$CALLS calls at $RATE calls/s, $PCAP_PACKETS packets each way per call; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "$CALLS calls at $RATE calls/s, $PCAP_PACKETS packets each way per call, $ROUNDS rounds; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+# Both targets run side by side (idle while the other is measured) and
+# their passes alternate, so a burst of other work on the machine falls on
+# both rather than on one target's figure.
+start_uas shared
 for t in $TARGETS; do
-	bench_"$t"
+	start_"$t"
+	case $t in
+	ringbox) preflight ringbox $BOX_IP:"$SIP_PORT" "${RB_RTP_PORTS%-*}" "${RB_RTP_PORTS#*-}" ;;
+	rtpengine) preflight rtpengine $BOX_IP:"$KAM_PORT" $RE_PORT_MIN $RE_PORT_MAX ;;
+	esac
 done
+pause 2
+for ((r = 1; r <= ROUNDS; r++)); do
+	for t in $TARGETS; do pass "$t" media "$r"; done
+done
+if [ "$SIGNALLING" = 1 ]; then
+	for t in $TARGETS; do pass "$t" signalling 1; done
+fi
+if [ "$PROFILE" = 1 ]; then
+	for t in $TARGETS; do
+		case $t in
+		ringbox) profile ringbox "$RB_PID" $BOX_IP:"$SIP_PORT" ;;
+		rtpengine) profile rtpengine "$RE_PID" $BOX_IP:"$KAM_PORT" ;;
+		esac
+	done
+fi
+if [ -n "$RB_PID" ] && grep -q 'panic\|fatal error' "$OUT/ringbox.log"; then
+	echo "bench-rtp: ringbox log has a panic; see $OUT/ringbox.log" >&2
+fi
 
 # --- report ------------------------------------------------------------------
 python3 - "$RESULTS" "$RATE" "$CALLS" <<'PY' | tee "$OUT/results.txt"
-import csv, sys
+import csv, statistics, sys
 path, rate, calls = sys.argv[1:]
-rows = {(r['target'], r['pass']): r for r in csv.DictReader(open(path), delimiter='\t')}
+rows = list(csv.DictReader(open(path), delimiter='\t'))
 print(f"\nRelayed RTP: {calls} calls at {rate} calls/s, each 236 G.711 packets (30 ms) "
       "to the far end and 236 echoed back; CPU = the relay process's utime+stime; "
       "UDP drops = datagrams dropped for a full receive buffer in the namespace (about half "
       "the packets: the echoes reach the caller's SIPp, which does not read them)\n")
-print("| target | pass | calls ok | failed | relayed packets | expected | UDP drops | CPU s | kamailio CPU s | us CPU per packet | load |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-per = {}
-for (t, p), r in rows.items():
-    pk, cpu = int(r['packets']), float(r['cpu_s'])
-    us = f"{1e6 * cpu / pk:.1f}" if pk and p == 'media' else "—"
+print("| target | pass | round | calls ok | failed | relayed packets | expected | UDP drops | CPU s | kamailio CPU s | us CPU per packet | load |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+us = {}   # target -> [us per packet of each media round]
+sig = {}  # target -> signalling CPU s
+kam = {}  # target -> [kamailio us per packet]
+for r in rows:
+    t, p, pk, cpu = r['target'], r['pass'], int(r['packets']), float(r['cpu_s'])
+    per = f"{1e6 * cpu / pk:.1f}" if pk and p == 'media' else "—"
     if p == 'media' and pk:
-        per[t] = 1e6 * cpu / pk
+        us.setdefault(t, []).append(1e6 * cpu / pk)
+        kam.setdefault(t, []).append(1e6 * float(r['kam_cpu_s']) / pk)
+    if p == 'signalling':
+        sig[t] = cpu
     k = r['kam_cpu_s'] if t == 'rtpengine' else '—'
-    print(f"| {t} | {p} | {r['calls_ok']} | {r['calls_failed']} | {pk} | {r['expected'] or '—'} | "
-          f"{r['udp_drops']} | {cpu:.2f} | {k} | {us} | {r['load1']} |")
+    print(f"| {t} | {p} | {r['round']} | {r['calls_ok']} | {r['calls_failed']} | {pk} | {r['expected'] or '—'} | "
+          f"{r['udp_drops']} | {cpu:.2f} | {k} | {per} | {r['load1']} |")
 print()
-media = {}
-for t in ('ringbox', 'rtpengine'):
-    m, s = rows.get((t, 'media')), rows.get((t, 'signalling'))
-    if not m or not int(m['packets']):
-        continue
-    line = f"{t}: {per[t]:.1f} us CPU per relayed packet (whole process)"
-    if s:
-        media[t] = 1e6 * (float(m['cpu_s']) - float(s['cpu_s'])) / int(m['packets'])
-        line += f"; {media[t]:.1f} us without the signalling pass's CPU"
+med = {t: statistics.median(v) for t, v in us.items()}
+alone = {}
+for t, v in us.items():
+    line = f"{t}: {med[t]:.1f} us CPU per relayed packet (median of {len(v)}: {', '.join(f'{x:.1f}' for x in v)})"
+    if t in sig:
+        pk = statistics.median(int(r['packets']) for r in rows if r['target'] == t and r['pass'] == 'media')
+        alone[t] = med[t] - 1e6 * sig[t] / pk
+        line += f"; {alone[t]:.1f} us without the signalling pass's CPU"
     if t == 'rtpengine':
-        both = float(m['cpu_s']) + float(m['kam_cpu_s'])
-        line += f"; with Kamailio's CPU {1e6 * both / int(m['packets']):.1f} us"
+        line += f"; with Kamailio's CPU {med[t] + statistics.median(kam[t]):.1f} us"
     print(line)
-if len(per) == 2:
-    print(f"ratio ringbox/rtpengine, CPU per relayed packet: {per['ringbox'] / per['rtpengine']:.2f}", end='')
-    if len(media) == 2:
-        print(f" (media alone: {media['ringbox'] / media['rtpengine']:.2f})")
+if len(med) == 2:
+    pairs = [a / b for a, b in zip(us['ringbox'], us['rtpengine'])]
+    print(f"ratio ringbox/rtpengine, CPU per relayed packet: {med['ringbox'] / med['rtpengine']:.2f} "
+          f"(each round: {', '.join(f'{x:.2f}' for x in pairs)})", end='')
+    if len(alone) == 2:
+        print(f"; media alone: {alone['ringbox'] / alone['rtpengine']:.2f}")
     else:
         print()
 PY
