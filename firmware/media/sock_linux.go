@@ -101,7 +101,7 @@ func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) {
 		// Only resource exhaustion gets here; the stream then receives
 		// nothing and times out like a dead peer, and the log says why.
 		e.log.Error("rtp socket not watched", "err", err)
-		e.io.socks[k.id].Store(nil)
+		e.io.socks[k.id].CompareAndSwap(k, nil)
 		k.p = nil
 	}
 }
@@ -111,7 +111,7 @@ func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) {
 func (k *sock) close() {
 	if p := k.p; p != nil {
 		p.remove(k)
-		p.e.io.socks[k.id].Store(nil)
+		p.e.io.socks[k.id].CompareAndSwap(k, nil) // a new socket may have its id already
 	}
 	k.mu.Lock()
 	if k.fd >= 0 {
