@@ -234,6 +234,10 @@ func (e *Engine) Open() (*Stream, error) {
 			continue
 		}
 		s := e.newStream(slot, netip.AddrPortFrom(e.cfg.IP, uint16(port)), rtp, rtcp)
+		if err := s.watchSockets(); err != nil {
+			s.Close() // frees the sockets and the port pair
+			return nil, fmt.Errorf("open stream on %s port %d: %w", e.cfg.IP, port, err)
+		}
 		return s, nil
 	}
 	return nil, fmt.Errorf("open stream on %s ports %d-%d: %w", e.cfg.IP, e.cfg.PortMin, e.cfg.PortMax, ErrNoPorts)

@@ -89,21 +89,20 @@ func (e *Engine) listen(port int) (*sock, error) {
 }
 
 // watch hands k's packets to s (RTP, or RTCP when rtcp) from now on.
-func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) {
+func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) error {
 	k.s, k.rtcp = s, rtcp
 	k.id = int32(2 * slot)
 	if rtcp {
 		k.id++
 	}
-	k.p = e.io.pollers[slot%len(e.io.pollers)]
+	p := e.io.pollers[slot%len(e.io.pollers)]
 	e.io.socks[k.id].Store(k)
-	if err := k.p.add(k); err != nil {
-		// Only resource exhaustion gets here; the stream then receives
-		// nothing and times out like a dead peer, and the log says why.
-		e.log.Error("rtp socket not watched", "err", err)
+	if err := p.add(k); err != nil {
 		e.io.socks[k.id].CompareAndSwap(k, nil)
-		k.p = nil
+		return err
 	}
+	k.p = p
+	return nil
 }
 
 // close stops reading k, waits until no packet of it is being handled and

@@ -39,9 +39,10 @@ func (e *Engine) listen(port int) (*sock, error) {
 }
 
 // watch hands k's packets to s (RTP, or RTCP when rtcp) from now on.
-func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) {
+func (e *Engine) watch(k *sock, s *Stream, slot int, rtcp bool) error {
 	k.done = make(chan struct{})
 	go k.read(s, rtcp)
+	return nil
 }
 
 func (k *sock) read(s *Stream, rtcp bool) {

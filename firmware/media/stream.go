@@ -82,13 +82,20 @@ func (e *Engine) newStream(slot int, local netip.AddrPort, rtp, rtcp *sock) *Str
 	s.lastRx.Store(e.now())
 	s.out.init()
 	e.track(s)
-	if rtp != nil {
-		e.watch(rtp, s, slot, false)
-	}
-	if rtcp != nil {
-		e.watch(rtcp, s, slot, true)
-	}
 	return s
+}
+
+// watchSockets starts reading the stream's sockets.
+func (s *Stream) watchSockets() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.e.watch(s.rtp, s, s.slot, false); err != nil {
+		return err
+	}
+	if s.rtcp != nil {
+		return s.e.watch(s.rtcp, s, s.slot, true)
+	}
+	return nil
 }
 
 // Local is the address to put in the box's SDP toward this peer.
@@ -191,8 +198,12 @@ func (s *Stream) setRemoteLocked(d Desc) (drop *sock) {
 			s.e.log.Warn("rtcp socket", "port", s.local.Port()+1, "err", err)
 			break
 		}
+		if err := s.e.watch(c, s, s.slot, true); err != nil {
+			s.e.log.Warn("rtcp socket", "port", s.local.Port()+1, "err", err)
+			c.close()
+			break
+		}
 		s.rtcp = c
-		s.e.watch(c, s, s.slot, true)
 	}
 	return drop
 }
