@@ -49,6 +49,7 @@ bench:
 	@scripts/ensure-go.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./audio/... ./firmware/...
 	scripts/bench-sip.sh
+	scripts/bench-rtp.sh
 
 fuzz:
 	scripts/fuzz.sh 30s

@@ -6,7 +6,9 @@
 // 8 kHz and 16 kHz and encodes it once to G.711 µ-law and A-law; every
 // [Listener] then copies the shared frame, so a thousand callers on hold
 // cost about what one does. A new listener joins where the stream is now,
-// like a radio.
+// like a radio. While no one listens, Run's ticker stops (an idle box
+// does not wake 50 times a second for music no one hears); the first
+// listener then moves the classes on by the time that passed.
 //
 // # Frames and clocks
 //
@@ -34,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ringbox/audio/g711"
@@ -61,14 +64,20 @@ type Track struct {
 
 // Hub owns the music classes.
 type Hub struct {
-	mu      sync.Mutex // protects following
-	classes map[string]*class
-	list    []*class // the classes, rebuilt on change so Tick need not allocate
-	closed  bool
+	mu        sync.Mutex // protects following
+	classes   map[string]*class
+	list      []*class // the classes, rebuilt on change so Tick need not allocate
+	closed    bool
+	listening int       // listeners of every class
+	idle      bool      // Run stopped ticking because no one listens
+	idleAt    time.Time // while idle: when the classes were last moved on
+
+	wake  chan struct{} // a listener came while Run was idle
+	ticks atomic.Uint64 // Ticks so far, for tests
 }
 
 // New returns a hub with no classes.
-func New() *Hub { return &Hub{classes: map[string]*class{}} }
+func New() *Hub { return &Hub{classes: map[string]*class{}, wake: make(chan struct{}, 1)} }
 
 type slot struct {
 	pcm8  [Frame8k]int16
@@ -79,6 +88,7 @@ type slot struct {
 
 type class struct {
 	name string
+	hub  *Hub
 
 	mu        sync.RWMutex // protects following
 	tracks    []Track
@@ -97,7 +107,7 @@ func (h *Hub) SetClass(name string, tracks []Track) {
 	h.mu.Lock()
 	c := h.classes[name]
 	if c == nil {
-		c = &class{name: name}
+		c = &class{name: name, hub: h}
 		h.classes[name] = c
 		h.relistLocked()
 	}
@@ -144,6 +154,7 @@ func (h *Hub) relistLocked() {
 // Tick advances every class by one frame. Whoever owns the media clock
 // calls it every 20 ms, or [Hub.Run] does.
 func (h *Hub) Tick() {
+	h.ticks.Add(1)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -156,12 +167,25 @@ func (h *Hub) Tick() {
 	}
 }
 
-// Run calls Tick every 20 ms until ctx ends, then closes the hub.
+// Run calls Tick every 20 ms until ctx ends, then closes the hub. While no
+// class has a listener it does not tick; the first [Hub.Listen] after such
+// a pause moves every class on by the frames it missed, so the music
+// stays live.
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(FrameTime)
 	defer t.Stop()
 	defer h.Close()
 	for {
+		if h.pause() {
+			t.Stop()
+			select {
+			case <-h.wake:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			h.resume()
+			t.Reset(FrameTime)
+		}
 		select {
 		case <-t.C:
 			h.Tick()
@@ -169,6 +193,40 @@ func (h *Hub) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// pause reports whether Run may stop ticking (no one listens), and if so
+// marks the hub idle from now.
+func (h *Hub) pause() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.listening > 0 || h.closed {
+		return false
+	}
+	h.idle, h.idleAt = true, time.Now()
+	return true
+}
+
+// resume ends an idle pause (if Listen has not already).
+func (h *Hub) resume() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.catchUpLocked(time.Now())
+}
+
+// catchUpLocked moves every class on by the frames that passed while idle
+// and ends the pause.
+func (h *Hub) catchUpLocked(now time.Time) {
+	if !h.idle {
+		return
+	}
+	n := int(now.Sub(h.idleAt) / FrameTime)
+	for _, c := range h.list {
+		c.mu.Lock()
+		c.skip(n)
+		c.mu.Unlock()
+	}
+	h.idle = false
 }
 
 // Close stops the hub: every listener's source ends.
@@ -241,6 +299,28 @@ func (c *class) advance(p8, p16 []int16) {
 	}
 }
 
+// skip moves the class on by n frames without rendering them.
+func (c *class) skip(n int) {
+	c.seq += uint64(n)
+	total := 0
+	for _, t := range c.tracks {
+		total += len(t.PCM8k)
+	}
+	if total == 0 || n <= 0 {
+		return
+	}
+	left := int((int64(n) * Frame8k) % int64(total))
+	for left > 0 {
+		k := max(len(c.tracks[c.track].PCM8k)-c.pos, 0)
+		if left < k {
+			c.pos += left
+			return
+		}
+		left -= k
+		c.track, c.pos = (c.track+1)%len(c.tracks), 0
+	}
+}
+
 func allEmpty(ts []Track) bool {
 	for _, t := range ts {
 		if len(t.PCM8k) > 0 {
@@ -271,6 +351,16 @@ func (h *Hub) Listen(name string, rate int) (*Listener, error) {
 	}
 	h.mu.Lock()
 	c, closed := h.classes[name], h.closed
+	if c != nil && !closed {
+		if h.idle {
+			h.catchUpLocked(time.Now()) // before the first frame is rendered
+			select {
+			case h.wake <- struct{}{}: // Run ticks again
+			default:
+			}
+		}
+		h.listening++
+	}
 	h.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
@@ -279,8 +369,9 @@ func (h *Hub) Listen(name string, rate int) (*Listener, error) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownClass, name)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
+		h.unlisten() // not under c.mu: catchUpLocked takes h.mu, then c.mu
 		return nil, ErrClosed
 	}
 	if c.listeners == 0 {
@@ -292,7 +383,9 @@ func (h *Hub) Listen(name string, rate int) (*Listener, error) {
 	// The newest frame is what the others hear now; the listener's first
 	// read before the next tick gets it too (see liveLocked), after it the
 	// frame that tick renders.
-	return &Listener{c: c, rate: rate, next: c.seq + 1}, nil
+	l := &Listener{c: c, rate: rate, next: c.seq + 1}
+	c.mu.Unlock()
+	return l, nil
 }
 
 // Splice plays clip (at the listener's rate) to this listener only, then
@@ -321,6 +414,14 @@ func (l *Listener) Close() {
 	l.c.mu.Lock()
 	l.c.listeners--
 	l.c.mu.Unlock()
+	l.c.hub.unlisten()
+}
+
+// unlisten counts a listener gone.
+func (h *Hub) unlisten() {
+	h.mu.Lock()
+	h.listening--
+	h.mu.Unlock()
 }
 
 // ReadFrame fills f (160 samples at 8 kHz, 320 at 16 kHz) with the next

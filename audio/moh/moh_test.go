@@ -228,6 +228,60 @@ func TestRun(t *testing.T) {
 	})
 }
 
+// TestRunIdle: with no one listening Run does not tick, yet a listener
+// who comes later hears the stream where it would be had it played on;
+// when the last one leaves the ticking stops again.
+func TestRunIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := New()
+		h.SetClass("c", []Track{numbered(0, 8000*60), numbered(20000, 100)})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go h.Run(ctx)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := h.ticks.Load(); n != 0 {
+			t.Errorf("%d ticks in 10 s with no listener, want none", n)
+		}
+		l, _ := h.Listen("c", 8000)
+		if got := read(t, l, Frame8k)[0]; got != int16(500*Frame8k%30000) {
+			t.Errorf("after 10 s idle the listener starts at sample %d, want %d (500 frames on)", got, 500*Frame8k%30000)
+		}
+		time.Sleep(time.Second + time.Millisecond)
+		synctest.Wait()
+		var got int16
+		for range 60 { // drain to the newest frame
+			got = read(t, l, Frame8k)[0]
+		}
+		if want := int16(550 * Frame8k % 30000); got != want {
+			t.Errorf("1 s later the stream is at sample %d, want %d", got, want)
+		}
+		l.Close()
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		n := h.ticks.Load()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if d := h.ticks.Load() - n; d != 0 {
+			t.Errorf("%d ticks in 10 s after the last listener left, want none", d)
+		}
+		// Catching up crosses track boundaries: 80 s idle is past the end
+		// of the 60 s track and the 100-sample one, into the first again.
+		// Frames so far: 500 skipped, 1 rendered for the listener, 50
+		// ticks, 1 tick before the pause, then 80.081 s idle = 4004.
+		time.Sleep(70 * time.Second)
+		l, _ = h.Listen("c", 8000)
+		pos := (500 + 1 + 50 + 1 + 4004) * Frame8k % (8000*60 + 100)
+		want := int16(pos % 30000)
+		if pos >= 8000*60 {
+			want = int16(20000 + pos - 8000*60)
+		}
+		if got := read(t, l, Frame8k)[0]; got != want {
+			t.Errorf("after a long pause the listener starts at sample %d, want %d", got, want)
+		}
+	})
+}
+
 func TestNoAllocs(t *testing.T) {
 	h := New()
 	h.SetClass("c", []Track{numbered(0, 8000), numbered(0, 100)})

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +23,7 @@ type Config struct {
 
 const (
 	frameDur      = 20 * time.Millisecond
-	sweepEvery    = 50 // ticks: once a second
+	sweepEvery    = time.Second
 	socketBuffer  = 256 << 10
 	relatchQuiet  = 2 * time.Second // a latched source silent this long may be replaced
 	maxPacketSize = 1500
@@ -36,6 +36,7 @@ type Engine struct {
 	start   time.Time // the engine clock's zero (monotonic)
 	timeout time.Duration
 	done    chan struct{} // closed when Run returns
+	wake    chan struct{} // a player came while Run's clock was slow
 	running atomic.Bool
 	active  atomic.Int64
 
@@ -45,9 +46,12 @@ type Engine struct {
 
 	mu      sync.Mutex // protects following
 	streams map[*Stream]struct{}
+	gone    Stats // the counters of closed streams
 
 	playMu  sync.Mutex // protects following
 	players []*player
+
+	io engineIO // how sockets are read (sock_linux.go, sock_other.go)
 }
 
 // NewEngine checks cfg and fills in defaults. No socket is opened until Open.
@@ -77,12 +81,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 		start:   time.Now(),
 		timeout: cfg.Timeout,
 		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
 		used:    make([]bool, (cfg.PortMax-cfg.PortMin+1)/2),
 		streams: map[*Stream]struct{}{},
 	}
 	if e.timeout == 0 {
 		e.timeout = 60 * time.Second
 	}
+	e.initIO(len(e.used), runtime.GOMAXPROCS(0))
 	return e, nil
 }
 
@@ -90,22 +96,35 @@ func NewEngine(cfg Config) (*Engine, error) {
 func (e *Engine) now() int64 { return int64(time.Since(e.start)) }
 
 // Run drives the shared 20 ms pacing clock and the once-a-second inactivity
-// sweeper until ctx ends. Playback needs Run; relay does not.
+// sweeper until ctx ends. Playback needs Run; relay does not. The 20 ms
+// clock runs only while something plays or hears: a box that is idle or
+// only relays wakes once a second.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("media: engine already running")
 	}
 	defer close(e.done)
-	t := time.NewTicker(frameDur)
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
-	for n := 1; ; n++ {
+	pacing := false
+	nextSweep := e.now() + int64(sweepEvery)
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-e.wake:
+			if !pacing && e.tick() { // the first frame at once
+				pacing = true
+				t.Reset(frameDur)
+			}
 		case <-t.C:
-			e.tick()
-			if n%sweepEvery == 0 {
-				e.sweep(e.now())
+			if pacing && !e.tick() {
+				pacing = false
+				t.Reset(sweepEvery)
+			}
+			if now := e.now(); now >= nextSweep {
+				e.sweep(now)
+				nextSweep = now + int64(sweepEvery)
 			}
 		}
 	}
@@ -114,10 +133,11 @@ func (e *Engine) Run(ctx context.Context) error {
 // Active is the number of open streams.
 func (e *Engine) Active() int { return int(e.active.Load()) }
 
-// tick wakes every playing stream for its next frame. It only does a
-// non-blocking channel send per player: the encoding and the write happen
-// on each Play goroutine, so a tick costs little however many streams play.
-func (e *Engine) tick() {
+// tick wakes every playing stream for its next frame and reports whether
+// there was any. It only does a non-blocking channel send per player: the
+// encoding and the write happen on each Play goroutine, so a tick costs
+// little however many streams play.
+func (e *Engine) tick() bool {
 	e.playMu.Lock()
 	defer e.playMu.Unlock()
 	for _, p := range e.players {
@@ -126,6 +146,7 @@ func (e *Engine) tick() {
 		default: // still busy with the previous frame: skip one
 		}
 	}
+	return len(e.players) > 0
 }
 
 func (e *Engine) addPlayer(p *player) {
@@ -133,6 +154,12 @@ func (e *Engine) addPlayer(p *player) {
 	defer e.playMu.Unlock()
 	p.index = len(e.players)
 	e.players = append(e.players, p)
+	if len(e.players) == 1 {
+		select {
+		case e.wake <- struct{}{}: // start the 20 ms clock
+		default:
+		}
+	}
 }
 
 func (e *Engine) removePlayer(p *player) {
@@ -186,23 +213,6 @@ func (e *Engine) release(slot int) {
 
 func (e *Engine) port(slot int) int { return e.cfg.PortMin + 2*slot }
 
-// listen binds one UDP socket on the engine's IP.
-func (e *Engine) listen(port int) (*net.UDPConn, error) {
-	network := "udp4"
-	if e.cfg.IP.Is6() {
-		network = "udp6"
-	}
-	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(port))))
-	if err != nil {
-		return nil, err
-	}
-	// Bursts after a scheduling hiccup must not overflow the default
-	// buffer; the kernel caps this at rmem_max, which is fine.
-	_ = c.SetReadBuffer(socketBuffer)
-	_ = c.SetWriteBuffer(socketBuffer)
-	return c, nil
-}
-
 // Open returns a new anchored stream on an even port from the pool, with
 // its RTCP socket on port+1. Ports some other program holds are skipped.
 func (e *Engine) Open() (*Stream, error) {
@@ -219,11 +229,15 @@ func (e *Engine) Open() (*Stream, error) {
 		}
 		rtcp, err := e.listen(port + 1)
 		if err != nil {
-			rtp.Close()
+			rtp.close()
 			e.release(slot)
 			continue
 		}
 		s := e.newStream(slot, netip.AddrPortFrom(e.cfg.IP, uint16(port)), rtp, rtcp)
+		if err := s.watchSockets(); err != nil {
+			s.Close() // frees the sockets and the port pair
+			return nil, fmt.Errorf("open stream on %s port %d: %w", e.cfg.IP, port, err)
+		}
 		return s, nil
 	}
 	return nil, fmt.Errorf("open stream on %s ports %d-%d: %w", e.cfg.IP, e.cfg.PortMin, e.cfg.PortMax, ErrNoPorts)
@@ -237,8 +251,31 @@ func (e *Engine) track(s *Stream) {
 }
 
 func (e *Engine) untrack(s *Stream) {
+	st := s.Stats()
 	e.mu.Lock()
 	delete(e.streams, s)
+	e.gone.add(st)
 	e.mu.Unlock()
 	e.active.Add(-1)
+}
+
+// Stats is the sum of the RTP counters of every stream the engine has
+// opened, open or closed: PacketsOut is what the box relayed and played.
+// The counters are each stream's own, summed here on demand, so counting
+// costs the packet path nothing shared between streams.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.gone
+	for s := range e.streams {
+		t.add(s.Stats())
+	}
+	return t
+}
+
+func (t *Stats) add(s Stats) {
+	t.PacketsIn += s.PacketsIn
+	t.PacketsOut += s.PacketsOut
+	t.BytesIn += s.BytesIn
+	t.BytesOut += s.BytesOut
 }

@@ -81,9 +81,11 @@ type hearState struct {
 // about 50 frames a second however the peer sends. Late and duplicate
 // packets are dropped; there is no jitter buffer.
 //
-// sink runs on the stream's reader goroutine or the engine's tick, one call
-// at a time, and must not block: it delays the packets relayed to a bridged
-// peer. The frame is reused once sink returns. Several Hears may run on one
+// sink runs on the goroutine reading the stream's packets (on Linux the
+// engine's poller, which reads other streams too) or on the engine's tick,
+// one call at a time, and must not block: it delays the packets relayed to
+// a bridged peer and, on Linux, other calls' packets; nor may it close a
+// stream. The frame is reused once sink returns. Several Hears may run on one
 // stream; each gets every frame. Once Hear returns, sink is not called again.
 func (s *Stream) Hear(ctx context.Context, sink func(frame []int16)) error {
 	t := &tap{sink: sink}

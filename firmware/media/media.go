@@ -9,13 +9,20 @@
 //
 // # Packets
 //
-// Each socket has exactly one reader goroutine, reading into a buffer owned
-// by that goroutine. A received packet is handled on that goroutine to the
-// end: DTMF events are decoded, and when the stream is bridged the packet is
-// rewritten in place (payload type; PCMU<->PCMA transcoding by table; SSRC,
-// sequence and timestamp only where the box sent audio of its own on the
-// outgoing side before) and written to the other stream's peer. Nothing on
-// that path allocates.
+// On Linux no goroutine waits on a socket. The engine's poller keeps every
+// stream's sockets in one epoll instance, itself in Go's netpoller, and one
+// goroutine handles each wake-up: every socket that became readable gives
+// it a packet, read and written with raw non-blocking system calls into a
+// buffer the poller owns (sock_linux.go says why: a goroutine per socket
+// cost more than the relaying itself). Elsewhere each socket has a reader
+// goroutine (sock_other.go). Either way a received packet is handled on
+// that goroutine to the end: DTMF events are decoded, and when the stream
+// is bridged the packet is rewritten in place (payload type; PCMU<->PCMA
+// transcoding by table, G.722<->G.711 by decoding, resampling and encoding;
+// SSRC, sequence and timestamp where the box sent audio of its own on the
+// outgoing side before or transcodes G.722) and written to the other
+// stream's peer. Nothing on that path allocates (a transcoder is built once
+// per bridge).
 //
 // # Hearing, recording, music on hold
 //
@@ -35,8 +42,9 @@
 // # Time
 //
 // Playback does not use a timer per stream: every playing stream registers
-// with the engine, whose single ticker wakes each of them once per 20 ms.
-// The same loop checks every second each stream's atomic last-packet time
+// with the engine, whose single ticker wakes each of them once per 20 ms
+// (and slows to once a second while nothing plays or hears, so relaying
+// and idling cost no timer wake-ups). The same loop checks every second each stream's atomic last-packet time
 // and closes [Stream.Timeout] after [Config.Timeout] without RTP. The sweeper
 // and DTMF end timers are plain Go time, tested under testing/synctest.
 package media
@@ -57,8 +65,9 @@ var (
 	// ErrTimeout ends a Bridge when a stream saw no RTP for the configured
 	// time; call.CauseOf maps it to call.MediaTimeout.
 	ErrTimeout = fmt.Errorf("media: rtp inactivity: %w", call.MediaTimeout)
-	// ErrCodecMismatch means two streams cannot be relayed without
-	// transcoding the box does not do on the relay path (G.722 to G.711).
+	// ErrCodecMismatch means the box cannot convert one stream's codec
+	// into the other's (it converts between PCMU, PCMA and G.722), or
+	// cannot play on a stream's codec.
 	ErrCodecMismatch = errors.New("media: codecs differ")
 	// ErrBridged means a stream is already in another bridge.
 	ErrBridged = errors.New("media: stream already bridged")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gotranspile/g722"
@@ -308,4 +310,30 @@ func BenchmarkPlayTick(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(tickTime.Nanoseconds())/float64(b.N), "ns-fanout/tick")
+}
+
+// TestPacingClock: the 20 ms clock gives a new player its first frame at
+// once and then one every 20 ms, and starts again the same way after the
+// engine was idle (when it wakes only once a second, for the sweeper).
+func TestPacingClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEngine(t, Config{})
+		runEngine(t, e)
+		for round := range 2 {
+			time.Sleep(3 * time.Second) // idle
+			p := &player{tick: make(chan struct{}, 1)}
+			start := time.Now()
+			e.addPlayer(p)
+			var at []time.Duration
+			for range 4 {
+				<-p.tick
+				at = append(at, time.Since(start))
+			}
+			e.removePlayer(p)
+			want := []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond}
+			if !slices.Equal(at, want) {
+				t.Errorf("round %d: ticks at %v, want %v", round, at, want)
+			}
+		}
+	})
 }

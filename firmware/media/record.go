@@ -60,7 +60,7 @@ func (r *Recorder) Bridge(ctx context.Context, a, b *Stream, path string) (call.
 	if a == b {
 		return call.Recording{}, errors.New("media: bridge a stream to itself")
 	}
-	if ca, cb := a.Codec(), b.Codec(); !relayable(ca.Name, cb.Name) {
+	if ca, cb := a.Codec(), b.Codec(); !bridgeable(ca.Name, cb.Name) {
 		return call.Recording{}, fmt.Errorf("bridge %s to %s: %w", ca.Name, cb.Name, ErrCodecMismatch)
 	}
 	log := r.Logger

@@ -8,12 +8,6 @@ import (
 	"ringbox/audio/g711"
 )
 
-// relayable reports whether packets of codec a can be relayed to a peer
-// using codec b: the same codec, or the two G.711 laws (transcoded by table).
-func relayable(a, b string) bool {
-	return a == b || isG711(a) && isG711(b)
-}
-
 func isG711(name string) bool { return name == "PCMU" || name == "PCMA" }
 
 // Bridge relays RTP packet to packet between two streams until ctx ends or
@@ -21,13 +15,18 @@ func isG711(name string) bool { return name == "PCMU" || name == "PCMA" }
 // cause, ErrClosed or ErrTimeout. Same codec: no decoding, no allocation per
 // packet; payload types are rewritten where the two sides numbered the codec
 // or telephone-event differently; PCMU to PCMA is transcoded by a 256-byte
-// table. RTCP is passed through. Codec changes by re-INVITE during the
-// bridge are followed per packet.
+// table. G.722 to G.711 and back is transcoded (decoded, resampled between
+// 16 and 8 kHz, encoded), one packet for one packet; the transcoded
+// direction goes out on the box's own SSRC, sequence and timestamps, and
+// RFC 4733 events travel on it too, payload type translated. RTCP is passed
+// through. Codec changes by re-INVITE during the bridge are followed per
+// packet; ErrCodecMismatch when the box cannot convert one codec to the
+// other.
 func Bridge(ctx context.Context, a, b *Stream) error {
 	if a == b {
 		return errors.New("media: bridge a stream to itself")
 	}
-	if ca, cb := a.Codec(), b.Codec(); !relayable(ca.Name, cb.Name) {
+	if ca, cb := a.Codec(), b.Codec(); !bridgeable(ca.Name, cb.Name) {
 		return fmt.Errorf("bridge %s to %s: %w", ca.Name, cb.Name, ErrCodecMismatch)
 	}
 	if !a.peer.CompareAndSwap(nil, b) {
@@ -66,6 +65,7 @@ func (s *Stream) relay(out *Stream, in *remoteState, pkt []byte) {
 	if !ok {
 		return
 	}
+	now := s.e.now()
 	switch pt := pkt[1] & 0x7F; {
 	case pt == in.codec.PT:
 		if in.codec.Name != r.codec.Name {
@@ -78,8 +78,13 @@ func (s *Stream) relay(out *Stream, in *remoteState, pkt []byte) {
 				g711.UlawToAlaw(pkt[start:end], pkt[start:end])
 			case in.codec.Name == "PCMA" && r.codec.Name == "PCMU":
 				g711.AlawToUlaw(pkt[start:end], pkt[start:end])
+			case transcodable(in.codec.Name) && transcodable(r.codec.Name):
+				s.transcoderFor(out, in.codec.Name, r.codec.Name).convert(pkt[start:end])
+				if !out.out.boxed.Load() {
+					out.out.boxed.Store(true) // a new stream: on the box's SSRC
+				}
 			default:
-				return // G.722 to G.711 would need decoding and resampling
+				return // a codec the box cannot convert
 			}
 		}
 		pkt[1] = pkt[1]&0x80 | r.codec.PT
@@ -90,6 +95,6 @@ func (s *Stream) relay(out *Stream, in *remoteState, pkt []byte) {
 		pkt[1] = pkt[1]&0x80 | r.dtmf.PT
 	}
 	// Anything else (comfort noise, ...) passes as is.
-	out.out.rewriteRelayed(pkt, s.e.now())
+	out.out.rewriteRelayed(pkt, now)
 	out.write(pkt, dst)
 }

@@ -2,9 +2,7 @@ package media
 
 import (
 	"encoding/binary"
-	"errors"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -36,7 +34,7 @@ type Stream struct {
 	e     *Engine
 	slot  int
 	local netip.AddrPort
-	rtp   *net.UDPConn
+	rtp   *sock // nil only in tests
 
 	remote      atomic.Pointer[remoteState]
 	latched     atomic.Pointer[netip.AddrPort] // symmetric RTP destination
@@ -51,7 +49,6 @@ type Stream struct {
 	timeoutOnce sync.Once
 	closed      chan struct{}
 	closeOnce   sync.Once
-	readers     sync.WaitGroup
 
 	digits    chan call.Digit
 	digitNote chan struct{} // a digit was queued (barge-in)
@@ -59,16 +56,17 @@ type Stream struct {
 	dedup     digitDedup
 	inband    atomic.Int32 // inbandAuto, inbandOn or inbandOff
 	hear      hearState
+	xc        *transcoder // used by the RTP reader only
 
-	mu   sync.Mutex   // protects following; serialises SetRemote and Close
-	rtcp *net.UDPConn // nil under rtcp-mux
+	mu   sync.Mutex // protects following; serialises SetRemote and Close
+	rtcp *sock      // nil under rtcp-mux
 
 	out sender
 }
 
 const digitQueue = 32
 
-func (e *Engine) newStream(slot int, local netip.AddrPort, rtp, rtcp *net.UDPConn) *Stream {
+func (e *Engine) newStream(slot int, local netip.AddrPort, rtp, rtcp *sock) *Stream {
 	s := &Stream{
 		e:         e,
 		slot:      slot,
@@ -84,15 +82,20 @@ func (e *Engine) newStream(slot int, local netip.AddrPort, rtp, rtcp *net.UDPCon
 	s.lastRx.Store(e.now())
 	s.out.init()
 	e.track(s)
-	if rtp != nil {
-		s.readers.Add(1)
-		go s.readRTP(rtp)
-	}
-	if rtcp != nil {
-		s.readers.Add(1)
-		go s.readRTCP(rtcp)
-	}
 	return s
+}
+
+// watchSockets starts reading the stream's sockets.
+func (s *Stream) watchSockets() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.e.watch(s.rtp, s, s.slot, false); err != nil {
+		return err
+	}
+	if s.rtcp != nil {
+		return s.e.watch(s.rtcp, s, s.slot, true)
+	}
+	return nil
 }
 
 // Local is the address to put in the box's SDP toward this peer.
@@ -143,7 +146,18 @@ func (s *Stream) Done() <-chan struct{} { return s.closed }
 // called again on re-INVITE; a new address drops the latched one.
 func (s *Stream) SetRemote(d Desc) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	drop := s.setRemoteLocked(d)
+	s.mu.Unlock()
+	if drop != nil {
+		// Closing waits until no packet is being handled, and the packet
+		// path takes s.mu (RTCP toward this stream): not under s.mu.
+		drop.close()
+	}
+}
+
+// setRemoteLocked is SetRemote under s.mu; it returns the RTCP socket to
+// close when the peer moved to rtcp-mux.
+func (s *Stream) setRemoteLocked(d Desc) (drop *sock) {
 	old := s.remote.Load()
 	addr := netip.AddrPortFrom(d.Addr.Addr().Unmap(), d.Addr.Port())
 	r := &remoteState{addr: addr, codec: old.codec, rtcpMux: d.RTCPMux}
@@ -172,11 +186,11 @@ func (s *Stream) SetRemote(d Desc) {
 	s.remote.Store(r)
 
 	if s.isClosed() {
-		return
+		return nil
 	}
 	switch {
 	case r.rtcpMux && s.rtcp != nil:
-		s.rtcp.Close() // RTCP now shares the RTP socket (RFC 5761)
+		drop = s.rtcp // RTCP now shares the RTP socket (RFC 5761)
 		s.rtcp = nil
 	case !r.rtcpMux && s.rtcp == nil && s.rtp != nil:
 		c, err := s.e.listen(int(s.local.Port()) + 1)
@@ -184,10 +198,14 @@ func (s *Stream) SetRemote(d Desc) {
 			s.e.log.Warn("rtcp socket", "port", s.local.Port()+1, "err", err)
 			break
 		}
+		if err := s.e.watch(c, s, s.slot, true); err != nil {
+			s.e.log.Warn("rtcp socket", "port", s.local.Port()+1, "err", err)
+			c.close()
+			break
+		}
 		s.rtcp = c
-		s.readers.Add(1)
-		go s.readRTCP(c)
 	}
+	return drop
 }
 
 func (s *Stream) isClosed() bool {
@@ -199,23 +217,25 @@ func (s *Stream) isClosed() bool {
 	}
 }
 
-// Close releases the stream's ports at once and stops its readers. It is
-// idempotent.
+// Close releases the stream's ports at once and stops reading them. It is
+// idempotent. It must not be called from the packet path (a Hear sink).
 func (s *Stream) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.mu.Lock()
-		if s.rtp != nil {
-			s.rtp.Close()
-		}
-		if s.rtcp != nil {
-			s.rtcp.Close()
-			s.rtcp = nil
-		}
+		rtp, rtcp := s.rtp, s.rtcp
+		s.rtcp = nil
 		s.mu.Unlock()
-		s.readers.Wait()
+		// Closing waits until no packet of the stream is being handled;
+		// that path takes s.mu, so it is not held here.
+		if rtp != nil {
+			rtp.close()
+		}
+		if rtcp != nil {
+			rtcp.close()
+		}
 		s.rx.stop()
-		if s.rtp != nil {
+		if rtp != nil {
 			s.e.release(s.slot)
 		}
 		s.e.untrack(s)
@@ -234,36 +254,6 @@ func (s *Stream) dest(r *remoteState) (netip.AddrPort, bool) {
 		return *l, true
 	}
 	return r.addr, r.send
-}
-
-func (s *Stream) readRTP(c *net.UDPConn) {
-	defer s.readers.Done()
-	buf := make([]byte, maxPacketSize)
-	for {
-		n, src, err := c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || s.isClosed() {
-				return
-			}
-			continue
-		}
-		s.receive(buf[:n], src)
-	}
-}
-
-func (s *Stream) readRTCP(c *net.UDPConn) {
-	defer s.readers.Done()
-	buf := make([]byte, maxPacketSize)
-	for {
-		n, src, err := c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || s.isClosed() {
-				return
-			}
-			continue
-		}
-		s.receiveRTCP(buf[:n], src)
-	}
 }
 
 // isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761 §4): RTCP packet
@@ -345,8 +335,8 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 		return
 	}
 	if r.rtcpMux {
-		if dst, ok := p.dest(r); ok {
-			_, _ = p.rtp.WriteToUDPAddrPort(pkt, dst)
+		if dst, ok := p.dest(r); ok && p.rtp != nil {
+			_ = p.rtp.writeTo(pkt, dst)
 		}
 		return
 	}
@@ -360,13 +350,16 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 	c := p.rtcp
 	p.mu.Unlock()
 	if c != nil {
-		_, _ = c.WriteToUDPAddrPort(pkt, dst)
+		_ = c.writeTo(pkt, dst) // c may be closing: writeTo then fails
 	}
 }
 
 // write sends one RTP packet to the peer and counts it.
 func (s *Stream) write(pkt []byte, dst netip.AddrPort) {
-	if _, err := s.rtp.WriteToUDPAddrPort(pkt, dst); err != nil {
+	if s.rtp == nil {
+		return // a test's stream without sockets
+	}
+	if err := s.rtp.writeTo(pkt, dst); err != nil {
 		return // the peer may be gone; inactivity or signalling ends the call
 	}
 	s.pktOut.Add(1)

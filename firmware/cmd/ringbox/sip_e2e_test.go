@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -216,6 +217,9 @@ func TestSIPCallRelaysAudioBothWays(t *testing.T) {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^ringbox_media_packets_out_total [1-9]`).Match(m) {
+		t.Errorf("/metrics does not count the relayed packets:\n%s", m)
 	}
 }
 

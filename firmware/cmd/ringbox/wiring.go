@@ -59,6 +59,9 @@ func accountLookup(cfg *config.Store, realm string) func(string) (sip.Account, b
 // registerMetrics adds the subsystems' gauges to set.
 func registerMetrics(set *metrics.Set, bus *events.Bus, med *media.Engine, s *sip.Server) {
 	set.NewGauge("ringbox_media_streams", func() float64 { return float64(med.Active()) })
+	// RTP packets received and sent (relayed or played) since start.
+	set.NewGauge("ringbox_media_packets_in_total", func() float64 { return float64(med.Stats().PacketsIn) })
+	set.NewGauge("ringbox_media_packets_out_total", func() float64 { return float64(med.Stats().PacketsOut) })
 	set.NewGauge("ringbox_sip_registrations", func() float64 { return float64(len(s.Registrations())) })
 	set.NewGauge("ringbox_events_published_total", func() float64 { return float64(bus.Published()) })
 	set.NewGauge("ringbox_events_dropped_total", func() float64 { return float64(bus.Dropped()) })
