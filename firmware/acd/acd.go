@@ -76,12 +76,14 @@ type Config struct {
 	Dialer call.Dialer
 	// Ringer is the box's ringing engine, shared with the flow; nil: one
 	// with the built-in prompts.
-	Ringer   *ring.Ringer
-	Presence *presence.Tracker // nil: a private tracker
-	Bus      *events.Bus       // nil: a private bus
-	Store    Store             // required
-	MOH      *moh.Hub          // nil: callers hear ringback
-	Logger   *slog.Logger      // nil: slog.Default()
+	Ringer *ring.Ringer
+	// Presence is who is on a call; it must publish on Bus, so that the
+	// engine learns when someone is free again. nil: a private tracker.
+	Presence *presence.Tracker
+	Bus      *events.Bus  // nil: a private bus
+	Store    Store        // required
+	MOH      *moh.Hub     // nil: callers hear ringback
+	Logger   *slog.Logger // nil: slog.Default()
 	// Lang is the prompt language; nil: the site's system.language.
 	Lang func() string
 	// Prompt returns an uploaded or built-in prompt (comfort messages);
@@ -143,11 +145,11 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Presence == nil {
-		cfg.Presence = presence.New(nil)
-	}
 	if cfg.Bus == nil {
 		cfg.Bus = events.New()
+	}
+	if cfg.Presence == nil {
+		cfg.Presence = presence.New(cfg.Bus)
 	}
 	if cfg.Prompt == nil {
 		cfg.Prompt = prompts.Get
@@ -192,6 +194,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.seedHandleTimes(ctx)
 	e.wake = time.NewTimer(time.Hour)
 	defer e.wake.Stop()
+	// Someone going off a call (or no longer being rung by a group) may
+	// free an agent for a waiting caller at once.
+	pres := e.bus.Subscribe(256, events.Filter("presence."))
+	defer pres.Close()
 	close(e.started)
 	e.step()
 	e.publishBlocked()
@@ -208,6 +214,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case r := <-e.results:
 			e.offerDone(r)
 		case <-e.wake.C:
+		case <-pres.C():
 		case <-ctx.Done():
 			e.shutdown()
 			e.offers.Wait()

@@ -84,11 +84,11 @@ func presKeys(a *agent) []string {
 func (a *agent) present() bool { return a.status != LoggedOut && a.inHours }
 
 // free reports whether the agent may be offered a call now: available,
-// idle, within hours, not on any call (desk or mobile) and with a phone
-// that can ring.
+// idle, within hours, not on any call (desk or mobile), not being rung by a
+// group and with a phone that can ring.
 func (e *Engine) free(a *agent, now time.Time) bool {
 	return a.status == Available && a.state == Idle && a.inHours && a.offer == nil &&
-		!e.pres.Busy(a.keys()...) && ring.Reachable(e.snap.Site, &a.cfg)
+		!e.pres.Busy(a.keys()...) && !e.pres.Busy(ring.RingingKey(a.id)) && ring.Reachable(e.snap.Site, &a.cfg)
 }
 
 // blocked is why a may not be rung by a group now, "" when it may (see

@@ -231,3 +231,36 @@ func TestWrapupAfterAllCalls(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentRungByAGroupIsNotOfferedAQueueCall: while a ring group rings
+// Sue she is not offered a queue caller; when the group gives up, the
+// waiting caller is offered to her at once.
+func TestAgentRungByAGroupIsNotOfferedAQueueCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := agentSite(false)
+		s.Queues[0].Agents = []site.QueueAgent{{Agent: "sue"}}
+		s.Inbound = []site.InboundRoute{{Match: "*", To: "ringgroup:front"}}
+		v := newEnv(t, s, nil)
+		fl, _, _ := flowOn(t, v)
+		v.login("sue")
+		v.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("sue-group") }) // rings, never answers
+		v.answers("102", time.Second)
+		group := calltest.NewLeg("group-caller")
+		time.AfterFunc(25*time.Second, func() { group.Hangup(call.Normal) })
+		go fl.Handle(t.Context(), group, flow.Inbound{CallID: "g", From: group.Remote(), To: "+1555", Trunk: "carrier", DID: "+1555"})
+		sleep(time.Second)
+		v.caller("service", "q")
+		sleep(5 * time.Second)
+		if n := len(v.d.Dials()); n != 1 {
+			t.Fatalf("%d dials while the group rang sue, want only the group's", n)
+		}
+		// The group's stage ends at 20 s: sue is offered the queue caller.
+		sleep(15 * time.Second)
+		if d := v.d.Dials(); len(d) != 2 {
+			t.Fatalf("dials %v: the queue caller was not offered to sue once the group stopped ringing her", d)
+		}
+		if c := v.connected(); len(c) != 1 || c[0] != "sue" {
+			t.Errorf("connected %v, want sue", c)
+		}
+	})
+}

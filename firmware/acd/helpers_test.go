@@ -116,7 +116,7 @@ func newEnv(t *testing.T, s *site.Site, st *memStore) *env {
 		t.Fatal(err)
 	}
 	bus := events.New()
-	v := &env{t: t, d: calltest.NewDialer(), st: st, pres: presence.New(nil), bus: bus, cfg: cfg, start: time.Now()}
+	v := &env{t: t, d: calltest.NewDialer(), st: st, pres: presence.New(bus), bus: bus, cfg: cfg, start: time.Now()}
 	v.sub = bus.Subscribe(4096, nil)
 	v.e = New(Config{Config: cfg, Dialer: v.d, Presence: v.pres, Bus: bus, Store: st, Logger: slog.New(slog.DiscardHandler), Rand: func(n int) int { return 0 }})
 	ctx, cancel := context.WithCancel(context.Background())

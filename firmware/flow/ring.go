@@ -74,7 +74,17 @@ func (c *Call) ring(ctx context.Context, entries []ring.Entry, music string) rin
 	stopTone := c.ringback(ctx, music)
 	defer stopTone()
 	return c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: entries, Caller: c.in,
-		Record: c.addLeg, Wait: &c.bg, Log: c.log})
+		Record: c.addLeg, Wait: &c.bg, Log: c.log, Ringing: c.e.markRinging})
+}
+
+// markRinging marks an agent a group rings (presence key
+// "ringing:agent:ID"), so the ACD does not offer them a queue call at the
+// same moment.
+func (e *Engine) markRinging(en ring.Entry) func() {
+	if en.Agent == "" {
+		return nil
+	}
+	return e.presence().Begin(ring.RingingKey(en.Agent))
 }
 
 // ringback sends progress to an unanswered caller once, then plays the
@@ -186,6 +196,9 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	}
 	endPres := c.e.presence().Begin(append(slices.Clone(a.Entry.Keys), c.callerKeys()...)...)
 	defer endPres()
+	if a.StopRinging != nil {
+		a.StopRinging()
+	}
 	if c.e.Agents != nil {
 		// Queue calls are the ACD's own; any other call of an agent (the
 		// callee, or the agent who placed it) is told, for the agent's

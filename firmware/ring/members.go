@@ -136,6 +136,9 @@ func NumberKeys(s *site.Site, num string) []string {
 	return keys
 }
 
+// RingingKey is the presence key marking agent id as being rung by a group.
+func RingingKey(id string) string { return "ringing:agent:" + id }
+
 // AgentKeys are an agent's presence keys: any of them busy means the agent
 // is on a call.
 func AgentKeys(a *site.Agent) []string {

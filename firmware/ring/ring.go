@@ -85,6 +85,10 @@ type Answer struct {
 	// Rec is the leg's CDR record with Start and Answer filled; End and
 	// Cause are for the caller of Ring to fill when the leg ends.
 	Rec cdr.Leg
+	// StopRinging ends the winner's Request.Ringing mark; the caller of
+	// Ring calls it once the call is marked otherwise (presence). nil
+	// without a Ringing hook.
+	StopRinging func()
 }
 
 // Result is how a ringing ended.
@@ -124,6 +128,10 @@ type Request struct {
 	// (queues offer a caller to several agents at once). false: the leg
 	// hears "call taken" and ends as answered elsewhere.
 	Claim func() bool
+	// Ringing, when set, is told when an entry starts ringing and returns
+	// what to call when it stops: the flow marks agents rung by a group,
+	// so that the ACD does not offer them a queue call at the same moment.
+	Ringing func(e Entry) (stop func())
 	// Log is the call's logger; nil: the Ringer's.
 	Log *slog.Logger
 }
@@ -307,6 +315,18 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 		defer stop()
 	}
 	rec := cdr.Leg{Target: e.Label, Agent: e.Agent, Start: time.Now()}
+	stopRinging := func() {}
+	if req.Ringing != nil {
+		if stop := req.Ringing(e); stop != nil {
+			stopRinging = sync.OnceFunc(stop)
+		}
+	}
+	won := false
+	defer func() {
+		if !won {
+			stopRinging()
+		}
+	}()
 	end := func(leg call.Leg, cause call.Cause) legResult {
 		rec.End, rec.Cause = time.Now(), cause.String()
 		if leg != nil {
@@ -345,7 +365,8 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 		r.tooLate(leg, wg)
 		return end(leg, call.AnsweredElsewhere)
 	}
-	return legResult{ans: &Answer{Leg: leg, Entry: e, Rec: rec}}
+	won = true
+	return legResult{ans: &Answer{Leg: leg, Entry: e, Rec: rec, StopRinging: stopRinging}}
 }
 
 // RouteInfo is implemented by legs that went out through a trunk: the

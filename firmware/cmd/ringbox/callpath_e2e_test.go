@@ -355,3 +355,47 @@ func activeStreams(a *appliance) int {
 	}
 	return 0
 }
+
+// TestG722CallerReachesPCMUOnlyPhone: a wideband (G.722-only) caller
+// reaches a phone that speaks only G.711; the box transcodes at the bridge
+// and both hear each other.
+func TestG722CallerReachesPCMUOnlyPhone(t *testing.T) {
+	carrier := freePort(t)
+	site := callPathSite(carrier, freePort(t)) + `  - {match: "+15551230003", to: "extension:101"}
+`
+	a := startServe(t, serveOpt{site: writeSite(t, site)})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	bob := startBaresip(t, "101", "bob-path-secret-101", box, 27200, 1200) // PCMU, PCMA
+	if !bob.waitRegistered(10 * time.Second) {
+		t.Fatal("bob's phone did not register")
+	}
+	caller := startBaresipG722Carrier(t, "127.0.0.2", 27400, 700)
+	caller.command("dial", "sip:+15551230003@"+box)
+	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("bob never answered\n%s", a.log())
+	}
+	time.Sleep(4 * time.Second)
+	caller.command("hangup", "")
+	caller.waitEvent("CALL_CLOSED", 5*time.Second)
+	if !caller.outputContains("G722") || !bob.outputContains("PCMU") {
+		t.Errorf("codecs: the caller must speak G.722 and bob PCMU (see the phones' logs)")
+	}
+	for _, c := range []struct {
+		p    *baresip
+		hear float64
+	}{{caller, 1200}, {bob, 700}} {
+		s, rate, err := c.p.received()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if secs := float64(len(s)) / float64(rate); secs < 2 {
+			t.Errorf("%s heard only %.1fs of audio", c.p.user, secs)
+		}
+		if share := toneShare(s, rate, c.hear); share < 0.5 {
+			t.Errorf("%s: %.0f Hz is %.0f%% of what it heard (at %d Hz), want the other phone's tone", c.p.user, c.hear, 100*share, rate)
+		}
+	}
+	if r := a.waitCDR(a.token("admin"), 1)[0]; r.Cause != "normal" || r.Billable < 3 {
+		t.Errorf("CDR %+v, want a normal answered call", r)
+	}
+}

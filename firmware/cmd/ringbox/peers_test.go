@@ -24,18 +24,25 @@ import (
 // writeToneWAV writes an 8 kHz mono 16-bit WAV of a sine at hz.
 func writeToneWAV(t *testing.T, path string, hz float64, secs float64) {
 	t.Helper()
-	n := int(8000 * secs)
+	writeToneWAVRate(t, path, hz, secs, 8000)
+}
+
+// writeToneWAVRate writes a mono 16-bit WAV of a sine at hz, rate samples
+// a second.
+func writeToneWAVRate(t *testing.T, path string, hz float64, secs float64, rate int) {
+	t.Helper()
+	n := int(float64(rate) * secs)
 	var b bytes.Buffer
 	b.WriteString("RIFF")
 	binary.Write(&b, binary.LittleEndian, uint32(36+2*n))
 	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
 		binary.Write(&b, binary.LittleEndian, v)
 	}
 	b.WriteString("data")
 	binary.Write(&b, binary.LittleEndian, uint32(2*n))
 	for i := 0; i < n; i++ {
-		binary.Write(&b, binary.LittleEndian, int16(8000*math.Sin(2*math.Pi*hz*float64(i)/8000)))
+		binary.Write(&b, binary.LittleEndian, int16(8000*math.Sin(2*math.Pi*hz*float64(i)/float64(rate))))
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -165,8 +172,23 @@ func startBaresipCarrier(t *testing.T, ip string, rtpLo int, toneHz float64) *ba
 	return startBaresipAt(t, ip, "carrier", acct, rtpLo, toneHz)
 }
 
+// startBaresipG722Carrier is startBaresipCarrier with a phone that speaks
+// G.722 only (wideband: its microphone runs at 16 kHz).
+func startBaresipG722Carrier(t *testing.T, ip string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
+	acct := fmt.Sprintf("<sip:carrier@%s>;regint=0;answermode=auto;audio_codecs=G722/16000/1\n", ip)
+	return startBaresipRate(t, ip, "carrier", acct, rtpLo, toneHz, 16000)
+}
+
 // startBaresipAt runs baresip on ip with one account line.
 func startBaresipAt(t *testing.T, ip, user, acct string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
+	return startBaresipRate(t, ip, user, acct, rtpLo, toneHz, 8000)
+}
+
+// startBaresipRate runs baresip with a microphone tone at rate (baresip's
+// file source must run at the codec's rate).
+func startBaresipRate(t *testing.T, ip, user, acct string, rtpLo int, toneHz float64, rate int) *baresip {
 	t.Helper()
 	if _, err := exec.LookPath("baresip"); err != nil {
 		t.Fatalf("baresip is required (make test installs it): %v", err)
@@ -180,7 +202,7 @@ func startBaresipAt(t *testing.T, ip, user, acct string, rtpLo int, toneHz float
 	}
 	os.MkdirAll(filepath.Join(b.dir, "rec"), 0o755)
 	mic := filepath.Join(b.dir, "mic.wav")
-	writeToneWAV(t, mic, toneHz, 30)
+	writeToneWAVRate(t, mic, toneHz, 30, rate)
 	cfg := fmt.Sprintf(`poll_method epoll
 sip_listen %s:%d
 sip_trans_def udp
@@ -201,6 +223,7 @@ rtcp_mux no
 jitter_buffer_delay 5-10
 module_path /usr/lib/baresip/modules
 module g711.so
+module g722.so
 module aufile.so
 module aubridge.so
 module sndfile.so
