@@ -245,7 +245,9 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	}
 	// The box itself may have ended a leg: no RTP, or the box is
 	// stopping. That is the system's doing, not the caller's.
-	for _, l := range []call.Leg{c.in, out} {
+	// (The unwrapped leg: a routed leg learns its trunk leg's end a moment
+	// after the bridge does.)
+	for _, l := range []call.Leg{c.in, call.Unwrap(out)} {
 		if e := l.Err(); e != nil {
 			if cc := call.CauseOf(e); cc == call.MediaTimeout || cc == call.Shutdown {
 				cause = cc
