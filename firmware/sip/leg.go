@@ -74,6 +74,10 @@ type Leg struct {
 	ackWait   map[uint32]chan struct{}
 	keys      []string
 	hangingUp bool
+
+	// respMu serialises the provisional and final answers written on an
+	// inbound dialog (sipgo's session is not safe for two at once).
+	respMu sync.Mutex
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -288,6 +292,8 @@ func (l *Leg) Progress(ctx context.Context) error {
 	l.state = stateEarly
 	body := l.sdpLocked()
 	l.mu.Unlock()
+	l.respMu.Lock()
+	defer l.respMu.Unlock()
 	return l.sess.Respond(183, "Session Progress", body, sipgosip.NewHeader("Content-Type", "application/sdp"))
 }
 
@@ -297,6 +303,8 @@ func (l *Leg) Ring() error {
 	if !l.inbound || l.getState() != stateOffered {
 		return nil
 	}
+	l.respMu.Lock()
+	defer l.respMu.Unlock()
 	return l.sess.Respond(180, "Ringing", nil)
 }
 
@@ -335,7 +343,9 @@ func (l *Leg) Answer(ctx context.Context) error {
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sipgosip.NewHeader("Server", l.s.cfg.UserAgent))
 	// WriteResponse retransmits the 2xx until the ACK arrives (onAck).
+	l.respMu.Lock()
 	err := l.sess.WriteResponse(res)
+	l.respMu.Unlock()
 	l.mu.Lock()
 	if l.state == stateAnswering {
 		l.state = stateAnswered
