@@ -141,7 +141,10 @@ func (s *Server) onAck(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 
 func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 	l := s.lookupDialog(req)
-	if l == nil {
+	// A second BYE (a new transaction: retransmissions of the first are
+	// absorbed by its transaction) may arrive before the leg has forgotten
+	// its dialog: it concerns a dialog that no longer exists.
+	if l == nil || !l.byeSeen.CompareAndSwap(false, true) {
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}

@@ -58,6 +58,7 @@ type Leg struct {
 	ringStopped chan struct{}
 
 	reinviteBusy atomic.Bool   // an incoming re-INVITE is being answered (491 on glare)
+	byeSeen      atomic.Bool   // the far end's BYE was taken (a later one gets 481)
 	remoteSeq    atomic.Uint32 // highest CSeq of the far end's INVITEs in this dialog
 
 	mu        sync.Mutex // protects following
