@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		return
 	}
 	if s.draining.Load() {
-		s.respond(tx, req, 503, "Service Unavailable", s.retryAfter())
+		s.refuse(tx, req, 503, "Service Unavailable", "shutting down", s.retryAfter())
 		return
 	}
 	if req.Contact() == nil || req.From() == nil || req.CallID() == nil {
@@ -77,13 +78,12 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		return
 	}
 	if s.cfg.Media == nil {
-		s.respond(tx, req, 503, "Service Unavailable")
+		s.refuse(tx, req, 503, "Service Unavailable", "no media engine")
 		return
 	}
 	st, err := s.cfg.Media.Open()
 	if err != nil {
-		s.log.Warn("no media port", "error", err)
-		s.respond(tx, req, 503, "Service Unavailable")
+		s.refuse(tx, req, 503, "Service Unavailable", "no media port: "+err.Error())
 		return
 	}
 	transport := req.Transport()
@@ -91,7 +91,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	sess, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		st.Close()
-		s.respond(tx, req, 500, "Server Internal Error")
+		s.refuse(tx, req, 500, "Server Internal Error", "reading the INVITE: "+err.Error())
 		return
 	}
 	if err := sess.Respond(100, "Trying", nil); err != nil {
@@ -161,7 +161,7 @@ func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 	}
 	if l.inbound {
 		if err := l.sess.ReadBye(req, tx); err != nil {
-			s.respond(tx, req, 500, "Server Internal Error")
+			s.refuse(tx, req, 500, "Server Internal Error", "BYE: "+err.Error())
 			return
 		}
 	} else {
@@ -197,7 +197,8 @@ func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction
 	for {
 		last := l.remoteSeq.Load()
 		if seq <= last {
-			s.respond(tx, req, 500, "Server Internal Error", sipgosip.NewHeader("Retry-After", "1"))
+			s.refuse(tx, req, 500, "Server Internal Error", fmt.Sprintf("re-INVITE CSeq %d not above %d", seq, last),
+				sipgosip.NewHeader("Retry-After", "1"))
 			return
 		}
 		if l.remoteSeq.CompareAndSwap(last, seq) {

@@ -376,6 +376,9 @@ func (l *Leg) Hangup(c call.Cause) {
 			// The transaction absorbs retransmissions and the ACK; the leg
 			// is over as soon as the final response is out.
 			code, reason := c.SIPStatus()
+			if code >= 500 {
+				l.s.refusals.refused(l.sess.InviteRequest, code, reason, "call ended before answer: "+c.String())
+			}
 			res := l.s.newResponse(l.sess.InviteRequest, code, reason, nil)
 			if c == call.Shutdown {
 				res.AppendHeader(l.s.retryAfter())

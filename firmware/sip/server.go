@@ -127,11 +127,12 @@ type Server struct {
 	udpCli *sipgo.Client
 	tcpCli *sipgo.Client
 
-	nonces *digest.Nonces
-	reg    *registrar
-	trunks *trunkManager
-	dialer *Dialer
-	mwi    *mwiNotifier
+	nonces   *digest.Nonces
+	refusals *refusalLog
+	reg      *registrar
+	trunks   *trunkManager
+	dialer   *Dialer
+	mwi      *mwiNotifier
 
 	draining atomic.Bool
 
@@ -195,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger.With("pkg", "sip"),
 		port:     int(ap.Port()),
 		nonces:   digest.NewNonces(5*time.Minute, 0),
+		refusals: newRefusalLog(cfg.Logger.With("pkg", "sip")),
 		dialogs:  make(map[string]*Leg),
 		legs:     make(map[*Leg]struct{}),
 		authFail: make(map[netip.Addr]uint64),
@@ -460,7 +462,25 @@ func (s *Server) newResponse(req *sipgosip.Request, code int, reason string, bod
 	return res
 }
 
+// respond sends a response without a body. A 5xx is logged (rate-limited);
+// callers that know why they refuse use refuse, which logs the reason.
 func (s *Server) respond(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason string, hdrs ...sipgosip.Header) {
+	if code >= 500 {
+		s.refusals.refused(req, code, reason, "")
+	}
+	s.send(tx, req, code, reason, hdrs...)
+}
+
+// refuse sends a 5xx (or any final response) and logs it with why, the
+// box's own reason, rate-limited.
+func (s *Server) refuse(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason, why string, hdrs ...sipgosip.Header) {
+	if code >= 500 {
+		s.refusals.refused(req, code, reason, why)
+	}
+	s.send(tx, req, code, reason, hdrs...)
+}
+
+func (s *Server) send(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason string, hdrs ...sipgosip.Header) {
 	res := s.newResponse(req, code, reason, nil)
 	for _, h := range hdrs {
 		res.AppendHeader(h)
