@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -45,6 +46,7 @@ type serveFlags struct {
 	publicIP, rtpPorts, realm, digestAlgs    string
 	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
+	debugAddr                                string
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +66,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -312,6 +315,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			errc <- fmt.Errorf("web: %w", err)
 		}
 	}()
+	if f.debugAddr != "" {
+		stopDebug, err := serveDebug(f.debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	go watchConfig(ctx, st, cfg, sipSrv, bus, log, f.pollEvery, func(s *site.Site, d config.Changes) {
 		if d.Touches("hold_music") {
 			lib.loadHoldMusic(hub, s)
@@ -345,6 +355,35 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		runErr = nil
 	}
 	return runErr
+}
+
+// serveDebug serves net/http/pprof on its own listener, apart from the web
+// server: profiles are for whoever benchmarks the box, never for the web
+// API's users, and the flag is off by default. The returned func stops it.
+func serveDebug(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: cannot listen on %s: %w", addr, unwrapSyscall(err))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug server", "err", err)
+		}
+	}()
+	log.Warn("profiler listening", "addr", ln.Addr().String())
+	return func() {
+		hs.Close()
+		<-done
+	}, nil
 }
 
 func unwrapSyscall(err error) error {
