@@ -497,18 +497,7 @@ func (l *Leg) answered(w *branch, caller *Leg) {
 	}
 	l.mu.Unlock()
 	l.index(d.key())
-	close(l.answeredC)
-	go l.watchOutbound()
-}
-
-// watchOutbound hangs up an answered outbound leg on RTP silence.
-func (l *Leg) watchOutbound() {
-	select {
-	case <-l.done:
-	case <-l.stream.Timeout():
-		l.log.Info("media timeout")
-		l.Hangup(call.MediaTimeout)
-	}
+	close(l.answeredC) // RTP silence from now on is watched by watchMedia
 }
 
 // Bridge implements call.Bridger: it relays RTP between two SIP legs until
@@ -519,16 +508,8 @@ func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
 	if !ok1 || !ok2 {
 		return fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := legsContext(ctx, la, lb)
 	defer cancel()
-	go func() {
-		select {
-		case <-la.Done():
-		case <-lb.Done():
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 	err := media.Bridge(ctx, la.stream, lb.stream)
 	select {
 	case <-la.Done():

@@ -112,6 +112,13 @@ type Config struct {
 	// message-waiting indicator (SUBSCRIBE and REGISTER); nil: 0/0, and no
 	// NOTIFY on REGISTER.
 	Voicemail func(ext string) (newMsgs, oldMsgs int)
+	// MaxCalls bounds the inbound calls up at once (answered or not); a
+	// new INVITE past it gets 503 with Retry-After. 0: no bound.
+	MaxCalls int
+	// Admit, when set, is asked before a new inbound call is taken; an
+	// error refuses it with 503 and is logged as the reason (e.g. memory
+	// running short).
+	Admit func() error
 }
 
 // Server is the SIP edge.
@@ -129,12 +136,15 @@ type Server struct {
 
 	nonces   *digest.Nonces
 	refusals *refusalLog
+	recent   *recentSet
 	reg      *registrar
 	trunks   *trunkManager
 	dialer   *Dialer
 	mwi      *mwiNotifier
 
-	draining atomic.Bool
+	draining  atomic.Bool
+	inCalls   atomic.Int64 // inbound legs not yet ended
+	lingering atomic.Int64 // answered non-INVITE transactions kept (bounded)
 
 	mu       sync.Mutex      // protects following
 	dialogs  map[string]*Leg // dialog id (as seen by incoming requests) -> leg
@@ -197,6 +207,7 @@ func New(cfg Config) (*Server, error) {
 		port:     int(ap.Port()),
 		nonces:   digest.NewNonces(5*time.Minute, 0),
 		refusals: newRefusalLog(cfg.Logger.With("pkg", "sip")),
+		recent:   newRecentSet(recentKeep, recentMax),
 		dialogs:  make(map[string]*Leg),
 		legs:     make(map[*Leg]struct{}),
 		authFail: make(map[netip.Addr]uint64),
@@ -220,7 +231,8 @@ func New(cfg Config) (*Server, error) {
 		tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
 	}
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.host),
-		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransactionLayerOptions(sipgosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -246,19 +258,24 @@ func New(cfg Config) (*Server, error) {
 	s.trunks = newTrunkManager(s)
 	s.dialer = &Dialer{s: s}
 
-	s.srv.OnRegister(s.reg.handle)
+	// INVITE, ACK, BYE and INFO manage their transactions themselves;
+	// the other methods' are kept for Timer J, bounded (timers.go).
+	s.srv.OnRegister(s.bounded(s.reg.handle))
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	s.srv.OnCancel(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		// Matched CANCELs never get here: the transaction layer answers them.
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-	})
-	s.srv.OnOptions(s.onOptions)
+	}))
+	s.srv.OnOptions(s.bounded(s.onOptions))
 	s.srv.OnInfo(s.onInfo)
-	s.srv.OnUpdate(s.onUpdate)
+	s.srv.OnUpdate(s.bounded(s.onUpdate))
 	s.mwi = newMWI(s)
-	s.srv.OnSubscribe(s.mwi.onSubscribe)
+	s.srv.OnSubscribe(s.bounded(s.mwi.onSubscribe))
+	s.srv.OnNoRoute(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+		s.send(tx, req, 405, "Method Not Allowed", sipgosip.NewHeader("Allow", allowMethods))
+	}))
 	return s, nil
 }
 
@@ -321,6 +338,8 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.reg.sweep(bg) })
+	wg.Go(func() { s.recent.sweep(bg) })
+	wg.Go(func() { s.watchMedia(bg) })
 	// sipgo adds the listening socket to its connection pool from inside
 	// ServeUDP; a trunk REGISTER sent before that tries to bind the same
 	// address again and fails. Give the listeners a moment to be pooled.
@@ -527,6 +546,10 @@ func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 }
 
 const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+
+// busyRetry is the Retry-After of a 503 for overload: soon, the load
+// may have passed.
+func (s *Server) busyRetry() sipgosip.Header { return sipgosip.NewHeader("Retry-After", "5") }
 
 func (s *Server) retryAfter() sipgosip.Header {
 	return sipgosip.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
