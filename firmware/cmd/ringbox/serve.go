@@ -132,6 +132,7 @@ func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
 
 func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
 	started := time.Now()
+	limit := memLimit(log) // memory.go: limit, call admission, release
 	pub, err := publicAddr(f.publicIP, f.sipAddr)
 	if err != nil {
 		return err
@@ -247,6 +248,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		UserAgent:    "Ringbox/" + version,
 		Algorithms:   algs,
 		TrunkTimeout: f.trunkTimeout,
+		MaxCalls:     maxCallsFor(limit),
+		Admit:        newMemAdmit(limit).admit,
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
@@ -301,6 +304,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	relDone := make(chan struct{})
+	go func() { defer close(relDone); releaseWhenQuiet(ctx, releaseEvery) }()
+	defer func() { cancel(); <-relDone }()
 	errc := make(chan error, 6)
 	go func() { errc <- med.Run(ctx) }()
 	go func() { errc <- hub.Run(ctx) }()
