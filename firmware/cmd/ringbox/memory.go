@@ -34,7 +34,7 @@ const (
 	// bytesPerCall is what one call up costs the box, rounded up from the
 	// benchmarks: about 80 KB RSS for a bridged call with RTP both ways,
 	// plus headroom for the garbage the GC has not collected yet.
-	bytesPerCall = 128 << 10
+	bytesPerCall = 100 << 10
 	admitShare   = 0.70
 	releaseEvery = 5 * time.Second
 )
