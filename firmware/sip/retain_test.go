@@ -315,3 +315,44 @@ func TestAdmission(t *testing.T) {
 		t.Errorf("%d calls reached the handler, want 2 (adm1, adm4)", n)
 	}
 }
+
+// The box's 2xx is retransmitted (T1, doubling) until the ACK arrives,
+// although sipgo's transaction is kept only briefly after it.
+func TestAnswerRetransmittedUntilAck(t *testing.T) {
+	var calls atomic.Int32
+	env := newEnv(t, answerAndWait(&calls))
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5060"}}})
+	u := newTrunkUA(t, env)
+	first := u.roundTrip(u.invite("rexmit"))
+	if first.code != 200 {
+		t.Fatalf("INVITE: %d, want 200", first.code)
+	}
+	start := time.Now()
+	// T1 = 500 ms, then 1 s, 2 s: three more by 4 s, the last ones after
+	// Timer L has ended the transaction.
+	for i := range 3 {
+		r := u.roundTrip("")
+		if r.code != 200 || r.get("To") != first.get("To") {
+			t.Fatalf("retransmission %d: %d To %q, want the same 200", i+1, r.code, r.get("To"))
+		}
+	}
+	if d := time.Since(start); d < 3*time.Second || d > 5*time.Second {
+		t.Errorf("three retransmissions took %v, want about 3.5 s (T1 doubling)", d)
+	}
+	to := first.get("To")
+	u.send(u.inDialog("ACK", "rexmit", "rexmita", to, 1))
+	u.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	for {
+		n, _, err := u.conn.ReadFromUDP(buf)
+		if err != nil {
+			break // nothing more: the ACK stopped them
+		}
+		if r := parseRaw(string(buf[:n])); r.code == 200 && time.Since(start) > 4500*time.Millisecond {
+			t.Fatal("the 2xx was retransmitted after the ACK")
+		}
+	}
+	if r := u.roundTrip(u.inDialog("BYE", "rexmit", "b1", to, 2)); r.code != 200 {
+		t.Errorf("BYE: %d, want 200", r.code)
+	}
+}
