@@ -43,7 +43,7 @@ type Leg struct {
 	remote  call.Party
 	target  string // what was rung, for the CDR: "ext:101", "external:+1555..."
 	stream  *media.Stream
-	log     *slog.Logger
+	log     legLog
 	// ctx ends with the leg; done is its Done channel. Whatever must stop
 	// with the leg hangs off ctx (context.AfterFunc) instead of keeping a
 	// goroutine waiting on done.
@@ -106,7 +106,7 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 	}
 	l.ctx, l.end = context.WithCancel(context.Background())
 	l.done = l.ctx.Done()
-	l.log = s.log.With("leg", l.id)
+	l.log = legLog{s.log, l.id}
 	if inbound {
 		s.inCalls.Add(1)
 	}
@@ -115,6 +115,25 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 	s.mu.Unlock()
 	return l
 }
+
+// legLog logs with the leg's id. It is not a slog.Logger made With the id:
+// that copies the handler's state for every leg (1.5 KB a call) to log a
+// few lines, most of them below the level in force.
+type legLog struct {
+	log *slog.Logger
+	id  string
+}
+
+func (g legLog) at(level slog.Level, msg string, args []any) {
+	if !g.log.Enabled(context.Background(), level) {
+		return
+	}
+	g.log.Log(context.Background(), level, msg, append([]any{"leg", g.id}, args...)...)
+}
+
+func (g legLog) Debug(msg string, args ...any) { g.at(slog.LevelDebug, msg, args) }
+func (g legLog) Info(msg string, args ...any)  { g.at(slog.LevelInfo, msg, args) }
+func (g legLog) Warn(msg string, args ...any)  { g.at(slog.LevelWarn, msg, args) }
 
 // ID implements call.Leg.
 func (l *Leg) ID() string { return l.id }
@@ -199,11 +218,14 @@ func (l *Leg) finish(c call.Cause, by string) {
 	if l.inbound {
 		l.s.inCalls.Add(-1)
 	}
-	// The keys stay known for 64*T1 in compact form: a retransmitted
-	// INVITE of this call is absorbed rather than taken for a new call.
-	now := time.Now()
-	for _, k := range keys {
-		l.s.recent.add(k, 0, now)
+	// The INVITE's transaction key stays known for 64*T1 in compact
+	// form: a retransmission of it is absorbed rather than taken for a
+	// new call. (Dialog ids need not be: a request in an ended dialog gets
+	// 481, its retransmissions are matched by their own transaction keys.)
+	if l.inbound {
+		if k, err := sipgosip.ServerTxKeyMake(l.inv); err == nil {
+			l.s.recent.add(k, 0, time.Now())
+		}
 	}
 
 	// Done closes after the dialog is gone (a later BYE gets 481) and
@@ -424,6 +446,7 @@ func (l *Leg) Hangup(c call.Cause) {
 		return
 	}
 	go func() {
+		var acked sipgosip.ServerTransaction
 		switch st {
 		case stateOffered, stateEarly:
 			// The transaction absorbs retransmissions and the ACK; the leg
@@ -438,6 +461,8 @@ func (l *Leg) Hangup(c call.Cause) {
 			}
 			if err := tx.Respond(res); err != nil {
 				l.log.Debug("final response failed", "error", err)
+			} else {
+				acked = tx
 			}
 		default:
 			// RFC 3261 §15: no BYE before the ACK of the 2xx (or its
@@ -450,6 +475,9 @@ func (l *Leg) Hangup(c call.Cause) {
 			cancel()
 		}
 		l.finish(c, "local")
+		if acked != nil {
+			absorbAck(acked)
+		}
 	}()
 }
 

@@ -356,3 +356,30 @@ func TestAnswerRetransmittedUntilAck(t *testing.T) {
 		t.Errorf("BYE: %d, want 200", r.code)
 	}
 }
+
+// A refused INVITE costs no goroutine once its ACK is in: sipgo would park
+// each unread ACK in a goroutine for 5 s (Timer I), thousands of them
+// while the box sheds load.
+func TestRefusedInvitesLeaveNoGoroutines(t *testing.T) {
+	env := newEnv(t, nil, func(c *Config) {
+		c.Admit = func() error { return errors.New("test: refusing everything") }
+	})
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5060"}}})
+	u := newTrunkUA(t, env)
+	time.Sleep(300 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	const n = 100
+	for i := range n {
+		id := fmt.Sprintf("ref%d", i)
+		r := u.roundTrip(u.invite(id))
+		if r.code != 503 {
+			t.Fatalf("INVITE %d: %d, want 503", i, r.code)
+		}
+		// The ACK of a non-2xx final response reuses the INVITE's branch.
+		u.send(strings.Replace(u.inDialog("ACK", id, id+"i", r.get("To"), 1), "ACK sip:c@", "ACK sip:+15551230000@", 1))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+n/10 {
+		t.Errorf("%d goroutines after %d refused INVITEs, %d before: their ACKs are parked", after, n, before)
+	}
+}

@@ -506,6 +506,22 @@ func (s *Server) send(tx sipgosip.ServerTransaction, req *sipgosip.Request, code
 	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond failed", "code", code, "method", req.Method, "error", err)
+		return
+	}
+	if req.IsInvite() && code >= 300 {
+		absorbAck(tx)
+	}
+}
+
+// absorbAck waits for the ACK of a non-2xx final response to an INVITE
+// (a few milliseconds; at worst until Timer H ends the transaction) and
+// takes it. Left unread, sipgo parks the ACK in a goroutine of its own
+// until the transaction ends, 5 s later (Timer I): one per refused or
+// challenged INVITE, thousands of them when the box sheds load.
+func absorbAck(tx sipgosip.ServerTransaction) {
+	select {
+	case <-tx.Acks():
+	case <-tx.Done():
 	}
 }
 
