@@ -21,8 +21,8 @@ func TestMemAdmit(t *testing.T) {
 }
 
 func TestMaxCallsFor(t *testing.T) {
-	if n := maxCallsFor(256 << 20); n != 2048 {
-		t.Errorf("maxCallsFor(256 MiB) = %d, want 2048", n)
+	if n := maxCallsFor(256 << 20); n != 2621 {
+		t.Errorf("maxCallsFor(256 MiB) = %d, want 2621 (100 KB a call)", n)
 	}
 	if n := maxCallsFor(0); n != 16 {
 		t.Errorf("maxCallsFor(0) = %d, want the floor of 16", n)
