@@ -9,20 +9,32 @@
 #   kamailio: SIPp UAC 127.0.0.2 -> kamailio 127.0.0.1 (stateful,
 #             record-routing proxy, no media) -> SIPp UAS 127.0.0.3
 #
+#   held:     BENCH_HELD calls to a fresh ringbox, each held BENCH_HELD_SECS
+#             with RTP both ways (the caller streams G.711, the far end
+#             echoes it), for the memory one established call costs
+#
 # Each rate runs for BENCH_DURATION seconds with BENCH_HOLD_MS call hold;
 # a target's ladder stops after the first rate with failed calls. Prints one
-# table for both targets, then the ratios. Exit status: 0 when the measurement ran
-# (whatever it found), 1 when a tool is missing, 2 on any other set-up error.
+# table for both targets, the ratios, then ringbox's memory (idle, peak during
+# the ladder, BENCH_SETTLE seconds after it) and the held-calls figures.
+# Exit status: 0 when the measurement ran (whatever it found), 1 when a tool
+# is missing and cannot be installed, 2 on any other set-up error.
 # Method and figures: docs/benchmarks.md.
 #
 # Settings (environment):
-#   BENCH_RATES="100 200 400 800 1200 1600 2400 3200"  calls/s, in order
+#   BENCH_RATES="100 200 400 800 1200 1600 2000 2400 3200"  calls/s, in order
 #   BENCH_DURATION=15              seconds of new calls per rate
 #   BENCH_HOLD_MS=1000             call hold time
-#   BENCH_TARGETS="ringbox kamailio"
+#   BENCH_TARGETS="ringbox kamailio held"
 #   BENCH_KAM_CHILDREN=4           kamailio UDP workers
-#   BENCH_SETTLE=125               seconds after ringbox's ladder before its
-#                                  last memory sample (Kamailio runs meanwhile)
+#   BENCH_SETTLE=40                seconds after ringbox's ladder before its
+#                                  settled memory sample (taken in the
+#                                  background while Kamailio runs)
+#   BENCH_HELD=1000 BENCH_HELD_SECS=60 BENCH_HELD_RATE=100   the held calls
+#   BENCH_PROFILE=1                heap profiles of ringbox (pprof on
+#                                  BENCH_DEBUG_PORT=16060): idle, end of the
+#                                  ladder, settled, held; `go tool pprof -top`
+#                                  of each in the output directory
 #   BENCH_OUT=DIR                  keep logs, SIPp CSVs and the results here
 #                                  (default: a temporary directory, removed)
 #   BENCH_SIP_PORT=15060 BENCH_HTTP_PORT=18080 BENCH_KAM_PORT=15070
@@ -33,15 +45,19 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 SC=$ROOT/scripts/bench
 
-RATES=${BENCH_RATES:-"100 200 400 800 1200 1600 2400 3200"}
+RATES=${BENCH_RATES:-"100 200 400 800 1200 1600 2000 2400 3200"}
 DUR=${BENCH_DURATION:-15}
 HOLD=${BENCH_HOLD_MS:-1000}
-TARGETS=${BENCH_TARGETS:-"ringbox kamailio"}
+TARGETS=${BENCH_TARGETS:-"ringbox kamailio held"}
 KAM_CHILDREN=${BENCH_KAM_CHILDREN:-4}
-# Ringbox's memory is sampled again this long after its ladder: past the
-# 32 s (64*T1) finished SIP transactions are kept and past the Go runtime's
-# forced collection every 2 minutes, so "heap in use" is then live memory.
-SETTLE=${BENCH_SETTLE:-125}
+# Ringbox's memory is sampled again this long after its ladder: the heap
+# should be back near its idle size by then (docs/benchmarks.md).
+SETTLE=${BENCH_SETTLE:-40}
+HELD=${BENCH_HELD:-1000}
+HELD_SECS=${BENCH_HELD_SECS:-60}
+HELD_RATE=${BENCH_HELD_RATE:-100}
+PROFILE=${BENCH_PROFILE:-0}
+DEBUG_PORT=${BENCH_DEBUG_PORT:-16060}
 SIP_PORT=${BENCH_SIP_PORT:-15060}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 KAM_PORT=${BENCH_KAM_PORT:-15070}
@@ -65,22 +81,33 @@ die() { echo "bench-sip: $*" >&2; exit 2; }
 log() { echo "== $*" >&2; }
 
 # --- tools -----------------------------------------------------------------
-missing=0
+# Missing Debian packages are installed when running as root (as `make
+# test` does for its tools); otherwise they are named and the script stops.
+missing=()
 need() { # command, Debian package
-	if ! command -v "$1" >/dev/null 2>&1; then
-		echo "bench-sip: $1 not found; install it with: apt-get install $2" >&2
-		missing=1
-	fi
+	command -v "$1" >/dev/null 2>&1 || missing+=("$2")
 }
 need sipp sip-tester
 need "$KAMAILIO" kamailio
 need python3 python3
 need timeout coreutils
 need ss iproute2
-[ "$missing" = 0 ] || exit 1
+need curl curl
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench-sip: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "bench-sip: installing ${missing[*]}" >&2
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=300 &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null; }; then
+		echo "bench-sip: could not install ${missing[*]}; install them with apt-get" >&2
+		exit 1
+	fi
+fi
 command -v "$GO" >/dev/null 2>&1 || die "go not found (run scripts/ensure-go.sh)"
 
-for v in DUR HOLD KAM_CHILDREN SETTLE; do
+for v in DUR HOLD KAM_CHILDREN SETTLE HELD HELD_SECS HELD_RATE; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive integer"
 done
 for r in $RATES; do [[ $r =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATES: $r is not a positive integer"; done
@@ -155,18 +182,37 @@ udp_drops() { # system-wide UDP datagrams dropped for a full receive buffer
 rss_kb() { awk -v k="${2:-VmRSS}:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 rb_metrics() { # ringbox's own view from /metrics (served to loopback callers)
-	python3 - "http://$BOX_IP:$HTTP_PORT/metrics" <<'PY' 2>/dev/null || echo "metrics unavailable"
+	python3 - "http://$BOX_IP:$HTTP_PORT/metrics" "${1:-text}" <<'PY' 2>/dev/null || echo "metrics unavailable"
 import sys, urllib.request
-# The GC goal is about twice the heap that was live after the last collection.
-want = {'go_memstats_heap_inuse_bytes': 'heap in use %.1f MB', 'go_memstats_next_gc_bytes': 'GC goal %.1f MB',
-        'go_goroutines': 'goroutines %d', 'ringbox_media_streams': 'media streams %d'}
+# heap in use: spans holding objects; heap objects: the objects themselves
+# (live, plus garbage not yet collected). The GC goal is about twice the
+# heap that was live after the last collection.
+want = {'go_memstats_heap_inuse_bytes': 'heap in use %.1f MB', 'go_memstats_heap_alloc_bytes': 'heap objects %.1f MB',
+        'go_memstats_next_gc_bytes': 'GC goal %.1f MB', 'go_memstats_stack_inuse_bytes': 'stacks %.1f MB',
+        'go_goroutines': 'goroutines %d', 'ringbox_media_streams': 'media streams %d',
+        'go_memlimit_bytes': 'memory limit %.0f MB'}
 got = {}
 for line in urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().splitlines():
     k, _, v = line.partition(' ')
     if k in want:
         got[k] = float(v) / (1 << 20 if k.endswith('bytes') else 1)
-print(', '.join(want[k] % got[k] for k in want if k in got))
+if sys.argv[2] == 'raw':
+    print(' '.join('%s=%s' % (k, got.get(k, 'nan')) for k in want))
+else:
+    print(', '.join(want[k] % got[k] for k in want if k in got))
 PY
+}
+
+# heap_profile name: ringbox's heap profile (after a forced collection) and
+# its `go tool pprof -top`, when BENCH_PROFILE=1.
+heap_profile() {
+	[ "$PROFILE" = 1 ] || return 0
+	curl -sf -o "$OUT/heap_$1.pb" "http://$BOX_IP:$DEBUG_PORT/debug/pprof/heap?gc=1" || return 0
+	"$GO" tool pprof -top -sample_index=inuse_space bin/ringbox "$OUT/heap_$1.pb" >"$OUT/heap_$1.top" 2>/dev/null
+}
+
+udp_in() { # UDP datagrams received (the network namespace's, or the machine's)
+	awk '$1=="Udp:" {if (!h) {for (i = 2; i <= NF; i++) c[$i] = i; h = 1} else print $c["InDatagrams"]}' /proc/net/snmp
 }
 
 wait_udp() { # ip port pid what: wait until a UDP socket is bound
@@ -282,19 +328,30 @@ PY
 	done
 }
 
-RB_PID="" RB_DONE=0 RB_IDLE="" RB_AFTER="" RB_MEM="" RB_CDR=""
-bench_ringbox() {
-	log "building bin/ringbox"
-	"$GO" build -o bin/ringbox ./firmware/cmd/ringbox || die "go build failed"
+# start_ringbox name: a fresh ringbox with its own data directory; sets
+# RB (its pid). The memory limit is the binary's default (that of the
+# board's init script) unless GOMEMLIMIT is set.
+RB=""
+start_ringbox() {
+	local dbg=()
+	[ "$PROFILE" = 1 ] && dbg=(--debug-addr $BOX_IP:"$DEBUG_PORT")
 	sed -e "s/@CARRIER@/$CARRIER_IP:$UAC_PORT/; s/@FAREND@/$FAREND_IP:$UAS_PORT/" \
 		"$SC/site.yaml.tmpl" >"$OUT/site.yaml"
-	mkdir -p "$OUT/ringbox-data"
-	bin/ringbox serve --data "$OUT/ringbox-data" --site "$OUT/site.yaml" \
+	rm -rf "$OUT/$1-data" # a kept BENCH_OUT must not add up CDRs across runs
+	mkdir -p "$OUT/$1-data"
+	bin/ringbox serve --data "$OUT/$1-data" --site "$OUT/site.yaml" \
 		--sip $BOX_IP:"$SIP_PORT" --http $BOX_IP:"$HTTP_PORT" --rtp-ports "$RTP_PORTS" \
-		--log-level warn >"$OUT/ringbox.log" 2>&1 &
-	local pid=$! rc rss0 m0
-	PIDS+=("$pid")
-	wait_udp $BOX_IP "$SIP_PORT" "$pid" "ringbox serve"
+		--log-level warn "${dbg[@]}" >"$OUT/$1.log" 2>&1 &
+	RB=$!
+	PIDS+=("$RB")
+	wait_udp $BOX_IP "$SIP_PORT" "$RB" "ringbox serve"
+}
+
+RB_PID="" RB_IDLE="" RB_AFTER="" RB_MEM="" RB_CDR="" SETTLED_PID=""
+bench_ringbox() {
+	local pid rc rss0 m0 hwm
+	start_ringbox ringbox
+	pid=$RB
 	start_uas ringbox
 	# Preflight: one call must succeed and its 200 must carry ringbox's own
 	# media address (the call is anchored, not passed through).
@@ -310,50 +367,149 @@ txt = open(msg, errors='replace').read()
 m = re.search(r'SIP/2\.0 200 OK.*?CSeq: 1 INVITE.*?(c=IN IP4 (\S+)).*?m=audio (\d+)', txt, re.S)
 sys.exit(0 if m and m.group(2) == ip and lo <= int(m.group(3)) <= hi else 1)
 PY
-	sleep 2
+	# Idle: after the preflight call and one quiet release (5 s).
+	pause_s 6
 	rss0=$(rss_kb "$pid")
 	m0=$(rb_metrics)
+	echo "$(rb_metrics raw)" >"$OUT/mem_idle.txt"
+	heap_profile idle
 	ladder ringbox $BOX_IP:"$SIP_PORT" "$pid"
-	RB_AFTER="RSS $(rss_kb "$pid") kB (peak $(rss_kb "$pid" VmHWM) kB), $(rb_metrics)"
-	RB_DONE=$(date +%s)
+	hwm=$(rss_kb "$pid" VmHWM)
+	RB_AFTER="RSS $(rss_kb "$pid") kB (peak during the ladder $hwm kB), $(rb_metrics)"
+	heap_profile ladder_end
 	RB_PID=$pid
 	RB_IDLE="RSS $rss0 kB, $m0"
+	printf '%s\t%s\n' "$rss0" "$hwm" >"$OUT/rss_idle_peak.txt"
 	stop_pid "$UAS_PID"
 	forget_pid "$UAS_PID"
+	# The settled sample is taken in the background, SETTLE s from now,
+	# whatever runs meanwhile (Kamailio's ladder).
+	(
+		sleep "$SETTLE"
+		kill -0 "$pid" 2>/dev/null || exit 0
+		echo "RSS $(rss_kb "$pid") kB, $(rb_metrics)" >"$OUT/mem_settled.txt"
+		echo "$(rss_kb "$pid") $(rb_metrics raw)" >"$OUT/mem_settled_raw.txt"
+		heap_profile settled
+	) &
+	SETTLED_PID=$!
+	PIDS+=("$SETTLED_PID")
 	return 0
 }
 
-# finish_ringbox takes the last memory sample once SETTLE seconds have passed
-# since the ladder (ringbox idles meanwhile, e.g. during Kamailio's ladder),
-# counts the CDRs and stops ringbox.
+# finish_ringbox waits for the settled sample, counts the CDRs, reports
+# 5xx refusals and stops ringbox.
 finish_ringbox() {
-	local pid=$RB_PID left calls cdrs
+	local pid=$RB_PID calls cdrs refused
 	[ -n "$pid" ] || return 0
-	left=$((RB_DONE + SETTLE - $(date +%s)))
-	if [ "$left" -gt 0 ]; then
-		log "ringbox: waiting ${left}s more before the last memory sample"
-		pause_s "$left"
+	if [ -n "$SETTLED_PID" ]; then
+		log "ringbox: waiting for the memory sample ${SETTLE}s after the ladder"
+		wait "$SETTLED_PID"
+		forget_pid "$SETTLED_PID"
 	fi
-	if kill -0 "$pid" 2>/dev/null; then
-		RB_MEM="ringbox memory: idle after start: $RB_IDLE
+	RB_MEM="ringbox memory: idle after start: $RB_IDLE
                 after the ladder: $RB_AFTER
-                ${SETTLE} s after the ladder: RSS $(rss_kb "$pid") kB, $(rb_metrics)"
-	else
-		RB_MEM="ringbox memory: idle after start: $RB_IDLE
-                after the ladder: $RB_AFTER
-                (ringbox exited before the last sample; see its log)"
-	fi
+                ${SETTLE} s after the ladder: $(cat "$OUT/mem_settled.txt" 2>/dev/null || echo "(ringbox exited before the sample; see its log)")"
+	RB_MEM+=$'\n'$(python3 - "$OUT/mem_idle.txt" "$OUT/mem_settled_raw.txt" <<'PY' 2>/dev/null
+import sys
+def kv(path, skip=0):
+    f = open(path).read().split()[skip:]
+    return {k: float(v) for k, v in (x.split('=') for x in f)}
+idle, settled = kv(sys.argv[1]), kv(sys.argv[2], 1)
+for k, name in (('go_memstats_heap_inuse_bytes', 'heap in use'), ('go_memstats_heap_alloc_bytes', 'heap objects')):
+    print(f"                settled/idle {name}: {settled[k]:.1f} / {idle[k]:.1f} MB = {settled[k] / idle[k]:.2f}")
+PY
+)
 	calls=$(awk -F'\t' '$1=="ringbox"{s+=$4} END{print s+1}' "$RESULTS") # +1: preflight
 	cdrs=$(python3 -c 'import sqlite3,sys
 c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(c.execute("select count(*) from cdr where answer_ms is not null").fetchone()[0])' \
 		"$OUT/ringbox-data/ringbox.db" 2>/dev/null || echo "?")
-	RB_CDR="ringbox CDRs of answered calls: $cdrs (calls SIPp completed, incl. preflight: $calls)"
+	refused=$(grep -c 'sip 5xx answered' "$OUT/ringbox.log")
+	RB_CDR="ringbox CDRs of answered calls: $cdrs (calls SIPp completed, incl. preflight: $calls); 5xx log lines: $refused"
 	stop_pid "$pid"
 	forget_pid "$pid"
 	if grep -q 'panic\|fatal error' "$OUT/ringbox.log"; then
 		echo "bench-sip: ringbox log has a panic; see $OUT/ringbox.log" >&2
 	fi
+	return 0
+}
+
+# bench_held: HELD calls to a fresh ringbox, held HELD_SECS with RTP both
+# ways; RSS per established call = (RSS with all calls up - idle RSS) / calls.
+HELD_RES=""
+bench_held() {
+	local pid uac_pid ramp t up rss0 rss best=0 bestm="" bestup=0 u0="" u1=0 t0=0 t1=1 streams ok
+	start_ringbox held
+	pid=$RB
+	# The caller's audio: 1 s of a 440 Hz tone at -20 dBFS, G.711 A-law
+	# behind a 44-byte header (SIPp skips it).
+	python3 - "$OUT/hold_alaw.wav" <<'PY' || die "cannot write $OUT/hold_alaw.wav"
+import math, sys
+def alaw(x):  # Sun g711.c linear2alaw
+    x >>= 3
+    mask = 0xD5 if x >= 0 else 0x55
+    if x < 0:
+        x = -x - 1
+    for seg, end in enumerate((0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)):
+        if x <= end:
+            a = seg << 4 | ((x >> 1) if seg < 2 else (x >> seg)) & 0xF
+            return a ^ mask
+    return 0x7F ^ mask
+amp = 32767 * 10 ** (-20 / 20)
+pcm = bytes(alaw(int(amp * math.sin(2 * math.pi * 440 * n / 8000))) for n in range(8000))
+open(sys.argv[1], 'wb').write(b'RIFF' + bytes(40) + pcm)
+PY
+	(cd "$OUT" && exec sipp -sf "$SC/uas_answer_fast.xml" -i $FAREND_IP -p "$UAS_PORT" \
+		-mi $FAREND_IP -mp $UAS_MEDIA -rtp_echo -buff_size 4194304 -nostdin \
+		-trace_err -error_file "$OUT/uas_held.err") >"$OUT/uas_held.out" 2>&1 &
+	UAS_PID=$!
+	PIDS+=("$UAS_PID")
+	wait_udp $FAREND_IP "$UAS_PORT" "$UAS_PID" "SIPp far end"
+	pause_s 6
+	rss0=$(rss_kb "$pid")
+	log "held: $HELD calls at $HELD_RATE/s, each held ${HELD_SECS}s with RTP both ways"
+	(cd "$OUT" && exec timeout -k 5 $((HELD / HELD_RATE + HELD_SECS + 90)) sipp $BOX_IP:"$SIP_PORT" -sf "$SC/uac_hold_rtp.xml" -s "$DID" \
+		-i $CARRIER_IP -p "$UAC_PORT" -mi $CARRIER_IP -mp $UAC_MEDIA \
+		-r "$HELD_RATE" -m "$HELD" -l $((HELD + 10)) -d $((HELD_SECS * 1000)) -buff_size 4194304 -nostdin \
+		-trace_err -error_file "$OUT/err_held.log" -trace_stat -stf "$OUT/stat_held.csv" -fd 5) >"$OUT/uac_held.out" 2>&1 &
+	uac_pid=$!
+	PIDS+=("$uac_pid")
+	# Sample about every second from when every call should be up until
+	# the first ones end; keep the highest RSS among the samples with the
+	# most calls up, and the UDP receive rate over the window.
+	local start=$SECONDS most=0
+	ramp=$((HELD / HELD_RATE + 5))
+	while kill -0 "$uac_pid" 2>/dev/null && [ $((SECONDS - start)) -lt $((ramp + HELD_SECS - 8)) ]; do
+		sleep 1
+		t=$((SECONDS - start))
+		[ "$t" -lt "$ramp" ] && continue
+		streams=$(rb_metrics raw | sed -n 's/.*ringbox_media_streams=\([0-9]*\).*/\1/p')
+		up=$((${streams:-0} / 2))
+		rss=$(rss_kb "$pid")
+		[ -z "$u0" ] && u0=$(udp_in) && t0=$t
+		if [ "$up" -gt "$most" ] || { [ "$up" = "$most" ] && [ "$rss" -gt "$best" ]; }; then
+			most=$up best=$rss bestm="$(rb_metrics)" bestup=$up
+		fi
+		if [ "$t" -ge $((ramp + HELD_SECS / 2)) ] && [ "$PROFILE" = 1 ] && [ ! -f "$OUT/heap_held.pb" ]; then
+			heap_profile held
+			curl -sf -o "$OUT/goroutines_held.txt" "http://$BOX_IP:$DEBUG_PORT/debug/pprof/goroutine?debug=1"
+		fi
+		u1=$(udp_in)
+		t1=$t
+	done
+	wait "$uac_pid"
+	forget_pid "$uac_pid"
+	ok=$(python3 -c 'import csv,sys
+r = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+l = dict(zip(r[0], r[-1])); print(l["SuccessfulCall(C)"], l["FailedCall(C)"])' "$OUT/stat_held.csv" 2>/dev/null || echo "? ?")
+	HELD_RES="held calls: $HELD calls at $HELD_RATE/s held ${HELD_SECS}s with RTP both ways; SIPp ok/failed: $ok
+                idle RSS $rss0 kB; highest RSS with calls up $best kB ($bestup calls up: $bestm)
+                RSS per established call: $(python3 -c "import sys; up=int(sys.argv[3]); print('%.1f KB' % ((int(sys.argv[2]) - int(sys.argv[1])) / up) if up else '?')" "$rss0" "$best" "${bestup:-0}")
+                UDP datagrams received during the hold: $(python3 -c "import sys; a,b,t0,t1=map(int,sys.argv[1:]); print('%d/s' % ((b-a)/max(1,t1-t0)))" "${u0:-0}" "${u1:-0}" "${t0:-0}" "${t1:-1}") (in the benchmark's network namespace when run in one; each call relays 100 packets/s each way)"
+	stop_pid "$UAS_PID"
+	forget_pid "$UAS_PID"
+	stop_pid "$pid"
+	forget_pid "$pid"
 	return 0
 }
 
@@ -385,14 +541,18 @@ if python3 -c "import sys; sys.exit(float(sys.argv[1]) < 1.0)" "$load1"; then
 	echo "bench-sip: warning: load average is $load1 before the run; other work on this machine will show in the figures" >&2
 fi
 log "rates: $RATES calls/s, ${DUR}s each, hold ${HOLD} ms; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "building bin/ringbox"
+"$GO" build -o bin/ringbox ./firmware/cmd/ringbox || die "go build failed"
 for t in $TARGETS; do
 	case $t in
 	ringbox) bench_ringbox ;;
 	kamailio) bench_kamailio ;;
-	*) die "unknown target $t (BENCH_TARGETS: ringbox, kamailio)" ;;
+	held) ;; # after the others: it needs ringbox's ports
+	*) die "unknown target $t (BENCH_TARGETS: ringbox, kamailio, held)" ;;
 	esac
 done
 finish_ringbox
+for t in $TARGETS; do [ "$t" = held ] && bench_held; done
 
 # --- report ------------------------------------------------------------------
 python3 - "$RESULTS" "$HOLD" "$DUR" <<'PY' | tee "$OUT/results.txt"
@@ -475,5 +635,6 @@ if len(names) == 2 and best['kamailio']:
 PY
 [ -n "$RB_MEM" ] && echo "$RB_MEM" | tee -a "$OUT/results.txt"
 [ -n "$RB_CDR" ] && echo "$RB_CDR" | tee -a "$OUT/results.txt"
+[ -n "$HELD_RES" ] && echo "$HELD_RES" | tee -a "$OUT/results.txt"
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); SIPp and the server share them" | tee -a "$OUT/results.txt"
 exit 0

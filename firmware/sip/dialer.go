@@ -181,6 +181,11 @@ func (l *Leg) ring(ctx context.Context, t call.Target, specs []branchSpec, trunk
 		case <-ringing:
 			timeout = nil // a ringing trunk is not a dead trunk
 		case w := <-winner:
+			// A winning branch reports on winner only: were it to report
+			// on res too, this select could take that 2xx first, count it
+			// as a failure and end the leg while the far end is answered
+			// (1 call in 6000 at 400/s).
+			pending--
 			if won != nil {
 				// Both answered at once: the later one is ended.
 				go l.byeStray(w.d)
@@ -342,7 +347,6 @@ func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branc
 				}
 				l.watchRetransmissions(d)
 				winner <- b
-				res <- branchResult{b: b, res: r}
 				return
 			case (r.StatusCode == 401 || r.StatusCode == 407) && b.spec.trunk.Password != "" && authTries < 2 && pendingCancel == nil:
 				authTries++
@@ -448,18 +452,7 @@ func (l *Leg) answered(w *branch) {
 	}
 	l.mu.Unlock()
 	l.index(d.key())
-	close(l.answeredC)
-	go l.watchOutbound()
-}
-
-// watchOutbound hangs up an answered outbound leg on RTP silence.
-func (l *Leg) watchOutbound() {
-	select {
-	case <-l.done:
-	case <-l.stream.Timeout():
-		l.log.Info("media timeout")
-		l.Hangup(call.MediaTimeout)
-	}
+	close(l.answeredC) // RTP silence from now on is watched by watchMedia
 }
 
 // Bridge implements call.Bridger: it relays RTP between two SIP legs until
@@ -470,16 +463,8 @@ func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
 	if !ok1 || !ok2 {
 		return fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := legsContext(ctx, la, lb)
 	defer cancel()
-	go func() {
-		select {
-		case <-la.Done():
-		case <-lb.Done():
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 	err := media.Bridge(ctx, la.stream, lb.stream)
 	select {
 	case <-la.Done():

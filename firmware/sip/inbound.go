@@ -2,11 +2,13 @@ package sip
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"weak"
 
-	"github.com/emiago/sipgo"
 	sipgosip "github.com/emiago/sipgo/sip"
 
 	"ringbox/firmware/call"
@@ -19,9 +21,30 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		s.onReinvite(req, tx)
 		return
 	}
-	if s.draining.Load() {
-		s.respond(tx, req, 503, "Service Unavailable", s.retryAfter())
+	txKey, err := sipgosip.ServerTxKeyMake(req)
+	if err != nil {
+		return // sipgo made a transaction of it, so this cannot happen
+	}
+	if s.knownInvite(txKey) {
+		// A retransmission that outlived its transaction (kept only
+		// briefly after the 2xx): the call it set up exists or existed.
 		return
+	}
+	if s.draining.Load() {
+		s.refuse(tx, req, 503, "Service Unavailable", "shutting down", s.retryAfter())
+		return
+	}
+	// Overload: refuse early and cheaply rather than take on memory the
+	// box may not have (docs/benchmarks.md).
+	if n := s.inCalls.Load(); s.cfg.MaxCalls > 0 && n >= int64(s.cfg.MaxCalls) {
+		s.refuse(tx, req, 503, "Service Unavailable", fmt.Sprintf("%d calls up, the most allowed (MaxCalls)", n), s.busyRetry())
+		return
+	}
+	if s.cfg.Admit != nil {
+		if err := s.cfg.Admit(); err != nil {
+			s.refuse(tx, req, 503, "Service Unavailable", err.Error(), s.busyRetry())
+			return
+		}
 	}
 	if req.Contact() == nil || req.From() == nil || req.CallID() == nil {
 		s.respond(tx, req, 400, "Bad Request")
@@ -63,48 +86,85 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		return
 	}
 	if s.cfg.Media == nil {
-		s.respond(tx, req, 503, "Service Unavailable")
+		s.refuse(tx, req, 503, "Service Unavailable", "no media engine")
 		return
 	}
 	st, err := s.cfg.Media.Open()
 	if err != nil {
-		s.log.Warn("no media port", "error", err)
-		s.respond(tx, req, 503, "Service Unavailable")
-		return
-	}
-	transport := req.Transport()
-	dua := &sipgo.DialogUA{Client: s.client(transport), ContactHDR: *s.contactHeader("", transport), RewriteContact: true}
-	sess, err := dua.ReadInvite(req, tx)
-	if err != nil {
-		st.Close()
-		s.respond(tx, req, 500, "Server Internal Error")
-		return
-	}
-	if err := sess.Respond(100, "Trying", nil); err != nil {
-		st.Close()
+		s.refuse(tx, req, 503, "Service Unavailable", "no media port: "+err.Error())
 		return
 	}
 	l := s.newLeg(true, "", st)
-	l.sess = sess
+	l.inv = req
 	l.tx = tx
+	l.tag = sipgosip.GenerateTagN(16)
 	l.remoteSeq.Store(req.CSeq().SeqNo)
 	l.offer = offer
 	l.remote = info.From
-	l.index(sess.ID)
+	hctx := l.ctx // ends with the leg
+	// The transaction's callbacks end an unanswered leg on CANCEL or a
+	// transport error. They hold the leg weakly: sipgo keeps a transaction
+	// (and so its callbacks) reachable for a while after it ends.
+	wl := weak.Make(l)
+	if !tx.OnCancel(func(*sipgosip.Request) {
+		if l := wl.Value(); l != nil {
+			l.endUnanswered(call.Cancelled)
+		}
+	}) || !tx.OnTerminate(func(_ string, err error) {
+		if l := wl.Value(); l != nil {
+			c := call.Failure
+			if errors.Is(err, sipgosip.ErrTransactionCanceled) {
+				c = call.Cancelled
+			}
+			l.endUnanswered(c)
+		}
+	}) {
+		// Cancelled (sipgo answered 487) or failed before it was read.
+		l.log.Info("invite ended before it was read", "call_id", info.CallID, "error", tx.Err())
+		l.finish(call.Cancelled, "remote")
+		return
+	}
+	if err := tx.Respond(s.newResponse(req, 100, "Trying", nil)); err != nil {
+		l.log.Info("invite: 100 Trying not sent", "call_id", info.CallID, "error", err)
+		l.finish(call.Failure, "remote")
+		return
+	}
+	l.index(sipgosip.DialogIDMake(info.CallID, l.tag, tagOf(from.Params)))
+	l.index(txKey)
 	l.log.Info("inbound call", "call_id", info.CallID, "from", info.From.Number, "to", info.To,
 		"ext", info.Extension, "trunk", info.Trunk)
 
 	if s.cfg.Handler == nil {
 		l.Hangup(call.Unavailable)
 	} else {
-		hctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			<-l.done
-			cancel()
-		}()
 		go s.cfg.Handler.HandleCall(hctx, l, info)
 	}
 	l.watchInbound()
+}
+
+// endUnanswered ends a leg whose INVITE transaction was cancelled or
+// failed before the box answered; after an answer it does nothing (the
+// transaction ends on its own then).
+func (l *Leg) endUnanswered(c call.Cause) {
+	l.mu.Lock()
+	st := l.state
+	l.mu.Unlock()
+	if st == stateOffered || st == stateEarly {
+		l.finish(c, "remote")
+	}
+}
+
+// knownInvite says whether an INVITE's transaction key belongs to a call
+// that exists or ended less than 64*T1 ago.
+func (s *Server) knownInvite(txKey string) bool {
+	s.mu.Lock()
+	_, live := s.dialogs[txKey]
+	s.mu.Unlock()
+	if live {
+		return true
+	}
+	_, ok := s.recent.get(txKey, time.Now())
+	return ok
 }
 
 // lookupDialog finds the leg an in-dialog request belongs to.
@@ -132,14 +192,22 @@ func (s *Server) onAck(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		close(ackC)
 		return
 	}
-	if l.inbound {
-		if err := l.sess.ReadAck(req, tx); err != nil {
-			l.log.Debug("ack not for our 2xx", "error", err)
-		}
-	}
+	l.log.Debug("ack not for a pending 2xx", "cseq", seq)
 }
 
 func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	// The BYE's transaction is not kept for Timer J (64*T1 of parsed
+	// messages per call): its key and status are remembered instead, and a
+	// retransmission gets the same status.
+	defer tx.Terminate()
+	key, err := sipgosip.ServerTxKeyMake(req)
+	if err != nil {
+		return
+	}
+	if code, ok := s.recent.get(key, time.Now()); ok {
+		s.respond(tx, req, code, phrase(code))
+		return
+	}
 	l := s.lookupDialog(req)
 	// A second BYE (a new transaction: retransmissions of the first are
 	// absorbed by its transaction) may arrive before the leg has forgotten
@@ -149,12 +217,17 @@ func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		return
 	}
 	if l.inbound {
-		if err := l.sess.ReadBye(req, tx); err != nil {
-			s.respond(tx, req, 500, "Server Internal Error")
+		if req.CSeq().SeqNo < l.inv.CSeq().SeqNo {
+			s.refuse(tx, req, 500, "Server Internal Error", "BYE with a CSeq below the INVITE's")
 			return
 		}
+		l.mu.Lock()
+		itx := l.tx
+		l.mu.Unlock()
+		if itx != nil {
+			itx.Terminate()
+		}
 	} else {
-		s.respond(tx, req, 200, "OK")
 		l.mu.Lock()
 		d := l.uac
 		l.mu.Unlock()
@@ -162,6 +235,8 @@ func (s *Server) onBye(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 			d.tx.Terminate()
 		}
 	}
+	s.respond(tx, req, 200, "OK")
+	s.recent.add(key, 200, time.Now())
 	l.finish(call.Normal, "remote")
 }
 
@@ -186,7 +261,8 @@ func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction
 	for {
 		last := l.remoteSeq.Load()
 		if seq <= last {
-			s.respond(tx, req, 500, "Server Internal Error", sipgosip.NewHeader("Retry-After", "1"))
+			s.refuse(tx, req, 500, "Server Internal Error", fmt.Sprintf("re-INVITE CSeq %d not above %d", seq, last),
+				sipgosip.NewHeader("Retry-After", "1"))
 			return
 		}
 		if l.remoteSeq.CompareAndSwap(last, seq) {
@@ -202,7 +278,9 @@ func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(s.contactHeader("", req.Transport()))
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
-	l.respond2xxReliably(tx, res, req.CSeq().SeqNo)
+	if err := l.respond2xx(tx, res, req.CSeq().SeqNo); err != nil && !errors.Is(err, errLegEnded) {
+		l.log.Info("re-INVITE 2xx not acknowledged", "error", err)
+	}
 }
 
 // onUpdate answers an UPDATE (RFC 3311) the same way, without ACK.
@@ -258,11 +336,25 @@ func (l *Leg) updateMedia(offerBody []byte) ([]byte, int) {
 
 // onInfo takes DTMF from SIP INFO (application/dtmf-relay, application/dtmf).
 func (s *Server) onInfo(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
-	l := s.lookupDialog(req)
-	if l == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	// Like BYE: remembered compactly, so a retransmitted INFO is answered
+	// again without queueing its digit twice.
+	defer tx.Terminate()
+	key, err := sipgosip.ServerTxKeyMake(req)
+	if err != nil {
 		return
 	}
+	now := time.Now()
+	if code, ok := s.recent.get(key, now); ok {
+		s.respond(tx, req, code, phrase(code))
+		return
+	}
+	l := s.lookupDialog(req)
+	if l == nil {
+		s.respond(tx, req, 481, phrase(481))
+		s.recent.add(key, 481, now)
+		return
+	}
+	defer s.recent.add(key, 200, now)
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = strings.ToLower(strings.TrimSpace(h.Value()))
@@ -309,4 +401,16 @@ func parseInfoDigit(ct, body string) (call.Digit, bool) {
 		}
 	}
 	return d, d.Key != 0
+}
+
+// phrase is the reason phrase the box sends with a status it replays.
+func phrase(code int) string {
+	switch code {
+	case 200:
+		return "OK"
+	case 481:
+		return "Call/Transaction Does Not Exist"
+	default:
+		return "Server Internal Error"
+	}
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -42,13 +43,23 @@ type Leg struct {
 	remote  call.Party
 	target  string // what was rung, for the CDR: "ext:101", "external:+1555..."
 	stream  *media.Stream
-	log     *slog.Logger
-	done    chan struct{}
+	log     legLog
+	// ctx ends with the leg; done is its Done channel. Whatever must stop
+	// with the leg hangs off ctx (context.AfterFunc) instead of keeping a
+	// goroutine waiting on done.
+	ctx  context.Context
+	end  context.CancelFunc
+	done <-chan struct{}
 
-	// Inbound.
-	sess  *sipgo.DialogServerSession
-	tx    sipgosip.ServerTransaction // the INVITE's
-	offer media.Desc
+	// Inbound. The dialog is the box's own (not sipgo's
+	// DialogServerSession): sipgo's kept a clone of the INVITE, a context
+	// and callbacks per call alive for 64*T1 after the call.
+	inv      *sipgosip.Request          // the caller's INVITE
+	tx       sipgosip.ServerTransaction // the INVITE's
+	tag      string                     // the box's To-tag
+	localSeq atomic.Uint32              // CSeq of the box's requests in the dialog
+	offer    media.Desc
+	acking   chan struct{} // closed once the answer's ACK wait is over
 
 	// Outbound.
 	ringing     chan struct{}
@@ -75,10 +86,6 @@ type Leg struct {
 	ackWait   map[uint32]chan struct{}
 	keys      []string
 	hangingUp bool
-
-	// respMu serialises the provisional and final answers written on an
-	// inbound dialog (sipgo's session is not safe for two at once).
-	respMu sync.Mutex
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -88,22 +95,46 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 		inbound: inbound,
 		target:  target,
 		stream:  st,
-		done:    make(chan struct{}),
 		start:   time.Now(),
-		ackWait: make(map[uint32]chan struct{}),
 		origin:  media.Origin{User: "ringbox", ID: uint64(time.Now().UnixNano() & 0x7fffffff), Version: 1},
 	}
-	if !inbound {
+	if inbound {
+		l.acking = make(chan struct{})
+	} else {
 		l.ringing = make(chan struct{})
 		l.answeredC = make(chan struct{})
 		l.ringStopped = make(chan struct{})
 	}
-	l.log = s.log.With("leg", l.id)
+	l.ctx, l.end = context.WithCancel(context.Background())
+	l.done = l.ctx.Done()
+	l.log = legLog{s.log, l.id}
+	if inbound {
+		s.inCalls.Add(1)
+	}
 	s.mu.Lock()
 	s.legs[l] = struct{}{}
 	s.mu.Unlock()
 	return l
 }
+
+// legLog logs with the leg's id. It is not a slog.Logger made With the id:
+// that copies the handler's state for every leg (1.5 KB a call) to log a
+// few lines, most of them below the level in force.
+type legLog struct {
+	log *slog.Logger
+	id  string
+}
+
+func (g legLog) at(level slog.Level, msg string, args []any) {
+	if !g.log.Enabled(context.Background(), level) {
+		return
+	}
+	g.log.Log(context.Background(), level, msg, append([]any{"leg", g.id}, args...)...)
+}
+
+func (g legLog) Debug(msg string, args ...any) { g.at(slog.LevelDebug, msg, args) }
+func (g legLog) Info(msg string, args ...any)  { g.at(slog.LevelInfo, msg, args) }
+func (g legLog) Warn(msg string, args ...any)  { g.at(slog.LevelWarn, msg, args) }
 
 // ID implements call.Leg.
 func (l *Leg) ID() string { return l.id }
@@ -206,10 +237,23 @@ func (l *Leg) finish(c call.Cause, by string) {
 	}
 	delete(l.s.legs, l)
 	l.s.mu.Unlock()
+	if l.inbound {
+		l.s.inCalls.Add(-1)
+	}
+	// The INVITE's transaction key stays known for 64*T1 in compact
+	// form: a retransmission of it is absorbed rather than taken for a
+	// new call. (Dialog ids need not be: a request in an ended dialog gets
+	// 481, its retransmissions are matched by their own transaction keys.)
+	if l.inbound {
+		if k, err := sipgosip.ServerTxKeyMake(l.inv); err == nil {
+			l.s.recent.add(k, 0, time.Now())
+		}
+	}
+
 	// Done closes after the dialog is gone (a later BYE gets 481) and
 	// before the stream: a bridge that ends because the stream closed must
 	// already see which leg hung up (the CDR's hangup_by).
-	close(l.done)
+	l.end()
 	l.stream.Close()
 	l.log.Debug("leg ended", "cause", c, "by", by)
 }
@@ -292,21 +336,39 @@ func (l *Leg) Progress(ctx context.Context) error {
 	}
 	l.state = stateEarly
 	body := l.sdpLocked()
+	tx := l.tx
 	l.mu.Unlock()
-	l.respMu.Lock()
-	defer l.respMu.Unlock()
-	return l.sess.Respond(183, "Session Progress", body, sipgosip.NewHeader("Content-Type", "application/sdp"))
+	res := l.response(183, "Session Progress", body)
+	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	return tx.Respond(res)
+}
+
+// response builds a response to the caller's INVITE with the box's To-tag
+// (and its Contact, which 18x and 2xx need: RFC 3261 §12.1.1).
+func (l *Leg) response(code int, reason string, body []byte) *sipgosip.Response {
+	res := l.s.newResponse(l.inv, code, reason, body)
+	if to := res.To(); to != nil && code > 100 {
+		to.Params.Add("tag", l.tag)
+	}
+	if code > 100 && code < 300 {
+		res.AppendHeader(l.s.contactHeader("", l.inv.Transport()))
+	}
+	return res
 }
 
 // Ring sends 180 Ringing without SDP to an unanswered inbound leg, so the
 // phone plays its own ringback.
 func (l *Leg) Ring() error {
-	if !l.inbound || l.getState() != stateOffered {
+	if !l.inbound {
 		return nil
 	}
-	l.respMu.Lock()
-	defer l.respMu.Unlock()
-	return l.sess.Respond(180, "Ringing", nil)
+	l.mu.Lock()
+	st, tx := l.state, l.tx
+	l.mu.Unlock()
+	if st != stateOffered {
+		return nil
+	}
+	return tx.Respond(l.response(180, "Ringing", nil))
 }
 
 // Answer implements call.Leg. Inbound: sends 200 with the SDP answer and
@@ -338,16 +400,19 @@ func (l *Leg) Answer(ctx context.Context) error {
 	}
 	l.state = stateAnswering
 	body := l.sdpLocked()
+	tx := l.tx
 	l.mu.Unlock()
 
-	res := sipgosip.NewSDPResponseFromRequest(l.sess.InviteRequest, body)
+	res := l.response(200, "OK", body)
+	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
-	res.AppendHeader(sipgosip.NewHeader("Server", l.s.cfg.UserAgent))
-	// WriteResponse retransmits the 2xx until the ACK arrives (onAck).
-	l.respMu.Lock()
-	err := l.sess.WriteResponse(res)
-	l.respMu.Unlock()
+	// The 2xx is retransmitted until the ACK arrives (onAck).
+	err := l.respond2xx(tx, res, l.inv.CSeq().SeqNo)
+	close(l.acking)
 	l.mu.Lock()
+	// The transaction (with the INVITE's 2xx) has served its purpose:
+	// the leg no longer keeps it for the rest of the call.
+	l.tx = nil
 	if l.state == stateAnswering {
 		l.state = stateAnswered
 		l.answerAt = time.Now()
@@ -381,7 +446,7 @@ func (l *Leg) Hangup(c call.Cause) {
 		return
 	}
 	l.hangingUp = true
-	st := l.state
+	st, tx := l.state, l.tx
 	l.mu.Unlock()
 
 	if !l.inbound {
@@ -406,64 +471,120 @@ func (l *Leg) Hangup(c call.Cause) {
 		return
 	}
 	go func() {
+		var acked sipgosip.ServerTransaction
 		switch st {
 		case stateOffered, stateEarly:
 			// The transaction absorbs retransmissions and the ACK; the leg
 			// is over as soon as the final response is out.
 			code, reason := c.SIPStatus()
-			res := l.s.newResponse(l.sess.InviteRequest, code, reason, nil)
+			if code >= 500 {
+				l.s.refusals.refused(l.inv, code, reason, "call ended before answer: "+c.String())
+			}
+			res := l.response(code, reason, nil)
 			if c == call.Shutdown {
 				res.AppendHeader(l.s.retryAfter())
 			}
-			if err := l.tx.Respond(res); err != nil {
+			if err := tx.Respond(res); err != nil {
 				l.log.Debug("final response failed", "error", err)
+			} else {
+				acked = tx
 			}
 		default:
+			// RFC 3261 §15: no BYE before the ACK of the 2xx (or its
+			// wait has ended).
+			<-l.acking
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-			if err := l.sess.Bye(ctx); err != nil {
+			if _, err := transact(ctx, l.s.client(l.inv.Transport()), l.uasRequest(sipgosip.BYE)); err != nil {
 				l.log.Debug("bye failed", "error", err)
 			}
 			cancel()
 		}
 		l.finish(c, "local")
+		if acked != nil {
+			absorbAck(acked)
+		}
 	}()
 }
 
-// watchInbound runs on the INVITE's goroutine until the leg ends: a CANCEL
-// or BYE from the caller, or RTP silence, ends it.
+// watchInbound keeps the INVITE's goroutine (sipgo's, which terminates
+// the transaction when it returns) until the leg is answered and the ACK
+// wait is over, or the leg ended. Before the answer a CANCEL or a
+// transport error ends the leg (the transaction's callbacks, see onInvite);
+// after it a BYE (onBye), a Hangup or RTP silence (watchMedia).
 func (l *Leg) watchInbound() {
-	ctx := l.sess.Context()
-	for {
-		var timeout <-chan struct{}
-		if l.getState() == stateAnswered {
-			timeout = l.stream.Timeout()
-		}
-		select {
-		case <-l.done:
-			return
-		case <-ctx.Done():
-			l.mu.Lock()
-			st, hanging := l.state, l.hangingUp
-			l.mu.Unlock()
-			if hanging {
-				<-l.done
-				return
-			}
-			if st == stateAnswered || st == stateAnswering {
-				l.finish(call.Normal, "remote")
-			} else {
-				l.finish(call.Cancelled, "remote")
-			}
-			return
-		case <-timeout:
-			l.log.Info("media timeout")
-			l.Hangup(call.MediaTimeout)
-			<-l.done
-			return
-		case <-time.After(500 * time.Millisecond):
-			// Re-check the state to pick up the media timer after answer.
-		}
+	select {
+	case <-l.done:
+	case <-l.acking:
 	}
+}
+
+// watchMedia hangs up answered legs whose RTP stopped (media.Stream's
+// Timeout): one sweep a second over all legs rather than a goroutine per
+// leg waiting for it, which cost a goroutine stack per leg for the whole
+// call.
+func (s *Server) watchMedia(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var silent []*Leg
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		for l := range s.legs {
+			select {
+			case <-l.stream.Timeout():
+				silent = append(silent, l)
+			default:
+			}
+		}
+		s.mu.Unlock()
+		for i, l := range silent {
+			l.mu.Lock()
+			hangup := l.state == stateAnswered && !l.hangingUp
+			l.mu.Unlock()
+			if hangup {
+				l.log.Info("media timeout")
+				l.Hangup(call.MediaTimeout)
+			}
+			silent[i] = nil
+		}
+		silent = silent[:0]
+	}
+}
+
+// uasRequest builds a request the box sends in an inbound leg's dialog
+// (RFC 3261 §12.2.1.1): to the caller's Contact through the Record-Route
+// set, From the INVITE's To with the box's tag. With no Record-Route it
+// goes to where the INVITE came from, which is right behind NAT.
+func (l *Leg) uasRequest(method sipgosip.RequestMethod) *sipgosip.Request {
+	inv := l.inv
+	req := sipgosip.NewRequest(method, inv.Contact().Address)
+	from := inv.To().AsFrom()
+	from.Params.Add("tag", l.tag)
+	req.AppendHeader(&from)
+	to := inv.From().AsTo()
+	req.AppendHeader(&to)
+	req.AppendHeader(sipgosip.HeaderClone(inv.CallID()))
+	req.AppendHeader(&sipgosip.CSeqHeader{SeqNo: l.localSeq.Add(1), MethodName: method})
+	mf := sipgosip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	rrs := inv.GetHeaders("Record-Route")
+	for _, rr := range rrs {
+		req.AppendHeader(sipgosip.NewHeader("Route", rr.Value()))
+	}
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.cfg.UserAgent))
+	req.SetTransport(inv.Transport())
+	if rt := req.Route(); rt != nil {
+		req.SetDestination(rt.Address.HostPort())
+	} else {
+		req.SetDestination(inv.Source())
+	}
+	req.SetBody(nil)
+	l.s.setLaddr(req)
+	return req
 }
 
 // ---- UAC dialog (outbound legs) ----
@@ -570,7 +691,14 @@ func (d *uacDialog) bye(ctx context.Context) error {
 }
 
 func (d *uacDialog) do(ctx context.Context, req *sipgosip.Request) (*sipgosip.Response, error) {
-	tx, err := d.cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	return transact(ctx, d.cli, req)
+}
+
+// transact sends an in-dialog request in a client transaction and returns
+// its final response; the transaction is terminated on return (its state
+// is not kept for Timer K).
+func transact(ctx context.Context, cli *sipgo.Client, req *sipgosip.Request) (*sipgosip.Response, error) {
+	tx, err := cli.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return nil, err
 	}
@@ -627,14 +755,25 @@ func (d *uacDialog) cancel(ctx context.Context, reason string) error {
 
 const reasonElsewhere = `SIP;cause=200;text="Call completed elsewhere"`
 
-// ---- 2xx retransmission for locally answered re-INVITEs ----
+// ---- 2xx retransmission ----
 
-// respond2xxReliably sends a 2xx to a re-INVITE and retransmits it (T1
-// doubling to T2) until the ACK arrives or 64*T1 pass: sipgo does not
-// retransmit a UAS 2xx outside DialogServerSession.WriteResponse.
-func (l *Leg) respond2xxReliably(tx sipgosip.ServerTransaction, res *sipgosip.Response, cseq uint32) {
+var (
+	errNoAck    = errors.New("no ACK for the 2xx within 64*T1")
+	errLegEnded = errors.New("leg ended before the ACK")
+)
+
+// respond2xx sends a 2xx to an INVITE or re-INVITE and retransmits it (T1
+// doubling to T2) until the ACK arrives: nil then, errNoAck after 64*T1,
+// errLegEnded when the leg ended first (a BYE that overtook the ACK).
+// The retransmissions go straight to the transport, not through tx: the
+// transaction is kept only briefly after a 2xx (Timer L, see timers.go)
+// and sipgo does not retransmit a UAS 2xx itself.
+func (l *Leg) respond2xx(tx sipgosip.ServerTransaction, res *sipgosip.Response, cseq uint32) error {
 	ackC := make(chan struct{})
 	l.mu.Lock()
+	if l.ackWait == nil {
+		l.ackWait = make(map[uint32]chan struct{})
+	}
 	l.ackWait[cseq] = ackC
 	l.mu.Unlock()
 	defer func() {
@@ -643,32 +782,37 @@ func (l *Leg) respond2xxReliably(tx sipgosip.ServerTransaction, res *sipgosip.Re
 		l.mu.Unlock()
 	}()
 	if err := tx.Respond(res); err != nil {
-		return
+		return fmt.Errorf("send 2xx: %w", err)
 	}
-	if sipgosip.IsReliable(res.Transport()) {
-		select {
-		case <-ackC:
-		case <-time.After(64 * sipgosip.T1):
-		case <-l.done:
-		}
-		return
-	}
+	// An ACK that reuses the INVITE's branch (RFC 2543 peers) reaches the
+	// transaction, not onAck.
+	acks := tx.Acks()
+	deadline := time.NewTimer(64 * sipgosip.T1)
+	defer deadline.Stop()
+	var resend *time.Timer
+	var resendC <-chan time.Time
 	interval := sipgosip.T1
-	deadline := time.After(64 * sipgosip.T1)
+	if !sipgosip.IsReliable(res.Transport()) {
+		resend = time.NewTimer(interval)
+		defer resend.Stop()
+		resendC = resend.C
+	}
 	for {
 		select {
 		case <-ackC:
-			return
-		case <-deadline:
-			l.log.Info("no ACK for re-INVITE 2xx")
-			return
+			return nil
+		case <-acks:
+			return nil
 		case <-l.done:
-			return
-		case <-time.After(interval):
-			if err := tx.Respond(res); err != nil {
-				return
+			return errLegEnded
+		case <-deadline.C:
+			return errNoAck
+		case <-resendC:
+			if err := l.s.srv.WriteResponse(res); err != nil {
+				l.log.Debug("2xx retransmission failed", "error", err)
 			}
 			interval = min(interval*2, sipgosip.T2)
+			resend.Reset(interval)
 		}
 	}
 }

@@ -15,6 +15,19 @@ func (m legMedia) Hear(ctx context.Context, sink func(frame []int16)) error {
 	return m.st.Hear(ctx, sink)
 }
 
+// legsContext is ctx ended also when either leg ends, without a goroutine
+// waiting for them for the whole bridge.
+func legsContext(ctx context.Context, a, b *Leg) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stopA := context.AfterFunc(a.ctx, cancel)
+	stopB := context.AfterFunc(b.ctx, cancel)
+	return ctx, func() {
+		stopA()
+		stopB()
+		cancel()
+	}
+}
+
 var _ call.RecordingBridger = (*Dialer)(nil)
 
 // BridgeRecorded implements call.RecordingBridger: Bridge, recording the
@@ -26,16 +39,8 @@ func (d *Dialer) BridgeRecorded(ctx context.Context, a, b call.Leg, path string)
 	if !ok1 || !ok2 {
 		return call.Recording{}, fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := legsContext(ctx, la, lb)
 	defer cancel()
-	go func() {
-		select {
-		case <-la.Done():
-		case <-lb.Done():
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 	rec := media.Recorder{Logger: d.s.log}
 	res, err := rec.Bridge(ctx, la.stream, lb.stream, path)
 	select {

@@ -121,6 +121,13 @@ type Config struct {
 	// message-waiting indicator (SUBSCRIBE and REGISTER); nil: 0/0, and no
 	// NOTIFY on REGISTER.
 	Voicemail func(ext string) (newMsgs, oldMsgs int)
+	// MaxCalls bounds the inbound calls up at once (answered or not); a
+	// new INVITE past it gets 503 with Retry-After. 0: no bound.
+	MaxCalls int
+	// Admit, when set, is asked before a new inbound call is taken; an
+	// error refuses it with 503 and is logged as the reason (e.g. memory
+	// running short).
+	Admit func() error
 }
 
 // Server is the SIP edge.
@@ -140,12 +147,16 @@ type Server struct {
 	authLog    *logLimiter
 	algCache   atomic.Pointer[algCache]
 	localAddrs localAddrs
+	refusals   *refusalLog
+	recent     *recentSet
 	reg        *registrar
 	trunks     *trunkManager
 	dialer     *Dialer
 	mwi        *mwiNotifier
 
-	draining atomic.Bool
+	draining  atomic.Bool
+	inCalls   atomic.Int64 // inbound legs not yet ended
+	lingering atomic.Int64 // answered non-INVITE transactions kept (bounded)
 
 	mu       sync.Mutex      // protects following
 	dialogs  map[string]*Leg // dialog id (as seen by incoming requests) -> leg
@@ -205,6 +216,8 @@ func New(cfg Config) (*Server, error) {
 		port:     int(ap.Port()),
 		nonces:   digest.NewNonces(cmp.Or(cfg.nonceLifetime, 5*time.Minute), 0),
 		authLog:  newLogLimiter(authLogBurst, authLogEvery),
+		refusals: newRefusalLog(cfg.Logger.With("pkg", "sip")),
+		recent:   newRecentSet(recentKeep, recentMax),
 		dialogs:  make(map[string]*Leg),
 		legs:     make(map[*Leg]struct{}),
 		authFail: make(map[netip.Addr]uint64),
@@ -228,7 +241,8 @@ func New(cfg Config) (*Server, error) {
 		tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
 	}
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.host),
-		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransactionLayerOptions(sipgosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -254,19 +268,24 @@ func New(cfg Config) (*Server, error) {
 	s.trunks = newTrunkManager(s)
 	s.dialer = &Dialer{s: s}
 
-	s.srv.OnRegister(s.reg.handle)
+	// INVITE, ACK, BYE and INFO manage their transactions themselves;
+	// the other methods' are kept for Timer J, bounded (timers.go).
+	s.srv.OnRegister(s.bounded(s.reg.handle))
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	s.srv.OnCancel(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		// Matched CANCELs never get here: the transaction layer answers them.
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-	})
-	s.srv.OnOptions(s.onOptions)
+	}))
+	s.srv.OnOptions(s.bounded(s.onOptions))
 	s.srv.OnInfo(s.onInfo)
-	s.srv.OnUpdate(s.onUpdate)
+	s.srv.OnUpdate(s.bounded(s.onUpdate))
 	s.mwi = newMWI(s)
-	s.srv.OnSubscribe(s.mwi.onSubscribe)
+	s.srv.OnSubscribe(s.bounded(s.mwi.onSubscribe))
+	s.srv.OnNoRoute(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+		s.send(tx, req, 405, "Method Not Allowed", sipgosip.NewHeader("Allow", allowMethods))
+	}))
 	return s, nil
 }
 
@@ -329,6 +348,8 @@ func (s *Server) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.reg.sweep(bg) })
+	wg.Go(func() { s.recent.sweep(bg) })
+	wg.Go(func() { s.watchMedia(bg) })
 	// sipgo adds the listening socket to its connection pool from inside
 	// ServeUDP; a trunk REGISTER sent before that tries to bind the same
 	// address again and fails. Give the listeners a moment to be pooled.
@@ -470,13 +491,47 @@ func (s *Server) newResponse(req *sipgosip.Request, code int, reason string, bod
 	return res
 }
 
+// respond sends a response without a body. A 5xx is logged (rate-limited);
+// callers that know why they refuse use refuse, which logs the reason.
 func (s *Server) respond(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason string, hdrs ...sipgosip.Header) {
+	if code >= 500 {
+		s.refusals.refused(req, code, reason, "")
+	}
+	s.send(tx, req, code, reason, hdrs...)
+}
+
+// refuse sends a 5xx (or any final response) and logs it with why, the
+// box's own reason, rate-limited.
+func (s *Server) refuse(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason, why string, hdrs ...sipgosip.Header) {
+	if code >= 500 {
+		s.refusals.refused(req, code, reason, why)
+	}
+	s.send(tx, req, code, reason, hdrs...)
+}
+
+func (s *Server) send(tx sipgosip.ServerTransaction, req *sipgosip.Request, code int, reason string, hdrs ...sipgosip.Header) {
 	res := s.newResponse(req, code, reason, nil)
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond failed", "code", code, "method", req.Method, "error", err)
+		return
+	}
+	if req.IsInvite() && code >= 300 {
+		absorbAck(tx)
+	}
+}
+
+// absorbAck waits for the ACK of a non-2xx final response to an INVITE
+// (a few milliseconds; at worst until Timer H ends the transaction) and
+// takes it. Left unread, sipgo parks the ACK in a goroutine of its own
+// until the transaction ends, 5 s later (Timer I): one per refused or
+// challenged INVITE, thousands of them when the box sheds load.
+func absorbAck(tx sipgosip.ServerTransaction) {
+	select {
+	case <-tx.Acks():
+	case <-tx.Done():
 	}
 }
 
@@ -517,6 +572,10 @@ func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 }
 
 const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+
+// busyRetry is the Retry-After of a 503 for overload: soon, the load
+// may have passed.
+func (s *Server) busyRetry() sipgosip.Header { return sipgosip.NewHeader("Retry-After", "5") }
 
 func (s *Server) retryAfter() sipgosip.Header {
 	return sipgosip.NewHeader("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))

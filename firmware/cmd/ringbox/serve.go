@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -47,6 +48,7 @@ type serveFlags struct {
 	algs                                     []string // --sip-digest in RFC 7616 names; nil: the site decides
 	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
+	debugAddr                                string
 }
 
 // serveFlagSet declares the flags of ringbox serve into f; the data
@@ -67,6 +69,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	return fs, data
 }
 
@@ -145,6 +148,7 @@ func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
 
 func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
 	started := time.Now()
+	limit := memLimit(log) // memory.go: limit, call admission, release
 	pub, err := publicAddr(f.publicIP, f.sipAddr)
 	if err != nil {
 		return err
@@ -242,6 +246,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		UserAgent:    "Ringbox/" + version,
 		Algorithms:   f.algs, // empty: the site's system.sip_digest, live
 		TrunkTimeout: f.trunkTimeout,
+		MaxCalls:     maxCallsFor(limit),
+		Admit:        newMemAdmit(limit).admit,
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
@@ -295,12 +301,21 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		ws.HandleRoute(r)
 	}
 
+	if f.debugAddr != "" {
+		stopDebug, err := serveDebug(f.debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
+
 	// The subsystems run until the calls are drained, not until the signal:
 	// a call that ends during the drain still needs the media clock, the
 	// ACD and the store.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	var wg sync.WaitGroup
+	wg.Go(func() { releaseWhenQuiet(runCtx, releaseEvery) })
 	errc := make(chan error, 6)
 	wg.Go(func() { errc <- med.Run(runCtx) })
 	wg.Go(func() { errc <- hub.Run(runCtx) })
@@ -355,6 +370,35 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		runErr = nil
 	}
 	return runErr
+}
+
+// serveDebug serves net/http/pprof on its own listener, apart from the web
+// server: profiles are for whoever benchmarks the box, never for the web
+// API's users, and the flag is off by default. The returned func stops it.
+func serveDebug(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: cannot listen on %s: %w", addr, unwrapSyscall(err))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug server", "err", err)
+		}
+	}()
+	log.Warn("profiler listening", "addr", ln.Addr().String())
+	return func() {
+		hs.Close()
+		<-done
+	}, nil
 }
 
 func unwrapSyscall(err error) error {
