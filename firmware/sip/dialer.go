@@ -316,6 +316,9 @@ func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branc
 	for {
 		select {
 		case r := <-d.tx.Responses():
+			if r == nil {
+				continue // closed with the transaction: Done says why
+			}
 			switch {
 			case r.IsProvisional():
 				if r.StatusCode > 100 {

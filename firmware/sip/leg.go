@@ -694,6 +694,17 @@ func (d *uacDialog) do(ctx context.Context, req *sipgosip.Request) (*sipgosip.Re
 	return transact(ctx, d.cli, req)
 }
 
+// errNoFinal: a client transaction ended without a final response and
+// without saying why (sipgo can close it so).
+var errNoFinal = errors.New("sip: transaction ended without a final response")
+
+func txEnded(tx sipgosip.ClientTransaction) error {
+	if err := tx.Err(); err != nil {
+		return err
+	}
+	return errNoFinal
+}
+
 // transact sends an in-dialog request in a client transaction and returns
 // its final response; the transaction is terminated on return (its state
 // is not kept for Timer K).
@@ -706,12 +717,12 @@ func transact(ctx context.Context, cli *sipgo.Client, req *sipgosip.Request) (*s
 	for {
 		select {
 		case res := <-tx.Responses():
-			if res.IsProvisional() {
+			if res == nil || res.IsProvisional() {
 				continue
 			}
 			return res, nil
 		case <-tx.Done():
-			return nil, tx.Err()
+			return nil, txEnded(tx)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

@@ -388,12 +388,12 @@ func (m *mwiNotifier) send(ctx context.Context, req *sipgosip.Request) (*sipgosi
 	for {
 		select {
 		case res := <-tx.Responses():
-			if res.IsProvisional() {
+			if res == nil || res.IsProvisional() {
 				continue
 			}
 			return res, nil
 		case <-tx.Done():
-			return nil, tx.Err()
+			return nil, txEnded(tx)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-m.s.runDone:

@@ -180,7 +180,7 @@ func TestLate2xxRetransmissionReAcked(t *testing.T) {
 		Outbound: []site.OutboundRoute{{Pattern: "+1NXXNXXXXXX", Trunks: []string{"far"}}},
 	})
 	ctx := context.Background()
-	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetExternal, Number: "+12125550199", Class: site.PermNational})
+	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetTrunk, Trunk: "far", Number: "+12125550199", From: call.Party{Number: "+15551230000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestCallStateReleased(t *testing.T) {
 		t.Fatalf("callee rc %d, want 0", rc)
 	}
 	r := waitResult(t, done)
-	in, out := weak.Make(r.in.(*Leg)), weak.Make(r.out.(*Leg))
+	in, out := weak.Make(r.in.(*Leg)), weak.Make(call.Unwrap(r.out).(*Leg))
 	r = result{}
 	// Timer L and M are 1 s (timers.go); sipgo's 32 s kept the
 	// outbound leg reachable through its retransmission callback.
