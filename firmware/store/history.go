@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"ringbox/firmware/cdr"
@@ -17,37 +18,128 @@ import (
 
 var _ cdr.Writer = (*Store)(nil)
 
-// InsertCDR stores one call record and its legs in one transaction. Times
-// are kept to the millisecond.
+// InsertCDR stores one call record and its legs. Times are kept to the
+// millisecond. It returns once the record is committed.
+//
+// Records are group-committed: while one caller's transaction runs, the
+// records other calls hand in meanwhile wait and then go in together, in
+// one transaction with prepared statements, so that a burst of calls
+// ending costs one commit rather than one each. A batch that fails is
+// retried record by record, so one bad record sinks no other.
 func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
-	path, err := json.Marshal(r.Path)
-	if err != nil {
-		return fmt.Errorf("store: cdr %s: encode path: %w", r.CallID, err)
+	req := cdrReq{r: r, done: make(chan error, 1)}
+	b := &s.cdrs
+	b.mu.Lock()
+	b.pending = append(b.pending, req)
+	lead := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if lead {
+		s.commitCDRs()
 	}
-	if r.Path == nil {
-		path = []byte("[]")
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("store: cdr %s: %w", r.CallID, ctx.Err())
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
-			start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-			r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
-			r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
-			r.NumberSent, r.Agent, r.AnsweredBy).Scan(&id)
-		if err != nil {
-			return err
+}
+
+type cdrReq struct {
+	r    cdr.Record
+	done chan error
+}
+
+// cdrBatch is the group commit of InsertCDR.
+type cdrBatch struct {
+	mu      sync.Mutex // protects following
+	pending []cdrReq
+	leading bool // a caller is committing; new records join the next batch
+}
+
+// commitCDRs commits batches until none is pending.
+func (s *Store) commitCDRs() {
+	b := &s.cdrs
+	for {
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
+		if len(batch) == 0 {
+			b.leading = false
+			b.mu.Unlock()
+			return
 		}
-		for i, l := range r.Legs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?)`, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause, l.Agent, l.Trunk, l.Number); err != nil {
-				return fmt.Errorf("leg %d: %w", i, err)
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.insertCDRs(ctx, batch)
+		if err != nil && len(batch) > 1 {
+			for _, req := range batch {
+				req.done <- s.insertCDRs(ctx, []cdrReq{req})
+			}
+		} else {
+			for _, req := range batch {
+				req.done <- err
+			}
+		}
+		cancel()
+	}
+}
+
+const (
+	insertCDRSQL = `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
+		start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
+	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`
+)
+
+// insertCDRs stores records in one transaction.
+func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A statement prepared for a batch pays off from two records on;
+		// one record alone runs the SQL directly.
+		queryRow := func(args ...any) *sql.Row { return tx.QueryRowContext(ctx, insertCDRSQL, args...) }
+		exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insertLegSQL, args...) }
+		if len(batch) > 1 {
+			rec, err := tx.PrepareContext(ctx, insertCDRSQL)
+			if err != nil {
+				return err
+			}
+			defer rec.Close()
+			leg, err := tx.PrepareContext(ctx, insertLegSQL)
+			if err != nil {
+				return err
+			}
+			defer leg.Close()
+			queryRow = func(args ...any) *sql.Row { return rec.QueryRowContext(ctx, args...) }
+			exec = func(args ...any) (sql.Result, error) { return leg.ExecContext(ctx, args...) }
+		}
+		for _, req := range batch {
+			r := req.r
+			path, err := json.Marshal(r.Path)
+			if err != nil {
+				return fmt.Errorf("cdr %s: encode path: %w", r.CallID, err)
+			}
+			if r.Path == nil {
+				path = []byte("[]")
+			}
+			var id int64
+			if err := queryRow(r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
+				r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
+				r.NumberSent, r.Agent, r.AnsweredBy).Scan(&id); err != nil {
+				return fmt.Errorf("cdr %s: %w", r.CallID, err)
+			}
+			for i, l := range r.Legs {
+				if _, err := exec(id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause,
+					l.Agent, l.Trunk, l.Number); err != nil {
+					return fmt.Errorf("cdr %s: leg %d: %w", r.CallID, i, err)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: insert cdr %s into %s: %w", r.CallID, s.path, err)
+		return fmt.Errorf("store: insert %d cdr(s) into %s: %w", len(batch), s.path, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,4 +288,51 @@ func BenchmarkInsertCDR(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestCDRGroupCommit: many calls ending at once all get their record, each
+// with its own legs, though they share transactions.
+func TestCDRGroupCommit(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.InsertCDR(t.Context(), sampleCDR(i)); err != nil {
+				t.Errorf("insert %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	recs, err := s.ListCDR(t.Context(), CDRFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for _, r := range recs {
+		var i int
+		fmt.Sscanf(r.CallID, "call-%d", &i)
+		want := sampleCDR(i)
+		if r.Callee != want.Callee || r.Cause != want.Cause || len(r.Legs) != len(want.Legs) || r.Legs[0].Target != want.Legs[0].Target {
+			t.Fatalf("record %s = %+v", r.CallID, r)
+		}
+	}
+}
+
+// BenchmarkInsertCDRParallel measures one call record stored while many
+// calls end at once (the group commit's case).
+func BenchmarkInsertCDRParallel(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	var i atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(32) // 64 calls ending at once on 2 cores
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.InsertCDR(context.Background(), sampleCDR(int(i.Add(1)))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -126,6 +126,8 @@ type Store struct {
 	dummyOnce sync.Once
 	dummyHash []byte // for CheckPassword of unknown logins
 
+	cdrs cdrBatch // InsertCDR's group commit
+
 	closeOnce sync.Once
 	closeErr  error
 }
