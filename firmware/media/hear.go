@@ -58,16 +58,29 @@ type hearState struct {
 	frame    []int16
 	n        int // samples in frame
 	dec      *g722.Decoder
-	pcm      [maxDecoded]int16
-	zeros    [320]int16
-	synced   bool // ssrc and nextTS hold
+	bufs     *hearBufs // allocated when first needed: most streams are never heard
+	synced   bool      // ssrc and nextTS hold
 	ssrc     uint32
 	nextTS   uint32 // timestamp the next packet should carry
 	filled   bool   // the wall clock filled silence since the last packet
 	lastEmit int64  // engine clock of the last frame
 	det      *dtmf.Detector
-	det8k    [160]int16 // a G.722 frame brought to 8 kHz for the detector
-	inbandOn bool       // det was fed the previous frame
+	inbandOn bool // det was fed the previous frame
+}
+
+// hearBufs are the decoding buffers of a stream that is heard: 7 KB a
+// stream that a bridged call (relayed packet to packet) never needs.
+type hearBufs struct {
+	pcm   [maxDecoded]int16
+	zeros [320]int16
+	det8k [160]int16 // a G.722 frame brought to 8 kHz for the detector
+}
+
+func (h *hearState) buffersLocked() *hearBufs {
+	if h.bufs == nil {
+		h.bufs = new(hearBufs)
+	}
+	return h.bufs
 }
 
 // Hear calls sink with every 20 ms frame of audio received on the stream,
@@ -194,16 +207,17 @@ func (s *Stream) hearPacket(pkt []byte, r *remoteState, now int64) {
 	h.nextTS = ts + uint32(len(payload))
 
 	var pcm []int16
+	b := h.buffersLocked()
 	switch h.codec {
 	case "PCMU":
-		pcm = h.pcm[:g711.DecodeUlaw(h.pcm[:], payload)]
+		pcm = b.pcm[:g711.DecodeUlaw(b.pcm[:], payload)]
 	case "PCMA":
-		pcm = h.pcm[:g711.DecodeAlaw(h.pcm[:], payload)]
+		pcm = b.pcm[:g711.DecodeAlaw(b.pcm[:], payload)]
 	case "G722":
 		if h.dec == nil {
 			h.dec = g722.NewDecoder(g722.Rate64000, 0) // once per stream
 		}
-		pcm = h.pcm[:h.dec.Decode(h.pcm[:], payload)]
+		pcm = b.pcm[:h.dec.Decode(b.pcm[:], payload)]
 	default:
 		return
 	}
@@ -257,9 +271,10 @@ func (h *hearState) pushLocked(s *Stream, samples []int16) bool {
 
 // silenceLocked appends n samples of silence.
 func (h *hearState) silenceLocked(s *Stream, n int) {
+	zeros := h.buffersLocked().zeros[:]
 	for n > 0 {
-		k := min(n, len(h.zeros))
-		h.pushLocked(s, h.zeros[:k])
+		k := min(n, len(zeros))
+		h.pushLocked(s, zeros[:k])
 		n -= k
 	}
 }
@@ -275,14 +290,15 @@ func (h *hearState) emitLocked(s *Stream) {
 		return
 	}
 	in := f
-	if len(f) == 2*len(h.det8k) {
+	det8k := h.buffersLocked().det8k[:]
+	if len(f) == 2*len(det8k) {
 		// G.722 at 16 kHz: average pairs. DTMF lies below 1.7 kHz, where
 		// this low-pass loses under 0.5 dB; the detector rejects what
 		// aliases down from above 4 kHz as it rejects speech.
-		for i := range h.det8k {
-			h.det8k[i] = int16((int32(f[2*i]) + int32(f[2*i+1])) / 2)
+		for i := range det8k {
+			det8k[i] = int16((int32(f[2*i]) + int32(f[2*i+1])) / 2)
 		}
-		in = h.det8k[:]
+		in = det8k
 	}
 	for _, k := range h.det.Feed(in) {
 		s.deliverDigit(call.Digit{Key: k}, fromInband)
