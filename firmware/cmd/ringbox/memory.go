@@ -18,7 +18,9 @@ import (
 // the numbers):
 //
 //   - A soft limit for the Go runtime: GOMEMLIMIT when set (the board's
-//     init script sets 256MiB), else defaultMemLimit, at most half the RAM.
+//     init script sets 200MiB), else defaultMemLimit, at most half the RAM.
+//     200 MiB keeps the whole process (heap, stacks, runtime) within 256 MB
+//     of RSS at the worst burst measured (docs/benchmarks.md).
 //     Near it the GC collects harder instead of letting a burst grow the
 //     heap.
 //   - New calls are refused with 503 before memory runs short: past
@@ -30,7 +32,7 @@ import (
 //     come back within seconds instead of waiting for the runtime's
 //     two-minute forced collection and its slow background scavenger.
 const (
-	defaultMemLimit = 256 << 20
+	defaultMemLimit = 200 << 20
 	// bytesPerCall is what one call up costs the box, rounded up from the
 	// benchmarks: about 80 KB RSS for a bridged call with RTP both ways,
 	// plus headroom for the garbage the GC has not collected yet.
