@@ -215,8 +215,9 @@ func (l *routed) run(ctx context.Context, i int, leg call.Leg) {
 			l.isAns = true
 			l.mu.Unlock()
 			close(l.answered)
-			<-leg.Done()
-			l.finish(call.CauseOf(leg.Err()))
+			// Nothing waits for the end of an answered call: the route
+			// ends with its trunk leg.
+			call.AfterEnd(leg, func() { l.finish(call.CauseOf(leg.Err())) })
 			return
 		}
 		c := call.CauseOf(err)
@@ -245,6 +246,7 @@ func (l *routed) forwardRinging(ringing, legDone <-chan struct{}) {
 	case <-ringing:
 		l.ringOnce.Do(func() { close(l.ringing) })
 	case <-legDone:
+	case <-l.answered:
 	case <-l.done:
 	}
 }

@@ -113,6 +113,7 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 	}
 	s.mu.Lock()
 	s.legs[l] = struct{}{}
+	s.peak = max(s.peak, len(s.legs))
 	s.mu.Unlock()
 	return l
 }
@@ -144,6 +145,10 @@ func (l *Leg) Remote() call.Party { return l.remote }
 
 // Done implements call.Leg.
 func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// Context ends when the leg does (Done is its Done channel), so what must
+// follow the leg's end can hang off it (call.AfterEnd) without a goroutine.
+func (l *Leg) Context() context.Context { return l.ctx }
 
 // Err implements call.Leg: the Cause once Done is closed, nil before.
 func (l *Leg) Err() error {
@@ -236,6 +241,7 @@ func (l *Leg) finish(c call.Cause, by string) {
 		}
 	}
 	delete(l.s.legs, l)
+	l.s.shrinkLocked()
 	l.s.mu.Unlock()
 	if l.inbound {
 		l.s.inCalls.Add(-1)
@@ -264,6 +270,7 @@ func (l *Leg) index(key string) {
 	l.mu.Unlock()
 	l.s.mu.Lock()
 	l.s.dialogs[key] = l
+	l.s.peak = max(l.s.peak, len(l.s.dialogs))
 	l.s.mu.Unlock()
 }
 

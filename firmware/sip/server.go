@@ -162,6 +162,7 @@ type Server struct {
 	dialogs  map[string]*Leg // dialog id (as seen by incoming requests) -> leg
 	legs     map[*Leg]struct{}
 	authFail map[netip.Addr]uint64
+	peak     int // most entries dialogs or legs held since they were last rebuilt
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Shutdown's end to make Run return
@@ -582,3 +583,24 @@ func (s *Server) retryAfter() sipgosip.Header {
 }
 
 var errNoDialog = errors.New("no such dialog")
+
+// shrinkLocked rebuilds the dialog and leg maps once a burst is over: a Go
+// map keeps the buckets of its largest size for good, which after a few
+// thousand calls at once is hundreds of kilobytes of heap that the quiet
+// box never needs again. s.mu must be held.
+func (s *Server) shrinkLocked() {
+	const floor = 1024
+	if s.peak < floor || max(len(s.dialogs), len(s.legs))*8 > s.peak {
+		return
+	}
+	dialogs := make(map[string]*Leg, len(s.dialogs))
+	for k, v := range s.dialogs {
+		dialogs[k] = v
+	}
+	legs := make(map[*Leg]struct{}, len(s.legs))
+	for k := range s.legs {
+		legs[k] = struct{}{}
+	}
+	s.dialogs, s.legs = dialogs, legs
+	s.peak = max(len(dialogs), len(legs))
+}
