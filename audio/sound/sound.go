@@ -84,42 +84,122 @@ func Import(r io.Reader, name string, maxBytes int64) (*Clip, error) {
 }
 
 // Import is [Import] with these limits.
+//
+// The file is decoded, downmixed and resampled a chunk at a time: only the
+// 8 and 16 kHz results are held, never the whole file at its own rate (ten
+// minutes of 48 kHz audio held as float samples for the resampler took
+// over 200 MB, more than a 512 MB box can spare next to its calls).
 func (l Limits) Import(r io.Reader, name string) (*Clip, error) {
-	pcm, rate, err := l.Decode(r, name)
-	if err != nil {
+	var c clipSink
+	if err := l.decode(r, name, &c); err != nil {
 		return nil, err
 	}
-	var peak int
-	for _, s := range pcm {
+	if c.peak < silentPeak {
+		return nil, fmt.Errorf("%s: %w (loudest sample %.0f dBFS)", name, ErrSilent, dbfs(c.peak))
+	}
+	clip := &Clip{
+		PCM8k:    c.r8.Flush(c.pcm8),
+		PCM16k:   c.r16.Flush(c.pcm16),
+		Duration: time.Duration(c.frames) * time.Second / time.Duration(c.rate),
+	}
+	peak := 0
+	for _, s := range clip.PCM16k {
 		peak = max(peak, abs(int(s)))
 	}
-	if peak < silentPeak {
-		return nil, fmt.Errorf("%s: %w (loudest sample %.0f dBFS)", name, ErrSilent, dbfs(peak))
-	}
-	for i, s := range pcm {
-		pcm[i] = int16(float32(s) * headroom)
-	}
-	c := &Clip{
-		PCM8k:    convert(pcm, rate, 8000),
-		PCM16k:   convert(pcm, rate, 16000),
-		Duration: time.Duration(len(pcm)) * time.Second / time.Duration(rate),
-	}
-	peak = 0
-	for _, s := range c.PCM16k {
-		peak = max(peak, abs(int(s)))
-	}
-	for _, s := range c.PCM8k {
+	for _, s := range clip.PCM8k {
 		peak = max(peak, abs(int(s)))
 	}
 	gain := float64(targetPeak) / float64(max(peak, 1))
-	scale(c.PCM8k, gain)
-	scale(c.PCM16k, gain)
-	return c, nil
+	scale(clip.PCM8k, gain)
+	scale(clip.PCM16k, gain)
+	return clip, nil
+}
+
+// A sink takes decoded audio: start once with the file's rate and its
+// length in frames (-1 if unknown), then mono chunks, which it must not
+// keep (the decoder reuses them).
+type sink interface {
+	start(rate int, frames int64) error
+	write(mono []int16) error
+}
+
+// clipSink resamples to 8 and 16 kHz as the audio is decoded.
+type clipSink struct {
+	rate        int
+	r8, r16     *resample.Resampler
+	pcm8, pcm16 []int16
+	frames      int64
+	peak        int
+	scaled      []int16
+}
+
+func (c *clipSink) start(rate int, frames int64) error {
+	if err := checkRate(rate); err != nil {
+		return err
+	}
+	c.rate = rate
+	c.r8, c.r16 = resample.New(rate, 8000), resample.New(rate, 16000)
+	if frames > 0 {
+		c.pcm8 = make([]int16, 0, frames*8000/int64(rate)+1)
+		c.pcm16 = make([]int16, 0, frames*16000/int64(rate)+1)
+	}
+	return nil
+}
+
+func (c *clipSink) write(mono []int16) error {
+	c.frames += int64(len(mono))
+	c.scaled = c.scaled[:0]
+	for _, s := range mono {
+		c.peak = max(c.peak, abs(int(s)))
+		// Headroom before resampling, so filter overshoot cannot clip.
+		c.scaled = append(c.scaled, int16(float32(s)*headroom))
+	}
+	c.pcm8 = c.r8.Process(c.pcm8, c.scaled)
+	c.pcm16 = c.r16.Process(c.pcm16, c.scaled)
+	return nil
+}
+
+// pcmSink keeps the samples at the file's own rate.
+type pcmSink struct {
+	rate int
+	pcm  []int16
+}
+
+func (p *pcmSink) start(rate int, frames int64) error {
+	if err := checkRate(rate); err != nil {
+		return err
+	}
+	p.rate = rate
+	if frames > 0 {
+		p.pcm = make([]int16, 0, min(frames, 1<<20)) // the header may lie
+	}
+	return nil
+}
+
+func (p *pcmSink) write(mono []int16) error {
+	p.pcm = append(p.pcm, mono...)
+	return nil
 }
 
 // Decode reads a WAV or MP3 file within the limits and returns it as mono
 // samples at its own rate.
 func (l Limits) Decode(r io.Reader, name string) (pcm []int16, rate int, err error) {
+	var p pcmSink
+	if err := l.decode(r, name, &p); err != nil {
+		return nil, 0, err
+	}
+	return p.pcm, p.rate, nil
+}
+
+func checkRate(rate int) error {
+	if rate < minRate || rate > maxRate || 8000/gcd(rate, 8000) > maxPhases || 16000/gcd(rate, 16000) > maxPhases {
+		return fmt.Errorf("%w: sample rate %d Hz (use a standard rate such as 8000, 16000, 44100 or 48000)", ErrUnsupported, rate)
+	}
+	return nil
+}
+
+// decode reads a WAV or MP3 file within the limits into s.
+func (l Limits) decode(r io.Reader, name string, s sink) error {
 	if l.MaxDuration <= 0 {
 		l.MaxDuration = DefaultMaxDuration
 	}
@@ -130,63 +210,69 @@ func (l Limits) Decode(r io.Reader, name string) (pcm []int16, rate int, err err
 	br := bufio.NewReaderSize(lr, 64<<10)
 	head, _ := br.Peek(16)
 	if errors.Is(lr.err, ErrTooBig) {
-		return nil, 0, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooBig, l.MaxBytes)
+		return fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooBig, l.MaxBytes)
 	}
 	kind := sniff(head)
 	if kind == "" && strings.EqualFold(filepath.Ext(name), ".mp3") {
 		kind = "mp3" // junk before the first frame: let the decoder search
 	}
+	var frames int64
+	var err error
 	switch kind {
 	case "wav":
-		pcm, rate, err = decodeWAV(br, l.MaxDuration)
+		frames, err = decodeWAV(br, l.MaxDuration, s)
 	case "mp3":
-		pcm, rate, err = decodeMP3(br, l.MaxDuration)
+		frames, err = decodeMP3(br, l.MaxDuration, s)
 	case "":
-		return nil, 0, fmt.Errorf("%s: %w; upload WAV or MP3", name, ErrUnknownFormat)
+		return fmt.Errorf("%s: %w; upload WAV or MP3", name, ErrUnknownFormat)
 	default:
-		return nil, 0, fmt.Errorf("%s: %w (it looks like %s); upload WAV or MP3", name, ErrUnknownFormat, kind)
+		return fmt.Errorf("%s: %w (it looks like %s); upload WAV or MP3", name, ErrUnknownFormat, kind)
 	}
 	if errors.Is(lr.err, ErrTooBig) {
-		return nil, 0, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooBig, l.MaxBytes)
+		return fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooBig, l.MaxBytes)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	if rate < minRate || rate > maxRate || 8000/gcd(rate, 8000) > maxPhases || 16000/gcd(rate, 16000) > maxPhases {
-		return nil, 0, fmt.Errorf("%s: %w: sample rate %d Hz (use a standard rate such as 8000, 16000, 44100 or 48000)", name, ErrUnsupported, rate)
+	if frames == 0 {
+		return fmt.Errorf("%s: %w (no audio in it)", name, ErrSilent)
 	}
-	if len(pcm) == 0 {
-		return nil, 0, fmt.Errorf("%s: %w (no audio in it)", name, ErrSilent)
-	}
-	return pcm, rate, nil
+	return nil
 }
 
-func maxFrames(rate int, d time.Duration) int {
-	return int(int64(rate) * int64(d/time.Millisecond) / 1000)
+func maxFrames(rate int, d time.Duration) int64 {
+	return int64(rate) * int64(d/time.Millisecond) / 1000
 }
 
-func decodeWAV(r io.Reader, maxDur time.Duration) ([]int16, int, error) {
+// decodeWAV decodes into s and returns the number of frames.
+func decodeWAV(r io.Reader, maxDur time.Duration, s sink) (int64, error) {
 	wr, err := wav.NewReader(r)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	limit := maxFrames(wr.Rate, maxDur)
-	if n := wr.Frames(); n > int64(limit) {
-		return nil, 0, tooLong(time.Duration(n)*time.Second/time.Duration(wr.Rate), maxDur)
+	if n := wr.Frames(); n > limit {
+		return 0, tooLong(time.Duration(n)*time.Second/time.Duration(wr.Rate), maxDur)
 	}
-	var out []int16
+	if err := s.start(wr.Rate, wr.Frames()); err != nil {
+		return 0, err
+	}
+	var total int64
 	chunk := make([]int16, wavChunkLen)
 	for {
 		n, err := wr.ReadMono(chunk)
-		if len(out)+n > limit {
-			return nil, 0, tooLong(0, maxDur)
+		if total+int64(n) > limit {
+			return 0, tooLong(0, maxDur)
 		}
-		out = append(out, chunk[:n]...)
+		total += int64(n)
+		if werr := s.write(chunk[:n]); werr != nil {
+			return 0, werr
+		}
 		if errors.Is(err, io.EOF) {
-			return out, wr.Rate, nil
+			return total, nil
 		}
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 	}
 }
@@ -198,43 +284,53 @@ func tooLong(d, limit time.Duration) error {
 	return fmt.Errorf("%w: longer than %v", ErrTooLong, limit)
 }
 
-func decodeMP3(r io.Reader, maxDur time.Duration) (pcm []int16, rate int, err error) {
+// decodeMP3 decodes into s and returns the number of frames.
+func decodeMP3(r io.Reader, maxDur time.Duration, s sink) (total int64, err error) {
 	defer func() {
 		// go-mp3 indexes its tables with values from the stream; a crafted
 		// file must fail the upload, not the process.
 		if p := recover(); p != nil {
-			pcm, rate, err = nil, 0, fmt.Errorf("%w: MP3 decoder failed (%v)", ErrCorrupt, p)
+			total, err = 0, fmt.Errorf("%w: MP3 decoder failed (%v)", ErrCorrupt, p)
 		}
 	}()
 	d, err := mp3.NewDecoder(r)
 	if err != nil {
-		return nil, 0, mp3Error(err)
+		return 0, mp3Error(err)
 	}
-	rate = d.SampleRate()
+	rate := d.SampleRate()
 	if rate < minRate {
-		return nil, 0, fmt.Errorf("%w: MP3 sample rate %d Hz", ErrUnsupported, rate)
+		return 0, fmt.Errorf("%w: MP3 sample rate %d Hz", ErrUnsupported, rate)
+	}
+	if err := s.start(rate, -1); err != nil {
+		return 0, err
 	}
 	limit := maxFrames(rate, maxDur)
 	buf := make([]byte, 16<<10) // S16LE stereo: 4 bytes a frame
+	mono := make([]int16, 0, len(buf)/4)
 	var have int
 	for {
 		n, err := d.Read(buf[have:])
 		have += n
 		whole := have / 4 * 4
-		if len(pcm)+whole/4 > limit {
-			return nil, 0, tooLong(0, maxDur)
+		if total+int64(whole/4) > limit {
+			return 0, tooLong(0, maxDur)
 		}
+		mono = mono[:0]
 		for i := 0; i < whole; i += 4 {
 			l := int16(uint16(buf[i]) | uint16(buf[i+1])<<8)
 			r := int16(uint16(buf[i+2]) | uint16(buf[i+3])<<8)
-			pcm = append(pcm, int16((int32(l)+int32(r))/2))
+			mono = append(mono, int16((int32(l)+int32(r))/2))
+		}
+		total += int64(len(mono))
+		if werr := s.write(mono); werr != nil {
+			return 0, werr
 		}
 		have = copy(buf, buf[whole:have])
 		if errors.Is(err, io.EOF) {
-			return pcm, rate, nil
+			return total, nil
 		}
 		if err != nil {
-			return nil, 0, mp3Error(err)
+			return 0, mp3Error(err)
 		}
 	}
 }
@@ -311,13 +407,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	l.left -= int64(n)
 	return n, err
-}
-
-func convert(pcm []int16, from, to int) []int16 {
-	r := resample.New(from, to)
-	out := make([]int16, 0, int(int64(len(pcm))*int64(to)/int64(from))+1)
-	out = r.Process(out, pcm)
-	return r.Flush(out)
 }
 
 func scale(s []int16, g float64) {

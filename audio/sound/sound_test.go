@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,28 @@ func BenchmarkImport(b *testing.B) {
 		if _, err := Import(bytes.NewReader(data), "b.wav", 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A long upload is resampled as it is decoded: importing it allocates
+// about what the clip holds, not the whole file at its own rate (a
+// ten-minute 48 kHz file took hundreds of megabytes, on a box with 512).
+func TestImportMemoryFollowsTheClip(t *testing.T) {
+	data := wavTone(t, 48000, 2, 1000, 0.5, 60*time.Second)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c, err := Import(bytes.NewReader(data), "long.wav", 0)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := uint64(len(c.PCM8k)+len(c.PCM16k)) * 2
+	// The clip, its 8 and 16 kHz slices each sized once from the header,
+	// and reading and resampling buffers of a few hundred kilobytes.
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d KB for a clip of %d KB", got>>10, clip>>10)
+	if got > clip+1<<20 {
+		t.Errorf("importing 60 s of 48 kHz stereo allocated %d KB for a clip of %d KB", got>>10, clip>>10)
 	}
 }
