@@ -28,6 +28,7 @@ type recentSet struct {
 	m    map[uint64]recentEntry
 	q    []recentKey // insertion (= expiry) order; q[head:] are live
 	head int
+	peak int // most keys m held since it was last rebuilt
 }
 
 type recentEntry struct {
@@ -70,6 +71,7 @@ func (r *recentSet) add(key string, code int, now time.Time) {
 	}
 	r.m[h] = recentEntry{exp: exp, code: uint16(code)}
 	r.q = append(r.q, recentKey{h: h, exp: exp})
+	r.peak = max(r.peak, len(r.m))
 }
 
 // get returns the status key was answered with, if it is remembered.
@@ -107,15 +109,29 @@ func (r *recentSet) expireLocked(now int64) {
 	case r.head == len(r.q):
 		// Empty: give the memory of a burst back (Go maps never shrink).
 		if cap(r.q) > 1024 {
-			r.m, r.q = nil, nil
+			r.m, r.q, r.peak = nil, nil, 0
 		} else {
 			r.q = r.q[:0]
 		}
 		r.head = 0
 	case r.head > 1024 && r.head*2 > len(r.q):
-		n := copy(r.q, r.q[r.head:])
-		r.q = r.q[:n]
+		live := r.q[r.head:]
+		if cap(r.q) > 1024 && len(live)*8 < cap(r.q) {
+			r.q = append(make([]recentKey, 0, 2*len(live)), live...)
+		} else {
+			r.q = r.q[:copy(r.q, live)]
+		}
 		r.head = 0
+	}
+	// A few stragglers still live after a burst keep the map at the size
+	// of the burst (Go maps never shrink): rebuild it at their size, so
+	// the box is back near its idle heap once the burst's keys expire.
+	if r.peak >= 1024 && len(r.m)*8 < r.peak {
+		m := make(map[uint64]recentEntry, len(r.m))
+		for k, v := range r.m {
+			m[k] = v
+		}
+		r.m, r.peak = m, len(m)
 	}
 }
 

@@ -74,6 +74,41 @@ func TestRecentSetSweepReleases(t *testing.T) {
 	})
 }
 
+// A few keys added after a burst (calls still draining) do not keep the
+// burst's map alive once its keys expire.
+func TestRecentSetStragglersDoNotHoldTheBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRecentSet(recentKeep, recentMax)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.sweep(ctx); close(done) }()
+		for i := range 20000 {
+			r.add(fmt.Sprintf("burst-%d", i), 200, time.Now())
+		}
+		time.Sleep(10 * time.Second)
+		for i := range 10 {
+			r.add(fmt.Sprintf("late-%d", i), 200, time.Now())
+		}
+		time.Sleep(recentKeep - 8*time.Second) // the burst expired, the late keys not
+		r.mu.Lock()
+		live, peak, qcap := len(r.m), r.peak, cap(r.q)
+		r.mu.Unlock()
+		if live != 10 {
+			t.Fatalf("%d keys known, want the 10 late ones", live)
+		}
+		if peak > 1024 || qcap > 1024 {
+			t.Errorf("10 live keys keep a map sized for %d and a queue of cap %d", peak, qcap)
+		}
+		for i := range 10 {
+			if _, ok := r.get(fmt.Sprintf("late-%d", i), time.Now()); !ok {
+				t.Errorf("late-%d forgotten by the rebuild", i)
+			}
+		}
+		cancel()
+		<-done
+	})
+}
+
 // trunkUA is a hand-driven peer on 127.0.0.2, the address of trunk
 // "carrier", so its INVITEs are taken without a challenge.
 type trunkUA struct {
