@@ -55,12 +55,28 @@ type cdrBatch struct {
 	mu      sync.Mutex // protects following
 	pending []cdrReq
 	leading bool // a caller is committing; new records join the next batch
+	// last is when the previous batch was committed; only the leading
+	// caller reads or writes it.
+	last time.Time
 }
+
+// cdrLinger is how long the committing caller waits, when the previous
+// batch was committed moments ago, for more calls to end before it
+// commits. A transaction per record cost 320-430 us of CPU per record at
+// 1200 calls/s (BenchmarkInsertCDRPaced), a third of the box's work per
+// call, most of it the commit whatever the batch holds; lingering 5 ms
+// gave 200-230 us, 10 ms 150, 20 ms 120-135. A record is then in the
+// database 20 ms after its call ended, which nobody can tell; a quiet box
+// commits at once.
+const cdrLinger = 20 * time.Millisecond
 
 // commitCDRs commits batches until none is pending.
 func (s *Store) commitCDRs() {
 	b := &s.cdrs
 	for {
+		if !b.last.IsZero() && time.Since(b.last) < 4*cdrLinger {
+			time.Sleep(cdrLinger)
+		}
 		b.mu.Lock()
 		batch := b.pending
 		b.pending = nil
@@ -72,6 +88,7 @@ func (s *Store) commitCDRs() {
 		b.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := s.insertCDRs(ctx, batch)
+		b.last = time.Now()
 		if err != nil && len(batch) > 1 {
 			for _, req := range batch {
 				req.done <- s.insertCDRs(ctx, []cdrReq{req})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -335,4 +336,32 @@ func BenchmarkInsertCDRParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkInsertCDRPaced is calls ending one by one at 1200 calls/s, as in
+// the SIP ladder: it reports the process's CPU time per record, which is
+// what the CDR costs the box at that rate (the wall time is the pace).
+func BenchmarkInsertCDRPaced(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	const every = time.Second / 1200
+	var wg sync.WaitGroup
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	n := 0
+	for b.Loop() {
+		<-t.C
+		n++
+		wg.Go(func() {
+			if err := s.InsertCDR(context.Background(), sampleCDR(n)); err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := time.Duration(syscall.TimevalToNsec(ru1.Utime) - syscall.TimevalToNsec(ru0.Utime) +
+		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/record")
 }
