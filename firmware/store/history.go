@@ -19,23 +19,36 @@ import (
 var _ cdr.Writer = (*Store)(nil)
 
 // InsertCDR stores one call record and its legs. Times are kept to the
-// millisecond. It returns once the record is committed.
+// millisecond. It returns once the record is committed (or ctx ends; the
+// record may still be committed then).
 //
-// Records are group-committed: while one caller's transaction runs, the
-// records other calls hand in meanwhile wait and then go in together, in
-// one transaction with prepared statements, so that a burst of calls
-// ending costs one commit rather than one each. A batch that fails is
-// retried record by record, so one bad record sinks no other.
+// Records are group-committed by one writer goroutine the store owns
+// (started by the first record, joined by Close): the records calls hand
+// in while a transaction runs, or within cdrLinger of the last one, go in
+// together, in one transaction with prepared statements, so a burst of
+// calls ending costs one commit rather than one each. A batch that fails
+// is retried record by record, so one bad record sinks no other.
 func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
 	req := cdrReq{r: r, done: make(chan error, 1)}
 	b := &s.cdrs
 	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return fmt.Errorf("store: cdr %s: the store is closed", r.CallID)
+	}
+	if !b.started {
+		b.started = true
+		b.wake = make(chan struct{}, 1)
+		b.stop = make(chan struct{})
+		b.stopped = make(chan struct{})
+		go s.writeCDRs()
+	}
 	b.pending = append(b.pending, req)
-	lead := !b.leading
-	b.leading = true
+	wake := b.wake
 	b.mu.Unlock()
-	if lead {
-		s.commitCDRs()
+	select {
+	case wake <- struct{}{}:
+	default: // the writer has been woken already
 	}
 	select {
 	case err := <-req.done:
@@ -54,21 +67,56 @@ type cdrReq struct {
 type cdrBatch struct {
 	mu      sync.Mutex // protects following
 	pending []cdrReq
-	leading bool // a caller is committing; new records join the next batch
-	// last is when the previous batch was committed; only the leading
-	// caller reads or writes it.
+	started bool // the writer runs
+	closed  bool // Close was called: no more records
+	wake    chan struct{}
+	stop    chan struct{} // closed by Close
+	stopped chan struct{} // closed by the writer when it returns
+
+	// last is when the previous batch was committed; only the writer
+	// reads or writes it.
 	last time.Time
 }
 
-// cdrLinger is how long the committing caller waits, when the previous
-// batch was committed moments ago, for more calls to end before it
-// commits. A transaction per record cost 320-430 us of CPU per record at
-// 1200 calls/s (BenchmarkInsertCDRPaced), a third of the box's work per
-// call, most of it the commit whatever the batch holds; lingering 5 ms
-// gave 200-230 us, 10 ms 150, 20 ms 120-135. A record is then in the
-// database 20 ms after its call ended, which nobody can tell; a quiet box
-// commits at once.
+// cdrLinger is how long the writer waits, when the previous batch was
+// committed moments ago, for more calls to end before it commits. A
+// transaction per record cost 320-430 us of CPU per record at 1200
+// calls/s (BenchmarkInsertCDRPaced), a third of the box's work per call,
+// most of it the commit whatever the batch holds; lingering 5 ms gave
+// 200-230 us, 10 ms 150, 20 ms 120-135. A record is then in the database
+// 20 ms after its call ended, which nobody can tell; a quiet box commits
+// at once.
 const cdrLinger = 20 * time.Millisecond
+
+// writeCDRs is the writer: it commits what is pending each time it is
+// woken, and once more when Close stops it.
+func (s *Store) writeCDRs() {
+	b := &s.cdrs
+	defer close(b.stopped)
+	for {
+		select {
+		case <-b.wake:
+			s.commitCDRs()
+		case <-b.stop:
+			s.commitCDRs()
+			return
+		}
+	}
+}
+
+// stopCDRs makes InsertCDR refuse new records and waits for the writer to
+// commit the ones handed in.
+func (s *Store) stopCDRs() {
+	b := &s.cdrs
+	b.mu.Lock()
+	b.closed = true
+	started := b.started
+	b.mu.Unlock()
+	if started {
+		close(b.stop)
+		<-b.stopped
+	}
+}
 
 // commitCDRs commits batches until none is pending.
 func (s *Store) commitCDRs() {
@@ -80,12 +128,10 @@ func (s *Store) commitCDRs() {
 		b.mu.Lock()
 		batch := b.pending
 		b.pending = nil
+		b.mu.Unlock()
 		if len(batch) == 0 {
-			b.leading = false
-			b.mu.Unlock()
 			return
 		}
-		b.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := s.insertCDRs(ctx, batch)
 		b.last = time.Now()

@@ -282,11 +282,12 @@ func isCorrupt(err error) bool {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close checkpoints the WAL into the database file and closes every
-// connection. The checkpoint is PASSIVE, so Close never waits for readers
+// Close commits the call records handed in, checkpoints the WAL into the
+// database file and closes every connection. The checkpoint is PASSIVE, so Close never waits for readers
 // in other processes; the last connection to close folds the rest in.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopCDRs()
 		var errs []error
 		if s.r != nil {
 			errs = append(errs, s.r.Close())
