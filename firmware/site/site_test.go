@@ -234,6 +234,7 @@ func TestParseErrors(t *testing.T) {
 		{"queue agent bad", base + "agents: [{id: a, extension: \"1\"}]\nextensions: [{number: \"1\"}]\nqueues: [{id: q, agents: [[a]]}]\n", 5, "queues[0].agents[0]", "must be an agent id or {agent: ID, level: N}"},
 		{"second document", base + "---\nversion: 1\n", 3, "", "second document"},
 		{"alias bomb", "version: 1\nsystem: {name: X}\nx: &a [1,1,1,1,1,1,1,1,1,1]\n", 3, "x", "unknown field"},
+		{"outbound only on FXO", base + "trunks: [{id: pstn, fxo: 1}]\noutbound: [{pattern: \"9.\", trunks: [pstn]}]\n", 4, "outbound[0].trunks", "only analog (FXO) trunks"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,7 +370,7 @@ func TestValidateChecks(t *testing.T) {
 			Queues:     []Queue{{ID: "q", Agents: []QueueAgent{{Agent: "bob"}}}},
 			Schedules:  []Schedule{{ID: "biz", Open: []Range{{Days: "mon-fri", From: "09:00", To: "17:00"}}}},
 			Trunks:     []Trunk{{ID: "c", Host: "sip.example:5060"}, {ID: "p", FXO: 1}},
-			Outbound:   []OutboundRoute{{Pattern: "911", Trunks: []string{"p"}, Emergency: true}, {Pattern: "+1NXXNXXXXXX", Trunks: []string{"c"}}},
+			Outbound:   []OutboundRoute{{Pattern: "911", Trunks: []string{"p", "c"}, Emergency: true}, {Pattern: "+1NXXNXXXXXX", Trunks: []string{"c"}}},
 			Lines:      []Line{{Port: "fxs:1", Extension: "201"}},
 			Inbound:    []InboundRoute{{Match: "fxo:1", To: "hunt:h"}},
 			Users:      []User{{Login: "admin", Role: RoleAdmin}},
