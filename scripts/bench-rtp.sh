@@ -83,8 +83,9 @@ RTPENGINE=${RTPENGINE:-rtpengine}
 GO=${GO:-go}
 export GOFLAGS=${GOFLAGS:--mod=mod}
 
-die() { echo "bench-rtp: $*" >&2; exit 2; }
-log() { echo "== $*" >&2; }
+BENCH_NAME=bench-rtp
+# shellcheck source=bench/lib.sh
+. "$SC/lib.sh"
 
 # --- tools -----------------------------------------------------------------
 missing=0
@@ -136,72 +137,12 @@ if [ -z "${BENCH_RTP_IN_NETNS:-}" ]; then
 fi
 
 # --- scratch directory and clean-up -----------------------------------------
-if [ -n "${BENCH_OUT:-}" ]; then
-	OUT=$BENCH_OUT
-	mkdir -p "$OUT" || die "cannot create $OUT"
-	KEEP=1
-else
-	OUT=$(mktemp -d /tmp/bench-rtp.XXXXXX) || die "mktemp failed"
-	KEEP=0
-fi
-OUT=$(cd "$OUT" && pwd)
+bench_scratch
 
-PIDS=()
-stop_pid() { # pid: TERM, up to 5 s, then KILL (children of kamailio too)
-	local p=$1 kids i
-	kill -0 "$p" 2>/dev/null || return 0
-	kids=$(pgrep -P "$p" 2>/dev/null || true)
-	kill -TERM "$p" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$p" $kids 2>/dev/null
-	wait "$p" 2>/dev/null
-	return 0
-}
-forget_pid() { # drop a stopped pid from PIDS
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
-	PIDS=()
-	if [ "$KEEP" = 0 ]; then rm -rf "$OUT"; else echo "bench-rtp: files kept in $OUT" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_busy() { # proto(u|t) ip port
-	ss -Hln"$1" 2>/dev/null | awk -v a="$2:$3" -v b="*:$3" -v c="0.0.0.0:$3" '$4==a||$4==b||$4==c{f=1} END{exit !f}'
-}
-wait_udp() { # ip port pid what: wait until a UDP socket is bound
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$3" 2>/dev/null || die "$4 exited at start; see $OUT"
-		port_busy u "$1" "$2" && return 0
-		sleep 0.1
-	done
-	die "$4 did not bind $1:$2 within 10 s; see $OUT"
-}
 for p in "$SIP_PORT" "$KAM_PORT" "$NG_PORT"; do ! port_busy u $BOX_IP "$p" || die "UDP $BOX_IP:$p is in use"; done
 ! port_busy t $BOX_IP "$HTTP_PORT" || die "TCP $BOX_IP:$HTTP_PORT is in use (set BENCH_RTP_HTTP_PORT)"
 ! port_busy u $FAREND_IP "$UAS_PORT" || die "UDP $FAREND_IP:$UAS_PORT is in use (set BENCH_RTP_UAS_PORT)"
 ! port_busy u $CARRIER_IP "$UAC_PORT" || die "UDP $CARRIER_IP:$UAC_PORT is in use (set BENCH_RTP_UAC_PORT)"
-
-HZ=$(getconf CLK_TCK)
-cpu_ticks() { # utime+stime of a process (all its threads) and its direct children
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12+$13}')))
-	done
-	echo "$t"
-}
-udp_drops() { # UDP datagrams dropped for a full receive buffer (this namespace)
-	awk '$1=="Udp:" {if (!h) {for (i = 2; i <= NF; i++) c[$i] = i; h = 1} else print $c["RcvbufErrors"]}' /proc/net/snmp
-}
 
 # packets_ringbox / packets_rtpengine print the relay's count of packets sent.
 packets_ringbox() {
@@ -340,15 +281,7 @@ hz = int(hz)
 print(f"{name}\t{pass_}\t{rnd}\t{ok}\t{failed}\t{pk}\t{exp}\t{int(cpu)/hz:.2f}\t{float(s1)-float(s0):.1f}\t"
       f"{int(kcpu)/hz:.2f}\t{drops}\t{open('/proc/loadavg').read().split()[0]}", file=open(res, 'a'))
 PY
-	pause 3
-}
-
-pause() { # sleep that a signal interrupts
-	sleep "$1" &
-	local p=$!
-	PIDS+=("$p")
-	wait "$p"
-	forget_pid "$p"
+	pause_s 3
 }
 
 # profile name pid dst: one more media pass (not in the table: the
@@ -388,7 +321,7 @@ for line in open(path):
 PY
 	perf report -i "$OUT/perf_$name.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
 		grep -v '^#' | grep '%' | head -60 >"$OUT/perf_top_$name.txt"
-	pause 3
+	pause_s 3
 }
 
 # start_ringbox and start_rtpengine start a target and set its variables:
@@ -451,7 +384,7 @@ for t in $TARGETS; do
 	rtpengine) preflight rtpengine $BOX_IP:"$KAM_PORT" $RE_PORT_MIN $RE_PORT_MAX ;;
 	esac
 done
-pause 2
+pause_s 2
 for ((r = 1; r <= ROUNDS; r++)); do
 	for t in $TARGETS; do pass "$t" media "$r"; done
 done

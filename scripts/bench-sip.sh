@@ -77,8 +77,9 @@ KAMAILIO=${KAMAILIO:-/usr/sbin/kamailio}
 GO=${GO:-go}
 export GOFLAGS=${GOFLAGS:--mod=mod}
 
-die() { echo "bench-sip: $*" >&2; exit 2; }
-log() { echo "== $*" >&2; }
+BENCH_NAME=bench-sip
+# shellcheck source=bench/lib.sh
+. "$SC/lib.sh"
 
 # --- tools -----------------------------------------------------------------
 # Missing Debian packages are installed when running as root (as `make
@@ -113,73 +114,12 @@ done
 for r in $RATES; do [[ $r =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATES: $r is not a positive integer"; done
 
 # --- scratch directory and clean-up -----------------------------------------
-if [ -n "${BENCH_OUT:-}" ]; then
-	OUT=$BENCH_OUT
-	mkdir -p "$OUT" || die "cannot create $OUT"
-	KEEP=1
-else
-	OUT=$(mktemp -d /tmp/bench-sip.XXXXXX) || die "mktemp failed"
-	KEEP=0
-fi
-OUT=$(cd "$OUT" && pwd)
+bench_scratch
 
-PIDS=()
-stop_pid() { # pid: TERM, up to 5 s, then KILL (children of kamailio too)
-	local p=$1 kids i
-	kill -0 "$p" 2>/dev/null || return 0
-	kids=$(pgrep -P "$p" 2>/dev/null || true)
-	kill -TERM "$p" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$p" $kids 2>/dev/null
-	wait "$p" 2>/dev/null
-	return 0
-}
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
-	PIDS=()
-	if [ "$KEEP" = 0 ]; then rm -rf "$OUT"; else echo "bench-sip: files kept in $OUT" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pause_s() { # sleep that a signal interrupts
-	sleep "$1" &
-	local p=$!
-	PIDS+=("$p")
-	wait "$p"
-	forget_pid "$p"
-}
-
-forget_pid() { # drop a stopped pid from PIDS
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-
-port_busy() { # proto(u|t) ip port
-	ss -Hln"$1" 2>/dev/null | awk -v a="$2:$3" -v b="*:$3" -v c="0.0.0.0:$3" '$4==a||$4==b||$4==c{f=1} END{exit !f}'
-}
 for p in "$SIP_PORT" "$KAM_PORT"; do ! port_busy u $BOX_IP "$p" || die "UDP $BOX_IP:$p is in use (set BENCH_SIP_PORT/BENCH_KAM_PORT)"; done
 ! port_busy t $BOX_IP "$HTTP_PORT" || die "TCP $BOX_IP:$HTTP_PORT is in use (set BENCH_HTTP_PORT)"
 ! port_busy u $FAREND_IP "$UAS_PORT" || die "UDP $FAREND_IP:$UAS_PORT is in use (set BENCH_UAS_PORT)"
 ! port_busy u $CARRIER_IP "$UAC_PORT" || die "UDP $CARRIER_IP:$UAC_PORT is in use (set BENCH_UAC_PORT)"
-
-HZ=$(getconf CLK_TCK)
-cpu_ticks() { # utime+stime of a process and its direct children
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
-		[ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12+$13}')))
-	done
-	echo "$t"
-}
-udp_drops() { # system-wide UDP datagrams dropped for a full receive buffer
-	awk '$1=="Udp:" {if (!h) {for (i = 2; i <= NF; i++) c[$i] = i; h = 1} else print $c["RcvbufErrors"]}' /proc/net/snmp
-}
-rss_kb() { awk -v k="${2:-VmRSS}:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 rb_metrics() { # ringbox's own view from /metrics (served to loopback callers)
 	python3 - "http://$BOX_IP:$HTTP_PORT/metrics" "${1:-text}" <<'PY' 2>/dev/null || echo "metrics unavailable"
@@ -209,20 +149,6 @@ heap_profile() {
 	[ "$PROFILE" = 1 ] || return 0
 	curl -sf -o "$OUT/heap_$1.pb" "http://$BOX_IP:$DEBUG_PORT/debug/pprof/heap?gc=1" || return 0
 	"$GO" tool pprof -top -sample_index=inuse_space bin/ringbox "$OUT/heap_$1.pb" >"$OUT/heap_$1.top" 2>/dev/null
-}
-
-udp_in() { # UDP datagrams received (the network namespace's, or the machine's)
-	awk '$1=="Udp:" {if (!h) {for (i = 2; i <= NF; i++) c[$i] = i; h = 1} else print $c["InDatagrams"]}' /proc/net/snmp
-}
-
-wait_udp() { # ip port pid what: wait until a UDP socket is bound
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$3" 2>/dev/null || die "$4 exited at start; see $OUT"
-		port_busy u "$1" "$2" && return 0
-		sleep 0.1
-	done
-	die "$4 did not bind $1:$2 within 10 s; see $OUT"
 }
 
 start_uas() { # name -> sets UAS_PID
