@@ -102,7 +102,7 @@ func (s *Store) VersionSite(ctx context.Context, version int64) (*site.Site, err
 	if err != nil {
 		return nil, s.errf(fmt.Sprintf("read version %d", version), err)
 	}
-	st, err := decodeStored([]byte(yml), hashes, fmt.Sprintf("version %d", version))
+	st, err := decodeStored([]byte(yml), hashes, "stored site")
 	if err != nil {
 		return nil, fmt.Errorf("store: configuration version %d: %w", version, err)
 	}
@@ -286,7 +286,7 @@ func (s *Store) Draft(ctx context.Context, login string) (base int64, st *site.S
 	if err != nil {
 		return 0, nil, time.Time{}, false, s.errf("read draft of "+login, err)
 	}
-	st, err = decodeStored([]byte(yml), hashes, "draft of "+login)
+	st, err = decodeStored([]byte(yml), hashes, "stored site")
 	if err != nil {
 		return 0, nil, time.Time{}, false, fmt.Errorf("store: draft of %s: %w", login, err)
 	}
