@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"ringbox/firmware/site"
@@ -109,10 +110,16 @@ func (s *Store) VersionSite(ctx context.Context, version int64) (*site.Site, err
 	return st, nil
 }
 
-// encodeStored gives the stored form of a site: the YAML with secrets and
-// the users' password hashes as JSON, since Marshal never writes them.
+// encodeStored gives the stored form of a site (see sitecodec.go), with
+// secrets, and the users' password hashes as JSON beside it. Plain
+// passwords are never stored.
 func encodeStored(st *site.Site) (yml, hashes string, err error) {
-	b, err := site.Marshal(st, true)
+	c := *st
+	c.Users = slices.Clone(st.Users)
+	for i := range c.Users {
+		c.Users[i].Password = ""
+	}
+	b, err := encodeSite(&c)
 	if err != nil {
 		return "", "", err
 	}
@@ -126,17 +133,17 @@ func encodeStored(st *site.Site) (yml, hashes string, err error) {
 // decodeStored reverses encodeStored. It does not insist that the site
 // validates: a draft may name an object someone else's apply deleted since,
 // and a newer firmware may check more than the one that stored a version.
-// Such a site is still complete, because the YAML was written by Marshal:
-// it is accepted when writing it again gives the same bytes, which proves
-// the problems are validation ones and nothing was lost in decoding.
+// Such a site is still complete when encoding it again gives the stored
+// bytes, which proves its problems are validation ones and nothing was lost
+// in decoding.
 func decodeStored(yml []byte, hashes, name string) (*site.Site, error) {
 	f, err := site.ParseFile(yml, name)
 	if err != nil {
 		if f == nil || f.Site == nil {
 			return nil, err
 		}
-		again, merr := site.Marshal(f.Site, true)
-		if merr != nil || !bytes.Equal(again, yml) {
+		again, eerr := encodeSite(f.Site)
+		if eerr != nil || !bytes.Equal(again, yml) {
 			return nil, err
 		}
 	}

@@ -252,7 +252,7 @@ func TestDraftsPerLogin(t *testing.T) {
 		t.Fatalf("draft before any save: ok %v, err %v", ok, err)
 	}
 	alices := mustExport(t, s)
-	alices.Extensions[0].Name = "Robert"
+	alices.Extensions[0].Name = `Rob "the \\ builder" Zoë: 100%`
 	if err := s.SaveDraft(ctx, "alice", 1, alices); err != nil {
 		t.Fatal(err)
 	}
@@ -382,5 +382,64 @@ func TestVersionsKeepNewest(t *testing.T) {
 	old, err := s.VersionSite(ctx, 6)
 	if err != nil || old.System.Name != "Site 6" {
 		t.Errorf("oldest kept version: %v, %v", old, err)
+	}
+}
+
+// bigSite is a large installation: 500 extensions, 200 agents, 50 queues
+// of 10 agents each and 20 ring groups.
+func bigSite() *site.Site {
+	st := &site.Site{Version: 1, System: site.System{Name: "Big", Timezone: "UTC"}}
+	for i := range 500 {
+		st.Extensions = append(st.Extensions, site.Extension{Number: fmt.Sprint(1000 + i), Name: fmt.Sprintf("Person %d", i),
+			Secret: fmt.Sprintf("secret-%d", i), Voicemail: true, Email: fmt.Sprintf("p%d@example.com", i)})
+	}
+	for i := range 200 {
+		st.Agents = append(st.Agents, site.Agent{ID: fmt.Sprintf("a%d", i), Name: fmt.Sprintf("Agent %d", i),
+			Extension: fmt.Sprint(1000 + i), PIN: "1234", Wrapup: dur("10s"),
+			Hours: []site.Range{{Days: "mon-fri", From: "09:00", To: "17:00"}}})
+	}
+	for i := range 50 {
+		q := site.Queue{ID: fmt.Sprintf("q%d", i), Name: fmt.Sprintf("Queue %d", i), AgentRing: dur("15s"), MaxWait: dur("5m")}
+		for j := range 10 {
+			q.Agents = append(q.Agents, site.QueueAgent{Agent: fmt.Sprintf("a%d", (i*10+j)%200), Level: 1 + j%2})
+		}
+		st.Queues = append(st.Queues, q)
+	}
+	for i := range 20 {
+		st.RingGroups = append(st.RingGroups, site.RingGroup{ID: fmt.Sprintf("rg%d", i), Name: fmt.Sprintf("Group %d", i),
+			Stages: []site.Stage{{Ring: []string{fmt.Sprintf("ext:%d", 1000+i), fmt.Sprintf("a%d", i)}, For: dur("20s")},
+				{Ring: []string{fmt.Sprintf("q%d", i)}, For: dur("20s")}}})
+	}
+	st.Users = []site.User{{Login: "admin", Role: site.RoleAdmin, Password: "admin-password-1"}}
+	return st
+}
+
+// BenchmarkImportOneFieldChange measures the console's apply of one edited
+// field on a large site, over a known base (the console's target is an
+// apply under 200 ms on the 2-core ARM box).
+func BenchmarkImportOneFieldChange(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	ctx := b.Context()
+	if _, err := s.ImportSite(ctx, bigSite(), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	st := mustExport(b, s)
+	base, err := s.ConfigVersion(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		st.Extensions[250].Name = fmt.Sprintf("Renamed %d", i)
+		ch, err := s.ImportSiteWith(ctx, st, "bench", ImportOptions{Base: base})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := ch.Kind("extensions").Changed; len(ch.Kinds) != 1 || len(got) != 1 || got[0] != "1250" {
+			b.Fatalf("change = %+v, want extension 1250 alone", ch)
+		}
+		base = ch.Version
 	}
 }

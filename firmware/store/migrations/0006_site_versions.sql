@@ -3,9 +3,11 @@
 --
 -- site_versions holds one row per configuration version written by an
 -- import (ImportSite, ImportSiteWith), keyed by config_version after the
--- change. site_yaml is the whole site with secrets (site.Marshal(s, true));
--- Marshal never writes web passwords or their hashes, so user_hashes keeps
--- them as a JSON object login -> bcrypt hash, and restoring a version gives
+-- change. site_yaml is the whole site with secrets, in the site file's
+-- structure written as one line of JSON (which is YAML: site.Parse reads it;
+-- see store/sitecodec.go for why not site.Marshal). It never holds web
+-- passwords or their hashes; user_hashes keeps the hashes as a JSON object
+-- login -> bcrypt hash, and restoring a version gives
 -- every login back its password of the time. change is the import's Change
 -- as JSON. restored_from is the version an import restored, NULL otherwise.
 -- The store keeps the newest 200 rows (see versions.go).
