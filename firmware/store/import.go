@@ -49,6 +49,21 @@ func (c Change) Kind(kind string) KindChange {
 	return KindChange{Kind: kind}
 }
 
+// ImportOptions adjust [Store.ImportSiteWith]. The zero value is
+// [Store.ImportSite]'s behaviour.
+type ImportOptions struct {
+	// Base is the configuration version the caller's site was edited from.
+	// When it is not 0 and another change was applied since, the import is
+	// refused with a *StaleError (errors.Is ErrStale) and nothing changes.
+	// 0 applies over whatever is current.
+	Base int64
+	// RestoredFrom is the version whose site is being applied again (from
+	// [Store.VersionSite]); it is recorded with the new version. 0: none.
+	RestoredFrom int64
+	// Action is the audit row's action; "" means "config.import".
+	Action string
+}
+
 // ImportSite replaces the whole configuration with st in one transaction:
 // on any error nothing stored changes. It does not rely on st having been
 // validated: the schema's keys and foreign keys reject what cannot be
@@ -59,10 +74,39 @@ func (c Change) Kind(kind string) KindChange {
 // (extension secret, agent PIN, mailbox PIN, trunk password, SMTP password)
 // keep the stored value of the same object, so exporting without secrets and
 // importing again wipes nothing; a secret therefore cannot be cleared through
-// a site file. Import bumps the config version and writes one audit row.
+// a site file. Import bumps the config version, records the new version's
+// site (see [Store.ListVersions]) and writes one audit row.
+//
+// ImportSite is ImportSiteWith with zero options.
 func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Change, error) {
+	return s.ImportSiteWith(ctx, st, actor, ImportOptions{})
+}
+
+// ImportSiteWith is [Store.ImportSite] with options: an apply over a known
+// base version (refused with a *StaleError if another change came first),
+// the version being restored, and the audit action.
+//
+// A user in st with PasswordHash set and no Password gets that hash, so
+// that applying a site from [Store.VersionSite] gives every login back its
+// password of the time. The hash must be a bcrypt hash. Without a Base or
+// RestoredFrom, though, a user that exists keeps the stored hash, as with
+// ImportSite: a caller that exported the site before someone changed a
+// password would otherwise put the old password back unnoticed.
+func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string, o ImportOptions) (Change, error) {
 	if st == nil {
 		return Change{}, errors.New("store: import: no site")
+	}
+	if o.Action == "" {
+		o.Action = "config.import"
+	}
+	if o.Base != 0 {
+		// Refuse a stale apply before spending bcrypt time on it; the
+		// check that counts is the one inside the transaction.
+		if cur, err := s.ConfigVersion(ctx); err == nil && cur != o.Base {
+			if err := staleError(ctx, s.r, o.Base, cur); err != nil {
+				return Change{}, fmt.Errorf("store: import into %s: %w", s.path, err)
+			}
+		}
 	}
 	// Hash the passwords before taking the write lock: bcrypt takes tens of
 	// milliseconds per user. A password equal to the stored one keeps its
@@ -75,15 +119,25 @@ func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Ch
 	if err != nil {
 		return Change{}, fmt.Errorf("store: import: %w", err)
 	}
+	trustHashes := o.Base != 0 || o.RestoredFrom != 0
 	var ch Change
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if o.Base != 0 {
+			var cur int64
+			if err := tx.QueryRowContext(ctx, `SELECT version FROM config_version WHERE id = 1`).Scan(&cur); err != nil {
+				return fmt.Errorf("read config version: %w", err)
+			}
+			if cur != o.Base {
+				return staleError(ctx, tx, o.Base, cur)
+			}
+		}
 		// Re-read inside the transaction: another process may have
 		// imported since.
 		old, err := exportSite(ctx, tx)
 		if err != nil {
 			return err
 		}
-		next, err := s.mergeSecrets(st, old, hashes)
+		next, err := s.mergeSecrets(st, old, hashes, trustHashes)
 		if err != nil {
 			return err
 		}
@@ -102,13 +156,16 @@ func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Ch
 		if _, err := tx.ExecContext(ctx, `DELETE FROM hunt_state WHERE group_id NOT IN (SELECT id FROM hunt_groups)`); err != nil {
 			return err
 		}
+		if err := s.insertVersion(ctx, tx, next, actor, s.now(), ch, o.RestoredFrom); err != nil {
+			return err
+		}
 		detail, _ := json.Marshal(ch)
-		return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: "config.import", Object: "site", Detail: string(detail)})
+		return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: o.Action, Object: "site", Detail: string(detail)})
 	})
 	if err != nil {
 		return Change{}, fmt.Errorf("store: import into %s: %w", s.path, err)
 	}
-	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds))
+	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds), "restored_from", o.RestoredFrom)
 	return ch, nil
 }
 
@@ -143,7 +200,11 @@ func (s *Store) hashPasswords(users []site.User, stored map[string]string) (map[
 
 // mergeSecrets returns a copy of st as it will be stored: omitted secrets
 // filled in from old, passwords replaced by hashes.
-func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string) (*site.Site, error) {
+//
+// A user with PasswordHash set and no Password gets that hash when
+// trustHashes is set, or when it has no stored hash; otherwise it keeps
+// the stored one (see ImportSiteWith).
+func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string, trustHashes bool) (*site.Site, error) {
 	n := *st
 	if n.System.SMTP != nil {
 		smtp := *n.System.SMTP
@@ -210,6 +271,10 @@ func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string) (*sit
 				h = string(b)
 			}
 			u.PasswordHash = h
+		case u.PasswordHash != "" && (trustHashes || oldHash[u.Login] == ""):
+			if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+				return nil, fmt.Errorf("users[%d] %s: password hash: %w", i, u.Login, err)
+			}
 		case oldHash[u.Login] != "":
 			u.PasswordHash = oldHash[u.Login]
 		default:

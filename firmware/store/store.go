@@ -186,6 +186,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.seedVersion(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn(path, true, syncMode))
 	if err != nil {
 		w.Close()
