@@ -27,6 +27,9 @@ import (
 	"unicode/utf8"
 )
 
+// Pictures are 560 units wide and shown at most 35rem (560 px) wide: 14px
+// text on a desktop, about 9px on a 375 px phone, still readable.
+
 // Colours of the pictures. They are drawn on their own light background
 // (also on a dark page) and picked for contrast on it: text at least
 // 4.5:1, bars and lines at least 3:1 (WCAG 2.1, checked by the tests).
@@ -39,7 +42,7 @@ const (
 	colBar     = "#0b5cad" // a member ringing, first pass
 	colRepeat  = "#5b87c0" // the same, on a repeat pass
 	colSkipBg  = "#eceef2"
-	colSkip    = "#5f6878" // hatching and text of a skipped member
+	colSkip    = "#5f6878" // outline and hatching of a skipped member
 	colOpen    = "#2e7d4f" // open hours
 	colHoliday = "#a3241c" // hatching and text of a holiday
 	colHolBg   = "#fbeceb"
@@ -48,19 +51,18 @@ const (
 )
 
 // CSS styles the pictures; the console adds it to its stylesheet once.
-const CSS = `.pic{display:block;width:100%;height:auto;max-width:48rem;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-.pic text{fill:` + colInk + `;font-size:13px}
-.pic .pic-muted{fill:` + colMuted + `;font-size:11px}
-.pic .pic-small{font-size:11px}
+const CSS = `.pic{display:block;width:100%;height:auto;max-width:35rem;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+.pic text{fill:` + colInk + `;font-size:14px}
+.pic .pic-muted{fill:` + colMuted + `;font-size:12px}
 .pic-bg{fill:` + colBg + `}
 .pic-grid{stroke:` + colGrid + `;stroke-width:1}
 .pic-axis{stroke:` + colAxis + `;stroke-width:1}
 .pic-stage{stroke:` + colAxis + `;stroke-width:1;stroke-dasharray:3 3}
-.pic-bar{fill:` + colBar + `}
-.pic-bar-repeat{fill:` + colRepeat + `}
+.pic-bar{fill:` + colBar + `;stroke:` + colBg + `;stroke-width:1}
+.pic-bar-repeat{fill:` + colRepeat + `;stroke:` + colBg + `;stroke-width:1}
 .pic-skip{fill:` + colSkipBg + `;stroke:` + colSkip + `;stroke-width:1}
-.pic-hatch{stroke:` + colSkip + `;stroke-width:1.5}
-.pic .pic-skip-text{fill:` + colSkip + `;font-size:11px;font-style:italic}
+.pic-hatch{stroke:` + colSkip + `;stroke-width:1;opacity:.6}
+.pic .pic-skip-text{fill:` + colInk + `;font-size:12px;paint-order:stroke;stroke:` + colSkipBg + `;stroke-width:4px;stroke-linejoin:round}
 .pic-box{fill:` + colBg + `;stroke:` + colMuted + `;stroke-width:1.5}
 .pic-end{fill:` + colEndBg + `;stroke:` + colInk + `;stroke-width:1.5}
 .pic .pic-strong{font-weight:700}
@@ -159,7 +161,7 @@ func (c *canvas) hatch(x, y, w, h float64, cls string) {
 }
 
 // num writes a coordinate with at most one decimal: enough on a
-// 640-unit canvas, and short.
+// 560-unit canvas, and short.
 func num(v float64) string {
 	return strconv.FormatFloat(float64(int64(v*10+sign(v)*0.5))/10, 'f', -1, 64)
 }
@@ -217,12 +219,34 @@ func short(s string, n int) string {
 	return strings.TrimSpace(string(r[:n-1])) + "…"
 }
 
-// fits is how many characters of 13px text fit in w units; a rough mean
+// fits is how many characters of 14px text fit in w units; a rough mean
 // width, as the server knows no font metrics.
-func fits(w float64) int { return int(w / 7.2) }
+func fits(w float64) int { return int(w / 7.8) }
 
-// fitsSmall is fits for 11px text.
-func fitsSmall(w float64) int { return int(w / 6.2) }
+// fitsSmall is fits for 12px text.
+func fitsSmall(w float64) int { return int(w / 6.7) }
+
+// wrap breaks s into at most lines lines of at most n characters, at
+// spaces where it can; the last line is shortened when s does not fit.
+func wrap(s string, n, lines int) []string {
+	var out []string
+	rest := []rune(s)
+	for len(rest) > 0 && len(out) < lines-1 && len(rest) > n {
+		cut := n
+		for i := n; i > n/2; i-- {
+			if rest[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimSpace(string(rest[:cut])))
+		rest = []rune(strings.TrimSpace(string(rest[cut:])))
+	}
+	if len(rest) > 0 || len(out) == 0 {
+		out = append(out, short(string(rest), n))
+	}
+	return out
+}
 
 func orIdentity(label func(string) string) func(string) string {
 	if label == nil {

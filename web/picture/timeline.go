@@ -3,9 +3,11 @@ package picture
 import (
 	"fmt"
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
@@ -20,11 +22,12 @@ const (
 
 // Timeline geometry, in user units.
 const (
-	tlWidth   = 640.0
-	tlLabelW  = 130.0 // member names, left
-	tlEndW    = 120.0 // the "then →" box, right
+	tlWidth   = 560.0
+	tlLabelW  = 116.0 // member names, left
+	tlEndW    = 110.0 // the "then →" box, right
 	tlTop     = 22.0  // stage names above the rows
 	tlRowH    = 24.0
+	tlRowHDry = 34.0 // with a dry run: room for the skip reasons under the name
 	tlBarH    = 16.0
 	tlPlotX0  = tlLabelW + 8
 	tlPlotX1  = tlWidth - tlEndW - 16
@@ -83,6 +86,10 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 	xAt := func(d time.Duration) float64 { return tlPlotX0 + d.Seconds()*scale }
 
 	skips := planSkips(plan)
+	rowH := tlRowH
+	if plan != nil {
+		rowH = tlRowHDry
+	}
 
 	// Height: stage names, rows (at least one, for the end box), the
 	// "+N more" line, tick labels, notes and legend.
@@ -90,12 +97,12 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 	if moreMembers > 0 {
 		bodyRows++
 	}
-	rowsBottom := tlTop + float64(bodyRows)*tlRowH
+	rowsBottom := tlTop + float64(bodyRows)*rowH
 	notes := timelineNotes(g, plan, label, passes, drawn, stageLen)
 	if n := windows(g, rowOf, drawn) - maxBars; n > 0 {
 		notes = append(notes, fmt.Sprintf("+%d more ring windows not drawn", n))
 	}
-	h := rowsBottom + tlAxisGap + 8 + float64(len(notes))*16 + 24
+	h := max(rowsBottom, tlTop+26+17*2) + tlAxisGap + 8 + float64(len(notes))*16 + 24
 
 	desc := fmt.Sprintf("Ring group %s: %s, %s, %s in all", name,
 		plural(len(g.Stages), "stage"), plural(len(members), "member"), secs(stageLen*time.Duration(passes)))
@@ -145,14 +152,20 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 	// Member names.
 	for i := range rows {
 		m := members[i]
-		y := tlTop + float64(i)*tlRowH
+		y := tlTop + float64(i)*rowH
 		c.group("", label(m)+" ("+m+")")
-		c.text(tlLabelW, y+tlRowH/2+4, "end", "", short(label(m), fits(tlLabelW)))
+		if why := memberReasons(skips, m); why != "" {
+			// The bars may be too short to say why; the row does.
+			c.text(tlLabelW, y+rowH/2-1, "end", "", short(label(m), fits(tlLabelW)))
+			c.text(tlLabelW, y+rowH/2+12, "end", "pic-skip-text", short(why, fitsSmall(tlLabelW)))
+		} else {
+			c.text(tlLabelW, y+rowH/2+5, "end", "", short(label(m), fits(tlLabelW)))
+		}
 		c.endGroup()
 	}
 	if moreMembers > 0 {
-		y := tlTop + float64(rows)*tlRowH
-		c.text(tlLabelW, y+tlRowH/2+4, "end", "pic-muted", fmt.Sprintf("+%d more", moreMembers))
+		y := tlTop + float64(rows)*rowH
+		c.text(tlLabelW, y+rowH/2+5, "end", "pic-muted", fmt.Sprintf("+%d more", moreMembers))
 	}
 
 	// Bars.
@@ -174,7 +187,7 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 				}
 				bars++
 				x, w := xAt(from), xAt(until)-xAt(from)
-				y := tlTop + float64(row)*tlRowH + (tlRowH-tlBarH)/2
+				y := tlTop + float64(row)*rowH + (rowH-tlBarH)/2
 				where := fmt.Sprintf("%s to %s, stage %d", secs(from), secs(until), si+1)
 				if p > 0 {
 					where += fmt.Sprintf(", pass %d", p+1)
@@ -185,8 +198,8 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 					c.group("pic-win", fmt.Sprintf("%s: skipped, %s (%s)", label(m), sk.reason, where))
 					c.rect(x, y, w, tlBarH, "pic-skip")
 					c.hatch(x, y, w, tlBarH, "pic-hatch")
-					if n := fitsSmall(w - 4); n >= 3 {
-						c.text(x+w/2, y+tlBarH-4, "middle", "pic-skip-text", short(sk.reason, n))
+					if fitsSmall(w-4) >= utf8.RuneCountInString(sk.reason) {
+						c.text(x+w/2, y+tlBarH-4, "middle", "pic-skip-text", sk.reason)
 					}
 				case sk.reason != "":
 					// An agent whose desk phone is skipped (do not disturb)
@@ -205,13 +218,16 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 
 	// Where the call goes when nobody answers.
 	ex := tlPlotX1 + 12
-	bh := min(float64(bodyRows)*tlRowH-8, 44)
-	by := tlTop + (float64(bodyRows)*tlRowH-bh)/2
 	dest := label(g.NoAnswerDest())
+	lines := wrap(dest, fits(tlEndW-14), 2)
+	bh := 26 + 17*float64(len(lines))
+	by := tlTop + max(0, (float64(bodyRows)*rowH-bh)/2)
 	c.group("pic-then", "then "+dest)
 	c.rect(ex, by, tlEndW, bh, "pic-end")
-	c.text(ex+8, by+bh/2-3, "", "pic-muted", "then →")
-	c.text(ex+8, by+bh/2+12, "", "pic-strong", short(dest, fits(tlEndW-14)))
+	c.text(ex+8, by+18, "", "pic-muted", "then →")
+	for i, l := range lines {
+		c.text(ex+8, by+36+17*float64(i), "", "pic-strong", l)
+	}
 	c.endGroup()
 
 	// Notes and legend.
@@ -228,7 +244,7 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 			c.hatch(lx, y-10, 14, 12, "pic-hatch")
 		}
 		c.text(lx+18, y, "", "pic-muted", text)
-		lx += 18 + float64(len(text))*6.2 + 16
+		lx += 18 + float64(len(text))*6.7 + 14
 	}
 	legend("pic-bar", "rings", false)
 	if drawn > 1 {
@@ -291,6 +307,18 @@ func planSkips(plan *flow.PlanResult) map[skipKey]skipInfo {
 		}
 	}
 	return out
+}
+
+// memberReasons joins the distinct reasons m is skipped for.
+func memberReasons(skips map[skipKey]skipInfo, m string) string {
+	var out []string
+	for k, s := range skips {
+		if k.member == m && !s.partly && !slices.Contains(out, s.reason) {
+			out = append(out, s.reason)
+		}
+	}
+	slices.Sort(out) // map order must not change the picture
+	return strings.Join(out, ", ")
 }
 
 // skipsNow lists the members the plan skips altogether at least once.

@@ -124,7 +124,9 @@ func TestTimelineBarsFollowStages(t *testing.T) {
 	if len(end) != 1 || end[0].title() != "then Voicemail 100" {
 		t.Errorf("end box %v, want one titled %q", end, "then Voicemail 100")
 	}
-	svg.textNode(t, "Voicemail 100")
+	if got := strings.Join(end[0].texts(), " "); got != "then → Voicemail 100" {
+		t.Errorf("end box reads %q, want %q", got, "then → Voicemail 100")
+	}
 	if l := svg.attr["aria-label"]; !strings.Contains(l, "Ring group Sales: 2 stages, 4 members, 60 s in all, rung 2 times over; then Voicemail 100") {
 		t.Errorf("aria-label %q does not describe the group", l)
 	}
@@ -180,13 +182,26 @@ func TestTimelineSkippedMembers(t *testing.T) {
 	if sales[0].class != "pic-bar" || !strings.Contains(sales[0].title, "partly skipped, do not disturb") {
 		t.Errorf("102 Sales bar %+v: rings on another phone, want a normal bar saying partly skipped", sales[0])
 	}
-	// The reason is written on the hatched bars, and each has hatching.
-	var reasons []string
-	for _, x := range svg.all(byClass("pic-skip-text")) {
-		reasons = append(reasons, x.text)
+	// The reason is written under the member's name, and on the bar when
+	// it fits there (20 s does, 10 s does not).
+	rowSays := map[string]string{}
+	for _, g := range svg.all(func(n *node) bool { return n.name == "g" && n.attr["class"] == "" }) {
+		for _, x := range g.all(byClass("pic-skip-text")) {
+			rowSays[g.title()] += x.text
+		}
 	}
-	if strings.Join(reasons, ",") != "off hours,on a call" {
-		t.Errorf("reasons written %q, want off hours and on a call", reasons)
+	wantRows := map[string]string{"Bob Smith (bob)": "off hours", "+1 555 0100 (+15550100)": "on a call"}
+	if fmt.Sprint(rowSays) != fmt.Sprint(wantRows) {
+		t.Errorf("rows say %q, want %q", rowSays, wantRows)
+	}
+	var onBars []string
+	for _, g := range svg.all(byClass("pic-win")) {
+		for _, x := range g.all(byClass("pic-skip-text")) {
+			onBars = append(onBars, x.text)
+		}
+	}
+	if strings.Join(onBars, ",") != "off hours" {
+		t.Errorf("reasons on bars %q, want only off hours (on a call does not fit 10 s)", onBars)
 	}
 	for _, g := range svg.all(byClass("pic-win")) {
 		hatched := len(g.all(byClass("pic-hatch"))) > 0
