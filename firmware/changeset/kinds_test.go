@@ -69,6 +69,16 @@ func TestKinds(t *testing.T) {
 	}
 }
 
+// TestKindsCoverSite fails when a list is added to site.Site without a
+// kind here, which would leave its objects out of every diff and merge.
+func TestKindsCoverSite(t *testing.T) {
+	for f := range reflect.TypeFor[site.Site]().Fields() {
+		if n := yamlName(f); n != "version" && !isKind(n) {
+			t.Errorf("site.Site field %s (%q) has no kind", f.Name, n)
+		}
+	}
+}
+
 func TestKeys(t *testing.T) {
 	s := testSite()
 	s.Extensions = append(s.Extensions, site.Extension{Number: "201", Name: "Bob again"})

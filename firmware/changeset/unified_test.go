@@ -260,3 +260,50 @@ func FuzzUnifiedDiff(f *testing.F) {
 		}
 	})
 }
+
+// bigSiteFiles returns two site-like files of about n lines. With shuffle,
+// b holds the same lines as a (one kind of line repeated a lot, as in site
+// files) in a different order, which makes the shortest diff costly to find;
+// without, b is a with a few hundred scattered edits.
+func bigSiteFiles(n int, shuffle bool) (a, b []byte) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var la []string
+	for i := 0; len(la) < n; i++ {
+		la = append(la, "  - number: \""+strconv.Itoa(1000+i)+"\"\n", "    name: Person "+strconv.Itoa(i%50)+"\n",
+			"    voicemail: true\n", "    permission: national\n")
+	}
+	lb := append([]string(nil), la...)
+	if shuffle {
+		r.Shuffle(len(lb), func(i, j int) { lb[i], lb[j] = lb[j], lb[i] })
+	} else {
+		for range 300 {
+			lb[r.IntN(len(lb))] = "    name: Edited " + strconv.Itoa(r.IntN(1000)) + "\n"
+		}
+	}
+	return []byte(strings.Join(la, "")), []byte(strings.Join(lb, ""))
+}
+
+// TestUnifiedDiffCostly checks the diff of two large, thoroughly reordered
+// files, where the search gives up on the shortest diff, still turns a
+// into b.
+func TestUnifiedDiffCostly(t *testing.T) {
+	a, b := bigSiteFiles(10000, true)
+	d := UnifiedDiff("a", "b", a, b)
+	if p, err := applyPatch(a, d); err != nil || !bytes.Equal(p, b) {
+		t.Fatalf("patch does not give b: %v", err)
+	}
+}
+
+// BenchmarkUnifiedDiff measures diffs of two 10,000-line site files: a few
+// hundred scattered edits, and the same lines thoroughly reordered.
+func BenchmarkUnifiedDiff(b *testing.B) {
+	for _, shuffle := range []bool{false, true} {
+		x, y := bigSiteFiles(10000, shuffle)
+		b.Run("shuffle="+strconv.FormatBool(shuffle), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				UnifiedDiff("a", "b", x, y)
+			}
+		})
+	}
+}
