@@ -69,9 +69,10 @@ const CSS = `.pic{display:block;width:100%;height:auto;max-width:35rem;font-fami
 .pic-open{fill:` + colOpen + `}
 .pic-holiday{fill:` + colHolBg + `}
 .pic-holiday-hatch{stroke:` + colHoliday + `;stroke-width:1.5;opacity:.5}
-.pic .pic-holiday-text{fill:` + colHoliday + `;font-weight:700}
+.pic .pic-holiday-text{fill:` + colHoliday + `;font-weight:700;paint-order:stroke;stroke:` + colHolBg + `;stroke-width:4px}
 .pic-today{fill:none;stroke:` + colAccent + `;stroke-width:3}
 .pic .pic-today-text{fill:` + colAccent + `;font-weight:700}
+.pic-now{stroke:` + colAccent + `;stroke-width:2}
 .pic-link{fill:none;stroke:` + colMuted + `;stroke-width:1.5}
 .pic-key{fill:` + colAccent + `}
 .pic .pic-key-text{fill:` + colBg + `;font-weight:700}
