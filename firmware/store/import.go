@@ -111,11 +111,11 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 	// Hash the passwords before taking the write lock: bcrypt takes tens of
 	// milliseconds per user. A password equal to the stored one keeps its
 	// hash, so importing the same file twice changes nothing.
-	prev, err := s.ExportSite(ctx)
+	stored, err := s.storedHashes(ctx, st.Users)
 	if err != nil {
 		return Change{}, err
 	}
-	hashes, err := s.hashPasswords(st.Users, userHashes(prev))
+	hashes, err := s.hashPasswords(st.Users, stored)
 	if err != nil {
 		return Change{}, fmt.Errorf("store: import: %w", err)
 	}
@@ -167,6 +167,27 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 	}
 	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds), "restored_from", o.RestoredFrom)
 	return ch, nil
+}
+
+// storedHashes returns login -> stored password hash, read only when a
+// user carries a password to compare with it.
+func (s *Store) storedHashes(ctx context.Context, users []site.User) (map[string]string, error) {
+	m := map[string]string{}
+	if !slices.ContainsFunc(users, func(u site.User) bool { return u.Password != "" }) {
+		return m, nil
+	}
+	err := rowsEach(ctx, s.r, `SELECT login, password_hash FROM users`, func(r *sql.Rows) error {
+		var login, h string
+		if err := r.Scan(&login, &h); err != nil {
+			return err
+		}
+		m[login] = h
+		return nil
+	})
+	if err != nil {
+		return nil, s.errf("read password hashes", err)
+	}
+	return m, nil
 }
 
 func userHashes(st *site.Site) map[string]string {

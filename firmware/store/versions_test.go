@@ -253,6 +253,18 @@ func TestDraftsPerLogin(t *testing.T) {
 	}
 	alices := mustExport(t, s)
 	alices.Extensions[0].Name = `Rob "the \\ builder" Zoë: 100%`
+	withPassword := *alices
+	withPassword.Users = append([]site.User{{Login: "new", Role: site.RoleAgent, Password: "plain-draft-password"}}, alices.Users...)
+	if err := s.SaveDraft(ctx, "alice", 1, &withPassword); err != nil {
+		t.Fatal(err)
+	}
+	var raw string
+	if err := s.r.QueryRowContext(ctx, `SELECT site_yaml || user_hashes FROM drafts WHERE login = 'alice'`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(raw, `"new"`) || strings.Contains(raw, "plain-draft-password") {
+		t.Errorf("stored draft (want the new user, not its plain password): %s", raw)
+	}
 	if err := s.SaveDraft(ctx, "alice", 1, alices); err != nil {
 		t.Fatal(err)
 	}
