@@ -111,11 +111,11 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 	// Hash the passwords before taking the write lock: bcrypt takes tens of
 	// milliseconds per user. A password equal to the stored one keeps its
 	// hash, so importing the same file twice changes nothing.
-	prev, err := s.ExportSite(ctx)
+	stored, err := s.storedHashes(ctx, st.Users)
 	if err != nil {
 		return Change{}, err
 	}
-	hashes, err := s.hashPasswords(st.Users, userHashes(prev))
+	hashes, err := s.hashPasswords(st.Users, stored)
 	if err != nil {
 		return Change{}, fmt.Errorf("store: import: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 		if err != nil {
 			return err
 		}
-		if err := s.replaceConfig(ctx, tx, next); err != nil {
+		if err := s.replaceConfig(ctx, tx, next, old); err != nil {
 			return err
 		}
 		ch = diffSites(old, next)
@@ -167,6 +167,27 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 	}
 	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds), "restored_from", o.RestoredFrom)
 	return ch, nil
+}
+
+// storedHashes returns login -> stored password hash, read only when a
+// user carries a password to compare with it.
+func (s *Store) storedHashes(ctx context.Context, users []site.User) (map[string]string, error) {
+	m := map[string]string{}
+	if !slices.ContainsFunc(users, func(u site.User) bool { return u.Password != "" }) {
+		return m, nil
+	}
+	err := rowsEach(ctx, s.r, `SELECT login, password_hash FROM users`, func(r *sql.Rows) error {
+		var login, h string
+		if err := r.Scan(&login, &h); err != nil {
+			return err
+		}
+		m[login] = h
+		return nil
+	})
+	if err != nil {
+		return nil, s.errf("read password hashes", err)
+	}
+	return m, nil
 }
 
 func userHashes(st *site.Site) map[string]string {
@@ -296,15 +317,85 @@ func ha1(number, realm, secret string) (md5hex, sha256hex string) {
 	return hex.EncodeToString(m[:]), hex.EncodeToString(h[:])
 }
 
-// replaceConfig deletes the configuration rows and inserts st. Users are
-// updated in place rather than re-inserted so that their sessions survive.
-func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) error {
-	// Children with plain (non-cascading) references first.
-	for _, t := range []string{"inbound_routes", "outbound_routes", "queues", "ring_groups", "hunt_groups",
-		"ivrs", "announcements", "schedules", "voicemail_boxes", "trunks", "lines", "prompts", "hold_music",
-		"agents", "extensions"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-			return fmt.Errorf("clear %s: %w", t, err)
+// configTables are the tables replaceConfig rewrites, children with plain
+// (non-cascading) references to another kind first, each with the site
+// file's key of its kind.
+var configTables = []struct{ table, kind string }{
+	{"inbound_routes", "inbound"}, {"outbound_routes", "outbound"}, {"queues", "queues"},
+	{"ring_groups", "ring_groups"}, {"hunt_groups", "hunt_groups"}, {"ivrs", "ivrs"},
+	{"announcements", "announcements"}, {"schedules", "schedules"}, {"voicemail_boxes", "voicemail"},
+	{"trunks", "trunks"}, {"lines", "lines"}, {"prompts", "prompts"}, {"hold_music", "hold_music"},
+	{"agents", "agents"}, {"extensions", "extensions"},
+}
+
+// rewriteKinds returns the kinds of objects replaceConfig must delete and
+// insert again to store next over old (the stored configuration): those
+// whose list differs in any field or in order, and those that reference a
+// rewritten kind through a plain foreign key (queue agents name agents,
+// inbound routes schedules, outbound routes trunks), since deleting the
+// referenced rows would fail. Rewriting only these is what keeps a
+// one-field apply of a large site fast (BenchmarkImportOneFieldChange);
+// old nil means everything.
+func (s *Store) rewriteKinds(ctx context.Context, tx *sql.Tx, old, next *site.Site) (map[string]bool, error) {
+	all := map[string]bool{}
+	for _, t := range configTables {
+		all[t.kind] = true
+	}
+	if old == nil {
+		return all, nil
+	}
+	same := func(a, b any) bool { return reflect.DeepEqual(a, b) }
+	dirty := map[string]bool{
+		"extensions":    !same(normalize(old.Extensions), normalize(next.Extensions)),
+		"agents":        !same(normalize(old.Agents), normalize(next.Agents)),
+		"ring_groups":   !same(normalize(old.RingGroups), normalize(next.RingGroups)),
+		"hunt_groups":   !same(normalize(old.HuntGroups), normalize(next.HuntGroups)),
+		"queues":        !same(normalize(old.Queues), normalize(next.Queues)),
+		"ivrs":          !same(normalize(old.IVRs), normalize(next.IVRs)),
+		"announcements": !same(normalize(old.Announcements), normalize(next.Announcements)),
+		"schedules":     !same(normalize(old.Schedules), normalize(next.Schedules)),
+		"inbound":       !same(normalize(old.Inbound), normalize(next.Inbound)),
+		"voicemail":     !same(normalize(old.Voicemail), normalize(next.Voicemail)),
+		"trunks":        !same(normalize(old.Trunks), normalize(next.Trunks)),
+		"outbound":      !same(normalize(old.Outbound), normalize(next.Outbound)),
+		"lines":         !same(normalize(old.Lines), normalize(next.Lines)),
+		"prompts":       !same(normalize(old.Prompts), normalize(next.Prompts)),
+		"hold_music":    !same(normalize(old.HoldMusic), normalize(next.HoldMusic)),
+	}
+	if len(dirty) != len(all) {
+		return nil, errors.New("rewriteKinds does not cover every table") // a kind added to one list only
+	}
+	if !dirty["extensions"] {
+		// HA1 values stored for another realm (another process's, or an
+		// older firmware's) are brought to this store's realm by an import.
+		var stale bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM extensions WHERE ha1_realm != ?
+			OR (secret != '' AND (ha1_md5 = '' OR ha1_sha256 = '')))`, s.realm).Scan(&stale); err != nil {
+			return nil, fmt.Errorf("check extension digests: %w", err)
+		}
+		dirty["extensions"] = stale
+	}
+	dirty["queues"] = dirty["queues"] || dirty["agents"]
+	dirty["inbound"] = dirty["inbound"] || dirty["schedules"]
+	dirty["outbound"] = dirty["outbound"] || dirty["trunks"]
+	return dirty, nil
+}
+
+// replaceConfig stores st over old (the stored configuration; nil: unknown):
+// the system row and the users are updated, and the rows of every kind of
+// object that changed are deleted and inserted again. Users are updated in
+// place rather than re-inserted so that their sessions survive.
+func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Site) error {
+	dirty, err := s.rewriteKinds(ctx, tx, old, st)
+	if err != nil {
+		return err
+	}
+	for _, t := range configTables {
+		if !dirty[t.kind] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.table); err != nil {
+			return fmt.Errorf("clear %s: %w", t.table, err)
 		}
 	}
 	ex := func(what string, query string, args ...any) error {
@@ -324,195 +415,225 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st *site.Site) er
 		sys.Language, sys.LoopLimit, sys.LoopTo, strings.Join(sys.SIPDigest, ","), b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password); err != nil {
 		return err
 	}
-	for i, x := range st.Extensions {
-		m, h := ha1(x.Number, s.realm, x.Secret)
-		if err := ex(fmt.Sprintf("extensions[%d] %s", i, x.Number), `INSERT INTO extensions (number, pos, name, secret,
-			ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND); err != nil {
-			return err
-		}
-	}
-	for i, x := range st.Agents {
-		what := fmt.Sprintf("agents[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO agents (id, pos, name, extension, mobile, ring_preference, mobile_after_ns, role,
-			auto_login, button, pin, wrapup_after_all_calls, wrapup_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Extension, x.Mobile,
-			x.RingPreference, int64(x.MobileAfter), x.Role, x.AutoLogin, x.Button, x.PIN, x.WrapupAfterAllCalls, int64(x.Wrapup)); err != nil {
-			return err
-		}
-		for j, h := range x.Hours {
-			if err := ex(fmt.Sprintf("%s: hours[%d]", what, j), `INSERT INTO agent_hours (agent_id, pos, days, from_hm, to_hm)
-				VALUES (?,?,?,?,?)`, x.ID, j, h.Days, h.From, h.To); err != nil {
+	if dirty["extensions"] {
+		for i, x := range st.Extensions {
+			m, h := ha1(x.Number, s.realm, x.Secret)
+			if err := ex(fmt.Sprintf("extensions[%d] %s", i, x.Number), `INSERT INTO extensions (number, pos, name, secret,
+				ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+				x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND); err != nil {
 				return err
 			}
 		}
 	}
-	// reports_to points at other agents, which now all exist.
-	for i, x := range st.Agents {
-		if x.ReportsTo == "" {
-			continue
+	if dirty["agents"] {
+		for i, x := range st.Agents {
+			what := fmt.Sprintf("agents[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO agents (id, pos, name, extension, mobile, ring_preference, mobile_after_ns, role,
+				auto_login, button, pin, wrapup_after_all_calls, wrapup_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Extension, x.Mobile,
+				x.RingPreference, int64(x.MobileAfter), x.Role, x.AutoLogin, x.Button, x.PIN, x.WrapupAfterAllCalls, int64(x.Wrapup)); err != nil {
+				return err
+			}
+			for j, h := range x.Hours {
+				if err := ex(fmt.Sprintf("%s: hours[%d]", what, j), `INSERT INTO agent_hours (agent_id, pos, days, from_hm, to_hm)
+					VALUES (?,?,?,?,?)`, x.ID, j, h.Days, h.From, h.To); err != nil {
+					return err
+				}
+			}
 		}
-		if err := ex(fmt.Sprintf("agents[%d] %s: reports_to %q", i, x.ID, x.ReportsTo),
-			`UPDATE agents SET reports_to = ? WHERE id = ?`, x.ReportsTo, x.ID); err != nil {
-			return err
-		}
-	}
-	for i, x := range st.Prompts {
-		if err := ex(fmt.Sprintf("prompts[%d] %s", i, x.ID), `INSERT INTO prompts (id, pos, file) VALUES (?,?,?)`,
-			x.ID, i, x.File); err != nil {
-			return err
-		}
-	}
-	for i, x := range st.HoldMusic {
-		what := fmt.Sprintf("hold_music[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO hold_music (id, pos, device) VALUES (?,?,?)`, x.ID, i, x.Device); err != nil {
-			return err
-		}
-		for j, f := range x.Files {
-			if err := ex(fmt.Sprintf("%s: files[%d]", what, j), `INSERT INTO hold_music_files (class_id, pos, file) VALUES (?,?,?)`,
-				x.ID, j, f); err != nil {
+		// reports_to points at other agents, which now all exist.
+		for i, x := range st.Agents {
+			if x.ReportsTo == "" {
+				continue
+			}
+			if err := ex(fmt.Sprintf("agents[%d] %s: reports_to %q", i, x.ID, x.ReportsTo),
+				`UPDATE agents SET reports_to = ? WHERE id = ?`, x.ReportsTo, x.ID); err != nil {
 				return err
 			}
 		}
 	}
-	for i, x := range st.Schedules {
-		what := fmt.Sprintf("schedules[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO schedules (id, pos, name) VALUES (?,?,?)`, x.ID, i, x.Name); err != nil {
-			return err
-		}
-		for j, r := range x.Open {
-			if err := ex(fmt.Sprintf("%s: open[%d]", what, j), `INSERT INTO schedule_ranges (schedule_id, pos, days, from_hm, to_hm)
-				VALUES (?,?,?,?,?)`, x.ID, j, r.Days, r.From, r.To); err != nil {
-				return err
-			}
-		}
-		for j, d := range x.Holidays {
-			if err := ex(fmt.Sprintf("%s: holidays[%d]", what, j), `INSERT INTO schedule_holidays (schedule_id, pos, day)
-				VALUES (?,?,?)`, x.ID, j, d); err != nil {
+	if dirty["prompts"] {
+		for i, x := range st.Prompts {
+			if err := ex(fmt.Sprintf("prompts[%d] %s", i, x.ID), `INSERT INTO prompts (id, pos, file) VALUES (?,?,?)`,
+				x.ID, i, x.File); err != nil {
 				return err
 			}
 		}
 	}
-	for i, x := range st.Trunks {
-		if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-			register, fxo, caller_id, office_number) VALUES (?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
-			x.Register, x.FXO, x.CallerID, x.OfficeNumber); err != nil {
-			return err
-		}
-	}
-	for i, x := range st.RingGroups {
-		what := fmt.Sprintf("ring_groups[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO ring_groups (id, pos, name, repeat, cid_prefix, confirm, music, no_answer, ring_unavailable_agents)
-			VALUES (?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Repeat, x.CIDPrefix, x.Confirm, x.Music, x.NoAnswer, x.RingUnavailableAgents); err != nil {
-			return err
-		}
-		for j, sg := range x.Stages {
-			if err := ex(fmt.Sprintf("%s: stages[%d]", what, j), `INSERT INTO ring_group_stages (group_id, stage, for_ns)
-				VALUES (?,?,?)`, x.ID, j, int64(sg.For)); err != nil {
+	if dirty["hold_music"] {
+		for i, x := range st.HoldMusic {
+			what := fmt.Sprintf("hold_music[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO hold_music (id, pos, device) VALUES (?,?,?)`, x.ID, i, x.Device); err != nil {
 				return err
 			}
-			for k, m := range sg.Ring {
-				if err := ex(fmt.Sprintf("%s: stages[%d].ring[%d]", what, j, k), `INSERT INTO ring_group_stage_members
-					(group_id, stage, pos, member) VALUES (?,?,?,?)`, x.ID, j, k, m); err != nil {
+			for j, f := range x.Files {
+				if err := ex(fmt.Sprintf("%s: files[%d]", what, j), `INSERT INTO hold_music_files (class_id, pos, file) VALUES (?,?,?)`,
+					x.ID, j, f); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	for i, x := range st.HuntGroups {
-		what := fmt.Sprintf("hunt_groups[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO hunt_groups (id, pos, name, strategy, ring_ns, no_answer, ring_unavailable_agents) VALUES (?,?,?,?,?,?,?)`,
-			x.ID, i, x.Name, x.Strategy, int64(x.Ring), x.NoAnswer, x.RingUnavailableAgents); err != nil {
-			return err
-		}
-		for j, m := range x.Members {
-			if err := ex(fmt.Sprintf("%s: members[%d]", what, j), `INSERT INTO hunt_group_members (group_id, pos, member)
-				VALUES (?,?,?)`, x.ID, j, m); err != nil {
+	if dirty["schedules"] {
+		for i, x := range st.Schedules {
+			what := fmt.Sprintf("schedules[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO schedules (id, pos, name) VALUES (?,?,?)`, x.ID, i, x.Name); err != nil {
 				return err
 			}
-		}
-	}
-	for i, x := range st.Queues {
-		what := fmt.Sprintf("queues[%d] %s", i, x.ID)
-		var every site.Duration
-		if x.Comfort != nil {
-			every = x.Comfort.Every
-		}
-		if err := ex(what, `INSERT INTO queues (id, pos, name, strategy, agent_ring_ns, wrapup_ns, confirm, max_no_answer,
-			retry_delay_ns, max_wait_ns, on_timeout, on_empty, hold_music, comfort_set, comfort_every_ns,
-			announce_position_ns, level_wait_ns, service_level_ns, exit_key, exit_to)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Strategy, int64(x.AgentRing),
-			int64(x.Wrapup), x.Confirm, x.MaxNoAnswer, int64(x.RetryDelay), int64(x.MaxWait), x.OnTimeout, x.OnEmpty,
-			x.HoldMusic, x.Comfort != nil, int64(every), int64(x.AnnouncePosition), int64(x.LevelWait),
-			int64(x.ServiceLevel), x.ExitKey, x.ExitTo); err != nil {
-			return err
-		}
-		for j, a := range x.Agents {
-			if err := ex(fmt.Sprintf("%s: agents[%d] %q", what, j, a.Agent), `INSERT INTO queue_agents (queue_id, pos, agent_id, level)
-				VALUES (?,?,?,?)`, x.ID, j, a.Agent, a.Level); err != nil {
-				return err
+			for j, r := range x.Open {
+				if err := ex(fmt.Sprintf("%s: open[%d]", what, j), `INSERT INTO schedule_ranges (schedule_id, pos, days, from_hm, to_hm)
+					VALUES (?,?,?,?,?)`, x.ID, j, r.Days, r.From, r.To); err != nil {
+					return err
+				}
 			}
-		}
-		if x.Comfort != nil {
-			for j, p := range x.Comfort.Prompts {
-				if err := ex(fmt.Sprintf("%s: comfort.prompts[%d]", what, j), `INSERT INTO queue_comfort_prompts (queue_id, pos, prompt)
-					VALUES (?,?,?)`, x.ID, j, p); err != nil {
+			for j, d := range x.Holidays {
+				if err := ex(fmt.Sprintf("%s: holidays[%d]", what, j), `INSERT INTO schedule_holidays (schedule_id, pos, day)
+					VALUES (?,?,?)`, x.ID, j, d); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	for i, x := range st.IVRs {
-		what := fmt.Sprintf("ivrs[%d] %s", i, x.ID)
-		if err := ex(what, `INSERT INTO ivrs (id, pos, name, greeting, direct_dial, timeout_ns, digit_timeout_ns, retries,
-			timeout_retries, invalid, on_invalid, on_timeout) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name,
-			x.Greeting, x.DirectDial, int64(x.Timeout), int64(x.DigitTimeout), x.Retries, x.TimeoutRetries, x.Invalid,
-			x.OnInvalid, x.OnTimeout); err != nil {
-			return err
-		}
-		for k, d := range x.Options {
-			if err := ex(fmt.Sprintf("%s: options[%q]", what, k), `INSERT INTO ivr_options (ivr_id, key, destination)
-				VALUES (?,?,?)`, x.ID, k, d); err != nil {
+	if dirty["trunks"] {
+		for i, x := range st.Trunks {
+			if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
+				register, fxo, caller_id, office_number) VALUES (?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+				x.Register, x.FXO, x.CallerID, x.OfficeNumber); err != nil {
 				return err
 			}
 		}
 	}
-	for i, x := range st.Announcements {
-		if err := ex(fmt.Sprintf("announcements[%d] %s", i, x.ID), `INSERT INTO announcements (id, pos, prompt, record, next)
-			VALUES (?,?,?,?,?)`, x.ID, i, x.Prompt, x.Record, x.Next); err != nil {
-			return err
+	if dirty["ring_groups"] {
+		for i, x := range st.RingGroups {
+			what := fmt.Sprintf("ring_groups[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO ring_groups (id, pos, name, repeat, cid_prefix, confirm, music, no_answer, ring_unavailable_agents)
+				VALUES (?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Repeat, x.CIDPrefix, x.Confirm, x.Music, x.NoAnswer, x.RingUnavailableAgents); err != nil {
+				return err
+			}
+			for j, sg := range x.Stages {
+				if err := ex(fmt.Sprintf("%s: stages[%d]", what, j), `INSERT INTO ring_group_stages (group_id, stage, for_ns)
+					VALUES (?,?,?)`, x.ID, j, int64(sg.For)); err != nil {
+					return err
+				}
+				for k, m := range sg.Ring {
+					if err := ex(fmt.Sprintf("%s: stages[%d].ring[%d]", what, j, k), `INSERT INTO ring_group_stage_members
+						(group_id, stage, pos, member) VALUES (?,?,?,?)`, x.ID, j, k, m); err != nil {
+						return err
+					}
+				}
+			}
 		}
 	}
-	for i, x := range st.Inbound {
-		if err := ex(fmt.Sprintf("inbound[%d] %s (when %q)", i, x.Match, x.When), `INSERT INTO inbound_routes
-			(pos, match, schedule_id, destination, otherwise) VALUES (?,?,?,?,?)`, i, x.Match, nullStr(x.When), x.To,
-			x.Otherwise); err != nil {
-			return err
+	if dirty["hunt_groups"] {
+		for i, x := range st.HuntGroups {
+			what := fmt.Sprintf("hunt_groups[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO hunt_groups (id, pos, name, strategy, ring_ns, no_answer, ring_unavailable_agents) VALUES (?,?,?,?,?,?,?)`,
+				x.ID, i, x.Name, x.Strategy, int64(x.Ring), x.NoAnswer, x.RingUnavailableAgents); err != nil {
+				return err
+			}
+			for j, m := range x.Members {
+				if err := ex(fmt.Sprintf("%s: members[%d]", what, j), `INSERT INTO hunt_group_members (group_id, pos, member)
+					VALUES (?,?,?)`, x.ID, j, m); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	for i, x := range st.Voicemail {
-		if err := ex(fmt.Sprintf("voicemail[%d] %s", i, x.Box), `INSERT INTO voicemail_boxes (box, pos, name, email, greeting,
-			max_length_ns, min_length_ns, pin) VALUES (?,?,?,?,?,?,?,?)`, x.Box, i, x.Name, x.Email, x.Greeting,
-			int64(x.MaxLength), int64(x.MinLength), x.PIN); err != nil {
-			return err
+	if dirty["queues"] {
+		for i, x := range st.Queues {
+			what := fmt.Sprintf("queues[%d] %s", i, x.ID)
+			var every site.Duration
+			if x.Comfort != nil {
+				every = x.Comfort.Every
+			}
+			if err := ex(what, `INSERT INTO queues (id, pos, name, strategy, agent_ring_ns, wrapup_ns, confirm, max_no_answer,
+				retry_delay_ns, max_wait_ns, on_timeout, on_empty, hold_music, comfort_set, comfort_every_ns,
+				announce_position_ns, level_wait_ns, service_level_ns, exit_key, exit_to)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Strategy, int64(x.AgentRing),
+				int64(x.Wrapup), x.Confirm, x.MaxNoAnswer, int64(x.RetryDelay), int64(x.MaxWait), x.OnTimeout, x.OnEmpty,
+				x.HoldMusic, x.Comfort != nil, int64(every), int64(x.AnnouncePosition), int64(x.LevelWait),
+				int64(x.ServiceLevel), x.ExitKey, x.ExitTo); err != nil {
+				return err
+			}
+			for j, a := range x.Agents {
+				if err := ex(fmt.Sprintf("%s: agents[%d] %q", what, j, a.Agent), `INSERT INTO queue_agents (queue_id, pos, agent_id, level)
+					VALUES (?,?,?,?)`, x.ID, j, a.Agent, a.Level); err != nil {
+					return err
+				}
+			}
+			if x.Comfort != nil {
+				for j, p := range x.Comfort.Prompts {
+					if err := ex(fmt.Sprintf("%s: comfort.prompts[%d]", what, j), `INSERT INTO queue_comfort_prompts (queue_id, pos, prompt)
+						VALUES (?,?,?)`, x.ID, j, p); err != nil {
+						return err
+					}
+				}
+			}
 		}
 	}
-	for i, x := range st.Outbound {
-		what := fmt.Sprintf("outbound[%d] %s", i, x.Pattern)
-		if err := ex(what, `INSERT INTO outbound_routes (pos, pattern, strip, prepend, emergency, permission)
-			VALUES (?,?,?,?,?,?)`, i, x.Pattern, x.Strip, x.Prepend, x.Emergency, x.Permission); err != nil {
-			return err
+	if dirty["ivrs"] {
+		for i, x := range st.IVRs {
+			what := fmt.Sprintf("ivrs[%d] %s", i, x.ID)
+			if err := ex(what, `INSERT INTO ivrs (id, pos, name, greeting, direct_dial, timeout_ns, digit_timeout_ns, retries,
+				timeout_retries, invalid, on_invalid, on_timeout) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name,
+				x.Greeting, x.DirectDial, int64(x.Timeout), int64(x.DigitTimeout), x.Retries, x.TimeoutRetries, x.Invalid,
+				x.OnInvalid, x.OnTimeout); err != nil {
+				return err
+			}
+			for k, d := range x.Options {
+				if err := ex(fmt.Sprintf("%s: options[%q]", what, k), `INSERT INTO ivr_options (ivr_id, key, destination)
+					VALUES (?,?,?)`, x.ID, k, d); err != nil {
+					return err
+				}
+			}
 		}
-		for j, t := range x.Trunks {
-			if err := ex(fmt.Sprintf("%s: trunks[%d] %q", what, j, t), `INSERT INTO outbound_route_trunks (route_pos, pos, trunk_id)
-				VALUES (?,?,?)`, i, j, t); err != nil {
+	}
+	if dirty["announcements"] {
+		for i, x := range st.Announcements {
+			if err := ex(fmt.Sprintf("announcements[%d] %s", i, x.ID), `INSERT INTO announcements (id, pos, prompt, record, next)
+				VALUES (?,?,?,?,?)`, x.ID, i, x.Prompt, x.Record, x.Next); err != nil {
 				return err
 			}
 		}
 	}
-	for i, x := range st.Lines {
-		if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension) VALUES (?,?,?)`,
-			x.Port, i, x.Extension); err != nil {
-			return err
+	if dirty["inbound"] {
+		for i, x := range st.Inbound {
+			if err := ex(fmt.Sprintf("inbound[%d] %s (when %q)", i, x.Match, x.When), `INSERT INTO inbound_routes
+				(pos, match, schedule_id, destination, otherwise) VALUES (?,?,?,?,?)`, i, x.Match, nullStr(x.When), x.To,
+				x.Otherwise); err != nil {
+				return err
+			}
+		}
+	}
+	if dirty["voicemail"] {
+		for i, x := range st.Voicemail {
+			if err := ex(fmt.Sprintf("voicemail[%d] %s", i, x.Box), `INSERT INTO voicemail_boxes (box, pos, name, email, greeting,
+				max_length_ns, min_length_ns, pin) VALUES (?,?,?,?,?,?,?,?)`, x.Box, i, x.Name, x.Email, x.Greeting,
+				int64(x.MaxLength), int64(x.MinLength), x.PIN); err != nil {
+				return err
+			}
+		}
+	}
+	if dirty["outbound"] {
+		for i, x := range st.Outbound {
+			what := fmt.Sprintf("outbound[%d] %s", i, x.Pattern)
+			if err := ex(what, `INSERT INTO outbound_routes (pos, pattern, strip, prepend, emergency, permission)
+				VALUES (?,?,?,?,?,?)`, i, x.Pattern, x.Strip, x.Prepend, x.Emergency, x.Permission); err != nil {
+				return err
+			}
+			for j, t := range x.Trunks {
+				if err := ex(fmt.Sprintf("%s: trunks[%d] %q", what, j, t), `INSERT INTO outbound_route_trunks (route_pos, pos, trunk_id)
+					VALUES (?,?,?)`, i, j, t); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if dirty["lines"] {
+		for i, x := range st.Lines {
+			if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension) VALUES (?,?,?)`,
+				x.Port, i, x.Extension); err != nil {
+				return err
+			}
 		}
 	}
 	return s.replaceUsers(ctx, tx, st.Users)

@@ -44,6 +44,15 @@
 // to the millisecond. Durations of the configuration are stored in
 // nanoseconds (*_ns) so that a site round-trips exactly.
 //
+// # Versions and drafts
+//
+// Every import records the configuration it made, secrets and users'
+// password hashes included, as a version ([Store.ListVersions],
+// [Store.VersionSite]); the newest [KeepVersions] are kept. An apply may
+// name the version it was edited from ([ImportOptions.Base]) and is refused
+// with a [StaleError] if another change came first. Each web login may keep
+// one unfinished edit ([Store.SaveDraft]), which is not configuration.
+//
 // # Append-only history
 //
 // The cdr, cdr_legs, queue_log, agent_activity and audit tables have only

@@ -253,6 +253,18 @@ func TestDraftsPerLogin(t *testing.T) {
 	}
 	alices := mustExport(t, s)
 	alices.Extensions[0].Name = `Rob "the \\ builder" Zoë: 100%`
+	withPassword := *alices
+	withPassword.Users = append([]site.User{{Login: "new", Role: site.RoleAgent, Password: "plain-draft-password"}}, alices.Users...)
+	if err := s.SaveDraft(ctx, "alice", 1, &withPassword); err != nil {
+		t.Fatal(err)
+	}
+	var raw string
+	if err := s.r.QueryRowContext(ctx, `SELECT site_yaml || user_hashes FROM drafts WHERE login = 'alice'`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(raw, `"new"`) || strings.Contains(raw, "plain-draft-password") {
+		t.Errorf("stored draft (want the new user, not its plain password): %s", raw)
+	}
 	if err := s.SaveDraft(ctx, "alice", 1, alices); err != nil {
 		t.Fatal(err)
 	}
@@ -441,5 +453,53 @@ func BenchmarkImportOneFieldChange(b *testing.B) {
 			b.Fatalf("change = %+v, want extension 1250 alone", ch)
 		}
 		base = ch.Version
+	}
+}
+
+// An import rewrites only the kinds of objects that changed; whatever
+// changed, in whichever kind, the stored configuration must be the site
+// imported, order included.
+func TestImportStoresEveryKindOfChange(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	st := fullSite()
+	mustImport(t, s, st, "a", ImportOptions{})
+	steps := []struct {
+		name   string
+		change func(st *site.Site)
+	}{
+		{"extensions reordered", func(st *site.Site) { st.Extensions[0], st.Extensions[1] = st.Extensions[1], st.Extensions[0] }},
+		{"agent renamed (queues name agents)", func(st *site.Site) { st.Agents[1].Name = "Susan" }},
+		{"agent hours", func(st *site.Site) { st.Agents[0].Hours = st.Agents[0].Hours[:1] }},
+		{"schedule renamed (inbound routes name it)", func(st *site.Site) { st.Schedules[0].Name = "Hours" }},
+		{"trunk password (outbound routes name trunks)", func(st *site.Site) { st.Trunks[0].Password = "other" }},
+		{"queue agent level", func(st *site.Site) { st.Queues[0].Agents[1].Level = 3 }},
+		{"ivr option", func(st *site.Site) { st.IVRs[0].Options["3"] = "hangup" }},
+		{"queue removed", func(st *site.Site) { st.Queues = nil; st.IVRs[0].Options["2"] = "hangup" }},
+		{"nothing", func(st *site.Site) {}},
+	}
+	for _, step := range steps {
+		step.change(st)
+		mustImport(t, s, st, "a", ImportOptions{})
+		if got := mustExport(t, s); !site.Equal(got, st) {
+			a, _ := site.Marshal(got, true)
+			t.Errorf("after %s the stored site is\n%s", step.name, a)
+		}
+	}
+}
+
+// An import brings HA1 values stored for another realm to the store's own,
+// even when the extensions did not change.
+func TestImportRefreshesDigestRealm(t *testing.T) {
+	dir := t.TempDir()
+	a := openStore(t, dir, Options{Realm: "old.example"})
+	mustImport(t, a, fullSite(), "a", ImportOptions{})
+	b := openStore(t, dir, Options{Realm: "new.example"})
+	mustImport(t, b, fullSite(), "a", ImportOptions{})
+	var realm string
+	if err := b.r.QueryRowContext(t.Context(), `SELECT ha1_realm FROM extensions WHERE number = '101'`).Scan(&realm); err != nil {
+		t.Fatal(err)
+	}
+	if realm != "new.example" {
+		t.Errorf("extension 101's digest is for realm %q after an import with realm new.example", realm)
 	}
 }
