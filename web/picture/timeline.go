@@ -97,12 +97,17 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 	if moreMembers > 0 {
 		bodyRows++
 	}
-	rowsBottom := tlTop + float64(bodyRows)*rowH
+	dest := label(g.NoAnswerDest())
+	destLines := wrap(dest, fits(tlEndW-14), 2)
+	endH := 26 + 17*float64(len(destLines))
+	// The rows are at least as tall as the end box, which sits beside them.
+	bodyH := max(float64(bodyRows)*rowH, endH+4)
+	rowsBottom := tlTop + bodyH
 	notes := timelineNotes(g, plan, label, passes, drawn, stageLen)
 	if n := windows(g, rowOf, drawn) - maxBars; n > 0 {
 		notes = append(notes, fmt.Sprintf("+%d more ring windows not drawn", n))
 	}
-	h := max(rowsBottom, tlTop+26+17*2) + tlAxisGap + 8 + float64(len(notes))*16 + 24
+	h := rowsBottom + tlAxisGap + 8 + float64(len(notes))*16 + 24
 
 	desc := fmt.Sprintf("Ring group %s: %s, %s, %s in all", name,
 		plural(len(g.Stages), "stage"), plural(len(members), "member"), secs(stageLen*time.Duration(passes)))
@@ -135,13 +140,13 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 			x0, x1 := xAt(at), xAt(at+st.For.D())
 			if x1-x0 >= 4 {
 				c.line(x0, tlTop-14, x0, rowsBottom, "pic-stage")
-				name := "stage " + strconv.Itoa(i+1)
+				tag := "stage " + strconv.Itoa(i+1)
 				if p > 0 {
-					name = "pass " + strconv.Itoa(p+1)
+					tag = "pass " + strconv.Itoa(p+1)
 				}
 				if p == 0 || i == 0 {
 					if n := fitsSmall(x1 - x0 - 4); n >= 3 {
-						c.text(x0+3, tlTop-6, "", "pic-muted", short(name, n))
+						c.text(x0+3, tlTop-6, "", "pic-muted", short(tag, n))
 					}
 				}
 			}
@@ -218,14 +223,11 @@ func RingGroupTimeline(g site.RingGroup, plan *flow.PlanResult, label func(membe
 
 	// Where the call goes when nobody answers.
 	ex := tlPlotX1 + 12
-	dest := label(g.NoAnswerDest())
-	lines := wrap(dest, fits(tlEndW-14), 2)
-	bh := 26 + 17*float64(len(lines))
-	by := tlTop + max(0, (float64(bodyRows)*rowH-bh)/2)
+	by := tlTop + (bodyH-endH)/2
 	c.group("pic-then", "then "+dest)
-	c.rect(ex, by, tlEndW, bh, "pic-end")
+	c.rect(ex, by, tlEndW, endH, "pic-end")
 	c.text(ex+8, by+18, "", "pic-muted", "then →")
-	for i, l := range lines {
+	for i, l := range destLines {
 		c.text(ex+8, by+36+17*float64(i), "", "pic-strong", l)
 	}
 	c.endGroup()

@@ -141,7 +141,12 @@ func TestTimelineDefaults(t *testing.T) {
 	}
 	svg.textNode(t, "ext:101") // no label func: the member as written
 	svg.textNode(t, "hangup")  // no no_answer: hang up
-	svg.textNode(t, "15")
+	// One row is shorter than the end box: the box still ends above the
+	// axis labels.
+	box := svg.all(byClass("pic-end"))[0]
+	if bottom, axis := box.f(t, "y")+box.f(t, "height"), svg.textNode(t, "15").f(t, "y"); bottom > axis-12 {
+		t.Errorf("end box ends at y %.1f, over the axis labels at %.1f", bottom, axis)
+	}
 	if got := svg.all(byClass("pic-bar-repeat")); len(got) != 0 {
 		t.Errorf("%d repeat bars drawn for a group rung once", len(got))
 	}
@@ -297,5 +302,17 @@ func TestTickStep(t *testing.T) {
 		if got := tickStep(tt.total); got != tt.want {
 			t.Errorf("tickStep(%v) = %v, want %v", tt.total, got, tt.want)
 		}
+	}
+}
+
+func TestTimelineEmptyGroup(t *testing.T) {
+	plan := &flow.PlanResult{At: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), NoAnswer: "hangup"}
+	svg := parseSVG(t, RingGroupTimeline(site.RingGroup{ID: "empty"}, plan, label))
+	if n := len(bars(t, svg)); n != 0 {
+		t.Errorf("%d bars for a group with no stages", n)
+	}
+	svg.textNode(t, "A call at Mon 7 Dec 09:00: nobody rings, then Hang up")
+	if got := strings.Join(svg.all(byClass("pic-then"))[0].texts(), " "); got != "then → Hang up" {
+		t.Errorf("end box reads %q", got)
 	}
 }
