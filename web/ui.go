@@ -2,12 +2,21 @@ package web
 
 import (
 	"bytes"
+	"io"
+
+	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
+	"reflect"
+	"ringbox/web/picture"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"ringbox/firmware/auth"
 )
@@ -17,7 +26,7 @@ var assets embed.FS
 
 var (
 	staticFS  = mustSub(assets, "assets/static")
-	templates = template.Must(template.ParseFS(assets, "assets/templates/*.html"))
+	templates = template.Must(template.New("").Funcs(templateFuncs).ParseFS(assets, "assets/templates/*.html"))
 )
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -38,6 +47,7 @@ type section struct {
 
 var sections = []section{
 	{"dashboard", "Dashboard", "/", nil},
+	{"console", "Configure", "/console", nil},
 	{"calls", "Calls", "/calls", []string{"/api/v1/calls", "/api/v1/cdr", "/api/v1/cdrs", "/api/v1/recordings", "/api/v1/voicemail"}},
 	{"queues", "Queues", "/queues", []string{"/api/v1/queues", "/api/v1/queue-log", "/api/v1/queuelog"}},
 	{"agents", "Agents", "/agents", []string{"/api/v1/agents"}},
@@ -87,6 +97,9 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 // routesUI registers the pages and their assets.
 func (s *Server) routesUI() {
 	for _, sec := range sections {
+		if sec.ID == "console" {
+			continue // the console's own pages (console.go)
+		}
 		pat := "GET " + sec.Path
 		if sec.Path == "/" {
 			pat = "GET /{$}"
@@ -95,6 +108,11 @@ func (s *Server) routesUI() {
 	}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("GET /setup", s.setupPage)
+	s.mux.HandleFunc("GET /static/pictures.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		io.WriteString(w, picture.CSS)
+	})
 	files := http.StripPrefix("/static/", http.FileServerFS(staticFS))
 	s.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Embedded files carry no modification time; revalidate each load
@@ -203,4 +221,107 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "setup.html", pageData{Title: "First start", Page: "setup"})
+}
+
+// HandlePage registers a page of the UI (not an API route) that needs a
+// logged-in user with role. A browser without a session is sent to the
+// login page (GET) or refused with 401 (POST); a user without the role
+// gets 403 for GET and POST alike; a POST must come from Ringbox's own
+// pages.
+func (s *Server) HandlePage(pattern, role string, h http.HandlerFunc) {
+	method, _, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !s.setupDone(w, r) {
+			return
+		}
+		p, ok := s.pagePrincipal(r)
+		if !ok {
+			if method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "log in first", http.StatusUnauthorized)
+			return
+		}
+		if method != http.MethodGet && !s.sameOrigin(r) {
+			http.Error(w, "cross-site request refused", http.StatusForbidden)
+			return
+		}
+		if role != "" && !auth.Allows(p.Role, role) {
+			s.log.Warn("page refused", "path", r.URL.Path, "login", p.Login, "role", p.Role, "needs", role)
+			s.render(w, http.StatusForbidden, "forbidden.html", pageData{Title: "Not allowed", Page: "shell", User: toJSON(p),
+				Active: "", Sections: sections})
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		h(w, r)
+	})
+}
+
+// Console registers the installer's console pages.
+func (s *Server) Console(c *Console) { c.routes(s) }
+
+// templateFuncs are the helpers the page templates use.
+var templateFuncs = template.FuncMap{
+	"inc": func(v any) string {
+		switch n := v.(type) {
+		case int:
+			return strconv.Itoa(n + 1)
+		case string:
+			i, err := strconv.Atoi(n)
+			if err != nil {
+				return n
+			}
+			return strconv.Itoa(i + 1)
+		}
+		return fmt.Sprint(v)
+	},
+	// when shows a time in the site's zone, to the second.
+	"when": func(t time.Time, loc *time.Location) string {
+		if t.IsZero() {
+			return ""
+		}
+		if loc == nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("2006-01-02 15:04:05")
+	},
+	"join": strings.Join,
+	"hasExternal": func(groups []optGroup) bool {
+		for _, g := range groups {
+			for _, o := range g.Options {
+				if o.Value == pickExternal {
+					return true
+				}
+			}
+		}
+		return false
+	},
+	// level shows an audio file's peak and RMS level (fields PeakDBFS and
+	// RMSDBFS, plain or pointers).
+	"level": func(v any) string {
+		rv := reflect.Indirect(reflect.ValueOf(v))
+		if rv.Kind() != reflect.Struct {
+			return ""
+		}
+		get := func(name string) (float64, bool) {
+			f := rv.FieldByName(name)
+			if !f.IsValid() {
+				return 0, false
+			}
+			if f.Kind() == reflect.Pointer {
+				if f.IsNil() {
+					return 0, false
+				}
+				f = f.Elem()
+			}
+			return f.Float(), f.Kind() == reflect.Float64
+		}
+		peak, ok1 := get("PeakDBFS")
+		rms, ok2 := get("RMSDBFS")
+		if !ok1 || !ok2 {
+			return ""
+		}
+		return fmt.Sprintf("peak %.1f dBFS, RMS %.1f dBFS", peak, rms)
+	},
 }

@@ -40,6 +40,11 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
+// HashPassword returns the bcrypt hash the store keeps for a web user's
+// password, so that a draft (the console's) can hold a new password without
+// ever storing it in plain.
+func (s *Store) HashPassword(password string) (string, error) { return s.hash(password) }
+
 func (s *Store) hash(password string) (string, error) {
 	if password == "" {
 		return "", errors.New("empty password")

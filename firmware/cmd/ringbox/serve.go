@@ -300,6 +300,28 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.RoutingRoutes(fl) {
 		ws.HandleRoute(r)
 	}
+	// A configuration change is published by the poll below or, after an
+	// apply in the console, at once; one at a time.
+	var reloadMu sync.Mutex
+	onConfig := func(s *site.Site, d config.Changes) {
+		sipSrv.Reload(s)
+		// Cheap when nothing changed: classes whose audio is the same
+		// keep playing undisturbed.
+		audio.Prune(s)
+		audio.LoadHoldMusic(hub, s)
+		bus.Publish(events.ConfigChanged{Version: cfg.Current().Version, Changes: d})
+	}
+	reload := func(ctx context.Context) error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		return cfg.Reload(ctx, st, log, onConfig)
+	}
+	_, sipPortStr, _ := net.SplitHostPort(f.sipAddr)
+	sipPort, _ := strconv.Atoi(sipPortStr)
+	ws.Console(&web.Console{
+		Store: st, Config: cfg, Flow: fl, Library: lib, SIP: sipSrv, Reload: reload,
+		SIPHost: hostFor(pub), SIPPort: sipPort, Realm: f.realm, Logger: log,
+	})
 
 	if f.debugAddr != "" {
 		stopDebug, err := serveDebug(f.debugAddr, log)
@@ -330,14 +352,18 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		}
 	})
 	wg.Go(func() {
-		cfg.Watch(runCtx, st, f.pollEvery, log, func(s *site.Site, d config.Changes) {
-			sipSrv.Reload(s)
-			// Cheap when nothing changed: classes whose audio is the same
-			// keep playing undisturbed.
-			audio.Prune(s)
-			audio.LoadHoldMusic(hub, s)
-			bus.Publish(events.ConfigChanged{Version: cfg.Current().Version, Changes: d})
-		})
+		t := time.NewTicker(f.pollEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			if err := reload(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error("reload configuration", "err", err)
+			}
+		}
 	})
 
 	banner(stdout, f, pub, cur, st)

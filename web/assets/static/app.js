@@ -38,6 +38,13 @@
 
   // ---- login and first-boot setup ----
 
+  // nextPath is where a login goes: the page that sent the browser to the
+  // login page, when it is one of the box's own.
+  function nextPath() {
+    const n = new URLSearchParams(location.search).get('next') || '/';
+    return n.startsWith('/') && !n.startsWith('//') ? n : '/';
+  }
+
   function initLogin() {
     const form = $('#login-form');
     const out = $('#form-error');
@@ -50,7 +57,7 @@
       form.querySelector('button').disabled = true;
       try {
         const r = await api('POST', '/api/v1/session', { login, password });
-        if (r.ok) { location.assign('/'); return; }
+        if (r.ok) { location.assign(nextPath()); return; }
         out.textContent = errorText(r);
       } catch (e) {
         out.textContent = 'The box cannot be reached.';
@@ -241,6 +248,151 @@
     return table;
   }
 
-  const init = { login: initLogin, setup: initSetup, shell: initShell }[document.body.dataset.page];
+  // ---- the installer's console (server-rendered; this only helps) ----
+
+  function initConsole() {
+    initShell();
+    // Lists of rows: see wireList.
+    document.querySelectorAll('ol.row-list').forEach(wireList);
+    document.querySelectorAll('li.row').forEach(wireRow);
+    document.querySelectorAll('select[data-pick]').forEach(wirePick);
+    document.querySelectorAll('[data-toggles]').forEach((cb) => {
+      const body = document.getElementById(cb.dataset.toggles);
+      const sync = () => { body.hidden = !cb.checked; };
+      cb.addEventListener('change', sync);
+      sync();
+    });
+    document.querySelectorAll('form[data-confirm]').forEach((f) => {
+      f.addEventListener('submit', (ev) => { if (!confirm(f.dataset.confirm)) ev.preventDefault(); });
+    });
+    // Long actions say they are under way.
+    document.querySelectorAll('form[data-busy]').forEach((f) => {
+      f.addEventListener('submit', () => {
+        const b = f.querySelector('button[type=submit],button:not([type])');
+        if (b) { b.disabled = true; b.textContent = f.dataset.busy; }
+      });
+    });
+    const q = document.querySelector('input[data-filter]');
+    if (q) {
+      const table = document.querySelector(q.dataset.filter);
+      q.addEventListener('input', () => {
+        const t = q.value.trim().toLowerCase();
+        let shown = 0;
+        if (!table) return;
+        table.querySelectorAll('tbody tr').forEach((tr) => {
+          const hit = !t || (tr.dataset.search || '').includes(t);
+          tr.hidden = !hit;
+          if (hit) shown++;
+        });
+        const none = document.getElementById('list-none');
+        if (none) none.hidden = shown > 0;
+      });
+    }
+    document.querySelectorAll('form.upload').forEach(wireUpload);
+    const flash = document.querySelector('.flash-bad, .field-error');
+    if (flash) flash.scrollIntoView({ block: 'center' });
+  }
+
+  // wireList makes a list's "add" button clone its (hidden) blank row with
+  // the next free index in the input names, so the server reads the rows in
+  // order. Without JavaScript the blank row stays visible: one row to add.
+  function wireList(list) {
+    const blank = list.querySelector(':scope > li.blank');
+    const btn = list.nextElementSibling;
+    if (!blank || !btn || list.dataset.wired) return;
+    list.dataset.wired = '1';
+    blank.hidden = true;
+    let next = Number(blank.dataset.index) + 1;
+    btn.addEventListener('click', () => {
+      const from = blank.dataset.index, to = String(next++);
+      const base = list.dataset.rows.replace(/\./g, '\\.') + (list.dataset.map ? '\\.[kv]' : '');
+      const nameRe = new RegExp('^(' + base + '\\.)' + from + '(?=\\.|$)');
+      const idRe = new RegExp('^(f-' + list.dataset.rows.replace(/\./g, '-') + (list.dataset.map ? '-[kv]' : '') + '-)' + from + '(?=-|$)');
+      const row = blank.cloneNode(true);
+      row.classList.remove('blank');
+      row.hidden = false;
+      row.removeAttribute('data-index');
+      row.querySelectorAll('[name]').forEach((f) => { f.name = f.name.replace(nameRe, '$1' + to); });
+      row.querySelectorAll('[data-rows]').forEach((l) => {
+        l.dataset.rows = l.dataset.rows.replace(new RegExp('^(' + list.dataset.rows.replace(/\./g, '\\.') + '\\.)' + from + '(?=\\.|$)'), '$1' + to);
+        delete l.dataset.wired;
+      });
+      for (const a of ['id', 'for', 'aria-describedby', 'data-toggles']) {
+        row.querySelectorAll('[' + a + ']').forEach((f) => {
+          f.setAttribute(a, f.getAttribute(a).split(' ').map((v) => v.replace(idRe, '$1' + to)).join(' '));
+        });
+      }
+      list.insertBefore(row, blank);
+      wireRow(row);
+      row.querySelectorAll('ol.row-list').forEach(wireList);
+      const first = row.querySelector('input,select');
+      if (first) first.focus();
+    });
+  }
+
+  function wireRow(row) {
+    const rm = row.querySelector(':scope > button.remove');
+    if (rm) rm.addEventListener('click', () => row.remove());
+    row.querySelectorAll('select[data-pick]').forEach(wirePick);
+  }
+
+  // An outside-number box shows only when "Outside number…" is picked.
+  function wirePick(sel) {
+    const ext = sel.parentElement.querySelector('input.external');
+    if (!ext) return;
+    const sync = () => { ext.hidden = sel.value !== 'external'; };
+    sel.addEventListener('change', () => { sync(); if (!ext.hidden) ext.focus(); });
+    sync();
+  }
+
+  // Uploads go to the API with a progress bar; the page reloads to show
+  // the new file with its length and level.
+  function wireUpload(form) {
+    const bar = form.querySelector('progress');
+    const msg = form.querySelector('.upload-msg');
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const file = form.querySelector('input[type=file]').files[0];
+      const id = (form.id === 'upload-prompt' ? form.elements.id : form.elements['class']).value.trim();
+      if (!file || !id) { msg.textContent = 'Choose a name and a file.'; return; }
+      const url = form.dataset.kind === 'prompt'
+        ? '/api/v1/prompts/' + encodeURIComponent(id)
+        : '/api/v1/holdmusic/' + encodeURIComponent(id) + '/tracks';
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      xhr.setRequestHeader('X-Requested-With', 'ringbox');
+      const type = file.type || (/\.mp3$/i.test(file.name) ? 'audio/mpeg' : /\.wav$/i.test(file.name) ? 'audio/wav' : 'application/octet-stream');
+      xhr.setRequestHeader('Content-Type', type);
+      bar.hidden = false; bar.value = 0;
+      msg.textContent = 'Uploading ' + file.name + '…';
+      form.querySelector('button').disabled = true;
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total); };
+      xhr.upload.onload = () => { msg.textContent = 'Checking and converting ' + file.name + '…'; };
+      xhr.onload = () => {
+        form.querySelector('button').disabled = false;
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          bar.value = 100;
+          msg.textContent = 'Stored ' + id + (data && data.duration_seconds ? ' (' + data.duration_seconds.toFixed(1) + ' s)' : '') + '.';
+          msg.className = 'upload-msg flash flash-ok';
+          setTimeout(() => location.reload(), 600);
+          return;
+        }
+        bar.hidden = true;
+        msg.className = 'upload-msg flash flash-bad';
+        msg.textContent = (data && data.error) || ('The box answered HTTP ' + xhr.status + '.');
+      };
+      xhr.onerror = () => {
+        form.querySelector('button').disabled = false;
+        bar.hidden = true;
+        msg.className = 'upload-msg flash flash-bad';
+        msg.textContent = 'The upload failed: the box cannot be reached.';
+      };
+      xhr.send(file);
+    });
+  }
+
+  const init = { login: initLogin, setup: initSetup, shell: initShell, console: initConsole }[document.body.dataset.page];
   if (init) init();
 })();
