@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,83 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// hashTail ends the take with '#' and waits for the box to hang up: the
+// box plays the take back first, so its BYE comes a take's length later.
+const hashTail = `  <pause milliseconds="1000"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>
+  <pause milliseconds="7500"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound.pcap"/></action></nop>
+  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <timewait milliseconds="500"/>
+</scenario>
+`
+
+// TestPromptRecordHashPlaysTakeBack: extension 101 (SIPp, digest auth)
+// dials *70124, speaks SIPp's 7 s A-law sample, presses # (RFC 2833) and
+// stays on the line: the box stores prompt 124, plays the take back and
+// only then hangs up.
+func TestPromptRecordHashPlaysTakeBack(t *testing.T) {
+	// The *44 scenario's INVITE and digest handshake, offering A-law only
+	// (the sample is A-law), then hashTail instead of its digits and BYE.
+	b, err := os.ReadFile(testdata(t, "uac_dtmf_auth.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, ok := strings.Cut(string(b), `  <pause milliseconds="1000"/>`)
+	if !ok {
+		t.Fatal("uac_dtmf_auth.xml changed: no pause after the ACK")
+	}
+	head = strings.ReplaceAll(head, "RTP/AVP 0 8 101", "RTP/AVP 8 101")
+	head = strings.ReplaceAll(head, "      a=rtpmap:0 PCMU/8000\n", "")
+	sf := filepath.Join(t.TempDir(), "uac_record_hash.xml")
+	if err := os.WriteFile(sf, []byte(head+hashTail), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	a := startServe(t, serveOpt{site: demoSite(t)})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	start := time.Now()
+	code, out := sipp(t, 60*time.Second, box, "-sf", sf, "-s", "*70124",
+		"-set", "caller", "101", "-au", "101", "-ap", "demo-101-secret", "-m", "1",
+		"-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29600")
+	elapsed := time.Since(start)
+	if code != 0 {
+		t.Fatalf("sipp: exit %d (the box must hang up after playing the take back)\n%s\n%s", code, out, a.log())
+	}
+	var list []struct {
+		ID       string   `json:"id"`
+		Duration float64  `json:"duration_seconds"`
+		Peak     *float64 `json:"peak_dbfs"`
+	}
+	a.get("/api/v1/prompts", a.token("manager"), &list)
+	take := 0.0
+	for _, p := range list {
+		if p.ID == "124" && p.Peak != nil {
+			take = p.Duration
+		}
+	}
+	if take < 6 || take > 10 {
+		t.Fatalf("prompt 124 is %.1f s long, want about the 7 s spoken: %+v", take, list)
+	}
+	t.Logf("take %.2f s; the box hung up %v after the call began", take, elapsed.Round(time.Millisecond))
+	// Without the playback the box would hang up right after the '#'
+	// (about 8.5 s in); with it, a take's length later.
+	if min := 8*time.Second + time.Duration(0.8*take*float64(time.Second)); elapsed < min {
+		t.Errorf("the box hung up %v after the call began, want at least %v: the take was not played back", elapsed.Round(time.Millisecond), min)
+	}
 }
