@@ -166,3 +166,33 @@ func TestUploadLimitsInWords(t *testing.T) {
 		})
 	}
 }
+
+// TestAudioOfFilesNamedByHand: a site may name files the library did not
+// write (an MP3, an 8 kHz stereo WAV); they are listed with their level
+// and play in the browser as the 16 kHz mono WAV calls hear.
+func TestAudioOfFilesNamedByHand(t *testing.T) {
+	e := newLibEnv(t)
+	e.writeFile("prompts/spare.wav", tone(8000, 2, 440, 2*time.Second))
+	e.writeFile("moh/jazz/1.wav", soxFile(t, "t.mp3", 44100, 2, "1.5")) // an MP3 under a .wav name
+	_, resp := e.do("GET", "/api/v1/prompts", managerToken, "", nil)
+	var prompts []library.PromptInfo
+	json.Unmarshal(resp, &prompts)
+	for _, p := range prompts {
+		if p.ID == "spare" && (p.PeakDBFS == nil || *p.PeakDBFS != -8.7 || p.DurationSeconds != 2) {
+			t.Errorf("spare = %+v, want 2 s at -8.7 dBFS peak", p)
+		}
+	}
+	_, resp = e.do("GET", "/api/v1/holdmusic", managerToken, "", nil)
+	var classes []library.ClassInfo
+	json.Unmarshal(resp, &classes)
+	if tr := classes[0].Tracks[0]; tr.PeakDBFS == nil || tr.Problem != "" || tr.DurationSeconds < 1.4 {
+		t.Errorf("MP3 track = %+v, want its duration and level", tr)
+	}
+	for _, path := range []string{"/api/v1/prompts/spare/audio", "/api/v1/holdmusic/jazz/tracks/1/audio"} {
+		r := e.get(path, managerToken, nil)
+		pcm, f, err := wav.DecodeMono(bytes.NewReader(readBody(t, r)), 0)
+		if r.StatusCode != 200 || err != nil || f.Rate != 16000 || f.Channels != 1 || len(pcm) < 16000*14/10 {
+			t.Errorf("GET %s = %d, %+v, %d samples, %v; want at least 1.4 s of 16 kHz mono", path, r.StatusCode, f, len(pcm), err)
+		}
+	}
+}

@@ -1,11 +1,13 @@
 package library
 
 import (
-	"bytes"
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"ringbox/audio/prompts"
@@ -23,20 +25,33 @@ const SilenceDBFS = -96.0
 // full-scale sine measures 0 dBFS peak and about -3 dBFS RMS. Both are
 // rounded to 0.1 dB and are never below [SilenceDBFS].
 func Level(pcm []int16) (peak, rms float64) {
-	maxAbs := 0
-	var sum float64
+	var m meter
+	m.add(pcm)
+	return m.level()
+}
+
+// meter measures audio a chunk at a time, so a long file is measured
+// without holding it in memory.
+type meter struct {
+	peak int
+	sum  float64
+	n    int64
+}
+
+func (m *meter) add(pcm []int16) {
 	for _, s := range pcm {
 		v := int(s)
-		if v < 0 {
-			v = -v
-		}
-		maxAbs = max(maxAbs, v)
-		sum += float64(s) * float64(s)
+		m.peak = max(m.peak, v, -v)
+		m.sum += float64(v) * float64(v)
 	}
-	if len(pcm) == 0 {
+	m.n += int64(len(pcm))
+}
+
+func (m *meter) level() (peak, rms float64) {
+	if m.n == 0 {
 		return SilenceDBFS, SilenceDBFS
 	}
-	return toDBFS(float64(maxAbs)), toDBFS(math.Sqrt(sum / float64(len(pcm))))
+	return toDBFS(float64(m.peak)), toDBFS(math.Sqrt(m.sum / float64(m.n)))
 }
 
 func toDBFS(amp float64) float64 {
@@ -83,11 +98,10 @@ func (l *Library) fileInfo(file string) (audioInfo, error) {
 	if ok && m.size == fi.Size() && m.mod.Equal(fi.ModTime()) {
 		return m.info, nil
 	}
-	pcm, rate, err := l.decodeStored(p)
+	info, err := measureFile(p)
 	if err != nil {
 		return audioInfo{}, fmt.Errorf("file %s cannot be played: %v", file, err)
 	}
-	info := measure(pcm, rate)
 	l.remember(p, fi, info)
 	return info, nil
 }
@@ -116,21 +130,45 @@ func measure(pcm []int16, rate int) audioInfo {
 	return audioInfo{duration: time.Duration(len(pcm)) * time.Second / time.Duration(rate), peak: peak, rms: rms}
 }
 
-// decodeStored reads a stored file as mono PCM at its own rate. Stored
-// files are WAVs; an older site may name an MP3, decoded as on upload.
-func (l *Library) decodeStored(p string) ([]int16, int, error) {
-	b, err := os.ReadFile(p)
+// measureFile measures a stored file. Stored files are WAVs, read a chunk
+// at a time (a 30-minute track is 58 MB); an older site may name an MP3,
+// decoded as on upload.
+func measureFile(p string) (audioInfo, error) {
+	f, err := os.Open(p)
 	if err != nil {
-		return nil, 0, err
+		return audioInfo{}, err
 	}
-	if wr, err := wav.NewReader(bytes.NewReader(b)); err == nil && wr.Rate > 0 {
-		pcm, f, err := wav.DecodeMono(bytes.NewReader(b), int(int64(wr.Rate)*int64(maxListedDuration/time.Second)))
-		if err != nil {
-			return nil, 0, err
+	defer f.Close()
+	wr, err := wav.NewReader(bufio.NewReaderSize(f, 64<<10))
+	if err != nil || wr.Rate <= 0 {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return audioInfo{}, err
 		}
-		return pcm, f.Rate, nil
+		pcm, rate, err := sound.Limits{MaxBytes: cacheMaxBytes, MaxDuration: maxListedDuration}.Decode(f, filepath.Base(p))
+		if err != nil {
+			return audioInfo{}, err
+		}
+		return measure(pcm, rate), nil
 	}
-	return sound.Limits{MaxBytes: cacheMaxBytes, MaxDuration: maxListedDuration}.Decode(bytes.NewReader(b), p)
+	limit := int64(wr.Rate) * int64(maxListedDuration/time.Second)
+	var m meter
+	chunk := make([]int16, 4096)
+	for {
+		n, err := wr.ReadMono(chunk)
+		m.add(chunk[:n])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return audioInfo{}, err
+		}
+		if m.n > limit {
+			return audioInfo{}, fmt.Errorf("longer than %v", maxListedDuration)
+		}
+	}
+	info := audioInfo{duration: time.Duration(m.n) * time.Second / time.Duration(wr.Rate)}
+	info.peak, info.rms = m.level()
+	return info, nil
 }
 
 // builtinInfo measures a built-in prompt in lang; ok is false when the box
