@@ -11,8 +11,13 @@
 // call plays.
 //
 // [Library.ImportSite] imports a site file with the audio it names (see
-// siteaudio.go); the upload methods change one prompt or track. [Cache] is
-// the decoded audio calls play. The HTTP routes are in package web.
+// siteaudio.go); the upload methods change one prompt or track, and
+// [Library.RecordPrompt] stores a prompt recorded from a phone the same
+// way. The lists give each file's duration and level ([Level], measured
+// once per file: levels.go); [Library.PromptAudio] and
+// [Library.TrackAudio] hand the stored audio to a player. [Cache] is the
+// decoded audio calls play. The HTTP routes are in package web; the limits
+// are in docs/audio.md.
 //
 // # Failure
 //
@@ -522,6 +527,9 @@ func (l *Library) removeOwned(file string) {
 		return
 	}
 	p := l.abs(path.Clean(filepath.ToSlash(file)))
+	l.metaMu.Lock()
+	delete(l.meta, p)
+	l.metaMu.Unlock()
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("remove audio file", "file", p, "err", err)
 	}
