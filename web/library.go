@@ -4,9 +4,11 @@ package web
 //
 //	POST   /api/v1/prompts/{id}                admin: upload a prompt (the body is the file)
 //	GET    /api/v1/prompts                     manager: uploaded and built-in prompts
+//	GET    /api/v1/prompts/{id}/audio          manager: the prompt as a 16 kHz WAV, for an <audio> element
 //	DELETE /api/v1/prompts/{id}                admin: remove an uploaded prompt
 //	POST   /api/v1/holdmusic/{class}/tracks    admin: add a track to a class
 //	GET    /api/v1/holdmusic                   manager: hold-music classes and tracks
+//	GET    /api/v1/holdmusic/{class}/tracks/{n}/audio  manager: track n (from 1) as a 16 kHz WAV
 //	DELETE /api/v1/holdmusic/{class}           admin: remove a class and its tracks
 //	POST   /api/v1/site/import                 admin: a site file and the audio it names (multipart)
 
@@ -17,6 +19,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"ringbox/firmware/auth"
@@ -38,12 +41,16 @@ func LibraryRoutes(lib *library.Library, log *slog.Logger) []Route {
 			Summary: "Upload a prompt (body: a WAV or MP3 file); replaces a built-in prompt of the same id", Handler: http.HandlerFunc(a.uploadPrompt)},
 		{Method: http.MethodGet, Path: "/api/v1/prompts", Role: auth.Manager, Section: "settings",
 			Summary: "Uploaded and built-in prompts with their durations", Handler: http.HandlerFunc(a.listPrompts)},
+		{Method: http.MethodGet, Path: "/api/v1/prompts/{id}/audio", Role: auth.Manager, Section: "settings",
+			Summary: "The prompt as calls play it (uploaded, recorded or built in): audio/wav, 16-bit PCM mono 16 kHz; Range requests work", Handler: http.HandlerFunc(a.promptAudio)},
 		{Method: http.MethodDelete, Path: "/api/v1/prompts/{id}", Role: auth.Admin, Section: "settings",
 			Summary: "Remove an uploaded prompt unless the configuration uses it", Handler: http.HandlerFunc(a.deletePrompt)},
 		{Method: http.MethodPost, Path: "/api/v1/holdmusic/{class}/tracks", Role: auth.Admin, Section: "settings",
 			Summary: "Add a track (body: a WAV or MP3 file) to a hold-music class, creating the class if needed", Handler: http.HandlerFunc(a.uploadTrack)},
 		{Method: http.MethodGet, Path: "/api/v1/holdmusic", Role: auth.Manager, Section: "settings",
 			Summary: "Hold-music classes and their tracks", Handler: http.HandlerFunc(a.listHoldMusic)},
+		{Method: http.MethodGet, Path: "/api/v1/holdmusic/{class}/tracks/{n}/audio", Role: auth.Manager, Section: "settings",
+			Summary: "Track n (from 1, as listed) of a hold-music class: audio/wav, 16-bit PCM mono 16 kHz; Range requests work", Handler: http.HandlerFunc(a.trackAudio)},
 		{Method: http.MethodDelete, Path: "/api/v1/holdmusic/{class}", Role: auth.Admin, Section: "settings",
 			Summary: "Remove a hold-music class and its uploaded tracks unless the configuration uses it", Handler: http.HandlerFunc(a.deleteHoldMusic)},
 		{Method: http.MethodPost, Path: "/api/v1/site/import", Role: auth.Admin, Section: "settings",
@@ -168,6 +175,42 @@ func (a *libraryAPI) listPrompts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *libraryAPI) promptAudio(w http.ResponseWriter, r *http.Request) {
+	au, err := a.lib.PromptAudio(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	serveAudio(w, r, au)
+}
+
+func (a *libraryAPI) trackAudio(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil {
+		a.fail(w, r, &library.Error{Kind: library.ErrNotFound, Msg: fmt.Sprintf("track %q: tracks are numbered from 1, as listed", r.PathValue("n"))})
+		return
+	}
+	au, err := a.lib.TrackAudio(r.Context(), r.PathValue("class"), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	serveAudio(w, r, au)
+}
+
+// serveAudio answers with stored audio through http.ServeContent, so an
+// <audio> element can seek (Range) and revalidate (Last-Modified).
+func serveAudio(w http.ResponseWriter, r *http.Request, au *library.Audio) {
+	defer au.Close()
+	h := w.Header()
+	h.Set("Content-Type", "audio/wav")
+	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": au.Name}))
+	// A prompt recorded again keeps its URL: the browser must ask each
+	// time, and Last-Modified makes the answer a cheap 304 when unchanged.
+	h.Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, au.Name, au.ModTime, au)
 }
 
 func (a *libraryAPI) deletePrompt(w http.ResponseWriter, r *http.Request) {

@@ -480,13 +480,15 @@ func TestHoldMusic(t *testing.T) {
 func TestRoutesDeclareRoles(t *testing.T) {
 	e := newLibEnv(t)
 	want := map[string]string{
-		"POST /api/v1/prompts/{id}":             auth.Admin,
-		"GET /api/v1/prompts":                   auth.Manager,
-		"DELETE /api/v1/prompts/{id}":           auth.Admin,
-		"POST /api/v1/holdmusic/{class}/tracks": auth.Admin,
-		"GET /api/v1/holdmusic":                 auth.Manager,
-		"DELETE /api/v1/holdmusic/{class}":      auth.Admin,
-		"POST /api/v1/site/import":              auth.Admin,
+		"POST /api/v1/prompts/{id}":                      auth.Admin,
+		"GET /api/v1/prompts":                            auth.Manager,
+		"GET /api/v1/prompts/{id}/audio":                 auth.Manager,
+		"GET /api/v1/holdmusic/{class}/tracks/{n}/audio": auth.Manager,
+		"DELETE /api/v1/prompts/{id}":                    auth.Admin,
+		"POST /api/v1/holdmusic/{class}/tracks":          auth.Admin,
+		"GET /api/v1/holdmusic":                          auth.Manager,
+		"DELETE /api/v1/holdmusic/{class}":               auth.Admin,
+		"POST /api/v1/site/import":                       auth.Admin,
 	}
 	got := map[string]string{}
 	for _, r := range web.LibraryRoutes(e.lib, nil) {

@@ -107,6 +107,9 @@ type Engine struct {
 	// Voicemail takes and plays messages; nil: voicemail: destinations
 	// are unavailable.
 	Voicemail *voicemail.Service
+	// PromptStore stores prompts recorded from a phone (*70 then the
+	// prompt id; promptrecord.go); nil: *70 answers as unavailable.
+	PromptStore PromptStore
 	// Audit records schedule overrides and refused outbound calls (the
 	// store's InsertAudit behind a closure); nil: only the log.
 	Audit func(ctx context.Context, actor, action, object, detail string) error

@@ -20,11 +20,14 @@ import (
 )
 
 // toneWAV is a WAV file of a sine at hz.
-func toneWAV(rate, hz int, d time.Duration) []byte {
+func toneWAV(rate, hz int, d time.Duration) []byte { return toneWAVAmp(rate, hz, d, 12000) }
+
+// toneWAVAmp is a WAV file of a sine at hz of amplitude amp.
+func toneWAVAmp(rate, hz int, d time.Duration, amp float64) []byte {
 	n := int(int64(rate) * int64(d) / int64(time.Second))
 	pcm := make([]int16, n)
 	for i := range pcm {
-		pcm[i] = int16(12000 * math.Sin(2*math.Pi*float64(hz)*float64(i)/float64(rate)))
+		pcm[i] = int16(amp * math.Sin(2*math.Pi*float64(hz)*float64(i)/float64(rate)))
 	}
 	var b bytes.Buffer
 	if err := wav.Write(&b, rate, 1, pcm); err != nil {

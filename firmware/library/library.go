@@ -11,8 +11,13 @@
 // call plays.
 //
 // [Library.ImportSite] imports a site file with the audio it names (see
-// siteaudio.go); the upload methods change one prompt or track. [Cache] is
-// the decoded audio calls play. The HTTP routes are in package web.
+// siteaudio.go); the upload methods change one prompt or track, and
+// [Library.RecordPrompt] stores a prompt recorded from a phone the same
+// way. The lists give each file's duration and level ([Level], measured
+// once per file: levels.go); [Library.PromptAudio] and
+// [Library.TrackAudio] hand the stored audio to a player. [Cache] is the
+// decoded audio calls play. The HTTP routes are in package web; the limits
+// are in docs/audio.md.
 //
 // # Failure
 //
@@ -43,7 +48,6 @@ import (
 
 	"github.com/hajimehoshi/go-mp3"
 
-	"ringbox/audio/prompts"
 	"ringbox/audio/sound"
 	"ringbox/audio/wav"
 	"ringbox/firmware/site"
@@ -53,6 +57,15 @@ import (
 // MaxUploadBytes is the largest audio file the library takes, uploaded or
 // named by a site file.
 const MaxUploadBytes = 20 << 20
+
+// The longest audio the library stores (docs/audio.md). A prompt is spoken
+// words; a hold-music track may be a whole album side, and 30 minutes of
+// stored 16 kHz audio (58 MB) is still decoded once and held in memory, so
+// the limit is about the box's RAM, not taste.
+const (
+	MaxPromptDuration = 10 * time.Minute
+	MaxTrackDuration  = 30 * time.Minute
+)
 
 // storedRate is the rate of every stored file: the G.722 rate, from which
 // the 8 kHz G.711 audio is derived without loss of what phones can play.
@@ -66,6 +79,7 @@ var (
 	ErrConflict    = errors.New("conflicts with the configuration")
 	ErrTooBig      = errors.New("file too big")
 	ErrUnsupported = errors.New("unsupported file")
+	ErrTooLong     = errors.New("audio too long") // a 400: the file is fine, its length is not
 )
 
 // Error is a refused change: Kind is one of the Err values above, Msg says
@@ -105,6 +119,9 @@ type Library struct {
 	// mu serialises changes: each one exports the site, edits it and imports
 	// it, and two interleaved would lose one of the edits.
 	mu sync.Mutex
+
+	metaMu sync.Mutex          // protects following
+	meta   map[string]fileMeta // measured files by absolute path (levels.go)
 }
 
 // New returns a library for cfg.
@@ -130,7 +147,8 @@ func checkID(kind, id string) error {
 // upload is a decoded upload, already written to a temporary file beside
 // where it will live.
 type upload struct {
-	tmp        string // absolute path of the temporary file
+	tmp        string  // absolute path of the temporary file
+	pcm        []int16 // the stored 16 kHz samples, to measure
 	duration   time.Duration
 	sourceRate int // 0: unknown
 	bytes      int
@@ -150,8 +168,10 @@ func readAll(r io.Reader) ([]byte, error) {
 
 // receive reads, decodes and stages an uploaded file, to be renamed into
 // dir (relative to the data directory). name labels messages; its
-// extension hints the format. Nothing is written unless the file decodes.
-func (l *Library) receive(r io.Reader, name, dir string) (*upload, error) {
+// extension hints the format; what names the kind of audio for the
+// too-long message ("prompt", "hold-music track"), whose limit is maxDur.
+// Nothing is written unless the file decodes.
+func (l *Library) receive(r io.Reader, name, dir, what string, maxDur time.Duration) (*upload, error) {
 	body, err := readAll(r)
 	var ae *Error
 	if errors.As(err, &ae) {
@@ -162,11 +182,14 @@ func (l *Library) receive(r io.Reader, name, dir string) (*upload, error) {
 	if len(body) == 0 {
 		return nil, errorf(ErrInvalid, "empty body: send the WAV or MP3 file itself as the request body")
 	}
-	clip, err := sound.Import(bytes.NewReader(body), name, MaxUploadBytes)
+	clip, err := sound.Limits{MaxBytes: MaxUploadBytes, MaxDuration: maxDur}.Import(bytes.NewReader(body), name)
+	if errors.Is(err, sound.ErrTooLong) {
+		return nil, errorf(ErrTooLong, "%v (a %s may be at most %s); nothing was changed", err, what, minutes(maxDur))
+	}
 	if err != nil {
 		return nil, importError(err, "; nothing was changed")
 	}
-	u := &upload{duration: clip.Duration, sourceRate: sourceRate(body), bytes: len(body)}
+	u := &upload{pcm: clip.PCM16k, duration: clip.Duration, sourceRate: sourceRate(body), bytes: len(body)}
 	u.tmp, _, err = l.writeTemp(dir, clip)
 	if err != nil {
 		return nil, err
@@ -199,6 +222,14 @@ func (l *Library) writeTemp(dir string, clip *sound.Clip) (tmp, sum string, err 
 		return "", "", fmt.Errorf("write %s: %w", f.Name(), err)
 	}
 	return f.Name(), h.sum(), nil
+}
+
+// minutes says d for a person: "10 minutes".
+func minutes(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }
 
 func tooBig() error {
@@ -323,6 +354,9 @@ type Uploaded struct {
 	DurationSeconds float64  `json:"duration_seconds"`      // of the stored audio
 	SourceRate      int      `json:"source_rate,omitempty"` // sample rate of the uploaded file
 	Files           []string `json:"files,omitempty"`       // hold music: the class's tracks now
+	// Level of the stored audio (after normalisation), see [Level].
+	PeakDBFS float64 `json:"peak_dbfs"`
+	RMSDBFS  float64 `json:"rms_dbfs"`
 }
 
 // UploadPrompt stores the WAV or MP3 file read from r as prompt id,
@@ -330,10 +364,27 @@ type Uploaded struct {
 // messages and its extension hints the format ("" is fine). actor is who
 // does it, for the audit log.
 func (l *Library) UploadPrompt(ctx context.Context, id string, r io.Reader, name, actor string) (Uploaded, error) {
+	return l.storePrompt(ctx, id, r, name, actor, "prompt.upload")
+}
+
+// RecordPrompt stores pcm, recorded on a call at rate (8000 or 16000), as
+// prompt id, exactly as if it had been uploaded as a WAV file: the same
+// checks, level normalisation and install, with audit action
+// prompt.record. actor is "ext:NUMBER" for a recording made from a phone.
+func (l *Library) RecordPrompt(ctx context.Context, id string, pcm []int16, rate int, actor string) error {
+	var b bytes.Buffer
+	if err := wav.Write(&b, rate, 1, pcm); err != nil {
+		return fmt.Errorf("encode recorded prompt %s: %w", id, err)
+	}
+	_, err := l.storePrompt(ctx, id, &b, "recording.wav", actor, "prompt.record")
+	return err
+}
+
+func (l *Library) storePrompt(ctx context.Context, id string, r io.Reader, name, actor, action string) (Uploaded, error) {
 	if err := checkID("prompt", id); err != nil {
 		return Uploaded{}, err
 	}
-	u, err := l.receive(r, id+path.Ext(name), "prompts")
+	u, err := l.receive(r, id+path.Ext(name), "prompts", "prompt", MaxPromptDuration)
 	if err != nil {
 		return Uploaded{}, err
 	}
@@ -352,12 +403,15 @@ func (l *Library) UploadPrompt(ctx context.Context, id string, r io.Reader, name
 		s.Prompts = append(s.Prompts, site.Prompt{ID: id, File: file})
 	}
 	out := Uploaded{ID: id, File: file, DurationSeconds: seconds(u.duration), SourceRate: u.sourceRate}
-	audit := store.AuditEntry{Actor: actor, Action: "prompt.upload", Object: id,
-		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate})}
+	out.PeakDBFS, out.RMSDBFS = Level(u.pcm)
+	audit := store.AuditEntry{Actor: actor, Action: action, Object: id,
+		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate,
+			"peak_dbfs": out.PeakDBFS, "rms_dbfs": out.RMSDBFS})}
 	if err := l.install(ctx, u, file, s, actor, audit); err != nil {
 		return Uploaded{}, err
 	}
-	l.log.Info("prompt uploaded", "prompt", id, "file", file, "duration", u.duration, "actor", actor)
+	l.rememberStored(file, u.pcm)
+	l.log.Info("prompt stored", "prompt", id, "file", file, "duration", u.duration, "peak_dbfs", out.PeakDBFS, "rms_dbfs", out.RMSDBFS, "actor", actor, "action", action)
 	return out, nil
 }
 
@@ -369,7 +423,10 @@ type PromptInfo struct {
 	// same id replaces it).
 	Builtin         bool    `json:"builtin"`
 	DurationSeconds float64 `json:"duration_seconds,omitempty"` // 0: unknown
-	Problem         string  `json:"problem,omitempty"`          // why the uploaded file cannot be played
+	// Level of the audio as stored, see [Level]; absent with a Problem.
+	PeakDBFS *float64 `json:"peak_dbfs,omitempty"`
+	RMSDBFS  *float64 `json:"rms_dbfs,omitempty"`
+	Problem  string   `json:"problem,omitempty"` // why the uploaded file cannot be played
 }
 
 // Prompts lists the site's prompts, then the built-in ones it does not
@@ -383,11 +440,11 @@ func (l *Library) Prompts(ctx context.Context) ([]PromptInfo, error) {
 	seen := map[string]bool{}
 	for _, p := range s.Prompts {
 		info := PromptInfo{ID: p.ID, File: p.File, Builtin: slices.Contains(site.BuiltinPrompts, p.ID)}
-		d, err := l.fileDuration(p.File)
-		if err != nil {
+		if a, err := l.fileInfo(p.File); err != nil {
 			info.Problem = err.Error()
+		} else {
+			info.DurationSeconds, info.PeakDBFS, info.RMSDBFS = levels(a)
 		}
-		info.DurationSeconds = seconds(d)
 		out = append(out, info)
 		seen[p.ID] = true
 	}
@@ -397,8 +454,8 @@ func (l *Library) Prompts(ctx context.Context) ([]PromptInfo, error) {
 			continue
 		}
 		info := PromptInfo{ID: id, Builtin: true}
-		if pcm, ok := prompts.Get(lang, id, storedRate); ok {
-			info.DurationSeconds = seconds(time.Duration(len(pcm)) * time.Second / storedRate)
+		if a, ok := l.builtinInfo(lang, id); ok {
+			info.DurationSeconds, info.PeakDBFS, info.RMSDBFS = levels(a)
 		}
 		out = append(out, info)
 	}
@@ -414,22 +471,9 @@ func (l *Library) abs(file string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(file))
 }
 
-// fileDuration reads the length of a stored file from its header. Files
-// named by an older site may be MP3s or may be missing.
-func (l *Library) fileDuration(file string) (time.Duration, error) {
-	f, err := os.Open(l.abs(file))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return 0, fmt.Errorf("file %s is missing", file)
-		}
-		return 0, fmt.Errorf("file %s cannot be read", file)
-	}
-	defer f.Close()
-	wr, err := wav.NewReader(f)
-	if err != nil || wr.Rate == 0 {
-		return 0, nil // not a WAV: its length is unknown without decoding
-	}
-	return time.Duration(wr.Frames()) * time.Second / time.Duration(wr.Rate), nil
+// levels gives a measured file's duration and levels as the lists show them.
+func levels(a audioInfo) (dur float64, peak, rms *float64) {
+	return seconds(a.duration), &a.peak, &a.rms
 }
 
 // DeletePrompt removes uploaded prompt id unless the configuration plays
@@ -483,6 +527,9 @@ func (l *Library) removeOwned(file string) {
 		return
 	}
 	p := l.abs(path.Clean(filepath.ToSlash(file)))
+	l.metaMu.Lock()
+	delete(l.meta, p)
+	l.metaMu.Unlock()
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		l.log.Warn("remove audio file", "file", p, "err", err)
 	}
@@ -544,7 +591,7 @@ func (l *Library) AddTrack(ctx context.Context, class string, r io.Reader, name,
 		return Uploaded{}, err
 	}
 	dir := "moh/" + class
-	u, err := l.receive(r, class+path.Ext(name), dir)
+	u, err := l.receive(r, class+path.Ext(name), dir, "hold-music track", MaxTrackDuration)
 	if err != nil {
 		return Uploaded{}, err
 	}
@@ -568,11 +615,14 @@ func (l *Library) AddTrack(ctx context.Context, class string, r io.Reader, name,
 	file := l.nextTrack(dir, hm.Files)
 	hm.Files = append(hm.Files, file)
 	out := Uploaded{ID: class, File: file, DurationSeconds: seconds(u.duration), SourceRate: u.sourceRate, Files: hm.Files}
+	out.PeakDBFS, out.RMSDBFS = Level(u.pcm)
 	audit := store.AuditEntry{Actor: actor, Action: "holdmusic.upload", Object: class,
-		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate})}
+		Detail: auditDetail(map[string]any{"file": file, "bytes": u.bytes, "duration_seconds": out.DurationSeconds, "source_rate": u.sourceRate,
+			"peak_dbfs": out.PeakDBFS, "rms_dbfs": out.RMSDBFS})}
 	if err := l.install(ctx, u, file, s, actor, audit); err != nil {
 		return Uploaded{}, err
 	}
+	l.rememberStored(file, u.pcm)
 	l.log.Info("hold music track uploaded", "class", class, "file", file, "duration", u.duration, "actor", actor)
 	return out, nil
 }
@@ -597,9 +647,11 @@ func (l *Library) nextTrack(dir string, files []string) string {
 
 // TrackInfo is one hold-music track.
 type TrackInfo struct {
-	File            string  `json:"file"`
-	DurationSeconds float64 `json:"duration_seconds,omitempty"`
-	Problem         string  `json:"problem,omitempty"`
+	File            string   `json:"file"`
+	DurationSeconds float64  `json:"duration_seconds,omitempty"`
+	PeakDBFS        *float64 `json:"peak_dbfs,omitempty"` // see [Level]; absent with a Problem
+	RMSDBFS         *float64 `json:"rms_dbfs,omitempty"`
+	Problem         string   `json:"problem,omitempty"`
 }
 
 // ClassInfo is one hold-music class in the list.
@@ -623,11 +675,11 @@ func (l *Library) HoldMusic(ctx context.Context) ([]ClassInfo, error) {
 		c := ClassInfo{ID: hm.ID, Device: hm.Device, Tracks: []TrackInfo{}}
 		for _, f := range hm.Files {
 			t := TrackInfo{File: f}
-			d, err := l.fileDuration(f)
-			if err != nil {
+			if a, err := l.fileInfo(f); err != nil {
 				t.Problem = err.Error()
+			} else {
+				t.DurationSeconds, t.PeakDBFS, t.RMSDBFS = levels(a)
 			}
-			t.DurationSeconds = seconds(d)
 			c.Tracks = append(c.Tracks, t)
 		}
 		out = append(out, c)

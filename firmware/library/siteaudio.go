@@ -173,8 +173,14 @@ func readSource(open Opener, name string) ([]byte, error) {
 	return b, nil
 }
 
-func decode(b []byte, name string) (*sound.Clip, error) {
-	return sound.Import(bytes.NewReader(b), name, MaxUploadBytes)
+// decode imports a file a site names, within the limits an upload of the
+// same kind has.
+func decode(b []byte, r audioRef) (*sound.Clip, error) {
+	lim := sound.Limits{MaxBytes: MaxUploadBytes, MaxDuration: MaxPromptDuration}
+	if r.dir != "prompts" {
+		lim.MaxDuration = MaxTrackDuration
+	}
+	return lim.Import(bytes.NewReader(b), r.name)
 }
 
 // CheckAudio reads and decodes every audio file s names, as an import
@@ -186,7 +192,7 @@ func CheckAudio(s *site.Site, open Opener) site.Errors {
 	for _, r := range audioRefs(s) {
 		b, err := readSource(open, r.name)
 		if err == nil {
-			_, err = decode(b, r.name)
+			_, err = decode(b, r)
 		}
 		if err != nil {
 			probs = append(probs, &site.Problem{Field: r.field, Msg: err.Error()})
@@ -308,7 +314,7 @@ func (l *Library) stage(r audioRef, open Opener, staged map[string]string, check
 	if sum := hashBytes(b); !checkOnly && sameFile(l.abs(storedName(r.dir, r.base, sum)), sum) {
 		return storedName(r.dir, r.base, sum), true, nil
 	}
-	clip, err := decode(b, r.name)
+	clip, err := decode(b, r)
 	if err != nil {
 		return problem(err)
 	}

@@ -216,7 +216,7 @@ func (s *Service) Leave(ctx context.Context, leg call.Leg, l Leave) (call.Cause,
 			return call.CauseOf(err), nil
 		}
 	}
-	pcm, byKey := record(ctx, leg, b.MaxLen, rate)
+	pcm, byKey := Record(ctx, leg, b.MaxLen, rate)
 	d := time.Duration(len(pcm)) * time.Second / time.Duration(rate)
 	log := s.logger().With("box", b.ID, "call", l.CallID)
 	if d < b.MinLen {
@@ -301,9 +301,9 @@ func playSkipping(ctx context.Context, m call.Media, src call.Source) error {
 	}
 }
 
-// record hears the leg until '#', max, the leg's end or ctx. It reports
+// Record hears the leg until '#', max, the leg's end or ctx. It reports
 // whether '#' ended it.
-func record(ctx context.Context, leg call.Leg, maxLen time.Duration, rate int) ([]int16, bool) {
+func Record(ctx context.Context, leg call.Leg, maxLen time.Duration, rate int) ([]int16, bool) {
 	h, ok := leg.Media().(call.Hearer)
 	if !ok {
 		return nil, false

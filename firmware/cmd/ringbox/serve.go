@@ -227,6 +227,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		DataDir:       f.data,
 		RecordingsDir: filepath.Join(f.data, "recordings"),
 		Voicemail:     vm,
+		PromptStore:   lib, // *70: prompts recorded from a phone
 		Audit: func(ctx context.Context, actor, action, object, detail string) error {
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
