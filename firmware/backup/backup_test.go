@@ -241,6 +241,8 @@ func TestInspectRefusesWhatIsNotABackup(t *testing.T) {
 		{"unknown top level", with(entry{name: "etc/passwd", body: "x"}), ErrNotBackup, `unknown entry "etc"`},
 		{"hidden file", with(entry{name: "prompts/.x", body: "x"}), ErrNotBackup, "not one a backup has"},
 		{"twice", archive(t, manifestEntry(t, 1, db, db), db, db), ErrNotBackup, `"ringbox.db" is in it twice`},
+		{"file then folder", archive(t, manifestEntry(t, 1, db, entry{name: "prompts/a", body: "1"}, entry{name: "prompts/a/b", body: "2"}), db, entry{name: "prompts/a", body: "1"}, entry{name: "prompts/a/b", body: "2"}), ErrNotBackup, `"prompts/a/b" clashes`},
+		{"folder then file", archive(t, manifestEntry(t, 1, db, entry{name: "prompts/a/b", body: "2"}, entry{name: "prompts/a", body: "1"}), db, entry{name: "prompts/a/b", body: "2"}, entry{name: "prompts/a", body: "1"}), ErrNotBackup, `"prompts/a" clashes`},
 		{"no database", archive(t, manifestEntry(t, 1)), ErrNotBackup, "has no ringbox.db"},
 		{"missing file", archive(t, manifestEntry(t, 1, db, entry{body: "xx"}), db), ErrNotBackup, "manifest lists 2 files"},
 		{"database not sqlite", archive(t, m, db), ErrNotBackup, "ringbox.db is not a Ringbox database"},

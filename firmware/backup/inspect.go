@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"ringbox/firmware/site"
@@ -313,13 +314,19 @@ func entryName(hdr *tar.Header) (string, error) {
 func writeEntry(r io.Reader, dir, name string, size int64) error {
 	p := filepath.Join(dir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+			return refuse(ErrNotBackup, "not a valid Ringbox backup: %q clashes with another entry", name)
+		}
 		return fmt.Errorf("backup: stage %s: %w", name, err)
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		// A directory and a file of one name ("prompts/a" and
-		// "prompts/a/b") is an archive no box wrote.
+	if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.EISDIR) {
+		// A directory and a file of one name ("prompts/a/b" then
+		// "prompts/a") is an archive no box wrote.
 		return refuse(ErrNotBackup, "not a valid Ringbox backup: %q clashes with another entry", name)
+	}
+	if err != nil {
+		return fmt.Errorf("backup: stage %s: %w", name, err)
 	}
 	_, err = io.CopyN(f, r, size)
 	if cerr := f.Close(); err == nil {
