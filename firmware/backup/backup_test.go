@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -430,4 +431,53 @@ func TestFileName(t *testing.T) {
 			t.Errorf("FileName(%q) = %q, want %q", tt.site, got, tt.want)
 		}
 	}
+}
+
+// TestBackupAndInspectStreamFiles checks a big voicemail goes through
+// Write and Inspect without being held in memory: the box has 512 MB.
+func TestBackupAndInspectStreamFiles(t *testing.T) {
+	dir, st := newBox(t, "Big")
+	const size = 64 << 20
+	f, err := os.Create(filepath.Join(dir, "voicemail", "101", "long.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	archivePath := filepath.Join(t.TempDir(), "b.tar.gz")
+	out, err := os.Create(archivePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	alloc := allocated(func() {
+		if _, err := Write(t.Context(), out, Options{DataDir: dir}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("Write allocated %d KiB", alloc>>10)
+	if alloc > size/16 {
+		t.Errorf("Write of a %d MiB file allocated %d MiB", size>>20, alloc>>20)
+	}
+	out.Seek(0, 0)
+	alloc = allocated(func() {
+		p, err := Inspect(t.Context(), out, filepath.Join(t.TempDir(), "s"), InspectOptions{DataDir: dir, Store: st})
+		if err != nil || p.Backup.VoicemailMessages != 2 {
+			t.Fatalf("Inspect = %+v, %v", p.Backup, err)
+		}
+	})
+	t.Logf("Inspect allocated %d KiB", alloc>>10)
+	if alloc > size/16 {
+		t.Errorf("Inspect of a %d MiB file allocated %d MiB", size>>20, alloc>>20)
+	}
+}
+
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
