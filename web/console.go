@@ -215,6 +215,7 @@ func (c *Console) routes(s *Server) {
 	page("GET /console/phones/{number}", c.phoneCard)
 	page("POST /console/phones/{number}/reveal", c.phoneReveal)
 	page("GET /console/audio", c.audioPage)
+	page("GET /console/backup", c.backupPage)
 	page("GET /console/tokens", c.tokensPage)
 	page("POST /console/tokens", c.tokenCreate)
 	page("POST /console/tokens/{name}/revoke", c.tokenRevoke)

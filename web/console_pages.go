@@ -389,3 +389,15 @@ func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, pc *pageCt
 	c.Logger.Info("API token revoked", "token", name, "login", pc.p.Login)
 	redirect(w, r, "/console/tokens", "ok", fmt.Sprintf("Revoked token %s: programs using it are refused from now on.", name))
 }
+
+// backupPage downloads a backup and restores one (the API routes of
+// backup.go do the work; the page shows progress and what a restore
+// replaces).
+func (c *Console) backupPage(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
+	d, ok := pc.draft(w, r)
+	if !ok {
+		return
+	}
+	cp := pc.base(w, r, "Backup and restore", "backup", d)
+	pc.render(w, http.StatusOK, "console-backup", cp)
+}

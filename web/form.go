@@ -635,8 +635,9 @@ func (p *parser) into(v reflect.Value, name, path string) {
 		out := reflect.MakeSlice(v.Type(), 0, 0)
 		for _, i := range p.indices(name) {
 			e := reflect.New(v.Type().Elem()).Elem()
+			nprobs := len(p.probs)
 			p.structInto(e, name+"."+strconv.Itoa(i), path+"["+strconv.Itoa(out.Len())+"]")
-			if e.IsZero() {
+			if e.IsZero() && len(p.probs) == nprobs {
 				continue // an empty row: nothing typed
 			}
 			out = reflect.Append(out, e)

@@ -89,7 +89,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, login, password string) er
 		if err := s.insertUser(ctx, tx, login, auth.Admin, "", h); err != nil {
 			return err
 		}
-		if _, err := s.bumpConfig(ctx, tx); err != nil {
+		if err := s.bumpRecorded(ctx, tx, login, KindChange{Kind: "users", Added: []string{login}}); err != nil {
 			return err
 		}
 		return s.insertAudit(ctx, tx, AuditEntry{Actor: login, Action: "user.create_first_admin", Object: "user:" + login})
@@ -134,8 +134,7 @@ func (s *Store) CreateUser(ctx context.Context, login, role, agent, password str
 		if err := s.insertUser(ctx, tx, login, role, agent, h); err != nil {
 			return err
 		}
-		_, err := s.bumpConfig(ctx, tx)
-		return err
+		return s.bumpRecorded(ctx, tx, "system", KindChange{Kind: "users", Added: []string{login}})
 	})
 	if err != nil {
 		return fmt.Errorf("store: create user %s in %s: %w", login, s.path, err)
@@ -158,8 +157,7 @@ func (s *Store) SetPassword(ctx context.Context, login, password string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("user %s: %w", login, ErrNotFound)
 		}
-		_, err = s.bumpConfig(ctx, tx)
-		return err
+		return s.bumpRecorded(ctx, tx, "system", KindChange{Kind: "users", Changed: []string{login}})
 	})
 	if err != nil {
 		return fmt.Errorf("store: set password of %s in %s: %w", login, s.path, err)
@@ -382,4 +380,20 @@ func (s *Store) RevokeToken(ctx context.Context, name string) error {
 		return fmt.Errorf("store: revoke token %s: %w", name, ErrNotFound)
 	}
 	return nil
+}
+
+// bumpRecorded bumps the configuration version for a change made outside
+// an import (a user created, a password set) and records the new version
+// like an import does, so that every version a console draft can start
+// from is in the history.
+func (s *Store) bumpRecorded(ctx context.Context, tx *sql.Tx, actor string, kc KindChange) error {
+	v, err := s.bumpConfig(ctx, tx)
+	if err != nil {
+		return err
+	}
+	st, err := exportSite(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return s.insertVersion(ctx, tx, st, actor, s.now(), Change{Version: v, Kinds: []KindChange{kc}}, 0)
 }

@@ -289,6 +289,8 @@
       });
     }
     document.querySelectorAll('form.upload').forEach(wireUpload);
+    const rf = document.getElementById('restore-form');
+    if (rf) wireRestore(rf);
     const flash = document.querySelector('.flash-bad, .field-error');
     if (flash) flash.scrollIntoView({ block: 'center' });
   }
@@ -302,8 +304,10 @@
     if (!blank || !btn || list.dataset.wired) return;
     list.dataset.wired = '1';
     blank.hidden = true;
-    let next = Number(blank.dataset.index) + 1;
-    btn.addEventListener('click', () => {
+    // Indices only need to be unique and ordered: past the blank row and
+    // every row there is.
+    let next = Number(blank.dataset.index) + 1 + list.querySelectorAll(':scope > li.row:not(.blank)').length;
+    const add = (focus) => {
       const from = blank.dataset.index, to = String(next++);
       const base = list.dataset.rows.replace(/\./g, '\\.') + (list.dataset.map ? '\\.[kv]' : '');
       const nameRe = new RegExp('^(' + base + '\\.)' + from + '(?=\\.|$)');
@@ -313,10 +317,12 @@
       row.hidden = false;
       row.removeAttribute('data-index');
       row.querySelectorAll('[name]').forEach((f) => { f.name = f.name.replace(nameRe, '$1' + to); });
+      const rowsRe = new RegExp('^(' + list.dataset.rows.replace(/\./g, '\\.') + '\\.)' + from + '(?=\\.|$)');
       row.querySelectorAll('[data-rows]').forEach((l) => {
-        l.dataset.rows = l.dataset.rows.replace(new RegExp('^(' + list.dataset.rows.replace(/\./g, '\\.') + '\\.)' + from + '(?=\\.|$)'), '$1' + to);
+        l.dataset.rows = l.dataset.rows.replace(rowsRe, '$1' + to);
         delete l.dataset.wired;
       });
+      row.querySelectorAll('[data-add]').forEach((b) => { b.dataset.add = b.dataset.add.replace(rowsRe, '$1' + to); });
       for (const a of ['id', 'for', 'aria-describedby', 'data-toggles']) {
         row.querySelectorAll('[' + a + ']').forEach((f) => {
           f.setAttribute(a, f.getAttribute(a).split(' ').map((v) => v.replace(idRe, '$1' + to)).join(' '));
@@ -326,8 +332,12 @@
       wireRow(row);
       row.querySelectorAll('ol.row-list').forEach(wireList);
       const first = row.querySelector('input,select');
-      if (first) first.focus();
-    });
+      if (first && focus) first.focus();
+    };
+    btn.addEventListener('click', () => add(true));
+    // An empty list starts with one row to fill in (not inside the hidden
+    // template row of an outer list: its copies get theirs when added).
+    if (!list.querySelector(':scope > li.row:not(.blank)') && !list.closest('li.blank')) add(false);
   }
 
   function wireRow(row) {
@@ -353,7 +363,7 @@
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const file = form.querySelector('input[type=file]').files[0];
-      const id = (form.id === 'upload-prompt' ? form.elements.id : form.elements['class']).value.trim();
+      const id = form.querySelector(form.dataset.kind === 'prompt' ? 'input[name="id"]' : 'input[name="class"]').value.trim();
       if (!file || !id) { msg.textContent = 'Choose a name and a file.'; return; }
       const url = form.dataset.kind === 'prompt'
         ? '/api/v1/prompts/' + encodeURIComponent(id)
@@ -390,6 +400,67 @@
         msg.textContent = 'The upload failed: the box cannot be reached.';
       };
       xhr.send(file);
+    });
+  }
+
+  // Restore: upload the archive with progress, show what it replaces, then
+  // on confirmation restore and wait for the box to come back.
+  function wireRestore(form) {
+    const bar = form.querySelector('progress');
+    const msg = form.querySelector('.upload-msg');
+    const planBox = document.getElementById('restore-plan');
+    const say = (cls, text) => { msg.className = 'upload-msg' + (cls ? ' flash flash-' + cls : ''); msg.textContent = text; };
+    let planID = '';
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const file = form.querySelector('input[type=file]').files[0];
+      if (!file) { say('bad', 'Choose a backup archive.'); return; }
+      planBox.hidden = true;
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', '/api/v1/restore/inspect');
+      xhr.setRequestHeader('X-Requested-With', 'ringbox');
+      xhr.setRequestHeader('Content-Type', 'application/gzip');
+      bar.hidden = false; bar.value = 0;
+      say('', 'Uploading ' + file.name + '…');
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total); };
+      xhr.upload.onload = () => say('', 'Checking the archive…');
+      xhr.onerror = () => { bar.hidden = true; say('bad', 'The upload failed: the box cannot be reached.'); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        bar.hidden = true;
+        if (xhr.status !== 200 || !data) { say('bad', (data && data.error) || ('The box answered HTTP ' + xhr.status + '.')); return; }
+        say('ok', file.name + ' is a Ringbox backup.');
+        planID = data.id;
+        const body = planBox.querySelector('tbody');
+        body.textContent = '';
+        const rows = [['Site', 'site'], ['Extensions', 'extensions'], ['Queues', 'queues'], ['Ring groups', 'ring_groups'], ['IVRs', 'ivrs'],
+          ['Trunks', 'trunks'], ['Web users', 'users'], ['Audio files', 'audio_files'], ['Voicemail messages', 'voicemail_messages'],
+          ['Recordings', 'recordings'], ['Call records', 'cdrs']];
+        for (const [label, key] of rows) {
+          const tr = el('tr');
+          tr.append(el('th', label, { scope: 'row' }), el('td', String(data.current[key] ?? '')), el('td', String(data.backup[key] ?? '')));
+          body.append(tr);
+        }
+        planBox.querySelector('.restore-made').textContent = 'Made by firmware ' + data.manifest.firmware + ' on ' +
+          new Date(data.manifest.created).toLocaleString() + (data.keeps_recordings ? '; the box keeps its recordings (the archive has none).' : '.');
+        planBox.hidden = false;
+      };
+      xhr.send(file);
+    });
+    document.getElementById('restore-go').addEventListener('click', async () => {
+      if (!planID || !confirm('Replace everything on the box with this backup and restart?')) return;
+      const btn = document.getElementById('restore-go');
+      btn.disabled = true; btn.textContent = 'Restoring…';
+      const r = await api('POST', '/api/v1/restore/' + encodeURIComponent(planID));
+      if (r.status !== 202) { btn.disabled = false; btn.textContent = 'Restore and restart'; say('bad', errorText(r)); return; }
+      say('info', 'Restoring: the box is restarting. This page reloads when it is back.');
+      await sleep(2000);
+      for (let i = 0; i < 120; i++) {
+        try { const h = await api('GET', '/api/v1/health'); if (h.ok) { location.assign('/login'); return; } } catch (e) { /* still restarting */ }
+        await sleep(1000);
+      }
+      say('bad', 'The box has not come back after two minutes: check its power and network.');
     });
   }
 
