@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -50,6 +51,95 @@ type Console struct {
 	Logger  *slog.Logger
 
 	applyMu sync.Mutex // one apply at a time in this process
+
+	draftMu sync.Mutex // protects drafts
+	// drafts caches each login's draft as last read or saved: parsing a
+	// big site's draft takes milliseconds and every page shows it. Only
+	// this process writes drafts.
+	drafts map[string]*cachedDraft
+	// applied is the site file of the applied version, for diffs.
+	applied struct {
+		version int64
+		file    []byte
+	}
+}
+
+type cachedDraft struct {
+	base int64
+	site *site.Site // nil: no draft
+	// changes is the diff against the applied version changesFor.
+	changes    []changeset.ObjectChange
+	changesFor int64
+}
+
+func (c *Console) getDraft(ctx context.Context, login string) (base int64, s *site.Site, updated time.Time, ok bool, err error) {
+	c.draftMu.Lock()
+	cd := c.drafts[login]
+	c.draftMu.Unlock()
+	if cd != nil {
+		return cd.base, cd.site, time.Time{}, cd.site != nil, nil
+	}
+	base, s, updated, ok, err = c.Store.Draft(ctx, login)
+	if err != nil {
+		return 0, nil, time.Time{}, false, err
+	}
+	c.cache(login, &cachedDraft{base: base, site: s})
+	return base, s, updated, ok, nil
+}
+
+func (c *Console) cache(login string, cd *cachedDraft) {
+	c.draftMu.Lock()
+	defer c.draftMu.Unlock()
+	if c.drafts == nil {
+		c.drafts = map[string]*cachedDraft{}
+	}
+	c.drafts[login] = cd
+}
+
+func (c *Console) saveDraft(ctx context.Context, login string, base int64, s *site.Site) error {
+	if err := c.Store.SaveDraft(ctx, login, base, s); err != nil {
+		c.forget(login)
+		return err
+	}
+	c.cache(login, &cachedDraft{base: base, site: s})
+	return nil
+}
+
+func (c *Console) deleteDraft(ctx context.Context, login string) error {
+	if err := c.Store.DeleteDraft(ctx, login); err != nil {
+		c.forget(login)
+		return err
+	}
+	c.cache(login, &cachedDraft{})
+	return nil
+}
+
+func (c *Console) forget(login string) {
+	c.draftMu.Lock()
+	defer c.draftMu.Unlock()
+	delete(c.drafts, login)
+}
+
+// changesOf is the draft's diff against the applied version, computed
+// once per draft and version.
+func (c *Console) changesOf(login string, s *site.Site, applied *config.Snapshot) []changeset.ObjectChange {
+	c.draftMu.Lock()
+	cd := c.drafts[login]
+	if cd != nil && cd.site == s && cd.changes != nil && cd.changesFor == applied.Version {
+		c.draftMu.Unlock()
+		return cd.changes
+	}
+	c.draftMu.Unlock()
+	ch := changeset.Diff(applied.Site, s)
+	if ch == nil {
+		ch = []changeset.ObjectChange{}
+	}
+	c.draftMu.Lock()
+	if cd := c.drafts[login]; cd != nil && cd.site == s {
+		cd.changes, cd.changesFor = ch, applied.Version
+	}
+	c.draftMu.Unlock()
+	return ch
 }
 
 // kindInfo describes one kind of object for the console.
@@ -156,7 +246,7 @@ type draft struct {
 // objects, and the page says so.
 func (c *Console) loadDraft(ctx context.Context, login string) (*draft, error) {
 	cur := c.Config.Current()
-	base, s, _, ok, err := c.Store.Draft(ctx, login)
+	base, s, _, ok, err := c.getDraft(ctx, login)
 	if err != nil {
 		return nil, fmt.Errorf("read the draft of %s: %w", login, err)
 	}
@@ -173,14 +263,14 @@ func (c *Console) loadDraft(ctx context.Context, login string) (*draft, error) {
 		if len(conflicts) > 0 {
 			d.Conflicts = conflicts
 		} else {
-			if err := c.Store.SaveDraft(ctx, login, cur.Version, merged); err != nil {
+			if err := c.saveDraft(ctx, login, cur.Version, merged); err != nil {
 				return nil, fmt.Errorf("save the rebased draft of %s: %w", login, err)
 			}
 			d.Rebased = fmt.Sprintf("Version %d was applied while you were editing; your draft now builds on it.", cur.Version)
 			d.Base, d.Site = cur.Version, merged
 		}
 	}
-	d.Changes = changeset.Diff(cur.Site, d.Site)
+	d.Changes = c.changesOf(login, d.Site, cur)
 	if len(d.Changes) == 0 && len(d.Conflicts) == 0 {
 		// Edited back to what is applied: nothing to review.
 		d.Exists = false
@@ -204,6 +294,7 @@ func (c *Console) routes(s *Server) {
 	page("GET /console/system", c.systemForm)
 	page("POST /console/system", c.systemSave)
 	page("GET /console/review", c.review)
+	page("GET /console/review/diff", c.reviewDiff)
 	page("POST /console/apply", c.apply)
 	page("POST /console/discard", c.discard)
 	page("GET /console/history", c.history)
@@ -456,6 +547,7 @@ type formBody struct {
 	PlanAt    string
 	UsedBy    []string
 	PhoneHref string
+	PickData  []pickBlock
 }
 
 func (c *Console) editForm(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
@@ -491,6 +583,7 @@ func (c *Console) showForm(w http.ResponseWriter, r *http.Request, pc *pageCtx, 
 	f := &form{kind: k.Key, pick: &pickers{s: d.Site}, problems: problems, used: map[string]bool{}, raw: raw}
 	body := formBody{New: key == "", Key: key, Fields: f.render(v), Breaks: breaks}
 	body.Problems = f.unshown()
+	body.PickData = f.pick.blocks()
 	title := "New " + k.Singular
 	body.Action = "/console/k/" + k.Key + "/new"
 	if key != "" {
@@ -646,7 +739,7 @@ func (c *Console) save(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 			next = withObject(d.Site, k.Key, idx, reflect.ValueOf(u))
 		}
 	}
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, d.Base, next); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, next); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
@@ -708,7 +801,7 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		return
 	}
 	next := withObject(d.Site, k.Key, idx, reflect.Value{})
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, d.Base, next); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, next); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
@@ -744,7 +837,7 @@ func (c *Console) move(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 	out.Index(i).Set(reflect.ValueOf(b))
 	out.Index(j).Set(reflect.ValueOf(a))
 	f.Set(out)
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, d.Base, &ns); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, &ns); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
@@ -825,6 +918,7 @@ func (c *Console) showSystem(w http.ResponseWriter, r *http.Request, pc *pageCtx
 	f := &form{kind: "system", pick: &pickers{s: d.Site}, problems: problems, used: map[string]bool{}, raw: raw}
 	body := formBody{Key: "system", Action: "/console/system", Fields: f.render(v), Breaks: breaks}
 	body.Problems = f.unshown()
+	body.PickData = f.pick.blocks()
 	cp := pc.base(w, r, "Settings", "system", d)
 	cp.Kind = kindInfo{Key: "system", Title: "Settings", Singular: "settings"}
 	cp.Body = body
@@ -863,7 +957,7 @@ func (c *Console) systemSave(w http.ResponseWriter, r *http.Request, pc *pageCtx
 		c.showSystem(w, r, pc, d, v, problems, raw, breaks, http.StatusUnprocessableEntity)
 		return
 	}
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, d.Base, &next); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, &next); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
@@ -874,7 +968,6 @@ func (c *Console) systemSave(w http.ResponseWriter, r *http.Request, pc *pageCtx
 type reviewBody struct {
 	Changes   []changeset.ObjectChange
 	Titles    map[string]string
-	FileDiff  string
 	Conflicts []changeset.Conflict
 	Problems  []string
 	Base      int64
@@ -893,22 +986,57 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		body.RestoredFrom = strconv.FormatInt(v, 10)
 	}
 	if d.Exists {
-		a, err := site.Marshal(d.Applied.Site, false)
-		if err != nil {
-			pc.fail(w, r, err)
-			return
-		}
-		b, err := site.Marshal(d.Site, false)
-		if err != nil {
-			pc.fail(w, r, err)
-			return
-		}
-		body.FileDiff = changeset.UnifiedDiff(fmt.Sprintf("applied (version %d)", d.Applied.Version), "your draft", a, b)
 		body.Problems = textProblems(d.Site.Validate())
 	}
 	cp := pc.base(w, r, "Review and apply", "review", d)
 	cp.Body = body
 	pc.render(w, http.StatusOK, "console-review", cp)
+}
+
+// appliedFile is the applied version's site file (without secrets),
+// written once per version.
+func (c *Console) appliedFile(snap *config.Snapshot) ([]byte, error) {
+	c.draftMu.Lock()
+	if c.applied.version == snap.Version && c.applied.file != nil {
+		defer c.draftMu.Unlock()
+		return c.applied.file, nil
+	}
+	c.draftMu.Unlock()
+	b, err := site.Marshal(snap.Site, false)
+	if err != nil {
+		return nil, err
+	}
+	c.draftMu.Lock()
+	c.applied.version, c.applied.file = snap.Version, b
+	c.draftMu.Unlock()
+	return b, nil
+}
+
+// reviewDiff is the site-file diff of the draft, as text: the review page
+// loads it when asked, since writing a big site file twice takes longer
+// than the rest of the review.
+func (c *Console) reviewDiff(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
+	d, ok := pc.draft(w, r)
+	if !ok {
+		return
+	}
+	a, err := c.appliedFile(d.Applied)
+	if err != nil {
+		pc.fail(w, r, err)
+		return
+	}
+	b, err := site.Marshal(d.Site, false)
+	if err != nil {
+		pc.fail(w, r, err)
+		return
+	}
+	diff := changeset.UnifiedDiff(fmt.Sprintf("applied (version %d)", d.Applied.Version), "your draft", a, b)
+	if diff == "" {
+		diff = "The draft's site file is the same as the applied one.\n"
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, diff)
 }
 
 // apply commits login's draft: one transaction, a new version, published
@@ -917,7 +1045,7 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
 	ctx := r.Context()
-	base, s, _, ok, err := c.Store.Draft(ctx, pc.p.Login)
+	base, s, _, ok, err := c.getDraft(ctx, pc.p.Login)
 	if err != nil {
 		pc.fail(w, r, err)
 		return
@@ -961,7 +1089,7 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		pc.fail(w, r, fmt.Errorf("apply the draft of %s: %w", pc.p.Login, err))
 		return
 	}
-	if err := c.Store.DeleteDraft(ctx, pc.p.Login); err != nil {
+	if err := c.deleteDraft(ctx, pc.p.Login); err != nil {
 		c.Logger.Warn("delete applied draft", "login", pc.p.Login, "err", err)
 	}
 	if c.Reload != nil {
@@ -974,7 +1102,7 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 }
 
 func (c *Console) discard(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
-	if err := c.Store.DeleteDraft(r.Context(), pc.p.Login); err != nil {
+	if err := c.deleteDraft(r.Context(), pc.p.Login); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
@@ -1015,7 +1143,7 @@ func (c *Console) restore(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		return
 	}
 	cur := c.Config.Current()
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, cur.Version, old); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, cur.Version, old); err != nil {
 		pc.fail(w, r, err)
 		return
 	}

@@ -157,7 +157,7 @@ func (c *Console) siteFileUpload(w http.ResponseWriter, r *http.Request, pc *pag
 	// Secrets and passwords left out of the file keep the stored ones, as
 	// `ringbox import` does.
 	mergeSecrets(s, d.Applied.Site)
-	if err := c.Store.SaveDraft(r.Context(), pc.p.Login, d.Base, s); err != nil {
+	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, s); err != nil {
 		pc.fail(w, r, err)
 		return
 	}

@@ -219,10 +219,13 @@ func TestConsoleAddReviewApply(t *testing.T) {
 	}
 
 	p = b.get("/console/review")
-	for _, want := range []string{"extension 201", "ring group sales", "stages[1].for", "25s", "+  - number: \"201\""} {
+	for _, want := range []string{"extension 201", "ring group sales", "stages[1].for", "25s"} {
 		if !strings.Contains(html.UnescapeString(p.body), want) {
 			t.Errorf("review page lacks %q", want)
 		}
+	}
+	if d := b.get("/console/review/diff"); !strings.Contains(d.body, "+  - number: \"201\"") || strings.Contains(d.body, "ann-secret") {
+		t.Errorf("site-file diff:\n%s", d.body)
 	}
 	if strings.Contains(p.body, "ann-secret-201x") {
 		t.Error("the review page shows the new extension's SIP password")
@@ -458,4 +461,36 @@ func TestConsoleWebUsersAndTokens(t *testing.T) {
 	if _, err := e.st.Token(context.Background(), tok[1]); err == nil {
 		t.Fatal("a revoked token still works")
 	}
+}
+
+// FuzzConsoleForm posts arbitrary form bodies to every kind's form: the
+// console must answer with the form again (422) or a saved draft (303),
+// never fail or crash.
+func FuzzConsoleForm(f *testing.F) {
+	e := newConsoleEnv(f, consoleSite)
+	b := e.login("alice", consoleAdminPW)
+	kinds := []string{"extensions", "agents", "users", "ring_groups", "hunt_groups", "queues", "ivrs", "announcements", "schedules",
+		"inbound", "outbound", "trunks", "lines", "voicemail", "prompts", "hold_music"}
+	f.Add(uint8(3), "id=x&stages.0.ring.0=ext:101&stages.0.for=10s&no_answer=hangup")
+	f.Add(uint8(6), "id=m&options.k.0=1&options.v.0=external&options.v.0.ext=+15551234567&options.k.1=1&options.v.1=hangup")
+	f.Add(uint8(5), "id=q&agents.0.agent=bob&agents.0.level=2&agents.99999.agent=bob&comfort.set=1&comfort.every=x")
+	f.Add(uint8(0), "number=%00&secret=%ff%fe&permission=galactic&voicemail=1")
+	f.Add(uint8(8), "id=s&open.0.days=mon-fri&open.0.from=25:00&holidays.0=2026-13-40&holidays.-1=x")
+	f.Fuzz(func(t *testing.T, k uint8, body string) {
+		kind := kinds[int(k)%len(kinds)]
+		r := httptest.NewRequest("POST", "/console/k/"+kind+"/new", strings.NewReader(body))
+		r.Header.Set("Cookie", b.cookie)
+		r.Header.Set("Origin", "http://example.com")
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusSeeOther && w.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("POST %s %q: %d\n%s", kind, body, w.Code, w.Body)
+		}
+		// Leave the draft empty for the next input.
+		r = httptest.NewRequest("POST", "/console/discard", nil)
+		r.Header.Set("Cookie", b.cookie)
+		r.Header.Set("Origin", "http://example.com")
+		e.h.ServeHTTP(httptest.NewRecorder(), r)
+	})
 }

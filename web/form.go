@@ -205,6 +205,8 @@ type formField struct {
 	Required    bool
 	Options     []optGroup
 	External    string // typed outside number for dest/member pickers
+	ExternalOK  bool   // the picker offers "outside number"
+	PickSrc     string // big picker: its choices are in the page's data block of this id
 	Errors      []string
 	Fields      []formField   // group: the struct's fields
 	Rows        [][]formField // rows: one []formField per element (struct rows); list/map: one field (or key+value) per row
@@ -301,7 +303,7 @@ func (f *form) field(v reflect.Value, name, path, short string) formField {
 			ff.Input = "password"
 		case m.Pick != "":
 			ff.Widget = "pick"
-			ff.Options, ff.External = f.pick.options(m.Pick, ff.Value)
+			ff.Options, ff.External, ff.PickSrc, ff.ExternalOK = f.pick.field(m.Pick, ff.Value)
 		case m.Choices != nil:
 			ff.Widget = "select"
 			ff.Options = choiceOptions(m.Choices, ff.Value)
@@ -409,7 +411,7 @@ func (f *form) scalar(val, name, path string, m fieldMeta) formField {
 	switch {
 	case m.Pick != "":
 		ff.Widget = "pick"
-		ff.Options, ff.External = f.pick.options(m.Pick, val)
+		ff.Options, ff.External, ff.PickSrc, ff.ExternalOK = f.pick.field(m.Pick, val)
 	case m.Choices != nil:
 		ff.Widget = "select"
 		ff.Options = choiceOptions(m.Choices, val)

@@ -16,6 +16,101 @@ const pickExternal = "external"
 // reference.
 type pickers struct {
 	s *site.Site
+	// full caches each kind's choices; compact names the kinds a page
+	// sends once as data (big lists) instead of in every select.
+	full    map[string][]optGroup
+	compact map[string]bool
+}
+
+// pickInline is how many choices a picker may list in its own <select>.
+// Beyond it (a site with hundreds of extensions), the choices go once in
+// the page as data and console.js fills a select when it is used, so a
+// form with many pickers stays small.
+const pickInline = 150
+
+// field returns the choices of a picker field with val selected: all of
+// them, or for a big list only the selected one (with src set to the data
+// block the page carries), and whether "outside number" is among them.
+func (p *pickers) field(kind, val string) (groups []optGroup, external, src string, externalOK bool) {
+	if p.full == nil {
+		p.full = map[string][]optGroup{}
+		p.compact = map[string]bool{}
+	}
+	all, ok := p.full[kind]
+	if !ok {
+		all, _ = p.options(kind, "")
+		p.full[kind] = all
+	}
+	n := 0
+	for _, g := range all {
+		n += len(g.Options)
+		for _, o := range g.Options {
+			externalOK = externalOK || o.Value == pickExternal
+		}
+	}
+	if n <= pickInline {
+		groups, external = p.options(kind, val)
+		return groups, external, "", externalOK
+	}
+	p.compact[kind] = true
+	groups, external = p.options(kind, val)
+	// Keep only what is selected; the rest comes from the data block.
+	var sel []optGroup
+	for _, g := range groups {
+		for _, o := range g.Options {
+			if o.Selected {
+				sel = append(sel, optGroup{Options: []option{o}})
+			}
+		}
+	}
+	if len(sel) == 0 {
+		sel = []optGroup{{Options: []option{{Value: "", Label: "(none)", Selected: true}}}}
+	}
+	return sel, external, kind, externalOK
+}
+
+// pickBlock is a big picker's choices, sent once per page.
+type pickBlock struct {
+	ID     string
+	Groups []pickGroup
+}
+
+// pickGroup is one optgroup: each option's value is Prefix+entry[0], its
+// label entry[1].
+type pickGroup struct {
+	Label   string      `json:"l"`
+	Prefix  string      `json:"p"`
+	Options [][2]string `json:"o"`
+}
+
+// blocks returns the data of the pickers a page drew compactly.
+func (p *pickers) blocks() []pickBlock {
+	var out []pickBlock
+	for kind := range p.compact {
+		b := pickBlock{ID: kind}
+		for _, g := range p.full[kind] {
+			pg := pickGroup{Label: g.Label}
+			if len(g.Options) > 1 {
+				if i := strings.IndexByte(g.Options[0].Value, ':'); i > 0 {
+					pre := g.Options[0].Value[:i+1]
+					all := true
+					for _, o := range g.Options {
+						all = all && strings.HasPrefix(o.Value, pre)
+					}
+					if all {
+						pg.Prefix = pre
+					}
+				}
+			}
+			for _, o := range g.Options {
+				pg.Options = append(pg.Options, [2]string{strings.TrimPrefix(o.Value, pg.Prefix), o.Label})
+			}
+			b.Groups = append(b.Groups, pg)
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b pickBlock) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // options returns the choices of picker kind with val selected, and the

@@ -289,6 +289,19 @@
       });
     }
     document.querySelectorAll('form.upload').forEach(wireUpload);
+    const fd = document.getElementById('file-diff');
+    if (fd) {
+      fd.addEventListener('toggle', async () => {
+        if (!fd.open || fd.dataset.loaded) return;
+        fd.dataset.loaded = '1';
+        const pre = fd.querySelector('pre');
+        pre.textContent = 'Loading…';
+        try {
+          const r = await fetch(fd.dataset.src, { cache: 'no-store' });
+          pre.textContent = r.ok ? await r.text() : 'The box answered HTTP ' + r.status + '.';
+        } catch (e) { pre.textContent = 'The box cannot be reached.'; }
+      });
+    }
     const rf = document.getElementById('restore-form');
     if (rf) wireRestore(rf);
     const flash = document.querySelector('.flash-bad, .field-error');
@@ -346,8 +359,35 @@
     row.querySelectorAll('select[data-pick]').forEach(wirePick);
   }
 
+  // A big picker's choices are sent once per page (a script element of
+  // type application/json); its selects are filled when first used.
+  function fillPick(sel) {
+    if (!sel.dataset.src || sel.dataset.filled) return;
+    sel.dataset.filled = '1';
+    const data = document.getElementById('pick-' + sel.dataset.src);
+    if (!data) return;
+    const cur = sel.value;
+    const frag = document.createDocumentFragment();
+    let found = false;
+    for (const g of JSON.parse(data.textContent)) {
+      const parent = g.l ? el('optgroup', null, { label: g.l }) : frag;
+      for (const [v, label] of g.o) {
+        const o = el('option', label, { value: g.p + v });
+        if (g.p + v === cur) { o.selected = true; found = true; }
+        parent.append(o);
+      }
+      if (g.l) frag.append(parent);
+    }
+    const missing = found ? null : sel.querySelector('option:checked');
+    sel.textContent = '';
+    sel.append(frag);
+    if (missing && missing.value !== '') { sel.append(missing); missing.selected = true; }
+    else if (!found) sel.value = cur;
+  }
+
   // An outside-number box shows only when "Outside number…" is picked.
   function wirePick(sel) {
+    for (const ev of ['focus', 'mousedown', 'touchstart', 'keydown']) sel.addEventListener(ev, () => fillPick(sel), { once: true });
     const ext = sel.parentElement.querySelector('input.external');
     if (!ext) return;
     const sync = () => { ext.hidden = sel.value !== 'external'; };
