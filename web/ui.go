@@ -131,11 +131,13 @@ type pageData struct {
 	User     principalJSON
 	Sources  []source
 	Exist    bool
+	TimeZone string // the site's IANA zone, for the pages' times
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
 	d.Version = s.cfg.Version
 	d.Sections = sections
+	d.TimeZone = s.timeZone()
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -146,6 +148,24 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
+}
+
+// timeZone is the site's time zone name; UTC when it has none or one
+// this system does not know (the page would otherwise fall back to the
+// browser's zone without saying so).
+func (s *Server) timeZone() string {
+	if s.cfg.TimeZone == nil {
+		return "UTC"
+	}
+	name := s.cfg.TimeZone()
+	if name == "" {
+		return "UTC"
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		s.log.Warn("unknown site time zone: pages show UTC", "zone", name, "err", err)
+		return "UTC"
+	}
+	return name
 }
 
 // setupDone redirects to /setup while the box has no admin, and reports

@@ -62,6 +62,10 @@ type Config struct {
 	Metrics http.Handler
 	// Now is the clock for login rate limiting; nil: time.Now.
 	Now func() time.Time
+	// TimeZone is the site's time zone (system.timezone, an IANA name),
+	// read at each page: the pages show times in it, not in the browser's
+	// zone, so an installer abroad sees the office's hours. nil or "": UTC.
+	TimeZone func() string
 }
 
 // Route is an API route registered with [Server.HandleRoute].

@@ -131,15 +131,6 @@ func newBareEnv(t testing.TB) *env { return newSiteEnv(t, envSite) }
 func newSiteEnv(t testing.TB, siteYAML string) *env {
 	e := &env{t: t, auth: webtest.NewAuth(), bus: events.New(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.srv = web.New(web.Config{
-		Auth:    e.auth,
-		Bus:     e.bus,
-		Version: "1.2.3-test",
-		Started: e.clock.Now().Add(-90 * time.Second),
-		Logger:  log,
-		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { metrics.WritePrometheus(w, false) }),
-		Now:     e.clock.Now,
-	})
 	quiet := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -165,6 +156,16 @@ func newSiteEnv(t testing.TB, siteYAML string) *env {
 		t.Fatal(err)
 	}
 	e.cfg = cfg
+	e.srv = web.New(web.Config{
+		Auth:     e.auth,
+		Bus:      e.bus,
+		Version:  "1.2.3-test",
+		Started:  e.clock.Now().Add(-90 * time.Second),
+		Logger:   log,
+		Metrics:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { metrics.WritePrometheus(w, false) }),
+		Now:      e.clock.Now,
+		TimeZone: func() string { return cfg.Site().System.Timezone },
+	})
 	// The SIP server is built but never run: no socket, no phones.
 	sipSrv, err := sip.New(sip.Config{ListenAddr: "127.0.0.1:5060", Site: cfg.Site, Bus: e.bus, Logger: quiet})
 	if err != nil {
@@ -678,7 +679,7 @@ func TestUIPages(t *testing.T) {
 		want, lacks        []string
 	}{
 		{"dashboard", "/", admin, []string{"Dashboard", `href="/calls"`, `href="/settings"`, `id="events"`, `id="health-version"`, "1.2.3-test", `id="logout"`, `aria-current="page"`}, nil},
-		{"list for agent", "/extensions", agent, []string{`data-source="/api/v1/extensions"`}, []string{`data-source="/api/v1/registrations"`}},
+		{"list for agent", "/extensions", agent, []string{`data-source="/api/v1/extensions"`, `data-tz="Europe/Paris"`}, []string{`data-source="/api/v1/registrations"`}},
 		{"manager list for admin", "/extensions", admin, []string{`data-source="/api/v1/extensions"`, `data-source="/api/v1/registrations"`}, nil},
 		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/config"`}, nil},
 		{"admin-only list for agent", "/settings", agent, []string{`data-source="/api/v1/board"`}, []string{`data-source="/api/v1/config"`}},
@@ -712,6 +713,9 @@ func TestUIPages(t *testing.T) {
 	plain.Handler().ServeHTTP(rec, r)
 	if !strings.Contains(rec.Body.String(), "Queues is not available in this firmware.") {
 		t.Errorf("/queues without queue routes = %d, lacks the not-available message", rec.Code)
+	}
+	if !strings.Contains(rec.Body.String(), `data-tz="UTC"`) {
+		t.Errorf("a server told no time zone does not show times in UTC")
 	}
 	w := e.req("GET", "/static/app.js", "")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
