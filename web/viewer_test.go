@@ -50,7 +50,7 @@ func viewer(t *testing.T, tz string, answers ...string) []shown {
 }
 
 func TestViewerShowsWordsNotJSON(t *testing.T) {
-	regs := `[{"extension":"101","user_agent":"Yealink T54W","registered_at":"2026-03-01T09:00:05.123Z",
+	regs := `[{"extension":"101","user_agent":"Yealink T54W","registered_at":"2026-03-01T10:00:05.123456789+01:00",
 		"expires":"0001-01-01T00:00:00Z","codecs":["PCMU","PCMA"],"source":{"ip":"192.0.2.7","port":5060,"tls":false},
 		"voicemail":true,"contact":"","legs":[{"target":"101","cause":"answered"},{"target":"102","cause":"cancelled"}],"note":null}]`
 	got := viewer(t, "Europe/Paris", regs, `[]`, `{"version":3,"loaded":"2026-07-01T12:00:00+02:00","buttons":[]}`, `{"agents":[]}`)

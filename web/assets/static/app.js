@@ -295,7 +295,9 @@
   // the second: "2026-03-01 10:00:05". Go's zero time is "never": blank.
   function when(s) {
     if (s.startsWith('0001-01-01')) return '';
-    const d = new Date(s);
+    // Go writes nanoseconds; not every browser parses more than
+    // milliseconds.
+    const d = new Date(s.replace(/(\.\d{3})\d+/, '$1'));
     if (isNaN(d)) return s;
     if (!timeFmt) {
       const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
