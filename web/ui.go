@@ -62,6 +62,24 @@ var sections = []section{
 // source is an API route a section page fetches and shows.
 type source struct {
 	Path, Summary string
+	Title         string // the card's heading: the summary without API details
+}
+
+// cardTitle is the part of a route's summary a person reads as a heading:
+// up to a parenthesis or a colon, which start the API's details (query
+// parameters, formats, field lists). Without a summary, the path.
+func cardTitle(summary, path string) string {
+	t := summary
+	if i := strings.Index(t, " ("); i > 0 {
+		t = t[:i]
+	}
+	if i := strings.Index(t, ": "); i > 0 {
+		t = t[:i]
+	}
+	if t = strings.TrimSpace(t); t == "" {
+		return path
+	}
+	return t
 }
 
 // sources lists the GET routes, without wildcards, that section id shows to
@@ -88,7 +106,7 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 		}
 		exist = true
 		if rt.Role == "" || auth.Allows(role, rt.Role) {
-			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary})
+			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary, Title: cardTitle(rt.Summary, rt.Path)})
 		}
 	}
 	return visible, exist

@@ -683,6 +683,8 @@ func TestUIPages(t *testing.T) {
 		{"manager list for admin", "/extensions", admin, []string{`data-source="/api/v1/extensions"`, `data-source="/api/v1/registrations"`}, nil},
 		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/config"`}, nil},
 		{"admin-only list for agent", "/settings", agent, []string{`data-source="/api/v1/board"`}, []string{`data-source="/api/v1/config"`}},
+		{"card headings in words", "/calls", admin, []string{"<h2>Call records, newest first</h2>"}, []string{"?from", "<h2>/api/"}},
+		{"card heading before a field list", "/extensions", admin, []string{"<h2>Registered phones</h2>"}, []string{"user agent, expiry"}},
 		{"manager-only section for agent", "/calls", agent, []string{"Your role (agent) cannot see this section."}, []string{"data-source="}},
 	}
 	for _, tt := range tests {
