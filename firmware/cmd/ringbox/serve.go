@@ -26,6 +26,7 @@ import (
 	"ringbox/board/panel"
 	"ringbox/board/sim"
 	"ringbox/firmware/acd"
+	"ringbox/firmware/backup"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
@@ -105,7 +106,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return serve(ctx, f, portMin, portMax, log, stdout)
+	err = serve(ctx, f, portMin, portMax, log, stdout)
+	if errors.Is(err, errRestart) {
+		return restartSelf(log)
+	}
+	return err
 }
 
 func parsePortRange(s string) (int, int, error) {
@@ -148,6 +153,9 @@ func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
 
 func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
 	started := time.Now()
+	// A restore shuts the box down by this cancel, the same path as SIGTERM.
+	ctx, restart := context.WithCancelCause(ctx)
+	defer restart(nil)
 	limit := memLimit(log) // memory.go: limit, call admission, release
 	pub, err := publicAddr(f.publicIP, f.sipAddr)
 	if err != nil {
@@ -161,6 +169,11 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	defer httpLn.Close()
 
+	// A restore is applied while nothing has the database open. If it
+	// fails the previous data is back, and the box starts on it.
+	if _, err := backup.ApplyPending(f.data, log); err != nil {
+		log.Error("restore not applied; starting on the previous data", "err", err)
+	}
 	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm})
 	if err != nil {
 		return err
@@ -324,6 +337,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Store: st, Config: cfg, Flow: fl, Library: lib, SIP: sipSrv, Reload: reload,
 		SIPHost: hostFor(pub), SIPPort: sipPort, Realm: f.realm, Logger: log,
 	})
+	for _, r := range web.BackupRoutes(web.Backup{
+		DataDir: f.data, Firmware: version, Site: func() string { return cfg.Site().System.Name }, Logger: log,
+		Staging: &backup.Staging{Options: backup.InspectOptions{DataDir: f.data, Firmware: version, Store: st, Logger: log}},
+		Restart: func() { restart(errRestart) },
+	}) {
+		ws.HandleRoute(r)
+	}
 
 	if f.debugAddr != "" {
 		stopDebug, err := serveDebug(f.debugAddr, log)
@@ -397,7 +417,28 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if runErr != nil && errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}
+	if runErr == nil && errors.Is(context.Cause(ctx), errRestart) {
+		return errRestart
+	}
 	return runErr
+}
+
+// errRestart ends serve when a restore asks the box to start again.
+var errRestart = errors.New("restart to apply a restore")
+
+// restartSelf replaces the process with a new ringbox serve, same binary,
+// arguments and environment, which applies the pending restore before it
+// opens the store. serve has returned: the database is closed and the
+// ports released. Should the exec fail, the error ends the process and
+// the service manager's restart applies the restore instead.
+func restartSelf(log *slog.Logger) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("restart after restore: %w", err)
+	}
+	log.Info("restarting to apply the restore", "exe", exe)
+	err = syscall.Exec(exe, os.Args, os.Environ())
+	return fmt.Errorf("restart after restore: exec %s: %w", exe, err)
 }
 
 // serveDebug serves net/http/pprof on its own listener, apart from the web
