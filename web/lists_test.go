@@ -50,7 +50,7 @@ func TestEmptyListsAreEmptyArrays(t *testing.T) {
 	// A new list route must join this test: every GET route without a
 	// path parameter whose summary reads like a list.
 	for _, r := range e.srv.Routes() {
-		if r.Method != "GET" || strings.Contains(r.Path, "{") || listed[r.Path] {
+		if r.Method != "GET" || strings.Contains(r.Path, "{") || listed[r.Path] || r.File {
 			continue
 		}
 		switch r.Path {

@@ -63,6 +63,7 @@ var sections = []section{
 type source struct {
 	Path, Summary string
 	Title         string // the card's heading: the summary without API details
+	File          bool   // a download: linked, not fetched
 }
 
 // cardTitle is the part of a route's summary a person reads as a heading:
@@ -106,7 +107,7 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 		}
 		exist = true
 		if rt.Role == "" || auth.Allows(role, rt.Role) {
-			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary, Title: cardTitle(rt.Summary, rt.Path)})
+			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary, Title: cardTitle(rt.Summary, rt.Path), File: rt.File})
 		}
 	}
 	return visible, exist

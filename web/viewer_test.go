@@ -90,7 +90,8 @@ func ptr(s string) *string { return &s }
 
 // TestListRefresh: a burst of refreshes (events arriving together) sends
 // one request, and an answer that did not change is not redrawn, so live
-// pages neither pile up requests nor flicker.
+// pages neither pile up requests nor flicker; an answer that is a file
+// becomes a link and is not fetched again.
 func TestListRefresh(t *testing.T) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
@@ -106,13 +107,14 @@ func TestListRefresh(t *testing.T) {
 			Requests int
 			Redrawn  bool
 			Shows    string
+			Link     string
 		}
 		Events map[string][]string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("live.js output %q: %v", out, err)
 	}
-	if len(got.Steps) != 3 {
+	if len(got.Steps) != 4 {
 		t.Fatalf("steps = %+v", got.Steps)
 	}
 	if s := got.Steps[0]; s.Requests != 1 || s.Shows != "Extension101" {
@@ -123,6 +125,9 @@ func TestListRefresh(t *testing.T) {
 	}
 	if s := got.Steps[2]; !s.Redrawn || s.Shows != "Extension101102" {
 		t.Errorf("new answer: redrawn %v, shows %q; want redrawn with 101 and 102", s.Redrawn, s.Shows)
+	}
+	if s := got.Steps[3]; s.Requests != 1 || s.Shows != "Download" || s.Link != "/api/v1/backup" {
+		t.Errorf("a file answer, loaded twice: %d requests, shows %q linking %q; want 1 request and a Download link", s.Requests, s.Shows, s.Link)
 	}
 	// Every event a page waits for is one the box publishes.
 	published := map[string]bool{}

@@ -81,6 +81,10 @@ type Route struct {
 	// routing, settings) whose page shows this GET route's JSON. Empty: guessed
 	// from the path.
 	Section string
+	// File marks a GET route that answers a file to download (an archive,
+	// a spreadsheet), not JSON: its section page links to it rather than
+	// fetching it, since a page fetches its lists again and again.
+	File    bool
 	Handler http.Handler
 
 	public  bool // no authentication at all (server's own routes only)

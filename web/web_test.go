@@ -19,6 +19,7 @@ import (
 	"ringbox/board/sim"
 	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
+	"ringbox/firmware/backup"
 	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
@@ -122,7 +123,7 @@ queues:
 
 // newBareEnv is a box on first boot: no users at all. Its API is the real
 // one, as ringbox serve registers it (web.SystemRoutes, web.AgentRoutes,
-// web.LibraryRoutes, web.RoutingRoutes) over a real store, configuration,
+// web.LibraryRoutes, web.RoutingRoutes, web.BackupRoutes) over a real store, configuration,
 // ACD, simulated board and an idle SIP server, so the tests exercise what
 // users get.
 func newBareEnv(t testing.TB) *env { return newSiteEnv(t, envSite) }
@@ -185,6 +186,11 @@ func newSiteEnv(t testing.TB, siteYAML string) *env {
 	routes = append(routes, web.AgentRoutes(e.acd)...)
 	routes = append(routes, web.LibraryRoutes(lib, log)...)
 	routes = append(routes, web.RoutingRoutes(fl)...)
+	routes = append(routes, web.BackupRoutes(web.Backup{
+		DataDir: dir, Firmware: "1.2.3-test", Site: func() string { return cfg.Site().System.Name }, Logger: quiet,
+		Staging: &backup.Staging{Options: backup.InspectOptions{DataDir: dir, Firmware: "1.2.3-test", Store: st, Logger: quiet}},
+		Restart: func() {},
+	})...)
 	for _, r := range routes {
 		e.srv.HandleRoute(r)
 	}
@@ -682,6 +688,7 @@ func TestUIPages(t *testing.T) {
 		{"list for agent", "/extensions", agent, []string{`data-source="/api/v1/extensions"`, `data-tz="Europe/Paris"`}, []string{`data-source="/api/v1/registrations"`}},
 		{"manager list for admin", "/extensions", admin, []string{`data-source="/api/v1/extensions"`, `data-source="/api/v1/registrations"`}, nil},
 		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/config"`}, nil},
+		{"a download is linked, not fetched", "/settings", admin, []string{`<a href="/api/v1/backup" download>`}, []string{`data-source="/api/v1/backup"`}},
 		{"admin-only list for agent", "/settings", agent, []string{`data-source="/api/v1/board"`}, []string{`data-source="/api/v1/config"`}},
 		{"card headings in words", "/calls", admin, []string{"<h2>Call records, newest first</h2>"}, []string{"?from", "<h2>/api/"}},
 		{"card heading before a field list", "/extensions", admin, []string{"<h2>Registered phones</h2>"}, []string{"user agent, expiry"}},

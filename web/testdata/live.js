@@ -19,10 +19,14 @@ const { newSource, loadSource, SECTION_EVENTS } = require(process.argv[2]).viewe
 
 let requests = 0;
 let answer = [];
+let type = 'application/json; charset=utf-8';
 const waiting = [];
 global.fetch = () => {
   requests++;
-  return new Promise((resolve) => waiting.push(() => resolve({ status: 200, ok: true, json: async () => answer })));
+  const t = type, a = answer;
+  return new Promise((resolve) => waiting.push(() => resolve({
+    status: 200, ok: true, headers: { get: () => t }, json: async () => { if (!t.startsWith('application/json')) throw new Error('not JSON'); return a; },
+  })));
 };
 const answerAll = async () => { while (waiting.length) waiting.shift()(); await new Promise((r) => setTimeout(r, 10)); };
 
@@ -41,5 +45,13 @@ const answerAll = async () => { while (waiting.length) waiting.shift()(); await 
   answer = [{ extension: '101' }, { extension: '102' }];
   loadSource(src); await answerAll();
   steps.push({ requests, redrawn: box.children[0] !== drawn, shows: box.textContent });
+  // A route that answers a file: a link, and no second request.
+  type = 'application/gzip';
+  const fileBox = node('div');
+  const file = newSource({ dataset: { source: '/api/v1/backup' }, querySelector: (sel) => (sel === '.status' ? node('p') : fileBox) });
+  const before = requests;
+  loadSource(file); await answerAll();
+  loadSource(file); await answerAll();
+  steps.push({ requests: requests - before, shows: fileBox.textContent, link: fileBox.children[0] && fileBox.children[0].attrs.href });
   process.stdout.write(JSON.stringify({ steps, events: SECTION_EVENTS }));
 })();

@@ -26,10 +26,11 @@
     }
     const res = await fetch(path, opts);
     let data = null;
-    if (res.status !== 204) {
+    const json = (res.headers.get('Content-Type') || '').startsWith('application/json');
+    if (res.status !== 204 && json) {
       try { data = await res.json(); } catch (e) { data = null; }
     }
-    return { status: res.status, ok: res.ok, data };
+    return { status: res.status, ok: res.ok, data, json };
   }
 
   function errorText(r) {
@@ -252,7 +253,7 @@
   }
 
   async function loadSource(src) {
-    if (src.busy) return; // the answer on its way will be as fresh
+    if (src.busy || src.file) return; // the answer on its way will be as fresh
     src.busy = true;
     const { status, box } = src;
     try {
@@ -261,6 +262,13 @@
       if (r.status === 404) { status.textContent = 'Not available in this firmware.'; return; }
       if (r.status === 403) { status.textContent = 'Your role cannot see this.'; return; }
       if (!r.ok) { status.textContent = errorText(r); return; }
+      if (!r.json) {
+        // A file, not a list: link to it, and never fetch it again.
+        src.file = true;
+        status.textContent = '';
+        box.replaceChildren(el('a', 'Download', { href: src.path, download: '' }));
+        return;
+      }
       status.textContent = '';
       const text = JSON.stringify(r.data);
       if (text === src.shown) return;
