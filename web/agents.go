@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"ringbox/firmware/acd"
@@ -29,7 +30,7 @@ func AgentRoutes(e *acd.Engine) []Route {
 		{Method: "GET", Path: "/api/v1/queues", Role: auth.Agent, Section: "queues", Summary: "Queues with waiting callers and agents, live", Handler: http.HandlerFunc(h.apiQueues)},
 		{Method: "GET", Path: "/api/v1/queues/{id}", Role: auth.Agent, Section: "queues", Summary: "One queue, live", Handler: http.HandlerFunc(h.apiQueue)},
 		{Method: "GET", Path: "/api/v1/queues/{id}/stats", Role: auth.Manager, Section: "queues", Summary: "Queue statistics from the queue log (?from&to, RFC 3339 or a duration back from now)", Handler: http.HandlerFunc(h.apiStats)},
-		{Method: "GET", Path: "/api/v1/queuelog", Role: auth.Manager, Section: "queues", Summary: "The queue log as an Asterisk queue_log text file (?from&to)", Handler: http.HandlerFunc(h.apiQueueLog)},
+		{Method: "GET", Path: "/api/v1/queuelog", Role: auth.Manager, Section: "queues", Summary: "The queue log (?from&to, queue): JSON entries for Accept: application/json or format=json, else an Asterisk queue_log text file", Handler: http.HandlerFunc(h.apiQueueLog)},
 	}
 }
 
@@ -179,10 +180,7 @@ func (h agentAPI) apiQueues(w http.ResponseWriter, r *http.Request) {
 		writeAgentErr(w, err)
 		return
 	}
-	if qs == nil {
-		qs = []acd.QueueInfo{}
-	}
-	WriteJSON(w, http.StatusOK, qs)
+	writeList(w, qs)
 }
 
 func (h agentAPI) apiQueue(w http.ResponseWriter, r *http.Request) {
@@ -273,10 +271,46 @@ func (h agentAPI) apiQueueLog(w http.ResponseWriter, r *http.Request) {
 		}
 		entries = kept
 	}
+	if wantsJSON(r) {
+		// The web page's viewer reads JSON; a text file in its place left
+		// the queue log card blank.
+		out := make([]queueLogJSON, 0, len(entries))
+		for _, en := range entries {
+			out = append(out, queueLogJSON{Time: en.Time, Queue: en.Queue, CallID: en.CallID, Agent: en.Agent, Event: en.Event, Data: en.Data})
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		WriteJSON(w, http.StatusOK, out)
+		return
+	}
 	var buf bytes.Buffer
 	acd.WriteQueueLog(&buf, entries)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", `attachment; filename="queue_log"`)
 	w.Write(buf.Bytes())
+}
+
+// queueLogJSON is one queue log entry as the JSON queue log gives it.
+type queueLogJSON struct {
+	Time   time.Time `json:"time"`
+	Queue  string    `json:"queue"`
+	CallID string    `json:"call_id"`
+	Agent  string    `json:"agent"`
+	Event  string    `json:"event"`
+	Data   []string  `json:"data"`
+}
+
+// wantsJSON reports whether the caller asked for JSON rather than the
+// queue_log file: format=json, or an Accept naming JSON and not text/plain
+// (the page's fetch sends Accept: application/json; curl and wallboard
+// scripts send */* and keep getting the file).
+func wantsJSON(r *http.Request) bool {
+	switch r.URL.Query().Get("format") {
+	case "json":
+		return true
+	case "text":
+		return false
+	}
+	acc := r.Header.Get("Accept")
+	return strings.Contains(acc, "application/json") && !strings.Contains(acc, "text/plain")
 }

@@ -45,7 +45,7 @@ func BackupRoutes(b Backup) []Route {
 	b.Logger = b.Logger.With("pkg", "web")
 	a := &b
 	return []Route{
-		{Method: http.MethodGet, Path: "/api/v1/backup", Role: auth.Admin, Section: "settings",
+		{Method: http.MethodGet, Path: "/api/v1/backup", Role: auth.Admin, Section: "settings", File: true,
 			Summary: "Download a backup of the box: configuration, audio, voicemail, call records (?recordings=1 adds call recordings)",
 			Handler: http.HandlerFunc(a.download)},
 		{Method: http.MethodPost, Path: "/api/v1/restore/inspect", Role: auth.Admin, Section: "settings",

@@ -181,3 +181,13 @@ func jsonKind(k string) string {
 	}
 	return k
 }
+
+// writeList answers 200 with list as a JSON array: [] when it is empty,
+// never null, so a page or script reading it sees "none" rather than
+// "no answer".
+func writeList[T any](w http.ResponseWriter, list []T) {
+	if list == nil {
+		list = []T{}
+	}
+	WriteJSON(w, http.StatusOK, list)
+}

@@ -174,7 +174,7 @@ func (a *libraryAPI) listPrompts(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, out)
+	writeList(w, out)
 }
 
 func (a *libraryAPI) promptAudio(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +243,7 @@ func (a *libraryAPI) listHoldMusic(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, out)
+	writeList(w, out)
 }
 
 func (a *libraryAPI) deleteHoldMusic(w http.ResponseWriter, r *http.Request) {

@@ -41,11 +41,11 @@ func SystemRoutes(sys System) []Route {
 }
 
 func (a *System) registrations(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, a.SIP.Registrations())
+	writeList(w, a.SIP.Registrations())
 }
 
 func (a *System) trunks(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, a.SIP.TrunkStates())
+	writeList(w, a.SIP.TrunkStates())
 }
 
 func (a *System) extensions(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +60,7 @@ func (a *System) extensions(w http.ResponseWriter, r *http.Request) {
 	for _, reg := range a.SIP.Registrations() {
 		regs[reg.Extension]++
 	}
-	var out []ext
+	out := []ext{}
 	for _, x := range a.Config.Site().Extensions {
 		p := x.Permission
 		if p == "" {
@@ -117,7 +117,7 @@ func (a *System) cdr(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("format") != "csv" {
-		WriteJSON(w, http.StatusOK, recs)
+		writeList(w, recs)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -158,7 +158,7 @@ func (a *System) boardState(w http.ResponseWriter, r *http.Request) {
 		Label string `json:"label"`
 		LED   string `json:"led"`
 	}
-	var out []btn
+	out := []btn{}
 	for _, b := range a.Board.Buttons() {
 		out = append(out, btn{b.N, b.Label, a.Board.LED(b.N).Get().String()})
 	}

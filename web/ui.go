@@ -62,6 +62,25 @@ var sections = []section{
 // source is an API route a section page fetches and shows.
 type source struct {
 	Path, Summary string
+	Title         string // the card's heading: the summary without API details
+	File          bool   // a download: linked, not fetched
+}
+
+// cardTitle is the part of a route's summary a person reads as a heading:
+// up to a parenthesis or a colon, which start the API's details (query
+// parameters, formats, field lists). Without a summary, the path.
+func cardTitle(summary, path string) string {
+	t := summary
+	if i := strings.Index(t, " ("); i > 0 {
+		t = t[:i]
+	}
+	if i := strings.Index(t, ": "); i > 0 {
+		t = t[:i]
+	}
+	if t = strings.TrimSpace(t); t == "" {
+		return path
+	}
+	return t
 }
 
 // sources lists the GET routes, without wildcards, that section id shows to
@@ -88,7 +107,7 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 		}
 		exist = true
 		if rt.Role == "" || auth.Allows(role, rt.Role) {
-			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary})
+			visible = append(visible, source{Path: rt.Path, Summary: rt.Summary, Title: cardTitle(rt.Summary, rt.Path), File: rt.File})
 		}
 	}
 	return visible, exist
@@ -131,11 +150,13 @@ type pageData struct {
 	User     principalJSON
 	Sources  []source
 	Exist    bool
+	TimeZone string // the site's IANA zone, for the pages' times
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
 	d.Version = s.cfg.Version
 	d.Sections = sections
+	d.TimeZone = s.timeZone()
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
@@ -146,6 +167,24 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
+}
+
+// timeZone is the site's time zone name; UTC when it has none or one
+// this system does not know (the page would otherwise fall back to the
+// browser's zone without saying so).
+func (s *Server) timeZone() string {
+	if s.cfg.TimeZone == nil {
+		return "UTC"
+	}
+	name := s.cfg.TimeZone()
+	if name == "" {
+		return "UTC"
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		s.log.Warn("unknown site time zone: pages show UTC", "zone", name, "err", err)
+		return "UTC"
+	}
+	return name
 }
 
 // setupDone redirects to /setup while the box has no admin, and reports

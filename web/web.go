@@ -62,6 +62,10 @@ type Config struct {
 	Metrics http.Handler
 	// Now is the clock for login rate limiting; nil: time.Now.
 	Now func() time.Time
+	// TimeZone is the site's time zone (system.timezone, an IANA name),
+	// read at each page: the pages show times in it, not in the browser's
+	// zone, so an installer abroad sees the office's hours. nil or "": UTC.
+	TimeZone func() string
 }
 
 // Route is an API route registered with [Server.HandleRoute].
@@ -77,6 +81,10 @@ type Route struct {
 	// routing, settings) whose page shows this GET route's JSON. Empty: guessed
 	// from the path.
 	Section string
+	// File marks a GET route that answers a file to download (an archive,
+	// a spreadsheet), not JSON: its section page links to it rather than
+	// fetching it, since a page fetches its lists again and again.
+	File    bool
 	Handler http.Handler
 
 	public  bool // no authentication at all (server's own routes only)

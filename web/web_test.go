@@ -2,11 +2,13 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +16,18 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"ringbox/board/sim"
+	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
+	"ringbox/firmware/backup"
+	"ringbox/firmware/call/calltest"
+	"ringbox/firmware/config"
 	"ringbox/firmware/events"
+	"ringbox/firmware/flow"
+	"ringbox/firmware/library"
+	"ringbox/firmware/sip"
+	"ringbox/firmware/site"
+	"ringbox/firmware/store"
 	"ringbox/web"
 	"ringbox/web/webtest"
 )
@@ -55,6 +67,11 @@ type env struct {
 	bus   *events.Bus
 	clock *clock
 	logs  *syncBuffer
+	st    *store.Store
+	cfg   *config.Store
+	acd   *acd.Engine
+	// stopACD stops the queue engine, as at shutdown; its routes then fail.
+	stopACD func()
 }
 
 type syncBuffer struct {
@@ -88,37 +105,95 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
-// newBareEnv is a box on first boot: no users at all.
-func newBareEnv(t testing.TB) *env {
+// envSite is the test box's configuration: agents a1 (extension 101) and
+// a3 (103) report to the manager a2 (102); all three serve queue service.
+const envSite = `version: 1
+system: {name: Test Office, timezone: Europe/Paris}
+extensions:
+  - {number: "101", name: Al}
+  - {number: "102", name: Mona}
+  - {number: "103", name: Ann}
+agents:
+  - {id: a1, extension: "101", reports_to: a2}
+  - {id: a2, extension: "102", role: manager}
+  - {id: a3, extension: "103", reports_to: a2}
+queues:
+  - {id: service, agents: [a1, a2, a3], on_empty: hangup}
+`
+
+// newBareEnv is a box on first boot: no users at all. Its API is the real
+// one, as ringbox serve registers it (web.SystemRoutes, web.AgentRoutes,
+// web.LibraryRoutes, web.RoutingRoutes, web.BackupRoutes) over a real store, configuration,
+// ACD, simulated board and an idle SIP server, so the tests exercise what
+// users get.
+func newBareEnv(t testing.TB) *env { return newSiteEnv(t, envSite) }
+
+// newSiteEnv is newBareEnv with the configuration siteYAML.
+func newSiteEnv(t testing.TB, siteYAML string) *env {
 	e := &env{t: t, auth: webtest.NewAuth(), bus: events.New(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	quiet := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir, store.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.st = st
+	s, err := site.Parse([]byte(siteYAML), "site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportSite(ctx, s, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := st.ExportSite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.New(cur, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg = cfg
 	e.srv = web.New(web.Config{
-		Auth:    e.auth,
-		Bus:     e.bus,
-		Version: "1.2.3-test",
-		Started: e.clock.Now().Add(-90 * time.Second),
-		Logger:  slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { metrics.WritePrometheus(w, false) }),
-		Now:     e.clock.Now,
+		Auth:     e.auth,
+		Bus:      e.bus,
+		Version:  "1.2.3-test",
+		Started:  e.clock.Now().Add(-90 * time.Second),
+		Logger:   log,
+		Metrics:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { metrics.WritePrometheus(w, false) }),
+		Now:      e.clock.Now,
+		TimeZone: func() string { return cfg.Site().System.Timezone },
 	})
-	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := web.PrincipalFrom(r.Context())
-		if !ok {
-			web.WriteError(w, http.StatusInternalServerError, "no principal")
-			return
-		}
-		web.WriteJSON(w, http.StatusOK, map[string]string{"login": p.Login})
-	})
-	e.srv.Handle("GET /api/v1/extensions", "", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web.WriteJSON(w, http.StatusOK, []map[string]string{{"number": "101", "name": "Front desk"}})
-	}))
-	e.srv.Handle("GET /api/v1/extensions/{id}", auth.Agent, whoami)
-	e.srv.Handle("GET /api/v1/reports", auth.Manager, whoami)
-	e.srv.HandleRoute(web.Route{Method: "POST", Path: "/api/v1/reboot", Role: auth.Admin, Summary: "Reboot the box", Handler: whoami})
-	e.srv.HandleRoute(web.Route{Method: "GET", Path: "/api/v1/users", Role: auth.Admin, Summary: "Users", Handler: whoami})
-	e.srv.HandleRoute(web.Route{Method: "GET", Path: "/api/v1/broken", Role: auth.Admin, Summary: "Always fails",
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			web.WriteError(w, http.StatusServiceUnavailable, "the engine is not running")
-		})})
+	// The SIP server is built but never run: no socket, no phones.
+	sipSrv, err := sip.New(sip.Config{ListenAddr: "127.0.0.1:5060", Site: cfg.Site, Bus: e.bus, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.acd = acd.New(acd.Config{Config: cfg, Dialer: calltest.NewDialer(), Store: st, Bus: e.bus, Logger: quiet})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.acd.Run(runCtx) }()
+	var once sync.Once
+	e.stopACD = func() { once.Do(func() { stop(); <-done }) }
+	t.Cleanup(e.stopACD)
+	lib := library.New(library.Config{DataDir: dir, Store: st, Logger: quiet})
+	fl := &flow.Engine{Config: cfg, CDR: st, Bus: e.bus, Logger: quiet}
+	var routes []web.Route
+	routes = append(routes, web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: e.bus, Board: sim.New(4)})...)
+	routes = append(routes, web.AgentRoutes(e.acd)...)
+	routes = append(routes, web.LibraryRoutes(lib, log)...)
+	routes = append(routes, web.RoutingRoutes(fl)...)
+	routes = append(routes, web.BackupRoutes(web.Backup{
+		DataDir: dir, Firmware: "1.2.3-test", Site: func() string { return cfg.Site().System.Name }, Logger: quiet,
+		Staging: &backup.Staging{Options: backup.InspectOptions{DataDir: dir, Firmware: "1.2.3-test", Store: st, Logger: quiet}},
+		Restart: func() {},
+	})...)
+	for _, r := range routes {
+		e.srv.HandleRoute(r)
+	}
 	e.h = e.srv.Handler()
 	return e
 }
@@ -219,14 +294,14 @@ func TestAPIAccess(t *testing.T) {
 		{"basic auth refused", "GET", "/api/v1/me", []string{"Authorization", "Basic YWxpY2U6eA=="}, 401},
 		{"bad token not rescued by cookie", "GET", "/api/v1/me", []string{"Authorization", "Bearer nope", "Cookie", web.CookieName + "=x"}, 401},
 		{"unknown session cookie", "GET", "/api/v1/me", []string{"Cookie", web.CookieName + "=forged"}, 401},
-		{"agent on agent route", "GET", "/api/v1/extensions/101", []string{"Authorization", "Bearer " + agentTok}, 200},
-		{"agent on manager route", "GET", "/api/v1/reports", []string{"Authorization", "Bearer " + agentTok}, 403},
-		{"manager on manager route", "GET", "/api/v1/reports", []string{"Authorization", "Bearer " + mgrTok}, 200},
-		{"admin on manager route", "GET", "/api/v1/reports", []string{"Authorization", "Bearer " + adminTok}, 200},
-		{"manager on admin route", "POST", "/api/v1/reboot", []string{"Authorization", "Bearer " + mgrTok}, 403},
-		{"admin on admin route", "POST", "/api/v1/reboot", []string{"Authorization", "Bearer " + adminTok}, 200},
+		{"agent on agent route", "GET", "/api/v1/agents/a1", []string{"Authorization", "Bearer " + agentTok}, 200},
+		{"agent on manager route", "GET", "/api/v1/registrations", []string{"Authorization", "Bearer " + agentTok}, 403},
+		{"manager on manager route", "GET", "/api/v1/registrations", []string{"Authorization", "Bearer " + mgrTok}, 200},
+		{"admin on manager route", "GET", "/api/v1/registrations", []string{"Authorization", "Bearer " + adminTok}, 200},
+		{"manager on admin route", "POST", "/api/v1/board/buttons/1/press", []string{"Authorization", "Bearer " + mgrTok}, 403},
+		{"admin on admin route", "POST", "/api/v1/board/buttons/1/press", []string{"Authorization", "Bearer " + adminTok}, 204},
 		{"authenticated unknown route", "GET", "/api/v1/no/such/thing", []string{"Authorization", "Bearer " + agentTok}, 404},
-		{"authenticated wrong method", "DELETE", "/api/v1/reports", []string{"Authorization", "Bearer " + adminTok}, 405},
+		{"authenticated wrong method", "DELETE", "/api/v1/registrations", []string{"Authorization", "Bearer " + adminTok}, 405},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,21 +317,38 @@ func TestAPIAccess(t *testing.T) {
 			}
 		})
 	}
-	w := e.req("DELETE", "/api/v1/reports", "", "Authorization", "Bearer "+adminTok)
+	w := e.req("DELETE", "/api/v1/registrations", "", "Authorization", "Bearer "+adminTok)
 	if got := w.Header().Get("Allow"); got != "GET" {
 		t.Errorf("405 Allow = %q, want GET", got)
 	}
-	w = e.req("GET", "/api/v1/reports", "", "Authorization", "Bearer "+agentTok)
+	w = e.req("GET", "/api/v1/registrations", "", "Authorization", "Bearer "+agentTok)
 	if msg := errorOf(t, w); !strings.Contains(msg, "manager") {
 		t.Errorf("403 message %q does not say which role is needed", msg)
 	}
 }
 
+// TestPrincipalReachesHandler: the agent list is cut to what the caller
+// may see, which the handler can do only if it knows who asks.
 func TestPrincipalReachesHandler(t *testing.T) {
 	e := newEnv(t)
-	w := e.req("GET", "/api/v1/reports", "", "Authorization", "Bearer "+mgrTok)
-	if !strings.Contains(w.Body.String(), `"token:report"`) {
-		t.Errorf("handler saw %s, want token:report", w.Body)
+	ids := func(tok string) []string {
+		t.Helper()
+		w := e.req("GET", "/api/v1/agents", "", "Authorization", "Bearer "+tok)
+		var got []struct{ ID string }
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatalf("agents = %d %s: %v", w.Code, w.Body, err)
+		}
+		var out []string
+		for _, a := range got {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	if got := ids(agentTok); !slices.Equal(got, []string{"a1"}) {
+		t.Errorf("agent a1 sees agents %v, want only itself", got)
+	}
+	if got := ids(adminTok); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+		t.Errorf("admin sees agents %v, want all three", got)
 	}
 }
 
@@ -283,7 +375,7 @@ func TestCookieSession(t *testing.T) {
 	if got, want := strings.TrimSpace(w.Body.String()), `{"login":"mona","role":"manager","agent":"a2"}`; w.Code != 200 || got != want {
 		t.Errorf("me = %d %s, want 200 %s", w.Code, got, want)
 	}
-	if w := e.req("GET", "/api/v1/reports", "", "Cookie", cookie); w.Code != 200 {
+	if w := e.req("GET", "/api/v1/registrations", "", "Cookie", cookie); w.Code != 200 {
 		t.Errorf("manager cookie on manager route = %d", w.Code)
 	}
 
@@ -338,24 +430,35 @@ func TestCSRF(t *testing.T) {
 		want int
 	}{
 		{"cookie without proof", []string{"Cookie", cookie}, 403},
-		{"cookie with X-Requested-With", []string{"Cookie", cookie, "X-Requested-With", "ringbox"}, 200},
+		{"cookie with X-Requested-With", []string{"Cookie", cookie, "X-Requested-With", "ringbox"}, 204},
 		{"cookie with wrong X-Requested-With", []string{"Cookie", cookie, "X-Requested-With", "XMLHttpRequest"}, 403},
-		{"cookie same-origin fetch", []string{"Cookie", cookie, "Sec-Fetch-Site", "same-origin"}, 200},
+		{"cookie same-origin fetch", []string{"Cookie", cookie, "Sec-Fetch-Site", "same-origin"}, 204},
 		{"cookie cross-site fetch", []string{"Cookie", cookie, "Sec-Fetch-Site", "cross-site"}, 403},
 		{"cookie same-site fetch", []string{"Cookie", cookie, "Sec-Fetch-Site", "same-site"}, 403},
-		{"cookie same Origin", []string{"Cookie", cookie, "Origin", "http://example.com"}, 200},
+		{"cookie same Origin", []string{"Cookie", cookie, "Origin", "http://example.com"}, 204},
 		{"cookie foreign Origin", []string{"Cookie", cookie, "Origin", "http://evil.example"}, 403},
-		{"bearer needs no proof", []string{"Authorization", "Bearer " + adminTok}, 200},
+		{"bearer needs no proof", []string{"Authorization", "Bearer " + adminTok}, 204},
 	}
+	sub := e.bus.Subscribe(16, events.Filter("board."))
+	defer sub.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// httptest.NewRequest's Host is example.com.
-			if w := e.req("POST", "/api/v1/reboot", "", tt.hdr...); w.Code != tt.want {
+			if w := e.req("POST", "/api/v1/board/buttons/1/press", "", tt.hdr...); w.Code != tt.want {
 				t.Errorf("POST = %d %s, want %d", w.Code, w.Body, tt.want)
 			}
 		})
 	}
-	if w := e.req("GET", "/api/v1/reports", "", "Cookie", cookie); w.Code != 200 {
+	// Only the accepted requests pressed the button.
+	presses := 0
+	for len(sub.C()) > 0 {
+		<-sub.C()
+		presses++
+	}
+	if presses != 4 {
+		t.Errorf("the button was pressed %d times, want 4 (the accepted requests only)", presses)
+	}
+	if w := e.req("GET", "/api/v1/registrations", "", "Cookie", cookie); w.Code != 200 {
 		t.Errorf("cookie GET without proof = %d, want 200: reads need no CSRF proof", w.Code)
 	}
 	if w := e.req("DELETE", "/api/v1/session", "", "Cookie", cookie, "Sec-Fetch-Site", "cross-site"); w.Code != 403 {
@@ -579,13 +682,17 @@ func TestUIPages(t *testing.T) {
 	}
 	tests := []struct {
 		name, path, cookie string
-		want               []string
+		want, lacks        []string
 	}{
-		{"dashboard", "/", admin, []string{"Dashboard", `href="/calls"`, `href="/settings"`, `id="events"`, `id="health-version"`, "1.2.3-test", `id="logout"`, `aria-current="page"`}},
-		{"registered list", "/extensions", agent, []string{`data-source="/api/v1/extensions"`}},
-		{"nothing registered", "/queues", admin, []string{"Queues is not available in this firmware."}},
-		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/users"`}},
-		{"admin-only list for agent", "/settings", agent, []string{"Your role (agent) cannot see this section."}},
+		{"dashboard", "/", admin, []string{"Dashboard", `href="/calls"`, `href="/settings"`, `id="events"`, `id="health-version"`, "1.2.3-test", `id="logout"`, `aria-current="page"`}, nil},
+		{"list for agent", "/extensions", agent, []string{`data-source="/api/v1/extensions"`, `data-tz="Europe/Paris"`}, []string{`data-source="/api/v1/registrations"`}},
+		{"manager list for admin", "/extensions", admin, []string{`data-source="/api/v1/extensions"`, `data-source="/api/v1/registrations"`}, nil},
+		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/config"`}, nil},
+		{"a download is linked, not fetched", "/settings", admin, []string{`<a href="/api/v1/backup" download>`}, []string{`data-source="/api/v1/backup"`}},
+		{"admin-only list for agent", "/settings", agent, []string{`data-source="/api/v1/board"`}, []string{`data-source="/api/v1/config"`}},
+		{"card headings in words", "/calls", admin, []string{"<h2>Call records, newest first</h2>"}, []string{"?from", "<h2>/api/"}},
+		{"card heading before a field list", "/extensions", admin, []string{"<h2>Registered phones</h2>"}, []string{"user agent, expiry"}},
+		{"manager-only section for agent", "/calls", agent, []string{"Your role (agent) cannot see this section."}, []string{"data-source="}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -598,7 +705,26 @@ func TestUIPages(t *testing.T) {
 					t.Errorf("GET %s lacks %q", tt.path, s)
 				}
 			}
+			for _, s := range tt.lacks {
+				if strings.Contains(w.Body.String(), s) {
+					t.Errorf("GET %s shows %q", tt.path, s)
+				}
+			}
 		})
+	}
+
+	// A firmware without the queue engine (the server alone, no package's
+	// routes) says so rather than showing an empty page.
+	plain := web.New(web.Config{Auth: e.auth, Logger: slog.New(slog.DiscardHandler)})
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/queues", nil)
+	r.Header.Set("Cookie", admin)
+	plain.Handler().ServeHTTP(rec, r)
+	if !strings.Contains(rec.Body.String(), "Queues is not available in this firmware.") {
+		t.Errorf("/queues without queue routes = %d, lacks the not-available message", rec.Code)
+	}
+	if !strings.Contains(rec.Body.String(), `data-tz="UTC"`) {
+		t.Errorf("a server told no time zone does not show times in UTC")
 	}
 	w := e.req("GET", "/static/app.js", "")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
@@ -632,20 +758,21 @@ func TestOpenAPI(t *testing.T) {
 	for _, pm := range []struct{ path, method string }{
 		{"/api/v1/health", "get"}, {"/api/v1/session", "post"}, {"/api/v1/session", "delete"},
 		{"/api/v1/me", "get"}, {"/api/v1/setup", "post"}, {"/api/v1/events", "get"},
-		{"/api/v1/extensions", "get"}, {"/api/v1/extensions/{id}", "get"}, {"/api/v1/reboot", "post"}, {"/metrics", "get"},
+		{"/api/v1/extensions", "get"}, {"/api/v1/agents/{id}", "get"}, {"/api/v1/board/buttons/{n}/press", "post"},
+		{"/api/v1/queuelog", "get"}, {"/api/v1/prompts", "get"}, {"/api/v1/ringgroups/{id}/plan", "get"}, {"/metrics", "get"},
 	} {
 		if _, ok := doc.Paths[pm.path][pm.method]; !ok {
 			t.Errorf("document lacks %s %s", pm.method, pm.path)
 		}
 	}
-	if op := doc.Paths["/api/v1/reboot"]["post"]; op.Summary != "Reboot the box" || op.Role != "admin" {
-		t.Errorf("reboot = %+v, want its summary and role admin", op)
+	if op := doc.Paths["/api/v1/board/buttons/{n}/press"]["post"]; op.Summary != "Press a button of the simulated board (?long=1)" || op.Role != "admin" {
+		t.Errorf("button press = %+v, want its summary and role admin", op)
 	}
 	if op := doc.Paths["/api/v1/health"]["get"]; op.Security == nil || len(op.Security) != 0 {
 		t.Errorf("health security = %v, want [] (public)", op.Security)
 	}
-	if ps := doc.Paths["/api/v1/extensions/{id}"]["get"].Parameters; len(ps) != 1 || ps[0].Name != "id" || ps[0].In != "path" {
-		t.Errorf("extension parameters = %+v, want path id", ps)
+	if ps := doc.Paths["/api/v1/agents/{id}"]["get"].Parameters; len(ps) != 1 || ps[0].Name != "id" || ps[0].In != "path" {
+		t.Errorf("agent parameters = %+v, want path id", ps)
 	}
 }
 
@@ -716,7 +843,7 @@ func TestHandlerPanicIsJSON500(t *testing.T) {
 // through the whole middleware stack.
 func BenchmarkAuthenticatedRequest(b *testing.B) {
 	e := newEnv(b)
-	r := httptest.NewRequest("GET", "/api/v1/extensions/101", nil)
+	r := httptest.NewRequest("GET", "/api/v1/agents/a1", nil)
 	r.Header.Set("Authorization", "Bearer "+agentTok)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -729,14 +856,16 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 }
 
 // TestServerErrorsAreLoggedWithTheirReason: every 5xx the box answers is
-// in the log with its reason.
+// in the log with its reason. The queue engine stopped (as at shutdown)
+// makes the agent list fail with 503.
 func TestServerErrorsAreLoggedWithTheirReason(t *testing.T) {
 	e := newEnv(t)
-	rec := e.req("GET", "/api/v1/broken", "", "Authorization", "Bearer "+adminTok)
+	e.stopACD()
+	rec := e.req("GET", "/api/v1/agents", "", "Authorization", "Bearer "+adminTok)
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status %d", rec.Code)
 	}
-	if log := e.logs.String(); !strings.Contains(log, "request failed") || !strings.Contains(log, "the engine is not running") || !strings.Contains(log, "status=503") {
+	if log := e.logs.String(); !strings.Contains(log, "request failed") || !strings.Contains(log, "engine not running") || !strings.Contains(log, "status=503") {
 		t.Errorf("log does not name the 503 and its reason:\n%s", log)
 	}
 }

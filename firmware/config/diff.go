@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -74,7 +75,7 @@ func Diff(old, new *site.Site) Changes {
 	diffKind(&c, "prompts", old.Prompts, new.Prompts, func(x site.Prompt) string { return x.ID })
 	diffKind(&c, "hold_music", old.HoldMusic, new.HoldMusic, func(x site.HoldMusic) string { return x.ID })
 	diffKind(&c, "users", old.Users, new.Users, func(x site.User) string { return x.Login })
-	c.System = fmt.Sprintf("%+v", old.System) != fmt.Sprintf("%+v", new.System)
+	c.System = !same(reflect.ValueOf(old.System), reflect.ValueOf(new.System))
 	for _, m := range []map[string][]string{c.Added, c.Removed, c.Changed} {
 		for k, v := range m {
 			if len(v) == 0 {
@@ -86,9 +87,9 @@ func Diff(old, new *site.Site) Changes {
 }
 
 func diffKind[T any](c *Changes, kind string, old, new []T, key func(T) string) {
-	was := make(map[string]string, len(old))
+	was := make(map[string]T, len(old))
 	for _, o := range old {
-		was[key(o)] = fmt.Sprintf("%+v", o)
+		was[key(o)] = o
 	}
 	seen := make(map[string]bool, len(new))
 	for _, n := range new {
@@ -98,7 +99,7 @@ func diffKind[T any](c *Changes, kind string, old, new []T, key func(T) string) 
 		switch {
 		case !ok:
 			c.Added[kind] = append(c.Added[kind], k)
-		case prev != fmt.Sprintf("%+v", n):
+		case !same(reflect.ValueOf(prev), reflect.ValueOf(n)):
 			c.Changed[kind] = append(c.Changed[kind], k)
 		}
 	}
@@ -107,4 +108,96 @@ func diffKind[T any](c *Changes, kind string, old, new []T, key func(T) string) 
 			c.Removed[kind] = append(c.Removed[kind], k)
 		}
 	}
+}
+
+// same reports whether a and b configure the same thing. It compares what
+// pointers point to, not their addresses: every reload reads a new site, so
+// a queue's comfort messages (a pointer) sit at a new address each time,
+// and comparing printed values named every such queue as changed. A nil
+// pointer, slice or map equals an empty one (the file and the store differ
+// in which they give back for "none").
+func same(a, b reflect.Value) bool {
+	if a.Kind() != b.Kind() || a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return isZero(a) && isZero(b)
+		}
+		return same(a.Elem(), b.Elem())
+	case reflect.Struct:
+		for i := range a.NumField() {
+			if !same(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice, reflect.Array:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !same(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			bv := b.MapIndex(k)
+			if !bv.IsValid() || !same(a.MapIndex(k), bv) {
+				return false
+			}
+		}
+		return true
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return a.IsNil() == b.IsNil() // not configuration
+	default:
+		// Unexported fields cannot be read with Interface, so compare
+		// the basic kinds through their reflect accessors.
+		switch a.Kind() {
+		case reflect.Bool:
+			return a.Bool() == b.Bool()
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return a.Int() == b.Int()
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			return a.Uint() == b.Uint()
+		case reflect.Float32, reflect.Float64:
+			return a.Float() == b.Float()
+		case reflect.String:
+			return a.String() == b.String()
+		case reflect.Complex64, reflect.Complex128:
+			return a.Complex() == b.Complex()
+		}
+		return false
+	}
+}
+
+// isZero reports whether v is nil, empty, or points to a zero value.
+func isZero(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || isZero(v.Elem())
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if !isZero(v.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Array:
+		for i := range v.Len() {
+			if !isZero(v.Index(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return v.IsZero()
 }

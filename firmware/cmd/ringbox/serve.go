@@ -291,11 +291,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	set := metrics.NewSet()
 	registerMetrics(set, bus, med, sipSrv)
 	ws := web.New(web.Config{
-		Auth:    st,
-		Bus:     bus,
-		Version: version,
-		Started: started,
-		Logger:  log,
+		Auth:     st,
+		Bus:      bus,
+		Version:  version,
+		Started:  started,
+		TimeZone: func() string { return cfg.Site().System.Timezone },
+		Logger:   log,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			metrics.WritePrometheus(w, true)

@@ -26,10 +26,11 @@
     }
     const res = await fetch(path, opts);
     let data = null;
-    if (res.status !== 204) {
+    const json = (res.headers.get('Content-Type') || '').startsWith('application/json');
+    if (res.status !== 204 && json) {
       try { data = await res.json(); } catch (e) { data = null; }
     }
-    return { status: res.status, ok: res.ok, data };
+    return { status: res.status, ok: res.ok, data, json };
   }
 
   function errorText(r) {
@@ -102,9 +103,10 @@
     const main = $('#main');
     if (main.dataset.section === 'dashboard') {
       initHealth();
-      streamEvents();
+      streamEvents(addEvent, setStreamState);
     }
-    document.querySelectorAll('section.source').forEach(loadSource);
+    const sources = [...document.querySelectorAll('section.source')].map(newSource);
+    if (sources.length) liveSources(sources, main.dataset.section);
   }
 
   function fmtDuration(s) {
@@ -139,12 +141,18 @@
     setInterval(tick, 1000);
   }
 
-  // streamEvents reads /api/v1/events. EventSource cannot be used: it only
-  // delivers named events to listeners registered for each name, and event
-  // types are open-ended.
-  async function streamEvents() {
+  function setStreamState(s, text) {
     const state = $('#stream-state');
-    const set = (s, text) => { state.dataset.state = s; state.textContent = text; };
+    state.dataset.state = s;
+    state.textContent = text;
+  }
+
+  // streamEvents reads /api/v1/events, calling onEvent with each event and
+  // set with the stream's state ('live', 'reconnecting'). EventSource
+  // cannot be used: it only delivers named events to listeners registered
+  // for each name, and event types are open-ended.
+  async function streamEvents(onEvent, set) {
+    set = set || (() => {});
     for (;;) {
       try {
         const res = await fetch('/api/v1/events', { headers: { Accept: 'text/event-stream' }, cache: 'no-store' });
@@ -159,7 +167,7 @@
           buf += value.replace(/\r\n?/g, '\n');
           let i;
           while ((i = buf.indexOf('\n\n')) >= 0) {
-            handleBlock(buf.slice(0, i));
+            handleBlock(buf.slice(0, i), onEvent);
             buf = buf.slice(i + 2);
           }
         }
@@ -171,13 +179,15 @@
     }
   }
 
-  function handleBlock(block) {
+  function handleBlock(block, onEvent) {
     const data = [];
     for (const line of block.split('\n')) {
       if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
     if (!data.length) return;
-    try { addEvent(JSON.parse(data.join('\n'))); } catch (e) { /* not an event */ }
+    let ev;
+    try { ev = JSON.parse(data.join('\n')); } catch (e) { return; /* not an event */ }
+    onEvent(ev);
   }
 
   function addEvent(ev) {
@@ -196,25 +206,136 @@
 
   // ---- sections: show whatever a GET route answers ----
 
-  async function loadSource(sec) {
-    const status = $('.status', sec);
-    const box = $('.scroll', sec);
+  // Which events make a section's lists out of date. Other events (a DTMF
+  // key, a login) change nothing these pages show.
+  const SECTION_EVENTS = {
+    calls: ['call.ended', 'recording.stopped'],
+    queues: ['queue.', 'agent.', 'call.answered', 'call.ended', 'config.changed'],
+    agents: ['agent.', 'presence.changed', 'config.changed'],
+    extensions: ['sip.', 'presence.changed', 'config.changed'],
+    routing: ['schedule.override', 'config.changed', 'sip.'],
+    settings: ['config.changed', 'board.button'],
+  };
+  // Refresh at most this often on events, and this often without any
+  // while the page is visible (a call's duration, a wrap-up ending).
+  const MIN_REFRESH_MS = 2000;
+  const POLL_MS = 15000;
+
+  function newSource(sec) {
+    return { sec, path: sec.dataset.source, status: $('.status', sec), box: $('.scroll', sec), shown: null, busy: false };
+  }
+
+  // liveSources loads each list, then reloads them when one of the
+  // section's events arrives on the event stream, and every POLL_MS while
+  // the page is visible. One request per list at a time; a list is
+  // redrawn only when its answer changed, so nothing flickers.
+  function liveSources(sources, section) {
+    const wanted = SECTION_EVENTS[section] || [];
+    let last = 0, timer = null;
+    const all = () => {
+      clearTimeout(timer);
+      timer = null;
+      last = Date.now();
+      sources.forEach(loadSource);
+    };
+    const soon = () => {
+      if (timer || document.hidden) return;
+      timer = setTimeout(all, Math.max(0, last + MIN_REFRESH_MS - Date.now()));
+    };
+    all();
+    if (wanted.length) {
+      streamEvents((ev) => {
+        if (wanted.some((w) => ev.type === w || (w.endsWith('.') && ev.type.startsWith(w)))) soon();
+      });
+    }
+    setInterval(() => { if (!document.hidden && Date.now() - last >= POLL_MS) all(); }, 1000);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) soon(); });
+  }
+
+  async function loadSource(src) {
+    if (src.busy || src.file) return; // the answer on its way will be as fresh
+    src.busy = true;
+    const { status, box } = src;
     try {
-      const r = await api('GET', sec.dataset.source);
+      const r = await api('GET', src.path);
       if (r.status === 401) { location.assign('/login'); return; }
       if (r.status === 404) { status.textContent = 'Not available in this firmware.'; return; }
       if (r.status === 403) { status.textContent = 'Your role cannot see this.'; return; }
       if (!r.ok) { status.textContent = errorText(r); return; }
+      if (!r.json) {
+        // A file, not a list: link to it, and never fetch it again.
+        src.file = true;
+        status.textContent = '';
+        box.replaceChildren(el('a', 'Download', { href: src.path, download: '' }));
+        return;
+      }
       status.textContent = '';
-      box.append(renderJSON(r.data));
+      const text = JSON.stringify(r.data);
+      if (text === src.shown) return;
+      src.shown = text;
+      box.replaceChildren(renderJSON(r.data));
     } catch (e) {
-      status.textContent = 'The box cannot be reached.';
+      // Keep the last answer on screen; say it may be old.
+      status.textContent = src.shown === null ? 'The box cannot be reached.' : 'The box cannot be reached; this may be out of date.';
+    } finally {
+      src.busy = false;
     }
   }
 
+  // Words that read as capitals in headings.
+  const UPPER = { id: 'ID', ip: 'IP', url: 'URL', sip: 'SIP', cdr: 'CDR', dtmf: 'DTMF', ivr: 'IVR', led: 'LED',
+    rtp: 'RTP', moh: 'MOH', dbfs: 'dBFS', rms: 'RMS', fxs: 'FXS', fxo: 'FXO', cli: 'CLI', tls: 'TLS', tcp: 'TCP',
+    udp: 'UDP', mwi: 'MWI', api: 'API' };
+
+  // heading turns a JSON key into words: "user_agent" -> "User agent".
+  function heading(key) {
+    const words = String(key).split(/[_\s]+/).filter(Boolean).map((w) => UPPER[w.toLowerCase()] || w.toLowerCase());
+    if (!words.length) return '';
+    const first = words[0];
+    words[0] = first === first.toLowerCase() ? first.charAt(0).toUpperCase() + first.slice(1) : first;
+    return words.join(' ');
+  }
+
+  const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+  let timeFmt = null;
+
+  // when shows an RFC 3339 time in the site's zone (main's data-tz), to
+  // the second: "2026-03-01 10:00:05". Go's zero time is "never": blank.
+  function when(s) {
+    if (s.startsWith('0001-01-01')) return '';
+    // Go writes nanoseconds; not every browser parses more than
+    // milliseconds.
+    const d = new Date(s.replace(/(\.\d{3})\d+/, '$1'));
+    if (isNaN(d)) return s;
+    if (!timeFmt) {
+      const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+      const main = $('#main');
+      try {
+        timeFmt = new Intl.DateTimeFormat('en-CA', Object.assign({ timeZone: (main && main.dataset.tz) || 'UTC' }, opts));
+      } catch (e) {
+        timeFmt = new Intl.DateTimeFormat('en-CA', Object.assign({ timeZone: 'UTC' }, opts));
+      }
+    }
+    const p = {};
+    for (const { type, value } of timeFmt.formatToParts(d)) p[type] = value;
+    return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + ':' + p.second;
+  }
+
+  // cell is a value as a person reads it: yes/no, times in the site's
+  // zone, lists joined with commas, objects as "Key: value" pairs, and
+  // nothing at all for empty values.
   function cell(v) {
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'object') return JSON.stringify(v);
+    if (v === null || v === undefined || v === '') return '';
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    if (typeof v === 'string') return RFC3339.test(v) ? when(v) : v;
+    if (Array.isArray(v)) {
+      const sep = v.some((x) => x && typeof x === 'object') ? '; ' : ', ';
+      return v.map(cell).filter((x) => x !== '').join(sep);
+    }
+    if (typeof v === 'object') {
+      return Object.keys(v).map((k) => [k, cell(v[k])]).filter(([, c]) => c !== '')
+        .map(([k, c]) => heading(k) + ': ' + c).join(', ');
+    }
     return String(v);
   }
 
@@ -223,7 +344,18 @@
       const keys = Object.keys(v);
       if (keys.length === 1 && Array.isArray(v[keys[0]])) return renderJSON(v[keys[0]]);
       const dl = el('dl', null, { class: 'facts' });
-      for (const k of keys) dl.append(el('dt', k), el('dd', cell(v[k])));
+      for (const k of keys) {
+        const x = v[k];
+        const dd = el('dd');
+        if (Array.isArray(x) && x.length && x.every((r) => r && typeof r === 'object' && !Array.isArray(r))) {
+          dd.append(renderJSON(x)); // a list inside an answer: its own table
+        } else if (Array.isArray(x) && !x.length) {
+          dd.append(el('span', 'None yet.', { class: 'muted' }));
+        } else {
+          dd.textContent = cell(x);
+        }
+        dl.append(el('dt', heading(k)), dd);
+      }
       return dl;
     }
     if (!Array.isArray(v)) return el('p', cell(v));
@@ -237,16 +369,24 @@
     for (const row of v) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
     const table = el('table');
     const hr = el('tr');
-    for (const c of cols) hr.append(el('th', c, { scope: 'col' }));
+    for (const c of cols) hr.append(el('th', heading(c), { scope: 'col' }));
     table.append(el('thead'), el('tbody'));
     table.tHead.append(hr);
     for (const row of v) {
       const tr = el('tr');
-      for (const c of cols) tr.append(el('td', cell(row[c])));
+      for (const c of cols) {
+        const raw = row[c];
+        const td = el('td', cell(raw));
+        if (typeof raw === 'string' && RFC3339.test(raw)) td.title = raw; // the exact instant on hover
+        tr.append(td);
+      }
       table.tBodies[0].append(tr);
     }
     return table;
   }
+
+  // Under Node (web/viewer_test.go) there is no page: hand the viewer out.
+  if (typeof module === 'object' && module.exports) module.exports.viewer = { heading, cell, renderJSON, SECTION_EVENTS, newSource, loadSource };
 
   // ---- the installer's console (server-rendered; this only helps) ----
 
