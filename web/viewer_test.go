@@ -26,7 +26,7 @@ func viewer(t *testing.T, tz string, answers ...string) []shown {
 	t.Helper()
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: the page's script cannot be run")
+		t.Fatal("node is required (make test installs it): the page's script cannot be run")
 	}
 	cases := make([]json.RawMessage, len(answers))
 	for i, a := range answers {
@@ -95,7 +95,7 @@ func ptr(s string) *string { return &s }
 func TestListRefresh(t *testing.T) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: the page's script cannot be run")
+		t.Fatal("node is required (make test installs it): the page's script cannot be run")
 	}
 	app, _ := filepath.Abs("assets/static/app.js")
 	out, err := exec.Command(nodeBin, "testdata/live.js", app).Output()
