@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"ringbox/firmware/site"
 )
@@ -16,27 +15,11 @@ type Source interface {
 	ExportSite(ctx context.Context) (*site.Site, error)
 }
 
-// Watch publishes a new snapshot whenever src's version differs from the
-// current one, looking every every until ctx ends, so that an import from
-// another process (or the web page) applies without a restart. onChange is
-// called after each publication with the new site and what changed.
-func (st *Store) Watch(ctx context.Context, src Source, every time.Duration, log *slog.Logger, onChange func(*site.Site, Changes)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := st.Reload(ctx, src, log, onChange); err != nil && ctx.Err() == nil {
-			log.Error("reload configuration", "err", err)
-		}
-	}
-}
-
 // Reload publishes src's site when its version differs from the current
-// snapshot's.
+// snapshot's, so that an import from another process (or the web page)
+// applies without a restart. onChange is called after each publication
+// with the new site and what changed. `ringbox serve` calls it every
+// second and right after a console apply, one call at a time.
 func (st *Store) Reload(ctx context.Context, src Source, log *slog.Logger, onChange func(*site.Site, Changes)) error {
 	ver, err := src.ConfigVersion(ctx)
 	if err != nil {

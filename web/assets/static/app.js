@@ -429,6 +429,21 @@
       });
     }
     document.querySelectorAll('form.upload').forEach(wireUpload);
+    // The audio page shows a take recorded from a phone (*70) as soon as
+    // it is stored: it reloads when the configuration version changes,
+    // unless an upload is under way.
+    if (document.getElementById('upload-prompt')) {
+      let version = null;
+      setInterval(async () => {
+        if (document.hidden || document.querySelector('form.upload button:disabled')) return;
+        try {
+          const r = await api('GET', '/api/v1/config');
+          if (!r.ok) return;
+          if (version !== null && r.data.version !== version) location.reload();
+          version = r.data.version;
+        } catch (e) { /* the box is restarting: try again */ }
+      }, 3000);
+    }
     const fd = document.getElementById('file-diff');
     if (fd) {
       fd.addEventListener('toggle', async () => {
