@@ -42,8 +42,11 @@ lint:
 
 # Unit and end-to-end tests (the e2e tests start the real binary with SIPp,
 # baresip and Chromium), with the race detector.
+# Test artifacts (the console's screenshots at 1280 and 375 px) are kept
+# under test-output/_artifacts/.
 unit:
-	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 20m ./...
+	@mkdir -p test-output
+	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./...
 
 bench:
 	@scripts/ensure-go.sh

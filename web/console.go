@@ -452,9 +452,10 @@ func (pc *pageCtx) render(w http.ResponseWriter, status int, name string, cp con
 	w.Write(b.Bytes())
 }
 
-// fail answers a page request that could not be served, logging why.
+// fail answers a page request that could not be served. The server's
+// request log records the reason of every 5xx, rate-limited, so it is not
+// logged twice here.
 func (pc *pageCtx) fail(w http.ResponseWriter, r *http.Request, err error) {
-	pc.c.Logger.Error("console", "path", r.URL.Path, "login", pc.p.Login, "err", err)
 	http.Error(w, "internal error: "+err.Error(), http.StatusInternalServerError)
 }
 

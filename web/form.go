@@ -91,6 +91,7 @@ var fieldMetas = map[string]fieldMeta{
 	"queues.strategy":               {Choices: []string{"", site.QueueLongestIdle, site.QueueRoundRobin, site.QueueLinear, site.QueueRingAll, site.QueueFewestCalls, site.QueueLeastTalkTime, site.QueueRandom, site.QueueRingProgressively}},
 	"queues.agents":                 {Help: "Level 1 agents are offered calls first; level 2 after the level wait."},
 	"queues.agents.agent":           {Pick: "agent"},
+	"queues.agents.level":           {Placeholder: "1"},
 	"queues.agent_ring":             {Label: "Ring each agent", Placeholder: "15s"},
 	"queues.wrapup":                 {Label: "Wrap-up", Placeholder: "0s"},
 	"queues.confirm":                {Label: "Agent presses 1 to take the call"},

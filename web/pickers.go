@@ -134,14 +134,17 @@ func (p *pickers) options(kind, val string) ([]optGroup, string) {
 		add("Queues", each(s.Queues, func(x site.Queue) option { return option{"queue:" + x.ID, named(x.ID, x.Name), false} })...)
 		add("Announcements", each(s.Announcements, func(x site.Announcement) option { return option{"announce:" + x.ID, x.ID, false} })...)
 		add("Extensions", each(s.Extensions, func(x site.Extension) option { return option{"extension:" + x.Number, named(x.Number, x.Name), false} })...)
-		add("Agents", each(s.Agents, func(x site.Agent) option { return option{"agent:" + x.ID, named(x.ID, x.Name), false} })...)
+		// A closed select shows only the label: say what kind of
+		// destination an agent or a mailbox is, next to the extension of
+		// the same number or name.
+		add("Agents", each(s.Agents, func(x site.Agent) option { return option{"agent:" + x.ID, "Agent " + named(x.ID, x.Name), false} })...)
 		var boxes []option
 		for _, x := range s.Extensions {
 			if x.Voicemail {
-				boxes = append(boxes, option{"voicemail:" + x.Number, named(x.Number, x.Name), false})
+				boxes = append(boxes, option{"voicemail:" + x.Number, "Voicemail " + named(x.Number, x.Name), false})
 			}
 		}
-		boxes = append(boxes, each(s.Voicemail, func(x site.Mailbox) option { return option{"voicemail:" + x.Box, named(x.Box, x.Name), false} })...)
+		boxes = append(boxes, each(s.Voicemail, func(x site.Mailbox) option { return option{"voicemail:" + x.Box, "Voicemail " + named(x.Box, x.Name), false} })...)
 		add("Voicemail", boxes...)
 		add("Other", option{pickExternal, "Outside number…", false}, option{"disa", "DISA (dial out with a PIN)", false}, option{"hangup", "Hang up", false})
 		if n, ok := strings.CutPrefix(val, "external:"); ok {

@@ -325,7 +325,8 @@ var templateFuncs = template.FuncMap{
 		}
 		return t.In(loc).Format("2006-01-02 15:04:05")
 	},
-	"join": strings.Join,
+	"join":  strings.Join,
+	"lower": strings.ToLower,
 	"hasExternal": func(groups []optGroup) bool {
 		for _, g := range groups {
 			for _, o := range g.Options {

@@ -255,7 +255,10 @@ func deref(v reflect.Value) reflect.Value {
 	return v.Elem()
 }
 
-var marshalerType = reflect.TypeFor[yaml.Marshaler]()
+var (
+	marshalerType = reflect.TypeFor[yaml.Marshaler]()
+	durationType  = reflect.TypeFor[site.Duration]()
+)
 
 // leaf reports whether values of t are shown as one piece of text: scalars,
 // types with their own YAML form (Duration, QueueAgent) and lists of
@@ -275,7 +278,9 @@ func leaf(t reflect.Type) bool {
 
 // text is v as the site file writes it; "" for a left-out field.
 func text(v reflect.Value, omitEmpty bool) string {
-	if omitEmpty && v.IsZero() {
+	// A zero duration is "not set" wherever the model has one (a new
+	// stage's "for" was not "0s" before it was added).
+	if (omitEmpty || v.Type() == durationType) && v.IsZero() {
 		return ""
 	}
 	if m, ok := v.Interface().(yaml.Marshaler); ok {
