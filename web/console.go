@@ -459,6 +459,18 @@ func (pc *pageCtx) fail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "internal error: "+err.Error(), http.StatusInternalServerError)
 }
 
+// kindDraft is the kind a page is about (404 for an unknown one) and the
+// login's draft.
+func (pc *pageCtx) kindDraft(w http.ResponseWriter, r *http.Request) (kindInfo, *draft, bool) {
+	k, ok := kindByKey(r.PathValue("kind"))
+	if !ok {
+		http.NotFound(w, r)
+		return kindInfo{}, nil, false
+	}
+	d, ok := pc.draft(w, r)
+	return k, d, ok
+}
+
 func (pc *pageCtx) draft(w http.ResponseWriter, r *http.Request) (*draft, bool) {
 	d, err := pc.c.loadDraft(r.Context(), pc.p.Login)
 	if err != nil {
@@ -496,12 +508,7 @@ type listBody struct {
 }
 
 func (c *Console) list(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
-	k, ok := kindByKey(r.PathValue("kind"))
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	d, ok := pc.draft(w, r)
+	k, d, ok := pc.kindDraft(w, r)
 	if !ok {
 		return
 	}
@@ -552,12 +559,7 @@ type formBody struct {
 }
 
 func (c *Console) editForm(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
-	k, ok := kindByKey(r.PathValue("kind"))
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	d, ok := pc.draft(w, r)
+	k, d, ok := pc.kindDraft(w, r)
 	if !ok {
 		return
 	}
@@ -660,8 +662,8 @@ func newProblems(before, after []string) []string {
 	return out
 }
 
-// otherProblems is every problem of s as text, with the object paths of
-// kind left out (their positions move when an object is added or removed).
+// textProblems is every problem as text, to compare before and after an
+// edit.
 func textProblems(errs site.Errors) []string {
 	out := make([]string, len(errs))
 	for i, p := range errs {
@@ -697,15 +699,7 @@ func (c *Console) save(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		old = list.Index(idx)
 	}
 	v := reflect.New(list.Type().Elem()).Elem()
-	ps := &parser{kind: k.Key, vals: r.PostForm}
-	ps.parse(v)
-	keepSecrets(k.Key, v, old, "")
-	problems := map[string][]string{}
-	raw := map[string]string{}
-	for _, p := range ps.probs {
-		problems[p.Path] = append(problems[p.Path], p.Msg)
-		raw[p.Path] = p.Raw
-	}
+	problems, raw := parseForm(k.Key, r.PostForm, v, old)
 	c.requiredSecrets(k, v, old, problems)
 	next := withObject(d.Site, k.Key, idx, v)
 	pos := idx
@@ -752,6 +746,21 @@ func (c *Console) save(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 	redirect(w, r, "/console/k/"+k.Key, "ok", fmt.Sprintf("%s %s %s in your draft. Review and apply to put it in use.", verb, k.Singular, name))
 }
 
+// parseForm reads a posted form into v, keeping old's secrets where the
+// form left them empty, and returns the values that could not be read: the
+// problem at each path and the text typed there, to show again.
+func parseForm(kind string, vals url.Values, v, old reflect.Value) (problems map[string][]string, raw map[string]string) {
+	ps := &parser{kind: kind, vals: vals}
+	ps.parse(v)
+	keepSecrets(kind, v, old, "")
+	problems, raw = map[string][]string{}, map[string]string{}
+	for _, p := range ps.probs {
+		problems[p.Path] = append(problems[p.Path], p.Msg)
+		raw[p.Path] = p.Raw
+	}
+	return problems, raw
+}
+
 // requiredSecrets asks for a password where a new object needs one.
 func (c *Console) requiredSecrets(k kindInfo, v, old reflect.Value, problems map[string][]string) {
 	switch k.Key {
@@ -773,19 +782,14 @@ func (c *Console) requiredSecrets(k kindInfo, v, old reflect.Value, problems map
 				problems["password"] = append(problems["password"], err.Error())
 			}
 		}
-		if u.Role != site.RoleAdmin && u.Agent == "" && u.Role == site.RoleAgent {
+		if u.Role == site.RoleAgent && u.Agent == "" {
 			problems["agent"] = append(problems["agent"], "an agent login must be bound to an agent")
 		}
 	}
 }
 
 func (c *Console) delete(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
-	k, ok := kindByKey(r.PathValue("kind"))
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	d, ok := pc.draft(w, r)
+	k, d, ok := pc.kindDraft(w, r)
 	if !ok {
 		return
 	}
@@ -937,15 +941,7 @@ func (c *Console) systemSave(w http.ResponseWriter, r *http.Request, pc *pageCtx
 	}
 	var sys site.System
 	v := reflect.ValueOf(&sys).Elem()
-	ps := &parser{kind: "system", vals: r.PostForm}
-	ps.parse(v)
-	keepSecrets("system", v, reflect.ValueOf(d.Site.System), "")
-	problems := map[string][]string{}
-	raw := map[string]string{}
-	for _, p := range ps.probs {
-		problems[p.Path] = append(problems[p.Path], p.Msg)
-		raw[p.Path] = p.Raw
-	}
+	problems, raw := parseForm("system", r.PostForm, v, reflect.ValueOf(d.Site.System))
 	next := *d.Site
 	next.System = sys
 	mine, rest := problemsOf(next.Validate(), "system")

@@ -24,19 +24,7 @@ import (
 // and an agent's browsers refused (403), two installers applying at once,
 // and screenshots of every page at 1280 and 375 px (kept with -artifacts).
 func TestConsoleDayOneInChromium(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required (make test installs nodejs): %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is required (make test installs it): %v", err)
-	}
-	dir, _ := filepath.Abs("../../../web/e2e")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
-		}
-	}
+	node, dir := browserScripts(t)
 	mp3 := filepath.Join(t.TempDir(), "greeting.mp3")
 	spokenMP3(t, "Welcome to Acme. For sales press 1. For the front desk press 2.", mp3)
 

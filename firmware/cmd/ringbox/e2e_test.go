@@ -450,19 +450,7 @@ func TestBadStartsSayWhatIsWrong(t *testing.T) {
 // (web/e2e/ui.mjs): first-boot admin password, dashboard with live events,
 // the extensions of the demo site, logout.
 func TestWebPageInChromium(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required (make test installs nodejs): %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is required (make test installs it): %v", err)
-	}
-	dir, _ := filepath.Abs("../../../web/e2e")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
-		}
-	}
+	node, dir := browserScripts(t)
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -478,4 +466,25 @@ func TestWebPageInChromium(t *testing.T) {
 	if ok, _, _ := ringbox(t, "export", "--data", a.data); !strings.Contains(ok, "login: installer") {
 		t.Errorf("the first-boot admin is not in the exported site:\n%s", ok)
 	}
+}
+
+// browserScripts returns node and web/e2e, where the browser tests' scripts
+// live, with playwright-core installed. Node and Chromium are required: the
+// test fails without them (make test installs them).
+func browserScripts(t *testing.T) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is required (make test installs nodejs): %v", err)
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Fatalf("chromium is required (make test installs it): %v", err)
+	}
+	dir, _ = filepath.Abs("../../../web/e2e")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
+			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
+		}
+	}
+	return node, dir
 }
