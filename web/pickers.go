@@ -144,7 +144,9 @@ func (p *pickers) options(kind, val string) ([]optGroup, string) {
 				boxes = append(boxes, option{"voicemail:" + x.Number, "Voicemail " + named(x.Number, x.Name), false})
 			}
 		}
-		boxes = append(boxes, each(s.Voicemail, func(x site.Mailbox) option { return option{"voicemail:" + x.Box, "Voicemail " + named(x.Box, x.Name), false} })...)
+		boxes = append(boxes, each(s.Voicemail, func(x site.Mailbox) option {
+			return option{"voicemail:" + x.Box, "Voicemail " + named(x.Box, x.Name), false}
+		})...)
 		add("Voicemail", boxes...)
 		add("Other", option{pickExternal, "Outside number…", false}, option{"disa", "DISA (dial out with a PIN)", false}, option{"hangup", "Hang up", false})
 		if n, ok := strings.CutPrefix(val, "external:"); ok {
