@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ringbox/firmware/changeset"
+	"ringbox/firmware/config"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/library"
 	"ringbox/firmware/sip"
@@ -41,12 +42,17 @@ func (c *Console) picture(r *http.Request, d *draft, k kindInfo, v reflect.Value
 			}
 		}
 		var plan *flow.PlanResult
-		// The dry run reads the configuration in use: it is shown for a
-		// group as applied; a changed group's plan follows once applied.
+		// The dry run is of the draft (the group as shown, with the
+		// draft's agents and hours) and of who is busy or unavailable now.
 		if c.Flow != nil && g.ID != "" {
-			if i := slices.IndexFunc(d.Applied.Site.RingGroups, func(x site.RingGroup) bool { return x.ID == g.ID }); i >= 0 &&
-				reflect.DeepEqual(d.Applied.Site.RingGroups[i], g) {
-				if p, err := c.Flow.Plan(g.ID, at); err == nil {
+			snap := d.Applied
+			if d.Site != d.Applied.Site {
+				if cs, err := config.New(d.Site, d.Base); err == nil {
+					snap = cs.Current()
+				}
+			}
+			if slices.ContainsFunc(snap.Site.RingGroups, func(x site.RingGroup) bool { return x.ID == g.ID && reflect.DeepEqual(x, g) }) {
+				if p, err := c.Flow.PlanOn(snap, g.ID, at); err == nil {
 					plan = &p
 				}
 			}

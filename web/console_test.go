@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"ringbox/firmware/config"
+	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/web"
@@ -92,7 +93,7 @@ func newConsoleEnv(t testing.TB, yaml string) *consoleEnv {
 	}
 	log := slog.New(slog.DiscardHandler)
 	srv := web.New(web.Config{Auth: st, Version: "test", Logger: log})
-	srv.Console(&web.Console{Store: st, Config: cfg, Logger: log, SIPPort: 5060, Realm: "ringbox",
+	srv.Console(&web.Console{Store: st, Config: cfg, Logger: log, SIPPort: 5060, Realm: "ringbox", Flow: &flow.Engine{Config: cfg},
 		Reload: func(ctx context.Context) error { return cfg.Reload(ctx, st, log, nil) }})
 	return &consoleEnv{t: t, st: st, cfg: cfg, h: srv.Handler()}
 }
@@ -493,4 +494,27 @@ func FuzzConsoleForm(f *testing.F) {
 		r.Header.Set("Origin", "http://example.com")
 		e.h.ServeHTTP(httptest.NewRecorder(), r)
 	})
+}
+
+// The ring group page's dry run is of the draft: a member added in the
+// draft who works only on Mondays is shown skipped, with why, for a call on
+// a Sunday.
+func TestConsoleRingGroupDryRunOfTheDraft(t *testing.T) {
+	e := newConsoleEnv(t, consoleSite)
+	b := e.login("alice", consoleAdminPW)
+	b.post("/console/k/agents/new", "id", "carl", "name", "Carl", "extension", "102", "hours.0.days", "mon", "hours.0.from", "09:00", "hours.0.to", "10:00")
+	b.post("/console/k/ring_groups/o/sales", "id", "sales", "stages.0.ring.0", "ext:101", "stages.0.ring.1", "carl", "stages.0.for", "10s", "no_answer", "hangup")
+	p := b.get("/console/k/ring_groups/o/sales?at=2026-12-06T12:00")
+	svg := p.body[strings.Index(p.body, "<svg"):]
+	if !strings.Contains(svg, "Carl") || !strings.Contains(svg, "off hours") {
+		t.Fatalf("the dry run does not show the draft's member skipped off hours:\n%s", svg)
+	}
+	if !strings.Contains(p.body, `value="2026-12-06T12:00"`) {
+		t.Error("the dry-run time is not kept in its field")
+	}
+	// On Monday at 09:30 Carl rings.
+	p = b.get("/console/k/ring_groups/o/sales?at=2026-12-07T09:30")
+	if svg := p.body[strings.Index(p.body, "<svg"):]; strings.Contains(svg, "off hours") {
+		t.Errorf("Carl is skipped on Monday at 09:30:\n%s", svg)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"ringbox/firmware/config"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
@@ -62,6 +63,12 @@ type PlanSkip struct {
 // When a whole stage is skipped the next one starts at once, as it does for
 // a real call.
 func (e *Engine) Plan(groupID string, at time.Time, busy ...string) (PlanResult, error) {
+	return e.PlanOn(e.Config.Current(), groupID, at, busy...)
+}
+
+// PlanOn is Plan on another configuration than the one in use (the
+// console's draft), with the presence and agent states the engine knows now.
+func (e *Engine) PlanOn(snap *config.Snapshot, groupID string, at time.Time, busy ...string) (PlanResult, error) {
 	extra := map[string]bool{}
 	for _, k := range busy {
 		if !strings.Contains(k, ":") {
@@ -78,7 +85,6 @@ func (e *Engine) Plan(groupID string, at time.Time, busy ...string) (PlanResult,
 		}
 		return pres.Busy(keys...)
 	}
-	snap := e.Config.Current()
 	g := findGroup(snap.Site, groupID)
 	if g == nil {
 		return PlanResult{}, fmt.Errorf("plan %s: %w", groupID, ErrUnknownGroup)

@@ -11,6 +11,8 @@
 //   checks   a form with three mistakes; manager and agent refused; the
 //            second of two installers' applies refused; screenshots of
 //            every page at 1280 and 375 px
+//   backup   a backup downloaded, a change applied, the backup restored
+//            through the page (the box restarts), the change gone
 //
 // Environment: BASE_URL, PHASE, PROFILE (browser profile directory kept
 // between phases), SHOTS (screenshot directory), GREETING_MP3, CARRIER
@@ -358,6 +360,44 @@ async function checks(page, profileDir) {
   for (const p of [page, second]) if (p.problems.length) fail('browser errors: ' + p.problems.join('; '));
 }
 
+// backup downloads a backup in the browser, changes a name and applies it,
+// then restores the backup through the page: the box restarts and the name
+// is back.
+async function backupRestore(page) {
+  await loginIfNeeded(page);
+  await goto(page, '/console/k/extensions/o/202');
+  const before = await page.inputValue('#f-name');
+  await goto(page, '/console/backup');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#backup-form button')]);
+  if (!/^ringbox-backup-.+\.tar\.gz$/.test(dl.suggestedFilename())) fail('backup file name: ' + dl.suggestedFilename());
+  const archive = PROFILE + '-backup.tar.gz';
+  await dl.saveAs(archive);
+  ok('a backup was downloaded: ' + dl.suggestedFilename());
+
+  await goto(page, '/console/k/extensions/o/202');
+  await page.fill('#f-name', 'Changed after the backup');
+  await submit(page);
+  await reviewAndApply(page, 'a change after the backup applied');
+
+  await goto(page, '/console/backup');
+  await shot(page, 'backup-1280');
+  await page.setInputFiles('#restore-file', archive);
+  await page.click('#restore-form button');
+  await page.waitForSelector('#restore-plan:not([hidden])', { timeout: 30000 }).catch(async () =>
+    fail('the restore plan was not shown: ' + await page.textContent('#restore-form .upload-msg')));
+  const plan = await page.textContent('#restore-plan');
+  if (!plan.includes('Extensions') || !plan.includes('Call records')) fail('the restore plan does not say what it replaces: ' + plan);
+  await shot(page, 'restore-plan-1280');
+  ok('the archive was checked and the page shows what it replaces');
+  await Promise.all([page.waitForURL(/\/(login)?$/, { timeout: 90000 }), page.click('#restore-go')]);
+  ok('the box restarted with the backup and the page came back');
+  await loginIfNeeded(page);
+  await goto(page, '/console/k/extensions/o/202');
+  const after = await page.inputValue('#f-name');
+  if (after !== before) fail(`after the restore extension 202 is named "${after}", want "${before}"`);
+  ok('the restored box has the configuration of the backup');
+}
+
 async function main() {
   if (!BASE || !PROFILE) fail('BASE_URL and PROFILE are required');
   const page = await open(PROFILE);
@@ -366,6 +406,7 @@ async function main() {
     case 'change': await change(page); break;
     case 'restore': await restore(page); break;
     case 'checks': await checks(page, PROFILE); break;
+    case 'backup': await backupRestore(page); break;
     default: fail('unknown PHASE ' + PHASE);
   }
   if (page.problems.length) fail('browser errors: ' + page.problems.join('; '));

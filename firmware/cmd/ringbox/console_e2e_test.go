@@ -22,7 +22,8 @@ import (
 // to voicemail; restoring the day-one version from the history brings the
 // IVR back for the next call. Then: a form with three mistakes, a manager's
 // and an agent's browsers refused (403), two installers applying at once,
-// and screenshots of every page at 1280 and 375 px (kept with -artifacts).
+// screenshots of every page at 1280 and 375 px (kept with -artifacts), and
+// a backup downloaded and restored through the page.
 func TestConsoleDayOneInChromium(t *testing.T) {
 	node, dir := browserScripts(t)
 	mp3 := filepath.Join(t.TempDir(), "greeting.mp3")
@@ -87,5 +88,9 @@ func TestConsoleDayOneInChromium(t *testing.T) {
 		t.Fatalf("after restoring version %s, the DID went %v, want ivr:main again", v1, p)
 	}
 	phase("checks")
+	phase("backup")
+	if !a.waitLog("restore", 5*time.Second) {
+		t.Error("the serve log does not mention the restore")
+	}
 	t.Logf("screenshots: %s", shots)
 }
