@@ -214,6 +214,125 @@ type CDRFilter struct {
 	Cause    string
 	Limit    int // 0: 100; at most MaxCDRLimit
 	Offset   int
+
+	// Scope, when not nil, keeps only calls that touched one of its
+	// agents or extensions (see [CDRScope]); an empty scope keeps none.
+	Scope *CDRScope
+	// CallID selects one call's record.
+	CallID string
+	// Agent keeps calls the agent took or was offered (any leg).
+	Agent string
+	// Extension keeps calls from, to or ringing the extension.
+	Extension string
+	// Queue keeps calls that went through queue Queue.
+	Queue string
+	// Outcome is "answered" (someone took the call), "unanswered", or
+	// "voicemail" (the call reached a mailbox); "" all.
+	Outcome string
+}
+
+// CDRScope is what a web user may see of the call records: a call is in
+// scope when its agent, any of its legs' agents, its caller, its callee or
+// any leg's extension is one of these.
+type CDRScope struct {
+	Agents     []string
+	Extensions []string
+}
+
+// Outcomes of CDRFilter.Outcome.
+const (
+	OutcomeAnswered   = "answered"
+	OutcomeUnanswered = "unanswered"
+	OutcomeVoicemail  = "voicemail"
+)
+
+// ErrBadFilter is returned for a CDRFilter field with a value the store
+// does not know (an outcome).
+var ErrBadFilter = errors.New("bad call record filter")
+
+// inList is "?,?,?" for n values and the values as arguments.
+func inList(vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(vals)), ","), args
+}
+
+// legExt is the extension a leg rang, from its target: "ext:101" or an
+// agent's "agent:bob/ext:101" give 101, other targets NULL.
+const legExt = `(CASE WHEN instr(l.target, 'ext:') > 0 THEN substr(l.target, instr(l.target, 'ext:') + 4) END)`
+
+// where is f's WHERE clause (without the keyword) and its arguments. The
+// scope is applied in SQL, so a manager's page never reads other teams'
+// calls into memory.
+func (f CDRFilter) where() ([]string, []any, error) {
+	var where []string
+	var args []any
+	add := func(clause string, a ...any) {
+		where, args = append(where, clause), append(args, a...)
+	}
+	if !f.From.IsZero() {
+		add("start_ms >= ?", f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		add("start_ms < ?", f.To.UnixMilli())
+	}
+	if f.Number != "" {
+		add("(caller = ? OR callee = ?)", f.Number, f.Number)
+	}
+	if f.Cause != "" {
+		add("cause = ?", f.Cause)
+	}
+	if f.CallID != "" {
+		add("call_id = ?", f.CallID)
+	}
+	if f.Agent != "" {
+		add("(cdr.agent = ? OR EXISTS (SELECT 1 FROM cdr_legs l WHERE l.cdr_id = cdr.id AND l.agent = ?))", f.Agent, f.Agent)
+	}
+	if f.Extension != "" {
+		x := f.Extension
+		add("(caller = ? OR callee = ? OR EXISTS (SELECT 1 FROM cdr_legs l WHERE l.cdr_id = cdr.id AND "+legExt+" = ?))", x, x, x)
+	}
+	if f.Queue != "" {
+		add("EXISTS (SELECT 1 FROM json_each(cdr.path) WHERE value = ?)", "queue:"+f.Queue)
+	}
+	switch f.Outcome {
+	case "":
+	case OutcomeAnswered:
+		add("answered_by != ''")
+	case OutcomeUnanswered:
+		add("answered_by = ''")
+	case OutcomeVoicemail:
+		add("EXISTS (SELECT 1 FROM json_each(cdr.path) WHERE value LIKE 'voicemail:%')")
+	default:
+		return nil, nil, fmt.Errorf("outcome %q: %w", f.Outcome, ErrBadFilter)
+	}
+	if sc := f.Scope; sc != nil {
+		if len(sc.Agents) == 0 && len(sc.Extensions) == 0 {
+			add("0")
+		} else {
+			var or []string
+			var a []any
+			if len(sc.Agents) > 0 {
+				in, ia := inList(sc.Agents)
+				or = append(or, "cdr.agent IN ("+in+")",
+					"EXISTS (SELECT 1 FROM cdr_legs l WHERE l.cdr_id = cdr.id AND l.agent IN ("+in+"))")
+				a = append(a, ia...)
+				a = append(a, ia...)
+			}
+			if len(sc.Extensions) > 0 {
+				in, ia := inList(sc.Extensions)
+				or = append(or, "caller IN ("+in+")", "callee IN ("+in+")")
+				a = append(a, ia...)
+				a = append(a, ia...)
+				or = append(or, "EXISTS (SELECT 1 FROM cdr_legs l WHERE l.cdr_id = cdr.id AND "+legExt+" IN ("+in+"))")
+				a = append(a, ia...)
+			}
+			add("("+strings.Join(or, " OR ")+")", a...)
+		}
+	}
+	return where, args, nil
 }
 
 // MaxCDRLimit caps CDRFilter.Limit: the legs of a page are fetched with
@@ -222,19 +341,9 @@ const MaxCDRLimit = 10000
 
 // ListCDR returns the records matching f, newest first.
 func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) {
-	var where []string
-	var args []any
-	if !f.From.IsZero() {
-		where, args = append(where, "start_ms >= ?"), append(args, f.From.UnixMilli())
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, "start_ms < ?"), append(args, f.To.UnixMilli())
-	}
-	if f.Number != "" {
-		where, args = append(where, "(caller = ? OR callee = ?)"), append(args, f.Number, f.Number)
-	}
-	if f.Cause != "" {
-		where, args = append(where, "cause = ?"), append(args, f.Cause)
+	where, args, err := f.where()
+	if err != nil {
+		return nil, fmt.Errorf("store: list cdr: %w", err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
