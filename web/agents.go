@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
+	"ringbox/firmware/site"
 )
 
 // AgentRoutes are the ACD's routes: agents, queues, statistics and the
@@ -36,26 +38,26 @@ func AgentRoutes(e *acd.Engine) []Route {
 
 type agentAPI struct{ e *acd.Engine }
 
+// scope is the caller's scope (scope.go) in the site the ACD runs.
+func (h agentAPI) scope(r *http.Request) Scope {
+	p, _ := PrincipalFrom(r.Context())
+	return ScopeOf(p, h.e.Site())
+}
+
 func (h agentAPI) allowed(r *http.Request, id string) bool {
-	p, ok := PrincipalFrom(r.Context())
-	if !ok {
-		return false
-	}
-	s := h.e.Scope(p)
-	return s == nil || s[id]
+	return h.scope(r).Agent(id)
 }
 
 func (h agentAPI) apiAgents(w http.ResponseWriter, r *http.Request) {
-	p, _ := PrincipalFrom(r.Context())
 	all, err := h.e.Agents(r.Context())
 	if err != nil {
 		WriteError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	s := h.e.Scope(p)
+	sc := h.scope(r)
 	out := []acd.AgentInfo{}
 	for _, a := range all {
-		if s == nil || s[a.ID] {
+		if sc.Agent(a.ID) {
 			out = append(out, a)
 		}
 	}
@@ -65,7 +67,7 @@ func (h agentAPI) apiAgents(w http.ResponseWriter, r *http.Request) {
 func (h agentAPI) apiAgent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !h.allowed(r, id) {
-		WriteError(w, http.StatusForbidden, "you may see only yourself and the agents who report to you")
+		WriteError(w, http.StatusForbidden, forbiddenAgent)
 		return
 	}
 	a, err := h.e.Agent(r.Context(), id)
@@ -180,18 +182,48 @@ func (h agentAPI) apiQueues(w http.ResponseWriter, r *http.Request) {
 		writeAgentErr(w, err)
 		return
 	}
-	writeList(w, qs)
+	sc := h.scope(r)
+	kept := qs[:0]
+	for _, q := range qs {
+		if sc.Queue(q.ID) {
+			kept = append(kept, scopeMembers(q, sc))
+		}
+	}
+	writeList(w, kept)
 }
+
+// scopeMembers keeps the queue's members in scope: a manager sees how
+// many agents are present in a queue their team serves, but the status
+// of their own people only.
+func scopeMembers(q acd.QueueInfo, sc Scope) acd.QueueInfo {
+	if sc.All {
+		return q
+	}
+	var ms []acd.QueueMember
+	for _, m := range q.Agents {
+		if sc.Agent(m.Agent) {
+			ms = append(ms, m)
+		}
+	}
+	q.Agents = ms
+	return q
+}
+
+// forbiddenQueue is the 403 message for a queue outside the scope.
+const forbiddenQueue = "you may see only the queues that you or the agents who report to you serve"
 
 func (h agentAPI) apiQueue(w http.ResponseWriter, r *http.Request) {
 	q, ok, err := h.e.Queue(r.Context(), r.PathValue("id"))
+	sc := h.scope(r)
 	switch {
 	case err != nil:
 		writeAgentErr(w, err)
 	case !ok:
 		WriteError(w, http.StatusNotFound, "no such queue")
+	case !sc.Queue(q.ID):
+		WriteError(w, http.StatusForbidden, forbiddenQueue)
 	default:
-		WriteJSON(w, http.StatusOK, q)
+		WriteJSON(w, http.StatusOK, scopeMembers(q, sc))
 	}
 }
 
@@ -227,6 +259,11 @@ func (h agentAPI) apiStats(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	sc := h.scope(r)
+	if !sc.Queue(id) && slices.ContainsFunc(h.e.Site().Queues, func(q site.Queue) bool { return q.ID == id }) {
+		WriteError(w, http.StatusForbidden, forbiddenQueue)
+		return
+	}
 	st, err := h.e.Stats(r.Context(), id, from, to)
 	if errors.Is(err, acd.ErrNoQueue) {
 		WriteError(w, http.StatusNotFound, "no such queue")
@@ -236,11 +273,10 @@ func (h agentAPI) apiStats(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	p, _ := PrincipalFrom(r.Context())
-	if s := h.e.Scope(p); s != nil {
+	if !sc.All {
 		kept := st.Agents[:0]
 		for _, a := range st.Agents {
-			if s[a.Agent] {
+			if sc.Agent(a.Agent) {
 				kept = append(kept, a)
 			}
 		}
@@ -260,12 +296,12 @@ func (h agentAPI) apiQueueLog(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	p, _ := PrincipalFrom(r.Context())
-	if s := h.e.Scope(p); s != nil {
-		// A manager sees caller events and their own agents' lines.
+	if sc := h.scope(r); !sc.All {
+		// A manager sees the caller events of their team's queues and
+		// their own agents' lines.
 		kept := entries[:0]
 		for _, en := range entries {
-			if en.Agent == "NONE" || en.Agent == "" || s[en.Agent] {
+			if (en.Agent == "NONE" || en.Agent == "") && sc.Queue(en.Queue) || sc.Agent(en.Agent) {
 				kept = append(kept, en)
 			}
 		}

@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"ringbox/firmware/auth"
-	"ringbox/firmware/events"
 )
 
 const (
@@ -23,10 +20,6 @@ const (
 	sseWriteTimeout = 30 * time.Second
 )
 
-// agentEvents are the event types agents may watch; managers and admins
-// see everything.
-var agentEvents = []string{"agent.", "queue.", "call."}
-
 // events streams bus events as Server-Sent Events:
 //
 //	id: SEQ
@@ -34,13 +27,12 @@ var agentEvents = []string{"agent.", "queue.", "call."}
 //	data: {"seq":…,"time":…,"type":…,"data":…}
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalFrom(r.Context())
-	var match func(string) bool
-	if !auth.Allows(p.Role, auth.Manager) {
-		match = events.Filter(agentEvents...)
-	}
+	// Each user sees only the people, calls and queues of their scope
+	// (scope_events.go).
+	filter := newStreamFilter(p, s.cfg.Site)
 	// Subscribe before the headers go out, so a client that has seen the
 	// response cannot miss an event published after that.
-	sub := s.cfg.Bus.Subscribe(sseBuffer, match)
+	sub := s.cfg.Bus.Subscribe(sseBuffer, filter.match())
 	defer sub.Close()
 
 	rc := http.NewResponseController(w)
@@ -72,6 +64,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case ev, ok := <-sub.C():
 			if !ok {
 				return
+			}
+			if !filter.show(ev) {
+				continue
 			}
 			b, err := json.Marshal(ev)
 			if err != nil {

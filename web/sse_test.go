@@ -81,10 +81,18 @@ func TestEventsStream(t *testing.T) {
 		t.Errorf("data = %+v %s, want the published event", got, got.Data)
 	}
 
-	// Managers see logins too.
+	// Who logs in to the web page is for admins: a manager's stream
+	// skips al's login and shows the next team event.
 	e.login("al", agentPW)
-	if b := next(); b["event"] != "user.login" || !strings.Contains(b["data"], `"login":"al"`) {
-		t.Errorf("block = %v, want al's user.login", b)
+	e.bus.Publish(events.AgentStatus{Agent: "a1", Status: "available"})
+	if b := next(); b["event"] != "agent.status" {
+		t.Errorf("block = %v, want a1's agent.status (not al's user.login)", b)
+	}
+	adm, body2 := stream(t, ts, "Authorization", "Bearer "+adminTok)
+	defer body2.Close()
+	e.login("al", agentPW)
+	if b := adm(); b["event"] != "user.login" || !strings.Contains(b["data"], `"login":"al"`) {
+		t.Errorf("admin's block = %v, want al's user.login", b)
 	}
 }
 
@@ -94,8 +102,8 @@ func TestEventsAgentFilter(t *testing.T) {
 	defer ts.Close()
 	next, body := stream(t, ts, "Authorization", "Bearer "+agentTok)
 	defer body.Close()
-	for _, p := range []events.Payload{events.UserLogin{}, events.ConfigChanged{}, events.BoardButton{}, events.AgentState{},
-		events.QueueCaller{}, events.CallStarted{}} {
+	for _, p := range []events.Payload{events.UserLogin{}, events.ConfigChanged{}, events.BoardButton{}, events.AgentState{Agent: "a1"},
+		events.QueueCaller{Queue: "service"}, events.CallStarted{From: "101"}} {
 		e.bus.Publish(p)
 	}
 	var seen []string

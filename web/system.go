@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ func SystemRoutes(sys System) []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/registrations", Role: auth.Manager, Summary: "Registered phones: extension, contact, source, user agent, expiry", Handler: http.HandlerFunc(a.registrations)},
 		{Method: "GET", Path: "/api/v1/trunks", Role: auth.Manager, Summary: "Trunks and their registration state", Handler: http.HandlerFunc(a.trunks)},
-		{Method: "GET", Path: "/api/v1/cdr", Role: auth.Manager, Section: "calls", Summary: "Call records, newest first (?from&to RFC 3339, number, cause, limit, offset, format=csv)", Handler: http.HandlerFunc(a.cdr)},
+		{Method: "GET", Path: "/api/v1/cdr", Role: auth.Agent, Section: "calls", Summary: "Call records, newest first (yours and your team's; ?from&to RFC 3339, number, cause, call, agent, extension, queue, outcome, limit, offset, format=csv)", Handler: http.HandlerFunc(a.cdr)},
 		{Method: "GET", Path: "/api/v1/extensions", Role: auth.Agent, Section: "extensions", Summary: "Extensions with their registered contacts", Handler: http.HandlerFunc(a.extensions)},
 		{Method: "GET", Path: "/api/v1/config", Role: auth.Admin, Section: "settings", Summary: "The configuration version in use", Handler: http.HandlerFunc(a.config)},
 		{Method: "GET", Path: "/api/v1/board", Role: auth.Agent, Summary: "The box's buttons and their LEDs", Handler: http.HandlerFunc(a.boardState)},
@@ -76,42 +77,24 @@ func (a *System) config(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]any{"version": snap.Version, "loaded": snap.Loaded})
 }
 
-// cdr lists call records, newest first. Query: from, to (RFC 3339),
-// number, cause, limit, offset, format=csv.
+// cdr lists call records in the caller's scope, newest first. Query:
+// from, to (RFC 3339), number, cause, call, agent, extension, queue,
+// outcome, limit, offset, format=csv.
 func (a *System) cdr(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var f store.CDRFilter
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				WriteError(w, http.StatusBadRequest, p.name+": want an RFC 3339 time like 2026-11-21T09:00:00Z")
-				return
-			}
-			*p.dst = t
-		}
+	f, err := apiCDRFilter(q)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	f.Number, f.Cause = q.Get("number"), q.Get("cause")
-	for _, p := range []struct {
-		name string
-		dst  *int
-	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
-		if v := q.Get(p.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				WriteError(w, http.StatusBadRequest, p.name+": want a non-negative number")
-				return
-			}
-			*p.dst = n
-		}
-	}
-	if f.Limit == 0 || f.Limit > 10000 {
-		f.Limit = 1000
-	}
+	// Everyone sees the calls of their scope only (scope.go).
+	p, _ := PrincipalFrom(r.Context())
+	f.Scope = ScopeOf(p, a.Config.Site()).CDR()
 	recs, err := a.Store.ListCDR(r.Context(), f)
+	if errors.Is(err, store.ErrBadFilter) {
+		WriteError(w, http.StatusBadRequest, "outcome: want answered, unanswered or voicemail")
+		return
+	}
 	if err != nil {
 		WriteError(w, http.StatusInternalServerError, "list call records: "+err.Error())
 		return

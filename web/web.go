@@ -48,6 +48,7 @@ import (
 
 	"ringbox/firmware/auth"
 	"ringbox/firmware/events"
+	"ringbox/firmware/site"
 )
 
 // Config is what a [Server] needs. Auth is required; the rest have defaults.
@@ -66,6 +67,10 @@ type Config struct {
 	// read at each page: the pages show times in it, not in the browser's
 	// zone, so an installer abroad sees the office's hours. nil or "": UTC.
 	TimeZone func() string
+	// Site is the configuration in use, read for each request's scope
+	// (scope.go): who a manager's team is. nil: no site, so users other
+	// than admins see no one in the live event stream.
+	Site func() *site.Site
 }
 
 // Route is an API route registered with [Server.HandleRoute].
@@ -254,4 +259,13 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteError(w, http.StatusNotFound, "no such API route: "+r.URL.Path)
+}
+
+// scopeOf is p's scope in the site in use.
+func (s *Server) scopeOf(p auth.Principal) Scope {
+	var st *site.Site
+	if s.cfg.Site != nil {
+		st = s.cfg.Site()
+	}
+	return ScopeOf(p, st)
 }

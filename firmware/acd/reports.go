@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ringbox/firmware/auth"
+	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
 
@@ -35,6 +36,10 @@ func (e *Engine) Scope(p auth.Principal) map[string]bool {
 	}
 	return s
 }
+
+// Site is the configuration the engine runs now; the web server reads
+// managers' teams from it.
+func (e *Engine) Site() *site.Site { return e.cfg.Config.Site() }
 
 // Stats computes queue id's statistics over [from, to) from the stored
 // queue log, so they survive restarts.

@@ -296,6 +296,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Version:  version,
 		Started:  started,
 		TimeZone: func() string { return cfg.Site().System.Timezone },
+		Site:     cfg.Site,
 		Logger:   log,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
