@@ -10,6 +10,7 @@ import (
 
 	"ringbox/board"
 	"ringbox/firmware/auth"
+	"ringbox/firmware/cdr"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
 	"ringbox/firmware/sip"
@@ -103,6 +104,12 @@ func (a *System) cdr(w http.ResponseWriter, r *http.Request) {
 		writeList(w, recs)
 		return
 	}
+	writeCDRCSV(w, recs)
+}
+
+// writeCDRCSV answers recs as a spreadsheet (the API's and the call
+// records page's export).
+func writeCDRCSV(w http.ResponseWriter, recs []cdr.Record) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="cdr.csv"`)
 	cw := csv.NewWriter(w)

@@ -48,6 +48,7 @@ type section struct {
 var sections = []section{
 	{"dashboard", "Dashboard", "/", nil},
 	{"console", "Configure", "/console", nil},
+	{"reports", "Reports", "/reports", nil},
 	{"calls", "Calls", "/calls", []string{"/api/v1/calls", "/api/v1/cdr", "/api/v1/cdrs", "/api/v1/recordings", "/api/v1/voicemail"}},
 	{"queues", "Queues", "/queues", []string{"/api/v1/queues", "/api/v1/queue-log", "/api/v1/queuelog"}},
 	{"agents", "Agents", "/agents", []string{"/api/v1/agents"}},
@@ -123,7 +124,19 @@ func (s *Server) routesUI() {
 		if sec.Path == "/" {
 			pat = "GET /{$}"
 		}
-		s.mux.HandleFunc(pat, s.shell(sec))
+		shell := s.shell(sec)
+		s.mux.HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
+			// A section with a page of its own (HandleSection) shows it;
+			// else the generic list of its API routes.
+			s.mu.Lock()
+			own := s.sectionPages[sec.ID]
+			s.mu.Unlock()
+			if own != nil {
+				own(w, r)
+				return
+			}
+			shell(w, r)
+		})
 	}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("GET /setup", s.setupPage)
@@ -269,7 +282,22 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 // pages.
 func (s *Server) HandlePage(pattern, role string, h http.HandlerFunc) {
 	method, _, _ := strings.Cut(pattern, " ")
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(pattern, s.page(method, role, h))
+}
+
+// HandleSection replaces the generic page of navigation section id
+// (calls, reports, ...) with h, under the same checks as [Server.HandlePage].
+func (s *Server) HandleSection(id, role string, h http.HandlerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sectionPages == nil {
+		s.sectionPages = map[string]http.HandlerFunc{}
+	}
+	s.sectionPages[id] = s.page(http.MethodGet, role, h)
+}
+
+func (s *Server) page(method, role string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.setupDone(w, r) {
 			return
 		}
@@ -294,7 +322,7 @@ func (s *Server) HandlePage(pattern, role string, h http.HandlerFunc) {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		h(w, r)
-	})
+	}
 }
 
 // Console registers the installer's console pages.

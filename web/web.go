@@ -113,6 +113,8 @@ type Server struct {
 	mu       sync.Mutex // protects following
 	routes   []Route
 	adminSet bool // an admin has been seen; admins are not un-created
+	// sectionPages are the sections with a page of their own.
+	sectionPages map[string]http.HandlerFunc
 }
 
 // New returns a server with its own routes registered.

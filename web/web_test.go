@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"ringbox/firmware/sip"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
+	"ringbox/firmware/voicemail"
 	"ringbox/web"
 	"ringbox/web/webtest"
 )
@@ -72,6 +74,8 @@ type env struct {
 	acd   *acd.Engine
 	// stopACD stops the queue engine, as at shutdown; its routes then fail.
 	stopACD func()
+	vm      *voicemail.Service
+	dir     string // the data directory
 }
 
 type syncBuffer struct {
@@ -195,6 +199,10 @@ func newSiteEnv(t testing.TB, siteYAML string) *env {
 	for _, r := range routes {
 		e.srv.HandleRoute(r)
 	}
+	e.vm = &voicemail.Service{Store: st, DataDir: dir, Logger: quiet}
+	e.srv.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(dir, "recordings"), DataDir: dir,
+		Voicemail: e.vm, Logger: quiet, Now: e.clock.Now})
+	e.dir = dir
 	e.h = e.srv.Handler()
 	return e
 }
@@ -691,9 +699,9 @@ func TestUIPages(t *testing.T) {
 		{"admin-only list for admin", "/settings", admin, []string{`data-source="/api/v1/config"`}, nil},
 		{"a download is linked, not fetched", "/settings", admin, []string{`<a href="/api/v1/backup" download>`}, []string{`data-source="/api/v1/backup"`}},
 		{"admin-only list for agent", "/settings", agent, []string{`data-source="/api/v1/board"`}, []string{`data-source="/api/v1/config"`}},
-		{"card headings in words", "/calls", admin, []string{"<h2>Call records, newest first</h2>"}, []string{"?from", "<h2>/api/"}},
+		{"card headings in words", "/queues", admin, []string{"<h2>The queue log</h2>"}, []string{"?from", "<h2>/api/"}},
 		{"card heading before a field list", "/extensions", admin, []string{"<h2>Registered phones</h2>"}, []string{"user agent, expiry"}},
-		{"an agent sees their own calls", "/calls", agent, []string{`data-source="/api/v1/cdr"`}, []string{"cannot see this section"}},
+		{"an agent sees their own calls", "/calls", agent, []string{`<h2 id="calls-h">Call records</h2>`, "None yet."}, []string{"cannot see this section"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

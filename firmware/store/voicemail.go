@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -85,4 +87,21 @@ func (s *Store) CountVoicemail(ctx context.Context, box string) (newMsgs, oldMsg
 		return 0, 0, fmt.Errorf("store: count voicemail of %s: %w", box, err)
 	}
 	return newMsgs, oldMsgs, nil
+}
+
+// VoicemailByID returns message id, or ErrNotFound.
+func (s *Store) VoicemailByID(ctx context.Context, id int64) (VoicemailMessage, error) {
+	var m VoicemailMessage
+	var t, d int64
+	var heard int
+	err := s.r.QueryRowContext(ctx, `SELECT id, box, time_ms, caller, caller_name, duration_ns, file, heard, call_id
+		FROM voicemail_messages WHERE id = ?`, id).Scan(&m.ID, &m.Box, &t, &m.Caller, &m.CallerName, &d, &m.File, &heard, &m.CallID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("store: voicemail %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("store: voicemail %d: %w", id, err)
+	}
+	m.Time, m.Duration, m.Heard = time.UnixMilli(t), time.Duration(d), heard == 1
+	return m, nil
 }

@@ -338,6 +338,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Store: st, Config: cfg, Flow: fl, Library: lib, SIP: sipSrv, Reload: reload,
 		SIPHost: hostFor(pub), SIPPort: sipPort, Realm: f.realm, Logger: log,
 	})
+	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
+		DataDir: f.data, Voicemail: vm, Logger: log})
 	for _, r := range web.BackupRoutes(web.Backup{
 		DataDir: f.data, Firmware: version, Site: func() string { return cfg.Site().System.Name }, Logger: log,
 		Staging: &backup.Staging{Options: backup.InspectOptions{DataDir: f.data, Firmware: version, Store: st, Logger: log}},
