@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"os"
@@ -65,7 +66,7 @@ type callsBody struct {
 	Calls                           []callRow
 	Agents, Queues                  []pick
 	Loc                             *time.Location
-	Query                           string // the search, for export and paging links
+	Query                           template.URL // the search, for export and paging links
 	Offset, Next, Prev              int
 	More                            bool
 	Boxes                           []mailbox
@@ -128,7 +129,8 @@ func (rp *Reports) calls(s *Server, w http.ResponseWriter, r *http.Request) {
 			v.Set(k, x)
 		}
 	}
-	b.Query = v.Encode()
+	// Encoded by url.Values: safe to put in a link as it is.
+	b.Query = template.URL(v.Encode())
 	page := callsPage{pageData: pageData{Title: "Calls", Page: "shell", Active: "calls", User: toJSON(p)}}
 	status := http.StatusOK
 	if err == nil {

@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -144,7 +145,7 @@ type reportsBody struct {
 	Queues   []queueRow
 	Bars     template.HTML
 	Loc      *time.Location
-	Query    string // the period, for export links
+	Query    template.URL // the period, for export links (encoded here)
 }
 
 type reportsPage struct {
@@ -159,7 +160,7 @@ func (rp *Reports) reports(s *Server, w http.ResponseWriter, r *http.Request) {
 	now := rp.Now()
 	from, to, fromS, toS, err := datePeriod(r, now, loc)
 	page := reportsPage{pageData: pageData{Title: "Reports", Page: "shell", Active: "reports", User: toJSON(p)}}
-	page.Body = reportsBody{From: fromS, To: toS, Loc: loc, Query: "from=" + fromS + "&to=" + toS}
+	page.Body = reportsBody{From: fromS, To: toS, Loc: loc, Query: template.URL(url.Values{"from": {fromS}, "to": {toS}}.Encode())}
 	if err != nil {
 		page.Body.Error = err.Error()
 		rp.render(s, w, http.StatusBadRequest, page)
