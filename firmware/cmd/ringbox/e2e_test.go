@@ -375,11 +375,17 @@ func TestImportWhileServingAppliesLive(t *testing.T) {
 func TestRolesOnAPI(t *testing.T) {
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	agent, manager := a.token("agent"), a.token("manager")
-	if code := a.get("/api/v1/cdr", agent, nil); code != 403 {
-		t.Errorf("agent GET cdr = %d, want 403", code)
+	if code := a.get("/api/v1/queuelog", agent, nil); code != 403 {
+		t.Errorf("agent GET queuelog = %d, want 403", code)
 	}
-	if code := a.get("/api/v1/cdr", manager, nil); code != 200 {
-		t.Errorf("manager GET cdr = %d, want 200", code)
+	if code := a.get("/api/v1/queuelog", manager, nil); code != 200 {
+		t.Errorf("manager GET queuelog = %d, want 200", code)
+	}
+	// Call records are for everyone, each seeing their scope: a token
+	// bound to no agent sees none (web/scope.go).
+	var recs []json.RawMessage
+	if code := a.get("/api/v1/cdr", agent, &recs); code != 200 || len(recs) != 0 {
+		t.Errorf("agent token GET cdr = %d with %d records, want 200 and none", code, len(recs))
 	}
 	if code := a.get("/api/v1/cdr", "rbx_not-a-token", nil); code != 401 {
 		t.Errorf("bad token = %d, want 401", code)

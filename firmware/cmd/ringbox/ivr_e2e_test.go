@@ -44,7 +44,7 @@ inbound:
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 5*time.Second); !ok {
 		t.Fatalf("pressing 1 did not put the caller through to 101\n%s", a.log())
 	}
-	r := a.waitCDR(a.token("manager"), 1)[0]
+	r := a.waitCDR(a.token("admin"), 1)[0]
 	if !slices.Equal(r.Path, []string{"ivr:main", "extension:101"}) {
 		t.Errorf("call path %v, want ivr:main then extension:101", r.Path)
 	}

@@ -188,14 +188,14 @@ func TestSIPCallRelaysAudioBothWays(t *testing.T) {
 			t.Errorf("%s: %.0f Hz is %.0f%% of what it heard, want the other phone's tone", c.p.user, c.hear, 100*share)
 		}
 	}
-	rows := a.waitCDR(a.token("manager"), 1)
+	rows := a.waitCDR(a.token("admin"), 1)
 	r := rows[0]
 	if r.Direction != "internal" || r.Caller != "101" || r.Callee != "102" || r.Answer.IsZero() || r.HangupBy != "caller" || r.Cause != "normal" {
 		t.Errorf("CDR = %+v", r)
 	}
 	// The same record as CSV, for spreadsheets.
 	req, _ := http.NewRequest("GET", a.base+"/api/v1/cdr?format=csv", nil)
-	req.Header.Set("Authorization", "Bearer "+a.token("manager"))
+	req.Header.Set("Authorization", "Bearer "+a.token("admin"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +239,7 @@ func TestSIPOutboundFailoverAndPermissions(t *testing.T) {
 		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29300"); code == 0 {
 		t.Error("a local-only extension reached a national number")
 	}
-	rows := a.waitCDR(a.token("manager"), 2)
+	rows := a.waitCDR(a.token("admin"), 2)
 	// Newest first.
 	if rows[0].Cause != "forbidden" || len(rows[0].Legs) != 1 {
 		t.Errorf("refused call CDR = %+v", rows[0])
@@ -263,7 +263,7 @@ func TestSIPInboundDIDFromCarrier(t *testing.T) {
 		"-m", "1", "-d", "1500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29400"); code != 0 {
 		t.Fatalf("inbound DID call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
-	r := a.waitCDR(a.token("manager"), 1)[0]
+	r := a.waitCDR(a.token("admin"), 1)[0]
 	if r.Direction != "inbound" || r.Trunk != "live" || r.Callee != "+15551230000" || r.Answer.IsZero() {
 		t.Errorf("inbound CDR = %+v", r)
 	}
@@ -309,7 +309,7 @@ func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
 	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 		t.Fatal("the box did not end the call whose caller sent no RTP")
 	}
-	r := a.waitCDR(a.token("manager"), 1)[0]
+	r := a.waitCDR(a.token("admin"), 1)[0]
 	if r.Cause != "media_timeout" {
 		t.Errorf("CDR cause %q, want media_timeout (%+v)", r.Cause, r)
 	}

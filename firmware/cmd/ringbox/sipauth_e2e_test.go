@@ -60,7 +60,7 @@ func TestDefaultsSIPpAndBaresipRegisterAndCall(t *testing.T) {
 	if _, ok := alice.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 		t.Fatal("baresip 101's call did not close")
 	}
-	rows := a.waitCDR(a.token("manager"), 2)
+	rows := a.waitCDR(a.token("admin"), 2)
 	for _, r := range rows[:2] {
 		if r.Caller != "101" || r.Callee != "102" || r.Answer.IsZero() {
 			t.Errorf("CDR = %+v, want an answered call 101 -> 102", r)
