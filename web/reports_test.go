@@ -104,6 +104,13 @@ func TestReportsPage(t *testing.T) {
 		t.Errorf("admin's queues CSV = %q, want both queues, sales answered after 50 s: 0%%", rows)
 	}
 
+	// Agents do not get the link in the navigation, managers do.
+	if b := e.req("GET", "/calls", "", "Cookie", al).Body.String(); strings.Contains(b, `href="/reports"`) {
+		t.Errorf("al's navigation links to the reports")
+	}
+	if !strings.Contains(body, `href="/reports" aria-current="page"`) {
+		t.Errorf("mona's navigation lacks the reports, current")
+	}
 	// An agent may not see reports; a bad period says what is wrong.
 	if w := e.req("GET", "/reports", "", "Cookie", al); w.Code != http.StatusForbidden {
 		t.Errorf("al's report = %d, want 403", w.Code)
