@@ -289,7 +289,11 @@ func (rp *Reports) messageAudio(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !m.Heard && r.Header.Get("Range") == "" && rp.Voicemail != nil {
+	// A player's first request asks for the whole file, or from byte 0
+	// (Chrome sends Range: bytes=0-); seeking asks for later bytes and is
+	// not a new listen.
+	rng := r.Header.Get("Range")
+	if !m.Heard && (rng == "" || strings.HasPrefix(rng, "bytes=0-")) && rp.Voicemail != nil {
 		if err := rp.Voicemail.MarkHeard(r.Context(), st, m.Box, m.ID); err != nil {
 			rp.Logger.Warn("mark voicemail heard", "id", m.ID, "err", err)
 		}

@@ -262,7 +262,15 @@ func TestVoicemailOwner(t *testing.T) {
 	if w := e.req("GET", "/api/v1/voicemail/"+id(beaMsg)+"/audio", "", "Cookie", al); w.Code != 403 {
 		t.Errorf("al playing bea's message = %d, want 403", w.Code)
 	}
-	if w := e.req("GET", "/api/v1/voicemail/"+id(alMsg)+"/audio", "", "Cookie", al); w.Code != 200 || w.Body.String() != "RIFF+15550101" {
+	// Seeking is not listening: the message stays new.
+	if w := e.req("GET", "/api/v1/voicemail/"+id(alMsg)+"/audio", "", "Cookie", al, "Range", "bytes=4-"); w.Code != 206 || w.Body.String() != "+15550101" {
+		t.Errorf("al seeking in his message = %d %q", w.Code, w.Body)
+	}
+	if msgs, _ := e.st.ListVoicemail(ctx, "101"); len(msgs) != 1 || msgs[0].Heard {
+		t.Errorf("after seeking the message is %+v, want still new", msgs)
+	}
+	// A browser's player asks from byte 0.
+	if w := e.req("GET", "/api/v1/voicemail/"+id(alMsg)+"/audio", "", "Cookie", al, "Range", "bytes=0-"); w.Code != 206 || w.Body.String() != "RIFF+15550101" {
 		t.Errorf("al playing his message = %d %q", w.Code, w.Body)
 	}
 	msgs, _ := e.st.ListVoicemail(ctx, "101")
