@@ -76,6 +76,13 @@ func (rp *Reports) snap() (*site.Site, *time.Location) {
 	return c.Site, loc
 }
 
+// Timeline lines read for the page and for its export: past them the page
+// says the list is cut, so nobody takes a part for the whole.
+const (
+	maxTimelinePage = 5000
+	maxTimelineCSV  = 100000
+)
+
 // maxReportDays bounds a period: a year of a busy box's queue log is
 // more than a page should read at once.
 const maxReportDays = 92
@@ -146,6 +153,9 @@ type reportsBody struct {
 	Bars     template.HTML
 	Loc      *time.Location
 	Query    template.URL // the period, for export links (encoded here)
+	// Truncated is the number of timeline lines shown when there were
+	// more; 0 when all are.
+	Truncated int
 }
 
 type reportsPage struct {
@@ -190,8 +200,15 @@ func (rp *Reports) reports(s *Server, w http.ResponseWriter, r *http.Request) {
 	}
 	var lines []store.Activity
 	var spans []store.Span
+	limit := maxTimelinePage
+	if r.URL.Query().Get("format") == "csv" {
+		limit = maxTimelineCSV
+	}
 	if err == nil {
-		lines, err = rp.Store.AgentTimeline(ctx, ids, from, to, 0)
+		lines, err = rp.Store.AgentTimeline(ctx, ids, from, to, limit+1)
+	}
+	if len(lines) > limit {
+		lines, page.Body.Truncated = lines[:limit], limit
 	}
 	if err == nil {
 		spans, err = rp.Store.AgentSpans(ctx, ids, from, to, now)

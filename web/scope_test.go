@@ -227,6 +227,8 @@ func TestScopeOnEventStream(t *testing.T) {
 		// joe's call: mona's team, not al.
 		events.CallStarted{Call: "j", From: "+1555", To: "104"},
 		events.CallEnded{Call: "j"},
+		// A caller in service, which al serves.
+		events.QueueCaller{Queue: "service", Call: "s", Event: "joined"},
 		// al's own.
 		events.AgentState{Agent: "a1", State: "offered", Call: "q"},
 		events.CallEnded{Call: "q"},
@@ -241,14 +243,14 @@ func TestScopeOnEventStream(t *testing.T) {
 		}
 		return got
 	}
-	if got := read(mona, 4); !strings.Contains(got[0], `"to":"104"`) || !strings.Contains(got[1], `"call":"j"`) ||
-		!strings.Contains(got[2], `"agent":"a1"`) || !strings.Contains(got[3], `"call":"q"`) {
-		t.Errorf("mona saw %q, want joe's call start and end, then al's offer and its end", got)
+	if got := read(mona, 5); !strings.Contains(got[0], `"to":"104"`) || !strings.Contains(got[1], `"call":"j"`) ||
+		!strings.HasPrefix(got[2], "queue.caller") || !strings.Contains(got[3], `"agent":"a1"`) || !strings.Contains(got[4], `"call":"q"`) {
+		t.Errorf("mona saw %q, want joe's call start and end, service's caller, then al's offer and its end", got)
 	}
-	if got := read(al, 2); !strings.HasPrefix(got[0], "agent.state") || !strings.Contains(got[1], `"call":"q"`) {
-		t.Errorf("al saw %q, want only his own offer and its end", got)
+	if got := read(al, 3); !strings.HasPrefix(got[0], "queue.caller") || !strings.HasPrefix(got[1], "agent.state") || !strings.Contains(got[2], `"call":"q"`) {
+		t.Errorf("al saw %q, want his queue's caller, his own offer and its end", got)
 	}
-	if got := read(admin, 11); !strings.Contains(got[0], `"agent":"b1"`) || !strings.HasPrefix(got[6], "user.login") {
+	if got := read(admin, 12); !strings.Contains(got[0], `"agent":"b1"`) || !strings.HasPrefix(got[6], "user.login") {
 		t.Errorf("admin saw %q, want everything", got)
 	}
 }
