@@ -298,7 +298,21 @@
     const main = $('#main');
     const q = main.dataset.queue;
     let oldest = 0; // server time (ms) the longest-waiting caller joined; 0: none
-    const set = (id, v) => { const e = $('#' + id); if (e.textContent !== v) e.textContent = v; };
+    // set changes a figure only when it differs (no repaint each second)
+    // and shrinks a figure that would overflow its tile (a long wait).
+    const set = (id, v) => {
+      const e = $('#' + id);
+      if (e.textContent === v) return;
+      e.textContent = v;
+      if (e.classList.contains('wb-num')) fit(e);
+    };
+    const fit = (e) => {
+      e.style.fontSize = '';
+      if (e.scrollWidth > e.clientWidth) {
+        e.style.fontSize = Math.floor(parseFloat(getComputedStyle(e).fontSize) * e.clientWidth / e.scrollWidth) + 'px';
+      }
+    };
+    addEventListener('resize', () => document.querySelectorAll('.wb-num').forEach(fit));
     const level = (id, l) => { const t = $('#' + id).closest('.wb-tile'); if (t.dataset.level !== l) t.dataset.level = l; };
 
     async function load() {
