@@ -20,6 +20,12 @@
 // the call's own snapshot (dialplan.Router), trying trunks in turn.
 // [Engine.Plan] runs a ring group's schedule dry.
 //
+// # Calls in progress
+//
+// The engine lists the calls it is routing ([Engine.LiveCalls]: state,
+// who answered, the path so far) and ends one on request ([Engine.Hangup])
+// by cancelling the call's context; live.go.
+//
 // # Time
 //
 // Ring windows, IVR timeouts and confirm waits are ordinary timers; tests
