@@ -9,6 +9,9 @@
 //   RINGBOX_PASSWORD  its password
 //   CHROMIUM          browser binary (default /usr/bin/chromium)
 //   SCREENSHOT_DIR    write PNGs of the wallboard (1920x1080, 1280x720) and /live here
+//   EXPECT_CALL       a call in progress from this number to EXPECT_CALL_TO
+//   EXPECT_CALL_TO    (an extension): /live must list it as talking, and its
+//                     Hang up button must end it
 //
 // It checks that the wallboard fits a 1920x1080 and a 1280x720 screen with
 // no scrollbars and large figures, that both pages follow an agent logging
@@ -26,6 +29,8 @@ const LOGIN = process.env.RINGBOX_LOGIN || 'installer';
 const PASSWORD = process.env.RINGBOX_PASSWORD || 'Correct-Horse-Battery-42';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOT_DIR || '';
+const CALL_FROM = process.env.EXPECT_CALL || '';
+const CALL_TO = process.env.EXPECT_CALL_TO || '';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 15000;
@@ -67,8 +72,8 @@ async function main() {
     if (!qs.length) fail('the site has no queue');
     const q = qs[0];
     const agents = (await api('GET', '/api/v1/agents')).data || [];
-    const agent = agents.find((a) => a.queues.includes(q.id) && !a.off_hours);
-    if (!agent) fail('no agent of queue ' + q.id + ' is within working hours');
+    const agent = agents.find((a) => a.queues.includes(q.id) && !a.off_hours && a.state === 'idle');
+    if (!agent) fail('no agent of queue ' + q.id + ' is idle within working hours');
     await api('POST', '/api/v1/agents/' + agent.id + '/logout');
 
     // ---- the wallboard ----
@@ -113,7 +118,20 @@ async function main() {
     const pill = () => page.textContent(`#agents tr[data-key="${agent.id}"] .pill`);
     if (!(await pill()).startsWith('available')) fail('live: agent shows ' + await pill() + ', want available');
     if (!(await page.$(`#queues tr[data-key="${q.id}"] a[href="/wallboard/${q.id}"]`))) fail('live: no wallboard link for ' + q.id);
-    if (!(await page.isVisible('#calls-empty'))) fail('live: "no calls" is not shown on an idle box');
+    if (CALL_FROM) {
+      // The call in progress, then the admin's Hang up.
+      const row = `#calls tbody tr:has(td:first-child:has-text("${CALL_FROM}"))`;
+      await page.waitForSelector(row);
+      const cells = await page.$$eval(row + ' td', (tds) => tds.map((td) => td.textContent));
+      if (cells[2] !== 'talking' || !cells[5].includes('extension:' + CALL_TO)) fail('live: the call shows ' + JSON.stringify(cells));
+      ok('live: call from ' + CALL_FROM + ' listed: ' + JSON.stringify(cells.slice(0, 6)));
+      page.once('dialog', (d) => d.accept());
+      const t2 = Date.now();
+      await page.click(row + ' button');
+      await page.waitForSelector(row, { state: 'detached' });
+      ok(`live: Hang up ended the call; its row went ${Date.now() - t2} ms after the click`);
+    }
+    await page.waitForSelector('#calls-empty', { state: 'visible' });
     const t1 = Date.now();
     await api('POST', '/api/v1/agents/' + agent.id + '/logout');
     await page.waitForFunction((id) => document.querySelector(`#agents tr[data-key="${id}"] .pill`).textContent === 'logged out', agent.id);

@@ -11,21 +11,42 @@ import (
 
 // TestDashboardInChromium drives the real appliance's live dashboard and
 // a queue wallboard with Chromium (web/e2e/dashboard.mjs): the wallboard
-// fits 1920x1080 and 1280x720 without scrollbars, and both pages follow
-// an agent logging in and out without a reload.
+// fits 1920x1080 and 1280x720 without scrollbars, both pages follow an
+// agent logging in and out without a reload, and a real SIP call is listed
+// on /live and ended by its Hang up button.
 func TestDashboardInChromium(t *testing.T) {
 	node, dir := browserScripts(t)
 	a := startServe(t, serveOpt{site: demoSite(t)})
+	// Janet (104, in no queue) talks to Steve (103) while the browser
+	// looks: /live lists the call and its Hang up button ends it.
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	janet := startBaresip(t, "104", "demo-104-secret", box, 31800, 440)
+	steve := startBaresip(t, "103", "demo-103-secret", box, 32000, 1000) // answers
+	for _, p := range []*baresip{janet, steve} {
+		if !p.waitRegistered(10 * time.Second) {
+			t.Fatalf("baresip %s did not register", p.user)
+		}
+	}
+	janet.command("dial", "sip:103@"+box)
+	if _, ok := janet.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+		t.Fatalf("call not established\n%s", a.log())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "dashboard.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE_URL="+a.base, "SCREENSHOT_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "BASE_URL="+a.base, "SCREENSHOT_DIR="+t.TempDir(),
+		"EXPECT_CALL=104", "EXPECT_CALL_TO=103")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("dashboard browser test against ringbox serve failed: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	for _, p := range []*baresip{janet, steve} {
+		if _, ok := p.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+			t.Errorf("phone %s still in the call after Hang up was clicked", p.user)
+		}
+	}
 }
 
 // TestLiveCallHangupOverSIP: a real SIP call between two baresip phones
