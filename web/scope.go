@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"ringbox/firmware/auth"
+	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
@@ -117,3 +118,17 @@ func (sc Scope) CDR() *store.CDRScope {
 
 // forbiddenAgent is the 403 message for an agent outside the scope.
 const forbiddenAgent = "you may see only yourself and the agents who report to you"
+
+// LiveCall reports whether call c in progress is in scope: an agent in
+// scope answered it, it is from, to or ringing an extension in scope, or
+// it waits in (or was answered from) a queue in scope.
+func (sc Scope) LiveCall(c flow.LiveCall) bool {
+	return sc.All || sc.Agent(c.Agent) || sc.Queue(c.Queue) ||
+		sc.Extension(c.Extension) || sc.Extension(c.Caller) || sc.Extension(c.Callee) ||
+		sc.Extension(targetExtension(c.AnsweredBy))
+}
+
+// LiveCallScope is [Dashboard.CallScope] for the site st returns.
+func LiveCallScope(st func() *site.Site) func(p auth.Principal, c flow.LiveCall) bool {
+	return func(p auth.Principal, c flow.LiveCall) bool { return ScopeOf(p, st()).LiveCall(c) }
+}

@@ -106,6 +106,14 @@ func (f *streamFilter) show(ev events.Event) bool {
 			return true
 		}
 		return false
+	case events.CallState:
+		// Where the call went: a queue, an extension or an agent in scope
+		// makes it a team call from then on.
+		if f.calls[d.Call] || destInScope(sc, d.Dest) {
+			remember(d.Call)
+			return true
+		}
+		return false
 	case events.CallEnded:
 		ok := f.calls[d.Call]
 		delete(f.calls, d.Call)
@@ -150,4 +158,19 @@ func targetExtension(target string) string {
 		return target[i+4:]
 	}
 	return ""
+}
+
+// destInScope reports whether destination dest ("queue:service",
+// "extension:101", "voicemail:101", "agent:bob") names something in scope.
+func destInScope(sc Scope, dest string) bool {
+	kind, id, _ := strings.Cut(dest, ":")
+	switch kind {
+	case "queue":
+		return sc.Queue(id)
+	case "extension", "voicemail":
+		return sc.Extension(id)
+	case "agent":
+		return sc.Agent(id)
+	}
+	return false
 }

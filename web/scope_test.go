@@ -11,6 +11,7 @@ import (
 	"ringbox/firmware/auth"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/events"
+	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/web"
@@ -252,5 +253,30 @@ func TestScopeOnEventStream(t *testing.T) {
 	}
 	if got := read(admin, 12); !strings.Contains(got[0], `"agent":"b1"`) || !strings.HasPrefix(got[6], "user.login") {
 		t.Errorf("admin saw %q, want everything", got)
+	}
+}
+
+func TestScopeLiveCalls(t *testing.T) {
+	s, err := site.Parse([]byte(teamsSite), "site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inScope := web.LiveCallScope(func() *site.Site { return s })
+	mona := auth.Principal{Role: auth.Manager, Agent: "m1"}
+	for _, tt := range []struct {
+		name string
+		c    flow.LiveCall
+		want bool
+	}{
+		{"waiting in a team queue", flow.LiveCall{Caller: "+1555", Callee: "5000", Queue: "service"}, true},
+		{"answered by a team agent", flow.LiveCall{Caller: "+1555", Agent: "a4", AnsweredBy: "agent:a4/ext:104"}, true},
+		{"ringing joe's extension", flow.LiveCall{Caller: "+1555", Callee: "104", Extension: "104"}, true},
+		{"al calling out", flow.LiveCall{Caller: "101", Callee: "+4420"}, true},
+		{"waiting in the other team's queue", flow.LiveCall{Caller: "+1555", Queue: "sales"}, false},
+		{"bea's call", flow.LiveCall{Caller: "201", Callee: "+4420", Agent: "b1"}, false},
+	} {
+		if got := inScope(mona, tt.c); got != tt.want {
+			t.Errorf("%s: in mona's scope = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -47,6 +47,7 @@ type section struct {
 
 var sections = []section{
 	{"dashboard", "Dashboard", "/", nil},
+	{"live", "Live", "/live", nil}, // managers' live dashboard (dashboard.go)
 	{"console", "Configure", "/console", nil},
 	{"reports", "Reports", "/reports", nil},
 	{"calls", "Calls", "/calls", []string{"/api/v1/calls", "/api/v1/cdr", "/api/v1/cdrs", "/api/v1/recordings", "/api/v1/voicemail"}},
@@ -117,8 +118,8 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 // routesUI registers the pages and their assets.
 func (s *Server) routesUI() {
 	for _, sec := range sections {
-		if sec.ID == "console" {
-			continue // the console's own pages (console.go)
+		if sec.ID == "console" || sec.ID == "live" {
+			continue // their own pages (console.go, dashboard.go)
 		}
 		pat := "GET " + sec.Path
 		if sec.Path == "/" {

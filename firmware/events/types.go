@@ -37,6 +37,15 @@ type CallEnded struct {
 	Billable float64 `json:"billable"` // seconds
 }
 
+// CallState: a call in progress moved on (an IVR, ringing, a queue,
+// voicemail), so the live dashboard can show where it is. Dest is the
+// destination it reached, if it reached one.
+type CallState struct {
+	Call  string `json:"call"`
+	State string `json:"state"` // routing | menu | announcement | ringing | queued | voicemail
+	Dest  string `json:"dest,omitempty"`
+}
+
 // CallDTMF: a digit the caller pressed during the tone test (*44).
 type CallDTMF struct {
 	Call       string `json:"call"`
@@ -163,6 +172,7 @@ func (CallStarted) Type() string       { return "call.started" }
 func (CallAnswered) Type() string      { return "call.answered" }
 func (CallEnded) Type() string         { return "call.ended" }
 func (CallDTMF) Type() string          { return "call.dtmf" }
+func (CallState) Type() string         { return "call.state" }
 func (RecordingStopped) Type() string  { return "recording.stopped" }
 func (ScheduleOverride) Type() string  { return "schedule.override" }
 func (PresenceChanged) Type() string   { return "presence.changed" }

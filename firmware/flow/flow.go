@@ -20,6 +20,12 @@
 // the call's own snapshot (dialplan.Router), trying trunks in turn.
 // [Engine.Plan] runs a ring group's schedule dry.
 //
+// # Calls in progress
+//
+// The engine lists the calls it is routing ([Engine.LiveCalls]: state,
+// who answered, the path so far) and ends one on request ([Engine.Hangup])
+// by cancelling the call's context; live.go.
+//
 // # Time
 //
 // Ring windows, IVR timeouts and confirm waits are ordinary timers; tests
@@ -124,7 +130,8 @@ type Engine struct {
 	pres     *presence.Tracker
 	ringOnce sync.Once
 	rng      *ring.Ringer
-	calls    calls // calls in progress (Wait)
+	calls    calls     // calls in progress (Wait)
+	live     liveCalls // calls in progress as the dashboard sees them (live.go)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -217,6 +224,13 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	defer e.calls.done()
 	c := e.newCall(in, info)
 	c.rec.Start = time.Now()
+	// Hangup (live.go) ends the call through its context, so that every
+	// ringing leg, timer and bridge of the call learns the cause.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer e.live.add(LiveCall{ID: info.CallID, Direction: c.rec.Direction, Caller: info.From.Number,
+		CallerName: c.rec.CallerName, Callee: info.To, Extension: info.Extension, Trunk: info.Trunk,
+		State: LiveRouting, StateSince: c.rec.Start, Started: c.rec.Start, Path: []string{}}, cancel)()
 	e.publish(events.CallStarted{Call: info.CallID, From: info.From.Number, To: info.To, Direction: c.rec.Direction})
 
 	cause := c.route(ctx)
@@ -380,6 +394,7 @@ func (c *Call) route(ctx context.Context) call.Cause {
 			return call.NotFound
 		}
 		c.rec.Path = append(c.rec.Path, "feature:"+c.info.To)
+		c.enter("feature:" + c.info.To)
 		return f(ctx, c)
 	default:
 		return c.dialOut(ctx, c.info.To, c.callerClass())
@@ -435,6 +450,7 @@ func (c *Call) run(ctx context.Context, dest string) call.Cause {
 			continue
 		}
 		c.rec.Path = append(c.rec.Path, dest)
+		c.enter(dest)
 		next, cause := c.node(ctx, dest)
 		if next == "" {
 			return cause

@@ -71,6 +71,7 @@ func (c *Call) addLeg(l cdr.Leg) {
 // ring rings entries with the box's ringing engine while the caller hears
 // ringback (or the music class).
 func (c *Call) ring(ctx context.Context, entries []ring.Entry, music string) ring.Result {
+	c.setLive(LiveRinging, nil)
 	stopTone := c.ringback(ctx, music)
 	defer stopTone()
 	return c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: entries, Caller: c.in,
@@ -219,6 +220,9 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	if rec.Trunk != "" {
 		c.rec.Trunk, c.rec.NumberSent = rec.Trunk, rec.Number
 	}
+	c.setLive(LiveTalking, func(l *LiveCall) {
+		l.Answered, l.AnsweredBy, l.Agent = time.Now(), a.Entry.Label, a.Entry.Agent
+	})
 	c.e.publish(events.CallAnswered{Call: c.info.CallID, By: a.Entry.Label, Agent: a.Entry.Agent})
 	berr := c.bridge(ctx, out)
 	// Whoever is still up is hung up normally; remember who ended it.

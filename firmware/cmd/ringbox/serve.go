@@ -316,6 +316,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.RoutingRoutes(fl) {
 		ws.HandleRoute(r)
 	}
+	// CallScope (managers see their agents' calls) is left nil until
+	// web/scope.go provides it: managers then see every call.
+	ws.Dashboard(&web.Dashboard{Calls: fl, ACD: queues, Config: cfg, CallScope: web.LiveCallScope(cfg.Site), Logger: log})
 	// A configuration change is published by the poll below or, after an
 	// apply in the console, at once; one at a time.
 	var reloadMu sync.Mutex
