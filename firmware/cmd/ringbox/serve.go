@@ -245,7 +245,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
 		OverrideStore: overrides{st},
-		Ringer:        &ring.Ringer{Prompt: audio.Source, Logger: log},
+		// Offers publishes agent.offered/agent.offer_ended and takes
+		// declines from the agent's page.
+		Ringer: &ring.Ringer{Prompt: audio.Source, Logger: log, Offers: ring.NewOffers(func(p events.Payload) { bus.Publish(p) })},
 	}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr:   f.sipAddr,
