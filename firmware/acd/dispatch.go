@@ -119,7 +119,7 @@ func (e *Engine) plan(now time.Time) []pairing {
 			best := -1
 			seen := 0
 			for i, m := range ms {
-				if m.a.taken || m.level > reach || c.offers[m.a.id] != nil {
+				if m.a.taken || m.level > reach || c.offers[m.a.id] != nil || m.a.outOf[c.queue] {
 					continue
 				}
 				if t, ok := c.retryAt[m.a.id]; ok && now.Before(t) {

@@ -109,6 +109,15 @@ type AgentState struct {
 	Until time.Time `json:"until,omitzero"` // end of wrap-up
 }
 
+// AgentQueue: an agent logged in to or out of one queue alone (logging in
+// or out of all their queues is AgentStatus).
+type AgentQueue struct {
+	Agent    string `json:"agent"`
+	Queue    string `json:"queue"`
+	LoggedIn bool   `json:"logged_in"`
+	Source   string `json:"source"`
+}
+
 // AgentMaxNoAnswer: an agent missed max_no_answer offers in a row and was
 // set unavailable.
 type AgentMaxNoAnswer struct {
@@ -202,6 +211,7 @@ func (SIPUnregistered) Type() string   { return "sip.unregistered" }
 func (AgentStatus) Type() string       { return "agent.status" }
 func (AgentState) Type() string        { return "agent.state" }
 func (AgentMaxNoAnswer) Type() string  { return "agent.max_no_answer" }
+func (AgentQueue) Type() string        { return "agent.queue" }
 func (AgentOffered) Type() string      { return "agent.offered" }
 func (AgentOfferEnded) Type() string   { return "agent.offer_ended" }
 func (QueueCaller) Type() string       { return "queue.caller" }
