@@ -48,6 +48,7 @@ type section struct {
 var sections = []section{
 	{"dashboard", "Dashboard", "/", nil},
 	{"console", "Configure", "/console", nil},
+	{"agent", "My desk", "/agent", nil},
 	{"calls", "Calls", "/calls", []string{"/api/v1/calls", "/api/v1/cdr", "/api/v1/cdrs", "/api/v1/recordings", "/api/v1/voicemail"}},
 	{"queues", "Queues", "/queues", []string{"/api/v1/queues", "/api/v1/queue-log", "/api/v1/queuelog"}},
 	{"agents", "Agents", "/agents", []string{"/api/v1/agents"}},
@@ -116,8 +117,8 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 // routesUI registers the pages and their assets.
 func (s *Server) routesUI() {
 	for _, sec := range sections {
-		if sec.ID == "console" {
-			continue // the console's own pages (console.go)
+		if sec.ID == "console" || sec.ID == "agent" {
+			continue // their own pages (console.go, agentdesk.go)
 		}
 		pat := "GET " + sec.Path
 		if sec.Path == "/" {

@@ -311,6 +311,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
+	// The agent's page; Phones stays nil until the WebRTC hub is wired
+	// (an adapter from web.PhoneHub to webrtc.Hub: the signals convert).
+	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log})
 	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}
