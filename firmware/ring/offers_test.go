@@ -149,3 +149,23 @@ func TestDeclineFromPageMovesOnAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestNoOfferWhenNothingRings: a device that cannot be rung (a desk phone
+// not registered) pops nothing up on the agent's page.
+func TestNoOfferWhenNothingRings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := calltest.NewDialer() // knows no number: every dial fails
+		var pub published
+		r := &Ringer{Offers: NewOffers(pub.add)}
+		res := r.Ring(t.Context(), Request{Dialer: d, Call: CallInfo{ID: "c1"}, Entries: []Entry{agentEntry("bob", "101", "ext", 0, 20*time.Second)}})
+		if res.Answer != nil {
+			t.Fatal("answered")
+		}
+		if got := pub.all(); len(got) != 0 {
+			t.Errorf("published %v for a phone that never rang", got)
+		}
+		if r.Offers.WasOffered("bob", "") {
+			t.Error("an empty number counts as offered")
+		}
+	})
+}

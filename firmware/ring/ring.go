@@ -319,10 +319,6 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 	// call.Rejected: the leg ends as if its phone had pressed 2.
 	ctx, decline := context.WithCancelCause(ctx)
 	defer decline(nil)
-	if r.Offers != nil && e.Agent != "" && req.Call.ID != "" {
-		end := r.Offers.begin(e.Agent, req.Call, agentTargets(req.Entries, e.Agent), decline)
-		defer func() { end(lr.ans != nil, lr.cause) }()
-	}
 	lctx := ctx
 	if !deadline.IsZero() {
 		var stop context.CancelFunc
@@ -353,6 +349,12 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 	leg, err := req.Dialer.Dial(lctx, e.Target)
 	if err != nil {
 		return end(nil, call.CauseOf(err))
+	}
+	// The agent's device rings now (a phone that is not registered never
+	// does, and pops nothing up on the agent's page).
+	if r.Offers != nil && e.Agent != "" && req.Call.ID != "" {
+		done := r.Offers.begin(e.Agent, req.Call, agentTargets(req.Entries, e.Agent), decline)
+		defer func() { done(lr.ans != nil, lr.cause) }()
 	}
 	rec.ID = leg.ID()
 	if err := leg.Answer(lctx); err != nil {
