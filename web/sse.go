@@ -35,7 +35,8 @@ var agentEvents = []string{"agent.", "queue.", "call."}
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalFrom(r.Context())
 	var match func(string) bool
-	if !auth.Allows(p.Role, auth.Manager) {
+	agentOnly := !auth.Allows(p.Role, auth.Manager)
+	if agentOnly {
 		match = events.Filter(agentEvents...)
 	}
 	// Subscribe before the headers go out, so a client that has seen the
@@ -72,6 +73,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case ev, ok := <-sub.C():
 			if !ok {
 				return
+			}
+			if agentOnly && offerForOther(ev, p.Agent) {
+				continue // another agent's caller is not an agent's business
 			}
 			b, err := json.Marshal(ev)
 			if err != nil {
