@@ -36,13 +36,21 @@ type Scope struct {
 // theirs in turn (transitively), because a manager of managers answers for
 // the whole tree under them, and the site already forbids cycles. A login
 // bound to no agent (a manager token, a user whose agent was deleted) sees
-// no one: nothing in the site says whose team that would be.
+// no one: nothing in the site says whose team that would be. Without a
+// site (s nil), a login sees its own agent only.
 func ScopeOf(p auth.Principal, s *site.Site) Scope {
 	if p.Role == auth.Admin {
 		return Scope{All: true}
 	}
 	sc := Scope{Agents: map[string]bool{}, Extensions: map[string]bool{}, Queues: map[string]bool{}}
-	if s == nil || p.Agent == "" || !auth.Allows(p.Role, auth.Agent) {
+	if p.Agent == "" || !auth.Allows(p.Role, auth.Agent) {
+		return sc
+	}
+	if s == nil {
+		// No site to read teams from (a server built without one): the
+		// login still is its own agent.
+		sc.Agents[p.Agent] = true
+		sc.order = []string{p.Agent}
 		return sc
 	}
 	exists := slices.ContainsFunc(s.Agents, func(a site.Agent) bool { return a.ID == p.Agent })

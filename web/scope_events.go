@@ -94,6 +94,16 @@ func (f *streamFilter) show(ev events.Event) bool {
 		return true
 	case events.AgentMaxNoAnswer:
 		return sc.Agent(d.Agent)
+	case events.AgentQueue:
+		return sc.Agent(d.Agent)
+	case events.AgentOffered:
+		if !sc.Agent(d.Agent) {
+			return false
+		}
+		remember(d.CallID)
+		return true
+	case events.AgentOfferEnded:
+		return sc.Agent(d.Agent)
 	case events.CallStarted:
 		if sc.Extension(d.From) || sc.Extension(d.To) {
 			remember(d.Call)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ringbox/firmware/auth"
 )
 
 const (
@@ -65,7 +67,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if !filter.show(ev) {
+			if !filter.show(ev) || p.Role == auth.Agent && offerForOther(ev, p.Agent) {
 				continue
 			}
 			b, err := json.Marshal(ev)

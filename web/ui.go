@@ -49,6 +49,7 @@ var sections = []section{
 	{"dashboard", "Dashboard", "/", nil},
 	{"live", "Live", "/live", nil}, // managers' live dashboard (dashboard.go)
 	{"console", "Configure", "/console", nil},
+	{"agent", "My desk", "/agent", nil},
 	{"reports", "Reports", "/reports", nil},
 	{"calls", "Calls", "/calls", []string{"/api/v1/calls", "/api/v1/cdr", "/api/v1/cdrs", "/api/v1/recordings", "/api/v1/voicemail"}},
 	{"queues", "Queues", "/queues", []string{"/api/v1/queues", "/api/v1/queue-log", "/api/v1/queuelog"}},
@@ -118,8 +119,8 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 // routesUI registers the pages and their assets.
 func (s *Server) routesUI() {
 	for _, sec := range sections {
-		if sec.ID == "console" || sec.ID == "live" {
-			continue // their own pages (console.go, dashboard.go)
+		if sec.ID == "console" || sec.ID == "live" || sec.ID == "agent" {
+			continue // their own pages (console.go, dashboard.go, agentdesk.go)
 		}
 		pat := "GET " + sec.Path
 		if sec.Path == "/" {

@@ -69,7 +69,7 @@ type Config struct {
 	TimeZone func() string
 	// Site is the configuration in use, read for each request's scope
 	// (scope.go): who a manager's team is. nil: no site, so users other
-	// than admins see no one in the live event stream.
+	// than admins see only their own agent in the live event stream.
 	Site func() *site.Site
 }
 

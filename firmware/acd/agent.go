@@ -53,7 +53,8 @@ type agent struct {
 	wrapupUntil time.Time
 	idleSince   time.Time // longest_idle: end of the last call, or login
 
-	presKeys   []string // cached keys(), set with cfg
+	presKeys   []string        // cached keys(), set with cfg
+	outOf      map[string]bool // queues the agent logged out of while logged in to others
 	inHours    bool
 	taken      bool // plan: not free, or already picked
 	hoursKnown bool
@@ -82,6 +83,10 @@ func presKeys(a *agent) []string {
 
 // loggedIn reports whether the agent counts as present in their queues.
 func (a *agent) present() bool { return a.status != LoggedOut && a.inHours }
+
+// presentIn reports whether the agent counts as present in queue q: logged
+// in, to that queue too, within hours.
+func (a *agent) presentIn(q string) bool { return a.present() && !a.outOf[q] }
 
 // free reports whether the agent may be offered a call now: available,
 // idle, within hours, not on any call (desk or mobile), not being rung by a
@@ -289,6 +294,9 @@ func (e *Engine) setStatus(a *agent, st Status, reason string, until time.Time, 
 	// them. An atomic "log in unavailable" is ADDMEMBER then PAUSE with
 	// no moment in between where a call could be offered.
 	for _, qid := range e.agentQs[a.id] {
+		if a.outOf[qid] {
+			continue // not a member there: logged out of that queue alone
+		}
 		switch {
 		case old == LoggedOut && st != LoggedOut:
 			e.qlog(qid, "NONE", a.id, EvAddMember)
@@ -307,6 +315,9 @@ func (e *Engine) setStatus(a *agent, st Status, reason string, until time.Time, 
 		case st == Unavailable && old == Unavailable:
 			e.qlog(qid, "NONE", a.id, EvPause, reason) // a new reason
 		}
+	}
+	if st == LoggedOut {
+		a.outOf = nil // the next login is to every queue
 	}
 }
 
@@ -457,7 +468,7 @@ func (e *Engine) checkEmpty(left string) string {
 func (e *Engine) presentIn(qid string) int {
 	n := 0
 	for _, m := range e.members[qid] {
-		if m.a.present() {
+		if m.a.presentIn(qid) {
 			n++
 		}
 	}

@@ -253,7 +253,7 @@ func (e *Engine) estimate(c *caller) (int, time.Duration) {
 	q := e.queues[c.queue]
 	agents := 0
 	for _, m := range e.members[c.queue] {
-		if m.a.status == Available && m.a.inHours {
+		if m.a.status == Available && m.a.inHours && !m.a.outOf[c.queue] {
 			agents++
 		}
 	}

@@ -22,12 +22,15 @@ type AgentInfo struct {
 	WrapupUntil time.Time `json:"wrapup_until,omitzero"`
 	OffHours    bool      `json:"off_hours"`
 	Queues      []string  `json:"queues"`
-	Answered    int       `json:"answered"`
-	Missed      int       `json:"missed"`
-	Declined    int       `json:"declined"`
-	MissedInRow int       `json:"missed_in_row"`
-	TalkSeconds int       `json:"talk_seconds"`
-	ReportsTo   string    `json:"reports_to,omitempty"`
+	// QueuesOut are the queues the agent logged out of alone while
+	// logged in to the others.
+	QueuesOut   []string `json:"queues_out,omitempty"`
+	Answered    int      `json:"answered"`
+	Missed      int      `json:"missed"`
+	Declined    int      `json:"declined"`
+	MissedInRow int      `json:"missed_in_row"`
+	TalkSeconds int      `json:"talk_seconds"`
+	ReportsTo   string   `json:"reports_to,omitempty"`
 }
 
 // Result is what an agent command did.
@@ -48,6 +51,11 @@ func (e *Engine) info(a *agent) AgentInfo {
 	}
 	if a.state == Wrapup {
 		in.WrapupUntil = a.wrapupUntil
+	}
+	for _, q := range in.Queues {
+		if a.outOf[q] {
+			in.QueuesOut = append(in.QueuesOut, q)
+		}
 	}
 	if in.Queues == nil {
 		in.Queues = []string{}
@@ -89,6 +97,7 @@ func (e *Engine) inConfig(id string) bool {
 // in between).
 func (e *Engine) Login(ctx context.Context, id string, unavailable bool, reason string, until time.Time, source string) (Result, error) {
 	return e.command(ctx, id, func(a *agent) (string, error) {
+		e.rejoinAll(a, source)
 		if unavailable {
 			e.setStatus(a, Unavailable, reasonOr(reason), until, source)
 		} else if a.status == LoggedOut {
@@ -273,6 +282,8 @@ type QueueMember struct {
 	Reason   string `json:"reason,omitempty"`
 	State    State  `json:"state"`
 	OffHours bool   `json:"off_hours"`
+	// LoggedOut: the agent logged out of this queue alone.
+	LoggedOut bool `json:"logged_out_here,omitempty"`
 }
 
 // Queues lists every queue, live.
@@ -321,8 +332,8 @@ func (e *Engine) queueInfo(id string) QueueInfo {
 		qi.Callers = append(qi.Callers, ci)
 	}
 	for _, m := range e.members[id] {
-		qi.Agents = append(qi.Agents, QueueMember{Agent: m.a.id, Level: m.level, Status: m.a.status, Reason: m.a.reason, State: m.a.state, OffHours: !m.a.inHours})
-		if m.a.present() {
+		qi.Agents = append(qi.Agents, QueueMember{Agent: m.a.id, Level: m.level, Status: m.a.status, Reason: m.a.reason, State: m.a.state, OffHours: !m.a.inHours, LoggedOut: m.a.outOf[id]})
+		if m.a.presentIn(id) {
 			qi.Present++
 		}
 		if e.free(m.a, now) {

@@ -53,6 +53,7 @@ type offerSpec struct {
 	qc      flow.QueueCall
 	ring    time.Duration
 	confirm bool
+	info    ring.CallInfo // for the agent offer events
 }
 
 // dispatch offers waiting callers to free agents: longest waiting caller
@@ -118,7 +119,7 @@ func (e *Engine) plan(now time.Time) []pairing {
 			best := -1
 			seen := 0
 			for i, m := range ms {
-				if m.a.taken || m.level > reach || c.offers[m.a.id] != nil {
+				if m.a.taken || m.level > reach || c.offers[m.a.id] != nil || m.a.outOf[c.queue] {
 					continue
 				}
 				if t, ok := c.retryAt[m.a.id]; ok && now.Before(t) {
@@ -195,7 +196,15 @@ func (e *Engine) startOffer(c *caller, a *agent, now time.Time) {
 	a.offer = o
 	c.offers[a.id] = o
 	e.setState(a, Offered, c.queue, c.id)
-	sp := offerSpec{agent: a.cfg, qc: c.qc, ring: qc.Ring(), confirm: qc.Confirm}
+	sp := offerSpec{agent: a.cfg, qc: c.qc, ring: qc.Ring(), confirm: qc.Confirm, info: c.qc.Info}
+	// The page shows the queue the caller waits in, whatever the flow saw.
+	sp.info.ID, sp.info.Via = c.id, "queue:"+c.queue
+	if sp.info.From.Number == "" {
+		sp.info.From = c.from
+	}
+	if sp.info.Since.IsZero() {
+		sp.info.Since = c.joined
+	}
 	e.offers.Add(1)
 	// The caller's call waits for its agent legs before it writes its CDR;
 	// counted here, while the caller still waits, so the count is never
@@ -281,7 +290,7 @@ func (e *Engine) runOffer(ctx context.Context, o *offer, sp offerSpec) {
 	opts.Hours, opts.Busy, opts.Hunt, opts.Status = false, false, false, false
 	av := ring.Avail{Snap: sp.qc.Snap}
 	res := e.ringer.Ring(ctx, ring.Request{Dialer: sp.qc.Dialer, Entries: ring.Agent(av, &sp.agent, 0, sp.ring, opts),
-		Record: sp.qc.Record, Wait: sp.qc.Wait, Log: e.log.With("agent", sp.agent.ID, "call", o.c.id)})
+		Record: sp.qc.Record, Wait: sp.qc.Wait, Log: e.log.With("agent", sp.agent.ID, "call", o.c.id), Call: sp.info})
 	r := offerResult{o: o, ans: res.Answer}
 	switch {
 	case res.Answer != nil:

@@ -118,6 +118,15 @@ type AgentState struct {
 	Until time.Time `json:"until,omitzero"` // end of wrap-up
 }
 
+// AgentQueue: an agent logged in to or out of one queue alone (logging in
+// or out of all their queues is AgentStatus).
+type AgentQueue struct {
+	Agent    string `json:"agent"`
+	Queue    string `json:"queue"`
+	LoggedIn bool   `json:"logged_in"`
+	Source   string `json:"source"`
+}
+
 // AgentMaxNoAnswer: an agent missed max_no_answer offers in a row and was
 // set unavailable.
 type AgentMaxNoAnswer struct {
@@ -144,6 +153,37 @@ type QueueEmptyWarning struct {
 	Waiting int    `json:"waiting"`
 	Agent   string `json:"agent,omitempty"`
 	To      string `json:"to"`
+}
+
+// AgentOffered: the ringing engine started ringing an agent's devices for
+// a call (a queue offer, a ring or hunt group, an agent: destination). The
+// agent's page pops the caller up from it.
+type AgentOffered struct {
+	Agent      string    `json:"agent"`
+	CallID     string    `json:"call_id"`
+	Caller     string    `json:"caller"`
+	CallerName string    `json:"caller_name,omitempty"`
+	Via        string    `json:"via"`   // "queue:service", "ringgroup:front", "hunt:support", or the DID
+	Since      time.Time `json:"since"` // when the caller reached the box
+	// Targets are the agent's devices that ring: "extension", "mobile",
+	// "browser".
+	Targets []string `json:"targets"`
+}
+
+// Offer outcomes (AgentOfferEnded.Outcome).
+const (
+	OfferAnswered   = "answered"
+	OfferDeclined   = "declined"
+	OfferMissed     = "missed"
+	OfferElsewhere  = "elsewhere"
+	OfferCallerGone = "caller_gone"
+)
+
+// AgentOfferEnded: the agent's devices stopped ringing for the call.
+type AgentOfferEnded struct {
+	Agent   string `json:"agent"`
+	CallID  string `json:"call_id"`
+	Outcome string `json:"outcome"` // answered | declined | missed | elsewhere | caller_gone
 }
 
 // The box.
@@ -181,6 +221,9 @@ func (SIPUnregistered) Type() string   { return "sip.unregistered" }
 func (AgentStatus) Type() string       { return "agent.status" }
 func (AgentState) Type() string        { return "agent.state" }
 func (AgentMaxNoAnswer) Type() string  { return "agent.max_no_answer" }
+func (AgentQueue) Type() string        { return "agent.queue" }
+func (AgentOffered) Type() string      { return "agent.offered" }
+func (AgentOfferEnded) Type() string   { return "agent.offer_ended" }
 func (QueueCaller) Type() string       { return "queue.caller" }
 func (QueueEmptyWarning) Type() string { return "queue.empty_warning" }
 func (ConfigChanged) Type() string     { return "config.changed" }

@@ -172,6 +172,9 @@ type QueueCall struct {
 	// Record and Wait are the CDR's: every agent leg tried is recorded.
 	Record func(cdr.Leg)
 	Wait   *sync.WaitGroup
+	// Info describes the call for the agent offer events (who calls,
+	// since when, through what).
+	Info ring.CallInfo
 }
 
 // QueueResult is how a caller left a queue: to Next (or the call is over

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"ringbox/audio/tone"
@@ -13,6 +14,7 @@ import (
 	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/ring"
+	"ringbox/firmware/site"
 )
 
 func (e *Engine) presence() *presence.Tracker {
@@ -75,7 +77,32 @@ func (c *Call) ring(ctx context.Context, entries []ring.Entry, music string) rin
 	stopTone := c.ringback(ctx, music)
 	defer stopTone()
 	return c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: entries, Caller: c.in,
-		Record: c.addLeg, Wait: &c.bg, Log: c.log, Ringing: c.e.markRinging})
+		Record: c.addLeg, Wait: &c.bg, Log: c.log, Ringing: c.e.markRinging, Call: c.callInfo()})
+}
+
+// callInfo describes the call for the agent offer events: who calls,
+// since when, and through what the call reaches the agent: the group or
+// queue it is in, else the number it came in on.
+func (c *Call) callInfo() ring.CallInfo {
+	ci := ring.CallInfo{ID: c.info.CallID, From: c.info.From, Since: c.rec.Start}
+	if ci.From.Name == "" {
+		ci.From.Name = c.rec.CallerName
+	}
+	if n := len(c.rec.Path); n > 0 {
+		last := c.rec.Path[n-1]
+		kind, _, _ := strings.Cut(last, ":")
+		switch kind {
+		case site.DestRingGroup, site.DestHunt, site.DestQueue:
+			ci.Via = last
+		}
+	}
+	if ci.Via == "" {
+		ci.Via = c.info.DID
+	}
+	if ci.Via == "" && len(c.rec.Path) > 0 {
+		ci.Via = c.rec.Path[len(c.rec.Path)-1]
+	}
+	return ci
 }
 
 // markRinging marks an agent a group rings (presence key

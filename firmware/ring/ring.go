@@ -134,6 +134,9 @@ type Request struct {
 	Ringing func(e Entry) (stop func())
 	// Log is the call's logger; nil: the Ringer's.
 	Log *slog.Logger
+	// Call describes the call, for the agent offer events of the
+	// Ringer's Offers; without an ID, agents' legs ring unannounced.
+	Call CallInfo
 }
 
 // Ringer rings. The zero value works (no prompts, 10 s confirm wait); it
@@ -146,6 +149,10 @@ type Ringer struct {
 	// prompts; 0: DefaultConfirmWait.
 	ConfirmWait time.Duration
 	Logger      *slog.Logger
+	// Offers, when set, learns every agent leg that rings for a call
+	// (Request.Call), publishes the agent offer events and lets the
+	// agent decline from the web page.
+	Offers *Offers
 }
 
 func (r *Ringer) confirmWait() time.Duration {
@@ -307,7 +314,11 @@ func combine(causes []call.Cause) call.Cause {
 
 // ringOne rings one entry until it answers (and confirms), deadline, or
 // ctx ends.
-func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline time.Time, claim func() bool, wg *sync.WaitGroup, record func(cdr.Leg)) legResult {
+func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline time.Time, claim func() bool, wg *sync.WaitGroup, record func(cdr.Leg)) (lr legResult) {
+	// A decline from the agent's page cancels this context with
+	// call.Rejected: the leg ends as if its phone had pressed 2.
+	ctx, decline := context.WithCancelCause(ctx)
+	defer decline(nil)
 	lctx := ctx
 	if !deadline.IsZero() {
 		var stop context.CancelFunc
@@ -338,6 +349,12 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 	leg, err := req.Dialer.Dial(lctx, e.Target)
 	if err != nil {
 		return end(nil, call.CauseOf(err))
+	}
+	// The agent's device rings now (a phone that is not registered never
+	// does, and pops nothing up on the agent's page).
+	if r.Offers != nil && e.Agent != "" && req.Call.ID != "" {
+		done := r.Offers.begin(e.Agent, req.Call, agentTargets(req.Entries, e.Agent), decline)
+		defer func() { done(lr.ans != nil, lr.cause) }()
 	}
 	rec.ID = leg.ID()
 	if err := leg.Answer(lctx); err != nil {

@@ -245,7 +245,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
 		},
 		OverrideStore: overrides{st},
-		Ringer:        &ring.Ringer{Prompt: audio.Source, Logger: log},
+		// Offers publishes agent.offered/agent.offer_ended and takes
+		// declines from the agent's page.
+		Ringer: &ring.Ringer{Prompt: audio.Source, Logger: log, Offers: ring.NewOffers(func(p events.Payload) { bus.Publish(p) })},
 	}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr:   f.sipAddr,
@@ -310,6 +312,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
+	// The agent's page; Phones stays nil until the WebRTC hub is wired
+	// (an adapter from web.PhoneHub to webrtc.Hub: the signals convert).
+	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log})
 	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}

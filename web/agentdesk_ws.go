@@ -1,0 +1,256 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// PhoneSignal is one message between the agent page's browser phone and
+// the box, sent as one JSON text frame over GET /api/v1/agent/ws. Its
+// fields are those of webrtc.Signal in the same order, so that either
+// converts to the other (webrtc.Signal(sig)) where the hub is wired.
+type PhoneSignal struct {
+	Type       string `json:"type"`
+	CallID     string `json:"call_id,omitempty"`
+	SDP        string `json:"sdp,omitempty"`
+	Candidate  string `json:"candidate,omitempty"`
+	Digit      string `json:"digit,omitempty"`
+	Caller     string `json:"caller,omitempty"`
+	CallerName string `json:"caller_name,omitempty"`
+	Via        string `json:"via,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// PhoneSession is one attached page; Send must not block for long and be
+// safe for concurrent use; an error means the page is gone.
+type PhoneSession interface {
+	Send(PhoneSignal) error
+}
+
+// PhoneHub is the browser phone hub as the page's WebSocket uses it (the
+// webrtc package's Hub, through a small adapter): each open page is
+// attached for its agent and every message it sends is passed on, naming
+// the page, so that the page that accepts gets the answer and the agent's
+// other pages get cancel.
+type PhoneHub interface {
+	Attach(agent string, s PhoneSession) (detach func())
+	ReceiveFrom(ctx context.Context, agent string, s PhoneSession, sig PhoneSignal)
+}
+
+// Page-to-box signal types.
+var phoneInTypes = map[string]bool{
+	"accept": true, "decline": true, "hangup": true, "dtmf": true,
+	"mute": true, "unmute": true, "hold": true, "unhold": true,
+}
+
+const (
+	// maxPhoneFrame bounds one message from a page: a browser's audio
+	// offer is 2-6 KB.
+	maxPhoneFrame = 64 << 10
+	maxPhoneSDP   = 32 << 10
+	maxPhoneCall  = 64
+	// phoneQueue is how many messages wait for a slow page before it is
+	// dropped: the box never waits for a browser.
+	phoneQueue = 32
+	// phoneWriteTimeout bounds one write; phonePing finds pages that
+	// went away without closing (a laptop lid).
+	phoneWriteTimeout = 10 * time.Second
+	phonePing         = 30 * time.Second
+)
+
+// errBadPhoneSignal is wrapped by every refusal of a page's message.
+var errBadPhoneSignal = errors.New("bad phone signal")
+
+// DecodePhoneSignal parses and checks one message from a page: a known
+// page-to-box type, a printable call id, an SDP offer for accept and one
+// DTMF key for dtmf. Box-to-page fields a page sends are dropped.
+func DecodePhoneSignal(b []byte) (PhoneSignal, error) {
+	if len(b) > maxPhoneFrame {
+		return PhoneSignal{}, fmt.Errorf("signal of %d bytes: %w", len(b), errBadPhoneSignal)
+	}
+	var s PhoneSignal
+	if err := json.Unmarshal(b, &s); err != nil {
+		return PhoneSignal{}, fmt.Errorf("decode signal: %w: %w", errBadPhoneSignal, err)
+	}
+	if !phoneInTypes[s.Type] {
+		return PhoneSignal{}, fmt.Errorf("signal type %q: %w", s.Type, errBadPhoneSignal)
+	}
+	if s.CallID == "" || len(s.CallID) > maxPhoneCall || strings.ContainsFunc(s.CallID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return PhoneSignal{}, fmt.Errorf("signal %s: call id: %w", s.Type, errBadPhoneSignal)
+	}
+	switch s.Type {
+	case "accept":
+		if len(s.SDP) > maxPhoneSDP || !strings.HasPrefix(s.SDP, "v=0") {
+			return PhoneSignal{}, fmt.Errorf("signal accept: sdp offer missing or too long: %w", errBadPhoneSignal)
+		}
+	case "dtmf":
+		if len(s.Digit) != 1 || !strings.Contains("0123456789*#ABCD", s.Digit) {
+			return PhoneSignal{}, fmt.Errorf("signal dtmf digit: %w", errBadPhoneSignal)
+		}
+	}
+	if s.Type != "accept" {
+		s.SDP = ""
+	}
+	s.Candidate, s.Caller, s.CallerName, s.Via, s.Reason = "", "", "", "", ""
+	return s, nil
+}
+
+// wsSameOrigin refuses a WebSocket opened by another site's page: a
+// browser sends the page's Origin with every WebSocket handshake, and the
+// cookie would otherwise let any site attach to the agent's phone.
+func wsSameOrigin(r *http.Request) bool {
+	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false // browsers always send it; tools may use a token and no WebSocket
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+func (h *desk) phoneWS(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalFrom(r.Context())
+	if p.Agent == "" {
+		WriteError(w, http.StatusForbidden, "your login is not bound to an agent: there is no phone to attach")
+		return
+	}
+	if !wsSameOrigin(r) {
+		WriteError(w, http.StatusForbidden, "cross-site WebSocket refused")
+		return
+	}
+	if h.d.Phones == nil {
+		WriteError(w, http.StatusServiceUnavailable, "the browser phone is not available on this box")
+		return
+	}
+	// The origin was checked above, so Accept need not (it would refuse a
+	// proxy that rewrites Host the same way the page's origin does).
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		h.log.Warn("agent websocket", "agent", p.Agent, "err", err)
+		return
+	}
+	c.SetReadLimit(maxPhoneFrame)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+
+	sess := &wsSession{out: make(chan PhoneSignal, phoneQueue), gone: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		// The server's Close ends the socket as it ends event streams.
+		sess.writeLoop(ctx, c, h.s.done)
+	}()
+	detach := h.d.Phones.Attach(p.Agent, sess)
+	h.log.Info("browser phone attached", "agent", p.Agent, "login", p.Login)
+	err = readPhone(ctx, c, func(sig PhoneSignal) { h.d.Phones.ReceiveFrom(ctx, p.Agent, sess, sig) }, sess.Send)
+	detach()
+	sess.close()
+	cancel()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+		h.log.Info("browser phone detached", "agent", p.Agent, "err", err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
+
+// readPhone reads frames until the page or ctx ends: each valid signal
+// goes to recv; an invalid one is answered with an error signal (the page
+// logs it) and does not end the socket.
+func readPhone(ctx context.Context, c *websocket.Conn, recv func(PhoneSignal), reply func(PhoneSignal) error) error {
+	for {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if typ != websocket.MessageText {
+			reply(PhoneSignal{Type: "error", Reason: "text frames only"})
+			continue
+		}
+		sig, err := DecodePhoneSignal(b)
+		if err != nil {
+			reply(PhoneSignal{Type: "error", Reason: err.Error()})
+			continue
+		}
+		recv(sig)
+	}
+}
+
+// wsSession is one page's socket as the hub sees it: Send queues, one
+// writer goroutine writes.
+type wsSession struct {
+	out  chan PhoneSignal
+	once sync.Once
+	gone chan struct{} // closed when the page is gone
+}
+
+var errPageGone = errors.New("the agent's page is gone")
+
+// Send queues sig for the page; a page that cannot keep up is dropped.
+func (s *wsSession) Send(sig PhoneSignal) error {
+	select {
+	case <-s.gone:
+		return errPageGone
+	default:
+	}
+	select {
+	case s.out <- sig:
+		return nil
+	case <-s.gone:
+		return errPageGone
+	default:
+		s.close()
+		return errPageGone
+	}
+}
+
+func (s *wsSession) close() { s.once.Do(func() { close(s.gone) }) }
+
+func (s *wsSession) writeLoop(ctx context.Context, c *websocket.Conn, done <-chan struct{}) {
+	defer s.close()
+	ping := time.NewTicker(phonePing)
+	defer ping.Stop()
+	for {
+		select {
+		case sig := <-s.out:
+			b, err := json.Marshal(sig)
+			if err != nil {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, phoneWriteTimeout)
+			err = c.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				return
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, phoneWriteTimeout)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+		case <-s.gone:
+			return
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
