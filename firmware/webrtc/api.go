@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -36,6 +37,8 @@ func newAPI(cfg Config) (*pion.API, error) {
 	}
 	if cfg.loopback {
 		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
 	}
 	return pion.NewAPI(pion.WithMediaEngine(me), pion.WithSettingEngine(se), pion.WithInterceptorRegistry(&interceptor.Registry{})), nil
 }

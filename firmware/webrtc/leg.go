@@ -423,14 +423,11 @@ func (l *Leg) run(p *page, offer string) error {
 		return nil
 	}
 	local := pc.LocalDescription()
-	desc, err := media.ParseSDP([]byte(local.SDP))
-	if err != nil || len(desc.Codecs) == 0 {
-		return fmt.Errorf("answer has no g.711: %w: %w", err, call.Failure)
+	codec, dtmf, err := answerCodecs(local.SDP)
+	if err != nil {
+		return fmt.Errorf("answer: %w: %w", err, call.Failure)
 	}
-	l.codec = desc.Codecs[0]
-	if desc.DTMF != nil {
-		l.dtmfPT = desc.DTMF.PT
-	}
+	l.codec, l.dtmfPT = codec, dtmf
 	l.st.SetRemote(l.streamDesc(false))
 	l.send(p, Signal{Type: TypeAnswer, CallID: l.id, SDP: local.SDP})
 
