@@ -197,7 +197,6 @@ func (b *browser) send(payload []byte) {
 	}
 }
 
-
 // talk sends payload every 20 ms until ctx ends (the microphone).
 func (b *browser) talk(ctx context.Context, payload []byte) {
 	b.wg.Go(func() {
