@@ -90,7 +90,9 @@ func (h *Hub) Attach(agent string, s Session) (detach func()) {
 		h.pages[agent] = m
 	}
 	m[p] = struct{}{}
+	n := len(m)
 	h.mu.Unlock()
+	h.publish(agent, n)
 	h.log.Debug("page attached", "agent", agent)
 	var once sync.Once
 	return func() { once.Do(func() { h.detach(p) }) }
@@ -104,6 +106,7 @@ func (h *Hub) detach(p *page) {
 			delete(h.pages, p.agent)
 		}
 	}
+	n := len(h.pages[p.agent])
 	var legs []*Leg
 	for _, l := range h.legs {
 		if l.agent == p.agent {
@@ -111,6 +114,7 @@ func (h *Hub) detach(p *page) {
 		}
 	}
 	h.mu.Unlock()
+	h.publish(p.agent, n)
 	for _, l := range legs {
 		l.pageGone(p)
 	}
@@ -171,4 +175,20 @@ func (h *Hub) Close() {
 		l.end(call.Shutdown)
 	}
 	h.wg.Wait()
+}
+
+// BrowserPages is published on the bus when an agent's number of attached
+// pages changes: the dashboard shows who can take calls in the browser.
+type BrowserPages struct {
+	Agent string `json:"agent"`
+	Pages int    `json:"pages"`
+}
+
+// Type implements events.Payload.
+func (BrowserPages) Type() string { return "webrtc.pages" }
+
+func (h *Hub) publish(agent string, n int) {
+	if h.cfg.Bus != nil {
+		h.cfg.Bus.Publish(BrowserPages{Agent: agent, Pages: n})
+	}
 }
