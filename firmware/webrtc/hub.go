@@ -44,6 +44,12 @@ type Hub struct {
 	wg     sync.WaitGroup // every leg's goroutines
 }
 
+func (h *Hub) pagesOf(agent string) []*page {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pagesLocked(agent)
+}
+
 // page is one attached Session.
 type page struct {
 	agent string
@@ -128,18 +134,20 @@ func (h *Hub) Attached(agent string) int {
 	return len(h.pages[agent])
 }
 
-// Receive handles a message from one of agent's pages. sig should have
-// passed [Signal.Validate] (DecodeSignal does it); messages for calls that
-// are not the agent's, or no longer exist, are ignored, since a page can
-// race the end of a call. The page that sent it is found by agent: it is
-// whichever Session sig names in accept; see [Hub.ReceiveFrom].
+// Receive handles a message from one of agent's pages without saying
+// which: right when the agent has one page open. With several, an accept
+// through Receive is answered on all of them and none gets cancel (a page
+// that gets an answer it did not ask for must treat the call as taken
+// elsewhere); use [Hub.ReceiveFrom].
 func (h *Hub) Receive(ctx context.Context, agent string, sig Signal) {
 	h.ReceiveFrom(ctx, agent, nil, sig)
 }
 
-// ReceiveFrom is Receive naming the Session that sent sig, so that the
-// hub answers the accepting page and cancels the others. Receive (s nil)
-// takes the agent's first page that is not yet on this call.
+// ReceiveFrom handles message sig from page s of agent: the page that
+// accepts a call gets its answer and the agent's other pages get cancel.
+// Invalid messages ([Signal.Validate]) and messages for calls that are not
+// the agent's or no longer exist are ignored: a page can race the end of
+// a call.
 func (h *Hub) ReceiveFrom(ctx context.Context, agent string, s Session, sig Signal) {
 	if err := sig.Validate(); err != nil {
 		h.log.Debug("bad signal from page", "agent", agent, "error", err)
@@ -154,6 +162,10 @@ func (h *Hub) ReceiveFrom(ctx context.Context, agent string, s Session, sig Sign
 		}
 	}
 	h.mu.Unlock()
+	if s != nil && from == nil {
+		h.log.Debug("signal from a page not attached", "agent", agent, "type", sig.Type)
+		return
+	}
 	if l == nil || l.agent != agent {
 		h.log.Debug("signal for unknown call", "agent", agent, "type", sig.Type, "call", sig.CallID)
 		return

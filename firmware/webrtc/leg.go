@@ -252,8 +252,8 @@ func (l *Leg) end(c call.Cause) {
 		for _, p := range pages {
 			l.send(p, Signal{Type: TypeCancel, CallID: l.id, Reason: c.String()})
 		}
-	case winner != nil:
-		l.send(winner, Signal{Type: TypeHangup, CallID: l.id, Reason: c.String()})
+	default:
+		l.sendTo(winner, pages, Signal{Type: TypeHangup, CallID: l.id, Reason: c.String()})
 	}
 	l.log.Debug("browser leg ended", "cause", c)
 	h.wg.Go(func() {
@@ -265,6 +265,18 @@ func (l *Leg) end(c call.Cause) {
 		l.conn.Close()
 		l.st.Close()
 	})
+}
+
+// sendTo sends s to page p or, when the web layer did not say which page
+// accepted (Receive, several pages), to all of them.
+func (l *Leg) sendTo(p *page, all []*page, s Signal) {
+	if p != nil {
+		l.send(p, s)
+		return
+	}
+	for _, o := range all {
+		l.send(o, s)
+	}
 }
 
 func (l *Leg) send(p *page, s Signal) {
@@ -337,11 +349,8 @@ func (l *Leg) accept(p *page, offer string) {
 	h.mu.Lock()
 	pages := h.pagesLocked(l.agent)
 	h.mu.Unlock()
-	if p == nil && len(pages) > 0 {
-		p = pages[0] // documented on Receive: single-page callers
-	}
-	if p == nil {
-		return
+	if p == nil && len(pages) == 1 {
+		p = pages[0] // Receive from an agent with one page: that page
 	}
 	l.mu.Lock()
 	if l.state != stateRinging {
@@ -350,13 +359,13 @@ func (l *Leg) accept(p *page, offer string) {
 			reason = l.cause
 		}
 		l.mu.Unlock()
-		l.send(p, Signal{Type: TypeCancel, CallID: l.id, Reason: reason.String()})
+		l.sendTo(p, pages, Signal{Type: TypeCancel, CallID: l.id, Reason: reason.String()})
 		return
 	}
 	l.state, l.winner = stateAccepting, p
 	l.mu.Unlock()
 	for _, o := range pages {
-		if o != p {
+		if p != nil && o != p {
 			l.send(o, Signal{Type: TypeCancel, CallID: l.id, Reason: call.AnsweredElsewhere.String()})
 		}
 	}
@@ -429,7 +438,7 @@ func (l *Leg) run(p *page, offer string) error {
 	}
 	l.codec, l.dtmfPT = codec, dtmf
 	l.st.SetRemote(l.streamDesc(false))
-	l.send(p, Signal{Type: TypeAnswer, CallID: l.id, SDP: local.SDP})
+	l.sendTo(p, l.h.pagesOf(l.agent), Signal{Type: TypeAnswer, CallID: l.id, SDP: local.SDP})
 
 	l.h.wg.Go(l.pumpDown)
 

@@ -358,3 +358,28 @@ func TestHubCloseEndsLegs(t *testing.T) {
 		t.Fatalf("dial after close: %v", err)
 	}
 }
+
+func TestReceiveWithoutSessionSinglePage(t *testing.T) {
+	h, _ := newTestHub(t)
+	p := newPage()
+	defer h.Attach("bob", p)()
+	leg := ring(t, h, t.Context(), "bob", p)
+	b := newBrowser(t)
+	h.Receive(t.Context(), "bob", Signal{Type: TypeAccept, CallID: leg.ID(), SDP: b.offer()})
+	b.answer(p.next(t, TypeAnswer).SDP)
+	b.talk(t.Context(), pattern(1))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := leg.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A page that is not attached is not heard.
+	h.ReceiveFrom(t.Context(), "bob", newPage(), Signal{Type: TypeHangup, CallID: leg.ID()})
+	select {
+	case <-leg.Done():
+		t.Fatal("a detached page hung up the call")
+	case <-time.After(100 * time.Millisecond):
+	}
+	h.Receive(t.Context(), "bob", Signal{Type: TypeHangup, CallID: leg.ID()})
+	<-leg.Done()
+}
