@@ -564,61 +564,78 @@ func payload(pkt []byte) (start, end int, ok bool) {
 
 // sendDigit injects key as an RFC 4733 event into the stream, as if the
 // browser had sent it: the stream reports it on Digits and relays it to
-// the bridged leg. Packets go every 50 ms, then three end packets.
+// the bridged leg.
 func (l *Leg) sendDigit(key byte, dur time.Duration) error {
 	if l.dtmfPT == 0 {
 		return fmt.Errorf("keypad %q: %w", key, media.ErrNoDTMF)
-	}
-	ev := dtmfEvent(key)
-	if ev < 0 {
-		return fmt.Errorf("keypad %q: not a key", key)
 	}
 	dst := net.UDPAddrFromAddrPort(l.st.Local())
 	l.up.mu.Lock()
 	ts, ssrc := l.up.lastTS+160, l.up.ssrc
 	l.up.mu.Unlock()
-	const step = 50 * time.Millisecond
-	total := uint16(dur / time.Millisecond * 8)
-	write := func(first, end bool, d uint16) error {
-		var pkt [16]byte
-		pkt[0] = 0x80
-		pkt[1] = l.dtmfPT
-		if first {
-			pkt[1] |= 0x80
-		}
+	return digitEvent(l.ctx.Done(), key, dur, func(pkt []byte) error {
+		pkt[1] |= l.dtmfPT
+		binary.BigEndian.PutUint32(pkt[4:], ts)
+		binary.BigEndian.PutUint32(pkt[8:], ssrc)
 		l.up.mu.Lock()
 		l.up.seqOff++
 		l.up.lastSeq++
 		binary.BigEndian.PutUint16(pkt[2:], l.up.lastSeq)
 		l.up.mu.Unlock()
-		binary.BigEndian.PutUint32(pkt[4:], ts)
-		binary.BigEndian.PutUint32(pkt[8:], ssrc)
+		_, err := l.conn.WriteToUDP(pkt, dst)
+		return err
+	})
+}
+
+// digitUpdate is how often an event in progress is repeated (RFC 4733
+// §2.5.1.2 suggests 50 ms).
+const digitUpdate = 50 * time.Millisecond
+
+// digitEvent paces one RFC 4733 event for key lasting dur: a packet with
+// the marker bit, an update every 50 ms with the duration so far, then
+// three end packets with the full duration. write gets each 16-byte packet
+// with the version, marker and event payload set; it fills in the payload
+// type, sequence, timestamp and SSRC. It returns early, nil, when stop
+// closes.
+func digitEvent(stop <-chan struct{}, key byte, dur time.Duration, write func(pkt []byte) error) error {
+	ev := dtmfEvent(key)
+	if ev < 0 {
+		return fmt.Errorf("keypad %q: not a key", key)
+	}
+	total := uint16(min(dur/time.Millisecond*8, 0xFFFF))
+	send := func(first, end bool, d uint16) error {
+		var pkt [16]byte
+		pkt[0] = 0x80
+		if first {
+			pkt[1] = 0x80
+		}
 		pkt[12] = byte(ev)
 		pkt[13] = 10 // volume -10 dBm0
 		if end {
 			pkt[13] |= 0x80
 		}
 		binary.BigEndian.PutUint16(pkt[14:], d)
-		_, err := l.conn.WriteToUDP(pkt[:], dst)
-		return err
+		if err := write(pkt[:]); err != nil {
+			return fmt.Errorf("keypad %q: %w", key, err)
+		}
+		return nil
 	}
-	t := time.NewTicker(step)
+	t := time.NewTicker(digitUpdate)
 	defer t.Stop()
 	for k, elapsed := 0, time.Duration(0); elapsed < dur; k++ {
-		d := min(uint16((elapsed+step)/time.Millisecond*8), total)
-		if err := write(k == 0, false, d); err != nil {
-			return fmt.Errorf("keypad %q: %w", key, err)
+		if err := send(k == 0, false, min(uint16((elapsed+digitUpdate)/time.Millisecond*8), total)); err != nil {
+			return err
 		}
 		select {
 		case <-t.C:
-			elapsed += step
-		case <-l.ctx.Done():
+			elapsed += digitUpdate
+		case <-stop:
 			return nil
 		}
 	}
 	for range 3 {
-		if err := write(false, true, total); err != nil {
-			return fmt.Errorf("keypad %q: %w", key, err)
+		if err := send(false, true, total); err != nil {
+			return err
 		}
 	}
 	return nil
