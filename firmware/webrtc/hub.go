@@ -41,7 +41,7 @@ type Hub struct {
 	pages  map[string]map[*page]struct{} // agent -> attached pages
 	legs   map[string]*Leg               // call id -> leg, ringing or answered
 	closed bool
-	wg     sync.WaitGroup // every leg's goroutines
+	wg     sync.WaitGroup // every leg's goroutines (spawn)
 }
 
 func (h *Hub) pagesOf(agent string) []*page {
@@ -203,4 +203,23 @@ func (h *Hub) publish(agent string, n int) {
 	if h.cfg.Bus != nil {
 		h.cfg.Bus.Publish(BrowserPages{Agent: agent, Pages: n})
 	}
+}
+
+// spawn runs f on a goroutine Close waits for. Once Close has begun, f
+// runs on the caller's goroutine instead: adding to the WaitGroup while
+// Close waits on it would race, and by then every leg has ended, so what
+// f does (tear a leg down, refuse a late accept or digit) is quick.
+func (h *Hub) spawn(f func()) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		f()
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
 }

@@ -256,7 +256,7 @@ func (l *Leg) end(c call.Cause) {
 		l.sendTo(winner, pages, Signal{Type: TypeHangup, CallID: l.id, Reason: c.String()})
 	}
 	l.log.Debug("browser leg ended", "cause", c)
-	h.wg.Go(func() {
+	h.spawn(func() {
 		if pc != nil {
 			if err := pc.Close(); err != nil {
 				l.log.Debug("close peer connection", "error", err)
@@ -323,7 +323,7 @@ func (l *Leg) signal(ctx context.Context, from *page, sig Signal) {
 		}
 	case TypeDTMF:
 		if l.isAnswered() {
-			l.h.wg.Go(func() {
+			l.h.spawn(func() {
 				if err := l.sendDigit(sig.Digit[0], 100*time.Millisecond); err != nil {
 					l.log.Debug("keypad digit", "error", err)
 				}
@@ -369,7 +369,7 @@ func (l *Leg) accept(p *page, offer string) {
 			l.send(o, Signal{Type: TypeCancel, CallID: l.id, Reason: call.AnsweredElsewhere.String()})
 		}
 	}
-	h.wg.Go(func() {
+	h.spawn(func() {
 		if err := l.run(p, offer); err != nil {
 			l.log.Info("browser call setup failed", "error", err)
 			l.end(call.CauseOf(err))
@@ -440,7 +440,7 @@ func (l *Leg) run(p *page, offer string) error {
 	l.st.SetRemote(l.streamDesc(false))
 	l.sendTo(p, l.h.pagesOf(l.agent), Signal{Type: TypeAnswer, CallID: l.id, SDP: local.SDP})
 
-	l.h.wg.Go(l.pumpDown)
+	l.h.spawn(l.pumpDown)
 
 	setup := time.NewTimer(setupTimeout)
 	defer setup.Stop()

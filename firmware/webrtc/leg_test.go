@@ -156,7 +156,8 @@ func TestAcceptAnswersAndAudioFlowsBothWays(t *testing.T) {
 counted:
 	s := leg.MediaStream().Stats()
 	if s.PacketsIn == 0 || s.PacketsOut == 0 {
-		t.Fatalf("browser stream stats %+v: want packets both ways", s)
+		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("browser stream stats %+v (%v later, phone %+v, local %v, conn %v): want packets both ways", s, leg.MediaStream().Stats(), ph.st.Stats(), leg.st.Local(), leg.conn.LocalAddr())
 	}
 	if ps := ph.st.Stats(); ps.PacketsIn == 0 || ps.PacketsOut == 0 {
 		t.Fatalf("phone stream stats %+v", ps)
