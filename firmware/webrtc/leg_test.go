@@ -154,14 +154,17 @@ func TestAcceptAnswersAndAudioFlowsBothWays(t *testing.T) {
 		}
 	}
 counted:
-	s := leg.MediaStream().Stats()
-	if s.PacketsIn == 0 || s.PacketsOut == 0 {
-		time.Sleep(100 * time.Millisecond)
-		t.Fatalf("browser stream stats %+v (%v later, phone %+v, local %v, conn %v): want packets both ways", s, leg.MediaStream().Stats(), ph.st.Stats(), leg.st.Local(), leg.conn.LocalAddr())
+	// A stream counts a packet after its write returns, which can be after
+	// the browser has the packet: wait for the counters a moment.
+	var s, ps media.Stats
+	for range 100 {
+		s, ps = leg.MediaStream().Stats(), ph.st.Stats()
+		if s.PacketsIn > 0 && s.PacketsOut > 0 && ps.PacketsIn > 0 && ps.PacketsOut > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if ps := ph.st.Stats(); ps.PacketsIn == 0 || ps.PacketsOut == 0 {
-		t.Fatalf("phone stream stats %+v", ps)
-	}
+	t.Fatalf("stream stats: browser leg %+v, phone %+v: want packets both ways on both", s, ps)
 }
 
 func TestPageHangupEndsLegNormal(t *testing.T) {
