@@ -44,6 +44,7 @@ type Opts struct {
 	Codecs    []string   // the caller's codecs (call.Target.Codecs)
 	Diversion string     // call.Target.Diversion for outside targets
 	Confirm   string     // site.ConfirmNever, ConfirmExternal or ConfirmAlways
+	Via       string     // call.Target.Via: the group's name, for browsers' call banners
 
 	Hours  bool // agents outside their working hours are skipped
 	Busy   bool // members on a call are skipped
@@ -69,7 +70,7 @@ func (o Opts) confirms(t call.Target) bool {
 }
 
 func (o Opts) target(kind call.TargetKind, number, agent string) call.Target {
-	t := call.Target{Kind: kind, Number: number, From: o.From, Agent: agent, Codecs: o.Codecs}
+	t := call.Target{Kind: kind, Number: number, From: o.From, Agent: agent, Codecs: o.Codecs, Via: o.Via}
 	if kind == call.TargetExternal {
 		// Numbers of the site file (members, agents' mobiles) are the
 		// installer's, not the caller's: any permission class.

@@ -367,6 +367,9 @@ func TestAgentBrowserPreferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	av := Avail{Snap: snap.Current()}
+	if ens := Member(av, "amy", 0, time.Minute, Opts{Via: "Sales"}); len(ens) != 1 || ens[0].Target.Via != "Sales" {
+		t.Errorf("via not on the browser target: %+v", ens)
+	}
 	tests := []struct {
 		agent string
 		until time.Duration
