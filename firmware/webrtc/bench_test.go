@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,15 @@ func cpuNow(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// side labels the calling goroutine, and the goroutines it starts, for
+// the CPU profile: "box" is what the appliance runs (media engine, hub,
+// the box's peer connection), "harness" the phones, the test browser
+// and the benchmark loop. go test -cpuprofile, then go tool pprof -tags,
+// splits the CPU between them.
+func side(name string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("side", name)))
+}
+
 // BenchmarkRelayCPU compares the CPU one relayed packet costs, each way
 // in turn, between two SIP-like legs (sip) and between a SIP-like leg and
 // a browser leg (browser). Each iteration sends one packet each way and
@@ -29,11 +39,13 @@ func cpuNow(b *testing.B) time.Duration {
 func BenchmarkRelayCPU(b *testing.B) {
 	payload := pattern(3)
 	b.Run("sip", func(b *testing.B) {
+		side("box")
 		_, eng := newTestHub(b)
 		pa, pb := newPhone(b, eng), newPhone(b, eng)
 		ctx, cancel := context.WithCancel(b.Context())
 		done := make(chan struct{})
 		go func() { media.Bridge(ctx, pa.st, pb.st); close(done) }()
+		side("harness")
 		defer func() { cancel(); <-done }()
 		warm := func(seq uint16) {
 			pa.send(seq, payload)
@@ -55,19 +67,32 @@ func BenchmarkRelayCPU(b *testing.B) {
 		b.ReportMetric(float64(cpuNow(b)-start)/float64(2*b.N), "cpu-ns/pkt")
 	})
 	b.Run("browser", func(b *testing.B) {
+		side("box")
 		h, eng := newTestHub(b)
 		p := newPage()
 		defer h.Attach("bob", p)()
 		leg := ring(b, h, b.Context(), "bob", p)
+		side("harness")
 		br := newBrowser(b)
+		offer := br.offer()
+		side("box")
+		h.ReceiveFrom(b.Context(), "bob", p, Signal{Type: TypeAccept, CallID: leg.ID(), SDP: offer})
+		ans := p.next(b, TypeAnswer)
+		side("harness")
+		br.answer(ans.SDP)
 		tctx, stopTalk := context.WithCancel(b.Context())
-		answerCall(b, h, leg, p, br, tctx)
+		br.talk(tctx, pattern(7))
+		if err := leg.Answer(b.Context()); err != nil {
+			b.Fatal(err)
+		}
 		stopTalk()
 		br.wg.Wait()
 		ph := newPhone(b, eng)
 		ctx, cancel := context.WithCancel(b.Context())
 		done := make(chan struct{})
+		side("box")
 		go func() { media.Bridge(ctx, leg.MediaStream(), ph.st); close(done) }()
+		side("harness")
 		defer func() { cancel(); <-done }()
 		drain(ph)
 		for len(br.got) > 0 {
