@@ -3,10 +3,8 @@ package webrtc
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -43,7 +41,10 @@ type Leg struct {
 	via   string
 	log   *slog.Logger
 	st    *media.Stream
-	conn  *net.UDPConn // faces st: the browser's side of the stream
+	// peer is the stream's SDP address: nothing listens there (packets
+	// pass through SetTransport and Deliver), but the stream sends only to
+	// a peer with an address and latches on it.
+	peer netip.AddrPort
 
 	ctx       context.Context // ends with the leg; its cause is the leg's Cause
 	cancel    context.CancelCauseFunc
@@ -56,6 +57,9 @@ type Leg struct {
 	codec       media.Codec // negotiated; set before answeredC closes
 	dtmfPT      uint8       // 0: the page did not offer telephone-event
 	out         *outTrack
+
+	outMu sync.Mutex // serialises the stream's senders (relay, playback, digits) on rw
+	rw    rewriter
 
 	up upState // browser -> stream sequence space, shared with injected digits
 
@@ -106,18 +110,14 @@ func (h *Hub) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial browser of %s: %w: %w", agent, err, call.Congestion)
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(st.Local().Addr(), 0)))
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("dial browser of %s: loopback socket: %w: %w", agent, err, call.Congestion)
-	}
 	id := "webrtc-" + strconv.FormatUint(legSeq.Add(1), 10)
 	lctx, cancel := context.WithCancelCause(context.Background())
 	l := &Leg{
 		h: h, id: id, agent: agent, from: t.From, via: t.Via,
 		log:       h.log.With("call", id, "agent", agent),
 		st:        st,
-		conn:      conn,
+		peer:      netip.AddrPortFrom(st.Local().Addr(), 9),
+		out:       &outTrack{},
 		ctx:       lctx,
 		cancel:    cancel,
 		answeredC: make(chan struct{}),
@@ -125,10 +125,10 @@ func (h *Hub) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 		tracks:    make(chan *pion.TrackRemote, 1),
 	}
 	close(l.ringingC) // the pages ring as soon as they get incoming
+	st.SetTransport(l.writeOut)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		conn.Close()
 		st.Close()
 		return nil, fmt.Errorf("dial browser of %s: %w", agent, call.Shutdown)
 	}
@@ -262,7 +262,6 @@ func (l *Leg) end(c call.Cause) {
 				l.log.Debug("close peer connection", "error", err)
 			}
 		}
-		l.conn.Close()
 		l.st.Close()
 	})
 }
@@ -394,7 +393,6 @@ func (l *Leg) run(p *page, offer string) error {
 	l.pc = pc
 	l.mu.Unlock()
 
-	l.out = &outTrack{}
 	if _, err := pc.AddTransceiverFromTrack(l.out, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv}); err != nil {
 		return fmt.Errorf("add track: %w: %w", err, call.Failure)
 	}
@@ -440,8 +438,6 @@ func (l *Leg) run(p *page, offer string) error {
 	l.st.SetRemote(l.streamDesc(false))
 	l.sendTo(p, l.h.pagesOf(l.agent), Signal{Type: TypeAnswer, CallID: l.id, SDP: local.SDP})
 
-	l.h.spawn(l.pumpDown)
-
 	setup := time.NewTimer(setupTimeout)
 	defer setup.Stop()
 	var track *pion.TrackRemote
@@ -472,7 +468,7 @@ func (l *Leg) run(p *page, offer string) error {
 // codec and telephone-event payload types the page negotiated.
 func (l *Leg) streamDesc(held bool) media.Desc {
 	d := media.Desc{
-		Addr:      netip.MustParseAddrPort(l.conn.LocalAddr().String()),
+		Addr:      l.peer,
 		Codecs:    []media.Codec{l.codec},
 		Direction: "sendrecv",
 		RTCPMux:   true,
@@ -486,9 +482,9 @@ func (l *Leg) streamDesc(held bool) media.Desc {
 	return d
 }
 
-// setHold stops audio both ways: the stream stops sending to the page (and
-// stops counting the page's silence as a dead line), and pumpUp drops the
-// microphone.
+// setHold stops audio both ways: the stream stops sending to the page
+// (and stops counting inactivity), and pumpUp replaces the microphone by
+// silence, as for mute, so RTP keeps flowing to the far end.
 func (l *Leg) setHold(on bool) {
 	if l.held.Swap(on) == on || !l.isAnswered() {
 		return
@@ -504,11 +500,11 @@ func silence(codec string) byte {
 	return 0xFF
 }
 
-// pumpUp copies the browser's RTP into the stream until the track ends.
-// Muted, the payload becomes silence (RTP keeps flowing, so the far end
-// and the inactivity timer see a live line); on hold, nothing is sent.
+// pumpUp hands the browser's RTP to the stream until the track ends.
+// Muted or on hold, the payload becomes silence: RTP keeps flowing, so the
+// far end and the inactivity timer see a live line, and the stream's
+// latch never goes quiet for a stray packet on its socket to take over.
 func (l *Leg) pumpUp(t *pion.TrackRemote) {
-	dst := net.UDPAddrFromAddrPort(l.st.Local())
 	buf := make([]byte, 1500)
 	sil := silence(l.codec.Name)
 	for {
@@ -516,11 +512,11 @@ func (l *Leg) pumpUp(t *pion.TrackRemote) {
 		if err != nil {
 			return
 		}
-		if n < 12 || l.held.Load() {
+		if n < 12 {
 			continue
 		}
 		pkt := buf[:n]
-		if l.muted.Load() && pkt[1]&0x7F == l.codec.PT {
+		if (l.muted.Load() || l.held.Load()) && pkt[1]&0x7F == l.codec.PT {
 			if start, end, ok := payload(pkt); ok {
 				for i := start; i < end; i++ {
 					pkt[i] = sil
@@ -532,10 +528,8 @@ func (l *Leg) pumpUp(t *pion.TrackRemote) {
 		binary.BigEndian.PutUint16(pkt[2:], seq)
 		l.up.lastSeq, l.up.lastTS = seq, binary.BigEndian.Uint32(pkt[4:])
 		l.up.ssrc, l.up.started = binary.BigEndian.Uint32(pkt[8:]), true
+		l.st.Deliver(pkt, l.peer) // under up.mu: Deliver calls must not overlap
 		l.up.mu.Unlock()
-		if _, err := l.conn.WriteToUDP(pkt, dst); err != nil {
-			return
-		}
 	}
 }
 
@@ -569,7 +563,6 @@ func (l *Leg) sendDigit(key byte, dur time.Duration) error {
 	if l.dtmfPT == 0 {
 		return fmt.Errorf("keypad %q: %w", key, media.ErrNoDTMF)
 	}
-	dst := net.UDPAddrFromAddrPort(l.st.Local())
 	l.up.mu.Lock()
 	ts, ssrc := l.up.lastTS+160, l.up.ssrc
 	l.up.mu.Unlock()
@@ -578,12 +571,12 @@ func (l *Leg) sendDigit(key byte, dur time.Duration) error {
 		binary.BigEndian.PutUint32(pkt[4:], ts)
 		binary.BigEndian.PutUint32(pkt[8:], ssrc)
 		l.up.mu.Lock()
+		defer l.up.mu.Unlock()
 		l.up.seqOff++
 		l.up.lastSeq++
 		binary.BigEndian.PutUint16(pkt[2:], l.up.lastSeq)
-		l.up.mu.Unlock()
-		_, err := l.conn.WriteToUDP(pkt, dst)
-		return err
+		l.st.Deliver(pkt, l.peer)
+		return nil
 	})
 }
 
@@ -655,29 +648,17 @@ func dtmfEvent(key byte) int {
 	return -1
 }
 
-// pumpDown copies what the stream sends (to the loopback socket) to the
-// browser's track, until the socket closes with the leg. RTCP the stream
-// passes through from the far leg is dropped: pion's SRTCP is the
-// browser's RTCP.
-func (l *Leg) pumpDown() {
-	buf := make([]byte, 1500)
-	var rw rewriter
-	for {
-		n, _, err := l.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				l.log.Debug("stream socket", "error", err)
-			}
-			return
-		}
-		pkt := buf[:n]
-		if n < 12 || pkt[1] >= 192 && pkt[1] <= 223 {
-			continue
-		}
-		if err := l.out.write(pkt, &rw); err != nil && !errors.Is(err, errUnbound) {
-			l.log.Debug("write to browser", "error", err)
-		}
+// writeOut is the stream's transport (media.Stream.SetTransport): each
+// RTP packet the stream sends goes to the browser's track. Relaying,
+// playback and digits may send from different goroutines; RTCP never
+// comes this way.
+func (l *Leg) writeOut(pkt []byte) error {
+	if len(pkt) < 12 {
+		return nil
 	}
+	l.outMu.Lock()
+	defer l.outMu.Unlock()
+	return l.out.write(pkt, &l.rw)
 }
 
 // rewriter keeps the browser's view of the box's RTP one stream: the
