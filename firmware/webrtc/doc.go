@@ -31,10 +31,22 @@
 // connected; the first page of the agent to get there wins and the others
 // get cancel. Reasons are call.Cause names.
 //
+// The web layer should call [Hub.ReceiveFrom], naming the page; Receive
+// is right only for an agent with one page open.
+//
 // # Media
 //
-// Each leg has a media.Stream and a loopback UDP socket facing it. RTP
-// read from the browser's track is written to the stream's port; what the
-// stream sends to the loopback socket is written to the browser's track.
-// The stream therefore sees an ordinary G.711 peer on 127.0.0.1.
+// Each leg has a media.Stream whose transport is the page: RTP read from
+// the browser's track is handed to the stream (media.Stream.Deliver), and
+// what the stream sends goes to the browser's track
+// (media.Stream.SetTransport). The stream therefore sees an ordinary
+// G.711 peer. Mute sends silence; hold sends silence and stops the
+// stream's audio to the page.
+//
+// # Concurrency
+//
+// The hub's tables are under one mutex. Each answered leg has one
+// goroutine reading the browser's track; setup runs on another; both are
+// started with Hub.spawn and joined by [Hub.Close]. Signals to pages are
+// sent outside every lock.
 package webrtc
