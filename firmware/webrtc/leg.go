@@ -51,7 +51,6 @@ type Leg struct {
 	answeredC chan struct{}
 	ringingC  chan struct{}
 	tracks    chan *pion.TrackRemote
-	stopRing  func() bool
 
 	muted, held atomic.Bool
 	codec       media.Codec // negotiated; set before answeredC closes
@@ -63,11 +62,12 @@ type Leg struct {
 
 	up upState // browser -> stream sequence space, shared with injected digits
 
-	mu     sync.Mutex // protects following
-	state  legState
-	winner *page
-	pc     *pion.PeerConnection
-	cause  call.Cause
+	mu       sync.Mutex  // protects following
+	stopRing func() bool // unregisters the ring context's AfterFunc
+	state    legState
+	winner   *page
+	pc       *pion.PeerConnection
+	cause    call.Cause
 }
 
 // upState renumbers what the box writes into the stream on the browser's
@@ -149,9 +149,12 @@ func (h *Hub) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 		return nil, fmt.Errorf("dial browser of %s: no page took the call: %w", agent, call.Unavailable)
 	}
 	// Ringing ends with ctx (no goroutine until then); answering stops it.
+	// Under l.mu: a page may accept before Dial returns.
+	l.mu.Lock()
 	l.stopRing = context.AfterFunc(ctx, func() {
 		l.stopRinging(call.CauseOf(context.Cause(ctx)))
 	})
+	l.mu.Unlock()
 	l.log.Debug("ringing browser", "pages", sent)
 	return l, nil
 }
@@ -235,12 +238,12 @@ func (l *Leg) end(c call.Cause) {
 		l.mu.Unlock()
 		return
 	}
-	prev, winner, pc := l.state, l.winner, l.pc
+	prev, winner, pc, stopRing := l.state, l.winner, l.pc, l.stopRing
 	l.state, l.cause = stateEnded, c
 	l.mu.Unlock()
 	l.cancel(c)
-	if l.stopRing != nil {
-		l.stopRing()
+	if stopRing != nil {
+		stopRing()
 	}
 	h := l.h
 	h.mu.Lock()
@@ -376,9 +379,11 @@ func (l *Leg) accept(p *page, offer string) {
 	})
 }
 
-// run sets up the peer connection for page p's offer, answers it, waits for
-// the browser's audio and then pumps it into the stream until the leg
-// ends. The stream-to-browser pump runs on its own goroutine.
+// run sets up the peer connection for page p's offer (p nil: the agent's
+// only page is unknown, answer them all), answers it, waits for the
+// browser's audio and then pumps it into the stream until the leg ends.
+// The other direction needs no goroutine: the stream's senders call
+// writeOut.
 func (l *Leg) run(p *page, offer string) error {
 	pc, err := l.h.api.NewPeerConnection(pion.Configuration{ICEServers: l.h.cfg.ICEServers})
 	if err != nil {
@@ -454,9 +459,10 @@ func (l *Leg) run(p *page, offer string) error {
 		return nil
 	}
 	l.state = stateAnswered
+	stopRing := l.stopRing
 	l.mu.Unlock()
-	if l.stopRing != nil {
-		l.stopRing()
+	if stopRing != nil {
+		stopRing()
 	}
 	close(l.answeredC)
 	l.log.Debug("browser answered", "codec", l.codec.Name)
