@@ -216,14 +216,15 @@ const (
 	TargetExternal                    // a number outside, through the outbound routes (package dialplan)
 	TargetFXS                         // an analog port
 	TargetTrunk                       // one number through one trunk: what outbound routing dials
+	TargetBrowser                     // an agent's browser pages (Number is the agent id): package webrtc
 )
 
 // Target is something that can be rung.
 type Target struct {
 	Kind TargetKind
 	// Number is the extension number, the outside number as dialled
-	// (TargetExternal), the number sent to the trunk (TargetTrunk), or the
-	// FXS port number.
+	// (TargetExternal), the number sent to the trunk (TargetTrunk), the
+	// FXS port number, or the agent id (TargetBrowser).
 	Number string
 	// Trunk is the trunk id of a TargetTrunk.
 	Trunk string
@@ -240,6 +241,9 @@ type Target struct {
 	// Agent is the agent this target rings on behalf of, if any (for busy
 	// tracking and the CDR).
 	Agent string
+	// Via is what the call came through (a ring group or queue name), for
+	// a browser's incoming-call banner; "" when it came straight.
+	Via string
 	// Class is the caller's outbound permission, for external targets.
 	Class string
 	// Codecs are the caller's audio codecs, best first (Media.Codecs): the

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"strings"
@@ -58,7 +59,9 @@ func (c *Call) ringGroup(ctx context.Context, id string) (string, call.Cause) {
 	if g == nil {
 		return "", call.NotFound
 	}
-	res := c.ring(ctx, groupEntries(c.avail(), g, c.opts(ring.Group(g.RingUnavailableAgents))), g.Music)
+	o := ring.Group(g.RingUnavailableAgents)
+	o.Via = cmp.Or(g.Name, g.ID)
+	res := c.ring(ctx, groupEntries(c.avail(), g, c.opts(o)), g.Music)
 	if res.Answer != nil {
 		return "", c.connect(ctx, res.Answer, nil)
 	}
@@ -125,6 +128,7 @@ func huntEntries(av ring.Avail, g *site.HuntGroup, members []string, o ring.Opts
 func huntOpts(g *site.HuntGroup) ring.Opts {
 	o := ring.Group(g.RingUnavailableAgents)
 	o.Hunt = true
+	o.Via = cmp.Or(g.Name, g.ID)
 	return o
 }
 

@@ -77,3 +77,10 @@ var (
 	// paces playback any more.
 	ErrEngineStopped = errors.New("media: engine stopped")
 )
+
+// Streamer is implemented by call legs whose audio is anchored on a
+// Stream (SIP legs, browser legs): bridges and recorders relay between
+// the streams of any two such legs.
+type Streamer interface {
+	MediaStream() *Stream
+}

@@ -58,6 +58,8 @@ type Stream struct {
 	hear      hearState
 	xc        *transcoder // used by the RTP reader only
 
+	transport atomic.Pointer[func(pkt []byte) error] // SetTransport; nil: the socket
+
 	mu   sync.Mutex // protects following; serialises SetRemote and Close
 	rtcp *sock      // nil under rtcp-mux
 
@@ -354,8 +356,36 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 	}
 }
 
+// SetTransport makes the stream hand every RTP packet it sends (relayed,
+// played, DTMF) to w instead of writing it to its socket: for a peer that
+// is not plain RTP over UDP, such as a WebRTC leg, which encrypts and
+// sends it itself. w runs on the sending goroutine (another stream's
+// reader, the playback clock), must not block, and must not keep pkt
+// past its return. The stream's SDP address must still be set (any
+// reachable address: packets go to w) so that the stream sends at all.
+// RTCP passed through a bridge still goes to the socket.
+func (s *Stream) SetTransport(w func(pkt []byte) error) {
+	s.transport.Store(&w)
+}
+
+// Deliver handles pkt as if it had arrived on the stream's RTP socket from
+// src: the other half of SetTransport. Calls must not overlap, and src
+// should be the SDP address, so that the latch keeps stray packets on the
+// socket out (they would be handled concurrently with Deliver).
+func (s *Stream) Deliver(pkt []byte, src netip.AddrPort) {
+	s.receive(pkt, src)
+}
+
 // write sends one RTP packet to the peer and counts it.
 func (s *Stream) write(pkt []byte, dst netip.AddrPort) {
+	if w := s.transport.Load(); w != nil {
+		if (*w)(pkt) != nil {
+			return
+		}
+		s.pktOut.Add(1)
+		s.bytesOut.Add(uint64(len(pkt)))
+		return
+	}
 	if s.rtp == nil {
 		return // a test's stream without sockets
 	}

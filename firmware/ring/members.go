@@ -44,6 +44,7 @@ type Opts struct {
 	Codecs    []string   // the caller's codecs (call.Target.Codecs)
 	Diversion string     // call.Target.Diversion for outside targets
 	Confirm   string     // site.ConfirmNever, ConfirmExternal or ConfirmAlways
+	Via       string     // call.Target.Via: the group's name, for browsers' call banners
 
 	Hours  bool // agents outside their working hours are skipped
 	Busy   bool // members on a call are skipped
@@ -69,7 +70,7 @@ func (o Opts) confirms(t call.Target) bool {
 }
 
 func (o Opts) target(kind call.TargetKind, number, agent string) call.Target {
-	t := call.Target{Kind: kind, Number: number, From: o.From, Agent: agent, Codecs: o.Codecs}
+	t := call.Target{Kind: kind, Number: number, From: o.From, Agent: agent, Codecs: o.Codecs, Via: o.Via}
 	if kind == call.TargetExternal {
 		// Numbers of the site file (members, agents' mobiles) are the
 		// installer's, not the caller's: any permission class.
@@ -252,7 +253,9 @@ func (av Avail) agentCheck(a *site.Agent, now time.Time, o Opts) string {
 
 // Agent rings an agent by their ring preference: both at once, extension
 // then mobile (the mobile joins mobile_after later while the extension
-// keeps ringing), extension only, or mobile only.
+// keeps ringing), extension only, mobile only, or the agent's browser
+// page: alone, with the extension, or before it (the extension joins
+// mobile_after later).
 func Agent(av Avail, a *site.Agent, at, until time.Duration, o Opts) []Entry {
 	var x *site.Extension
 	if a.Extension != "" {
@@ -276,9 +279,29 @@ func Agent(av Avail, a *site.Agent, at, until time.Duration, o Opts) []Entry {
 			Keys: []string{"agent:" + a.ID, "mobile:" + a.Mobile}, At: at, Until: until, Confirm: o.confirms(t),
 			Member: a.ID, Agent: a.ID, Kind: "mobile", Check: check}
 	}
+	browserE := func(at time.Duration) Entry {
+		t := o.target(call.TargetBrowser, a.ID, a.ID)
+		return Entry{Target: t, Label: "agent:" + a.ID + "/browser",
+			Keys: []string{"agent:" + a.ID, "browser:" + a.ID}, At: at, Until: until, Confirm: o.confirms(t),
+			Member: a.ID, Agent: a.ID, Kind: "browser", Check: check}
+	}
 	var out []Entry
 	hasExt, hasMob := a.Extension != "", a.Mobile != ""
 	switch a.Preference() {
+	case site.RingBrowser:
+		out = append(out, browserE(at))
+	case site.RingBrowserAndExtension:
+		out = append(out, browserE(at))
+		if hasExt {
+			out = append(out, extE(at))
+		}
+	case site.RingBrowserThenExtension:
+		// The desk phone joins after mobile_after, as the mobile does
+		// under extension_then_mobile; the browser keeps ringing.
+		out = append(out, browserE(at))
+		if hasExt && (until == 0 || at+a.MobileDelay() < until) {
+			out = append(out, extE(at+a.MobileDelay()))
+		}
 	case site.RingBoth:
 		if hasExt {
 			out = append(out, extE(at))
@@ -336,6 +359,11 @@ func Reachable(s *site.Site, a *site.Agent) bool {
 	}
 	mobOK := a.Mobile != ""
 	switch a.Preference() {
+	case site.RingBrowser, site.RingBrowserThenExtension, site.RingBrowserAndExtension:
+		// Whether a page is open is the hub's to know: ringing a closed
+		// browser fails at once (call.Unavailable), like an unregistered
+		// phone.
+		return true
 	case site.RingBoth, site.RingExtensionThenMobile:
 		return extOK || mobOK
 	case site.RingMobileOnly:

@@ -73,7 +73,7 @@ type Entry struct {
 	// For dry runs and the log.
 	Member string // the group member: agent id, "ext:101", "+1555…"
 	Agent  string // the agent rung, if any
-	Kind   string // "ext", "mobile", "external", "fxs"
+	Kind   string // "ext", "mobile", "browser", "external", "fxs"
 	Round  int    // 1-based pass through a ring group's stages
 	Stage  int    // 1-based stage (ring groups) or step (hunt groups)
 }

@@ -346,3 +346,53 @@ func TestAgentEntriesAndAvailability(t *testing.T) {
 		t.Error("dee (extension in DND, no mobile) is reachable")
 	}
 }
+
+func TestAgentBrowserPreferences(t *testing.T) {
+	s := &site.Site{
+		System:     site.System{Timezone: "UTC"},
+		Version:    1,
+		Extensions: []site.Extension{{Number: "101"}, {Number: "102"}, {Number: "103"}},
+		Agents: []site.Agent{
+			{ID: "amy", RingPreference: site.RingBrowser},
+			{ID: "bob", Extension: "101", RingPreference: site.RingBrowserThenExtension, MobileAfter: site.Duration(8 * time.Second)},
+			{ID: "cat", Extension: "102", RingPreference: site.RingBrowserAndExtension},
+			{ID: "dan", Extension: "103", RingPreference: site.RingBrowserThenExtension},
+		},
+	}
+	if errs := s.Validate(); errs != nil {
+		t.Fatalf("site invalid: %v", errs)
+	}
+	snap, err := config.New(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	av := Avail{Snap: snap.Current()}
+	if ens := Member(av, "amy", 0, time.Minute, Opts{Via: "Sales"}); len(ens) != 1 || ens[0].Target.Via != "Sales" {
+		t.Errorf("via not on the browser target: %+v", ens)
+	}
+	tests := []struct {
+		agent string
+		until time.Duration
+		want  []string
+	}{
+		{"amy", 20 * time.Second, []string{"agent:amy/browser@0s"}},
+		{"bob", 20 * time.Second, []string{"agent:bob/browser@0s", "agent:bob/ext:101@8s"}},
+		{"cat", 20 * time.Second, []string{"agent:cat/browser@0s", "agent:cat/ext:102@0s"}},
+		{"dan", 10 * time.Second, []string{"agent:dan/browser@0s"}}, // the default 15s is past the ring time
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, e := range Member(av, tt.agent, 0, tt.until, Group(false)) {
+			got = append(got, fmt.Sprintf("%s@%v", e.Label, e.At))
+			if e.Kind == "browser" && (e.Target.Kind != call.TargetBrowser || e.Target.Number != tt.agent || e.Target.Agent != tt.agent) {
+				t.Errorf("%s browser target %+v", tt.agent, e.Target)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s rings %v, want %v", tt.agent, got, tt.want)
+		}
+	}
+	if !Reachable(s, &s.Agents[0]) {
+		t.Error("browser-only agent not reachable")
+	}
+}

@@ -458,17 +458,18 @@ func (l *Leg) answered(w *branch) {
 	close(l.answeredC) // RTP silence from now on is watched by watchMedia
 }
 
-// Bridge implements call.Bridger: it relays RTP between two SIP legs until
-// either ends or ctx ends. Both legs must be *Leg.
+// Bridge implements call.Bridger: it relays RTP between two legs anchored
+// on media streams (SIP legs, browser legs: media.Streamer) until either
+// ends or ctx ends.
 func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
-	la, ok1 := call.Unwrap(a).(*Leg)
-	lb, ok2 := call.Unwrap(b).(*Leg)
+	la, sa, ok1 := streamOf(a)
+	lb, sb, ok2 := streamOf(b)
 	if !ok1 || !ok2 {
-		return fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
+		return fmt.Errorf("bridge: both legs must have media streams (got %T and %T)", a, b)
 	}
 	ctx, cancel := legsContext(ctx, la, lb)
 	defer cancel()
-	err := media.Bridge(ctx, la.stream, lb.stream)
+	err := media.Bridge(ctx, sa, sb)
 	select {
 	case <-la.Done():
 		return nil

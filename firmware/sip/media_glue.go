@@ -15,12 +15,28 @@ func (m legMedia) Hear(ctx context.Context, sink func(frame []int16)) error {
 	return m.st.Hear(ctx, sink)
 }
 
+// MediaStream implements media.Streamer: the leg's anchored RTP.
+func (l *Leg) MediaStream() *media.Stream { return l.stream }
+
+var _ media.Streamer = (*Leg)(nil)
+
+// streamOf is the leg carrying l's audio and its stream, when it has one.
+func streamOf(l call.Leg) (call.Leg, *media.Stream, bool) {
+	u := call.Unwrap(l)
+	s, ok := u.(media.Streamer)
+	if !ok || s.MediaStream() == nil {
+		return nil, nil, false
+	}
+	return u, s.MediaStream(), true
+}
+
 // legsContext is ctx ended also when either leg ends, without a goroutine
-// waiting for them for the whole bridge.
-func legsContext(ctx context.Context, a, b *Leg) (context.Context, context.CancelFunc) {
+// waiting for them for the whole bridge when the legs end with a context
+// (call.AfterEnd).
+func legsContext(ctx context.Context, a, b call.Leg) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
-	stopA := context.AfterFunc(a.ctx, cancel)
-	stopB := context.AfterFunc(b.ctx, cancel)
+	stopA := call.AfterEnd(a, cancel)
+	stopB := call.AfterEnd(b, cancel)
 	return ctx, func() {
 		stopA()
 		stopB()
@@ -34,15 +50,15 @@ var _ call.RecordingBridger = (*Dialer)(nil)
 // conversation to a stereo WAV at path (a left, b right) while it lasts.
 // A recording failure does not end the bridge; the Recording says why.
 func (d *Dialer) BridgeRecorded(ctx context.Context, a, b call.Leg, path string) (call.Recording, error) {
-	la, ok1 := call.Unwrap(a).(*Leg)
-	lb, ok2 := call.Unwrap(b).(*Leg)
+	la, sa, ok1 := streamOf(a)
+	lb, sb, ok2 := streamOf(b)
 	if !ok1 || !ok2 {
-		return call.Recording{}, fmt.Errorf("bridge: both legs must be SIP legs (got %T and %T)", a, b)
+		return call.Recording{}, fmt.Errorf("bridge: both legs must have media streams (got %T and %T)", a, b)
 	}
 	ctx, cancel := legsContext(ctx, la, lb)
 	defer cancel()
 	rec := media.Recorder{Logger: d.s.log}
-	res, err := rec.Bridge(ctx, la.stream, lb.stream, path)
+	res, err := rec.Bridge(ctx, sa, sb, path)
 	select {
 	case <-la.Done():
 		return res, nil

@@ -87,6 +87,12 @@ const (
 	RingExtensionThenMobile = "extension_then_mobile"
 	RingExtensionOnly       = "extension_only"
 	RingMobileOnly          = "mobile_only"
+	// The agent's browser page (package webrtc); the extension ones need
+	// an extension. browser_then_extension brings the extension in after
+	// mobile_after, the field extension_then_mobile uses for the mobile.
+	RingBrowser              = "browser"
+	RingBrowserThenExtension = "browser_then_extension"
+	RingBrowserAndExtension  = "browser_and_extension"
 )
 
 // Agent is a person who takes calls from queues and groups.
@@ -96,8 +102,8 @@ type Agent struct {
 	Extension      string   `yaml:"extension,omitempty"`
 	Mobile         string   `yaml:"mobile,omitempty"`
 	RingPreference string   `yaml:"ring_preference,omitempty"` // default extension_only, or both when a mobile is set
-	MobileAfter    Duration `yaml:"mobile_after,omitempty"`
-	Role           string   `yaml:"role,omitempty"` // agent | manager; default agent
+	MobileAfter    Duration `yaml:"mobile_after,omitempty"`    // also the extension's delay under browser_then_extension
+	Role           string   `yaml:"role,omitempty"`            // agent | manager; default agent
 	ReportsTo      string   `yaml:"reports_to,omitempty"`
 	Hours          []Range  `yaml:"hours,omitempty"`      // empty: always within hours
 	AutoLogin      bool     `yaml:"auto_login,omitempty"` // log in/out at the edges of Hours

@@ -388,6 +388,13 @@ func TestValidateChecks(t *testing.T) {
 		{"extension is an emergency number", func(s *Site) { s.Extensions[2].Number = "911"; s.Lines = nil }, "extensions[2].number", "is also an emergency number"},
 		{"preference needs mobile", func(s *Site) { s.Agents[1].RingPreference = RingMobileOnly }, "agents[1].ring_preference", "needs the agent's mobile"},
 		{"nothing to ring", func(s *Site) { s.Agents[1].Extension = "" }, "agents[1]", "neither an extension nor a mobile"},
+		{"browser then extension needs extension", func(s *Site) {
+			s.Agents[1].Extension, s.Agents[1].RingPreference = "", RingBrowserThenExtension
+		}, "agents[1].ring_preference", "needs the agent's extension"},
+		{"browser and extension needs extension", func(s *Site) {
+			s.Agents[1].Extension, s.Agents[1].RingPreference = "", RingBrowserAndExtension
+		}, "agents[1].ring_preference", "needs the agent's extension"},
+		{"unknown preference", func(s *Site) { s.Agents[1].RingPreference = "webrtc" }, "agents[1].ring_preference", "unknown ring preference"},
 		{"agent extension", func(s *Site) { s.Agents[1].Extension = "999" }, "agents[1].extension", `no extension with number "999"`},
 		{"reports to non-manager", func(s *Site) { s.Agents[1].ReportsTo = "bob" }, "agents[1].reports_to", `agent "bob" is not a manager`},
 		{"reports to unknown", func(s *Site) { s.Agents[0].ReportsTo = "zed" }, "agents[0].reports_to", `no agent with id "zed"`},

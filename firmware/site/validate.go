@@ -30,7 +30,7 @@ var Languages = []string{"en", "fr"}
 
 var (
 	permissions     = []string{PermInternal, PermLocal, PermNational, PermInternational}
-	ringPreferences = []string{RingBoth, RingExtensionThenMobile, RingExtensionOnly, RingMobileOnly}
+	ringPreferences = []string{RingBoth, RingExtensionThenMobile, RingExtensionOnly, RingMobileOnly, RingBrowser, RingBrowserThenExtension, RingBrowserAndExtension}
 	agentRoles      = []string{RoleAgent, RoleManager}
 	confirmModes    = []string{ConfirmNever, ConfirmExternal, ConfirmAlways}
 	huntStrategies  = []string{HuntSequential, HuntRoundRobin, HuntMemoryHunt, HuntFirstNotOnPhone, HuntRingAll, HuntRandom}
@@ -462,14 +462,16 @@ func (v *validator) agentList() {
 		v.phone(fieldPath(p, "mobile"), "mobile", a.Mobile)
 		pp := fieldPath(p, "ring_preference")
 		v.enum(pp, "ring preference", a.RingPreference, ringPreferences)
-		needExt := a.RingPreference == RingBoth || a.RingPreference == RingExtensionThenMobile || a.RingPreference == RingExtensionOnly
+		needExt := a.RingPreference == RingBoth || a.RingPreference == RingExtensionThenMobile || a.RingPreference == RingExtensionOnly ||
+			a.RingPreference == RingBrowserThenExtension || a.RingPreference == RingBrowserAndExtension
 		needMob := a.RingPreference == RingBoth || a.RingPreference == RingExtensionThenMobile || a.RingPreference == RingMobileOnly
+		browser := a.RingPreference == RingBrowser || a.RingPreference == RingBrowserThenExtension || a.RingPreference == RingBrowserAndExtension
 		switch {
 		case needExt && a.Extension == "":
 			v.add(pp, "ring preference %s needs the agent's extension", a.RingPreference)
 		case needMob && a.Mobile == "":
 			v.add(pp, "ring preference %s needs the agent's mobile", a.RingPreference)
-		case a.Extension == "" && a.Mobile == "":
+		case a.Extension == "" && a.Mobile == "" && !browser:
 			v.add(p, "agent %q has neither an extension nor a mobile: nothing would ring", a.ID)
 		}
 		v.duration(fieldPath(p, "mobile_after"), a.MobileAfter, false)

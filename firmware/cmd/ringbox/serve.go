@@ -39,6 +39,7 @@ import (
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/firmware/voicemail"
+	"ringbox/firmware/webrtc"
 	"ringbox/web"
 )
 
@@ -46,6 +47,7 @@ type serveFlags struct {
 	data, sipAddr, httpAddr, board, siteFile string
 	logLevel, logFormat                      string
 	publicIP, rtpPorts, realm, digestAlgs    string
+	webrtcICE                                string
 	algs                                     []string // --sip-digest in RFC 7616 names; nil: the site decides
 	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
@@ -65,6 +67,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&f.publicIP, "public-ip", "", "address phones reach the box at (SIP Contact, SDP); default: from --sip, else the primary interface")
 	fs.StringVar(&f.rtpPorts, "rtp-ports", "10000-20000", "RTP port range, even start")
+	fs.StringVar(&f.webrtcICE, "webrtc-ice", "", "STUN/TURN URLs for agents' browser phones, comma-separated (turn:user:pass@host:port); empty: LAN only")
 	fs.StringVar(&f.realm, "realm", "ringbox", "SIP digest realm")
 	fs.StringVar(&f.digestAlgs, "sip-digest", "", "digest challenges offered to phones, in order: md5, sha256 or both (sha256,md5); overrides the site's system.sip_digest, whose default is md5 alone")
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
@@ -224,6 +227,18 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	// Agents' browser pages as phones; the agent page's WebSocket attaches
+	// them (web.BrowserPhones). A --public-ip is announced as well as the
+	// LAN address, for browsers outside.
+	nat := ""
+	if f.publicIP != "" {
+		nat = pub.String()
+	}
+	phones, err := webrtc.NewHub(webrtc.Config{Media: med, ICEServers: webrtc.ICEServers(f.webrtcICE), PublicIP: nat, Logger: log, Bus: bus})
+	if err != nil {
+		return err
+	}
+	defer phones.Close()
 	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log}
 	defer vm.Close()
 	fl := &flow.Engine{
@@ -279,10 +294,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	restoreOverrides(ctx, st, fl, log)
 	vm.MWI = sipSrv
-	fl.Dialer = sipSrv.Dialer()
-	fl.Bridger = sipSrv.Dialer()
+	fl.Dialer = webrtc.Dialer{Hub: phones, Next: sipSrv.Dialer()}
+	fl.Bridger = sipSrv.Dialer() // bridges any legs on media streams, browsers' too
 	queues := acd.New(acd.Config{
-		Config: cfg, Dialer: sipSrv.Dialer(), Ringer: fl.Ringer,
+		Config: cfg, Dialer: fl.Dialer, Ringer: fl.Ringer,
 		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
 		Prompt: audio.Prompt,
 	})
