@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"ringbox/firmware/webrtc"
 	"strings"
 	"sync"
 	"time"
@@ -15,29 +16,16 @@ import (
 )
 
 // PhoneSignal is one message between the agent page's browser phone and
-// the box, sent as one JSON text frame over GET /api/v1/agent/ws. Its
-// fields are those of webrtc.Signal in the same order, so that either
-// converts to the other (webrtc.Signal(sig)) where the hub is wired.
-type PhoneSignal struct {
-	Type       string `json:"type"`
-	CallID     string `json:"call_id,omitempty"`
-	SDP        string `json:"sdp,omitempty"`
-	Candidate  string `json:"candidate,omitempty"`
-	Digit      string `json:"digit,omitempty"`
-	Caller     string `json:"caller,omitempty"`
-	CallerName string `json:"caller_name,omitempty"`
-	Via        string `json:"via,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-}
+// the box, sent as one JSON text frame over GET /api/v1/agent/ws (the
+// protocol of package webrtc, docs/webrtc.md).
+type PhoneSignal = webrtc.Signal
 
 // PhoneSession is one attached page; Send must not block for long and be
 // safe for concurrent use; an error means the page is gone.
-type PhoneSession interface {
-	Send(PhoneSignal) error
-}
+type PhoneSession = webrtc.Session
 
-// PhoneHub is the browser phone hub as the page's WebSocket uses it (the
-// webrtc package's Hub, through a small adapter): each open page is
+// PhoneHub is the browser phone hub as the page's WebSocket uses it
+// (*webrtc.Hub): each open page is
 // attached for its agent and every message it sends is passed on, naming
 // the page, so that the page that accepts gets the answer and the agent's
 // other pages get cancel.
@@ -254,3 +242,5 @@ func (s *wsSession) writeLoop(ctx context.Context, c *websocket.Conn, done <-cha
 		}
 	}
 }
+
+var _ PhoneHub = (*webrtc.Hub)(nil)

@@ -327,17 +327,16 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
-	// The agent's page; Phones stays nil until the WebRTC hub is wired
-	// (an adapter from web.PhoneHub to webrtc.Hub: the signals convert).
-	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log})
+	// The agent's page; its WebSocket attaches the page to the browser
+	// phone hub.
+	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log, Phones: phones})
 	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}
 	for _, r := range web.RoutingRoutes(fl) {
 		ws.HandleRoute(r)
 	}
-	// CallScope (managers see their agents' calls) is left nil until
-	// web/scope.go provides it: managers then see every call.
+	// Managers see the calls of their team only (web/scope.go).
 	ws.Dashboard(&web.Dashboard{Calls: fl, ACD: queues, Config: cfg, CallScope: web.LiveCallScope(cfg.Site), Logger: log})
 	// A configuration change is published by the poll below or, after an
 	// apply in the console, at once; one at a time.
