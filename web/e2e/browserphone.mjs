@@ -12,10 +12,12 @@
 //   MODE            "accept" (default): take the call, talk, hang up;
 //                   "decline": decline it
 //   HOLD_MS         how long the call lasts in the page (default 3000)
+//   MAX_BANNER_MS   the banner must show this soon after the INVITE
+//                   (default 1000; more for a page rung after another)
 //   CHROMIUM        browser binary (default /usr/bin/chromium)
 //
 // Protocol with the test, one line each: the script prints "ready" once
-// the agent is logged in to her queues with the phone attached; the test
+// the agent is logged in to their queues with the phone attached; the test
 // answers "call <epoch ms>" when the carrier's INVITE leaves. The script
 // prints "result <json>" with what it measured, then exits 0; any failed
 // check exits 1.
@@ -32,6 +34,7 @@ const PASSWORD = process.env.AGENT_PASSWORD || '';
 const MIC = process.env.MIC_WAV || '';
 const MODE = process.env.MODE || 'accept';
 const HOLD_MS = Number(process.env.HOLD_MS || 3000);
+const MAX_BANNER_MS = Number(process.env.MAX_BANNER_MS || 1000);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 10000;
 
@@ -126,24 +129,28 @@ async function main() {
     await page.waitForFunction(() => /^on/.test(document.querySelector('#st-phone').textContent));
     await page.click('#st-login');
     await page.waitForFunction(() => /^Available/.test(document.querySelector('#st-status').textContent));
-    ok(`${LOGIN} logged in to her queues; browser phone: "${await page.textContent('#st-phone')}"`);
+    ok(`${LOGIN} logged in to their queues; browser phone: "${await page.textContent('#st-phone')}"`);
 
     console.log('ready');
     const invited = Number(await readLine('call '));
     await page.waitForSelector('#offer:not([hidden])');
-    result.banner_ms = Date.now() - invited;
+    result.banner_at = Date.now();
+    result.banner_ms = result.banner_at - invited;
     const who = (await page.textContent('#offer-name')) + ' ' + (await page.textContent('#offer-number'));
     ok(`banner "${who}" via ${await page.textContent('#offer-via')} ${result.banner_ms} ms after the INVITE`);
-    if (result.banner_ms > 1000) fail(`the banner took ${result.banner_ms} ms, want under 1 s`);
+    if (result.banner_ms > MAX_BANNER_MS) fail(`the banner took ${result.banner_ms} ms, want under ${MAX_BANNER_MS} ms`);
     await page.waitForFunction(() => window.__notes.length > 0, null, { timeout: 2000 }).catch(() => fail('no notification shown for the call'));
     ok(`notification "${await page.evaluate(() => window.__notes[0].title)}"`);
 
     if (MODE === 'decline') {
+      result.declined_at = Date.now();
       await page.click('#offer-decline');
-      const t0 = Date.now();
+      const t0 = result.declined_at;
       await page.waitForSelector('#offer', { state: 'hidden' });
       result.decline_ms = Date.now() - t0;
-      ok(`declined: the banner went away in ${result.decline_ms} ms`);
+      ok(`declined: the banner went away in ${result.decline_ms} ms ("${await page.textContent('#offer-msg')}")`);
+      await page.waitForFunction(() => document.querySelector('#today-declined').textContent === '1');
+      ok('today counts the decline');
     } else {
       await page.waitForSelector('#offer-accept:not([hidden])');
       await page.click('#offer-accept');

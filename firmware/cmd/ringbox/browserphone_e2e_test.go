@@ -6,11 +6,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -212,7 +215,7 @@ type phonePage struct {
 	done   chan error
 }
 
-func startPhonePage(t *testing.T, a *appliance, env ...string) *phonePage {
+func startPhonePage(t *testing.T, a *appliance, login, password string, env ...string) *phonePage {
 	t.Helper()
 	node, dir := browserScripts(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -220,7 +223,7 @@ func startPhonePage(t *testing.T, a *appliance, env ...string) *phonePage {
 	p := &phonePage{t: t, lines: make(chan string, 100), done: make(chan error, 1)}
 	p.cmd = exec.CommandContext(ctx, node, "browserphone.mjs")
 	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), append([]string{"BASE_URL=" + a.base, "AGENT_LOGIN=ann", "AGENT_PASSWORD=Anns-Browser-Phone-42"}, env...)...)
+	p.cmd.Env = append(os.Environ(), append([]string{"BASE_URL=" + a.base, "AGENT_LOGIN=" + login, "AGENT_PASSWORD=" + password}, env...)...)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +318,7 @@ func TestBrowserPhoneTakesACarrierCall(t *testing.T) {
 	writeToneWAVRate(t, mic, 1000, 30, 48000)
 	media, mport := startCarrierMedia(t, "127.0.0.2", 440)
 
-	page := startPhonePage(t, a, "MIC_WAV="+mic, "HOLD_MS=3000")
+	page := startPhonePage(t, a, "ann", "Anns-Browser-Phone-42", "MIC_WAV="+mic, "HOLD_MS=3000")
 	page.waitLine("ready", 60*time.Second)
 	type sippRun struct {
 		code int
@@ -356,4 +359,84 @@ func TestBrowserPhoneTakesACarrierCall(t *testing.T) {
 	if r.Answer.IsZero() || r.Agent != "ann" || r.Billable <= 0 || r.HangupBy == "" {
 		t.Errorf("call record %+v: want answered by agent ann with billable seconds", r)
 	}
+}
+
+// TestBrowserPhoneDeclineMovesOn: queue sales rings bob's browser first
+// (linear), then ann's. Bob declines in his page: ann's page rings at
+// once, not after bob's 15 s of ringing; she takes the call. The queue
+// log counts bob's decline and the call record says ann answered.
+func TestBrowserPhoneDeclineMovesOn(t *testing.T) {
+	officeLAN(t)
+	carrier := freePort(t)
+	src, err := os.ReadFile(browserPhoneSite(t, carrier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(string(src), "  - {id: ann,", "  - {id: bob, name: Bob Agent, ring_preference: browser}\n  - {id: ann,", 1)
+	y = strings.Replace(y, "agents: [ann], agent_ring: 15s,", "strategy: linear, agents: [bob, ann], agent_ring: 15s,", 1)
+	y += "  - {login: bob, role: agent, agent: bob, password: \"Bobs-Browser-Phone-42\"}\n"
+	site := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(site, []byte(y), 0o600)
+	a := startServe(t, serveOpt{site: site})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	writeToneWAVRate(t, mic, 1000, 30, 48000)
+	_, mport := startCarrierMedia(t, "127.0.0.2", 440)
+
+	bob := startPhonePage(t, a, "bob", "Bobs-Browser-Phone-42", "MIC_WAV="+mic, "MODE=decline")
+	ann := startPhonePage(t, a, "ann", "Anns-Browser-Phone-42", "MIC_WAV="+mic, "HOLD_MS=1000", "MAX_BANNER_MS=15000")
+	bob.waitLine("ready", 60*time.Second)
+	ann.waitLine("ready", 60*time.Second)
+	call := make(chan int, 1)
+	invited := time.Now()
+	go func() {
+		code, out := sipp(t, 60*time.Second, box, "-sf", testdata(t, "uac_carrier_media.xml"), "-s", "+15551230000",
+			"-set", "caller", "+12125550100", "-set", "mport", fmt.Sprint(mport),
+			"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2")
+		if code != 0 {
+			t.Logf("carrier call: sipp exit %d\n%s", code, out)
+		}
+		call <- code
+	}()
+	for _, p := range []*phonePage{bob, ann} {
+		fmt.Fprintf(p.in, "call %d\n", invited.UnixMilli())
+	}
+	rb := bob.wait(60 * time.Second)
+	ra := ann.wait(60 * time.Second)
+	declined, _ := rb["declined_at"].(float64)
+	rang, _ := ra["banner_at"].(float64)
+	moved := rang - declined
+	t.Logf("figures: bob's banner %v ms after the INVITE; ann's page rang %.0f ms after bob declined; ann heard the caller %v ms after Accept",
+		rb["banner_ms"], moved, ra["accept_to_audio_ms"])
+	if declined == 0 || rang == 0 || moved < 0 || moved > 1000 {
+		t.Errorf("ann's page rang %.0f ms after bob declined, want within 1 s", moved)
+	}
+	select {
+	case code := <-call:
+		if code != 0 {
+			t.Fatalf("carrier call: sipp exit %d (want a BYE after ann hung up)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the carrier got no BYE after ann hung up")
+	}
+	admin := a.token("admin")
+	r := a.waitCDR(admin, 1)[0]
+	if r.Agent != "ann" || r.Answer.IsZero() {
+		t.Errorf("call record %+v: want answered by ann", r)
+	}
+	ql := ""
+	a.waitFor("bob's decline in the queue log", func() bool {
+		req, _ := http.NewRequest("GET", a.base+"/api/v1/queuelog", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ql = string(b)
+		return regexp.MustCompile(`\|sales\|bob\|RINGNOANSWER\|\d+\|declined`).MatchString(ql) &&
+			regexp.MustCompile(`\|sales\|ann\|CONNECT\|`).MatchString(ql)
+	})
+	t.Logf("queue log:\n%s", ql)
 }
