@@ -52,9 +52,14 @@ async function readLine(prefix) {
 }
 
 // Recorded before the page's script runs: every RTCPeerConnection the
-// page makes and every notification it shows.
+// page makes, every notification it shows, when it sends accept.
 function instrument() {
   window.__pcs = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (d) {
+    if (typeof d === 'string' && d.includes('"accept"')) window.__acceptSent = Date.now();
+    return send.call(this, d);
+  };
   window.__notes = [];
   const PC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends PC {
@@ -163,7 +168,8 @@ async function main() {
         await page.waitForTimeout(20);
       }
       result.accept_to_audio_ms = Date.now() - t0;
-      ok(`caller's audio in the page ${result.accept_to_audio_ms} ms after Accept (${s.codec})`);
+      result.accept_to_offer_ms = (await page.evaluate(() => window.__acceptSent)) - t0;
+      ok(`caller's audio in the page ${result.accept_to_audio_ms} ms after Accept (${s.codec}); the offer left after ${result.accept_to_offer_ms} ms`);
       if (await page.isHidden('#phone')) fail('the call controls are not shown');
       await page.waitForTimeout(HOLD_MS);
       s = await audioStats(page);

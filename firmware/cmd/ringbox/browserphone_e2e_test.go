@@ -345,8 +345,8 @@ func TestBrowserPhoneTakesACarrierCall(t *testing.T) {
 		t.Fatalf("carrier call: sipp exit %d (want a BYE from the box after the page hung up)\n%s", c.code, c.out)
 	}
 	share, packets := media.bestTone(1000)
-	t.Logf("figures: banner %v ms after the INVITE, caller's audio %v ms after Accept, page received %v packets (level %v, %v), sent %v; carrier received %d packets, 1000 Hz share %.2f",
-		res["banner_ms"], res["accept_to_audio_ms"], res["packets_received"], res["audio_level"], res["codec"], res["packets_sent"], packets, share)
+	t.Logf("figures: banner %v ms after the INVITE, caller's audio %v ms after Accept (the page's offer left after %v ms), page received %v packets (level %v, %v), sent %v; carrier received %d packets, 1000 Hz share %.2f",
+		res["banner_ms"], res["accept_to_audio_ms"], res["accept_to_offer_ms"], res["packets_received"], res["audio_level"], res["codec"], res["packets_sent"], packets, share)
 	if share < 0.5 {
 		t.Errorf("the carrier did not hear the browser's 1000 Hz tone: best share %.2f over %d packets", share, packets)
 	}
