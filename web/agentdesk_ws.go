@@ -88,7 +88,7 @@ func DecodePhoneSignal(b []byte) (PhoneSignal, error) {
 	if s.Type != "accept" {
 		s.SDP = ""
 	}
-	s.Candidate, s.Caller, s.CallerName, s.Via, s.Reason = "", "", "", "", ""
+	s.Candidate, s.Caller, s.CallerName, s.Via, s.Offer, s.Reason = "", "", "", "", "", ""
 	return s, nil
 }
 

@@ -244,6 +244,10 @@ type Target struct {
 	// Via is what the call came through (a ring group or queue name), for
 	// a browser's incoming-call banner; "" when it came straight.
 	Via string
+	// Call is the id of the call a TargetBrowser is rung for, as the
+	// agent's offers name it (agent.offered call_id, the page's Decline):
+	// the page matches the browser's ringing to the offer by it.
+	Call string
 	// Class is the caller's outbound permission, for external targets.
 	Class string
 	// Codecs are the caller's audio codecs, best first (Media.Codecs): the

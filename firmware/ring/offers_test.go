@@ -169,3 +169,21 @@ func TestNoOfferWhenNothingRings(t *testing.T) {
 		}
 	})
 }
+
+// A browser is dialled with the call's id, so that the agent's page can
+// match its ringing to the offer (and Accept the call it shows).
+func TestBrowserDialNamesTheOfferedCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := calltest.NewDialer()
+		d.Add("ann", func() *calltest.Leg { return calltest.NewLeg("ann", calltest.AnswerAfter(time.Second)) })
+		r := &Ringer{Offers: NewOffers(nil)}
+		var wg sync.WaitGroup
+		e := agentEntry("ann", "ann", "browser", 0, 20*time.Second)
+		e.Target.Kind = call.TargetBrowser
+		r.Ring(t.Context(), Request{Dialer: d, Wait: &wg, Call: CallInfo{ID: "c7"}, Entries: []Entry{e}})
+		wg.Wait()
+		if ds := d.Dials(); len(ds) != 1 || ds[0].Call != "c7" {
+			t.Fatalf("dials %+v, want the browser dialled for call c7", ds)
+		}
+	})
+}

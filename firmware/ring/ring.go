@@ -346,7 +346,11 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 		record(rec)
 		return legResult{cause: cause, declined: cause == call.Rejected}
 	}
-	leg, err := req.Dialer.Dial(lctx, e.Target)
+	t := e.Target
+	if t.Kind == call.TargetBrowser {
+		t.Call = req.Call.ID // the page matches its ringing to the offer
+	}
+	leg, err := req.Dialer.Dial(lctx, t)
 	if err != nil {
 		return end(nil, call.CauseOf(err))
 	}

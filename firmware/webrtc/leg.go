@@ -135,7 +135,7 @@ func (h *Hub) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 	h.legs[id] = l
 	pages := h.pagesLocked(agent)
 	h.mu.Unlock()
-	sig := Signal{Type: TypeIncoming, CallID: id, Caller: t.From.Number, CallerName: t.From.Name, Via: t.Via}
+	sig := Signal{Type: TypeIncoming, CallID: id, Caller: t.From.Number, CallerName: t.From.Name, Via: t.Via, Offer: t.Call}
 	sent := 0
 	for _, p := range pages {
 		if err := p.s.Send(sig); err != nil {

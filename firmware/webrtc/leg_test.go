@@ -29,12 +29,13 @@ func TestRingingSendsIncoming(t *testing.T) {
 	h, _ := newTestHub(t)
 	p := newPage()
 	defer h.Attach("bob", p)()
-	l, err := h.Dial(t.Context(), call.Target{Kind: call.TargetBrowser, Number: "bob", From: call.Party{Number: "+15550100", Name: "Ann"}, Via: "Sales"})
+	l, err := h.Dial(t.Context(), call.Target{Kind: call.TargetBrowser, Number: "bob", From: call.Party{Number: "+15550100", Name: "Ann"}, Via: "Sales", Call: "1-99@carrier"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The page matches the ringing to the agent's offer by Offer.
 	s := p.next(t, TypeIncoming)
-	want := Signal{Type: TypeIncoming, CallID: l.ID(), Caller: "+15550100", CallerName: "Ann", Via: "Sales"}
+	want := Signal{Type: TypeIncoming, CallID: l.ID(), Caller: "+15550100", CallerName: "Ann", Via: "Sales", Offer: "1-99@carrier"}
 	if s != want {
 		t.Fatalf("incoming = %+v, want %+v", s, want)
 	}

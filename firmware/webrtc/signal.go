@@ -18,12 +18,13 @@ type Signal struct {
 	Caller     string `json:"caller,omitempty"`      // incoming: the caller's number
 	CallerName string `json:"caller_name,omitempty"` // incoming: the caller's name
 	Via        string `json:"via,omitempty"`         // incoming: the group, queue or number the call came through
+	Offer      string `json:"offer,omitempty"`       // incoming: the call's id in the agent's offers (agent.offered call_id)
 	Reason     string `json:"reason,omitempty"`      // cancel, hangup: a call.Cause name
 }
 
 // Signal types, box to page.
 const (
-	TypeIncoming = "incoming" // a call rings this page: CallID, Caller, CallerName, Via
+	TypeIncoming = "incoming" // a call rings this page: CallID, Caller, CallerName, Via, Offer
 	TypeAnswer   = "answer"   // the box's SDP answer to the page's accept: CallID, SDP
 	TypeCancel   = "cancel"   // the call stopped ringing here: CallID, Reason
 	TypeHangup   = "hangup"   // also page to box: the call ended: CallID, Reason

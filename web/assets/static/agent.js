@@ -434,7 +434,10 @@
 
   const phone = {
     ws: null,
-    incoming: new Map(), // call id -> the box's incoming signal
+    // The box's incoming signals by the offer's call id (the id of
+    // agent.offered and of Decline); each signal's call_id names the
+    // browser's leg, which accept, hangup and the box's replies use.
+    incoming: new Map(),
     pc: null, stream: null, call: null, connectedAt: 0, meterTimer: null, audioCtx: null,
     muted: false, held: false,
 
@@ -471,26 +474,28 @@
 
     onSignal(sig) {
       switch (sig.type) {
-        case 'incoming':
-          this.incoming.set(sig.call_id, sig);
-          if (!offers.has(sig.call_id)) {
+        case 'incoming': {
+          const id = sig.offer || sig.call_id;
+          this.incoming.set(id, sig);
+          if (!offers.has(id)) {
             // The offer event may come a moment later; show the call now.
-            showOffer({ call_id: sig.call_id, caller: sig.caller, caller_name: sig.caller_name, via: sig.via, since: new Date().toISOString(), targets: ['browser'] });
+            showOffer({ call_id: id, caller: sig.caller, caller_name: sig.caller_name, via: sig.via, since: new Date().toISOString(), targets: ['browser'] });
           }
           updateAccept();
           break;
+        }
         case 'answer':
           if (this.pc && sig.call_id === this.call) {
             this.pc.setRemoteDescription({ type: 'answer', sdp: sig.sdp }).catch((e) => this.fail('The call could not be set up: ' + e.message));
           }
           break;
         case 'cancel':
-          this.incoming.delete(sig.call_id);
+          this.forget(sig.call_id);
           if (sig.call_id === this.call) this.end(sig.reason === 'answered_elsewhere' ? 'Answered on another device.' : 'The call stopped ringing.');
           updateAccept();
           break;
         case 'hangup':
-          this.incoming.delete(sig.call_id);
+          this.forget(sig.call_id);
           if (sig.call_id === this.call) this.end('The call ended.');
           break;
         case 'error':
@@ -499,8 +504,16 @@
       }
     },
 
-    async accept(callID) {
-      if (!callID || this.pc) return;
+    // forget drops the incoming signal of the browser's leg legID.
+    forget(legID) {
+      for (const [id, s] of this.incoming) if (s.call_id === legID) this.incoming.delete(id);
+    },
+
+    // accept takes the offered call offerID in this browser.
+    async accept(offerID) {
+      const inc = offerID && this.incoming.get(offerID);
+      if (!inc || this.pc) return;
+      const callID = inc.call_id;
       ringer.stop();
       $('#offer-accept').hidden = true;
       say('#offer-msg', 'Connecting…');
@@ -540,7 +553,7 @@
         this.fail('The box cannot be reached.');
         return;
       }
-      const o = offers.get(callID) || this.incoming.get(callID) || {};
+      const o = offers.get(offerID) || inc;
       $('#phone-who').textContent = (o.caller_name ? o.caller_name + ' ' : '') + (o.caller || '');
       $('#phone').hidden = false;
       this.meter();
@@ -577,7 +590,7 @@
       if (this.stream) { for (const t of this.stream.getTracks()) t.stop(); this.stream = null; }
       $('#phone-audio').srcObject = null;
       $('#phone').hidden = true;
-      if (this.call) this.incoming.delete(this.call);
+      if (this.call) this.forget(this.call);
       this.call = null;
       this.connectedAt = 0;
       this.muted = this.held = false;
