@@ -50,6 +50,8 @@ try {
   ok('the API answers 403 for the other team\'s agent from her page');
 
   await page.goto(BASE + '/wallboard/' + env('QUEUE'));
+  // The figures arrive from the API after the page loads.
+  await page.waitForFunction(() => /^\d+$/.test(document.querySelector('#wb-waiting').textContent.trim()));
   const waitingBefore = (await page.textContent('#wb-waiting')).trim();
   if (waitingBefore !== '0') fail('wallboard waiting before the call: ' + waitingBefore);
   const { writeFileSync } = await import('node:fs');
