@@ -90,7 +90,7 @@ func self(p auth.Principal, id string) bool {
 func (h *desk) offers(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p, _ := PrincipalFrom(r.Context())
-	if sc := h.d.ACD.Scope(p); sc != nil && !sc[id] {
+	if !ScopeOf(p, h.d.ACD.Site()).Agent(id) {
 		WriteError(w, http.StatusForbidden, "you may see only your own calls and those of the agents who report to you")
 		return
 	}
@@ -124,7 +124,7 @@ func (h *desk) queueCmd(in bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, q := r.PathValue("id"), r.PathValue("queue")
 		p, _ := PrincipalFrom(r.Context())
-		if sc := h.d.ACD.Scope(p); sc != nil && !sc[id] {
+		if !ScopeOf(p, h.d.ACD.Site()).Agent(id) {
 			WriteError(w, http.StatusForbidden, "you may change only yourself and the agents who report to you")
 			return
 		}
@@ -160,7 +160,7 @@ type Today struct {
 func (h *desk) today(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p, _ := PrincipalFrom(r.Context())
-	if sc := h.d.ACD.Scope(p); sc != nil && !sc[id] {
+	if !ScopeOf(p, h.d.ACD.Site()).Agent(id) {
 		WriteError(w, http.StatusForbidden, "you may see only yourself and the agents who report to you")
 		return
 	}

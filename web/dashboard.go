@@ -288,9 +288,9 @@ func (d *Dashboard) apiBoard(w http.ResponseWriter, r *http.Request) {
 	for _, q := range qs {
 		b.Queues = append(b.Queues, queueBoard(q))
 	}
-	scope := d.ACD.Scope(p)
+	scope := ScopeOf(p, d.ACD.Site())
 	for _, a := range as {
-		if scope != nil && !scope[a.ID] {
+		if !scope.Agent(a.ID) {
 			continue
 		}
 		ab := AgentBoard{ID: a.ID, Name: orID(a.Name, a.ID), Extension: a.Extension, Bucket: agentBucket(a.Status, a.State, a.OffHours),

@@ -5,37 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"ringbox/firmware/auth"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
-
-// Scope says which agents p may see and change: nil means everyone (an
-// admin); an agent sees themself, a manager themself and the agents who
-// report to them, directly or through other managers.
-func (e *Engine) Scope(p auth.Principal) map[string]bool {
-	if p.Role == auth.Admin {
-		return nil
-	}
-	s := map[string]bool{}
-	if p.Agent != "" {
-		s[p.Agent] = true
-	}
-	if p.Role == auth.Manager && p.Agent != "" {
-		agents := e.cfg.Config.Site().Agents
-		// Reports of reports too, until nothing changes.
-		for changed := true; changed; {
-			changed = false
-			for _, a := range agents {
-				if !s[a.ID] && a.ReportsTo != "" && s[a.ReportsTo] {
-					s[a.ID] = true
-					changed = true
-				}
-			}
-		}
-	}
-	return s
-}
 
 // Site is the configuration the engine runs now; the web server reads
 // managers' teams from it.
