@@ -9,7 +9,6 @@ package web
 // needs the admin role, checked here on the server for GET and POST alike.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -438,18 +437,8 @@ func (pc *pageCtx) base(w http.ResponseWriter, r *http.Request, title, active st
 }
 
 func (pc *pageCtx) render(w http.ResponseWriter, status int, name string, cp consolePage) {
-	cp.Version = pc.s.cfg.Version
-	cp.Sections = sections
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, cp); err != nil {
-		pc.c.Logger.Error("render console page", "page", name, "err", err)
-		http.Error(w, "internal error: the page could not be drawn", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	cp.pageData = pc.s.filled(cp.pageData)
+	pc.s.execute(w, status, name, cp)
 }
 
 // fail answers a page request that could not be served. The server's

@@ -7,7 +7,6 @@ package web
 // says something changed. docs/dashboard.md describes both.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -102,19 +101,8 @@ type dashPage struct {
 type queueName struct{ ID, Name string }
 
 func (s *Server) renderDash(w http.ResponseWriter, status int, name string, d dashPage) {
-	d.Version = s.cfg.Version
-	d.Sections = sections
-	d.TimeZone = s.timeZone()
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
-		s.log.Error("render page", "page", name, "err", err)
-		http.Error(w, "internal error: page could not be rendered", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	d.pageData = s.filled(d.pageData)
+	s.execute(w, status, name, d)
 }
 
 func (d *Dashboard) queueNames() []queueName {

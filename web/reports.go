@@ -7,7 +7,6 @@ package web
 // file is filtered by the user's scope (scope.go) on the server.
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -292,24 +291,7 @@ func (rp *Reports) render(s *Server, w http.ResponseWriter, status int, page any
 		p.pageData = s.filled(p.pageData)
 		page, name = p, "calls"
 	}
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, page); err != nil {
-		rp.Logger.Error("render page", "page", name, "err", err)
-		http.Error(w, "internal error: the page could not be drawn", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
-}
-
-// filled is d with what every page shows: version, navigation, zone.
-func (s *Server) filled(d pageData) pageData {
-	d.Version = s.cfg.Version
-	d.Sections = sections
-	d.TimeZone = s.timeZone()
-	return d
+	s.execute(w, status, name, page)
 }
 
 // reportCSV answers one table of the report as a spreadsheet.

@@ -169,13 +169,25 @@ type pageData struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
+	s.execute(w, status, name, s.filled(d))
+}
+
+// filled is d with what every page shows: version, navigation, zone.
+func (s *Server) filled(d pageData) pageData {
 	d.Version = s.cfg.Version
 	d.Sections = sections
 	d.TimeZone = s.timeZone()
+	return d
+}
+
+// execute draws template name with data (a page whose pageData is
+// filled) into the answer; a template that fails is logged and answered
+// with 500, never half a page.
+func (s *Server) execute(w http.ResponseWriter, status int, name string, data any) {
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, d); err != nil {
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
-		http.Error(w, "internal error: page could not be rendered", http.StatusInternalServerError)
+		http.Error(w, "internal error: the page could not be drawn", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
