@@ -10,20 +10,42 @@ package board
 import (
 	"context"
 	"time"
+
+	"ringbox/board/line"
 )
 
 // Board is one appliance's hardware.
 type Board interface {
-	// Name identifies the driver ("sim", "pbx-a").
+	// Name identifies the driver ("sim", "pbx-a", "rpi", or the profile
+	// file's name).
 	Name() string
 	// Buttons lists the queue-login buttons, numbered from 1.
 	Buttons() []Button
 	// LED returns the LED of button n (1-based), nil if there is none.
 	LED(n int) LED
-	// Events delivers button presses (debounced) until ctx ends.
+	// QueueLEDs is how many queue LEDs the board has; QueueLED returns
+	// LED n (1-based), nil if there is none. The site's queues[].led says
+	// which queue each one shows.
+	QueueLEDs() int
+	QueueLED(n int) LED
+	// Events delivers button presses (debounced and classified: short,
+	// long, or the service button held for ServiceHold) until ctx ends.
+	// One consumer at a time.
 	Events(ctx context.Context) <-chan ButtonEvent
+	// Lines are the analog ports (FXS, FXO), in the profile's order.
+	Lines() []line.Port
 	Close() error
 }
+
+// Press timing: a press shorter than LongPress is short; held LongPress
+// or more it is long (reported on release); the service button held
+// ServiceHold is a factory-reset request (reported when the time is
+// reached, while it is still held). Contacts bounce for up to Debounce.
+const (
+	Debounce    = 30 * time.Millisecond
+	LongPress   = 2 * time.Second
+	ServiceHold = 10 * time.Second
+)
 
 // Button is a queue-login button.
 type Button struct {
@@ -35,13 +57,24 @@ type Button struct {
 type Press int
 
 const (
-	Short Press = iota // log in or out
-	Long               // log in unavailable / set unavailable
+	Short   Press = iota // log in or out
+	Long                 // log in unavailable / set unavailable
+	Service              // the service button held ServiceHold: factory-reset request
 )
+
+func (p Press) String() string {
+	switch p {
+	case Long:
+		return "long"
+	case Service:
+		return "service"
+	}
+	return "short"
+}
 
 // ButtonEvent is one press of a button.
 type ButtonEvent struct {
-	Button int
+	Button int // 1-based; 0 for the service button
 	Kind   Press
 	Time   time.Time
 }
@@ -53,8 +86,24 @@ const (
 	Off       Pattern = iota // logged out
 	On                       // available
 	SlowBlink                // unavailable or wrap-up (500/500 ms)
-	FastBlink                // ringing (100/100 ms)
+	FastBlink                // ringing (100/100 ms); a queue over its service level
+	DoubleBlink              // two flashes a second (100/100/100/700 ms): a factory-reset request waits
 )
+
+// Steps is the pattern's on/off cycle, starting with on; nil for Off and
+// On, which do not change.
+func (p Pattern) Steps() []time.Duration {
+	ms := time.Millisecond
+	switch p {
+	case SlowBlink:
+		return []time.Duration{500 * ms, 500 * ms}
+	case FastBlink:
+		return []time.Duration{100 * ms, 100 * ms}
+	case DoubleBlink:
+		return []time.Duration{100 * ms, 100 * ms, 100 * ms, 700 * ms}
+	}
+	return nil
+}
 
 func (p Pattern) String() string {
 	switch p {
@@ -64,6 +113,8 @@ func (p Pattern) String() string {
 		return "slow_blink"
 	case FastBlink:
 		return "fast_blink"
+	case DoubleBlink:
+		return "double_blink"
 	}
 	return "off"
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ringbox/board"
+	"ringbox/board/line"
 )
 
 // Board is an in-process board with n buttons and LEDs.
@@ -68,6 +69,15 @@ func (b *Board) Press(n int, kind board.Press) error {
 	b.events <- board.ButtonEvent{Button: n, Kind: kind, Time: time.Now()}
 	return nil
 }
+
+// QueueLEDs implements board.Board.
+func (b *Board) QueueLEDs() int { return 0 }
+
+// QueueLED implements board.Board.
+func (b *Board) QueueLED(n int) board.LED { return nil }
+
+// Lines implements board.Board.
+func (b *Board) Lines() []line.Port { return nil }
 
 func (b *Board) Close() error { return nil }
 

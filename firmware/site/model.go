@@ -201,6 +201,10 @@ type Queue struct {
 	ServiceLevel     Duration     `yaml:"service_level,omitempty"` // default 20s
 	ExitKey          string       `yaml:"exit_key,omitempty"`
 	ExitTo           string       `yaml:"exit_to,omitempty"`
+	// LED is the queue LED on the box that shows this queue: on while
+	// callers wait, fast blink once one has waited past the service
+	// level; 0 for none.
+	LED int `yaml:"led,omitempty"`
 }
 
 // QueueAgent is an agent serving a queue at a level (1 is first). In YAML it
@@ -286,6 +290,11 @@ type Trunk struct {
 	// OfficeNumber overrides system.office_number on calls through this
 	// trunk.
 	OfficeNumber string `yaml:"office_number,omitempty"`
+	// SilenceTimeout ends a call on an FXO line after this long with no
+	// sound either way, for exchanges that signal a hang-up neither by
+	// polarity reversal, loop-current drop nor busy tone; 0 (the
+	// default): off.
+	SilenceTimeout Duration `yaml:"silence_timeout,omitempty"`
 }
 
 // Trunk caller-ID modes.
@@ -308,6 +317,10 @@ type OutboundRoute struct {
 type Line struct {
 	Port      string `yaml:"port"` // "fxs:N"
 	Extension string `yaml:"extension"`
+	// CallWaiting: a second call to the busy line plays the call-waiting
+	// tone with the caller's ID; a hook flash answers it, holding the
+	// first. Off (the default): the second caller gets busy.
+	CallWaiting bool `yaml:"call_waiting,omitempty"`
 }
 
 // Prompt is an uploaded recording.

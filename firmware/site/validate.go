@@ -545,7 +545,25 @@ func validKey(k string) bool {
 	return len(k) == 1 && (k[0] >= '0' && k[0] <= '9' || k[0] == '*' || k[0] == '#')
 }
 
+func (v *validator) queueLEDs() {
+	leds := map[int]int{}
+	for i, q := range v.s.Queues {
+		p := fieldPath(indexPath("queues", i), "led")
+		switch {
+		case q.LED < 0:
+			v.add(p, "queue LEDs are numbered from 1, not %d", q.LED)
+		case q.LED > 0:
+			if first, dup := leds[q.LED]; dup {
+				v.add(p, "queue LED %d already shows queue %q", q.LED, v.s.Queues[first].ID)
+			} else {
+				leds[q.LED] = i
+			}
+		}
+	}
+}
+
 func (v *validator) queueList() {
+	v.queueLEDs()
 	for i, q := range v.s.Queues {
 		p := indexPath("queues", i)
 		v.enum(fieldPath(p, "strategy"), "strategy", q.Strategy, queueStrategies)
@@ -755,6 +773,14 @@ func (v *validator) trunkList() {
 		}
 		v.enum(fieldPath(p, "caller_id"), "caller ID mode", t.CallerID, []string{CallerIDCaller, CallerIDOffice})
 		v.phone(fieldPath(p, "office_number"), "office number", t.OfficeNumber)
+		switch {
+		case t.SilenceTimeout < 0:
+			v.add(fieldPath(p, "silence_timeout"), "silence timeout cannot be negative")
+		case t.SilenceTimeout > 0 && t.FXO == 0:
+			v.add(fieldPath(p, "silence_timeout"), "silence_timeout applies to analog (fxo) lines only; a SIP trunk signals its hang-ups")
+		case t.SilenceTimeout > 0 && t.SilenceTimeout < Duration(5*time.Second):
+			v.add(fieldPath(p, "silence_timeout"), "silence timeout %s is too short: pauses in speech would end calls (use 5s or more)", t.SilenceTimeout)
+		}
 	}
 }
 

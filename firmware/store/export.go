@@ -172,13 +172,13 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 	step("queues", func() error {
 		return rowsEach(ctx, q, `SELECT id, name, strategy, agent_ring_ns, wrapup_ns, confirm, max_no_answer, retry_delay_ns,
 			max_wait_ns, on_timeout, on_empty, hold_music, comfort_set, comfort_every_ns, announce_position_ns,
-			level_wait_ns, service_level_ns, exit_key, exit_to FROM queues ORDER BY pos`, func(r *sql.Rows) error {
+			level_wait_ns, service_level_ns, exit_key, exit_to, led FROM queues ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Queue
 			var comfortSet bool
 			var every site.Duration
 			if e := r.Scan(&x.ID, &x.Name, &x.Strategy, &x.AgentRing, &x.Wrapup, &x.Confirm, &x.MaxNoAnswer, &x.RetryDelay,
 				&x.MaxWait, &x.OnTimeout, &x.OnEmpty, &x.HoldMusic, &comfortSet, &every, &x.AnnouncePosition,
-				&x.LevelWait, &x.ServiceLevel, &x.ExitKey, &x.ExitTo); e != nil {
+				&x.LevelWait, &x.ServiceLevel, &x.ExitKey, &x.ExitTo, &x.LED); e != nil {
 				return e
 			}
 			if comfortSet {
@@ -309,9 +309,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		})
 	})
 	step("trunks", func() error {
-		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number, silence_timeout_ns FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Trunk
-			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber); e != nil {
+			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout); e != nil {
 				return e
 			}
 			st.Trunks = append(st.Trunks, x)
@@ -344,9 +344,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		})
 	})
 	step("lines", func() error {
-		return rowsEach(ctx, q, `SELECT port, extension FROM lines ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT port, extension, call_waiting FROM lines ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Line
-			if e := r.Scan(&x.Port, &x.Extension); e != nil {
+			if e := r.Scan(&x.Port, &x.Extension, &x.CallWaiting); e != nil {
 				return e
 			}
 			st.Lines = append(st.Lines, x)

@@ -496,8 +496,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if dirty["trunks"] {
 		for i, x := range st.Trunks {
 			if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-				register, fxo, caller_id, office_number) VALUES (?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
-				x.Register, x.FXO, x.CallerID, x.OfficeNumber); err != nil {
+				register, fxo, caller_id, office_number, silence_timeout_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout)); err != nil {
 				return err
 			}
 		}
@@ -547,11 +547,11 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 			}
 			if err := ex(what, `INSERT INTO queues (id, pos, name, strategy, agent_ring_ns, wrapup_ns, confirm, max_no_answer,
 				retry_delay_ns, max_wait_ns, on_timeout, on_empty, hold_music, comfort_set, comfort_every_ns,
-				announce_position_ns, level_wait_ns, service_level_ns, exit_key, exit_to)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Strategy, int64(x.AgentRing),
+				announce_position_ns, level_wait_ns, service_level_ns, exit_key, exit_to, led)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Name, x.Strategy, int64(x.AgentRing),
 				int64(x.Wrapup), x.Confirm, x.MaxNoAnswer, int64(x.RetryDelay), int64(x.MaxWait), x.OnTimeout, x.OnEmpty,
 				x.HoldMusic, x.Comfort != nil, int64(every), int64(x.AnnouncePosition), int64(x.LevelWait),
-				int64(x.ServiceLevel), x.ExitKey, x.ExitTo); err != nil {
+				int64(x.ServiceLevel), x.ExitKey, x.ExitTo, x.LED); err != nil {
 				return err
 			}
 			for j, a := range x.Agents {
@@ -630,8 +630,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	}
 	if dirty["lines"] {
 		for i, x := range st.Lines {
-			if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension) VALUES (?,?,?)`,
-				x.Port, i, x.Extension); err != nil {
+			if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension, call_waiting) VALUES (?,?,?,?)`,
+				x.Port, i, x.Extension, x.CallWaiting); err != nil {
 				return err
 			}
 		}

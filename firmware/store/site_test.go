@@ -71,6 +71,7 @@ func fullSite() *site.Site {
 			MaxWait: dur("10m"), OnTimeout: "voicemail:general", OnEmpty: "hangup", HoldMusic: "default",
 			Comfort:          &site.Comfort{Every: dur("45s"), Prompts: []string{"about-us", "main-menu"}},
 			AnnouncePosition: dur("1m"), LevelWait: dur("30s"), ServiceLevel: dur("21s"), ExitKey: "0", ExitTo: "ivr:main",
+			LED: 2,
 		}},
 		IVRs: []site.IVR{{
 			ID: "main", Name: "Main menu", Greeting: "main-menu",
@@ -93,13 +94,13 @@ func fullSite() *site.Site {
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
 				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001"},
-			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller"},
+			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller", SilenceTimeout: dur("30s")},
 		},
 		Outbound: []site.OutboundRoute{
 			{Pattern: "911", Strip: 1, Prepend: "0", Trunks: []string{"pstn", "carrier"}, Emergency: true, Permission: site.PermInternal},
 			{Pattern: "9.", Strip: 2, Prepend: "+1", Trunks: []string{"carrier"}, Emergency: false, Permission: site.PermNational},
 		},
-		Lines:     []site.Line{{Port: "fxs:1", Extension: "201"}},
+		Lines:     []site.Line{{Port: "fxs:1", Extension: "201", CallWaiting: true}},
 		Prompts:   []site.Prompt{{ID: "main-menu", File: "prompts/main-menu.mp3"}, {ID: "about-us", File: "prompts/about.wav"}},
 		HoldMusic: []site.HoldMusic{{ID: "default", Files: []string{"moh/track1.mp3", "moh/track2.mp3"}, Device: "hw:1"}},
 		Users: []site.User{
