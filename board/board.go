@@ -83,11 +83,11 @@ type ButtonEvent struct {
 type Pattern int
 
 const (
-	Off       Pattern = iota // logged out
-	On                       // available
-	SlowBlink                // unavailable or wrap-up (500/500 ms)
-	FastBlink                // ringing (100/100 ms); a queue over its service level
-	DoubleBlink              // two flashes a second (100/100/100/700 ms): a factory-reset request waits
+	Off         Pattern = iota // logged out
+	On                         // available
+	SlowBlink                  // unavailable or wrap-up (500/500 ms)
+	FastBlink                  // ringing (100/100 ms); a queue over its service level
+	DoubleBlink                // two flashes a second (100/100/100/700 ms): a factory-reset request waits
 )
 
 // Steps is the pattern's on/off cycle, starting with on; nil for Off and
