@@ -201,6 +201,25 @@ type BoardButton struct {
 	Long   bool `json:"long"`
 }
 
+// LineChanged: an analog port (FXS or FXO) changed state or health.
+// Health is "ok", "no_battery" (FXO: no line voltage), "in_use" (FXO:
+// another phone on the pair holds the line), "fault" (the chip reported
+// one) or "missing" (the site names a port the board lacks).
+type LineChanged struct {
+	Port   string `json:"port"` // "fxs:1", "fxo:1"
+	State  string `json:"state"`
+	Health string `json:"health"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// FactoryReset: the box's service button was held for a factory reset,
+// which waits for an admin to confirm it in the web page; State is
+// "requested", "cancelled", "expired" or "confirmed".
+type FactoryReset struct {
+	State string `json:"state"`
+	By    string `json:"by,omitempty"` // the login that confirmed or cancelled
+}
+
 // UserLogin: someone logged in to the web page.
 type UserLogin struct {
 	Login string `json:"login"`
@@ -229,3 +248,5 @@ func (QueueEmptyWarning) Type() string { return "queue.empty_warning" }
 func (ConfigChanged) Type() string     { return "config.changed" }
 func (BoardButton) Type() string       { return "board.button" }
 func (UserLogin) Type() string         { return "user.login" }
+func (LineChanged) Type() string       { return "line.changed" }
+func (FactoryReset) Type() string      { return "board.factory_reset" }
