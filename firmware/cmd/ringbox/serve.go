@@ -215,7 +215,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	for _, a := range cur.Agents {
 		buttons = max(buttons, a.Button)
 	}
-	brd := sim.New(max(buttons, 4))
+	brd := sim.New(sim.Options{Buttons: max(buttons, 4), QueueLEDs: 4, FXS: 2, FXO: 1, Zone: cur.System.Zone()})
 	defer brd.Close()
 	pres := presence.New(bus)
 	audio := library.NewCache(f.data, cfg.Site, log)
