@@ -123,8 +123,11 @@ func (s *samples) ReadFrame(f []int16) bool {
 
 // closeSource releases a source that holds something (a music listener).
 func closeSource(s call.Source) {
-	if c, ok := s.(io.Closer); ok {
+	switch c := s.(type) {
+	case io.Closer:
 		_ = c.Close()
+	case interface{ Close() }:
+		c.Close()
 	}
 }
 
