@@ -258,9 +258,11 @@ func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
 	admin := a.token("admin")
 	// The carrier answers every call with 503: down.
 	done := make(chan struct{})
+	var code int
+	var out string
 	go func() {
 		defer close(done)
-		sipp(t, 30*time.Second, "-sf", testdata(t, "uas_503.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-m", "1")
+		code, out = sipp(t, 30*time.Second, "-sf", testdata(t, "uas_503.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-m", "1")
 	}()
 	time.Sleep(time.Second)
 	bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33700, 1000)
@@ -273,6 +275,9 @@ func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
 		return l.Exchange != nil && l.Exchange.OffHook && l.Exchange.Dialed == "911"
 	})
 	<-done
+	if code != 0 {
+		t.Errorf("the carrier (SIPp answering 503) exited %d\n%s", code, out)
+	}
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
 		t.Fatal("the emergency call was not connected on the line")
 	}
