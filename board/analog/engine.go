@@ -116,11 +116,15 @@ func New(cfg Config) *Engine {
 	}
 	e.log = e.log.With("pkg", "analog")
 	for _, p := range cfg.Ports {
-		switch q := p.(type) {
-		case line.FXSPort:
-			e.fxs[q.N()] = newFXS(e, q)
-		case line.FXOPort:
-			e.fxo[q.N()] = newFXO(e, q)
+		fxs, isFXS := p.(line.FXSPort)
+		fxo, isFXO := p.(line.FXOPort)
+		switch {
+		case p.Kind() == line.FXS && isFXS:
+			e.fxs[p.N()] = newFXS(e, fxs)
+		case p.Kind() == line.FXO && isFXO:
+			e.fxo[p.N()] = newFXO(e, fxo)
+		default:
+			e.log.Warn("analog port without its driver interface: ignored", "port", line.Name(p))
 		}
 	}
 	return e

@@ -29,8 +29,8 @@ const (
 type fxsLeg struct {
 	l        *Leg
 	role     role
-	consult  bool       // placed by the phone while another call was held
-	partner  *fxsLeg    // roleLinked
+	consult  bool        // placed by the phone while another call was held
+	partner  *fxsLeg     // roleLinked
 	music    call.Source // roleHeld
 	stopRing func() bool // stops the dialer's ring context watch
 	in       [line.FrameSamples]int16

@@ -202,8 +202,8 @@ func (m legMedia) Digits() <-chan call.Digit {
 	}
 	return m.l.st.Digits()
 }
-func (m legMedia) Codec() string             { return "PCMU" }
-func (m legMedia) Codecs() []string          { return []string{"PCMU", "PCMA"} }
+func (m legMedia) Codec() string    { return "PCMU" }
+func (m legMedia) Codecs() []string { return []string{"PCMU", "PCMA"} }
 func (m legMedia) Hear(ctx context.Context, sink func(frame []int16)) error {
 	if m.l.st == nil {
 		return media.ErrClosed
