@@ -152,4 +152,3 @@ func TestPlayFailsOnABadPin(t *testing.T) {
 		t.Error("Play on a pin that cannot be an output succeeded")
 	}
 }
-
