@@ -1,5 +1,11 @@
 // Package pcm is the analog ports' TDM voice bus, seen as one ALSA card
-// with N interleaved channels: slot i is channel i.
+// with N interleaved 16-bit channels at 8 kHz: slot i is channel i (the
+// chips' PCM start counts put port i's samples there).
+//
+// The audio callback only copies between the device's buffers and fixed
+// per-slot FIFOs, never allocates or blocks; ReadFrame blocks on the
+// slot's FIFO and so is paced by the bus clock. Builds without cgo (or
+// off Linux) have no bus: Open returns audio/device.ErrNoAudio.
 package pcm
 
 import "ringbox/board/line"
