@@ -69,7 +69,13 @@ func Open(p *profile.Profile, opt Options) (_ *Board, err error) {
 		opt.Pin = hostPin
 	}
 	if opt.SPI == nil {
-		opt.SPI = DefaultSPI
+		opt.SPI = func(name string) (spi.Conn, io.Closer, error) {
+			// DefaultSPI needs the host drivers (sysfs spidev) registered.
+			if _, err := host.Init(); err != nil {
+				return nil, nil, fmt.Errorf("periph host drivers: %w", err)
+			}
+			return DefaultSPI(name)
+		}
 	}
 	if opt.PCM == nil {
 		opt.PCM = DefaultPCM

@@ -13,7 +13,10 @@ import (
 
 	"ringbox/board"
 	"ringbox/board/gpio/gpiotest"
+	"ringbox/board/line"
 	"ringbox/board/profile"
+	"ringbox/board/proslic"
+	"ringbox/board/si3050"
 )
 
 // fakePins is a board's GPIO lines by name.
@@ -148,11 +151,67 @@ func TestLineSpecs(t *testing.T) {
 	if len(specs) != 3 {
 		t.Fatalf("%d specs, want 3", len(specs))
 	}
-	want := LineSpec{Kind: 1, N: 2, Chip: "si3215", SPI: "SPI1.0", Channel: 1, Slot: 1, Reset: "SLIC_RST", IRQ: "SLIC_IRQ"}
+	want := LineSpec{Kind: 1, N: 2, Chip: "si3215", SPI: "SPI1.1", Slot: 1, Reset: "SLIC2_RST", IRQ: "SLIC2_IRQ"}
 	if specs[1] != want {
 		t.Errorf("fxs:2 = %+v, want %+v", specs[1], want)
 	}
 	if specs[2].Kind.String() != "fxo" || specs[2].Chip != "si3050" {
 		t.Errorf("fxo:1 = %+v", specs[2])
 	}
+}
+
+func TestRaspberryPiCarrier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := profile.Load("rpi", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins := referencePins(p)
+		fxs, fxo := proslic.NewFake(), si3050.NewFake()
+		devs := map[string]spi.Conn{"SPI0.0": fxs, "SPI0.1": fxo}
+		closed := map[string]bool{}
+		bus := &fakeSlots{}
+		b, err := Open(p, Options{
+			Pin: pins.open,
+			SPI: func(name string) (spi.Conn, io.Closer, error) {
+				c, ok := devs[name]
+				if !ok {
+					return nil, nil, errors.New("no such device")
+				}
+				return c, closerFunc(func() error { closed[name] = true; return nil }), nil
+			},
+			PCM: func(s PCMSpec) (Slots, error) {
+				if s.Channels != 2 || s.Device != "ringbox-pcm" {
+					t.Errorf("PCM bus %+v, want the profile's", s)
+				}
+				return bus, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range b.Lines() {
+			names = append(names, line.Name(l))
+		}
+		if strings.Join(names, " ") != "fxs:1 fxo:1" {
+			t.Fatalf("ports %v, want fxs:1 fxo:1", names)
+		}
+		// A phone lifted on the FXS chip reaches the line engine.
+		fxs.SetOffHook(true)
+		select {
+		case ev := <-b.Lines()[0].Events():
+			if ev.Type != line.OffHook {
+				t.Errorf("fxs:1 reported %v, want off_hook", ev.Type)
+			}
+		case <-time.After(time.Second):
+			t.Error("fxs:1: no event a second after the phone was lifted")
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !closed["SPI0.0"] || !closed["SPI0.1"] || !bus.closed {
+			t.Errorf("after Close: SPI closed %v, PCM closed %v", closed, bus.closed)
+		}
+	})
 }

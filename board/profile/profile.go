@@ -94,10 +94,15 @@ type PCM struct {
 	Channels int    `yaml:"channels,omitempty"`
 }
 
-// chips are the chips a profile may name, with the port kind each drives.
-var chips = map[string]line.Kind{
-	"si3215": line.FXS,
-	"si3050": line.FXO,
+// chips are the chips a profile may name: the port kind each drives and
+// its channels.
+var chips = map[string]struct {
+	kind     line.Kind
+	channels int
+}{
+	"si3210": {line.FXS, 1},
+	"si3215": {line.FXS, 1},
+	"si3050": {line.FXO, 1},
 }
 
 // MaxBytes bounds a profile file.
@@ -269,15 +274,15 @@ func (p *Profile) Validate() error {
 		ck, known := chips[l.Chip]
 		switch {
 		case !known:
-			add(l.line, f+".chip", "unknown chip %q (known: si3215, si3050)", l.Chip)
-		case err == nil && ck != kind:
-			add(l.line, f+".chip", "%s drives %s ports, not %s", l.Chip, ck, kind)
+			add(l.line, f+".chip", "unknown chip %q (known: si3210, si3215, si3050)", l.Chip)
+		case err == nil && ck.kind != kind:
+			add(l.line, f+".chip", "%s drives %s ports, not %s", l.Chip, ck.kind, kind)
 		}
 		if l.SPI == "" {
 			add(l.line, f+".spi", "required: the chip's SPI device, e.g. SPI0.0")
 		}
-		if l.Channel < 0 {
-			add(l.line, f+".channel", "negative")
+		if l.Channel < 0 || (known && l.Channel >= ck.channels) {
+			add(l.line, f+".channel", "channel %d: %s has channels 0 to %d", l.Channel, l.Chip, ck.channels-1)
 		}
 		key := l.SPI + "/" + strconv.Itoa(l.Channel)
 		if other := chans[key]; other != "" && l.SPI != "" {

@@ -114,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		{"port twice", minimal + "  - {port: \"fxs:1\", chip: si3215, spi: SPI0.1, slot: 1}\n", "lines[1].port: fxs:1 twice"},
 		{"slot twice", minimal + "  - {port: \"fxs:2\", chip: si3215, spi: SPI0.1, slot: 0}\n", "slot 0 already carries fxs:1"},
 		{"chip channel twice", minimal + "  - {port: \"fxs:2\", chip: si3215, spi: SPI0.0, slot: 1}\n", "channel 0 of SPI0.0 already drives fxs:1"},
+		{"shared irq across devices", strings.Replace(minimal, "slot: 0}", "slot: 0, irq: I}", 1) + "  - {port: \"fxs:2\", chip: si3215, spi: SPI0.1, slot: 1, irq: I}\n", "lines[1].irq: pin I is already lines SPI0.0 irq"},
 		{"irq shared across devices", strings.Replace(minimal, "slot: 0}", "slot: 0, irq: B1}", 1), "lines[0].irq: pin B1 is already buttons[0]"},
 		{"wrong type", strings.Replace(minimal, "channels: 2", "channels: two", 1), "line 6"},
 		{"empty", "", "empty"},
@@ -129,18 +130,20 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestDualChipSharesResetAndIRQ(t *testing.T) {
-	y := minimal + `  - {port: "fxs:2", chip: si3215, spi: SPI0.0, channel: 1, slot: 1, reset: RST, irq: IRQ}
-  - {port: "fxo:1", chip: si3050, spi: SPI0.1, slot: 2, reset: RST2}
+func TestResetIRQAndChannel(t *testing.T) {
+	y := minimal + `  - {port: "fxo:1", chip: si3050, spi: SPI0.1, slot: 1, reset: RST2}
 `
 	y = strings.Replace(y, "slot: 0}", "slot: 0, reset: RST, irq: IRQ}", 1)
-	y = strings.Replace(y, "channels: 2", "channels: 4", 1)
 	p, err := Parse([]byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k, n := p.Lines[2].Kind(); k != line.FXO || n != 1 {
-		t.Errorf("lines[2] is %v:%d, want fxo:1", k, n)
+	if k, n := p.Lines[1].Kind(); k != line.FXO || n != 1 {
+		t.Errorf("lines[1] is %v:%d, want fxo:1", k, n)
+	}
+	y2 := strings.Replace(minimal, "slot: 0}", "slot: 0, channel: 1}", 1)
+	if _, err := Parse([]byte(y2)); err == nil || !strings.Contains(err.Error(), "lines[0].channel: channel 1: si3215 has channels 0 to 0") {
+		t.Errorf("channel 1 of an si3215: %v", err)
 	}
 }
 
