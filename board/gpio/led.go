@@ -35,7 +35,9 @@ type led struct {
 
 	mu    sync.Mutex // protects following
 	pat   board.Pattern
-	start time.Time // when pat was set: its cycle starts there, lit
+	start time.Time       // when pat was set: its cycle starts there, lit
+	steps []time.Duration // pat.Steps(), kept: Steps allocates
+	cycle time.Duration   // the steps' sum
 
 	lit     int8 // -1 unknown, 0 dark, 1 lit: what the pin was last set to
 	failing bool // the last Out failed (logged once until one succeeds)
@@ -85,7 +87,10 @@ func (l *led) Set(pat board.Pattern) {
 		l.mu.Unlock()
 		return
 	}
-	l.pat, l.start = pat, time.Now()
+	l.pat, l.start, l.steps, l.cycle = pat, time.Now(), pat.Steps(), 0
+	for _, s := range l.steps {
+		l.cycle += s
+	}
 	l.mu.Unlock()
 	select {
 	case l.p.wake <- struct{}{}:
@@ -115,15 +120,10 @@ func (l *led) out(lit bool) error {
 // (the zero time: never).
 func (l *led) state(now time.Time) (lit bool, next time.Time) {
 	l.mu.Lock()
-	pat, start := l.pat, l.start
+	pat, start, steps, cycle := l.pat, l.start, l.steps, l.cycle
 	l.mu.Unlock()
-	steps := pat.Steps()
 	if steps == nil {
 		return pat == board.On, time.Time{}
-	}
-	var cycle time.Duration
-	for _, s := range steps {
-		cycle += s
 	}
 	elapsed := now.Sub(start)
 	at := start.Add(elapsed - elapsed%cycle) // this cycle's start

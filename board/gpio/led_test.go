@@ -152,3 +152,34 @@ func TestPlayFailsOnABadPin(t *testing.T) {
 		t.Error("Play on a pin that cannot be an output succeeded")
 	}
 }
+
+// BenchmarkLEDState measures what the player does for each LED when it
+// wakes: where in its pattern the LED is and when it next changes.
+func BenchmarkLEDState(b *testing.B) {
+	p, err := Play([]LEDPin{{Pin: gpiotest.New("LED", gpio.Low)}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	l := p.leds[0]
+	l.Set(board.DoubleBlink)
+	now := time.Now().Add(time.Hour + 350*ms)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.state(now)
+	}
+}
+
+func TestLEDStateDoesNotAllocate(t *testing.T) {
+	p, err := Play([]LEDPin{{Pin: gpiotest.New("LED", gpio.Low)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	l := p.leds[0]
+	l.Set(board.DoubleBlink)
+	now := time.Now().Add(time.Hour)
+	if n := testing.AllocsPerRun(100, func() { l.state(now) }); n != 0 {
+		t.Errorf("state allocates %v times a call, want 0", n)
+	}
+}

@@ -169,3 +169,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse measures reading and validating the reference board's
+// profile, which serve does once at start.
+func BenchmarkParse(b *testing.B) {
+	data, err := builtin.ReadFile("boards/pbx-a.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
