@@ -26,7 +26,7 @@ func TestBoardFlag(t *testing.T) {
 func TestOpenBoardNamesWhatFailed(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	s := &site.Site{}
-	simb := sim.New(4)
+	simb := sim.New(sim.Options{Buttons: 4})
 	if b, err := openBoard("sim", t.TempDir(), s, simb, quiet); err != nil || b != simb {
 		t.Errorf("openBoard(sim) = %v, %v", b, err)
 	}
