@@ -166,6 +166,9 @@ type pageData struct {
 	Sources  []source
 	Exist    bool
 	TimeZone string // the site's IANA zone, for the pages' times
+	// ResetPending: a factory reset waits for an admin (factory.go);
+	// the top bar shows admins a banner.
+	ResetPending bool
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
@@ -177,6 +180,10 @@ func (s *Server) filled(d pageData) pageData {
 	d.Version = s.cfg.Version
 	d.Sections = sections
 	d.TimeZone = s.timeZone()
+	s.mu.Lock()
+	pending := s.resetPending
+	s.mu.Unlock()
+	d.ResetPending = pending != nil && pending()
 	return d
 }
 

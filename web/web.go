@@ -115,6 +115,7 @@ type Server struct {
 	adminSet bool // an admin has been seen; admins are not un-created
 	// sectionPages are the sections with a page of their own.
 	sectionPages map[string]http.HandlerFunc
+	resetPending func() bool // a factory reset waits (factory.go); nil: never
 }
 
 // New returns a server with its own routes registered.

@@ -32,4 +32,7 @@ type PCMSpec struct {
 type LineOptions struct {
 	RingHz int           // ringing frequency: 20 (North America) or 25 (Europe)
 	Poll   time.Duration // how often hook and line state are read when there is no IRQ; 0: 5 ms
+	// Country is the FXO line interface (DC termination, AC impedance):
+	// "us" (FCC) or "ctr21" (Europe); "": ctr21 if RingHz is 25, else us.
+	Country string
 }

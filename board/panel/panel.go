@@ -1,13 +1,25 @@
 // Package panel runs the box's front panel: the queue-login buttons and
-// their LEDs. A button belongs to the agent whose site entry names it
+// their LEDs, the queue LEDs, and the service button.
+//
+// A button belongs to the agent whose site entry names it
 // (agents[].button); a short press logs the agent in or out of all their
 // queues, a long press toggles unavailable (logging a logged-out agent in
 // unavailable). Each agent's LED follows their status and state.
+//
+// A queue LED (site queues[].led) is off while nobody waits in its queue,
+// on while callers wait, and blinks fast once the longest-waiting caller
+// has waited past the queue's service level.
+//
+// The service button held board.ServiceHold raises a factory-reset
+// request ([Reset]); the status LED (or, on a board without one, every
+// button LED) double-blinks until an admin confirms or cancels it in the
+// web page, or it expires.
 package panel
 
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"ringbox/board"
 	"ringbox/firmware/acd"
@@ -19,11 +31,48 @@ import (
 type Agents interface {
 	Button(agentID string, long bool) error
 	Agent(ctx context.Context, id string) (acd.AgentInfo, error)
+	Queues(ctx context.Context) ([]acd.QueueInfo, error)
 }
 
-// Run connects brd's buttons and LEDs to the agents until ctx ends.
+// statusBoard is a board with a status LED (board/hw).
+type statusBoard interface {
+	StatusLED() board.LED
+}
+
+// Panel connects a board's buttons and LEDs to the ACD.
+type Panel struct {
+	Board  board.Board
+	Agents Agents
+	Config *config.Store
+	Bus    *events.Bus
+	Reset  *Reset       // nil: the service button does nothing
+	Logger *slog.Logger // nil: slog.Default()
+}
+
+// Run connects brd's buttons and LEDs to the agents until ctx ends; the
+// service button does nothing.
 func Run(ctx context.Context, brd board.Board, agents Agents, cfg *config.Store, bus *events.Bus, log *slog.Logger) {
+	(&Panel{Board: brd, Agents: agents, Config: cfg, Bus: bus, Logger: log}).Run(ctx)
+}
+
+// queueTick is how often queue LEDs are looked at while callers wait:
+// the service level is crossed without an event.
+const queueTick = time.Second
+
+// Run runs the panel until ctx ends.
+func (p *Panel) Run(ctx context.Context) {
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	log = log.With("pkg", "panel")
+	brd, cfg := p.Board, p.Config
+	var status board.LED
+	if sb, ok := brd.(statusBoard); ok {
+		status = sb.StatusLED()
+	}
+	resetPending := false
+
 	agentOf := func(n int) (string, bool) {
 		for _, a := range cfg.Site().Agents {
 			if a.Button == n {
@@ -37,9 +86,12 @@ func Run(ctx context.Context, brd board.Board, agents Agents, cfg *config.Store,
 			if a.ID != id || a.Button == 0 || brd.LED(a.Button) == nil {
 				continue
 			}
-			info, err := agents.Agent(ctx, id)
+			info, err := p.Agents.Agent(ctx, id)
 			if err != nil {
 				return
+			}
+			if resetPending && status == nil {
+				return // the button LEDs show the reset request
 			}
 			brd.LED(a.Button).Set(Pattern(info))
 		}
@@ -49,37 +101,143 @@ func Run(ctx context.Context, brd board.Board, agents Agents, cfg *config.Store,
 			led(a.ID)
 		}
 	}
-	sub := bus.Subscribe(256, events.Filter("agent.", "config.changed"))
+	// showReset shows a pending factory reset, or stops showing it.
+	showReset := func(pending bool) {
+		resetPending = pending
+		switch {
+		case status != nil && pending:
+			status.Set(board.DoubleBlink)
+		case status != nil:
+			status.Set(board.On) // the box is up
+		case pending:
+			for _, b := range brd.Buttons() {
+				if l := brd.LED(b.N); l != nil {
+					l.Set(board.DoubleBlink)
+				}
+			}
+		default:
+			all()
+		}
+	}
+
+	// Queue LEDs, refreshed on queue events and every queueTick while
+	// anyone waits.
+	var tick <-chan time.Time
+	var ticker *time.Ticker
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	queues := func() {
+		if brd.QueueLEDs() == 0 {
+			return
+		}
+		infos, err := p.Agents.Queues(ctx)
+		if err != nil {
+			return
+		}
+		waiting := QueueLEDs(brd, cfg, infos)
+		switch {
+		case waiting && ticker == nil:
+			ticker = time.NewTicker(queueTick)
+			tick = ticker.C
+		case !waiting && ticker != nil:
+			ticker.Stop()
+			ticker, tick = nil, nil
+		}
+	}
+
+	sub := p.Bus.Subscribe(256, events.Filter("agent.", "queue.", "config.changed", "board.factory_reset"))
 	defer sub.Close()
+	if p.Reset != nil {
+		_, pending := p.Reset.Pending()
+		showReset(pending)
+	} else {
+		showReset(false)
+	}
 	all()
+	queues()
 	presses := brd.Events(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case p, ok := <-presses:
+		case pr, ok := <-presses:
 			if !ok {
 				return
 			}
-			id, ok := agentOf(p.Button)
-			if !ok {
-				log.Info("button has no agent", "button", p.Button)
+			if pr.Button == 0 {
+				if pr.Kind != board.Service {
+					continue // only holding the service button means anything
+				}
+				if p.Reset == nil {
+					log.Warn("service button held, but factory reset is not available")
+					continue
+				}
+				log.Warn("service button held: factory reset requested; an admin must confirm it in the web page")
+				p.Reset.Raise()
 				continue
 			}
-			if err := agents.Button(id, p.Kind == board.Long); err != nil {
-				log.Warn("button", "button", p.Button, "agent", id, "err", err)
+			id, ok := agentOf(pr.Button)
+			if !ok {
+				log.Info("button has no agent", "button", pr.Button)
+				continue
 			}
+			if err := p.Agents.Button(id, pr.Kind == board.Long); err != nil {
+				log.Warn("button", "button", pr.Button, "agent", id, "err", err)
+			}
+		case <-tick:
+			queues()
 		case ev := <-sub.C():
-			switch p := ev.Data.(type) {
+			switch d := ev.Data.(type) {
 			case events.AgentStatus:
-				led(p.Agent)
+				led(d.Agent)
 			case events.AgentState:
-				led(p.Agent)
+				led(d.Agent)
+			case events.FactoryReset:
+				showReset(d.State == "requested")
+			case events.QueueCaller:
+				queues()
 			default:
 				all()
+				queues()
 			}
 		}
 	}
+}
+
+// QueueLEDs sets each queue LED from the queues' waiting callers and
+// reports whether anyone waits in a queue with an LED.
+func QueueLEDs(brd board.Board, cfg *config.Store, infos []acd.QueueInfo) (waiting bool) {
+	byID := make(map[string]*acd.QueueInfo, len(infos))
+	for i := range infos {
+		byID[infos[i].ID] = &infos[i]
+	}
+	s := cfg.Site()
+	for i := range s.Queues {
+		q := &s.Queues[i]
+		l := brd.QueueLED(q.LED)
+		if q.LED == 0 || l == nil {
+			continue
+		}
+		info := byID[q.ID]
+		if info == nil || len(info.Callers) == 0 {
+			l.Set(board.Off)
+			continue
+		}
+		waiting = true
+		oldest := 0.0
+		for _, c := range info.Callers {
+			oldest = max(oldest, c.Wait)
+		}
+		if time.Duration(oldest*float64(time.Second)) > q.ServiceTarget() {
+			l.Set(board.FastBlink)
+		} else {
+			l.Set(board.On)
+		}
+	}
+	return waiting
 }
 
 // Pattern is what an agent's LED shows: off logged out, on available,

@@ -62,7 +62,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	data := dataFlag(fs)
 	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
 	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address")
-	fs.StringVar(&f.board, "board", "sim", "board driver: sim")
+	fs.StringVar(&f.board, "board", "sim", boardUsage)
 	fs.StringVar(&f.siteFile, "site", "", "site file imported on first start only (empty database)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
@@ -94,8 +94,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	slog.SetDefault(log)
-	if f.board != "sim" {
-		return usageError{fmt.Errorf("--board %q: this build has only the sim board", f.board)}
+	if err := checkBoard(f.board); err != nil {
+		return usageError{err}
 	}
 	portMin, portMax, err := parsePortRange(f.rtpPorts)
 	if err != nil {
@@ -175,6 +175,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 
 	// A restore is applied while nothing has the database open. If it
 	// fails the previous data is back, and the box starts on it.
+	// A confirmed factory reset erases everything first (board.go).
+	if _, err := backup.ErasePending(f.data, log); err != nil {
+		log.Error("factory reset not finished; it is tried again at the next start", "err", err)
+	}
 	if _, err := backup.ApplyPending(f.data, log); err != nil {
 		log.Error("restore not applied; starting on the previous data", "err", err)
 	}
@@ -218,6 +222,11 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	brd := sim.New(sim.Options{Buttons: max(buttons, 4), QueueLEDs: 4, FXS: 2, FXO: 1, Zone: cur.System.Zone()})
 	defer brd.Close()
+	box, err := openBoard(f.board, f.data, cur, brd, log) // board.go
+	if err != nil {
+		return err
+	}
+	defer box.Close()
 	pres := presence.New(bus)
 	audio := library.NewCache(f.data, cfg.Site, log)
 	hub := moh.New()
@@ -298,7 +307,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// The analog ports are extensions (FXS) and trunks (FXO): their engine
 	// rings them and starts their calls through the flow.
 	lines := analog.New(analog.Config{
-		Ports: brd.Lines(), Site: cfg.Site, Media: med, Bus: bus, Logger: log,
+		Ports: box.Lines(), Site: cfg.Site, Media: med, Bus: bus, Logger: log,
 		Handle: func(ctx context.Context, in call.Leg, info analog.CallInfo) {
 			fl.Handle(ctx, in, flow.Inbound{CallID: info.CallID, From: info.From, To: info.To,
 				Extension: info.Extension, Trunk: info.Trunk, DID: info.DID})
@@ -332,7 +341,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			set.WritePrometheus(w)
 		}),
 	})
-	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus, Board: brd}) {
+	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus, Board: box}) {
 		ws.HandleRoute(r)
 	}
 	for _, r := range web.AgentRoutes(queues) {
@@ -371,6 +380,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Store: st, Config: cfg, Flow: fl, Library: lib, SIP: sipSrv, Reload: reload,
 		SIPHost: hostFor(pub), SIPPort: sipPort, Realm: f.realm, Logger: log,
 	})
+	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
 	for _, r := range web.BackupRoutes(web.Backup{
@@ -400,7 +410,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	wg.Go(func() { errc <- med.Run(runCtx) })
 	wg.Go(func() { errc <- hub.Run(runCtx) })
 	wg.Go(func() { errc <- queues.Run(runCtx) })
-	wg.Go(func() { panel.Run(runCtx, brd, queues, cfg, bus, log) })
+	wg.Go(func() {
+		(&panel.Panel{Board: box, Agents: queues, Config: cfg, Bus: bus, Reset: reset, Logger: log}).Run(runCtx)
+	})
 	wg.Go(func() { errc <- lines.Run(runCtx) })
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ringbox/board/sim"
+	"ringbox/firmware/site"
+)
+
+func TestBoardFlag(t *testing.T) {
+	for _, ok := range []string{"sim", "pbx-a", "rpi", "/etc/ringbox/board.yaml", "mine.yaml"} {
+		if err := checkBoard(ok); err != nil {
+			t.Errorf("checkBoard(%q) = %v", ok, err)
+		}
+	}
+	err := checkBoard("pbx")
+	if err == nil || !strings.Contains(err.Error(), "pbx-a, rpi") {
+		t.Errorf("checkBoard(pbx) = %v, want the choices", err)
+	}
+}
+
+func TestOpenBoardNamesWhatFailed(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	s := &site.Site{}
+	simb := sim.New(sim.Options{Buttons: 4})
+	if b, err := openBoard("sim", t.TempDir(), s, simb, quiet); err != nil || b != simb {
+		t.Errorf("openBoard(sim) = %v, %v", b, err)
+	}
+	// This machine is not the reference board: its first button's line
+	// is missing.
+	_, err := openBoard("pbx-a", t.TempDir(), s, simb, quiet)
+	want := "--board pbx-a: button 1: GPIO line QLOGIN1 not found (is this the pbx-a board?)"
+	if err == nil || (err.Error() != want && !strings.Contains(err.Error(), "periph host drivers")) {
+		t.Errorf("openBoard(pbx-a) = %v, want %q", err, want)
+	}
+	bad := filepath.Join(t.TempDir(), "b.yaml")
+	os.WriteFile(bad, []byte("name: b\nbuttons:\n  - {n: 1, pin: X, colour: red}\n"), 0o644)
+	_, err = openBoard(bad, "", s, simb, quiet)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("openBoard(%s) = %v, want the file and the line", bad, err)
+	}
+}
+
+func TestRingHz(t *testing.T) {
+	for zone, want := range map[string]int{"us": 20, "uk": 25, "de": 25, "jp": 20} {
+		if got := ringHz(zone); got != want {
+			t.Errorf("ringHz(%s) = %d, want %d", zone, got, want)
+		}
+	}
+}
