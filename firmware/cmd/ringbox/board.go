@@ -11,6 +11,7 @@ import (
 	"ringbox/board/hw"
 	"ringbox/board/panel"
 	"ringbox/board/profile"
+	"ringbox/board/sim"
 	"ringbox/firmware/backup"
 	"ringbox/firmware/events"
 	"ringbox/firmware/site"
@@ -31,13 +32,18 @@ func checkBoard(name string) error {
 	return fmt.Errorf("--board %q: want sim, %s or a profile's .yaml path", name, strings.Join(profile.Builtin(), ", "))
 }
 
-// openBoard returns the board --board names: sim itself for "sim", else
-// the hardware of the profile, with the ringing frequency of the site's
-// tone zone unless the profile fixes it. Errors name the profile and the
-// pin or device that failed.
-func openBoard(name, dataDir string, s *site.Site, sim board.Board, log *slog.Logger) (board.Board, error) {
+// openBoard returns the board --board names: the simulated board for
+// "sim" (with at least as many buttons as the site's agents use, 4 queue
+// LEDs, 2 FXS and 1 FXO port), else the hardware of the profile, with the
+// ringing frequency of the site's tone zone unless the profile fixes it.
+// Errors name the profile and the pin or device that failed.
+func openBoard(name, dataDir string, s *site.Site, log *slog.Logger) (board.Board, error) {
 	if name == "sim" {
-		return sim, nil
+		buttons := 4
+		for _, a := range s.Agents {
+			buttons = max(buttons, a.Button)
+		}
+		return sim.New(sim.Options{Buttons: buttons, QueueLEDs: 4, FXS: 2, FXO: 1, Zone: s.System.Zone()}), nil
 	}
 	p, err := profile.Load(name, dataDir)
 	if err != nil {

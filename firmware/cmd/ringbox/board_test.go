@@ -25,21 +25,26 @@ func TestBoardFlag(t *testing.T) {
 
 func TestOpenBoardNamesWhatFailed(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
-	s := &site.Site{}
-	simb := sim.New(sim.Options{Buttons: 4})
-	if b, err := openBoard("sim", t.TempDir(), s, simb, quiet); err != nil || b != simb {
-		t.Errorf("openBoard(sim) = %v, %v", b, err)
+	s := &site.Site{Agents: []site.Agent{{ID: "bob", Button: 6}}}
+	b, err := openBoard("sim", t.TempDir(), s, quiet)
+	if err != nil {
+		t.Fatalf("openBoard(sim) = %v", err)
 	}
+	if _, ok := b.(*sim.Board); !ok || len(b.Buttons()) != 6 || len(b.Lines()) != 3 {
+		t.Errorf("openBoard(sim) = %T with %d buttons and %d lines, want the sim board with 6 buttons (bob's is 6), 2 FXS and 1 FXO",
+			b, len(b.Buttons()), len(b.Lines()))
+	}
+	b.Close()
 	// This machine is not the reference board: its first button's line
 	// is missing.
-	_, err := openBoard("pbx-a", t.TempDir(), s, simb, quiet)
+	_, err = openBoard("pbx-a", t.TempDir(), s, quiet)
 	want := "--board pbx-a: button 1: GPIO line QLOGIN1 not found (is this the pbx-a board?)"
 	if err == nil || (err.Error() != want && !strings.Contains(err.Error(), "periph host drivers")) {
 		t.Errorf("openBoard(pbx-a) = %v, want %q", err, want)
 	}
 	bad := filepath.Join(t.TempDir(), "b.yaml")
 	os.WriteFile(bad, []byte("name: b\nbuttons:\n  - {n: 1, pin: X, colour: red}\n"), 0o644)
-	_, err = openBoard(bad, "", s, simb, quiet)
+	_, err = openBoard(bad, "", s, quiet)
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("openBoard(%s) = %v, want the file and the line", bad, err)
 	}

@@ -25,7 +25,6 @@ import (
 	"ringbox/audio/moh"
 	"ringbox/board/analog"
 	"ringbox/board/panel"
-	"ringbox/board/sim"
 	"ringbox/firmware/acd"
 	"ringbox/firmware/backup"
 	"ringbox/firmware/call"
@@ -216,13 +215,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 
 	bus := events.New()
-	buttons := 0
-	for _, a := range cur.Agents {
-		buttons = max(buttons, a.Button)
-	}
-	brd := sim.New(sim.Options{Buttons: max(buttons, 4), QueueLEDs: 4, FXS: 2, FXO: 1, Zone: cur.System.Zone()})
-	defer brd.Close()
-	box, err := openBoard(f.board, f.data, cur, brd, log) // board.go
+	box, err := openBoard(f.board, f.data, cur, log) // board.go
 	if err != nil {
 		return err
 	}
