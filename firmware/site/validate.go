@@ -818,33 +818,13 @@ func (v *validator) outboundList() {
 		if len(r.Trunks) == 0 {
 			v.add(p, "no trunks: calls matching %q would have nowhere to go", r.Pattern)
 		}
-		sipTrunk := false
 		for j, t := range r.Trunks {
 			if _, ok := v.trunks[t]; !ok {
 				v.add(indexPath(fieldPath(p, "trunks"), j), "unknown trunk %q (no trunk with id %q)", t, t)
-				sipTrunk = true // said already
-			} else if !v.fxoTrunk(t) {
-				sipTrunk = true
 			}
-		}
-		// Dialling out on an analog line comes with the board's FXO leg;
-		// until then such a trunk is skipped (the route fails over), so a
-		// route needs a SIP trunk to place calls at all.
-		if len(r.Trunks) > 0 && !sipTrunk {
-			v.add(fieldPath(p, "trunks"), "only analog (FXO) trunks: this firmware cannot dial out on an FXO line yet; add a SIP trunk to the route")
 		}
 		v.enum(fieldPath(p, "permission"), "permission", r.Permission, permissions)
 	}
-}
-
-// fxoTrunk reports whether the trunk with id is an analog line.
-func (v *validator) fxoTrunk(id string) bool {
-	for _, t := range v.s.Trunks {
-		if t.ID == id {
-			return t.FXO > 0
-		}
-	}
-	return false
 }
 
 func (v *validator) lineList() {
