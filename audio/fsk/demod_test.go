@@ -3,6 +3,7 @@ package fsk
 import (
 	"math"
 	"math/rand/v2"
+	"ringbox/audio/tone"
 	"testing"
 	"time"
 )
@@ -140,5 +141,181 @@ func TestDemodNoise(t *testing.T) {
 				t.Errorf("%v at %g dB SNR: %d of 50 received, want at least %d", std, tt.snr, ok, tt.need)
 			}
 		}
+	}
+}
+
+// levelOf is the mean power of pcm in dBm0.
+func levelOf(pcm []int16) float64 {
+	var e float64
+	for _, s := range pcm {
+		e += float64(s) * float64(s)
+	}
+	a := tone.Amplitude(0)
+	return 10 * math.Log10(e/float64(len(pcm))/(a*a/2))
+}
+
+func TestOnHookLayout(t *testing.T) {
+	m := Message{Time: when, Number: "5551234", Name: "Alice"}
+	for _, std := range []Standard{Bell202, V23} {
+		pcm := OnHook(std, m, -13)
+		bits := 300 + 180 + 10*len(Encode(m)) + 10
+		if want := bits * Rate / 1200; len(pcm) != want {
+			t.Errorf("%v: OnHook is %d samples, want %d (%d bits)", std, len(pcm), want, bits)
+		}
+		if l := levelOf(pcm); math.Abs(l+13) > 0.2 {
+			t.Errorf("%v: OnHook at %.2f dBm0, want -13", std, l)
+		}
+		// The 150 ms after the seizure are all mark.
+		mark, space := std.freqs()
+		markRun := pcm[2000+40 : 3200-40]
+		if pm, ps := goertzelPower(markRun, mark, Rate), goertzelPower(markRun, space, Rate); pm < 1000*ps {
+			t.Errorf("%v: the mark run is not mark (mark/space %.1f dB)", std, 10*math.Log10(pm/ps))
+		}
+		off := OffHook(std, m, -13)
+		if want := (96 + 10*len(Encode(m)) + 10) * Rate / 1200; len(off) != want {
+			t.Errorf("%v: OffHook is %d samples, want %d", std, len(off), want)
+		}
+	}
+}
+
+func TestCAS(t *testing.T) {
+	pcm := CAS(-15)
+	if len(pcm) != 640 {
+		t.Fatalf("CAS is %d samples, want 640 (80 ms)", len(pcm))
+	}
+	mid := pcm[80:560]
+	for _, f := range []float64{2130, 2750} {
+		// |X|² of a sine of amplitude a over n samples is (a·n/2)².
+		a := 2 * math.Sqrt(goertzelPower(mid, f, Rate)) / float64(len(mid))
+		if l := 20 * math.Log10(a/tone.Amplitude(0)); math.Abs(l+15) > 0.5 {
+			t.Errorf("CAS %g Hz at %.2f dBm0, want -15", f, l)
+		}
+	}
+	if pcm[0] != 0 || pcm[len(pcm)-1] != 0 {
+		t.Errorf("CAS starts/ends at %d/%d, want ramps to 0", pcm[0], pcm[len(pcm)-1])
+	}
+}
+
+// TestReceive covers what TestDemodNoise does not: type II bursts, DTMF
+// caller ID, and a receiver that keeps listening after a message.
+func TestReceive(t *testing.T) {
+	silence := make([]int16, 4000)
+	tests := []struct {
+		name string
+		std  Standard
+		pcm  func(Message) []int16
+		m    Message
+		want Message // zero: m
+	}{
+		{"bell202 type II", Bell202, func(m Message) []int16 { return OffHook(Bell202, m, -15) }, Message{Time: when, Number: "2125551234", Name: "Bob"}, Message{}},
+		{"v23 type II", V23, func(m Message) []int16 { return OffHook(V23, m, -15) }, Message{Time: when, NumberAbsent: 'P', NameAbsent: 'P'}, Message{}},
+		{"dtmf number", DTMFCLIP, func(m Message) []int16 { return OnHook(DTMFCLIP, m, -10) }, Message{Number: "0201234567"}, Message{}},
+		{"dtmf drops +", DTMFCLIP, func(m Message) []int16 { return OnHook(DTMFCLIP, m, -10) }, Message{Number: "+31201234567"}, Message{Number: "31201234567"}},
+		{"dtmf private", DTMFCLIP, func(m Message) []int16 { return OffHook(DTMFCLIP, m, -10) }, Message{NumberAbsent: 'P'}, Message{}},
+		{"dtmf unavailable", DTMFCLIP, func(m Message) []int16 { return OnHook(DTMFCLIP, m, -10) }, Message{NumberAbsent: 'O'}, Message{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == (Message{}) {
+				want = tt.m
+			}
+			burst := tt.pcm(tt.m)
+			pcm := append(append(append(append([]int16{}, silence...), burst...), silence...), burst...)
+			pcm = append(pcm, silence...)
+			got := receive(NewDemod(tt.std), pcm)
+			if len(got) != 2 || !sameMessage(got[0], want) || !sameMessage(got[1], want) {
+				t.Errorf("received %v from two bursts, want %s twice", got, fmtMsg(want))
+			}
+			if r, err := refDecode(tt.std, pcm); err != nil || !sameMessage(r, want) {
+				t.Errorf("reference decoder: %s, %v; want %s", fmtMsg(r), err, fmtMsg(want))
+			}
+		})
+	}
+}
+
+// TestNoFalseMessage feeds a minute of noise at several levels and of
+// tones near the FSK frequencies: nothing may come out.
+func TestNoFalseMessage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, std := range []Standard{Bell202, V23, DTMFCLIP} {
+		d := NewDemod(std)
+		frame := make([]int16, 160)
+		for i := range 3000 { // 60 s
+			sigma := tone.Amplitude(-50 + float64(i%40)) // -50 to -11 dBm0
+			for k := range frame {
+				v := sigma * rng.NormFloat64()
+				if i%7 == 0 {
+					v += tone.Amplitude(-20) * math.Sin(2*math.Pi*1700*float64(k)/Rate)
+				}
+				frame[k] = int16(max(-32768, min(32767, v)))
+			}
+			if m, ok := d.Feed(frame); ok {
+				t.Errorf("%v: noise gave message %s", std, fmtMsg(m))
+			}
+		}
+	}
+}
+
+func TestReset(t *testing.T) {
+	m := Message{Time: when, Number: "123456"}
+	pcm := OnHook(V23, m, -10)
+	half := len(pcm) - 160*4 // all but the message's end
+	d := NewDemod(V23)
+	receive(d, pcm[:half/160*160])
+	d.Reset()
+	if got := receive(d, append(pcm[half/160*160:], make([]int16, 800)...)); len(got) != 0 {
+		t.Errorf("after Reset the end of a burst gave %v", got)
+	}
+	if got := receive(d, append(pcm, make([]int16, 800)...)); len(got) != 1 || !sameMessage(got[0], m) {
+		t.Errorf("after Reset a whole burst gave %v, want %s", got, fmtMsg(m))
+	}
+}
+
+func TestDemodNoAllocs(t *testing.T) {
+	for _, std := range []Standard{Bell202, V23, DTMFCLIP} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		pcm := impair(rng, OnHook(std, randMessage(rng), -10), 0, 30, 500)
+		d := NewDemod(std)
+		i := 0
+		// Messages are built once each (their strings): feed frames that
+		// complete none.
+		n := testing.AllocsPerRun(200, func() {
+			d.Feed(pcm[i : i+160])
+			i = (i + 160) % (len(pcm) / 2 / 160 * 160)
+		})
+		if n != 0 {
+			t.Errorf("%v: Feed allocates %.1f times per frame", std, n)
+		}
+	}
+}
+
+// BenchmarkDemod measures the receiver on one 20 ms frame of a caller-ID
+// burst (the worst case: the UART busy).
+func BenchmarkDemod(b *testing.B) {
+	for _, std := range []Standard{Bell202, V23, DTMFCLIP} {
+		b.Run(std.String(), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			pcm := impair(rng, OnHook(std, randMessage(rng), -10), 0, 20, 0)
+			pcm = pcm[:len(pcm)/160*160]
+			d := NewDemod(std)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				d.Feed(pcm[i : i+160])
+				if i += 160; i == len(pcm) {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOnHook measures rendering one on-hook burst (number and name).
+func BenchmarkOnHook(b *testing.B) {
+	m := Message{Time: when, Number: "+4930123456789", Name: "Example GmbH"}
+	b.ReportAllocs()
+	for b.Loop() {
+		OnHook(V23, m, -13)
 	}
 }
