@@ -390,3 +390,27 @@ Eins, zwei, drei, vier, fünf, sechs, sieben, acht, neun, zehn. Fischers Fritz f
 func itoa(n int) string {
 	return string([]byte{byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
 }
+
+// FuzzFeed feeds arbitrary line audio in frames of any length: no panic,
+// and only the tones there are.
+func FuzzFeed(f *testing.F) {
+	f.Add([]byte{0, 0x80, 0xff, 0x7f}, uint8(160), uint8(0))
+	f.Add(make([]byte, 640), uint8(1), uint8(3))
+	zones := tone.Zones()
+	f.Fuzz(func(t *testing.T, b []byte, frame, zone uint8) {
+		pcm := make([]int16, len(b)/2)
+		for i := range pcm {
+			pcm[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+		}
+		d, err := New(zones[int(zone)%len(zones)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := max(1, int(frame))
+		for i := 0; i < len(pcm); i += n {
+			if got := d.Feed(pcm[i:min(i+n, len(pcm))]); got < None || got > Ringback {
+				t.Fatalf("Feed = %v", got)
+			}
+		}
+	})
+}

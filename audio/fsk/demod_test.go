@@ -319,3 +319,37 @@ func BenchmarkOnHook(b *testing.B) {
 		OnHook(V23, m, -13)
 	}
 }
+
+// pcmOf reads b as little-endian 16-bit samples.
+func pcmOf(b []byte) []int16 {
+	s := make([]int16, len(b)/2)
+	for i := range s {
+		s[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+	}
+	return s
+}
+
+// FuzzDemod feeds arbitrary line audio, in frames of any length: the
+// receiver must not panic, and what it returns is a clean message.
+func FuzzDemod(f *testing.F) {
+	burst := OnHook(Bell202, Message{Number: "123"}, -10)[3200:] // the message, not the seizure
+	seed := make([]byte, 0, 2*len(burst))
+	for _, s := range burst {
+		seed = append(seed, byte(s), byte(uint16(s)>>8))
+	}
+	f.Add(seed, uint8(160))
+	f.Add([]byte{0, 0x80, 0xff, 0x7f}, uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, frame uint8) {
+		pcm := pcmOf(b[:min(len(b), 8000)])
+		n := max(1, int(frame))
+		for _, std := range []Standard{Bell202, V23, DTMFCLIP} {
+			d := NewDemod(std)
+			for i := 0; i < len(pcm); i += n {
+				m, ok := d.Feed(pcm[i:min(i+n, len(pcm))])
+				if ok && (cleanNumber(m.Number) != m.Number || cleanName(m.Name) != m.Name) {
+					t.Fatalf("%v: unclean message %s", std, fmtMsg(m))
+				}
+			}
+		}
+	})
+}
