@@ -270,6 +270,21 @@ func TestTalkOff(t *testing.T) {
 	}
 }
 
+// TestSpeechThenBusy: the far end talks, hangs up, and the exchange
+// plays busy tone: recognised within 2 s of the tone's start, as on a
+// quiet line.
+func TestSpeechThenBusy(t *testing.T) {
+	talk := corpus(t)[:20*rate]
+	for _, z := range []string{"us", "uk", "de", "es"} {
+		d, _ := New(z)
+		got := run(d, append(append([]int16{}, talk...), render(t, nil, z, tone.Busy, 3*time.Second, 0, 0)...))
+		after := got[len(talk)/frameLen:]
+		if at := first(after, Busy); at < 0 || at > 2*time.Second {
+			t.Errorf("%s: busy after speech first at %v, want within 2s; %v", z, at, compact(after))
+		}
+	}
+}
+
 // TestMusic: chords of sines whose pitch glides from one chord to the
 // next, with vibrato and rests, and a lone whistle gliding up and down,
 // are no tone. (A chord holding exactly a dial tone's two frequencies for
