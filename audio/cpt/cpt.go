@@ -23,10 +23,12 @@
 //   - Dial: a dial (or stutter dial) tone steady for 300 ms, or for longer
 //     than a busy or congestion burst of the same frequencies could last
 //     (1.2 times its on part) where the zone has one (de: 600 ms), so the
-//     first burst of busy tone is never taken for dial tone. A tone that
-//     changes frequency without a gap (uk, it stutter) is steady. A dial
-//     or stutter tone with a cadence (it dial, au and nl stutter) is
-//     recognised by its cadence, as busy is.
+//     first burst of busy tone is never taken for dial tone. A dial or
+//     stutter tone with a cadence (it dial, au and nl stutter) is
+//     recognised by its cadence, as busy is. Stutter tones that change
+//     frequency without a gap are dial tone in their dial-tone parts
+//     only (uk); it stutter (470 and 425 Hz alternating) is not
+//     recognised.
 //   - Busy, Congestion: at least 2 on/off pairs in a row matching the
 //     zone's cadence within ±20% (±10 ms), the last off recognised as soon
 //     as it has lasted its shortest (80%); the tone with the longest run
@@ -83,8 +85,8 @@ const (
 	frameDur     = 20 * time.Millisecond
 	groupSpacing = 30.0  // Hz: closer frequencies form one group
 	toneShare    = 0.60  // of the frame's energy in the tone's groups
-	maxTwist     = 0.1   // weakest group at least -10 dB from the strongest
-	extraGroup   = 0.2   // share a tone's each extra frequency group must add
+	maxTwist     = 0.25  // weakest group at least -6 dB from the strongest
+	extraGroup   = 0.3   // share a tone's each extra frequency group must add
 	minLevel     = -35.0 // dBm0, the whole tone
 	tolerance    = 0.20  // cadence match, relative
 	slack        = 0.5   // frames of measurement error allowed on top
@@ -137,7 +139,7 @@ type Detector struct {
 	curLast    float64
 	curPowered int  // frames of the burst that held the tone (curN: and bridged gaps)
 	gap        bool // the last frame lacked the burst's tone
-	dialRun    int  // frames of dial tone running, across frequency changes
+	dialRun    int  // frames of dial tone running
 	curFirst   float64
 	hist       [historyLen]burst // ring, newest at histN-1
 	histN      int
@@ -220,11 +222,9 @@ func New(zone string) (*Detector, error) {
 				off += q.Dur
 			}
 			if off == 0 {
-				// On parts back to back (uk, it stutter): a continuous
-				// tone that changes frequency.
-				if k == tone.Dial || k == tone.Stutter {
-					d.dialSet[set] = true
-				}
+				// On parts back to back (uk, it stutter): not a cadence.
+				// Their single tones (uk 440 Hz, it 470 Hz) are not taken
+				// for dial tone: a whistle would be.
 				continue
 			}
 			pairs = append(pairs, pair{set, frames(p.Dur), frames(off)})

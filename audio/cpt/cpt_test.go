@@ -158,6 +158,9 @@ func TestDialRingback(t *testing.T) {
 			{tone.Stutter, Dial, 2500 * time.Millisecond, 4 * time.Second},
 			{tone.Ringback, Ringback, 2500 * time.Millisecond, 8 * time.Second},
 		} {
+			if z == "it" && c.k == tone.Stutter {
+				continue // 470 and 425 Hz alternating, no dial tone in it
+			}
 			d, _ := New(z)
 			got := run(d, render(t, rng, z, c.k, c.total, 0, 30))
 			if at := first(got, c.want); at < 0 || at > c.d {
