@@ -30,7 +30,7 @@ const (
 	maxFrame = 258
 )
 
-// Bit clock loop gains (see track) and the largest edge error it takes.
+// Bit clock loop gains (see trackErr) and the largest edge error it takes.
 const (
 	phaseGain      = 0.6
 	rateGain       = 0.3
@@ -42,10 +42,6 @@ const (
 	hunting   = -1 // for a start bit's edge
 	expecting = -2 // the next character's start bit 10 bits after the last
 )
-
-// edgeBias corrects the decision's zero crossing for the front end's
-// delay, in samples (measured: see TestEdgeBias).
-var edgeBias = 1
 
 // biquad is a second-order IIR section (direct form I).
 type biquad struct {
@@ -84,16 +80,19 @@ func newBiquad(hz float64, highPass bool) biquad {
 type Demod struct {
 	std Standard
 
-	// FSK front end.
-	hp, lp       biquad
-	mark, space  [tableLen][2]float64 // cos, sin
-	ph           int                  // mixer table index
-	hist         [window][4]float64   // last products: mark I, Q, space I, Q
-	hi           int
-	sum          [4]float64
-	minPower     float64 // mark or space correlator power of a minLevel carrier
-	prevDec      float64
-	prevCarrier  bool
+	// Front end: filters, mixers, correlators.
+	hp, lp      biquad
+	mark, space [tableLen][2]float64 // cos, sin
+	ph          int                  // mixer table index
+	hist        [window][4]float64   // last products: mark I, Q, space I, Q
+	hi          int
+	sum         [4]float64 // the correlators: sums of hist
+	minPower    float64    // correlator power of a minLevel carrier
+	prevDec     float64
+	prevCarrier bool
+	lastCarrier int64 // sample number
+
+	// UART and bit clock.
 	n            int64   // samples seen
 	uartBit      int     // hunting, expecting, or 0..9: the bit to sample next
 	edge         float64 // sample number of the current start bit's edge
@@ -101,18 +100,21 @@ type Demod struct {
 	haveMeasured bool
 	anchor       float64 // the start edge of the first of a run of characters
 	chars10      int     // characters since anchor
-	lastCarrier  int64   // sample number
 	bl           float64 // bit length in samples, tracked
 	char         byte
 	idle         int64 // sample number of the last character's stop bit
-	buf          [maxFrame]byte
-	nb           int
-	found        bool
-	msg          Message
-	dtmf         *dtmf.Detector
-	digits       [32]byte
-	nd           int
-	inCLIP       bool
+
+	// Characters received, and the message found in this frame.
+	buf   [maxFrame]byte
+	nb    int
+	found bool
+	msg   Message
+
+	// DTMFCLIP.
+	dtmf   *dtmf.Detector
+	digits [32]byte
+	nd     int
+	inCLIP bool
 }
 
 // NewDemod returns a receiver for std.
@@ -142,13 +144,11 @@ func (d *Demod) Reset() {
 		d.nd, d.inCLIP = 0, false
 		return
 	}
-	d.hp, d.lp = newBiquad(600, true), newBiquad(3000, false)
-	d.ph, d.hi = 0, 0
-	d.hist = [window][4]float64{}
-	d.sum = [4]float64{}
-	d.prevDec, d.prevCarrier = 0, false
-	d.n, d.uartBit, d.edge, d.char, d.idle, d.bl = 0, hunting, 0, 0, 0, bitLen
-	d.nb = 0
+	*d = Demod{
+		std: d.std, mark: d.mark, space: d.space, minPower: d.minPower,
+		hp: newBiquad(600, true), lp: newBiquad(3000, false),
+		uartBit: hunting, bl: bitLen,
+	}
 }
 
 // Feed takes the next 20 ms frame (160 samples at 8 kHz). It returns a
@@ -219,7 +219,7 @@ func (d *Demod) sample(x float64) {
 		// The previous character ended; if the next follows at once its
 		// start bit begins 10 bits after the previous one. Noise moves a
 		// single crossing a lot, the sender's clock little, so the edge
-		// is the mean of the prediction and a crossing near it.
+		// is between the prediction and a crossing near it (trackErr).
 		if crossing && math.Abs(edge-d.edge) <= 2.5 {
 			d.measured, d.haveMeasured = edge, true
 		}
