@@ -10,7 +10,7 @@
 // are 50 Hz wide), so they form one group (au: 413, 420, 425 and 438 Hz)
 // whose power is that of its strongest member. A frame holds a tone when
 // its frequency groups together carry at least 60% of the frame's energy,
-// every group of the tone is within 10 dB of the strongest, and the tone
+// every group of the tone is within 6 dB of the strongest, and the tone
 // is above -35 dBm0. Speech and music spread their energy over many
 // frequencies and fail the first test.
 //
