@@ -129,11 +129,14 @@ func TestDemodNoise(t *testing.T) {
 				} else if tt.need == 50 {
 					t.Errorf("%v %g dB SNR, %.1f dBm0, offset %+.2f%%: received %v, want %s", std, tt.snr, level, off*100, got, fmtMsg(m))
 				}
+				if tt.snr != 20 {
+					continue // the reference decoder is checked at 20 dB only
+				}
 				if r, err := refDecode(std, pcm); err == nil && sameMessage(r, m) {
 					refOK++
 				}
 			}
-			t.Logf("%v at %g dB SNR: demod %d/50, reference decoder %d/50", std, tt.snr, ok, refOK)
+			t.Logf("%v at %g dB SNR: demod %d/50", std, tt.snr, ok)
 			if tt.snr == 20 && refOK != 50 {
 				t.Errorf("%v at 20 dB SNR: the reference decoder read %d of 50 OnHook bursts, want 50", std, refOK)
 			}
