@@ -19,14 +19,25 @@
 //
 // # Receiver
 //
-// [Demod] band-limits the line (300-3400 Hz would do; it uses 600-3000
-// Hz), mixes it with the mark and the space frequency (I/Q), sums each
-// product over one bit (a matched, non-coherent correlator) and compares
-// the two tone energies. A UART then finds each start bit's edge (the
-// zero crossing of the decision, interpolated between samples) and
-// samples the decision at the middle of each following bit. Characters
-// are collected and every place where an MDMF or SDMF message could start
-// is tried until one has a good checksum. Nothing is allocated per frame.
+// [Demod] band-limits the line (Butterworth high-pass at 600 Hz, low-pass
+// at 3000 Hz), mixes it with the mark and the space frequency (I and Q,
+// from exact tables), sums each product over 8 samples (1.2 bits: a
+// matched, non-coherent correlator) and takes the difference of the two
+// tones' magnitudes as the decision. A UART finds each start bit's edge
+// at the decision's zero crossing, interpolated between samples, and
+// reads the decision at the middle of each following bit. When characters
+// follow each other, as in the 0x55 seizure and in a message, the next
+// start bit is expected 10 bits after the last and measured near there;
+// the edges of a run of characters give the sender's bit rate, so a
+// sender whose clock is off by a few percent is followed. Every position
+// where an MDMF or SDMF frame could start is tried against the checksum.
+// Nothing is allocated per frame, and a 20 ms frame costs about 3 µs.
+//
+// Measured on OnHook bursts at -30 to -5 dBm0 with clocks off by up to
+// ±1.5% and white noise over the whole band: every message is received
+// at 10 dB SNR and above, about 3 in 4 at 6 dB (a non-coherent receiver's
+// bit error rate there, about 1e-3, loses some of a message's 300-500
+// bits).
 package fsk
 
 import "time"

@@ -40,7 +40,8 @@ var (
 // (date, number or its absence, name or its absence) and the checksum,
 // which makes the sum of all bytes 0 mod 256. A zero Time sends no date.
 // The number keeps only digits, '+', '*' and '#' and at most 20 of them;
-// the name keeps printable ASCII, at most 50 characters.
+// the name keeps printable ASCII (control characters become spaces,
+// other bytes are dropped), at most 50 characters.
 func Encode(m Message) []byte {
 	b := []byte{typeMDMF, 0}
 	if !m.Time.IsZero() {
@@ -78,9 +79,14 @@ func cleanNumber(s string) string {
 func cleanName(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s) && b.Len() < maxName; i++ {
-		if c := s[i]; c >= 0x20 && c < 0x7f {
+		switch c := s[i]; {
+		case c >= 0x20 && c < 0x7f:
 			b.WriteByte(c)
+		case c < 0x20: // tabs, newlines: a space
+			b.WriteByte(' ')
 		}
+		// Bytes of UTF-8 sequences are dropped: caller-ID displays show
+		// ASCII only.
 	}
 	return strings.TrimSpace(b.String())
 }

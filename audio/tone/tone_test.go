@@ -3,6 +3,7 @@ package tone
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -193,6 +194,26 @@ func TestZones(t *testing.T) {
 	}
 	if a := Amplitude(0); math.Abs(a-22748) > 2 {
 		t.Errorf("Amplitude(0 dBm0) = %.0f, want ≈ 22748", a)
+	}
+}
+
+// TestCanada: ca is the North American plan, tone for tone and ring for
+// ring.
+func TestCanada(t *testing.T) {
+	ca, err := Zone("ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, _ := Zone("us")
+	if !slices.Equal(ca.RingCadence(), us.RingCadence()) {
+		t.Errorf("ca ring cadence %v, us %v", ca.RingCadence(), us.RingCadence())
+	}
+	for k := range numKinds {
+		a, _ := record(ca.Source(k, 8000), 8000, 7*time.Second)
+		b, _ := record(us.Source(k, 8000), 8000, 7*time.Second)
+		if !slices.Equal(a, b) {
+			t.Errorf("ca %v differs from us", k)
+		}
 	}
 }
 
