@@ -29,7 +29,6 @@ type fxoPort struct {
 	state     string
 	leg       *Leg
 	outbound  bool
-	reversals int // polarity reversals since the box seized the line
 	number    string
 	ringStart time.Time
 	rings     int
@@ -151,10 +150,8 @@ func (p *fxoPort) event(ev line.Event) {
 		if !p.offHook() {
 			return
 		}
-		p.reversals++
-		if p.outbound && p.reversals == 1 {
-			return // the exchange signals the far end's answer
-		}
+		// Exchanges that signal answer by reversal (on request) would
+		// need a setting; by default a reversal is the far end clearing.
 		p.farEnd("polarity reversal")
 	case line.LoopCurrentLost:
 		if p.offHook() {
@@ -202,7 +199,7 @@ func (p *fxoPort) route() {
 	if err != nil {
 		return
 	}
-	p.leg, p.outbound, p.reversals = l, false, 0
+	p.leg, p.outbound = l, false
 	l.onEnd = p.legEnded
 	l.onAnswer = func(ctx context.Context) error {
 		if err := p.p.SetHook(true); err != nil {
@@ -369,7 +366,7 @@ func (p *fxoPort) seize(ctx context.Context, t call.Target) (call.Leg, error) {
 		l.end(call.Congestion)
 		return nil, call.Congestion
 	}
-	p.leg, p.outbound, p.reversals, p.number = l, true, 0, digits
+	p.leg, p.outbound, p.number = l, true, digits
 	l.onEnd = p.legEnded
 	p.stopWatch = context.AfterFunc(ctx, func() {
 		if !l.isAnswered() {

@@ -153,8 +153,8 @@ func (r *rig) dialOut(t *testing.T, number string) call.Leg {
 	if err := leg.Answer(ctx); err != nil {
 		t.Fatalf("dialling %s: %v", number, err)
 	}
-	if got := r.b.Exchange(1).Dialed(); got != number {
-		t.Fatalf("the exchange got %q, want %q", got, number)
+	if got, want := r.b.Exchange(1).Dialed(), dialable(number); got != want {
+		t.Fatalf("the exchange got %q, want %q", got, want)
 	}
 	return leg
 }
