@@ -71,9 +71,9 @@ func TestFXSCallerIDBetweenRings(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			for _, snr := range []float64{99, 20, 10, 6} {
 				// Several noise draws per SNR. At 6 dB even an ideal
-				// non-coherent receiver loses a bit of the ~400 in one of
-				// four bursts (docs/audio.md); this plain reference decoder
-				// reads about half.
+				// non-coherent receiver loses a bit of the ~400 in about
+				// one burst of four (docs/audio.md); this reference decoder
+				// reads 16-17 of 20.
 				ok, tries := 0, 20
 				for range tries {
 					m, err := refDecode(std, withNoise(pcm, snr, rng))
@@ -84,7 +84,7 @@ func TestFXSCallerIDBetweenRings(t *testing.T) {
 				}
 				need := tries
 				if snr < 10 {
-					need = tries * 2 / 5
+					need = tries * 3 / 5
 				}
 				t.Logf("%s at %g dB SNR: %d/%d decoded", std, snr, ok, tries)
 				if ok < need {

@@ -40,13 +40,16 @@ func refDecode(std fsk.Standard, pcm []int16) (fsk.Message, error) {
 		soft[n] = goertzelPower(pcm[n:n+w], mark, rate) - goertzelPower(pcm[n:n+w], space, rate)
 	}
 	// at is soft for the block centred on sample position t.
-	at := func(t float64) float64 {
+	at1 := func(t float64) float64 {
 		i := int(math.Round(t - w/2))
 		if i < 0 || i >= len(soft) {
 			return 0
 		}
 		return soft[i]
 	}
+	// Each decision sums the blocks around the bit's centre: more of the
+	// bit's energy against the noise.
+	at := func(t float64) float64 { return at1(t-1) + at1(t) + at1(t+1) }
 	// UART: each character is timed from its own start bit's edge, where
 	// soft turns from mark to space half a block after it.
 	var chars []byte
