@@ -23,7 +23,7 @@ var BuiltinPrompts = []string{
 const DefaultHoldMusic = "default"
 
 // ToneZones are the accepted values of system.tone_zone.
-var ToneZones = []string{"us", "uk", "de", "fr", "nl", "au", "jp"}
+var ToneZones = []string{"us", "ca", "uk", "de", "fr", "it", "es", "nl", "au", "jp"}
 
 // Languages are the accepted values of system.language.
 var Languages = []string{"en", "fr"}
