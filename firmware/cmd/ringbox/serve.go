@@ -321,9 +321,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			set.WritePrometheus(w)
 		}),
 	})
-	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus, Board: brd}) {
+	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus}) {
 		ws.HandleRoute(r)
 	}
+	ws.BoardPanel(&web.BoardPanel{Board: brd, Bus: bus, Logger: log})
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
