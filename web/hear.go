@@ -21,6 +21,7 @@ const (
 	silentDBm0  = -99.0 // the level reported for digital silence
 	toneFloor   = -45.0 // dBm0: quieter is not a tone
 	toneSpread  = 20.0  // dB: a tone this far below the strongest is leakage or noise
+	toneShare   = 12.0  // dB: a tone this far below the whole is not one
 	voiceFloor  = -50.0 // dBm0: quieter is silence
 	cadenceSpan = 6 * time.Second
 )
@@ -61,6 +62,17 @@ func dBm0(rms float64) float64 {
 // (a longer stretch ending with pcm) for the cadence.
 func listen(zone *tone.Set, pcm, recent []int16) hearing {
 	h := hearing{LevelDBm0: dBm0(rms(pcm)), Tones: tonesIn(pcm)}
+	if len(h.Tones) == 0 && h.LevelDBm0 < voiceFloor {
+		// A cadenced tone in one of its pauses is still that tone: show
+		// the tones of its last burst.
+		if last := lastBurst(recent); len(last) > 0 {
+			if t := tonesIn(last); len(t) > 0 {
+				h.Tones = t
+				h.Heard = name(zone, hearing{LevelDBm0: dBm0(rms(last)), Tones: t}, recent)
+				return h
+			}
+		}
+	}
 	h.Heard = name(zone, h, recent)
 	return h
 }
@@ -74,6 +86,21 @@ func rms(s []int16) float64 {
 		e += float64(v) * float64(v)
 	}
 	return math.Sqrt(e / float64(len(s)))
+}
+
+// lastBurst is the last 500 ms (at most) of sound in recent before the
+// silence it ends with, nil if there is none.
+func lastBurst(recent []int16) []int16 {
+	const frame = hearRate / 50
+	end := len(recent) - len(recent)%frame
+	for end > 0 && dBm0(rms(recent[end-frame:end])) < toneFloor {
+		end -= frame
+	}
+	start := end
+	for start > 0 && end-start < hearRate/2 && dBm0(rms(recent[start-frame:start])) >= toneFloor {
+		start -= frame
+	}
+	return recent[start:end]
 }
 
 // tonesIn returns the frequencies of hearFreqs present in pcm, strongest
@@ -104,11 +131,14 @@ func tonesIn(pcm []int16) []heardTone {
 		levels[k] = dBm0(amp / math.Sqrt2)
 	}
 	strongest := slices.Max(levels)
+	total := dBm0(rms(pcm))
 	resolution := 2.5 * hearRate / float64(n) // Hz: the Hann main lobe and a bit
 	out := []heardTone{}
 	for k, f := range hearFreqs {
 		l := levels[k]
-		if l < toneFloor || l < strongest-toneSpread {
+		// A tone holds a fair share of the energy; noise and speech
+		// spread theirs over every bin.
+		if l < toneFloor || l < strongest-toneSpread || l < total-toneShare {
 			continue
 		}
 		masked := false

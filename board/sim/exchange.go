@@ -114,13 +114,8 @@ func (x *Exchange) ringLoop(ctx context.Context, cadence []time.Duration, cid []
 	defer func() {
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		if x.ringOn {
-			x.ringOn = false
-			x.emitLocked(line.RingOff)
-		}
-		x.ringing = false
-		if x.stop == stop {
-			x.stop = nil
+		if x.stop == stop { // ended by itself (given up, closed), not stopped
+			x.endRingingLocked()
 		}
 	}()
 	wait := func(d time.Duration) bool {
@@ -176,12 +171,21 @@ func (x *Exchange) ringLoop(ctx context.Context, cadence []time.Duration, cid []
 	}
 }
 
-// stopRingingLocked ends the ringing, if any.
+// stopRingingLocked ends the ringing, if any, at once: the ringing
+// goroutine notices the closed channel and leaves the state alone.
 func (x *Exchange) stopRingingLocked() {
 	if x.stop != nil {
 		close(x.stop)
-		x.stop = nil
+		x.endRingingLocked()
 	}
+}
+
+func (x *Exchange) endRingingLocked() {
+	if x.ringOn {
+		x.ringOn = false
+		x.emitLocked(line.RingOff)
+	}
+	x.ringing, x.stop = false, nil
 }
 
 // StopRinging makes the caller stop ringing (the caller hung up before
