@@ -158,7 +158,7 @@
     const on = (sel, ev, f) => { const e = $(sel, card); if (e) e.addEventListener(ev, f); };
     on('.lift', 'click', () => act(msg, 'POST', path(l.port, 'hook'), { off: true }));
     on('.hang', 'click', () => act(msg, 'POST', path(l.port, 'hook'), { off: false }));
-    on('.flash', 'click', () => act(msg, 'POST', path(l.port, 'flash')));
+    on('.hookflash', 'click', () => act(msg, 'POST', path(l.port, 'flash')));
     card.querySelectorAll('.key').forEach((k) => k.addEventListener('click', () => {
       const pulse = $('.pulse', card).checked;
       act(msg, 'POST', path(l.port, 'dial'), { digits: k.dataset.key, mode: pulse ? 'pulse' : 'dtmf' });
@@ -213,10 +213,12 @@
       const par = $('.parallel', card);
       if (par && document.activeElement !== par) par.checked = x.parallel_off_hook;
     } else {
-      // A real board: only the engine's view.
+      // A real line, or one the engine knows and this board lacks: only
+      // the engine's view, and no controls.
       const hook = $('.hook', card) || $('.xstate', card);
-      setText(hook, 'real line');
+      setText(hook, isSim ? 'not on this board' : 'real line');
       for (const sel of ['.hears', '.dialed', '.volts', '.cid']) { const x = $(sel, card); if (x) setText(x, '–'); }
+      for (const sel of ['.controls', '.keypad', 'form.call', '.msg']) { const x = $(sel, card); if (x) x.remove(); }
     }
   }
 
