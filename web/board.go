@@ -360,7 +360,7 @@ func (p *BoardPanel) background(w http.ResponseWriter, b *sim.Board, port, what 
 	}
 	p.busy[port] = true
 	p.mu.Unlock()
-	b.Go(func(ctx context.Context) {
+	started := b.Go(func(ctx context.Context) {
 		defer func() {
 			p.mu.Lock()
 			delete(p.busy, port)
@@ -370,6 +370,13 @@ func (p *BoardPanel) background(w http.ResponseWriter, b *sim.Board, port, what 
 			p.log.Warn("sim phone", "port", port, "action", what, "err", err)
 		}
 	})
+	if !started {
+		p.mu.Lock()
+		delete(p.busy, port)
+		p.mu.Unlock()
+		WriteError(w, http.StatusServiceUnavailable, "the simulated board is shut down")
+		return
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 

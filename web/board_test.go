@@ -501,3 +501,50 @@ func FuzzBoardAPI(f *testing.F) {
 		}
 	})
 }
+
+func TestBoardPage(t *testing.T) {
+	page := func(e *boardEnv, tok string) (int, string) {
+		t.Helper()
+		s, err := e.auth.CreateSession(t.Context(), auth.Principal{Login: tok, Role: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/board", nil)
+		r.Header.Set("Cookie", web.CookieName+"="+s)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	e := newBoardEnv(t, newSimBoard(t))
+	code, body := page(e, auth.Admin)
+	if code != http.StatusOK {
+		t.Fatalf("GET /board as admin = %d", code)
+	}
+	for _, want := range []string{`data-page="board"`, `data-sim="1"`, `href="/board" aria-current="page"`, "Call the box", `id="service"`,
+		`data-key="#"`, `<option>battery</option>`, `src="/static/board.js`, `href="/static/board.css`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the sim board's page lacks %s", want)
+		}
+	}
+	if code, body := page(e, auth.Manager); code != http.StatusForbidden || strings.Contains(body, `href="/board"`) {
+		t.Errorf("GET /board as manager = %d, Board in the top bar: %v; want 403 and no link", code, strings.Contains(body, `href="/board"`))
+	}
+
+	real := newBoardEnv(t, realBoard{})
+	_, body = page(real, auth.Admin)
+	if !strings.Contains(body, "buttons and lines are real") {
+		t.Error("the real board's page does not say it is read-only")
+	}
+	for _, sim := range []string{"Call the box", `id="service"`, `class="keypad"`, `class="lift"`} {
+		if strings.Contains(body, sim) {
+			t.Errorf("the real board's page has the sim control %s", sim)
+		}
+	}
+	for _, asset := range []string{"/static/board.js", "/static/board.css"} {
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, httptest.NewRequest("GET", asset, nil))
+		if w.Code != http.StatusOK || w.Body.Len() < 500 {
+			t.Errorf("GET %s = %d, %d bytes", asset, w.Code, w.Body.Len())
+		}
+	}
+}
