@@ -548,3 +548,27 @@ func TestBoardPage(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBoardState measures GET /api/v1/board for an admin on a sim
+// board with 2 phones and an exchange line, each with 10 s of audio to
+// name: what the board page costs the box every 500 ms.
+func BenchmarkBoardState(b *testing.B) {
+	brd := sim.New(sim.Options{Buttons: 4, QueueLEDs: 4, FXS: 2, FXO: 1})
+	defer brd.Close()
+	e := newBoardEnv(b, brd)
+	us, _ := tones.Zone("us")
+	src := us.Source(tones.Busy, line.Rate)
+	f := make([]int16, line.FrameSamples)
+	for _, p := range brd.Lines() {
+		for range 500 {
+			src.ReadFrame(f)
+			p.Audio().WriteFrame(f)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := e.do(boardAdmin, "GET", "/api/v1/board", ""); w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -297,9 +298,11 @@ func (p *Phone) mouthpiece(f []int16) {
 }
 
 // earpiece sees what the port sends; on hook with the on-hook
-// transmission feed, that is caller ID for the phone's display.
+// transmission feed, that is caller ID for the phone's display. Frames of
+// digital silence are not kept: an engine that leaves the feed on through
+// a long ringing would otherwise push the caller ID out.
 func (p *Phone) earpiece(f []int16) {
-	if p.offHook || p.feed != line.FeedOnHookTx {
+	if p.offHook || p.feed != line.FeedOnHookTx || !slices.ContainsFunc(f, func(v int16) bool { return v != 0 }) {
 		return
 	}
 	now := time.Now()
