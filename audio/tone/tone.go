@@ -108,7 +108,7 @@ func Zones() []string {
 	return names
 }
 
-// Zone returns the tone set of a zone ("us", "uk", "de", "fr", "nl", "au",
+// Zone returns the tone set of a zone ("us", "ca", "uk", "de", "fr", "nl", "au",
 // "jp", "it", "es"). Sets are shared: asking twice gives the same *Set.
 func Zone(name string) (*Set, error) {
 	zonesMu.Lock()

@@ -27,16 +27,22 @@ func ms(v ...int) []time.Duration {
 	return d
 }
 
+// usPlan is the North American plan, shared by us and ca.
+var usPlan = zonePlan{ms(2000, 4000), map[Kind]string{
+	Dial:        "350+440",
+	Ringback:    "440+480/2000,0/4000",
+	Busy:        "480+620/500,0/500",
+	Congestion:  "480+620/250,0/250",
+	CallWaiting: "440/300,0/10000",
+	Confirm:     "!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100",
+	Stutter:     "!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,350+440",
+}}
+
 var plans = map[string]zonePlan{
-	"us": {ms(2000, 4000), map[Kind]string{
-		Dial:        "350+440",
-		Ringback:    "440+480/2000,0/4000",
-		Busy:        "480+620/500,0/500",
-		Congestion:  "480+620/250,0/250",
-		CallWaiting: "440/300,0/10000",
-		Confirm:     "!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100",
-		Stutter:     "!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,!350+440/100,!0/100,350+440",
-	}},
+	"us": usPlan,
+	// Canada uses the North American plan (same as us; zonedata.c has no
+	// separate entry).
+	"ca": usPlan,
 	"uk": {ms(400, 200, 400, 2000), map[Kind]string{
 		Dial:        "350+440",
 		Ringback:    "400+450/400,0/200,400+450/400,0/2000",

@@ -23,6 +23,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"ringbox/audio/moh"
+	"ringbox/board/analog"
 	"ringbox/board/panel"
 	"ringbox/board/sim"
 	"ringbox/firmware/acd"
@@ -294,7 +295,17 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	restoreOverrides(ctx, st, fl, log)
 	vm.MWI = sipSrv
-	fl.Dialer = webrtc.Dialer{Hub: phones, Next: sipSrv.Dialer()}
+	// The analog ports are extensions (FXS) and trunks (FXO): their engine
+	// rings them and starts their calls through the flow.
+	lines := analog.New(analog.Config{
+		Ports: brd.Lines(), Site: cfg.Site, Media: med, Bus: bus, Logger: log,
+		Handle: func(ctx context.Context, in call.Leg, info analog.CallInfo) {
+			fl.Handle(ctx, in, flow.Inbound{CallID: info.CallID, From: info.From, To: info.To,
+				Extension: info.Extension, Trunk: info.Trunk, DID: info.DID})
+		},
+		Music: func() call.Source { return fl.Music("default") },
+	})
+	fl.Dialer = webrtc.Dialer{Hub: phones, Next: lines.Dialer(sipSrv.Dialer())}
 	fl.Bridger = sipSrv.Dialer() // bridges any legs on media streams, browsers' too
 	queues := acd.New(acd.Config{
 		Config: cfg, Dialer: fl.Dialer, Ringer: fl.Ringer,
@@ -386,11 +397,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	defer stopRun()
 	var wg sync.WaitGroup
 	wg.Go(func() { releaseWhenQuiet(runCtx, releaseEvery) })
-	errc := make(chan error, 6)
+	errc := make(chan error, 8)
 	wg.Go(func() { errc <- med.Run(runCtx) })
 	wg.Go(func() { errc <- hub.Run(runCtx) })
 	wg.Go(func() { errc <- queues.Run(runCtx) })
 	wg.Go(func() { panel.Run(runCtx, brd, queues, cfg, bus, log) })
+	wg.Go(func() { errc <- lines.Run(runCtx) })
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server

@@ -143,6 +143,30 @@ func (p *Pattern) Match(number string) bool {
 	return true
 }
 
+// Longer reports whether some number longer than prefix that starts
+// with prefix matches the pattern: a phone dialling digit by digit must
+// wait for more before it dials.
+func (p *Pattern) Longer(prefix string) bool {
+	n := len(p.elems)
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		b := charBit(c)
+		if c == '+' {
+			b = bitPlus
+		}
+		if i >= n {
+			if !p.rest || b == 0 || c == '+' {
+				return false
+			}
+			continue
+		}
+		if b == 0 || p.elems[i]&b == 0 {
+			return false
+		}
+	}
+	return p.rest || len(prefix) < n
+}
+
 // Covers reports whether every number q matches is also matched by p, so
 // that a route with q after a route with p can never be used.
 func (p *Pattern) Covers(q *Pattern) bool {

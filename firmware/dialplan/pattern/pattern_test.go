@@ -49,3 +49,31 @@ func FuzzCovers(f *testing.F) {
 		}
 	})
 }
+
+func TestLonger(t *testing.T) {
+	for _, c := range []struct {
+		pat, prefix string
+		want        bool
+	}{
+		{"911", "9", true},
+		{"911", "91", true},
+		{"911", "911", false},
+		{"911", "912", false},
+		{"9.", "9", true},
+		{"9.", "9555", true},
+		{"9.", "8", false},
+		{"1NXXNXXXXXX", "1", true},
+		{"1NXXNXXXXXX", "11", false},
+		{"1NXXNXXXXXX", "12125551234", false},
+		{"+1NXX", "1", false},
+		{"[2-4]X", "", true},
+	} {
+		p, err := Compile(c.pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Longer(c.prefix); got != c.want {
+			t.Errorf("%s.Longer(%q) = %v, want %v", c.pat, c.prefix, got, c.want)
+		}
+	}
+}
