@@ -101,7 +101,7 @@ func (p *BoardPanel) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/board/buttons/{n}/press", Role: auth.Admin, Summary: "Press a button of the simulated board (?long=1)", Handler: http.HandlerFunc(p.press)},
 		{Method: "POST", Path: "/api/v1/board/service/press", Role: auth.Admin, Summary: "Hold the simulated board's service button for 10 s (a factory-reset request)", Handler: simOnly(p.service)},
 		{Method: "POST", Path: lines + "hook", Role: auth.Admin, Summary: "Lift or hang up a simulated phone: {\"off\": true}", Handler: simOnly(p.hook)},
-		{Method: "POST", Path: lines + "dial", Role: auth.Admin, Summary: "Dial on a simulated phone: {\"digits\": \"101\", \"mode\": \"dtmf\" or \"pulse\"}", Handler: simOnly(p.dial)},
+		{Method: "POST", Path: lines + "dial", Role: auth.Admin, Summary: "Dial on a simulated phone, or key DTMF from an FXO line's far end: {\"digits\": \"101\", \"mode\": \"dtmf\" or \"pulse\"}", Handler: simOnly(p.dial)},
 		{Method: "POST", Path: lines + "flash", Role: auth.Admin, Summary: "Hook-flash a simulated phone (300 ms on hook)", Handler: simOnly(p.flash)},
 		{Method: "POST", Path: lines + "tone", Role: auth.Admin, Summary: "Make a simulated phone or far end send a steady tone: {\"hz\": 1000, \"dbm0\": -15}; hz 0: silence", Handler: simOnly(p.tone)},
 		{Method: "GET", Path: lines + "hear", Role: auth.Admin, Summary: "What a simulated phone or exchange hears (?ms=500): level, tones, and a name for it", Handler: simOnly(p.hear)},
@@ -380,8 +380,10 @@ func (p *BoardPanel) background(w http.ResponseWriter, b *sim.Board, port, what 
 	w.WriteHeader(http.StatusAccepted)
 }
 
+// dial keys digits on a phone (DTMF or pulses), or from the far end of an
+// exchange line (DTMF: a caller answering an IVR).
 func (p *BoardPanel) dial(w http.ResponseWriter, r *http.Request, b *sim.Board) {
-	ph, name, ok := phone(w, r, b, "dial")
+	kind, n, name, ok := device(w, r, b)
 	if !ok {
 		return
 	}
@@ -392,11 +394,18 @@ func (p *BoardPanel) dial(w http.ResponseWriter, r *http.Request, b *sim.Board) 
 	if !decode(w, r, &req) {
 		return
 	}
-	valid, f := "0123456789*#ABCD", ph.DialDTMF
-	switch req.Mode {
-	case "", "dtmf":
-	case "pulse":
-		valid, f = "0123456789", ph.DialPulse
+	valid := "0123456789*#ABCD"
+	var f func(string) error
+	switch {
+	case kind == line.FXO && (req.Mode == "" || req.Mode == "dtmf"):
+		f = b.Exchange(n).DialDTMF
+	case kind == line.FXO:
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("mode: the far end of %s dials dtmf only, not %q", name, req.Mode))
+		return
+	case req.Mode == "" || req.Mode == "dtmf":
+		f = b.Phone(n).DialDTMF
+	case req.Mode == "pulse":
+		valid, f = "0123456789", b.Phone(n).DialPulse
 	default:
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("mode: want dtmf or pulse, not %q", req.Mode))
 		return
@@ -412,9 +421,15 @@ func (p *BoardPanel) dial(w http.ResponseWriter, r *http.Request, b *sim.Board) 
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("digits: %q has a key %s dialling cannot send (want %s)", req.Digits, orDTMF(req.Mode), valid))
 		return
 	}
-	if !ph.State().OffHook {
+	if kind == line.FXS && !b.Phone(n).State().OffHook {
 		WriteError(w, http.StatusConflict, fmt.Sprintf("port %s: the phone is on hook: lift it first", name))
 		return
+	}
+	if kind == line.FXO {
+		if s := b.Exchange(n).State(); !s.OffHook || s.FarEnd != "" {
+			WriteError(w, http.StatusConflict, fmt.Sprintf("port %s: %v: the box does not hold the line", name, sim.ErrNoCall))
+			return
+		}
 	}
 	p.background(w, b, name, "dial", func() error { return f(req.Digits) })
 }

@@ -298,6 +298,8 @@ func TestBoardBadInput(t *testing.T) {
 		{"fxs:1/dial", `{"digits": "1", "mode": "morse"}`, 400, "mode:"},
 		{"fxs:1/dial", `{"digits": "` + strings.Repeat("1", 33) + `"}`, 400, "digits: at most 32"},
 		{"fxs:2/dial", `{"digits": "1"}`, 409, "on hook"},
+		{"fxo:1/dial", `{"digits": "1"}`, 409, "does not hold the line"},
+		{"fxo:1/dial", `{"digits": "1", "mode": "pulse"}`, 400, "mode:"},
 		{"fxs:2/flash", ``, 409, "on hook"},
 		{"fxs:1/tone", `{"dbm0": -10}`, 400, "hz: required"},
 		{"fxs:1/tone", `{"hz": 5000}`, 400, "hz:"},

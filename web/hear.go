@@ -181,38 +181,48 @@ func name(zone *tone.Set, h hearing, recent []int16) string {
 	if len(freqs) == 2 && slices.Contains(dtmfRows, freqs[0]) && slices.Contains(dtmfCols, freqs[1]) {
 		return "dtmf"
 	}
-	on, steady := cadence(recent)
-	best, bestErr := "", math.Inf(1)
+	on, run, steady := cadence(recent)
+	type candidate struct {
+		name string
+		part tone.Part // the first repeating part with sound
+	}
+	var cands []candidate
+	var longest time.Duration // the longest burst of a cadenced candidate
 	for _, k := range []struct {
 		kind tone.Kind
 		name string
 	}{{tone.Dial, "dial_tone"}, {tone.Busy, "busy_tone"}, {tone.Congestion, "congestion_tone"}, {tone.Ringback, "ringback"}} {
 		parts, _ := zone.Cadence(k.kind)
-		var first *tone.Part
-		for i := range parts {
-			if len(parts[i].Freqs) > 0 && !parts[i].Once {
-				first = &parts[i]
+		for _, p := range parts {
+			if len(p.Freqs) > 0 && !p.Once {
+				if slices.Equal(sortedCopy(p.Freqs), freqs) {
+					cands = append(cands, candidate{k.name, p})
+					longest = max(longest, p.Dur)
+				}
 				break
 			}
 		}
-		if first == nil || !slices.Equal(sortedCopy(first.Freqs), freqs) {
-			continue
-		}
-		if first.Dur == 0 { // a steady tone
-			if steady {
-				return k.name
+	}
+	best, bestErr := "", math.Inf(1)
+	for _, c := range cands {
+		if c.part.Dur == 0 {
+			// A steady tone: steady for 2 s, or on for longer than any
+			// cadenced tone of the same frequencies lasts (at once, when
+			// none has them: us dial tone is 350+440 Hz alone).
+			if steady || run > 0 && run > longest*6/5 {
+				return c.name
 			}
 			continue
 		}
 		if on == 0 {
 			// No whole burst heard yet: a cadenced tone it may be.
 			if best == "" && !steady {
-				best = k.name
+				best = c.name
 			}
 			continue
 		}
-		if e := math.Abs(on.Seconds()-first.Dur.Seconds()) / first.Dur.Seconds(); e < 0.35 && e < bestErr {
-			best, bestErr = k.name, e
+		if e := math.Abs(on.Seconds()-c.part.Dur.Seconds()) / c.part.Dur.Seconds(); e < 0.35 && e < bestErr {
+			best, bestErr = c.name, e
 		}
 	}
 	if best != "" {
@@ -228,9 +238,10 @@ func sortedCopy(f []float64) []float64 {
 }
 
 // cadence measures recent in 20 ms frames: the length of the last whole
-// burst (a run of tone with quiet on both sides; 0 if none), and whether
-// the last 2 s were all tone.
-func cadence(recent []int16) (on time.Duration, steady bool) {
+// burst (a run of tone with quiet on both sides; 0 if none), how long the
+// tone at the end has lasted (0 if recent ends quiet), and whether the
+// last 2 s were all tone.
+func cadence(recent []int16) (on, run time.Duration, steady bool) {
 	const frame = hearRate / 50
 	var loud []bool
 	for f := range slices.Chunk(recent, frame) {
@@ -238,16 +249,19 @@ func cadence(recent []int16) (on time.Duration, steady bool) {
 	}
 	last2s := loud[max(len(loud)-100, 0):]
 	steady = len(last2s) > 0 && !slices.Contains(last2s, false)
+	n := 0
+	for i := len(loud) - 1; i >= 0 && loud[i]; i-- {
+		n++
+	}
+	run = time.Duration(n) * 20 * time.Millisecond
 	end := -1
 	for i := len(loud) - 1; i > 0; i-- {
 		switch {
-		case end < 0 && loud[i] && !loud[i-1]:
-			// a burst still going at the end is not whole; skip it
 		case end < 0 && !loud[i] && loud[i-1]:
 			end = i
 		case end >= 0 && loud[i] && !loud[i-1]:
-			return time.Duration(end-i) * 20 * time.Millisecond, steady
+			return time.Duration(end-i) * 20 * time.Millisecond, run, steady
 		}
 	}
-	return 0, steady
+	return 0, run, steady
 }

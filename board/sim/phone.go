@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"ringbox/audio/dtmf"
 	"ringbox/audio/tone"
 	"ringbox/board/line"
 	"ringbox/firmware/call"
@@ -126,21 +125,15 @@ func (p *Phone) DialDTMF(digits string) error {
 	if err := p.mustBeOffHook(); err != nil {
 		return err
 	}
-	src := dtmf.Sequence(digits, DTMFOn, DTMFOff, DTMFLevel)
 	p.mu.Lock()
-	p.keys, p.dialing = src, digits
+	p.dialing = digits
 	p.mu.Unlock()
-	ok := p.b.sleep(time.Duration(len(digits)) * (DTMFOn + DTMFOff))
-	p.mu.Lock()
-	if p.keys == src {
-		p.keys = nil // at most the last frame of silence is left
-	}
-	p.dialing = ""
-	p.mu.Unlock()
-	if !ok {
-		return ErrClosed
-	}
-	return nil
+	defer func() {
+		p.mu.Lock()
+		p.dialing = ""
+		p.mu.Unlock()
+	}()
+	return p.keyDTMF(&p.keys, digits)
 }
 
 // DialPulse dials digits as a rotary dial does: n breaks of the loop for

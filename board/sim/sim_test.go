@@ -535,3 +535,33 @@ func BenchmarkExchangeWriteFrame(b *testing.B) {
 		a.WriteFrame(f)
 	}
 }
+
+// TestExchangeKeysDTMF: a caller answered by the box keys a digit, as
+// into an IVR; the box hears it.
+func TestExchangeKeysDTMF(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Options{FXO: 1})
+		x, port := b.Exchange(1), b.Lines()[0].(line.FXOPort)
+		if err := x.DialDTMF("1"); !errors.Is(err, ErrNoCall) {
+			t.Errorf("keying with the line idle: %v, want ErrNoCall", err)
+		}
+		x.Ring([]time.Duration{time.Second, 4 * time.Second}, nil)
+		time.Sleep(500 * ms)
+		port.SetHook(true)
+		stop := listen(t, b, port)
+		x.SetMic(Sine(700, -15))
+		time.Sleep(200 * ms)
+		if err := x.DialDTMF("1#"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * ms)
+		var got []byte
+		det := dtmf.NewDetector()
+		for f := range slices.Chunk(stop(), line.FrameSamples) {
+			got = append(got, det.Feed(f)...)
+		}
+		if string(got) != "1#" {
+			t.Errorf("the box heard %q, want 1#", got)
+		}
+	})
+}
