@@ -22,7 +22,7 @@ func TestEmptyListsAreEmptyArrays(t *testing.T) {
 	e.auth.AddToken(adminTok, auth.Principal{Login: "token:ci", Role: auth.Admin})
 	routes := []string{
 		"/api/v1/registrations", "/api/v1/trunks", "/api/v1/extensions", "/api/v1/cdr",
-		"/api/v1/agents", "/api/v1/queues", "/api/v1/queuelog",
+		"/api/v1/agents", "/api/v1/queues", "/api/v1/queuelog", "/api/v1/lines",
 	}
 	listed := map[string]bool{}
 	for _, p := range routes {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"ringbox/board"
 	"ringbox/firmware/auth"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/config"
@@ -18,17 +17,17 @@ import (
 )
 
 // System is what the box-wide routes read: phones and trunks (the SIP
-// edge), call records (the store), the configuration and the board.
+// edge), call records (the store) and the configuration. The board's
+// routes are in board.go.
 type System struct {
 	Store  *store.Store
 	SIP    *sip.Server
 	Config *config.Store
 	Bus    *events.Bus
-	Board  board.Board
 }
 
 // SystemRoutes are the routes of registrations, trunks, call records,
-// extensions, the configuration version and the board.
+// extensions and the configuration version.
 func SystemRoutes(sys System) []Route {
 	a := &sys
 	return []Route{
@@ -37,8 +36,6 @@ func SystemRoutes(sys System) []Route {
 		{Method: "GET", Path: "/api/v1/cdr", Role: auth.Agent, Section: "calls", Summary: "Call records, newest first (yours and your team's; ?from&to RFC 3339, number, cause, call, agent, extension, queue, outcome, limit, offset, format=csv)", Handler: http.HandlerFunc(a.cdr)},
 		{Method: "GET", Path: "/api/v1/extensions", Role: auth.Agent, Section: "extensions", Summary: "Extensions with their registered contacts", Handler: http.HandlerFunc(a.extensions)},
 		{Method: "GET", Path: "/api/v1/config", Role: auth.Admin, Section: "settings", Summary: "The configuration version in use", Handler: http.HandlerFunc(a.config)},
-		{Method: "GET", Path: "/api/v1/board", Role: auth.Agent, Summary: "The box's buttons and their LEDs", Handler: http.HandlerFunc(a.boardState)},
-		{Method: "POST", Path: "/api/v1/board/buttons/{n}/press", Role: auth.Admin, Summary: "Press a button of the simulated board (?long=1)", Handler: http.HandlerFunc(a.press)},
 	}
 }
 
@@ -140,40 +137,4 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
-}
-
-func (a *System) boardState(w http.ResponseWriter, r *http.Request) {
-	type btn struct {
-		N     int    `json:"n"`
-		Label string `json:"label"`
-		LED   string `json:"led"`
-	}
-	out := []btn{}
-	for _, b := range a.Board.Buttons() {
-		out = append(out, btn{b.N, b.Label, a.Board.LED(b.N).Get().String()})
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{"board": a.Board.Name(), "buttons": out})
-}
-
-func (a *System) press(w http.ResponseWriter, r *http.Request) {
-	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, "button: want a number")
-		return
-	}
-	kind := board.Short
-	if r.URL.Query().Get("long") == "1" {
-		kind = board.Long
-	}
-	sim, ok := a.Board.(interface{ Press(int, board.Press) error })
-	if !ok {
-		WriteError(w, http.StatusConflict, "this board's buttons are real: press them on the box")
-		return
-	}
-	if err := sim.Press(n, kind); err != nil {
-		WriteError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	a.Bus.Publish(events.BoardButton{Button: n, Long: kind == board.Long})
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -187,7 +187,10 @@ func newSiteEnv(t testing.TB, siteYAML string) *env {
 	lib := library.New(library.Config{DataDir: dir, Store: st, Logger: quiet})
 	fl := &flow.Engine{Config: cfg, CDR: st, Bus: e.bus, Logger: quiet}
 	var routes []web.Route
-	routes = append(routes, web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: e.bus, Board: sim.New(sim.Options{Buttons: 4})})...)
+	routes = append(routes, web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: e.bus})...)
+	brd := sim.New(sim.Options{Buttons: 4, QueueLEDs: 2, FXS: 2, FXO: 1})
+	t.Cleanup(func() { brd.Close() })
+	routes = append(routes, (&web.BoardPanel{Board: brd, Bus: e.bus, Logger: quiet}).Routes()...)
 	routes = append(routes, web.AgentRoutes(e.acd)...)
 	routes = append(routes, web.LibraryRoutes(lib, log)...)
 	routes = append(routes, web.RoutingRoutes(fl)...)

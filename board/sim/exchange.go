@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"ringbox/audio/dtmf"
@@ -41,6 +42,7 @@ var HangUps = []string{"reversal", "battery", "loop", "busy", "silence"}
 // dials, and hangs up in the ways exchanges do.
 type Exchange struct {
 	core
+	dialMu sync.Mutex // one DialDTMF at a time
 
 	// Guarded by core.mu.
 	boxOff   bool // the box holds the line
@@ -57,6 +59,7 @@ type Exchange struct {
 	gaveUp   bool          // the last caller gave up unanswered
 	cid      call.Source   // caller ID being sent between rings
 	mic      call.Source   // the far end
+	keys     call.Source   // DTMF the far end keys, over the mic
 	farEnd   string        // how the far end hung up, "" while it has not
 	dialTone call.Source
 	busyTone call.Source
@@ -114,13 +117,8 @@ func (x *Exchange) ringLoop(ctx context.Context, cadence []time.Duration, cid []
 	defer func() {
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		if x.ringOn {
-			x.ringOn = false
-			x.emitLocked(line.RingOff)
-		}
-		x.ringing = false
-		if x.stop == stop {
-			x.stop = nil
+		if x.stop == stop { // ended by itself (given up, closed), not stopped
+			x.endRingingLocked()
 		}
 	}()
 	wait := func(d time.Duration) bool {
@@ -176,12 +174,21 @@ func (x *Exchange) ringLoop(ctx context.Context, cadence []time.Duration, cid []
 	}
 }
 
-// stopRingingLocked ends the ringing, if any.
+// stopRingingLocked ends the ringing, if any, at once: the ringing
+// goroutine notices the closed channel and leaves the state alone.
 func (x *Exchange) stopRingingLocked() {
 	if x.stop != nil {
 		close(x.stop)
-		x.stop = nil
+		x.endRingingLocked()
 	}
+}
+
+func (x *Exchange) endRingingLocked() {
+	if x.ringOn {
+		x.ringOn = false
+		x.emitLocked(line.RingOff)
+	}
+	x.ringing, x.stop = false, nil
 }
 
 // StopRinging makes the caller stop ringing (the caller hung up before
@@ -221,6 +228,24 @@ func (x *Exchange) SetMic(src call.Source) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.mic = src
+}
+
+// DialDTMF makes the far end key digits (0-9, *, #, A-D) into the line,
+// 80 ms of tone and 80 ms of silence each, as a caller answering an IVR
+// does; it returns when they are sent. The box must hold the line.
+func (x *Exchange) DialDTMF(digits string) error {
+	if err := checkDigits(digits, "0123456789*#ABCD"); err != nil {
+		return err
+	}
+	x.dialMu.Lock()
+	defer x.dialMu.Unlock()
+	x.mu.Lock()
+	held := x.boxOff && x.farEnd == ""
+	x.mu.Unlock()
+	if !held {
+		return fmt.Errorf("sim: %s: %w", x.name(), ErrNoCall)
+	}
+	return x.keyDTMF(&x.keys, digits)
 }
 
 // HangUp makes the far end hang up, signalled as how says: "reversal" (a
@@ -400,7 +425,7 @@ func (x *Exchange) setHook(off bool) error {
 	// Released: the call, if any, is over; the exchange returns the line
 	// to normal polarity and current.
 	x.incoming, x.farEnd, x.loopLost, x.reversed = false, "", false, false
-	x.busyTone = nil
+	x.busyTone, x.keys = nil, nil
 	return nil
 }
 
@@ -424,8 +449,14 @@ func (x *Exchange) lineAudio(f []int16) {
 		if x.dialTone.ReadFrame(f) {
 			return
 		}
-	case x.mic != nil:
-		if x.mic.ReadFrame(f) {
+	default:
+		if x.keys != nil {
+			if x.keys.ReadFrame(f) {
+				return
+			}
+			x.keys = nil
+		}
+		if x.mic != nil && x.mic.ReadFrame(f) {
 			return
 		}
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"ringbox/audio/dtmf"
 	"ringbox/audio/tone"
 	"ringbox/board/line"
 	"ringbox/firmware/call"
@@ -125,21 +125,15 @@ func (p *Phone) DialDTMF(digits string) error {
 	if err := p.mustBeOffHook(); err != nil {
 		return err
 	}
-	src := dtmf.Sequence(digits, DTMFOn, DTMFOff, DTMFLevel)
 	p.mu.Lock()
-	p.keys, p.dialing = src, digits
+	p.dialing = digits
 	p.mu.Unlock()
-	ok := p.b.sleep(time.Duration(len(digits)) * (DTMFOn + DTMFOff))
-	p.mu.Lock()
-	if p.keys == src {
-		p.keys = nil // at most the last frame of silence is left
-	}
-	p.dialing = ""
-	p.mu.Unlock()
-	if !ok {
-		return ErrClosed
-	}
-	return nil
+	defer func() {
+		p.mu.Lock()
+		p.dialing = ""
+		p.mu.Unlock()
+	}()
+	return p.keyDTMF(&p.keys, digits)
 }
 
 // DialPulse dials digits as a rotary dial does: n breaks of the loop for
@@ -297,9 +291,11 @@ func (p *Phone) mouthpiece(f []int16) {
 }
 
 // earpiece sees what the port sends; on hook with the on-hook
-// transmission feed, that is caller ID for the phone's display.
+// transmission feed, that is caller ID for the phone's display. Frames of
+// digital silence are not kept: an engine that leaves the feed on through
+// a long ringing would otherwise push the caller ID out.
 func (p *Phone) earpiece(f []int16) {
-	if p.offHook || p.feed != line.FeedOnHookTx {
+	if p.offHook || p.feed != line.FeedOnHookTx || !slices.ContainsFunc(f, func(v int16) bool { return v != 0 }) {
 		return
 	}
 	now := time.Now()

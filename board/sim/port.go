@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+	"ringbox/audio/dtmf"
+	"ringbox/firmware/call"
 	"sync"
 	"time"
 
@@ -82,6 +84,25 @@ func (c *core) Heard(d time.Duration) []int16 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.heard.last(int(int64(d) * line.Rate / int64(time.Second)))
+}
+
+// keyDTMF plays digits as DTMF keys (80 ms on, 80 ms off) through *slot,
+// which the device's fill reads, and returns when they are sent.
+func (c *core) keyDTMF(slot *call.Source, digits string) error {
+	src := dtmf.Sequence(digits, DTMFOn, DTMFOff, DTMFLevel)
+	c.mu.Lock()
+	*slot = src
+	c.mu.Unlock()
+	ok := c.b.sleep(time.Duration(len(digits)) * (DTMFOn + DTMFOff))
+	c.mu.Lock()
+	if *slot == src {
+		*slot = nil // at most the last frame of silence is left
+	}
+	c.mu.Unlock()
+	if !ok {
+		return ErrClosed
+	}
+	return nil
 }
 
 // audio paces a port's voice path by its own 20 ms clock. fill produces

@@ -148,7 +148,7 @@ func (b *Board) Exchange(n int) *Exchange {
 // PressService.
 func (b *Board) Events(ctx context.Context) <-chan board.ButtonEvent {
 	out := make(chan board.ButtonEvent)
-	b.Go(func(bctx context.Context) {
+	started := b.Go(func(bctx context.Context) {
 		defer close(out)
 		for {
 			select {
@@ -167,6 +167,9 @@ func (b *Board) Events(ctx context.Context) <-chan board.ButtonEvent {
 			}
 		}
 	})
+	if !started { // closed: no presses will come
+		close(out)
+	}
 	return out
 }
 
@@ -198,18 +201,20 @@ func (b *Board) send(ev board.ButtonEvent) error {
 }
 
 // Go runs f on a goroutine the board owns: its context ends at Close,
-// which waits for f to return. After Close, f does not run.
-func (b *Board) Go(f func(ctx context.Context)) {
+// which waits for f to return. After Close, f does not run and Go
+// returns false.
+func (b *Board) Go(f func(ctx context.Context)) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return
+		return false
 	}
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		f(b.ctx)
 	}()
+	return true
 }
 
 // Close ends every device, port and goroutine of the board and waits for

@@ -211,6 +211,9 @@ func TestPhoneOnHookAudio(t *testing.T) {
 		port.SetFeed(line.FeedOnHookTx)
 		time.Sleep(500 * ms)
 		a.WriteFrame(cid)
+		for range 600 { // 12 s of silence with the feed left on
+			a.WriteFrame(make([]int16, line.FrameSamples))
+		}
 		if got := ph.OnHookAudio(); !slices.Equal(got, cid) {
 			t.Errorf("on-hook audio %v, want %v", got, cid)
 		}
@@ -497,6 +500,68 @@ func TestCloseEndsEverything(t *testing.T) {
 		synctest.Wait()
 		if ran {
 			t.Error("Go after Close ran its function")
+		}
+	})
+}
+
+// TestWriteFrameDoesNotAllocate: the engine writes a frame per port every
+// 20 ms; the sim records it (and the exchange listens for DTMF in it)
+// without garbage.
+func TestWriteFrameDoesNotAllocate(t *testing.T) {
+	b := New(Options{FXS: 1, FXO: 1})
+	defer b.Close()
+	b.Lines()[1].(line.FXOPort).SetHook(true)
+	f := make([]int16, line.FrameSamples)
+	for i, p := range b.Lines() {
+		a := p.Audio()
+		if n := testing.AllocsPerRun(100, func() { a.WriteFrame(f) }); n != 0 {
+			t.Errorf("port %d: WriteFrame allocates %v times", i, n)
+		}
+	}
+}
+
+// BenchmarkExchangeWriteFrame measures one 20 ms frame from the box into
+// the exchange line while it holds it: the Heard ring and the DTMF
+// detector.
+func BenchmarkExchangeWriteFrame(b *testing.B) {
+	brd := New(Options{FXO: 1})
+	defer brd.Close()
+	brd.Lines()[0].(line.FXOPort).SetHook(true)
+	a := brd.Lines()[0].Audio()
+	f := make([]int16, line.FrameSamples)
+	dtmf.Sequence("5", time.Second, 0, -10).ReadFrame(f)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.WriteFrame(f)
+	}
+}
+
+// TestExchangeKeysDTMF: a caller answered by the box keys a digit, as
+// into an IVR; the box hears it.
+func TestExchangeKeysDTMF(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Options{FXO: 1})
+		x, port := b.Exchange(1), b.Lines()[0].(line.FXOPort)
+		if err := x.DialDTMF("1"); !errors.Is(err, ErrNoCall) {
+			t.Errorf("keying with the line idle: %v, want ErrNoCall", err)
+		}
+		x.Ring([]time.Duration{time.Second, 4 * time.Second}, nil)
+		time.Sleep(500 * ms)
+		port.SetHook(true)
+		stop := listen(t, b, port)
+		x.SetMic(Sine(700, -15))
+		time.Sleep(200 * ms)
+		if err := x.DialDTMF("1#"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * ms)
+		var got []byte
+		det := dtmf.NewDetector()
+		for f := range slices.Chunk(stop(), line.FrameSamples) {
+			got = append(got, det.Feed(f)...)
+		}
+		if string(got) != "1#" {
+			t.Errorf("the box heard %q, want 1#", got)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"ringbox/audio/fsk"
 	"ringbox/audio/moh"
 	"ringbox/board/analog"
 	"ringbox/board/panel"
@@ -334,9 +336,25 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			set.WritePrometheus(w)
 		}),
 	})
-	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus, Board: box}) {
+	for _, r := range web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: bus}) {
 		ws.HandleRoute(r)
 	}
+	// The board page and API; the simulated exchange's caller ID and what
+	// a simulated phone displayed go through audio/fsk like the engine's.
+	ws.BoardPanel(&web.BoardPanel{Board: box, Bus: bus, Lines: lines, Logger: log,
+		CallerIDAudio: func(zone, number, name string) []int16 {
+			return fsk.OnHook(fsk.StandardFor(zone), fsk.Message{Time: time.Now(), Number: number, Name: name}, analog.Level)
+		},
+		DecodeCallerID: func(zone string, pcm []int16) (string, string, bool) {
+			d := fsk.NewDemod(fsk.StandardFor(zone))
+			for f := range slices.Chunk(pcm, fsk.Rate/50) {
+				if m, ok := d.Feed(f); ok {
+					return m.Number, m.Name, true
+				}
+			}
+			return "", "", false
+		},
+	})
 	for _, r := range web.AgentRoutes(queues) {
 		ws.HandleRoute(r)
 	}
