@@ -56,6 +56,12 @@ func (c *Call) avail() ring.Avail {
 func (c *Call) opts(o ring.Opts) ring.Opts {
 	if o.From == (call.Party{}) {
 		o.From = c.info.From
+		// A phone that sends no display name is shown by its name in
+		// the site (an extension's, an agent's): what rung phones and
+		// analog caller ID display.
+		if o.From.Name == "" {
+			o.From.Name = c.rec.CallerName
+		}
 	}
 	o.Codecs = c.in.Media().Codecs()
 	if c.info.Trunk != "" {

@@ -25,7 +25,7 @@ extensions:
   - {number: "101", name: Bob, secret: "bob-analog-secret-101"}
   - {number: "201", name: Front desk}
 agents:
-  - {id: bob, name: Bob, extension: "101", auto_login: true}
+  - {id: bob, name: Bob, extension: "101", button: 1}
 queues:
   - {id: sales, agents: [bob], agent_ring: 15s, on_empty: hangup}
 ivrs:
@@ -71,6 +71,26 @@ func (h hearing) strongest() float64 {
 		}
 	}
 	return best
+}
+
+// talked reports whether hz dominates s (over 80% of the energy of every
+// 100 ms block) for at least d without a break: the tone one end sent
+// reached the other while they talked, whatever was heard before (ringback,
+// prompts) or after (busy tone).
+func talked(s []int16, rate int, hz float64, d time.Duration) bool {
+	block := rate / 10
+	run, need := 0, int(d/(100*time.Millisecond))
+	for off := 0; off+block <= len(s); off += block {
+		if toneShare(s[off:off+block], rate, hz) > 0.8 {
+			run++
+			if run >= need {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 func (a *appliance) hear(tok, port string, ms int) hearing {
@@ -124,17 +144,25 @@ func TestAnalogPhoneTalksWithSIPPhone(t *testing.T) {
 	a := startServe(t, serveOpt{site: analogSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33400, 1000)
-	if !bob.waitRegistered(10 * time.Second) {
-		t.Fatal("bob's phone did not register")
-	}
+	placed := 0
 	for i, mode := range []string{"dtmf", "pulse"} {
 		t.Run(mode, func(t *testing.T) {
+			placed++
+			// A phone per call: baresip records one call's audio per run.
+			bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33400+200*i, 1000)
+			if !bob.waitRegistered(10 * time.Second) {
+				t.Fatal("bob's phone did not register")
+			}
+			calls := bob.countEvents("CALL_ESTABLISHED")
+			a.waitFor("the analog line to be idle", func() bool {
+				l := a.boardLine(admin, "fxs:1")
+				return l.Engine != nil && l.Engine.State == "idle"
+			})
 			a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": true}`)
 			a.waitFor("dial tone on the analog phone", func() bool { return a.hear(admin, "fxs:1", 300).Heard == "dial_tone" })
 			a.must(admin, "/api/v1/board/lines/fxs:1/tone", `{"hz": 700, "dbm0": -15}`)
 			a.must(admin, "/api/v1/board/lines/fxs:1/dial", fmt.Sprintf(`{"digits": "101", "mode": %q}`, mode))
-			a.waitFor("bob's phone to answer the analog call", func() bool { return bob.countEvents("CALL_ESTABLISHED") > i })
+			a.waitFor("bob's phone to answer the analog call", func() bool { return bob.countEvents("CALL_ESTABLISHED") > calls })
 			time.Sleep(3 * time.Second)
 			h := a.hear(admin, "fxs:1", 1000)
 			if h.strongest() != 1000 || h.LevelDBm0 < -40 {
@@ -149,12 +177,12 @@ func TestAnalogPhoneTalksWithSIPPhone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if share := toneShare(s, rate, 700); share < 0.5 {
-				t.Errorf("700 Hz from the analog phone is %.0f%% of what bob heard", 100*share)
+			if !talked(s, rate, 700, 2*time.Second) {
+				t.Errorf("bob did not hear the analog phone's 700 Hz for 2 s (%.0f%% of all he heard)", 100*toneShare(s, rate, 700))
 			}
 		})
 	}
-	for _, c := range a.waitCDR(admin, 2) {
+	for _, c := range a.waitCDR(admin, placed) {
 		if c.Caller != "201" || c.Callee != "101" || c.AnsweredBy == "" {
 			t.Errorf("CDR %+v, want 201 calling 101, answered", c)
 		}
@@ -197,8 +225,8 @@ func TestSIPPhoneRingsAnalogPhoneWithCallerID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if share := toneShare(s, rate, 700); share < 0.5 {
-		t.Errorf("700 Hz from the analog phone is %.0f%% of what bob heard", 100*share)
+	if !talked(s, rate, 700, 2*time.Second) {
+		t.Errorf("bob did not hear the analog phone's 700 Hz for 2 s (%.0f%% of all he heard)", 100*toneShare(s, rate, 700))
 	}
 }
 
@@ -210,9 +238,13 @@ func TestExchangeCallReachesIVRThenQueue(t *testing.T) {
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
-	if code, out := a.post("/api/v1/agents/bob/available", admin, "{}"); code != 200 {
-		t.Fatalf("bob available: %d %s", code, out)
-	}
+	// Bob logs in with his button on the box.
+	a.must(admin, "/api/v1/board/buttons/1/press", "")
+	a.waitFor("bob logged in by his button", func() bool {
+		var ag struct{ Status string }
+		a.get("/api/v1/agents/bob", admin, &ag)
+		return ag.Status == "available"
+	})
 	a.must(admin, "/api/v1/board/lines/fxo:1/ring", `{"number": "5551234567", "name": "ALICE SMITH"}`)
 	a.waitFor("the IVR to answer the line", func() bool {
 		l := a.boardLine(admin, "fxo:1")
@@ -237,8 +269,8 @@ func TestExchangeCallReachesIVRThenQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if share := toneShare(s, rate, 700); share < 0.5 {
-		t.Errorf("the caller's 700 Hz is %.0f%% of what bob heard", 100*share)
+	if !talked(s, rate, 700, 2*time.Second) {
+		t.Errorf("bob did not hear the caller's 700 Hz for 2 s (%.0f%% of all he heard)", 100*toneShare(s, rate, 700))
 	}
 	cdrs := a.waitCDR(admin, 1)
 	c := cdrs[0]

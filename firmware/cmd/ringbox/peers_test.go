@@ -372,7 +372,15 @@ func (b *baresip) received() ([]int16, int, error) {
 	if len(files) == 0 {
 		return nil, 0, fmt.Errorf("baresip %s recorded no audio", b.user)
 	}
-	return readWAV16(files[len(files)-1])
+	// The newest file: sndfile names them by time to the second only, so
+	// two calls in one second would sort by whatever follows.
+	newest, at := files[0], time.Time{}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(at) {
+			newest, at = f, fi.ModTime()
+		}
+	}
+	return readWAV16(newest)
 }
 
 // sipp runs a SIPp scenario to completion and returns its exit code and
