@@ -342,6 +342,7 @@ func (c *Chip) pollLocked(now time.Time) {
 		// detector (debounced by the chip) saw it. Stop the ringing and
 		// report the answer now, without waiting for the hook debounce.
 		p.ringing = false
+		p.answeredLocked()
 		c.write(regLinefeed, feedCode(p.feed))
 		if !p.hook.state {
 			p.hook.force(true)
@@ -353,9 +354,24 @@ func (c *Chip) pollLocked(now time.Time) {
 		typ := line.OnHook
 		if p.hook.state {
 			typ = line.OffHook
+			if p.answeredLocked() {
+				c.write(regLinefeed, feedCode(p.feed))
+			}
 		}
 		p.sendLocked(line.Event{Type: typ, At: at})
 	}
+}
+
+// answeredLocked leaves on-hook transmission for forward active when the
+// phone goes off hook, as wctdm's proslic_check_hook does: on-hook
+// transmission is for caller ID to an idle phone, and talking needs the
+// normal feed. It reports whether the feed changed.
+func (p *port) answeredLocked() bool {
+	if p.feed != line.FeedOnHookTx {
+		return false
+	}
+	p.feed = line.FeedForward
+	return true
 }
 
 // read, write: one register access. Callers hold mu.
@@ -477,6 +493,8 @@ func (p *port) N() int                    { return p.n }
 func (p *port) Events() <-chan line.Event { return p.events }
 func (p *port) Audio() line.Audio         { return p.audio }
 
+// SetFeed sets the DC feed; while ringing it takes effect when ringing
+// stops.
 func (p *port) SetFeed(f line.Feed) error {
 	if f > line.FeedOnHookTx {
 		return fmt.Errorf("proslic: unknown feed %v", f)
@@ -493,6 +511,8 @@ func (p *port) SetFeed(f line.Feed) error {
 	return p.c.write(regLinefeed, feedCode(f))
 }
 
+// Ring switches the ringing linefeed on, or back to the feed set last.
+// A phone already off hook is not rung (it would trip at once).
 func (p *port) Ring(on bool) error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()

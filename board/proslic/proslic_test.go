@@ -240,6 +240,31 @@ func TestFeed(t *testing.T) {
 	})
 }
 
+func TestOnHookTxAnswered(t *testing.T) {
+	tests := []struct {
+		name string
+		ring bool
+	}{{"lifted during caller ID", false}, {"ring trip", true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f, _, p := open(t)
+				p.SetFeed(line.FeedOnHookTx)
+				if tt.ring {
+					p.Ring(true)
+				}
+				f.SetOffHook(true)
+				if ev := next(t, p, 100*time.Millisecond); ev.Type != line.OffHook {
+					t.Fatalf("event %v, want off_hook", ev.Type)
+				}
+				if f.Feed() != line.FeedForward {
+					t.Errorf("feed %v after answering, want forward active", f.Feed())
+				}
+			})
+		})
+	}
+}
+
 func TestPowerAlarm(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, _, p := open(t)

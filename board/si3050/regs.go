@@ -17,7 +17,7 @@ const (
 	regIntl3    = 18 // international control 3: 0 with the device-default ring detector (D)
 	regRingVal3 = 24 // ring validation control 3: 0x19 device default (D)
 	regDCTerm   = 26 // DC termination: DCV bits 7:6, MINI 5:4, ILIM bit 1 (D reg26; M; B)
-	regLoopCur  = 28 // LCS2 loop current status, 1.1 mA/bit (B REG_LOOPCURRENTSTATUS; Si3050 data sheet)
+	regLoopCur  = 28 // LCS2 loop current status (B REG_LOOPCURRENTSTATUS); 1.1 mA/bit per the Si3050 data sheet, not cross-checked in public code
 	regLineVolt = 29 // LVS line voltage status, signed, 1 V/bit: the sign is the polarity (D "abs(b) < battthresh"; X "(s8)... * 1000" mV)
 	regACTerm   = 30 // AC termination ACIM bits 3:0 (D reg30; M acim)
 	regDAACtl5  = 31 // DAA control 5: 0xa3 plus OHS2 bit 3 (D reg31)
