@@ -562,6 +562,11 @@ func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.S
 		}
 		fmt.Fprintln(w)
 	}
+	if f.board == "sim" {
+		fmt.Fprintf(w, "\n  Simulated board: http://%s:%s/board (admins) presses the queue buttons, lifts\n", hostFor(pub), httpPort)
+		fmt.Fprintf(w, "  and dials the analog phones on fxs:1 and fxs:2, and rings the box from the\n")
+		fmt.Fprintf(w, "  exchange on fxo:1 (docs/sim-board.md).\n")
+	}
 	fmt.Fprintf(w, "\n  Health: curl http://%s:%s/api/v1/health\n\n", hostFor(pub), httpPort)
 }
 
