@@ -131,8 +131,12 @@ func New(cfg Config) *Engine {
 }
 
 // Run drives every port until ctx ends, then ends the ports' calls with
-// call.Shutdown and waits for their routing to finish.
+// call.Shutdown and waits for their routing to finish. It returns only
+// when ctx ends, even on a board without ports (serve takes a return as
+// a subsystem stopping).
 func (e *Engine) Run(ctx context.Context) error {
+	defer e.calls.Wait()
+	defer func() { <-ctx.Done() }()
 	var wg sync.WaitGroup
 	for _, p := range e.fxs {
 		wg.Go(func() { p.run(ctx) })
@@ -141,7 +145,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		wg.Go(func() { p.run(ctx) })
 	}
 	wg.Wait()
-	e.calls.Wait()
 	return nil
 }
 

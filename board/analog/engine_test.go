@@ -297,3 +297,22 @@ func TestFXSBusyWithoutCallWaiting(t *testing.T) {
 		}
 	})
 }
+
+// A board without analog ports still runs until it is stopped: serve takes
+// a subsystem returning as the box failing.
+func TestRunWithoutPortsWaitsForStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := New(Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.Run(ctx); close(done) }()
+		time.Sleep(time.Hour)
+		select {
+		case <-done:
+			t.Fatal("Run returned with no ports before it was stopped")
+		default:
+		}
+		cancel()
+		<-done
+	})
+}
