@@ -45,6 +45,7 @@ import (
 
 	"periph.io/x/conn/v3/spi"
 
+	"ringbox/board/chipio"
 	"ringbox/board/line"
 )
 
@@ -84,8 +85,7 @@ type Chip struct {
 	port *port
 	shut bool
 
-	stop chan struct{}
-	done chan struct{}
+	poll *chipio.Poller
 }
 
 // Open checks the chip's ID, runs its init sequence (DC-DC converter and
@@ -118,15 +118,18 @@ func Open(conn spi.Conn, cfg Config) (*Chip, error) {
 	}
 	c := &Chip{conn: conn, cfg: cfg, log: cfg.Logger.With("pkg", "proslic")}
 	c.pk[0].W, c.pk[1].W, c.pk[1].R = c.wb[:1], c.wb[1:], c.rb[1:]
-	c.port = &port{c: c, events: make(chan line.Event, 16), feed: line.FeedForward}
+	c.port = &port{c: c, events: chipio.NewEvents(16), feed: line.FeedForward}
 	if err := c.init(); err != nil {
 		// Leave the line dead and the converter off.
 		c.writeReg(regLinefeed, lfOpen)
 		c.writeReg(regPowerDown, 0x10)
 		return nil, err
 	}
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	go c.run()
+	c.poll = chipio.Poll(c.cfg.Poll, func(now time.Time) {
+		c.mu.Lock()
+		c.pollLocked(now)
+		c.mu.Unlock()
+	})
 	return c, nil
 }
 
@@ -285,8 +288,7 @@ func (c *Chip) Close() error {
 	}
 	c.shut = true
 	c.mu.Unlock()
-	close(c.stop)
-	<-c.done
+	c.poll.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.port.closeLocked()
@@ -296,26 +298,10 @@ func (c *Chip) Close() error {
 	return nil
 }
 
-func (c *Chip) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.cfg.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.mu.Lock()
-			c.pollLocked(time.Now())
-			c.mu.Unlock()
-		}
-	}
-}
-
 // pollLocked reads the loop status and the power alarms once.
 func (c *Chip) pollLocked(now time.Time) {
 	p := c.port
-	if p.closed {
+	if p.events.Closed() {
 		return
 	}
 	st, err := c.read(regLoopStat)
@@ -344,15 +330,15 @@ func (c *Chip) pollLocked(now time.Time) {
 		p.ringing = false
 		p.answeredLocked()
 		c.write(regLinefeed, feedCode(p.feed))
-		if !p.hook.state {
-			p.hook.force(true)
+		if !p.hook.State {
+			p.hook.Force(true)
 			p.sendLocked(line.Event{Type: line.OffHook, At: now})
 		}
 		return
 	}
-	if changed, at := p.hook.update(st&stLoopClosure != 0, now, c.cfg.Debounce); changed {
+	if changed, at := p.hook.Update(st&stLoopClosure != 0, now, c.cfg.Debounce); changed {
 		typ := line.OnHook
-		if p.hook.state {
+		if p.hook.State {
 			typ = line.OffHook
 			if p.answeredLocked() {
 				c.write(regLinefeed, feedCode(p.feed))
@@ -476,21 +462,19 @@ type port struct {
 	c      *Chip
 	n      int
 	audio  line.Audio
-	events chan line.Event
+	events *chipio.Events
 
 	// Guarded by c.mu.
 	feed     line.Feed // the DC feed asked for (restored after ringing)
 	ringing  bool
-	hook     debounce
-	closed   bool
-	dropped  int  // events the consumer did not take
+	hook     chipio.Debounce
 	spiFault bool // a Fault for SPI errors was sent
 	alarms   int
 }
 
 func (p *port) Kind() line.Kind           { return line.FXS }
 func (p *port) N() int                    { return p.n }
-func (p *port) Events() <-chan line.Event { return p.events }
+func (p *port) Events() <-chan line.Event { return p.events.C() }
 func (p *port) Audio() line.Audio         { return p.audio }
 
 // SetFeed sets the DC feed; while ringing it takes effect when ringing
@@ -501,7 +485,7 @@ func (p *port) SetFeed(f line.Feed) error {
 	}
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if p.closed {
+	if p.events.Closed() {
 		return line.ErrClosed
 	}
 	p.feed = f
@@ -516,13 +500,13 @@ func (p *port) SetFeed(f line.Feed) error {
 func (p *port) Ring(on bool) error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if p.closed {
+	if p.events.Closed() {
 		return line.ErrClosed
 	}
 	if on == p.ringing {
 		return nil
 	}
-	if on && p.hook.state {
+	if on && p.hook.State {
 		return nil // off hook: ringing would trip at once
 	}
 	p.ringing = on
@@ -535,26 +519,21 @@ func (p *port) Ring(on bool) error {
 func (p *port) OffHook() bool {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	return p.hook.state
+	return p.hook.State
 }
 
 // Close opens the linefeed and ends Events.
 func (p *port) Close() error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if p.closed {
+	if p.events.Closed() {
 		return nil
 	}
 	p.closeLocked()
 	return p.c.write(regLinefeed, lfOpen)
 }
 
-func (p *port) closeLocked() {
-	if !p.closed {
-		p.closed = true
-		close(p.events)
-	}
-}
+func (p *port) closeLocked() { p.events.Close() }
 
 // powerAlarmLocked reports a power alarm and restores the linefeed, which
 // the chip opened to protect its transistors (as wctdm's
@@ -568,24 +547,5 @@ func (p *port) powerAlarmLocked(ints byte, now time.Time) {
 		Detail: fmt.Sprintf("power alarm (register 19 = 0x%02x): a line transistor is overheating; check the line for a short", ints)})
 }
 
-// sendLocked delivers ev without blocking; a full channel drops it and a
-// Fault says so once the consumer catches up.
-func (p *port) sendLocked(ev line.Event) {
-	if p.closed {
-		return
-	}
-	if p.dropped > 0 {
-		select {
-		case p.events <- line.Event{Type: line.Fault, At: ev.At, Detail: fmt.Sprintf("%d events dropped", p.dropped)}:
-			p.dropped = 0
-		default:
-			p.dropped++
-			return
-		}
-	}
-	select {
-	case p.events <- ev:
-	default:
-		p.dropped++
-	}
-}
+// sendLocked delivers ev without blocking (chipio.Events).
+func (p *port) sendLocked(ev line.Event) { p.events.Send(ev) }

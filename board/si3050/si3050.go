@@ -34,6 +34,7 @@ import (
 
 	"periph.io/x/conn/v3/spi"
 
+	"ringbox/board/chipio"
 	"ringbox/board/line"
 )
 
@@ -84,8 +85,7 @@ type Chip struct {
 	port *port
 	shut bool
 
-	stop chan struct{}
-	done chan struct{}
+	poll *chipio.Poller
 }
 
 // Open checks the DAA's ID, brings up the line side with the country's
@@ -116,15 +116,18 @@ func Open(conn spi.Conn, cfg Config) (*Chip, error) {
 	for i := range c.pk {
 		c.pk[i].W, c.pk[i].R = c.wb[i:i+1], c.rb[i:i+1]
 	}
-	c.port = &port{c: c, events: make(chan line.Event, 16)}
+	c.port = &port{c: c, events: chipio.NewEvents(16)}
 	c.mu.Lock()
 	err := c.initLocked()
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	go c.run()
+	c.poll = chipio.Poll(c.cfg.Poll, func(now time.Time) {
+		c.mu.Lock()
+		c.pollLocked(now)
+		c.mu.Unlock()
+	})
 	return c, nil
 }
 
@@ -184,12 +187,12 @@ func (c *Chip) initLocked() error {
 	}
 	p, volts, now := c.port, int8(lv), time.Now()
 	p.volts = volts
-	p.battery.force(abs(volts) >= BatteryVolts)
-	p.negative.force(volts < 0)
-	if !p.battery.state {
+	p.battery.Force(abs(volts) >= BatteryVolts)
+	p.negative.Force(volts < 0)
+	if !p.battery.State {
 		p.sendLocked(line.Event{Type: line.BatteryLost, At: now})
 	} else if abs(volts) < ParallelVolts {
-		p.parallel.force(true)
+		p.parallel.Force(true)
 		p.sendLocked(line.Event{Type: line.ParallelOffHook, At: now})
 	}
 	return nil
@@ -230,8 +233,7 @@ func (c *Chip) Close() error {
 	}
 	c.shut = true
 	c.mu.Unlock()
-	close(c.stop)
-	<-c.done
+	c.poll.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.port.closeLocked()
@@ -239,22 +241,6 @@ func (c *Chip) Close() error {
 		return fmt.Errorf("si3050: release the line: %w", err)
 	}
 	return nil
-}
-
-func (c *Chip) run() {
-	defer close(c.done)
-	t := time.NewTicker(c.cfg.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.mu.Lock()
-			c.pollLocked(time.Now())
-			c.mu.Unlock()
-		}
-	}
 }
 
 func (c *Chip) read(reg byte) (byte, error) {
@@ -277,7 +263,7 @@ func (c *Chip) write(reg, val byte) error {
 // loop current once and updates every detector.
 func (c *Chip) pollLocked(now time.Time) {
 	p := c.port
-	if p.closed {
+	if p.events.Closed() {
 		return
 	}
 	r5, err := c.read(regDAACtl1)
@@ -310,9 +296,9 @@ func (c *Chip) pollLocked(now time.Time) {
 	d := c.cfg.Debounce
 
 	// Battery.
-	if changed, at := p.battery.update(abs(volts) >= BatteryVolts, now, d); changed {
+	if changed, at := p.battery.Update(abs(volts) >= BatteryVolts, now, d); changed {
 		typ := line.BatteryLost
-		if p.battery.state {
+		if p.battery.State {
 			typ = line.BatteryRestored
 		}
 		p.sendLocked(line.Event{Type: typ, At: at})
@@ -323,7 +309,7 @@ func (c *Chip) pollLocked(now time.Time) {
 	// 15-68 Hz ring make a steady RingOn within Debounce/4 and RingOff
 	// comes Debounce after the last ring bit.
 	if !p.offHook {
-		raw := r5&daaRing != 0 && p.battery.state
+		raw := r5&daaRing != 0 && p.battery.State
 		if raw {
 			if p.ringLevel == 0 {
 				p.ringFrom = now
@@ -346,24 +332,24 @@ func (c *Chip) pollLocked(now time.Time) {
 	// Polarity, debounced as wctdm.c's POLARITY_DEBOUNCE (64 ms); the
 	// ring signal swings both ways and is not a reversal.
 	if quietLine {
-		if changed, at := p.negative.update(volts < 0, now, d); changed {
+		if changed, at := p.negative.Update(volts < 0, now, d); changed {
 			p.sendLocked(line.Event{Type: line.PolarityReversal, At: at})
 		}
 	} else {
-		p.negative.update(p.negative.state, now, d)
+		p.negative.Update(p.negative.State, now, d)
 	}
 
 	// Another phone on the pair.
-	if quietLine && !p.offHook && p.battery.state {
-		if changed, at := p.parallel.update(abs(volts) < ParallelVolts, now, d); changed {
+	if quietLine && !p.offHook && p.battery.State {
+		if changed, at := p.parallel.Update(abs(volts) < ParallelVolts, now, d); changed {
 			typ := line.ParallelOnHook
-			if p.parallel.state {
+			if p.parallel.State {
 				typ = line.ParallelOffHook
 			}
 			p.sendLocked(line.Event{Type: typ, At: at})
 		}
 	} else {
-		p.parallel.update(p.parallel.state, now, d)
+		p.parallel.Update(p.parallel.State, now, d)
 	}
 
 	// Loop current while the box holds the line.
@@ -371,9 +357,9 @@ func (c *Chip) pollLocked(now time.Time) {
 		if p.loopmA >= loopArmMA {
 			p.loopArmed = true
 		}
-		if changed, at := p.loopLow.update(p.loopArmed && p.loopmA < LoopLostMA, now, d); changed && p.loopLow.state {
+		if changed, at := p.loopLow.Update(p.loopArmed && p.loopmA < LoopLostMA, now, d); changed && p.loopLow.State {
 			p.loopArmed = false
-			p.loopLow.force(false)
+			p.loopLow.Force(false)
 			p.sendLocked(line.Event{Type: line.LoopCurrentLost, At: at})
 		}
 	}
@@ -384,35 +370,33 @@ type port struct {
 	c      *Chip
 	n      int
 	audio  line.Audio
-	events chan line.Event
+	events *chipio.Events
 
 	// Guarded by c.mu.
 	offHook   bool
 	volts     int8
 	loopmA    float64
-	battery   debounce // state: battery present
-	negative  debounce // state: tip negative (reversed)
-	parallel  debounce // state: another phone off hook
-	loopLow   debounce
+	battery   chipio.Debounce // state: battery present
+	negative  chipio.Debounce // state: tip negative (reversed)
+	parallel  chipio.Debounce // state: another phone off hook
+	loopLow   chipio.Debounce
 	loopArmed bool
 	ringLevel time.Duration
 	ringFrom  time.Time
 	ringLast  time.Time
 	ringing   bool
-	closed    bool
 	spiFault  bool
-	dropped   int
 }
 
 func (p *port) Kind() line.Kind           { return line.FXO }
 func (p *port) N() int                    { return p.n }
-func (p *port) Events() <-chan line.Event { return p.events }
+func (p *port) Events() <-chan line.Event { return p.events.C() }
 func (p *port) Audio() line.Audio         { return p.audio }
 
 func (p *port) SetHook(off bool) error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if p.closed {
+	if p.events.Closed() {
 		return line.ErrClosed
 	}
 	v := byte(daaONHM)
@@ -424,7 +408,7 @@ func (p *port) SetHook(off bool) error {
 	}
 	p.offHook = off
 	p.loopArmed = false
-	p.loopLow.force(false)
+	p.loopLow.Force(false)
 	if off {
 		// Answering ends the ringing; the engine knows, so no RingOff.
 		p.ringing, p.ringLevel = false, 0
@@ -436,7 +420,7 @@ func (p *port) Status() line.FXOStatus {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
 	st := line.FXOStatus{OffHook: p.offHook, Voltage: float64(p.volts), LoopCurrent: p.loopmA}
-	if p.closed {
+	if p.events.Closed() {
 		return st
 	}
 	if v, err := p.c.read(regLineVolt); err == nil {
@@ -456,7 +440,7 @@ func (p *port) Status() line.FXOStatus {
 func (p *port) Close() error {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	if p.closed {
+	if p.events.Closed() {
 		return nil
 	}
 	p.closeLocked()
@@ -464,31 +448,7 @@ func (p *port) Close() error {
 	return p.c.write(regDAACtl1, daaONHM)
 }
 
-func (p *port) closeLocked() {
-	if !p.closed {
-		p.closed = true
-		close(p.events)
-	}
-}
+func (p *port) closeLocked() { p.events.Close() }
 
-// sendLocked delivers ev without blocking; a full channel drops it and a
-// Fault says so once the consumer catches up.
-func (p *port) sendLocked(ev line.Event) {
-	if p.closed {
-		return
-	}
-	if p.dropped > 0 {
-		select {
-		case p.events <- line.Event{Type: line.Fault, At: ev.At, Detail: fmt.Sprintf("%d events dropped", p.dropped)}:
-			p.dropped = 0
-		default:
-			p.dropped++
-			return
-		}
-	}
-	select {
-	case p.events <- ev:
-	default:
-		p.dropped++
-	}
-}
+// sendLocked delivers ev without blocking (chipio.Events).
+func (p *port) sendLocked(ev line.Event) { p.events.Send(ev) }
