@@ -117,7 +117,7 @@ func TestDemodNoise(t *testing.T) {
 			need int // of 50
 		}{{20, 50}, {10, 50}, {6, 35}} {
 			rng := rand.New(rand.NewPCG(uint64(std), uint64(tt.snr)))
-			ok, refOK := 0, 0
+			ok := 0
 			for range 50 {
 				m := randMessage(rng)
 				level := -30 + 25*rng.Float64()
@@ -129,17 +129,8 @@ func TestDemodNoise(t *testing.T) {
 				} else if tt.need == 50 {
 					t.Errorf("%v %g dB SNR, %.1f dBm0, offset %+.2f%%: received %v, want %s", std, tt.snr, level, off*100, got, fmtMsg(m))
 				}
-				if tt.snr != 20 {
-					continue // the reference decoder is checked at 20 dB only
-				}
-				if r, err := refDecode(std, pcm); err == nil && sameMessage(r, m) {
-					refOK++
-				}
 			}
 			t.Logf("%v at %g dB SNR: demod %d/50", std, tt.snr, ok)
-			if tt.snr == 20 && refOK != 50 {
-				t.Errorf("%v at 20 dB SNR: the reference decoder read %d of 50 OnHook bursts, want 50", std, refOK)
-			}
 			if ok < tt.need {
 				t.Errorf("%v at %g dB SNR: %d of 50 received, want at least %d", std, tt.snr, ok, tt.need)
 			}
@@ -229,9 +220,6 @@ func TestReceive(t *testing.T) {
 			got := receive(NewDemod(tt.std), pcm)
 			if len(got) != 2 || !sameMessage(got[0], want) || !sameMessage(got[1], want) {
 				t.Errorf("received %v from two bursts, want %s twice", got, fmtMsg(want))
-			}
-			if r, err := refDecode(tt.std, pcm); err != nil || !sameMessage(r, want) {
-				t.Errorf("reference decoder: %s, %v; want %s", fmtMsg(r), err, fmtMsg(want))
 			}
 		})
 	}
@@ -355,4 +343,15 @@ func FuzzDemod(f *testing.F) {
 			}
 		}
 	})
+}
+
+// goertzelPower is the power of frequency hz in b.
+func goertzelPower(b []int16, hz, rate float64) float64 {
+	k := 2 * math.Cos(2*math.Pi*hz/rate)
+	var s1, s2 float64
+	for _, v := range b {
+		s0 := float64(v) + k*s1 - s2
+		s2, s1 = s1, s0
+	}
+	return s1*s1 + s2*s2 - k*s1*s2
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ringbox/audio/fsk"
+	"ringbox/audio/fsk/fsktest"
 	"ringbox/firmware/call"
 )
 
@@ -76,7 +77,7 @@ func TestFXSCallerIDBetweenRings(t *testing.T) {
 				// reads 16-17 of 20.
 				ok, tries := 0, 20
 				for range tries {
-					m, err := refDecode(std, withNoise(pcm, snr, rng))
+					m, err := fsktest.RefDecode(std, withNoise(pcm, snr, rng))
 					// DTMF sends digits only: no '+', no name.
 					if err == nil && strings.TrimPrefix(m.Number, "+") == "15551234567" && (std == fsk.DTMFCLIP || m.Name == "Alice Smith") {
 						ok++

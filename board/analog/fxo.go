@@ -312,21 +312,7 @@ func (p *fxoPort) release() {
 
 // dial seizes the line for an outside call through the FXO trunk.
 func (p *fxoPort) dial(ctx context.Context, t call.Target) (call.Leg, error) {
-	type reply struct {
-		l   call.Leg
-		err error
-	}
-	r := make(chan reply, 1)
-	p.post(func() {
-		l, err := p.seize(ctx, t)
-		r <- reply{l, err}
-	})
-	select {
-	case x := <-r:
-		return x.l, x.err
-	case <-p.done:
-		return nil, call.Shutdown
-	}
+	return p.dialOn(p.done, func() (call.Leg, error) { return p.seize(ctx, t) })
 }
 
 // dialable keeps what DTMF can send of number: an analog line cannot

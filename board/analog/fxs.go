@@ -541,21 +541,7 @@ func (p *fxsPort) link(a, b *fxsLeg) {
 // dial rings the phone for t (a call to the line's extension or to the
 // port): the Dialer side. The port's loop decides.
 func (p *fxsPort) dial(ctx context.Context, t call.Target) (call.Leg, error) {
-	type reply struct {
-		l   call.Leg
-		err error
-	}
-	r := make(chan reply, 1)
-	p.post(func() {
-		l, err := p.ring(ctx, t)
-		r <- reply{l, err}
-	})
-	select {
-	case x := <-r:
-		return x.l, x.err
-	case <-p.done:
-		return nil, call.Shutdown
-	}
+	return p.dialOn(p.done, func() (call.Leg, error) { return p.ring(ctx, t) })
 }
 
 // ring starts ringing for t, or announces it as a waiting call.

@@ -47,6 +47,26 @@ func (l *loop) drain() {
 	}
 }
 
+// dialOn runs a dialer's request on the loop (which owns the port's
+// state) and returns its answer; call.Shutdown once the loop has stopped.
+func (l *loop) dialOn(done <-chan struct{}, f func() (call.Leg, error)) (call.Leg, error) {
+	type reply struct {
+		l   call.Leg
+		err error
+	}
+	r := make(chan reply, 1)
+	l.post(func() {
+		leg, err := f()
+		r <- reply{leg, err}
+	})
+	select {
+	case x := <-r:
+		return x.l, x.err
+	case <-done:
+		return nil, call.Shutdown
+	}
+}
+
 // timer is a loop timer: its function runs on the loop, and a stopped or
 // restarted timer's late firing is ignored.
 type timer struct {
