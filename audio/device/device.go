@@ -41,19 +41,23 @@ type Config struct {
 // FrameTime is the frame length ReadFrame and WriteFrame work in.
 const FrameTime = 20 * time.Millisecond
 
-// ring is a fixed-size sample FIFO shared with the audio callback. When
-// full, a write drops the oldest samples (capture nobody reads must not
-// grow or stall the callback).
-type ring struct {
+// Ring is a fixed-size sample FIFO shared with an audio callback (this
+// package's, and the PCM bus's in board/pcm). When full, a write drops the
+// oldest samples (capture nobody reads must not grow or stall the
+// callback). Write and Read only copy under a short lock and never
+// allocate.
+type Ring struct {
 	mu    sync.Mutex // protects following; held only for copies
 	buf   []int16
 	r, n  int
 	ready chan struct{} // signalled (non-blocking) when samples arrive
 }
 
-func newRing(n int) *ring { return &ring{buf: make([]int16, n), ready: make(chan struct{}, 1)} }
+// NewRing returns a FIFO of n samples.
+func NewRing(n int) *Ring { return &Ring{buf: make([]int16, n), ready: make(chan struct{}, 1)} }
 
-func (q *ring) write(s []int16) {
+// Write appends s, dropping the oldest samples when full.
+func (q *Ring) Write(s []int16) {
 	q.mu.Lock()
 	for _, v := range s {
 		if q.n == len(q.buf) {
@@ -70,8 +74,8 @@ func (q *ring) write(s []int16) {
 	}
 }
 
-// read copies up to len(dst) samples, only if at least min are buffered.
-func (q *ring) read(dst []int16, min int) int {
+// Read copies up to len(dst) samples, only if at least min are buffered.
+func (q *Ring) Read(dst []int16, min int) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n < min {
@@ -86,7 +90,11 @@ func (q *ring) read(dst []int16, min int) int {
 	return k
 }
 
-func (q *ring) len() int {
+// Ready is signalled (without blocking the writer) when samples arrive.
+func (q *Ring) Ready() <-chan struct{} { return q.ready }
+
+// Len is how many samples are buffered.
+func (q *Ring) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n

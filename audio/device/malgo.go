@@ -17,8 +17,8 @@ type Stream struct {
 	rate     int
 	ctx      *malgo.AllocatedContext
 	dev      *malgo.Device
-	capture  *ring
-	playback *ring
+	capture  *Ring
+	playback *Ring
 	tmp      []int16 // callback scratch, sized at open
 
 	closeOnce sync.Once
@@ -42,8 +42,8 @@ func Open(cfg Config) (*Stream, error) {
 	s := &Stream{
 		rate:     cfg.Rate,
 		ctx:      mctx,
-		capture:  newRing(10 * frame),
-		playback: newRing(10 * frame),
+		capture:  NewRing(10 * frame),
+		playback: NewRing(10 * frame),
 		tmp:      make([]int16, 8*frame),
 		done:     make(chan struct{}),
 	}
@@ -107,10 +107,10 @@ func (s *Stream) callback(out, in []byte, frames uint32) {
 		for i := range n {
 			s.tmp[i] = int16(binary.LittleEndian.Uint16(in[2*i:]))
 		}
-		s.capture.write(s.tmp[:n])
+		s.capture.Write(s.tmp[:n])
 	}
 	if len(out) >= 2*n {
-		got := s.playback.read(s.tmp[:n], 0)
+		got := s.playback.Read(s.tmp[:n], 0)
 		clear(s.tmp[got:n]) // underrun: silence
 		for i := range n {
 			binary.LittleEndian.PutUint16(out[2*i:], uint16(s.tmp[i]))
@@ -125,11 +125,11 @@ func (s *Stream) Rate() int { return s.rate }
 // them into f, or returns ErrClosed.
 func (s *Stream) ReadFrame(f []int16) error {
 	for {
-		if n := s.capture.read(f, len(f)); n == len(f) {
+		if n := s.capture.Read(f, len(f)); n == len(f) {
 			return nil
 		}
 		select {
-		case <-s.capture.ready:
+		case <-s.capture.Ready():
 		case <-s.done:
 			return ErrClosed
 		}
@@ -144,7 +144,7 @@ func (s *Stream) WriteFrame(f []int16) error {
 		return ErrClosed
 	default:
 	}
-	s.playback.write(f)
+	s.playback.Write(f)
 	return nil
 }
 

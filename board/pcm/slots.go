@@ -3,8 +3,8 @@ package pcm
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 
+	"ringbox/audio/device"
 	"ringbox/board/line"
 )
 
@@ -13,8 +13,8 @@ import (
 // into buffers sized at open, never allocates or blocks.
 type slots struct {
 	n        int
-	capture  []*ring
-	playback []*ring
+	capture  []*device.Ring
+	playback []*device.Ring
 	tmp      []int16 // callback scratch
 	done     chan struct{}
 }
@@ -27,8 +27,8 @@ func newSlots(n int) *slots {
 	for range n {
 		// Ten frames each way: capture nobody reads drops its oldest
 		// samples; playback more than 200 ms ahead does too.
-		s.capture = append(s.capture, newRing(10*line.FrameSamples))
-		s.playback = append(s.playback, newRing(10*line.FrameSamples))
+		s.capture = append(s.capture, device.NewRing(10*line.FrameSamples))
+		s.playback = append(s.playback, device.NewRing(10*line.FrameSamples))
 	}
 	return s
 }
@@ -45,12 +45,12 @@ func (s *slots) process(out, in []byte, frames int) {
 			for k := range tmp {
 				tmp[k] = int16(binary.LittleEndian.Uint16(in[k*stride+2*i:]))
 			}
-			q.write(tmp)
+			q.Write(tmp)
 		}
 	}
 	if len(out) >= stride*frames {
 		for i, q := range s.playback {
-			got := q.read(tmp, 0)
+			got := q.Read(tmp, 0)
 			clear(tmp[got:])
 			for k, v := range tmp {
 				binary.LittleEndian.PutUint16(out[k*stride+2*i:], uint16(v))
@@ -78,11 +78,11 @@ func (s *slots) read(i int, f []int16) error {
 			return line.ErrClosed
 		default:
 		}
-		if q.read(f, len(f)) == len(f) {
+		if q.Read(f, len(f)) == len(f) {
 			return nil
 		}
 		select {
-		case <-q.ready:
+		case <-q.Ready():
 		case <-s.done:
 			return line.ErrClosed
 		}
@@ -98,50 +98,6 @@ func (s *slots) write(i int, f []int16) error {
 		return line.ErrClosed
 	default:
 	}
-	s.playback[i].write(f)
+	s.playback[i].Write(f)
 	return nil
-}
-
-// ring is a fixed-size sample FIFO shared with the audio callback. When
-// full, a write drops the oldest samples.
-type ring struct {
-	mu    sync.Mutex // protects following; held only for copies
-	buf   []int16
-	r, n  int
-	ready chan struct{} // signalled (non-blocking) when samples arrive
-}
-
-func newRing(n int) *ring { return &ring{buf: make([]int16, n), ready: make(chan struct{}, 1)} }
-
-func (q *ring) write(s []int16) {
-	q.mu.Lock()
-	for _, v := range s {
-		if q.n == len(q.buf) {
-			q.r = (q.r + 1) % len(q.buf)
-			q.n--
-		}
-		q.buf[(q.r+q.n)%len(q.buf)] = v
-		q.n++
-	}
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-// read copies up to len(dst) samples, only if at least min are buffered.
-func (q *ring) read(dst []int16, min int) int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.n < min {
-		return 0
-	}
-	k := 0
-	for ; k < len(dst) && q.n > 0; k++ {
-		dst[k] = q.buf[q.r]
-		q.r = (q.r + 1) % len(q.buf)
-		q.n--
-	}
-	return k
 }
