@@ -6,6 +6,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"ringbox/audio/fsk"
+	"ringbox/audio/fsk/fsktest"
 	"ringbox/firmware/call"
 )
 
@@ -139,7 +141,18 @@ func TestCallWaiting(t *testing.T) {
 		if h := ph.Heard(200 * time.Millisecond); !hearsSome(h, 440) {
 			t.Error("no call-waiting tone (440 Hz)")
 		}
-		time.Sleep(time.Second)
+		// Type II caller ID: the phone acknowledges the alerting signal
+		// (CAS, at 400 ms) with DTMF D and is sent the caller's ID.
+		time.Sleep(200 * time.Millisecond)
+		if err := ph.DialDTMF("D"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(700 * time.Millisecond)
+		m, err := fsktest.RefDecode(fsk.Bell202, ph.Heard(time.Second))
+		if err != nil || m.Number != "+15557654321" || m.Name != "Carol" {
+			t.Errorf("call-waiting caller ID after the acknowledgement: %+v, %v; want Carol +15557654321", m, err)
+		}
+		time.Sleep(300 * time.Millisecond)
 		if err := ph.Flash(); err != nil {
 			t.Fatal(err)
 		}
