@@ -67,7 +67,6 @@ type Timing struct {
 	CPC        time.Duration // feed open after a far-end hang-up (250 ms)
 	RingGone   time.Duration // FXO: no ring for this long after one: the caller gave up (8 s)
 	DialTone   time.Duration // FXO: wait this long for dial tone after seizing (3 s)
-	CIDWait    time.Duration // FXO: route the call at the latest this long after the first ring (5 s)
 }
 
 func (t Timing) withDefaults() Timing {
@@ -84,7 +83,6 @@ func (t Timing) withDefaults() Timing {
 	def(&t.CPC, 250*time.Millisecond)
 	def(&t.RingGone, 8*time.Second)
 	def(&t.DialTone, 3*time.Second)
-	def(&t.CIDWait, 5*time.Second)
 	return t
 }
 

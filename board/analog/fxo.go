@@ -35,7 +35,7 @@ type fxoPort struct {
 	routed    bool
 	cid       *fsk.Message
 	goneT     timer // no ring for RingGone: the caller gave up
-	cidT      timer // route at the latest CIDWait after the first ring
+	lastOff   time.Time // when the last valid ring burst ended
 	dialT     timer // no dial tone within DialTone
 	stopWatch func() bool
 	health    string
@@ -87,7 +87,6 @@ func (p *fxoPort) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			p.goneT.stop()
-			p.cidT.stop()
 			p.dialT.stop()
 			if p.leg != nil {
 				p.leg.end(call.Shutdown)
@@ -126,6 +125,13 @@ func (p *fxoPort) event(ev line.Event) {
 		if p.state == StateIdle {
 			p.setState(StateRinging)
 		}
+		// A ring after a pause of a second or more starts the second
+		// ring cycle (a double ring's bursts are one cycle): ringing that
+		// repeats is a call, not a spike or a line test, and a line that
+		// sent no caller ID in the first pause sends none.
+		if p.rings > 0 && !p.routed && at.Sub(p.lastOff) >= time.Second {
+			p.route()
+		}
 	case line.RingOff:
 		if p.offHook() || p.ringStart.IsZero() {
 			return
@@ -137,15 +143,10 @@ func (p *fxoPort) event(ev line.Event) {
 			return // not a ring: a spike on the line
 		}
 		p.rings++
-		if p.routed {
-			return
+		p.lastOff = at
+		if !p.routed {
+			p.setDemod(true) // caller ID comes in the pause
 		}
-		if p.rings == 1 {
-			p.setDemod(true)
-			p.start(&p.cidT, p.e.t.CIDWait, p.route)
-			return
-		}
-		p.route() // a second ring and no caller ID: the line sends none
 	case line.PolarityReversal:
 		if !p.offHook() {
 			return
@@ -184,7 +185,6 @@ func (p *fxoPort) route() {
 		return
 	}
 	p.routed = true
-	p.cidT.stop()
 	p.setDemod(false)
 	tr, ok := p.e.trunkOf(p.n)
 	if !ok {
@@ -261,7 +261,7 @@ func (p *fxoPort) callerGone() {
 
 func (p *fxoPort) resetIdle() {
 	p.rings, p.routed, p.cid = 0, false, nil
-	p.ringStart = time.Time{}
+	p.ringStart, p.lastOff = time.Time{}, time.Time{}
 	p.setDemod(false)
 	p.set(p.e, func(i *LineInfo) { i.Remote, i.Digits = "", "" })
 	p.setState(StateIdle)

@@ -196,3 +196,36 @@ func TestFXONoDialToneFailsOver(t *testing.T) {
 		}
 	})
 }
+
+// Ringing voltage that does not repeat as a ring cadence (a line test, a
+// single burst) is not a call; a double ring's bursts are one cycle.
+func TestFXORingValidatedByCadence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "uk")
+		x := r.b.Exchange(1)
+		if err := x.Ring([]time.Duration{time.Second, 30 * time.Second}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case p := <-r.calls:
+			t.Fatalf("a single burst of ringing placed a call: %+v", p.info)
+		case <-time.After(10 * time.Second):
+		}
+		x.StopRinging()
+		time.Sleep(10 * time.Second)
+		if got := r.line("fxo:1").State; got != StateIdle {
+			t.Fatalf("after a lone burst: %s, want idle", got)
+		}
+		// The uk double ring with no caller ID: routed when the second
+		// cycle starts, not at the second burst of the first.
+		set, _ := tone.Zone("uk")
+		start := time.Now()
+		if err := x.Ring(set.RingCadence(), nil); err != nil {
+			t.Fatal(err)
+		}
+		r.call(10 * time.Second)
+		if d := time.Since(start); d < 3*time.Second {
+			t.Errorf("routed %v after the ringing started, before the second cycle (3 s)", d)
+		}
+	})
+}
