@@ -9,6 +9,7 @@ import (
 	"ringbox/audio/fsk"
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
+	"ringbox/firmware/events"
 )
 
 func TestFXOInboundWithCallerID(t *testing.T) {
@@ -173,11 +174,22 @@ func TestFXOOutboundDialsAfterDialTone(t *testing.T) {
 func TestFXONoDialToneFailsOver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, "us")
+		sub := r.bus.Subscribe(16, events.Filter("line."))
+		defer sub.Close()
 		x := r.b.Exchange(1)
 		x.SetBattery(false)
 		time.Sleep(200 * time.Millisecond)
 		if got := r.line("fxo:1"); got.Health != HealthNoBattery {
 			t.Fatalf("no battery: health %q", got.Health)
+		}
+		select {
+		case ev := <-sub.C():
+			lc, ok := ev.Data.(events.LineChanged)
+			if !ok || lc.Port != "fxo:1" || lc.Health != HealthNoBattery || lc.Detail == "" {
+				t.Errorf("event %+v, want line.changed for fxo:1 with no_battery and why", ev.Data)
+			}
+		default:
+			t.Error("no line.changed event when the line lost its battery")
 		}
 		_, err := r.e.Dialer(nil).Dial(context.Background(), call.Target{Kind: call.TargetTrunk, Trunk: "pstn", Number: "911"})
 		if call.CauseOf(err) != call.Congestion {
