@@ -110,6 +110,13 @@ func TestHookFlashHoldConsultThreeWayTransfer(t *testing.T) {
 			t.Fatal("the transferred caller was hung up")
 		default:
 		}
+		// The phone is free: it can be rung while the two talk.
+		rctx, rcancel := context.WithCancel(context.Background())
+		if _, err := r.e.Dialer(nil).Dial(rctx, call.Target{Kind: call.TargetFXS, Number: "1"}); err != nil {
+			t.Errorf("ringing the phone after it transferred a call: %v", err)
+		}
+		rcancel()
+		time.Sleep(100 * time.Millisecond)
 		// Either party hanging up ends the other.
 		a.leg.Hangup(call.Normal)
 		select {

@@ -552,7 +552,7 @@ func (p *fxsPort) ring(ctx context.Context, t call.Target) (call.Leg, error) {
 	ln, _ := p.e.lineOf(p.n)
 	var rl role
 	switch {
-	case p.state == StateIdle && !p.offHook && len(p.snapshot()) == 0:
+	case p.state == StateIdle && !p.offHook && !p.inUse():
 		rl = roleRinging
 	case ln.CallWaiting && p.offHook && p.state == StateTalking && p.find(roleWaiting) == nil && p.find(roleHeld) == nil &&
 		p.find(roleConf) == nil:
@@ -748,6 +748,19 @@ func (p *fxsPort) byLeg(l *Leg) *fxsLeg {
 		}
 	}
 	return nil
+}
+
+// inUse reports whether the phone has a call: legs it transferred to each
+// other (roleLinked) do not count, the phone is free of them.
+func (p *fxsPort) inUse() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, x := range p.legs {
+		if x.role != roleLinked {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *fxsPort) find(r role) *fxsLeg {
