@@ -167,6 +167,9 @@ func Open(p *profile.Profile, opt Options) (_ *Board, err error) {
 	}
 
 	if len(p.Lines) > 0 {
+		if err := resetChips(p, opt.Pin); err != nil {
+			return nil, err
+		}
 		hz := p.RingHz
 		if hz == 0 {
 			hz = opt.RingHz
@@ -181,6 +184,48 @@ func Open(p *profile.Profile, opt Options) (_ *Board, err error) {
 		}
 	}
 	return b, nil
+}
+
+// Reset timing of the line chips: held low 10 ms (the Si321x and Si3050
+// need microseconds; DAHDI holds its cards' reset for milliseconds), then
+// 50 ms for their oscillators to settle before the first SPI access.
+const (
+	resetHold   = 10 * time.Millisecond
+	resetSettle = 50 * time.Millisecond
+)
+
+// resetChips pulses the reset line of every chip that has one (chips on
+// one line are reset together), so each driver starts from the chip's
+// reset values whatever ran before: a crashed process or the boot loader.
+// The interrupt lines are not used: the drivers poll (LineOptions.Poll).
+func resetChips(p *profile.Profile, pin func(string) (gpio.PinIO, error)) error {
+	var pins []gpio.PinIO
+	seen := map[string]bool{}
+	for _, l := range p.Lines {
+		if l.Reset == "" || seen[l.Reset] {
+			continue
+		}
+		seen[l.Reset] = true
+		rp, err := pin(l.Reset)
+		if err != nil {
+			return fmt.Errorf("%s: reset: GPIO line %s: %w", l.Port, l.Reset, err)
+		}
+		if err := rp.Out(gpio.Low); err != nil {
+			return fmt.Errorf("%s: reset: GPIO line %s: %w", l.Port, l.Reset, err)
+		}
+		pins = append(pins, rp)
+	}
+	if len(pins) == 0 {
+		return nil
+	}
+	time.Sleep(resetHold)
+	for _, rp := range pins {
+		if err := rp.Out(gpio.High); err != nil {
+			return fmt.Errorf("reset: GPIO line %s: %w", rp.Name(), err)
+		}
+	}
+	time.Sleep(resetSettle)
+	return nil
 }
 
 // LineSpecs returns a validated profile's analog ports.

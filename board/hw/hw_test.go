@@ -41,6 +41,11 @@ func referencePins(p *profile.Profile) fakePins {
 		f[l.Pin] = gpiotest.New(l.Pin, gpio.Low)
 	}
 	f[p.StatusLED.Pin] = gpiotest.New(p.StatusLED.Pin, gpio.Low)
+	for _, l := range p.Lines {
+		if l.Reset != "" {
+			f[l.Reset] = gpiotest.New(l.Reset, gpio.High)
+		}
+	}
 	return f
 }
 
@@ -189,6 +194,14 @@ func TestRaspberryPiCarrier(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Each chip was reset before its driver spoke to it: low 10 ms,
+		// then high.
+		for _, l := range p.Lines {
+			outs := pins[l.Reset].Outs()
+			if len(outs) != 2 || outs[0].Level != gpio.Low || outs[1].Level != gpio.High || outs[1].At.Sub(outs[0].At) != resetHold {
+				t.Errorf("%s reset line %s: %+v, want low then high %v later", l.Port, l.Reset, outs, resetHold)
+			}
 		}
 		var names []string
 		for _, l := range b.Lines() {
