@@ -34,9 +34,9 @@ type fxoPort struct {
 	rings     int
 	routed    bool
 	cid       *fsk.Message
-	goneT     timer // no ring for RingGone: the caller gave up
+	goneT     timer     // no ring for RingGone: the caller gave up
 	lastOff   time.Time // when the last valid ring burst ended
-	dialT     timer // no dial tone within DialTone
+	dialT     timer     // no dial tone within DialTone
 	stopWatch func() bool
 	health    string
 
