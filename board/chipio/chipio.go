@@ -5,9 +5,14 @@ package chipio
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"ringbox/board/line"
+
+	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
 )
 
 // Debounce is a boolean input that must hold a new level for a time before
@@ -116,3 +121,47 @@ func (p *Poller) Stop() {
 	close(p.stop)
 	<-p.done
 }
+
+// ByteBus is an SPI device that hands every byte written to Exchange,
+// under Lock, and returns what Exchange answers in its place: the chips'
+// register-level fakes decode their SPI framing on it. It implements
+// spi.Conn and, for code that connects first, spi.Port.
+type ByteBus struct {
+	Name     string
+	Lock     sync.Locker
+	Exchange func(b byte) byte
+}
+
+var _ spi.Conn = (*ByteBus)(nil)
+
+// Tx implements spi.Conn.
+func (s *ByteBus) Tx(w, r []byte) error {
+	s.Lock.Lock()
+	defer s.Lock.Unlock()
+	for i, b := range w {
+		out := s.Exchange(b)
+		if i < len(r) {
+			r[i] = out
+		}
+	}
+	return nil
+}
+
+// TxPackets implements spi.Conn: each packet is a transfer.
+func (s *ByteBus) TxPackets(p []spi.Packet) error {
+	for _, pk := range p {
+		if err := s.Tx(pk.W, pk.R); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Duplex implements conn.Conn.
+func (s *ByteBus) Duplex() conn.Duplex { return conn.Full }
+
+// String implements conn.Conn.
+func (s *ByteBus) String() string { return s.Name }
+
+// Connect makes the bus an spi.Port too.
+func (s *ByteBus) Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error) { return s, nil }

@@ -4,10 +4,9 @@ import (
 	"sync"
 	"time"
 
-	"periph.io/x/conn/v3"
-	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
 
+	"ringbox/board/chipio"
 	"ringbox/board/line"
 )
 
@@ -21,6 +20,8 @@ type Write struct{ Reg, Val byte }
 // It is safe for concurrent use and uses only package time, so tests run
 // it under testing/synctest.
 type Fake struct {
+	chipio.ByteBus // the SPI side: each byte to byteLocked
+
 	mu        sync.Mutex // protects following
 	reg       [128]byte
 	ind       [128]uint16
@@ -42,6 +43,7 @@ type Fake struct {
 // hook.
 func NewFake() *Fake {
 	f := &Fake{id: 0x05}
+	f.ByteBus = chipio.ByteBus{Name: "proslic.Fake", Lock: &f.mu, Exchange: f.byteLocked}
 	f.resetLocked()
 	return f
 }
@@ -274,37 +276,5 @@ func (f *Fake) byteLocked(b byte) byte {
 	}
 	return 0
 }
-
-// Tx implements spi.Conn.
-func (f *Fake) Tx(w, r []byte) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, b := range w {
-		out := f.byteLocked(b)
-		if i < len(r) {
-			r[i] = out
-		}
-	}
-	return nil
-}
-
-// TxPackets implements spi.Conn.
-func (f *Fake) TxPackets(p []spi.Packet) error {
-	for _, pk := range p {
-		if err := f.Tx(pk.W, pk.R); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Duplex implements conn.Conn.
-func (f *Fake) Duplex() conn.Duplex { return conn.Full }
-
-// String implements conn.Conn.
-func (f *Fake) String() string { return "proslic.Fake" }
-
-// Connect makes the fake an spi.Port too.
-func (f *Fake) Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error) { return f, nil }
 
 var _ spi.Conn = (*Fake)(nil)
