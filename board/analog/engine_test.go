@@ -316,3 +316,32 @@ func TestRunWithoutPortsWaitsForStop(t *testing.T) {
 		<-done
 	})
 }
+
+// A port the site names that the board lacks is listed as missing, and
+// ringing it fails at once.
+func TestMissingPortsAreListed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "us")
+		r.site.Lines = append(r.site.Lines, site.Line{Port: "fxs:5", Extension: "101"})
+		r.site.Trunks = append(r.site.Trunks, site.Trunk{ID: "pstn2", FXO: 3})
+		got := map[string]LineInfo{}
+		for _, l := range r.e.Lines() {
+			got[l.Port] = l
+		}
+		if l := got["fxs:5"]; l.Health != HealthMissing || l.Extension != "101" {
+			t.Errorf("fxs:5 = %+v, want missing for extension 101", l)
+		}
+		if l := got["fxo:3"]; l.Health != HealthMissing || l.Trunk != "pstn2" {
+			t.Errorf("fxo:3 = %+v, want missing for trunk pstn2", l)
+		}
+		if l := got["fxs:1"]; l.Health != HealthOK || l.Extension != "201" {
+			t.Errorf("fxs:1 = %+v", l)
+		}
+		if _, err := r.e.Dialer(nil).Dial(context.Background(), call.Target{Kind: call.TargetExtension, Number: "101"}); call.CauseOf(err) != call.Unavailable {
+			t.Errorf("ringing an extension whose port is missing: %v, want unavailable", err)
+		}
+		if _, err := r.e.Dialer(nil).Dial(context.Background(), call.Target{Kind: call.TargetTrunk, Trunk: "pstn2", Number: "911"}); call.CauseOf(err) != call.Congestion {
+			t.Errorf("dialling out on a missing FXO port: %v, want congestion (next trunk)", err)
+		}
+	})
+}
