@@ -39,6 +39,7 @@ trunks:
   - {id: pstn, fxo: 1}
 outbound:
   - {pattern: "911", trunks: [carrier, pstn], emergency: true, permission: internal}
+  - {pattern: "9.", strip: 1, trunks: [carrier], permission: internal}
 lines:
   - {port: fxs:1, extension: "201"}
 `, carrier)
@@ -186,6 +187,39 @@ func TestAnalogPhoneTalksWithSIPPhone(t *testing.T) {
 		if c.Caller != "201" || c.Callee != "101" || c.AnsweredBy == "" {
 			t.Errorf("CDR %+v, want 201 calling 101, answered", c)
 		}
+	}
+}
+
+// An analog phone calls out through a SIP carrier played by SIPp, which
+// echoes the audio it gets: the phone hears its own tone back only if
+// audio went both ways through the box and the SIPp far end.
+func TestAnalogPhoneCallsOutThroughSIPpCarrier(t *testing.T) {
+	carrier := freePort(t)
+	a := startServe(t, serveOpt{site: analogSite(t, carrier)})
+	admin := a.token("admin")
+	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
+		"-mi", "127.0.0.2", "-mp", "29300", "-rtp_echo", "-d", "0")
+	a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": true}`)
+	a.waitFor("dial tone on the analog phone", func() bool { return a.hear(admin, "fxs:1", 300).Heard == "dial_tone" })
+	a.must(admin, "/api/v1/board/lines/fxs:1/dial", `{"digits": "95550123#"}`)
+	a.waitFor("the carrier to answer", func() bool {
+		l := a.boardLine(admin, "fxs:1")
+		return l.Engine != nil && l.Engine.State == "talking"
+	})
+	a.must(admin, "/api/v1/board/lines/fxs:1/tone", `{"hz": 1000, "dbm0": -15}`)
+	time.Sleep(2 * time.Second)
+	if h := a.hear(admin, "fxs:1", 1000); h.strongest() != 1000 || h.LevelDBm0 < -40 {
+		t.Errorf("the analog phone hears %+v, want its own 1 kHz echoed by the SIPp far end", h)
+	}
+	a.must(admin, "/api/v1/board/lines/fxs:1/tone", `{"hz": 0}`)
+	time.Sleep(time.Second)
+	if h := a.hear(admin, "fxs:1", 500); h.LevelDBm0 > -50 {
+		t.Errorf("the phone still hears %+v after it went quiet: the echo is not from the far end", h)
+	}
+	a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": false}`)
+	c := a.waitCDR(admin, 1)[0]
+	if c.Caller != "201" || c.Trunk != "carrier" || c.NumberSent != "5550123" || c.AnsweredBy == "" {
+		t.Errorf("CDR %+v, want 201 to 5550123 through the carrier, answered", c)
 	}
 }
 
