@@ -114,7 +114,10 @@ func startServe(t *testing.T, o serveOpt) *appliance {
 	}
 	args := []string{"serve", "--data", o.data, "--board", "sim",
 		"--sip", fmt.Sprintf("127.0.0.1:%d", a.sipPort), "--http", fmt.Sprintf("127.0.0.1:%d", a.httpPort),
-		"--rtp-ports", o.rtpPorts, "--log-level", "debug", "--config-poll", "200ms"}
+		"--rtp-ports", o.rtpPorts, "--log-level", "debug", "--config-poll", "200ms",
+		// Never the host's real watchdog: a test that kills the box would
+		// reset the machine. o.extra may name a file instead.
+		"--watchdog", ""}
 	if o.site != "" {
 		args = append(args, "--site", o.site)
 	}
