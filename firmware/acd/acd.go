@@ -91,6 +91,11 @@ type Config struct {
 	Prompt func(lang, id string, rate int) ([]int16, bool)
 	// Rand picks for the random strategy; nil: math/rand/v2.
 	Rand func(n int) int
+	// Alive, when set, is called by the actor loop at least every
+	// AliveEvery (0: 5s): the watchdog's proof that the actor is not
+	// stuck in a command. nil: no probe.
+	Alive      func()
+	AliveEvery time.Duration
 }
 
 // Sources of an agent change, as the activity log records them.
@@ -198,11 +203,26 @@ func (e *Engine) Run(ctx context.Context) error {
 	// free an agent for a waiting caller at once.
 	pres := e.bus.Subscribe(256, events.Filter("presence."))
 	defer pres.Close()
+	var alive <-chan time.Time // nil without a probe: no ticks
+	if e.cfg.Alive != nil {
+		every := e.cfg.AliveEvery
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		alive = t.C
+	}
 	close(e.started)
 	e.step()
 	e.publishBlocked()
 	for {
 		select {
+		case <-alive:
+			// Reached only when the actor is free: a command stuck in
+			// c.f() stops the beats.
+			e.cfg.Alive()
+			continue
 		case c := <-e.cmds:
 			c.f()
 			// The caller resumes once the change took effect everywhere:

@@ -40,6 +40,10 @@ const (
 	Failure                        // anything else (500)
 	Loop                           // the flow looped too often
 	Shutdown                       // the box is stopping
+	// Restart: the call was up when the box stopped without ending it (a
+	// crash, a watchdog reset, a power cut); its CDR is written at the
+	// next start.
+	Restart
 )
 
 var causeNames = [...]string{
@@ -57,6 +61,7 @@ var causeNames = [...]string{
 	Failure:           "failure",
 	Loop:              "loop",
 	Shutdown:          "shutdown",
+	Restart:           "restart",
 }
 
 // String is the cause's name as CDRs and the API show it.

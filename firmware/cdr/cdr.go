@@ -117,3 +117,14 @@ func (l Leg) MarshalJSON() ([]byte, error) {
 type Writer interface {
 	InsertCDR(ctx context.Context, r Record) error
 }
+
+// Tracker keeps the calls in progress where the next start finds them, so
+// that a call the process never ended (a crash, a watchdog reset) still
+// gets a record, with cause "restart". A [Writer] may implement it (the
+// store does); neither method waits for the database.
+type Tracker interface {
+	// CallStarted records r's call id, parties, direction, trunk and start.
+	CallStarted(r Record)
+	// CallAnswered records when the call was answered.
+	CallAnswered(callID string, at time.Time)
+}

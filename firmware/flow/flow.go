@@ -227,6 +227,10 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	defer e.calls.done()
 	c := e.newCall(in, info)
 	c.rec.Start = time.Now()
+	if t, ok := e.CDR.(cdr.Tracker); ok {
+		// A restart finds the call if the process dies before its CDR.
+		t.CallStarted(c.rec)
+	}
 	// Hangup (live.go) ends the call through its context, so that every
 	// ringing leg, timer and bridge of the call learns the cause.
 	ctx, cancel := context.WithCancelCause(ctx)

@@ -172,6 +172,9 @@ func (c *Call) answer(ctx context.Context) error {
 	}
 	c.answered = true
 	c.rec.Answer = time.Now()
+	if t, ok := c.e.CDR.(cdr.Tracker); ok {
+		t.CallAnswered(c.rec.CallID, c.rec.Answer)
+	}
 	return nil
 }
 

@@ -128,6 +128,12 @@ type Config struct {
 	// error refuses it with 503 and is logged as the reason (e.g. memory
 	// running short).
 	Admit func() error
+	// Alive, when set, is called every AliveEvery (0: 5s) by Run's loop
+	// once it has taken the server's and the registrar's locks: the
+	// watchdog's proof that the SIP edge is not deadlocked. nil: no
+	// probe.
+	Alive      func()
+	AliveEvery time.Duration
 }
 
 // Server is the SIP edge.
@@ -362,12 +368,30 @@ func (s *Server) Run(ctx context.Context) error {
 	s.trunks.reload(s.cfg.Site())
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case <-s.stop:
-	case err := <-errc:
-		if err != nil {
-			runErr = fmt.Errorf("sip serve %s: %w", s.cfg.ListenAddr, err)
+	var tick <-chan time.Time // nil without a probe: no ticks
+	if s.cfg.Alive != nil {
+		every := s.cfg.AliveEvery
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+serve:
+	for {
+		select {
+		case <-ctx.Done():
+			break serve
+		case <-s.stop:
+			break serve
+		case err := <-errc:
+			if err != nil {
+				runErr = fmt.Errorf("sip serve %s: %w", s.cfg.ListenAddr, err)
+			}
+			break serve
+		case <-tick:
+			s.probe()
 		}
 	}
 	s.trunks.stopAll(false)
@@ -378,6 +402,17 @@ func (s *Server) Run(ctx context.Context) error {
 	tl.Close()
 	s.ua.Close()
 	return runErr
+}
+
+// probe tells cfg.Alive the edge is alive, once the locks every request
+// takes are free: a leg or registration handler stuck holding one stops
+// the beats.
+func (s *Server) probe() {
+	s.mu.Lock()
+	s.mu.Unlock() //nolint:staticcheck // SA2001: taking the lock is the probe
+	s.reg.mu.Lock()
+	s.reg.mu.Unlock() //nolint:staticcheck // SA2001: likewise
+	s.cfg.Alive()
 }
 
 // Shutdown drains: new INVITEs get 503 with Retry-After, trunks

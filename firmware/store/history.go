@@ -29,26 +29,9 @@ var _ cdr.Writer = (*Store)(nil)
 // calls ending costs one commit rather than one each. A batch that fails
 // is retried record by record, so one bad record sinks no other.
 func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
-	req := cdrReq{r: r, done: make(chan error, 1)}
-	b := &s.cdrs
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	req := cdrReq{op: opRecord, r: r, done: make(chan error, 1)}
+	if !s.enqueue(req) {
 		return fmt.Errorf("store: cdr %s: the store is closed", r.CallID)
-	}
-	if !b.started {
-		b.started = true
-		b.wake = make(chan struct{}, 1)
-		b.stop = make(chan struct{})
-		b.stopped = make(chan struct{})
-		go s.writeCDRs()
-	}
-	b.pending = append(b.pending, req)
-	wake := b.wake
-	b.mu.Unlock()
-	select {
-	case wake <- struct{}{}:
-	default: // the writer has been woken already
 	}
 	select {
 	case err := <-req.done:
@@ -58,12 +41,81 @@ func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
 	}
 }
 
-type cdrReq struct {
-	r    cdr.Record
-	done chan error
+// CallStarted records a call in progress (its id, parties, direction,
+// trunk and start), so that a restart finds it (see
+// [Store.EndInterruptedCalls]). It does not wait: the row goes in with the
+// writer's next batch, and in the same batch as the call's CDR a short
+// call costs nothing. The record's CDR, written by InsertCDR, deletes it.
+func (s *Store) CallStarted(r cdr.Record) {
+	if !s.enqueue(cdrReq{op: opStart, r: r}) {
+		s.log.Warn("call in progress not recorded: the store is closed", "call", r.CallID)
+	}
 }
 
-// cdrBatch is the group commit of InsertCDR.
+// CallAnswered records when a call in progress was answered; like
+// CallStarted it does not wait.
+func (s *Store) CallAnswered(callID string, at time.Time) {
+	if !s.enqueue(cdrReq{op: opAnswer, r: cdr.Record{CallID: callID, Answer: at}}) {
+		s.log.Warn("call answer not recorded: the store is closed", "call", callID)
+	}
+}
+
+// enqueue hands req to the writer, starting it if need be; false: the
+// store is closed.
+func (s *Store) enqueue(req cdrReq) bool {
+	b := &s.cdrs
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	s.startWriterLocked()
+	b.pending = append(b.pending, req)
+	switch req.op {
+	case opStart:
+		b.live[req.r.CallID] = struct{}{}
+	case opRecord:
+		delete(b.live, req.r.CallID)
+	}
+	wake := b.wake
+	b.mu.Unlock()
+	select {
+	case wake <- struct{}{}:
+	default: // the writer has been woken already
+	}
+	return true
+}
+
+// startWriterLocked starts the writer goroutine once; b.mu is held.
+func (s *Store) startWriterLocked() {
+	b := &s.cdrs
+	if b.started {
+		return
+	}
+	b.started = true
+	b.wake = make(chan struct{}, 1)
+	b.stop = make(chan struct{})
+	b.stopped = make(chan struct{})
+	b.live = map[string]struct{}{}
+	go s.writeCDRs()
+}
+
+// What a cdrReq writes.
+type cdrOp int
+
+const (
+	opRecord cdrOp = iota // the CDR, deleting the call's row in progress
+	opStart               // the row of a call in progress
+	opAnswer              // its answer time (r.Answer)
+)
+
+type cdrReq struct {
+	op   cdrOp
+	r    cdr.Record
+	done chan error // nil: nobody waits (opStart, opAnswer)
+}
+
+// cdrBatch is the group commit of InsertCDR, CallStarted and CallAnswered.
 type cdrBatch struct {
 	mu      sync.Mutex // protects following
 	pending []cdrReq
@@ -72,6 +124,9 @@ type cdrBatch struct {
 	wake    chan struct{}
 	stop    chan struct{} // closed by Close
 	stopped chan struct{} // closed by the writer when it returns
+	// live is the calls started and not yet ended: the writer keeps the
+	// heartbeat only while there are some.
+	live map[string]struct{}
 
 	// last is when the previous batch was committed; only the writer
 	// reads or writes it.
@@ -88,19 +143,55 @@ type cdrBatch struct {
 // at once.
 const cdrLinger = 20 * time.Millisecond
 
+// DefaultAliveEvery is how often the writer ticks when idle: it calls
+// Options.Alive and, while calls are in progress, records the heartbeat.
+const DefaultAliveEvery = 5 * time.Second
+
 // writeCDRs is the writer: it commits what is pending each time it is
-// woken, and once more when Close stops it.
+// woken, and once more when Close stops it. Between batches it ticks, to
+// tell the watchdog it is alive and to keep the heartbeat that restart
+// CDRs end at.
 func (s *Store) writeCDRs() {
 	b := &s.cdrs
 	defer close(b.stopped)
+	t := time.NewTicker(s.aliveEvery)
+	defer t.Stop()
 	for {
 		select {
 		case <-b.wake:
 			s.commitCDRs()
+		case <-t.C:
+			s.heartbeat()
 		case <-b.stop:
 			s.commitCDRs()
 			return
 		}
+		s.alive()
+	}
+}
+
+// heartbeat records now as the time the box was last alive, while calls
+// are in progress; an idle box writes nothing (flash wear).
+func (s *Store) heartbeat() {
+	b := &s.cdrs
+	b.mu.Lock()
+	n := len(b.live)
+	b.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO heartbeat (id, at_ms) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms`, s.now().UnixMilli()); err != nil {
+		s.log.Error("heartbeat", "err", fmt.Errorf("store: heartbeat in %s: %w", s.path, err))
+	}
+}
+
+// alive tells Options.Alive that the writer made progress.
+func (s *Store) alive() {
+	if s.aliveFn != nil {
+		s.aliveFn()
 	}
 }
 
@@ -137,14 +228,26 @@ func (s *Store) commitCDRs() {
 		b.last = time.Now()
 		if err != nil && len(batch) > 1 {
 			for _, req := range batch {
-				req.done <- s.insertCDRs(ctx, []cdrReq{req})
+				req.reply(s, s.insertCDRs(ctx, []cdrReq{req}))
 			}
 		} else {
 			for _, req := range batch {
-				req.done <- err
+				req.reply(s, err)
 			}
 		}
 		cancel()
+		s.alive() // a long run of batches is progress too
+	}
+}
+
+// reply tells the waiting InsertCDR how it went; a failed row of a call in
+// progress is only logged (its CDR is still written when the call ends).
+func (req cdrReq) reply(s *Store, err error) {
+	switch {
+	case req.done != nil:
+		req.done <- err
+	case err != nil:
+		s.log.Error("call in progress", "call", req.r.CallID, "err", err)
 	}
 }
 
@@ -154,31 +257,89 @@ const (
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?)`
+	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms)
+		VALUES (?,?,?,?,?,?,?,NULL)`
+	answerCallSQL = `UPDATE calls_in_progress SET answer_ms = ? WHERE call_id = ?`
+	endCallSQL    = `DELETE FROM calls_in_progress WHERE call_id = ?`
 )
 
-// insertCDRs stores records in one transaction.
+// insertCDRs stores records, and the rows of calls in progress, in one
+// transaction. A call that starts and ends within the batch writes only
+// its CDR.
 func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
+	var startedHere, endedHere map[string]bool
+	if len(batch) > 1 {
+		startedHere, endedHere = map[string]bool{}, map[string]bool{}
+		for _, req := range batch {
+			switch req.op {
+			case opStart:
+				startedHere[req.r.CallID] = true
+			case opRecord:
+				endedHere[req.r.CallID] = true
+			}
+		}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// A statement prepared for a batch pays off from two records on;
-		// one record alone runs the SQL directly.
-		queryRow := func(args ...any) *sql.Row { return tx.QueryRowContext(ctx, insertCDRSQL, args...) }
-		exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insertLegSQL, args...) }
-		if len(batch) > 1 {
-			rec, err := tx.PrepareContext(ctx, insertCDRSQL)
-			if err != nil {
-				return err
+		// A statement prepared for a batch pays off from two uses on;
+		// one use runs the SQL directly.
+		stmts := map[string]*sql.Stmt{}
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
 			}
-			defer rec.Close()
-			leg, err := tx.PrepareContext(ctx, insertLegSQL)
-			if err != nil {
-				return err
+		}()
+		stmt := func(query string) (*sql.Stmt, error) {
+			if st := stmts[query]; st != nil {
+				return st, nil
 			}
-			defer leg.Close()
-			queryRow = func(args ...any) *sql.Row { return rec.QueryRowContext(ctx, args...) }
-			exec = func(args ...any) (sql.Result, error) { return leg.ExecContext(ctx, args...) }
+			st, err := tx.PrepareContext(ctx, query)
+			if err != nil {
+				return nil, err
+			}
+			stmts[query] = st
+			return st, nil
+		}
+		exec := func(query string, args ...any) (sql.Result, error) {
+			if len(batch) == 1 {
+				return tx.ExecContext(ctx, query, args...)
+			}
+			st, err := stmt(query)
+			if err != nil {
+				return nil, err
+			}
+			return st.ExecContext(ctx, args...)
+		}
+		queryRow := func(query string, args ...any) *sql.Row {
+			if len(batch) == 1 {
+				return tx.QueryRowContext(ctx, query, args...)
+			}
+			st, err := stmt(query)
+			if err != nil {
+				return tx.QueryRowContext(ctx, query, args...) // reports err on Scan
+			}
+			return st.QueryRowContext(ctx, args...)
 		}
 		for _, req := range batch {
 			r := req.r
+			switch req.op {
+			case opStart:
+				if endedHere[r.CallID] {
+					continue
+				}
+				if _, err := exec(startCallSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk,
+					r.Start.UnixMilli()); err != nil {
+					return fmt.Errorf("call in progress %s: %w", r.CallID, err)
+				}
+				continue
+			case opAnswer:
+				if endedHere[r.CallID] {
+					continue
+				}
+				if _, err := exec(answerCallSQL, ms(r.Answer), r.CallID); err != nil {
+					return fmt.Errorf("call in progress %s: answer: %w", r.CallID, err)
+				}
+				continue
+			}
 			path, err := json.Marshal(r.Path)
 			if err != nil {
 				return fmt.Errorf("cdr %s: encode path: %w", r.CallID, err)
@@ -187,15 +348,20 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 				path = []byte("[]")
 			}
 			var id int64
-			if err := queryRow(r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
+			if err := queryRow(insertCDRSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
 				r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
 				r.NumberSent, r.Agent, r.AnsweredBy).Scan(&id); err != nil {
 				return fmt.Errorf("cdr %s: %w", r.CallID, err)
 			}
 			for i, l := range r.Legs {
-				if _, err := exec(id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause,
+				if _, err := exec(insertLegSQL, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause,
 					l.Agent, l.Trunk, l.Number); err != nil {
 					return fmt.Errorf("cdr %s: leg %d: %w", r.CallID, i, err)
+				}
+			}
+			if !startedHere[r.CallID] {
+				if _, err := exec(endCallSQL, r.CallID); err != nil {
+					return fmt.Errorf("cdr %s: end call in progress: %w", r.CallID, err)
 				}
 			}
 		}

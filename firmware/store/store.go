@@ -1,7 +1,8 @@
 // Package store keeps the appliance's state in one SQLite database,
 // DIR/ringbox.db: the configuration (the objects of the site file), web
 // users, sessions and API tokens, runtime state that must survive a restart
-// (agent status, hunt-group round-robin positions), and the append-only
+// (agent status, hunt-group round-robin positions, calls in progress for
+// their CDRs after a crash), and the append-only
 // history (CDRs, queue log, agent activity, audit).
 //
 // The database is the one source of truth; the site file is only its import
@@ -115,6 +116,12 @@ type Options struct {
 	SyncFull bool
 	// ReadConns is the size of the read-only pool; 0 means 4.
 	ReadConns int
+	// Alive, when set, is called by the CDR writer after each batch and
+	// at least every AliveEvery (0: DefaultAliveEvery) while idle: the
+	// watchdog's proof that the writer is not stuck. The writer then
+	// starts with Open rather than with the first record.
+	Alive      func()
+	AliveEvery time.Duration
 }
 
 // SessionTTL is how long a web session lives without being used; each use
@@ -135,7 +142,9 @@ type Store struct {
 	dummyOnce sync.Once
 	dummyHash []byte // for CheckPassword of unknown logins
 
-	cdrs cdrBatch // InsertCDR's group commit
+	cdrs       cdrBatch // InsertCDR's group commit
+	aliveFn    func()   // Options.Alive
+	aliveEvery time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,6 +171,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		now:        opts.Now,
 		log:        opts.Logger,
 		bcryptCost: bcrypt.DefaultCost,
+		aliveFn:    opts.Alive,
+		aliveEvery: opts.AliveEvery,
+	}
+	if s.aliveEvery <= 0 {
+		s.aliveEvery = DefaultAliveEvery
 	}
 	if s.realm == "" {
 		s.realm = "ringbox"
@@ -210,6 +224,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, s.errf("open read pool", err)
+	}
+	if s.aliveFn != nil {
+		// The watchdog watches the writer from the start, idle or not.
+		s.cdrs.mu.Lock()
+		s.startWriterLocked()
+		s.cdrs.mu.Unlock()
 	}
 	return s, nil
 }

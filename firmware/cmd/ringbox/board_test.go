@@ -57,3 +57,17 @@ func TestRingHz(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchdogAutoArmsOnlyHardwareBoards(t *testing.T) {
+	for _, c := range []struct{ flag, board, want string }{
+		{"auto", "sim", ""},
+		{"auto", "pbx-a", "/dev/watchdog"},
+		{"auto", "/etc/ringbox/board.yaml", "/dev/watchdog"},
+		{"", "pbx-a", ""},
+		{"/dev/watchdog1", "sim", "/dev/watchdog1"},
+	} {
+		if got := watchdogDevice(c.flag, c.board); got != c.want {
+			t.Errorf("--watchdog %q --board %s: %q, want %q", c.flag, c.board, got, c.want)
+		}
+	}
+}

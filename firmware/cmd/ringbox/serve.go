@@ -41,6 +41,7 @@ import (
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 	"ringbox/firmware/voicemail"
+	"ringbox/firmware/watchdog"
 	"ringbox/firmware/webrtc"
 	"ringbox/web"
 )
@@ -54,6 +55,7 @@ type serveFlags struct {
 	mediaTimeout, trunkTimeout               time.Duration
 	pollEvery                                time.Duration
 	debugAddr                                string
+	watchdog                                 string
 }
 
 // serveFlagSet declares the flags of ringbox serve into f; the data
@@ -75,6 +77,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
+	fs.StringVar(&f.watchdog, "watchdog", "auto", "hardware watchdog device, fed while the SIP, ACD and store loops are alive (a hung loop resets the box); auto: "+watchdog.DefaultDevice+" with a hardware --board, none with the sim board (a laptop's own watchdog is left alone); empty: none")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	return fs, data
 }
@@ -183,11 +186,22 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if _, err := backup.ApplyPending(f.data, log); err != nil {
 		log.Error("restore not applied; starting on the previous data", "err", err)
 	}
-	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm})
+	// The hardware watchdog is fed while these loops beat (docs/operator.md,
+	// "Watchdog and restarts"); it runs once everything is wired, below.
+	wd := watchdog.New(watchdog.Config{Device: watchdogDevice(f.watchdog, f.board), Logger: log})
+	storeBeat := wd.Register("store", beatEvery)
+	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm, Alive: storeBeat.Alive, AliveEvery: beatEvery})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Calls that were up when the previous process died get their CDRs
+	// (cause restart) before any new call can be taken.
+	if ended, err := st.EndInterruptedCalls(ctx); err != nil {
+		log.Error("calls interrupted by the restart not recorded", "err", err)
+	} else if len(ended) > 0 {
+		log.Warn("calls interrupted by a restart recorded", "calls", len(ended))
+	}
 
 	ver, err := st.ConfigVersion(ctx)
 	if err != nil {
@@ -283,6 +297,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Algorithms:   f.algs, // empty: the site's system.sip_digest, live
 		TrunkTimeout: f.trunkTimeout,
 		MaxCalls:     maxCallsFor(limit),
+		Alive:        wd.Register("sip", beatEvery).Alive,
+		AliveEvery:   beatEvery,
 		Admit:        newMemAdmit(limit).admit,
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -315,6 +331,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Config: cfg, Dialer: fl.Dialer, Ringer: fl.Ringer,
 		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
 		Prompt: audio.Prompt,
+		Alive:  wd.Register("acd", beatEvery).Alive, AliveEvery: beatEvery,
 	})
 	fl.Queues = queues
 	fl.Agents = queues
@@ -415,6 +432,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// ACD and the store.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
+	// The watchdog outlives the subsystems: it is stopped (magic close)
+	// only once they are joined, so a shutdown that hangs still resets.
+	wdCtx, stopWatchdog := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatchdog()
+	wdDone := make(chan error, 1)
+	go func() { wdDone <- wd.Run(wdCtx) }()
 	var wg sync.WaitGroup
 	wg.Go(func() { releaseWhenQuiet(runCtx, releaseEvery) })
 	errc := make(chan error, 8)
@@ -460,6 +483,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			log.Error("subsystem failed", "err", runErr)
 		}
 	}
+	// The loops stop beating as they end; the drain below takes 30 s at
+	// most, so one that lasts a minute is hung and the watchdog resets.
+	wd.Drain(time.Minute)
 	// Drain in order: no new calls, calls ended and their CDRs written, web
 	// closed, the subsystems stopped and joined, then the database
 	// (deferred) so nothing is half-written.
@@ -474,6 +500,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	hs.Shutdown(sctx)
 	stopRun()
 	wg.Wait()
+	stopWatchdog()
+	if err := <-wdDone; err != nil {
+		log.Error("watchdog", "err", err)
+	}
 	if runErr != nil && errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}
@@ -482,6 +512,11 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	return runErr
 }
+
+// beatEvery is how often the SIP, ACD and store loops tell the watchdog
+// they are alive; one is taken for hung after watchdog.Missed beats (15 s),
+// longer than the store's busy timeout (5 s) or a slow commit on flash.
+const beatEvery = 5 * time.Second
 
 // errRestart ends serve when a restore asks the box to start again.
 var errRestart = errors.New("restart to apply a restore")
@@ -575,4 +610,17 @@ func hostFor(a netip.Addr) string {
 		return "[" + a.String() + "]"
 	}
 	return a.String()
+}
+
+// watchdogDevice resolves --watchdog: "auto" arms the hardware watchdog on
+// the appliance (a hardware board) and not on a laptop running the sim
+// board, where a killed ringbox must not reset the machine.
+func watchdogDevice(flag, board string) string {
+	if flag != "auto" {
+		return flag
+	}
+	if board == "sim" {
+		return ""
+	}
+	return watchdog.DefaultDevice
 }
