@@ -48,3 +48,23 @@ func TestAliveProbe(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestListenAddr(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{":5060", "0.0.0.0:5060", true},
+		{"127.0.0.1:5070", "127.0.0.1:5070", true},
+		{"[::1]:5060", "[::1]:5060", true},
+		{"0.0.0.0:0", "0.0.0.0:0", true},
+		{"box.local:5060", "", false},
+		{":sip", "", false},
+		{"5060", "", false},
+	} {
+		got, err := listenAddr(c.in)
+		if (err == nil) != c.ok || (c.ok && got.String() != c.want) {
+			t.Errorf("listenAddr(%q) = %v, %v; want %q ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}

@@ -213,7 +213,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Site == nil {
 		cfg.Site = func() *site.Site { return &site.Site{} }
 	}
-	ap, err := netip.ParseAddrPort(cfg.ListenAddr)
+	ap, err := listenAddr(cfg.ListenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("sip listen address %q: %w", cfg.ListenAddr, err)
 	}
@@ -638,4 +638,24 @@ func (s *Server) shrinkLocked() {
 	}
 	s.dialogs, s.legs = dialogs, legs
 	s.peak = max(len(dialogs), len(legs))
+}
+
+// listenAddr parses a listen address: IP:port, or :port (every address,
+// as `ringbox serve`'s default ":5060" says).
+func listenAddr(a string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("port %q: want a number from 0 to 65535", port)
+	}
+	ip := netip.IPv4Unspecified()
+	if host != "" {
+		if ip, err = netip.ParseAddr(host); err != nil {
+			return netip.AddrPort{}, fmt.Errorf("want an IP address or none, not %q", host)
+		}
+	}
+	return netip.AddrPortFrom(ip, uint16(p)), nil
 }

@@ -314,3 +314,44 @@ func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
 		t.Errorf("CDR cause %q, want media_timeout (%+v)", r.Cause, r)
 	}
 }
+
+// `ringbox serve` on its default address forms (--sip :PORT, --http
+// :PORT, as `make run` passes them) comes up and answers SIP.
+func TestServeOnEveryAddress(t *testing.T) {
+	sipPort, httpPort := freePort(t), freePort(t)
+	cmd := exec.Command(binPath, "serve", "--data", t.TempDir(), "--site", demoSite(t),
+		"--sip", fmt.Sprintf(":%d", sipPort), "--http", fmt.Sprintf(":%d", httpPort))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		<-exited
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("ringbox serve --sip :%d exited: %v\n%s", sipPort, err, out.String())
+		default:
+		}
+		if r, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/health", httpPort)); err == nil {
+			r.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ringbox serve on :%d did not come up\n%s", httpPort, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// SIP answers on the loopback address too: an OPTIONS gets 200.
+	if code, o := sipp(t, 15*time.Second, fmt.Sprintf("127.0.0.1:%d", sipPort), "-sf", testdata(t, "uac_options.xml"),
+		"-m", "1", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t))); code != 0 {
+		t.Errorf("OPTIONS to the box on :%d: sipp exit %d\n%s", sipPort, code, o)
+	}
+}
