@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Boots dist/image/ringbox.img (scripts/image.sh) in qemu-system-aarch64 on
-# a fresh copy of the disk (first boot) and checks it from the host through
-# qemu's user network: SIP OPTIONS gets 200, the web page answers, and GET /
-# leads to the first-boot setup form (admin password). Prints the kernel
-# boot time and the time from power-on to SIP answering. Fails after
-# BOOT_TIMEOUT seconds (default 150). Installs qemu when missing and running
-# as root.
+# a fresh copy of the disk and checks it from the host through qemu's user
+# network:
+#   boot 1 (slot A, first boot): SIP OPTIONS gets 200, GET / leads to the
+#     first-boot setup form (admin password); the admin is created; killing
+#     ringbox from the console, the supervisor restarts it; a static network
+#     is saved in /data/network.conf and the box reboots.
+#   boot 2 (slot B): the static network is used, SIP answers, the admin is
+#     still there (GET / asks for a login: /data was kept).
+# Prints the kernel boot time and the time from power-on to SIP answering.
+# Each boot fails after BOOT_TIMEOUT seconds (default 80). Installs qemu
+# when missing and running as root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 img=dist/image
-timeout_s=${BOOT_TIMEOUT:-150}
+timeout_s=${BOOT_TIMEOUT:-80}
 # Host ports forwarded to the box's SIP (UDP 5060) and web (TCP 80).
 sip_port=${SIP_PORT:-$((20000 + RANDOM % 20000))}
 http_port=${HTTP_PORT:-$((sip_port + 1))}
+web=http://127.0.0.1:$http_port
 
 if ! command -v qemu-system-aarch64 >/dev/null; then
   if [ "$(id -u)" -ne 0 ]; then echo "image-test: need qemu-system-arm (apt-get install it, as root)" >&2; exit 1; fi
@@ -25,47 +31,85 @@ done
 work=$(mktemp -d)
 qpid=
 cleanup() {
-  [ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+  if [ -n "$qpid" ]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
+  exec 3>&- || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 go build -o "$work/sipping" ./scripts/image/sipping
 cp --sparse=always "$img/ringbox.img" "$work/disk.img"
+mkfifo "$work/console.in"
+exec 3<>"$work/console.in" # the console's input, kept open
 
-start=$(date +%s.%N)
-# The same command as docs/firmware.md, with the ports this test picked.
-nice timeout "$timeout_s" qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 \
-  -nographic -no-reboot \
-  -kernel "$img/Image" -initrd "$img/initrd.img" \
-  -append "console=ttyAMA0 rauc.slot=A panic=5 quiet" \
-  -drive file="$work/disk.img",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0 \
-  -netdev user,id=n0,hostfwd=udp:127.0.0.1:$sip_port-:5060,hostfwd=tcp:127.0.0.1:$http_port-:80 \
-  -device virtio-net-pci,netdev=n0,romfile= \
-  </dev/null >"$work/console.log" 2>&1 &
-qpid=$!
-
+con=
 fail() {
   echo "image-test: FAIL: $*" >&2
-  echo "--- console" >&2
-  cat "$work/console.log" >&2
+  [ -n "$con" ] && { echo "--- console" >&2; cat "$con" >&2; }
   exit 1
 }
-left=$((timeout_s - 5))
-sip=$("$work/sipping" -timeout "${left}s" "127.0.0.1:$sip_port") || fail "no SIP 200 to OPTIONS"
-sip_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
+# say CMD types CMD on the console (a shell there after Enter).
+say() { printf '%s\n' "$1" >&3; }
 
-code=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/") || fail "web page: no answer"
-case $code in
-  "303 http://127.0.0.1:$http_port/setup" | 200*) ;;
-  *) fail "GET / answered $code, not the first-boot setup" ;;
-esac
-curl -s -m 10 -L "http://127.0.0.1:$http_port/" >"$work/setup.html" || fail "GET / (following redirects) failed"
+# boot SLOT powers the box on with the kernel told to use rootfs SLOT and
+# waits for SIP; it sets con, start and sip_s.
+boot() {
+  con=$work/console-$1.log
+  start=$(date +%s.%N)
+  # The same command as docs/firmware.md, with the ports this test picked.
+  nice timeout "$timeout_s" qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 \
+    -nographic -no-reboot \
+    -kernel "$img/Image" -initrd "$img/initrd.img" \
+    -append "console=ttyAMA0 rauc.slot=$1 panic=5 quiet" \
+    -drive file="$work/disk.img",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0 \
+    -netdev user,id=n0,hostfwd=udp:127.0.0.1:$sip_port-:5060,hostfwd=tcp:127.0.0.1:$http_port-:80 \
+    -device virtio-net-pci,netdev=n0,romfile= \
+    <&3 >"$con" 2>&1 &
+  qpid=$!
+  sip=$("$work/sipping" -timeout "$((timeout_s - 5))s" "127.0.0.1:$sip_port") || fail "slot $1: no SIP 200 to OPTIONS"
+  sip_s=$(since "$start")
+  grep -q "initramfs: rootfs slot $1 on" "$con" || fail "the initramfs did not mount rootfs slot $1"
+  kernel_s=$(sed -n 's/.*initramfs: kernel up in \([0-9.]*\)s.*/\1/p' "$con" | head -1)
+  echo "image-test: slot $1: kernel to /init ${kernel_s:-?} s; power-on to SIP 200 $sip_s s"
+}
+# wait_console RE waits up to 20 s for RE on the console.
+wait_console() {
+  for _ in $(seq 40); do grep -qE "$1" "$con" && return 0; sleep 0.5; done
+  fail "no \"$1\" on the console"
+}
+
+boot A
+first_sip=$sip_s first_kernel=$kernel_s
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "$web/") || fail "web page: no answer"
+[ "$code" = "303 $web/setup" ] || fail "GET / answered $code, not the first-boot setup"
+curl -s -m 10 -L "$web/" >"$work/setup.html" || fail "GET / (following redirects) failed"
 grep -q 'id="setup-form"' "$work/setup.html" && grep -q 'type="password"' "$work/setup.html" ||
   fail "GET / does not show the setup form with an admin password field"
+echo "image-test: first boot: GET / -> /setup, the form asks for the admin password"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"login":"admin","password":"image-test-Pw-0413"}' "$web/api/v1/setup") || fail "setup: no answer"
+[ "$code" = 201 ] || fail "POST /api/v1/setup answered $code"
 
-kernel_s=$(sed -n 's/.*initramfs: kernel up in \([0-9.]*\)s.*/\1/p' "$work/console.log" | head -1)
-grep -q 'initramfs: rootfs slot A' "$work/console.log" || fail "the initramfs did not mount rootfs slot A"
-echo "image-test: console:"
-grep -E '^(initramfs|network|ntp|ringbox|data):' "$work/console.log" | sed 's/^/  /'
-echo "image-test: PASS  SIP: $sip; web: GET / -> setup form (admin password)"
-echo "image-test: kernel boot to /init ${kernel_s:-?} s; power-on to SIP answering $sip_s s"
+say ''
+sleep 1
+say 'killall ringbox; sleep 2; echo "restart-check: $(pidof ringbox)"'
+killed=$(date +%s.%N)
+wait_console 'restart-check: [0-9]+'
+"$work/sipping" -timeout 30s "127.0.0.1:$sip_port" >/dev/null || fail "no SIP after ringbox was killed"
+echo "image-test: ringbox killed: running again within 2 s, SIP 200 again after $(since "$killed") s"
+
+say 'printf "MODE=static\nADDRESS=10.0.2.15/24\nGATEWAY=10.0.2.2\nDNS=10.0.2.3\n" >/data/network.conf; echo pool.ntp.org >/data/ntp.conf; sync; reboot'
+wait "$qpid" || true
+qpid=
+boot B
+grep -q 'network: eth0 static 10.0.2.15/24' "$con" || fail "the static network in /data/network.conf was not used"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "$web/") || fail "web page: no answer after reboot"
+[ "$code" = "303 $web/login" ] || fail "after reboot GET / answered $code, not the login (was /data kept?)"
+say ''
+sleep 1
+say 'echo "log-check: $(cat /data/log/messages* | grep -c "ringbox started")"'
+wait_console 'log-check: [0-9]+'
+starts=$(sed -n 's/.*log-check: \([0-9]*\).*/\1/p' "$con" | tail -1)
+[ "$starts" -ge 3 ] || fail "/data/log has $starts ringbox starts, want 3 (two boots and a restart)"
+echo "image-test: reboot on slot B: static network, admin kept, /data/log holds both boots"
+echo "image-test: PASS  $sip; first boot: kernel to /init ${first_kernel:-?} s, power-on to SIP 200 $first_sip s"
