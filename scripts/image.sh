@@ -105,8 +105,10 @@ ln -s ../tmp "$r/var/tmp"
 ln -s ../data/log "$r/var/log"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
 printf 'root:x:0:\n' >"$r/etc/group"
-echo "image: go build ringbox (linux/arm64, no cgo)"
+echo "image: go build ringbox and sntp (linux/arm64, no cgo)"
 CGO_ENABLED=0 GOOS=linux GOARCH=arm64 nice go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$r/usr/bin/ringbox" ./firmware/cmd/ringbox
+# Debian's busybox has no ntpd: the clock is set by sntp (S49ntp).
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 nice go build -trimpath -ldflags "-s -w" -o "$r/usr/bin/sntp" ./firmware/cmd/sntp
 cp -a "$board/overlay/." "$r/"
 # The qemu image has no line hardware: the simulated board.
 mkdir -p "$r/etc/default"

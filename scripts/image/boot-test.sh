@@ -98,7 +98,7 @@ wait_console 'restart-check: [0-9]+'
 "$work/sipping" -timeout 30s "127.0.0.1:$sip_port" >/dev/null || fail "no SIP after ringbox was killed"
 echo "image-test: ringbox killed: running again within 2 s, SIP 200 again after $(since "$killed") s"
 
-say 'printf "MODE=static\nADDRESS=10.0.2.15/24\nGATEWAY=10.0.2.2\nDNS=10.0.2.3\n" >/data/network.conf; echo pool.ntp.org >/data/ntp.conf; sync; reboot'
+say 'printf "MODE=static\nADDRESS=10.0.2.15/24\nGATEWAY=10.0.2.2\nDNS=10.0.2.3\n" >/data/network.conf; echo server pool.ntp.org >/data/ntp.conf; sync; reboot'
 wait "$qpid" || true
 qpid=
 boot B
@@ -111,5 +111,9 @@ say 'echo "log-check: $(cat /data/log/messages* | grep -c "ringbox started")"'
 wait_console 'log-check: [0-9]+'
 starts=$(sed -n 's/.*log-check: \([0-9]*\).*/\1/p' "$con" | tail -1)
 [ "$starts" -ge 3 ] || fail "/data/log has $starts ringbox starts, want 3 (two boots and a restart)"
+grep -q 'ntp: servers pool.ntp.org' "$con" || fail "the clock service did not start with /data/ntp.conf's server"
+say 'echo "ntp-check: $(pidof sntp ntpd)"'
+wait_console 'ntp-check: [0-9]+'
+
 echo "image-test: reboot on slot B: static network, admin kept, /data/log holds both boots"
 echo "image-test: PASS  $sip; first boot: kernel to /init ${first_kernel:-?} s, power-on to SIP 200 $first_sip s"
