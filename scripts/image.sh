@@ -116,6 +116,10 @@ echo 'BOARD=sim' >"$r/etc/default/ringbox"
 echo "$version" >"$r/etc/ringbox-version"
 
 rootfs_used=$(du -s --apparent-size -B1 "$r" | cut -f1)
+if [ "$rootfs_used" -ge $((${rootfs_size%M} * 1048576 * 9 / 10)) ]; then
+  echo "image: the rootfs holds $rootfs_used bytes: too much for a $rootfs_size slot image" >&2
+  exit 1
+fi
 mkfs.ext4 -q -F -L rootfs -E root_owner=0:0 -d "$r" "$out/input/rootfs.ext4" "$rootfs_size" >/dev/null
 mkfs.ext4 -q -F -L data -E root_owner=0:0 "$out/input/data.ext4" "$data_size" >/dev/null
 cp "$x/kernel/boot/vmlinuz-$kver" "$out/input/Image"
@@ -126,6 +130,6 @@ cp "$out/input/Image" "$out/input/initrd.img" "$out/"
 rm -rf "$out/tmp" "$out/input" "$out/boot.vfat"
 
 mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1048576}'; }
-echo "image: $out/ringbox.img $(mb "$(stat -c %s "$out/ringbox.img")") (kernel $kver)"
+echo "image: $out/ringbox.img $(mb "$(stat -c %s "$out/ringbox.img")"), $(mb "$(du -B1 "$out/ringbox.img" | cut -f1)") allocated (sparse) (kernel $kver)"
 echo "  rootfs contents $(mb "$rootfs_used") in a $rootfs_size ext4 (ringbox $(mb "$(stat -c %s "$r/usr/bin/ringbox")"))"
 echo "  kernel $(mb "$(stat -c %s "$out/Image")"), initrd $(mb "$(stat -c %s "$out/initrd.img")") (modules: ${order[*]})"
