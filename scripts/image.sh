@@ -40,7 +40,7 @@ if [ -z "$kpkg" ]; then
   echo "image: no arm64 kernel package (apt-get update after dpkg --add-architecture arm64?)" >&2
   exit 1
 fi
-for p in "$kpkg:arm64" busybox-static:arm64 ca-certificates; do
+for p in "$kpkg:arm64" busybox-static:arm64 ca-certificates systemd-boot-efi:arm64; do
   n=${p%%:*}
   if ! ls "$cache/debs/${n}_"*.deb >/dev/null 2>&1; then
     echo "image: apt-get download $p"
@@ -49,7 +49,8 @@ for p in "$kpkg:arm64" busybox-static:arm64 ca-certificates; do
 done
 deb() { ls -t "$cache/debs/$1_"*.deb | head -1; }
 x=$cache/x
-rm -rf "$x" && mkdir -p "$x"/{kernel,busybox,ca}
+rm -rf "$x" && mkdir -p "$x"/{kernel,busybox,ca,sdboot}
+dpkg-deb -x "$(deb systemd-boot-efi)" "$x/sdboot"
 dpkg-deb -x "$(deb "$kpkg")" "$x/kernel"
 dpkg-deb -x "$(deb busybox-static)" "$x/busybox"
 dpkg-deb -x "$(deb ca-certificates)" "$x/ca"
@@ -126,6 +127,20 @@ cp "$x/kernel/boot/vmlinuz-$kver" "$out/input/Image"
 genimage --rootpath "$r" --tmppath "$out/tmp" --inputpath "$out/input" --outputpath "$out" --config "$board/genimage.cfg" >"$out/genimage.log" 2>&1 ||
   { cat "$out/genimage.log" >&2; exit 1; }
 mv "$out/disk.img" "$out/ringbox.img"
+# qemu only: systemd-boot on the boot partition (an EFI system partition
+# for UEFI firmware), one entry per slot, so the disk also boots on its own
+# with qemu's UEFI firmware (docs/firmware.md). The board boots with U-Boot.
+start=$(partx -g -o START -n 1 "$out/ringbox.img" | tr -d ' ')
+esp="$out/ringbox.img@@$((start * 512))"
+mmd -i "$esp" ::EFI ::EFI/BOOT ::loader ::loader/entries
+mcopy -i "$esp" "$x/sdboot/usr/lib/systemd/boot/efi/systemd-bootaa64.efi" ::EFI/BOOT/BOOTAA64.EFI
+printf 'default ringbox-a.conf\ntimeout 0\n' >"$out/loader.conf"
+mcopy -i "$esp" "$out/loader.conf" ::loader/loader.conf
+for slot in A B; do
+  printf 'title Ringbox (slot %s)\nlinux /Image\ninitrd /initrd.img\noptions console=ttyAMA0 rauc.slot=%s panic=5 quiet\n' "$slot" "$slot" >"$out/entry.conf"
+  mcopy -i "$esp" "$out/entry.conf" "::loader/entries/ringbox-${slot,,}.conf"
+done
+rm -f "$out/loader.conf" "$out/entry.conf"
 cp "$out/input/Image" "$out/input/initrd.img" "$out/"
 rm -rf "$out/tmp" "$out/input" "$out/boot.vfat"
 

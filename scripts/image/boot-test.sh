@@ -8,6 +8,7 @@
 #     is saved in /data/network.conf and the box reboots.
 #   boot 2 (slot B): the static network is used, SIP answers, the admin is
 #     still there (GET / asks for a login: /data was kept).
+#   boot 3: the disk alone, through qemu's UEFI firmware and systemd-boot.
 # Prints the kernel boot time and the time from power-on to SIP answering.
 # Each boot fails after BOOT_TIMEOUT seconds (default 80). Installs qemu
 # when missing and running as root.
@@ -20,9 +21,14 @@ sip_port=${SIP_PORT:-$((20000 + RANDOM % 20000))}
 http_port=${HTTP_PORT:-$((sip_port + 1))}
 web=http://127.0.0.1:$http_port
 
-if ! command -v qemu-system-aarch64 >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then echo "image-test: need qemu-system-arm (apt-get install it, as root)" >&2; exit 1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 qemu-system-arm >/dev/null
+# qemu's UEFI firmware for arm64 (qemu-efi-aarch64).
+efi=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+need=()
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+[ -f $efi ] || need+=(qemu-efi-aarch64)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then echo "image-test: need ${need[*]} (apt-get install them, as root)" >&2; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${need[@]}" >/dev/null
 fi
 for f in ringbox.img Image initrd.img; do
   [ -f "$img/$f" ] || { echo "image-test: no $img/$f: run make image first" >&2; exit 1; }
@@ -52,15 +58,16 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 say() { printf '%s\n' "$1" >&3; }
 
 # boot SLOT powers the box on with the kernel told to use rootfs SLOT and
-# waits for SIP; it sets con, start and sip_s.
+# waits for SIP; it sets con, start and sip_s. SLOT "uefi": qemu's UEFI
+# firmware boots the disk (systemd-boot's default entry, slot A).
 boot() {
+  local slot=$1 load=(-kernel "$img/Image" -initrd "$img/initrd.img" -append "console=ttyAMA0 rauc.slot=$1 panic=5 quiet")
+  if [ "$1" = uefi ]; then slot=A load=(-bios $efi); fi
   con=$work/console-$1.log
   start=$(date +%s.%N)
   # The same command as docs/firmware.md, with the ports this test picked.
   nice timeout "$timeout_s" qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 \
-    -nographic -no-reboot \
-    -kernel "$img/Image" -initrd "$img/initrd.img" \
-    -append "console=ttyAMA0 rauc.slot=$1 panic=5 quiet" \
+    -nographic -no-reboot "${load[@]}" \
     -drive file="$work/disk.img",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0 \
     -netdev user,id=n0,hostfwd=udp:127.0.0.1:$sip_port-:5060,hostfwd=tcp:127.0.0.1:$http_port-:80 \
     -device virtio-net-pci,netdev=n0,romfile= \
@@ -68,9 +75,9 @@ boot() {
   qpid=$!
   sip=$("$work/sipping" -timeout "$((timeout_s - 5))s" "127.0.0.1:$sip_port") || fail "slot $1: no SIP 200 to OPTIONS"
   sip_s=$(since "$start")
-  grep -q "initramfs: rootfs slot $1 on" "$con" || fail "the initramfs did not mount rootfs slot $1"
+  grep -q "initramfs: rootfs slot $slot on" "$con" || fail "the initramfs did not mount rootfs slot $slot"
   kernel_s=$(sed -n 's/.*initramfs: kernel up in \([0-9.]*\)s.*/\1/p' "$con" | head -1)
-  echo "image-test: slot $1: kernel to /init ${kernel_s:-?} s; power-on to SIP 200 $sip_s s"
+  echo "image-test: boot $1: kernel to /init ${kernel_s:-?} s; power-on to SIP 200 $sip_s s"
 }
 # wait_console RE waits up to 20 s for RE on the console.
 wait_console() {
@@ -116,4 +123,13 @@ say 'echo "ntp-check: $(pidof sntp ntpd)"'
 wait_console 'ntp-check: [0-9]+'
 
 echo "image-test: reboot on slot B: static network, admin kept, /data/log holds both boots"
-echo "image-test: PASS  $sip; first boot: kernel to /init ${first_kernel:-?} s, power-on to SIP 200 $first_sip s"
+
+say 'reboot'
+wait "$qpid" || true
+qpid=
+boot uefi
+uefi_sip=$sip_s
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "$web/") || fail "web page: no answer after the UEFI boot"
+[ "$code" = "303 $web/login" ] || fail "after the UEFI boot GET / answered $code, not the login"
+echo "image-test: the disk boots on its own with UEFI firmware (systemd-boot, slot A)"
+echo "image-test: PASS  $sip; first boot: kernel to /init ${first_kernel:-?} s, power-on to SIP 200 $first_sip s (UEFI disk boot: $uefi_sip s)"
