@@ -62,31 +62,12 @@ bb=$x/busybox/bin/busybox
 mapfile -t applets < <(tr '\0' '\n' <"$bb" | awk 'on && $0 == "" {exit} on {print} !on && prev == "[" && $0 == "[[" {on = 1; print "["; print} {prev = $0}')
 [ ${#applets[@]} -gt 100 ] || { echo "image: cannot read busybox's applet list" >&2; exit 1; }
 
-rm -rf "$out" && mkdir -p "$out"/{rootfs,initramfs,input,tmp}
+rm -rf "$out" && mkdir -p "$out"/{rootfs,input,tmp}
 
-# The modules the kernel needs before it can mount the rootfs and reach the
-# network (Debian builds virtio and ext4 as modules), with their
-# dependencies first; crc32c for ext4's checksums.
-declare -A seen=()
-order=()
-add() {
-  local m=$1 f d
-  [ -n "${seen[$m]:-}" ] && return
-  seen[$m]=1
-  f=$(find "$kmods" -name "$m.ko" | head -1)
-  [ -n "$f" ] || { echo "image: module $m not in $kver" >&2; exit 1; }
-  d=$(strings "$f" | sed -n 's/^depends=//p' | head -1)
-  for dep in ${d//,/ }; do add "${dep//-/_}"; done
-  order+=("$m")
-  cp "$f" "$out/initramfs/lib/modules/$m.ko"
-}
-mkdir -p "$out/initramfs"/{bin,dev,proc,sys,lib/modules}
-for m in crc32c_generic ext4 virtio_pci virtio_blk virtio_net; do add "$m"; done
-printf '%s\n' "${order[@]}" >"$out/initramfs/lib/modules/load"
-cp "$bb" "$out/initramfs/bin/busybox"
-for a in sh mount umount insmod switch_root cat grep sleep mkdir echo ls; do ln -s busybox "$out/initramfs/bin/$a"; done
-install -m 0755 "$board/initramfs/init" "$out/initramfs/init"
-(cd "$out/initramfs" && find . | LC_ALL=C sort | cpio -o -H newc --quiet --reproducible) | gzip -9n >"$out/input/initrd.img"
+# The initramfs, with the modules the kernel needs before it can mount the
+# rootfs and reach the network (Debian builds virtio and ext4 as modules;
+# crc32c for ext4's checksums).
+modules=$("$board/mkinitramfs.sh" "$out/input/initrd.img" "$bb" -m "$kmods" crc32c_generic ext4 virtio_pci virtio_blk virtio_net)
 
 # The rootfs: busybox (every applet linked in /bin and /sbin), CA
 # certificates, ringbox, then the board's overlay.
@@ -147,4 +128,4 @@ rm -rf "$out/tmp" "$out/input" "$out/boot.vfat"
 mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1048576}'; }
 echo "image: $out/ringbox.img $(mb "$(stat -c %s "$out/ringbox.img")"), $(mb "$(du -B1 "$out/ringbox.img" | cut -f1)") allocated (sparse) (kernel $kver)"
 echo "  rootfs contents $(mb "$rootfs_used") in a $rootfs_size ext4 (ringbox $(mb "$(stat -c %s "$r/usr/bin/ringbox")"))"
-echo "  kernel $(mb "$(stat -c %s "$out/Image")"), initrd $(mb "$(stat -c %s "$out/initrd.img")") (modules: ${order[*]})"
+echo "  kernel $(mb "$(stat -c %s "$out/Image")"), initrd $(mb "$(stat -c %s "$out/initrd.img")") (modules: $modules)"
