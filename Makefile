@@ -12,7 +12,7 @@ HTTP ?= :8080
 # (bin/ringbox serve --help lists them).
 FLAGS ?=
 
-.PHONY: all build run test deps lint unit e2e bench firmware fuzz clean
+.PHONY: all build run test deps lint unit e2e bench firmware image image-test fuzz clean
 
 all: build
 
@@ -61,6 +61,15 @@ fuzz:
 firmware:
 	@scripts/ensure-go.sh
 	scripts/firmware.sh $(VERSION)
+
+# The qemu (arm64 virt) disk image from Debian's arm64 packages, and its boot
+# test (docs/firmware.md). Downloads are cached under .cache/image/.
+image:
+	@scripts/ensure-go.sh
+	nice scripts/image.sh $(VERSION)
+
+image-test: image
+	scripts/image/boot-test.sh
 
 clean:
 	rm -rf bin dist
