@@ -95,6 +95,7 @@ func (e *Events) Close() {
 // which waits for it.
 type Poller struct {
 	stop, done chan struct{}
+	once       sync.Once
 }
 
 // Poll starts calling f with the time of each tick.
@@ -116,10 +117,15 @@ func Poll(period time.Duration, f func(now time.Time)) *Poller {
 	return p
 }
 
-// Stop ends the polling and waits for the goroutine; call it once.
-func (p *Poller) Stop() {
-	close(p.stop)
+// Stop ends the polling and waits for the goroutine. It reports whether
+// this call stopped it: a driver's Close releases its line once.
+func (p *Poller) Stop() (stopped bool) {
+	p.once.Do(func() {
+		close(p.stop)
+		stopped = true
+	})
 	<-p.done
+	return stopped
 }
 
 // ByteBus is an SPI device that hands every byte written to Exchange,

@@ -57,7 +57,9 @@ func TestPollerStops(t *testing.T) {
 		n := 0
 		p := Poll(5*time.Millisecond, func(time.Time) { n++ })
 		time.Sleep(52 * time.Millisecond)
-		p.Stop()
+		if !p.Stop() || p.Stop() {
+			t.Error("Stop reports stopping on the first call only")
+		}
 		if n != 10 {
 			t.Errorf("%d polls in 52 ms at 5 ms, want 10", n)
 		}

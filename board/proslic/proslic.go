@@ -83,7 +83,6 @@ type Chip struct {
 	wb   [2]byte
 	rb   [2]byte
 	port *port
-	shut bool
 
 	poll *chipio.Poller
 }
@@ -281,14 +280,9 @@ func (c *Chip) Part() string { return c.part }
 
 // Close opens every channel's linefeed and stops polling.
 func (c *Chip) Close() error {
-	c.mu.Lock()
-	if c.shut {
-		c.mu.Unlock()
-		return nil
+	if !c.poll.Stop() {
+		return nil // closed already
 	}
-	c.shut = true
-	c.mu.Unlock()
-	c.poll.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.port.closeLocked()

@@ -83,7 +83,6 @@ type Chip struct {
 	wb   [3]byte
 	rb   [3]byte
 	port *port
-	shut bool
 
 	poll *chipio.Poller
 }
@@ -226,14 +225,9 @@ func (c *Chip) Port(n int, a line.Audio) line.FXOPort {
 
 // Close puts the line on hook and stops polling.
 func (c *Chip) Close() error {
-	c.mu.Lock()
-	if c.shut {
-		c.mu.Unlock()
-		return nil
+	if !c.poll.Stop() {
+		return nil // closed already
 	}
-	c.shut = true
-	c.mu.Unlock()
-	c.poll.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.port.closeLocked()

@@ -120,6 +120,12 @@ func (p *Phone) DialDTMF(digits string) error {
 	if err := checkDigits(digits, "0123456789*#ABCD"); err != nil {
 		return err
 	}
+	return p.dial(digits, func() error { return p.keyDTMF(&p.keys, digits) })
+}
+
+// dial runs one dialling of digits off hook, one at a time, with the
+// digits shown in State while it lasts.
+func (p *Phone) dial(digits string, f func() error) error {
 	p.dialMu.Lock()
 	defer p.dialMu.Unlock()
 	if err := p.mustBeOffHook(); err != nil {
@@ -133,7 +139,7 @@ func (p *Phone) DialDTMF(digits string) error {
 		p.dialing = ""
 		p.mu.Unlock()
 	}()
-	return p.keyDTMF(&p.keys, digits)
+	return f()
 }
 
 // DialPulse dials digits as a rotary dial does: n breaks of the loop for
@@ -144,19 +150,11 @@ func (p *Phone) DialPulse(digits string) error {
 	if err := checkDigits(digits, "0123456789"); err != nil {
 		return err
 	}
-	p.dialMu.Lock()
-	defer p.dialMu.Unlock()
-	if err := p.mustBeOffHook(); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.dialing = digits
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.dialing = ""
-		p.mu.Unlock()
-	}()
+	return p.dial(digits, func() error { return p.pulses(digits) })
+}
+
+// pulses opens and closes the loop for each digit.
+func (p *Phone) pulses(digits string) error {
 	for i := range len(digits) {
 		if i > 0 && !p.b.sleep(InterDigit) {
 			return ErrClosed
