@@ -14,7 +14,12 @@ import (
 
 // Config configures an Engine. The zero value of every field but IP works.
 type Config struct {
-	IP      netip.Addr    // address to bind RTP sockets to and to put in SDP
+	IP netip.Addr // address to put in SDP, and to bind RTP sockets to unless Bind is set
+	// Bind, when valid, is the address RTP sockets bind to instead of IP:
+	// behind NAT the announced IP (--public-ip) is the router's, not one
+	// of the box's own, and binding to it would fail or, for 127.0.0.1
+	// under qemu's user network, catch nothing.
+	Bind    netip.Addr
 	PortMin int           // even; default 10000
 	PortMax int           // default 20000
 	Timeout time.Duration // RTP inactivity; default 60s; 0 means default, <0 disables
@@ -60,6 +65,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, errors.New("media: config needs the IP to bind and announce")
 	}
 	cfg.IP = cfg.IP.Unmap()
+	if !cfg.Bind.IsValid() {
+		cfg.Bind = cfg.IP
+	}
+	cfg.Bind = cfg.Bind.Unmap()
 	if cfg.PortMin == 0 {
 		cfg.PortMin = 10000
 	}

@@ -61,10 +61,10 @@ func (e *Engine) initIO(slots int, procs int) {
 	}
 }
 
-// listen binds one UDP socket on the engine's IP.
+// listen binds one UDP socket on the engine's bind address.
 func (e *Engine) listen(port int) (*sock, error) {
 	family := syscall.AF_INET
-	if e.cfg.IP.Is6() {
+	if e.cfg.Bind.Is6() {
 		family = syscall.AF_INET6
 	}
 	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
@@ -73,13 +73,13 @@ func (e *Engine) listen(port int) (*sock, error) {
 	}
 	var sa syscall.Sockaddr
 	if family == syscall.AF_INET6 {
-		sa = &syscall.SockaddrInet6{Port: port, Addr: e.cfg.IP.As16()}
+		sa = &syscall.SockaddrInet6{Port: port, Addr: e.cfg.Bind.As16()}
 	} else {
-		sa = &syscall.SockaddrInet4{Port: port, Addr: e.cfg.IP.As4()}
+		sa = &syscall.SockaddrInet4{Port: port, Addr: e.cfg.Bind.As4()}
 	}
 	if err := syscall.Bind(fd, sa); err != nil {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("bind %s port %d: %w", e.cfg.IP, port, err)
+		return nil, fmt.Errorf("bind %s port %d: %w", e.cfg.Bind, port, err)
 	}
 	// Bursts after a scheduling hiccup must not overflow the default
 	// buffer; the kernel caps this at rmem_max, which is fine.

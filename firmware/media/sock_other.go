@@ -21,13 +21,13 @@ type engineIO struct{}
 
 func (e *Engine) initIO(slots, procs int) {}
 
-// listen binds one UDP socket on the engine's IP.
+// listen binds one UDP socket on the engine's bind address.
 func (e *Engine) listen(port int) (*sock, error) {
 	network := "udp4"
-	if e.cfg.IP.Is6() {
+	if e.cfg.Bind.Is6() {
 		network = "udp6"
 	}
-	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.IP, uint16(port))))
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.Bind, uint16(port))))
 	if err != nil {
 		return nil, err
 	}

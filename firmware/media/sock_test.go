@@ -203,3 +203,33 @@ func newPeer6(t testing.TB) *peer {
 	t.Cleanup(func() { c.Close() })
 	return &peer{t: t, conn: c}
 }
+
+// TestRelayBehindNAT: the announced address (--public-ip, a NAT router's)
+// is not one of the box's own; the streams bind to Bind, name the
+// announced address in Local (what SDP carries), and relay what arrives on
+// the bound address.
+func TestRelayBehindNAT(t *testing.T) {
+	router := netip.MustParseAddr("203.0.113.5")
+	e := newEngine(t, Config{IP: router, Bind: netip.IPv4Unspecified()})
+	a, b := open(t, e), open(t, e)
+	if a.Local().Addr() != router {
+		t.Fatalf("stream's announced address %s, want %s", a.Local(), router)
+	}
+	pa, pb := newPeer(t), newPeer(t)
+	a.SetRemote(pcmu(pa.addr()))
+	b.SetRemote(pcmu(pb.addr()))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go Bridge(ctx, a, b)
+	waitFor(t, time.Second, func() bool { return a.peer.Load() == b && b.peer.Load() == a })
+	// Through the router: the packet reaches the box at its own address.
+	at := func(s *Stream) netip.AddrPort { return netip.AddrPortFrom(loopback, s.Local().Port()) }
+	pa.send(at(a), rtpPacket(0, false, 1, 160, 1, make([]byte, 160)))
+	if got := pb.recv(time.Second); got == nil || parseHeader(got).seq != 1 {
+		t.Fatalf("b's peer got %v, want the packet", got)
+	}
+	pb.send(at(b), rtpPacket(0, false, 2, 160, 2, make([]byte, 160)))
+	if got := pa.recv(time.Second); got == nil || parseHeader(got).seq != 2 {
+		t.Fatalf("a's peer got %v, want the packet", got)
+	}
+}

@@ -159,6 +159,25 @@ func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
 	return netip.MustParseAddr("127.0.0.1"), nil
 }
 
+// mediaBind is the address RTP sockets bind to. With --public-ip the
+// announced address is a NAT router's, not the box's: they bind to --sip's
+// address when it names one, else to every address (of the announced
+// address's family).
+func mediaBind(publicIP, sipAddr string, pub netip.Addr) netip.Addr {
+	if publicIP == "" {
+		return pub
+	}
+	if host, _, err := net.SplitHostPort(sipAddr); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+			return a.Unmap()
+		}
+	}
+	if pub.Is6() && !pub.Is4In6() {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
 func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
 	started := time.Now()
 	// A restore shuts the box down by this cancel, the same path as SIGTERM.
@@ -242,7 +261,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	defer hub.Close()
 	audio.LoadHoldMusic(hub, cur)
 
-	med, err := media.NewEngine(media.Config{IP: pub, PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
+	med, err := media.NewEngine(media.Config{IP: pub, Bind: mediaBind(f.publicIP, f.sipAddr, pub), PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
 	if err != nil {
 		return err
 	}
