@@ -66,8 +66,9 @@ rm -rf "$out" && mkdir -p "$out"/{rootfs,input,tmp}
 
 # The initramfs, with the modules the kernel needs before it can mount the
 # rootfs and reach the network (Debian builds virtio and ext4 as modules;
-# crc32c for ext4's checksums).
-modules=$("$board/mkinitramfs.sh" "$out/input/initrd.img" "$bb" -m "$kmods" crc32c_generic ext4 virtio_pci virtio_blk virtio_net)
+# crc32c for ext4's checksums; i6300esb for qemu's watchdog, which
+# ringbox feeds).
+modules=$("$board/mkinitramfs.sh" "$out/input/initrd.img" "$bb" -m "$kmods" crc32c_generic ext4 virtio_pci virtio_blk virtio_net i6300esb)
 
 # The rootfs: busybox (every applet linked in /bin and /sbin), CA
 # certificates, ringbox, then the board's overlay.
