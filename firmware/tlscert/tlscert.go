@@ -162,8 +162,14 @@ func Open(opts Options) (*Store, error) {
 		return s, err
 	}
 	s.setLocked(c, info)
-	if _, err := s.renewLocked(); err != nil {
+	renewed, err := s.renewLocked()
+	if err != nil {
 		return nil, err
+	}
+	if !renewed {
+		// In the log for the fingerprint check of a first visit.
+		s.log.Info("web certificate", "subject", info.Subject, "generated", info.Generated,
+			"not_after", info.NotAfter, "fingerprint", info.Fingerprint)
 	}
 	return s, nil
 }
