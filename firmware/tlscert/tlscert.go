@@ -187,9 +187,10 @@ func (s *Store) TLSConfig() *tls.Config {
 
 // Info describes the certificate in use.
 func (s *Store) Info() Info {
-	info := s.cur.Load().info
+	cur := s.cur.Load() // once: an upload may swap it meanwhile
+	info := cur.info
 	info.SANs = slices.Clone(info.SANs)
-	info.Warnings = s.warnings(info, s.cur.Load().cert.Leaf)
+	info.Warnings = s.warnings(info, cur.cert.Leaf)
 	return info
 }
 
@@ -426,6 +427,7 @@ func describe(leaf *x509.Certificate) Info {
 	return info
 }
 
+// withWarnings is info, just set under s.mu, with its warnings.
 func (s *Store) withWarnings(info Info) Info {
 	info.Warnings = s.warnings(info, s.cur.Load().cert.Leaf)
 	return info
