@@ -199,3 +199,21 @@ func issueForLoopback(t *testing.T) (caPEM, certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk})
 }
+
+func TestHTTPSPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	_, e, code := ringbox(t, "serve", "--data", dir, "--http", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"--https", fmt.Sprintf("127.0.0.1:%d", port), "--sip", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	if code == 0 || !strings.Contains(e, fmt.Sprint(port)) {
+		t.Errorf("serve with a busy --https port: exit %d, %q; want an error naming port %d", code, e, port)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ringbox.db")); err == nil {
+		t.Errorf("the database was created before the port was known to be free")
+	}
+}
