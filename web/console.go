@@ -358,8 +358,9 @@ type flash struct {
 const flashCookie = "rbx_flash"
 
 // setFlash leaves a message for the next page this browser loads.
-func setFlash(w http.ResponseWriter, kind, msg string) {
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(kind + "|" + msg), Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 60})
+// The cookie is Secure when the page came over HTTPS, as the session's is.
+func setFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(kind + "|" + msg), Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 60})
 }
 
 func takeFlash(w http.ResponseWriter, r *http.Request) []flash {
@@ -367,7 +368,7 @@ func takeFlash(w http.ResponseWriter, r *http.Request) []flash {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, Secure: r.TLS != nil})
 	v, err := url.QueryUnescape(ck.Value)
 	if err != nil {
 		return nil
@@ -382,7 +383,7 @@ func takeFlash(w http.ResponseWriter, r *http.Request) []flash {
 // redirect answers a form post with 303 and a message for the next page.
 func redirect(w http.ResponseWriter, r *http.Request, to, kind, msg string) {
 	if msg != "" {
-		setFlash(w, kind, msg)
+		setFlash(w, r, kind, msg)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -21,7 +21,7 @@ var version = "dev"
 const usage = `ringbox: the Ringbox PBX appliance
 
 usage:
-  ringbox serve  [--data DIR] [--sip ADDR] [--http ADDR] [--board sim] [--site FILE]
+  ringbox serve  [--data DIR] [--sip ADDR] [--http ADDR] [--https ADDR] [--board sim] [--site FILE]
   ringbox check  FILE
   ringbox import FILE [--data DIR]
   ringbox export [--with-secrets] [--data DIR] [-o FILE]

@@ -40,6 +40,7 @@ import (
 	"ringbox/firmware/sip"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
+	"ringbox/firmware/tlscert"
 	"ringbox/firmware/voicemail"
 	"ringbox/firmware/watchdog"
 	"ringbox/firmware/webrtc"
@@ -48,6 +49,7 @@ import (
 
 type serveFlags struct {
 	data, sipAddr, httpAddr, board, siteFile string
+	httpsAddr                                string // empty: no HTTPS
 	logLevel, logFormat                      string
 	publicIP, rtpPorts, realm, digestAlgs    string
 	webrtcICE                                string
@@ -64,7 +66,8 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	data := dataFlag(fs)
 	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
-	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address")
+	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address; with --https it redirects to HTTPS (but /api/v1/health and /metrics)")
+	fs.StringVar(&f.httpsAddr, "https", "", "HTTPS listen address for the web page and API, e.g. :443, with the certificate in DATA/tls (self-signed on first start, or uploaded); off when empty")
 	fs.StringVar(&f.board, "board", "sim", boardUsage)
 	fs.StringVar(&f.siteFile, "site", "", "site file imported on first start only (empty database)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -195,6 +198,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		return fmt.Errorf("web: cannot listen on %s: %w", f.httpAddr, unwrapSyscall(err))
 	}
 	defer httpLn.Close()
+	var httpsLn net.Listener
+	if f.httpsAddr != "" {
+		if httpsLn, err = net.Listen("tcp", f.httpsAddr); err != nil {
+			return fmt.Errorf("web: cannot listen on %s: %w", f.httpsAddr, unwrapSyscall(err))
+		}
+		defer httpsLn.Close()
+	}
 
 	// A restore is applied while nothing has the database open. If it
 	// fails the previous data is back, and the box starts on it.
@@ -204,6 +214,14 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	if _, err := backup.ApplyPending(f.data, log); err != nil {
 		log.Error("restore not applied; starting on the previous data", "err", err)
+	}
+	// The web certificate lives in the data directory, so it is made or
+	// loaded after a factory reset or restore has been applied.
+	var certs *tlscert.Store
+	if httpsLn != nil {
+		if certs, err = tlscert.Open(tlscert.Options{Dir: filepath.Join(f.data, "tls"), PublicIP: publicIPFlag(f.publicIP), Logger: log}); err != nil {
+			return err
+		}
 	}
 	// The hardware watchdog is fed while these loops beat (docs/operator.md,
 	// "Watchdog and restarts"); it runs once everything is wired, below.
@@ -430,6 +448,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
+	for _, r := range web.CertificateRoutes(certs, log) { // certs nil: they say HTTPS is off
+		ws.HandleRoute(r)
+	}
 	for _, r := range web.BackupRoutes(web.Backup{
 		DataDir: f.data, Firmware: version, Site: func() string { return cfg.Site().System.Name }, Logger: log,
 		Staging: &backup.Staging{Options: backup.InspectOptions{DataDir: f.data, Firmware: version, Store: st, Logger: log}},
@@ -459,7 +480,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	go func() { wdDone <- wd.Run(wdCtx) }()
 	var wg sync.WaitGroup
 	wg.Go(func() { releaseWhenQuiet(runCtx, releaseEvery) })
-	errc := make(chan error, 8)
+	errc := make(chan error, 10)
 	wg.Go(func() { errc <- med.Run(runCtx) })
 	wg.Go(func() { errc <- hub.Run(runCtx) })
 	wg.Go(func() { errc <- queues.Run(runCtx) })
@@ -470,6 +491,24 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
+	var tlsSrv *http.Server
+	if httpsLn != nil {
+		// The page and the API move to HTTPS; the HTTP port redirects,
+		// except the machine endpoints (web.PlainHTTP).
+		_, httpsPort, _ := net.SplitHostPort(httpsLn.Addr().String())
+		hs.Handler = web.PlainHTTP(httpsPort, ws.Handler())
+		tlsSrv = &http.Server{Handler: ws.Handler(), TLSConfig: certs.TLSConfig(), ReadHeaderTimeout: 10 * time.Second,
+			// Browsers refusing the self-signed certificate end their
+			// handshakes, one log line each: debug, not the default log.
+			ErrorLog: slog.NewLogLogger(log.With("pkg", "web").Handler(), slog.LevelDebug)}
+		tlsSrv.RegisterOnShutdown(ws.Close)
+		wg.Go(func() {
+			if err := tlsSrv.ServeTLS(httpsLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("web (https): %w", err)
+			}
+		})
+		wg.Go(func() { errc <- certs.Run(runCtx) })
+	}
 	wg.Go(func() {
 		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("web: %w", err)
@@ -490,8 +529,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		}
 	})
 
-	banner(stdout, f, pub, cur, st)
-	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "data", f.data)
+	banner(stdout, f, pub, cur, st, certs)
+	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "https", f.httpsAddr, "data", f.data)
 
 	var runErr error
 	select {
@@ -517,6 +556,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		log.Error("calls still running at shutdown; their CDRs may be missing", "err", err)
 	}
 	hs.Shutdown(sctx)
+	if tlsSrv != nil {
+		tlsSrv.Shutdown(sctx)
+	}
 	stopRun()
 	wg.Wait()
 	stopWatchdog()
@@ -592,11 +634,20 @@ func unwrapSyscall(err error) error {
 	return err
 }
 
-func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.Store) {
+func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.Store, certs *tlscert.Store) {
 	_, sipPort, _ := net.SplitHostPort(f.sipAddr)
 	_, httpPort, _ := net.SplitHostPort(f.httpAddr)
+	page := "http://" + hostFor(pub) + ":" + httpPort
+	if certs != nil {
+		_, httpsPort, _ := net.SplitHostPort(f.httpsAddr)
+		page = "https://" + hostFor(pub) + ":" + httpsPort
+	}
 	fmt.Fprintf(w, "\nRingbox %s is up.\n\n", version)
-	fmt.Fprintf(w, "  Web page:  http://%s:%s/\n", hostFor(pub), httpPort)
+	fmt.Fprintf(w, "  Web page:  %s/\n", page)
+	if certs != nil {
+		// What the browser's warning on the first visit shows, to compare.
+		fmt.Fprintf(w, "             certificate SHA-256 fingerprint:\n             %s\n", certs.Info().Fingerprint)
+	}
 	hasAdmin, _ := st.HasAdmin(context.Background())
 	if !hasAdmin {
 		fmt.Fprintf(w, "             first visit asks you to choose the admin password (there is no default)\n")
@@ -617,7 +668,7 @@ func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.S
 		fmt.Fprintln(w)
 	}
 	if f.board == "sim" {
-		fmt.Fprintf(w, "\n  Simulated board: http://%s:%s/board (admins) presses the queue buttons, lifts\n", hostFor(pub), httpPort)
+		fmt.Fprintf(w, "\n  Simulated board: %s/board (admins) presses the queue buttons, lifts\n", page)
 		fmt.Fprintf(w, "  and dials the analog phones on fxs:1 and fxs:2, and rings the box from the\n")
 		fmt.Fprintf(w, "  exchange on fxo:1 (docs/sim-board.md).\n")
 	}
@@ -642,4 +693,11 @@ func watchdogDevice(flag, board string) string {
 		return ""
 	}
 	return watchdog.DefaultDevice
+}
+
+// publicIPFlag is --public-ip for the certificate's names; publicAddr has
+// already refused a bad one.
+func publicIPFlag(s string) netip.Addr {
+	a, _ := netip.ParseAddr(s)
+	return a
 }
