@@ -182,25 +182,37 @@ func (c *Cache) Prune(s *site.Site) {
 // Chime is the built-in hold music at rate: a slow, quiet arpeggio of soft
 // sine notes (C major, A minor, F major, G major), 16 s long, looping
 // cleanly.
+//
+// It is made at every start, so it is made cheaply: the 4 s phrase is
+// computed once and repeated, and the notes share one envelope. On the
+// appliance (and far more under qemu's emulated floating point) the
+// straightforward sum took most of a second of start-up.
 func Chime(rate int) []int16 {
 	chords := [][]float64{{261.63, 329.63, 392.00}, {220.00, 261.63, 329.63}, {174.61, 220.00, 261.63}, {196.00, 246.94, 293.66}}
 	noteLen := rate / 3 // three notes a second
-	out := make([]int16, 0, 16*rate)
-	for rep := 0; rep < 4; rep++ {
-		for _, ch := range chords {
-			for n := 0; n < 4; n++ {
-				f := ch[n%3]
-				if n == 3 {
-					f = ch[0] * 2
-				}
-				for i := 0; i < noteLen; i++ {
-					t := float64(i) / float64(rate)
-					env := math.Exp(-3*t) * math.Min(1, float64(i)/40)
-					v := 0.18 * env * (math.Sin(2*math.Pi*f*t) + 0.3*math.Sin(4*math.Pi*f*t))
-					out = append(out, int16(v*32767))
-				}
+	env := make([]float64, noteLen)
+	for i := range env {
+		t := float64(i) / float64(rate)
+		env[i] = math.Exp(-3*t) * math.Min(1, float64(i)/40)
+	}
+	const reps = 4
+	out := make([]int16, 0, reps*len(chords)*4*noteLen)
+	for _, ch := range chords {
+		for n := 0; n < 4; n++ {
+			f := ch[n%3]
+			if n == 3 {
+				f = ch[0] * 2
+			}
+			for i := 0; i < noteLen; i++ {
+				t := float64(i) / float64(rate)
+				v := 0.18 * env[i] * (math.Sin(2*math.Pi*f*t) + 0.3*math.Sin(4*math.Pi*f*t))
+				out = append(out, int16(v*32767))
 			}
 		}
+	}
+	phrase := len(out)
+	for rep := 1; rep < reps; rep++ {
+		out = append(out, out[:phrase]...)
 	}
 	return out
 }
