@@ -248,7 +248,11 @@ uas_pid=$(sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p' "$work/uas.out")
 [ -n "$uas_pid" ] || fail "SIPp far end did not start: $(cat "$work/uas.out")"
 sipp_pids+=("$uas_pid")
 call_start=$(date +%s.%N)
-[ -n "${IMAGE_TEST_PCAP:-}" ] && { tcpdump -i lo -w "$work/call.pcap" udp >/dev/null 2>&1 & sleep 1; }
+if [ -n "${IMAGE_TEST_PCAP:-}" ]; then
+  tcpdump -i lo -w "$work/call.pcap" udp >/dev/null 2>&1 &
+  sipp_pids+=($!)
+  sleep 1
+fi
 (cd "$work" && exec timeout -k 5 40 sipp "127.0.0.1:$sip_port" -sf "$OLDPWD/$here/uac_pcap.xml" -s +15551230000 \
   -i 127.0.0.1 -p "$uac_port" -mi 127.0.0.1 -mp "$uac_media" -m 1 -nostdin -trace_err -trace_msg >"$work/uac.out" 2>&1) &
 uac=$!
