@@ -314,4 +314,7 @@ back_s=$(since "$reset_at")
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "$web/") || fail "web page: no answer after the UEFI boot"
 [ "$code" = "303 $web/login" ] || fail "after the UEFI boot GET / answered $code, not the login"
 echo "image-test: the box came back after the watchdog reset (UEFI firmware, systemd-boot, slot A): SIP 200 $back_s s after ringbox hung"
-echo "image-test: PASS in $(since "$test_start") s; first boot: kernel to /init ${first_kernel:-?} s, ringbox started at ${first_init:-?} s uptime, ringbox start-up $first_rb s, power-on to SIP 200 $first_sip s (UEFI disk boot: $uefi_sip s)"
+total=$(since "$test_start")
+# The budget CI gives this test (docs/firmware.md, "Boot test").
+awk -v t="$total" 'BEGIN{exit !(t > 180)}' && echo "image-test: WARNING: $total s, over the 3 minute budget (a loaded host?)" >&2
+echo "image-test: PASS in $total s; first boot: kernel to /init ${first_kernel:-?} s, ringbox started at ${first_init:-?} s uptime, ringbox start-up $first_rb s, power-on to SIP 200 $first_sip s (UEFI disk boot: $uefi_sip s)"
