@@ -20,9 +20,10 @@
 # Prints, per boot, the kernel's boot time, the init scripts' share, ringbox's
 # own start-up and the time from power-on to SIP answering.
 #
-# As root (CI) it runs in a private network namespace (unshare -n), so its
-# ports cannot meet other programs'; otherwise it picks host ports at random
-# (SIP_PORT; the rest follow). Each boot fails after BOOT_TIMEOUT seconds
+# It runs as root (SIPp's pcap play needs a raw socket), in a private
+# network namespace (unshare -n), so its ports cannot meet other programs';
+# IMAGE_TEST_HOSTNET=1 stays on the host's loopback with host ports picked
+# at random (SIP_PORT; the rest follow). Each boot fails after BOOT_TIMEOUT seconds
 # (default 90). Installs qemu and SIPp when missing and running as root.
 # Debugging: IMAGE_TEST_KEEP=1 keeps the consoles, SIPp's messages and the
 # disk; IMAGE_TEST_PCAP=1 also captures the call (tcpdump).
