@@ -1,0 +1,130 @@
+package update
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Boot attempts: a slot marked good gets GoodTries, a freshly installed one
+// NewTries. The initramfs (or U-Boot on the reference board) takes one
+// before each boot of a slot; a slot with none left is skipped. NewTries is
+// 2 so that one stray failure (a power cut during the first boot) does not
+// throw a good update away, while a broken update costs only two boots
+// before the box is back on the old slot.
+const (
+	GoodTries = 3
+	NewTries  = 2
+)
+
+// BootState is the custom bootloader backend's state: a small text file on
+// the boot partition with the variables of RAUC's U-Boot integration,
+//
+//	BOOT_ORDER=A B
+//	BOOT_A_LEFT=3
+//	BOOT_B_LEFT=0
+//
+// The initramfs boots the first slot in Order with attempts left and takes
+// one; MarkGood gives them back.
+type BootState struct {
+	Order []string
+	Left  map[string]int
+}
+
+// ReadBootState reads the file; a missing file is slot A then B, A with
+// GoodTries, B with none (a fresh disk).
+func ReadBootState(path string) (BootState, error) {
+	st := BootState{Order: []string{"A", "B"}, Left: map[string]int{"A": GoodTries, "B": 0}}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read boot state: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok {
+			continue
+		}
+		switch {
+		case k == "BOOT_ORDER":
+			st.Order = strings.Fields(v)
+		case strings.HasPrefix(k, "BOOT_") && strings.HasSuffix(k, "_LEFT"):
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return st, fmt.Errorf("boot state %s: %s=%q is not a number", path, k, v)
+			}
+			st.Left[strings.TrimSuffix(strings.TrimPrefix(k, "BOOT_"), "_LEFT")] = n
+		}
+	}
+	return st, nil
+}
+
+// Write replaces the file: a new file synced, renamed over the old one, the
+// directory synced, so a power cut leaves the old or the new state.
+func (st BootState) Write(path string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "BOOT_ORDER=%s\n", strings.Join(st.Order, " "))
+	names := make([]string, 0, len(st.Left))
+	for n := range st.Left {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "BOOT_%s_LEFT=%d\n", n, st.Left[n])
+	}
+	return writeFileSync(path, []byte(b.String()))
+}
+
+// first returns Order's first slot.
+func (st BootState) first() string {
+	if len(st.Order) == 0 {
+		return ""
+	}
+	return st.Order[0]
+}
+
+// putFirst moves slot to the front of Order.
+func (st *BootState) putFirst(slot string) {
+	o := []string{slot}
+	for _, s := range st.Order {
+		if s != slot {
+			o = append(o, s)
+		}
+	}
+	st.Order = o
+}
+
+func writeFileSync(path string, data []byte) error {
+	tmp := path + ".new"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync() // vfat may not support it; the file itself is synced
+		d.Close()
+	}
+	return nil
+}
