@@ -426,10 +426,10 @@ func (u *Updater) checkBundle(f *os.File, size int64, force bool, progress func(
 	}
 	m := b.Manifest
 	if m.Compatible != u.cfg.Compatible {
-		return nil, fmt.Errorf("%w: bundle is for %s, this box is %s", ErrCompatible, m.Compatible, u.cfg.Compatible)
+		return nil, refusal(ErrCompatible, "bundle is for %s, this box is %s", m.Compatible, u.cfg.Compatible)
 	}
 	if c, ok := CompareVersions(m.Version, u.cfg.Version); ok && c < 0 && !force {
-		return nil, fmt.Errorf("%w: bundle version %s is older than the running %s (force to install anyway)", ErrOlder, m.Version, u.cfg.Version)
+		return nil, refusal(ErrOlder, "bundle version %s is older than the running %s (force to install anyway)", m.Version, u.cfg.Version)
 	}
 	im, ok := m.Image(SlotClass)
 	if !ok {
@@ -584,4 +584,18 @@ func copyProgress(ctx context.Context, dst io.Writer, src io.Reader, size int64,
 		}
 	}
 	return n, nil
+}
+
+// refused is an error whose message is the detail alone (it reads well on
+// the System page) while errors.Is still finds its kind.
+type refused struct {
+	kind error
+	msg  string
+}
+
+func (e *refused) Error() string { return e.msg }
+func (e *refused) Unwrap() error { return e.kind }
+
+func refusal(kind error, format string, args ...any) error {
+	return &refused{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
