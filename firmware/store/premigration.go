@@ -83,3 +83,23 @@ func useOlderCopy(path string, known int, log *slog.Logger) (bool, error) {
 		"copy", best, "schema", bestN, "newer", aside)
 	return true, nil
 }
+
+// SchemaOf reads, without writing anything, the newest migration the
+// database in dir records: the health check compares it with
+// [SchemaVersion] to know the running ringbox has migrated it.
+func SchemaOf(ctx context.Context, dir string) (int, error) {
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(2000)")
+	if err != nil {
+		return 0, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	defer db.Close()
+	var n sql.NullInt64
+	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: read the schema of %s: %w", path, err)
+	}
+	return int(n.Int64), nil
+}
