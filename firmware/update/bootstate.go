@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -36,11 +37,29 @@ type BootState struct {
 	Left  map[string]int
 }
 
+// UBootEnv, as the boot-state path, keeps the state in U-Boot's
+// environment instead of a file (the reference board, bootloader=uboot in
+// system.conf), through fw_printenv and fw_setenv.
+const UBootEnv = "uboot-env"
+
+var bootVars = []string{"BOOT_ORDER", "BOOT_A_LEFT", "BOOT_B_LEFT"}
+
 // ReadBootState reads the file; a missing file is slot A then B, A with
 // GoodTries, B with none (a fresh disk).
 func ReadBootState(path string) (BootState, error) {
 	st := BootState{Order: []string{"A", "B"}, Left: map[string]int{"A": GoodTries, "B": 0}}
-	b, err := os.ReadFile(path)
+	var b []byte
+	var err error
+	if path == UBootEnv {
+		// fw_printenv fails for a variable not set yet: ask one by one.
+		for _, v := range bootVars {
+			if out, err := exec.Command("fw_printenv", v).Output(); err == nil {
+				b = append(b, out...)
+			}
+		}
+	} else {
+		b, err = os.ReadFile(path)
+	}
 	if os.IsNotExist(err) {
 		return st, nil
 	}
@@ -70,15 +89,31 @@ func ReadBootState(path string) (BootState, error) {
 // Write replaces the file: a new file synced, renamed over the old one, the
 // directory synced, so a power cut leaves the old or the new state.
 func (st BootState) Write(path string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "BOOT_ORDER=%s\n", strings.Join(st.Order, " "))
+	kv := [][2]string{{"BOOT_ORDER", strings.Join(st.Order, " ")}}
 	names := make([]string, 0, len(st.Left))
 	for n := range st.Left {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "BOOT_%s_LEFT=%d\n", n, st.Left[n])
+		kv = append(kv, [2]string{"BOOT_" + n + "_LEFT", strconv.Itoa(st.Left[n])})
+	}
+	var b strings.Builder
+	if path == UBootEnv {
+		// fw_setenv -s reads "NAME VALUE" lines and writes them at once
+		// (the redundant environment copy makes that atomic).
+		for _, p := range kv {
+			fmt.Fprintf(&b, "%s %s\n", p[0], p[1])
+		}
+		cmd := exec.Command("fw_setenv", "-s", "-")
+		cmd.Stdin = strings.NewReader(b.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("write boot state: fw_setenv: %v: %s", err, bytes.TrimSpace(out))
+		}
+		return nil
+	}
+	for _, p := range kv {
+		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
 	}
 	return writeFileSync(path, []byte(b.String()))
 }

@@ -355,3 +355,30 @@ func FuzzParseManifest(f *testing.F) {
 		ParseManifest(data)
 	})
 }
+
+// TestUBootEnv: on the reference board the boot state is U-Boot's
+// environment, through fw_printenv and fw_setenv (stand-ins here that keep
+// the environment in a file, as the tools keep it on flash).
+func TestUBootEnv(t *testing.T) {
+	dir := t.TempDir()
+	env := filepath.Join(dir, "env")
+	os.WriteFile(env, []byte("BOOT_ORDER=A B\nBOOT_A_LEFT=1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "fw_printenv"), []byte("#!/bin/sh\ngrep \"^$1=\" "+env+"\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "fw_setenv"), []byte("#!/bin/sh\n[ \"$1 $2\" = \"-s -\" ] || exit 2\nsed 's/ /=/' >"+env+"\n"), 0o755)
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	st, err := ReadBootState(UBootEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(st.Order, " ") != "A B" || st.Left["A"] != 1 || st.Left["B"] != 0 {
+		t.Fatalf("read %+v", st)
+	}
+	st.putFirst("B")
+	st.Left["B"] = NewTries
+	if err := st.Write(UBootEnv); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(env); string(got) != "BOOT_ORDER=B A\nBOOT_A_LEFT=1\nBOOT_B_LEFT=2\n" {
+		t.Errorf("U-Boot environment:\n%s", got)
+	}
+}

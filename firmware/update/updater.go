@@ -39,7 +39,8 @@ type Config struct {
 	Compatible string
 	Slots      map[string]string // slot name ("A", "B") to device or file
 	// BootState is the boot-state file on the boot partition
-	// (/boot/bootstate).
+	// (/boot/bootstate), or UBootEnv for U-Boot's environment; "" takes
+	// system.conf's bootloader (custom: the file, uboot: the environment).
 	BootState string
 	// DataDir keeps what must survive a slot switch: the versions written
 	// to each slot, the health-check failure reasons
@@ -78,7 +79,6 @@ func New(cfg Config) (*Updater, error) {
 	}
 	def(&cfg.Keyring, "/etc/rauc/keyring.pem")
 	def(&cfg.SystemConf, "/etc/rauc/system.conf")
-	def(&cfg.BootState, "/boot/bootstate")
 	def(&cfg.DataDir, "/data/update")
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -87,12 +87,12 @@ func New(cfg Config) (*Updater, error) {
 		cfg.Now = time.Now
 	}
 	u := &Updater{cfg: cfg, log: cfg.Logger.With("pkg", "update")}
-	if cfg.Compatible == "" || cfg.Slots == nil {
+	if cfg.Compatible == "" || cfg.Slots == nil || cfg.BootState == "" {
 		b, err := os.ReadFile(cfg.SystemConf)
 		if err != nil {
 			return nil, fmt.Errorf("update: %w", err)
 		}
-		compat, slots, err := parseSystemConf(b)
+		compat, slots, loader, err := parseSystemConf(b)
 		if err != nil {
 			return nil, fmt.Errorf("update: %s: %w", cfg.SystemConf, err)
 		}
@@ -101,6 +101,12 @@ func New(cfg Config) (*Updater, error) {
 		}
 		if u.cfg.Slots == nil {
 			u.cfg.Slots = slots
+		}
+		if u.cfg.BootState == "" {
+			u.cfg.BootState = "/boot/bootstate"
+			if loader == "uboot" {
+				u.cfg.BootState = UBootEnv
+			}
 		}
 	}
 	kr, err := os.ReadFile(cfg.Keyring)
@@ -113,11 +119,10 @@ func New(cfg Config) (*Updater, error) {
 	return u, nil
 }
 
-// parseSystemConf reads [system] compatible and the [slot.rootfs.N]
-// sections' device and bootname.
-func parseSystemConf(b []byte) (string, map[string]string, error) {
-	compat := ""
-	slots := map[string]string{}
+// parseSystemConf reads [system] compatible and bootloader and the
+// [slot.rootfs.N] sections' device and bootname.
+func parseSystemConf(b []byte) (compat string, slots map[string]string, loader string, err error) {
+	slots = map[string]string{}
 	section := ""
 	dev, name := "", ""
 	flush := func() {
@@ -142,6 +147,8 @@ func parseSystemConf(b []byte) (string, map[string]string, error) {
 		switch {
 		case section == "system" && k == "compatible":
 			compat = v
+		case section == "system" && k == "bootloader":
+			loader = v
 		case k == "device":
 			dev = v
 		case k == "bootname":
@@ -150,9 +157,9 @@ func parseSystemConf(b []byte) (string, map[string]string, error) {
 	}
 	flush()
 	if compat == "" {
-		return "", nil, errors.New("no [system] compatible")
+		return "", nil, "", errors.New("no [system] compatible")
 	}
-	return compat, slots, nil
+	return compat, slots, loader, nil
 }
 
 // device resolves a slot's device: RAUC's /dev/disk/by-partlabel/NAME is

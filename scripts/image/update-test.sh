@@ -67,7 +67,7 @@ rauc resign --keyring "$(scripts/image/devkeys.sh)/ca.cert.pem" --signing-keyrin
 # (the ext4 superblock, with the file system's UUID and times) tell whether
 # anything was written after bundle B (hashing all 64 MB takes a minute in
 # qemu).
-b_sha=$(unsquashfs -cat "$bb" rootfs.ext4 2>/dev/null | head -c 4194304 | sha256sum | cut -c1-64)
+b_sha=$(set +o pipefail; unsquashfs -cat "$bb" rootfs.ext4 2>/dev/null | head -c 4194304 | sha256sum | cut -c1-64)
 
 fail() {
   echo "update-test: FAIL: $*" >&2
