@@ -138,7 +138,10 @@ mcopy -i "$esp" "$out/loader.conf" ::loader/loader.conf
 printf 'title Ringbox\nlinux /Image\ninitrd /initrd.img\noptions console=ttyAMA0 panic=5 quiet\n' >"$out/entry.conf"
 mcopy -i "$esp" "$out/entry.conf" "::loader/entries/ringbox.conf"
 # The boot state of a new disk: slot A, B empty (docs/firmware.md "Updates").
+# 512 bytes, padded with newlines: the initramfs and the updater rewrite it
+# in place.
 printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n' >"$out/bootstate"
+truncate -s 512 "$out/bootstate" && sed -i 's/\x0/\n/g' "$out/bootstate"
 mcopy -i "$esp" "$out/bootstate" ::bootstate
 rm -f "$out/bootstate"
 for slot in A B; do

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Boot attempts: a slot marked good gets GoodTries, a freshly installed one
@@ -115,7 +117,50 @@ func (st BootState) Write(path string) error {
 	for _, p := range kv {
 		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
 	}
-	return writeFileSync(path, []byte(b.String()))
+	return writeInPlace(path, []byte(b.String()))
+}
+
+// BootStateSize is the boot-state file's fixed size: the text padded with
+// newlines.
+const BootStateSize = 512
+
+// writeInPlace rewrites the boot-state file's one sector in place, as GRUB
+// does its grubenv: on the vfat boot partition, a file that keeps its size
+// keeps its clusters, so the FAT and the directory are not written and a
+// power cut cannot leave them half updated (a truncate or a rename would
+// rewrite both; after a cut mid-way Linux found the FAT damaged and made
+// the partition read-only). A missing file, or one of another size, is
+// made new (written, synced, renamed) and the whole file system synced.
+func writeInPlace(path string, text []byte) error {
+	if len(text) > BootStateSize {
+		return fmt.Errorf("write boot state: %d bytes is over %d", len(text), BootStateSize)
+	}
+	buf := append(text, bytes.Repeat([]byte{'\n'}, BootStateSize-len(text))...)
+	if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+		fi, err := f.Stat()
+		if err == nil && fi.Size() == BootStateSize {
+			_, err = f.WriteAt(buf, 0)
+			if err == nil {
+				err = f.Sync()
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("write boot state %s: %w", path, err)
+			}
+			return nil
+		}
+		f.Close()
+	}
+	if err := writeFileSync(path, buf); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		unix.Syncfs(int(d.Fd()))
+		d.Close()
+	}
+	return nil
 }
 
 // first returns Order's first slot.

@@ -117,7 +117,13 @@ func (b *box) open(t *testing.T, booted, version string) *Updater {
 
 func (b *box) bootState(t *testing.T) string {
 	s, _ := os.ReadFile(filepath.Join(b.dir, "bootstate"))
-	return string(s)
+	if len(s) > 0 && len(s) != BootStateSize {
+		t.Errorf("the boot-state file has %d bytes, want %d", len(s), BootStateSize)
+	}
+	if t := strings.TrimRight(string(s), "\n"); t != "" {
+		return t + "\n"
+	}
+	return ""
 }
 
 func TestInstallWritesInactiveSlotAndSwitchesBoot(t *testing.T) {
@@ -380,5 +386,29 @@ func TestUBootEnv(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(env); string(got) != "BOOT_ORDER=B A\nBOOT_A_LEFT=1\nBOOT_B_LEFT=2\n" {
 		t.Errorf("U-Boot environment:\n%s", got)
+	}
+}
+
+// TestBootStateRewrittenInPlace: the second write reuses the file (same
+// inode, same size), so on vfat neither the FAT nor the directory changes.
+func TestBootStateRewrittenInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bootstate")
+	st := BootState{Order: []string{"A", "B"}, Left: map[string]int{"A": 3, "B": 0}}
+	if err := st.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	st.putFirst("B")
+	st.Left["B"] = 2
+	if err := st.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if !os.SameFile(before, after) || after.Size() != BootStateSize {
+		t.Errorf("the boot state was not rewritten in place (same file %v, size %d)", os.SameFile(before, after), after.Size())
+	}
+	got, err := ReadBootState(path)
+	if err != nil || strings.Join(got.Order, " ") != "B A" || got.Left["B"] != 2 || got.Left["A"] != 3 {
+		t.Errorf("read back %+v, %v", got, err)
 	}
 }
