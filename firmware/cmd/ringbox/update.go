@@ -21,6 +21,7 @@ import (
 
 	"ringbox/firmware/store"
 	"ringbox/firmware/update"
+	"ringbox/web"
 )
 
 // updateDir keeps the update state on the data partition (outside the
@@ -30,18 +31,11 @@ const updateDir = "/data/update"
 // newUpdater opens the firmware updater when the box runs from the A/B
 // image (it has /etc/rauc/system.conf); elsewhere (make run, tests) the
 // firmware routes answer that there are no slots.
-func newUpdater(log *slog.Logger) (webUpdater, error) {
+func newUpdater(log *slog.Logger) (web.Updater, error) {
 	if _, err := os.Stat("/etc/rauc/system.conf"); err != nil {
 		return noSlots{}, nil
 	}
 	return update.New(update.Config{DataDir: updateDir, Version: version, Logger: log})
-}
-
-// webUpdater is web.Updater, named here so newUpdater can return either.
-type webUpdater = interface {
-	Status() (update.Status, error)
-	Install(ctx context.Context, path string, force bool, progress func(update.Progress)) (update.Info, error)
-	Progress() *update.Progress
 }
 
 type noSlots struct{}
