@@ -517,7 +517,11 @@ func (u *Updater) Install(ctx context.Context, path string, force bool, progress
 	if err != nil {
 		return info, fmt.Errorf("update: disable slot %s before writing: %w", target, err)
 	}
-	os.Remove(u.slotFile(target))
+	// The slot's record goes too, for good: a power cut during the write
+	// must not leave the old version named on a half-written slot.
+	if err := removeSync(u.slotFile(target)); err != nil {
+		return info, fmt.Errorf("update: %w", err)
+	}
 
 	src, err := b.sq.OpenFile(im.Filename, os.O_RDONLY)
 	if err != nil {
@@ -605,4 +609,18 @@ func (e *refused) Unwrap() error { return e.kind }
 
 func refusal(kind error, format string, args ...any) error {
 	return &refused{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// removeSync removes path and syncs its directory, so the removal survives
+// a power cut.
+func removeSync(path string) error {
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return nil // no directory, nothing was there
+	}
+	defer d.Close()
+	return d.Sync()
 }
