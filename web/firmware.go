@@ -45,7 +45,7 @@ func FirmwareRoutes(f Firmware) []Route {
 	}
 	a := &f
 	return []Route{
-		{Method: "GET", Path: "/api/v1/system/firmware", Role: auth.Admin, Section: "system", Summary: "Firmware: running version, the A/B slots, a pending install, the last rollback and why, install progress", Handler: http.HandlerFunc(a.status)},
+		{Method: "GET", Path: "/api/v1/system/firmware", Role: auth.Admin, Summary: "Firmware: running version, the A/B slots, a pending install, the last rollback and why, install progress", Handler: http.HandlerFunc(a.status)},
 		{Method: "POST", Path: "/api/v1/system/firmware", Role: auth.Admin, Summary: "Install an update bundle (the body, application/octet-stream; ?force=1 installs an older version); the box runs it after a reboot", Handler: http.HandlerFunc(a.install)},
 	}
 }
