@@ -12,7 +12,7 @@ HTTP ?= :8080
 # (bin/ringbox serve --help lists them).
 FLAGS ?=
 
-.PHONY: all build run test deps lint unit e2e bench firmware image image-test fuzz clean
+.PHONY: all build run test deps lint unit e2e bench firmware image image-test fuzz clean bundle update-test
 
 all: build
 
@@ -74,6 +74,17 @@ image:
 
 image-test: image
 	@echo "== boot test (qemu)"; time scripts/image/boot-test.sh
+
+# A signed update bundle of the image's rootfs (make bundle VERSION=v1.2.3),
+# and the update test in qemu: A to B, a refused bundle, a broken one that
+# rolls back, a power cut during an install (docs/firmware.md "Updates").
+bundle:
+	@scripts/ensure-go.sh
+	nice scripts/bundle.sh $(VERSION)
+
+update-test:
+	@scripts/ensure-go.sh
+	scripts/image/update-test.sh
 
 clean:
 	rm -rf bin dist

@@ -6,11 +6,18 @@
 # overlay (board/pbx-a/overlay) are the ones buildroot uses. Downloads are
 # cached under .cache/image/. Installs its tools when missing and running as
 # root. See docs/firmware.md.
+#
+# For update bundles (scripts/bundle.sh): ROOTFS_ONLY=1 stops once the rootfs
+# tree is ready in $IMAGE_OUT/rootfs (default dist/image). COMPATIBLE is the
+# RAUC compatible string (ringbox-qemu-virt); the CA of KEYS_DIR (default
+# keys/, made on first use by scripts/image/devkeys.sh) is the keyring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${1:-dev}
 cache=.cache/image
-out=dist/image
+out=${IMAGE_OUT:-dist/image}
+compatible=${COMPATIBLE:-ringbox-qemu-virt}
+keys=$(scripts/image/devkeys.sh)
 board=board/pbx-a
 # The rootfs image size: what the A/B slots must hold (the partitions are
 # bigger, for growth).
@@ -66,14 +73,14 @@ rm -rf "$out" && mkdir -p "$out"/{rootfs,input,tmp}
 
 # The initramfs, with the modules the kernel needs before it can mount the
 # rootfs and reach the network (Debian builds virtio and ext4 as modules;
-# crc32c for ext4's checksums; i6300esb for qemu's watchdog, which
-# ringbox feeds).
-modules=$("$board/mkinitramfs.sh" "$out/input/initrd.img" "$bb" -m "$kmods" crc32c_generic ext4 virtio_pci virtio_blk virtio_net i6300esb)
+# crc32c for ext4's checksums; vfat and its code pages for the boot
+# partition's boot state; i6300esb for qemu's watchdog, which ringbox feeds).
+modules=$("$board/mkinitramfs.sh" "$out/input/initrd.img" "$bb" -m "$kmods" crc32c_generic ext4 virtio_pci virtio_blk virtio_net vfat nls_cp437 nls_ascii nls_utf8 i6300esb)
 
 # The rootfs: busybox (every applet linked in /bin and /sbin), CA
 # certificates, ringbox, then the board's overlay.
 r=$out/rootfs
-mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc/ssl/certs,dev,proc,sys,tmp,run,data,var,root}
+mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc/ssl/certs,etc/rauc,dev,proc,sys,tmp,run,data,var,root,boot}
 cp "$bb" "$r/bin/busybox"
 for a in "${applets[@]}"; do
   [ "$a" = busybox ] && continue
@@ -97,6 +104,15 @@ cp -a "$board/overlay/." "$r/"
 mkdir -p "$r/etc/default"
 echo 'BOARD=sim' >"$r/etc/default/ringbox"
 echo "$version" >"$r/etc/ringbox-version"
+# Updates: RAUC's system.conf (the updater reads compatible and the slots)
+# and the keyring bundles must be signed by. /boot is where the initramfs
+# leaves the boot partition mounted (the boot state).
+sed -e "s/@COMPATIBLE@/$compatible/" -e "s/@BOOTLOADER@/custom/" "$board/rauc/system.conf" >"$r/etc/rauc/system.conf"
+cp "$keys/ca.cert.pem" "$r/etc/rauc/keyring.pem"
+if [ -n "${ROOTFS_ONLY:-}" ]; then
+  echo "image: rootfs tree in $r (version $version, $compatible)"
+  exit 0
+fi
 
 rootfs_used=$(du -s --apparent-size -B1 "$r" | cut -f1)
 if [ "$rootfs_used" -ge $((${rootfs_size%M} * 1048576 * 9 / 10)) ]; then
@@ -116,14 +132,27 @@ start=$(partx -g -o START -n 1 "$out/ringbox.img" | tr -d ' ')
 esp="$out/ringbox.img@@$((start * 512))"
 mmd -i "$esp" ::EFI ::EFI/BOOT ::loader ::loader/entries
 mcopy -i "$esp" "$x/sdboot/usr/lib/systemd/boot/efi/systemd-bootaa64.efi" ::EFI/BOOT/BOOTAA64.EFI
-printf 'default ringbox-a.conf\ntimeout 0\n' >"$out/loader.conf"
+# The default entry lets the boot state pick the slot (the initramfs reads
+# /bootstate on this partition); the per-slot entries force one.
+printf 'default ringbox.conf\ntimeout 0\n' >"$out/loader.conf"
 mcopy -i "$esp" "$out/loader.conf" ::loader/loader.conf
+printf 'title Ringbox\nlinux /Image\ninitrd /initrd.img\noptions console=ttyAMA0 panic=5 quiet\n' >"$out/entry.conf"
+mcopy -i "$esp" "$out/entry.conf" "::loader/entries/ringbox.conf"
+# The boot state of a new disk: slot A, B empty (docs/firmware.md "Updates").
+# 512 bytes, padded with newlines: the initramfs and the updater rewrite it
+# in place.
+printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n' >"$out/bootstate"
+truncate -s 512 "$out/bootstate" && sed -i 's/\x0/\n/g' "$out/bootstate"
+mcopy -i "$esp" "$out/bootstate" ::bootstate
+rm -f "$out/bootstate"
 for slot in A B; do
   printf 'title Ringbox (slot %s)\nlinux /Image\ninitrd /initrd.img\noptions console=ttyAMA0 rauc.slot=%s panic=5 quiet\n' "$slot" "$slot" >"$out/entry.conf"
   mcopy -i "$esp" "$out/entry.conf" "::loader/entries/ringbox-${slot,,}.conf"
 done
 rm -f "$out/loader.conf" "$out/entry.conf"
 cp "$out/input/Image" "$out/input/initrd.img" "$out/"
+# The slot image, for scripts/bundle.sh.
+mv "$out/input/rootfs.ext4" "$out/rootfs.ext4"
 rm -rf "$out/tmp" "$out/input" "$out/boot.vfat"
 
 mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1048576}'; }

@@ -13,6 +13,9 @@ declare -A pkg=(
   [sox]=sox
   [node]=nodejs
   [npm]=npm
+  # firmware/update's tests make real bundles with rauc (squashfs inside).
+  [rauc]=rauc
+  [mksquashfs]=squashfs-tools
 )
 missing=()
 for cmd in "${!pkg[@]}"; do

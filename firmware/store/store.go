@@ -122,6 +122,10 @@ type Options struct {
 	// starts with Open rather than with the first record.
 	Alive      func()
 	AliveEvery time.Duration
+	// UsePreMigrationCopy: a database newer than this ringbox is moved
+	// aside and the copy kept before its migration used instead (a
+	// firmware rollback; premigration.go). Without it Open refuses it.
+	UsePreMigrationCopy bool
 }
 
 // SessionTTL is how long a web session lives without being used; each use
@@ -207,6 +211,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s.w = w
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
+		if errors.Is(err, ErrNewerDatabase) && opts.UsePreMigrationCopy {
+			if ok, cerr := useOlderCopy(path, SchemaVersion(), s.log); cerr != nil {
+				return nil, errors.Join(err, cerr)
+			} else if ok {
+				opts.UsePreMigrationCopy = false // the copy is older: no loop
+				return Open(ctx, dir, opts)
+			}
+		}
 		return nil, err
 	}
 	if err := s.seedVersion(ctx); err != nil {
@@ -399,6 +411,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if err := s.checkKnown(applied, len(ms)); err != nil {
 		return err
+	}
+	if n := len(applied); n > 0 && n < len(ms) {
+		if err := s.keepPreMigrationCopy(ctx, n); err != nil {
+			return err
+		}
 	}
 	for _, m := range ms {
 		if applied[m.version] {

@@ -26,6 +26,8 @@ usage:
   ringbox import FILE [--data DIR]
   ringbox export [--with-secrets] [--data DIR] [-o FILE]
   ringbox token create NAME --role admin|manager|agent [--data DIR]
+  ringbox update status|install [--force] BUNDLE|mark-good
+  ringbox health [--data DIR] [--sip ADDR] [--http URL]
   ringbox version
 
 Flags may stand before or after the other arguments. "ringbox CMD --help"
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "update":
+		err = cmdUpdate(ctx, args[1:], stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		if len(args) > 1 && isHelpArg(args[1]) {
 			printHelp(stdout, "version", flag.NewFlagSet("version", flag.ContinueOnError))

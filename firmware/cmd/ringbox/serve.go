@@ -227,7 +227,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// "Watchdog and restarts"); it runs once everything is wired, below.
 	wd := watchdog.New(watchdog.Config{Device: watchdogDevice(f.watchdog, f.board), Logger: log})
 	storeBeat := wd.Register("store", beatEvery)
-	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm, Alive: storeBeat.Alive, AliveEvery: beatEvery})
+	st, err := store.Open(ctx, f.data, store.Options{Realm: f.realm, Alive: storeBeat.Alive, AliveEvery: beatEvery,
+		// After a firmware rollback the database may be newer than this
+		// ringbox: the copy kept before its migration is used.
+		UsePreMigrationCopy: true})
 	if err != nil {
 		return err
 	}
@@ -445,6 +448,15 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Store: st, Config: cfg, Flow: fl, Library: lib, SIP: sipSrv, Reload: reload,
 		SIPHost: hostFor(pub), SIPPort: sipPort, Realm: f.realm, Logger: log,
 	})
+	// Firmware updates (update.go): the System page's firmware section.
+	upd, err := newUpdater(log)
+	if err != nil {
+		log.Error("firmware updates unavailable", "err", err)
+		upd = noSlots{}
+	}
+	for _, r := range web.FirmwareRoutes(web.Firmware{Updater: upd, TempDir: filepath.Join(updateDir, "upload"), Logger: log}) {
+		ws.HandleRoute(r)
+	}
 	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
