@@ -31,7 +31,7 @@ run: build
 # the Go tests, then the image built and booted in qemu (image-test, about
 # 3 minutes with the packages cached; docs/firmware.md). One after the
 # other: side by side on 2 cores they only slow each other down.
-test: deps lint unit image-test
+test: deps lint unit image-test update-test
 	@echo "make test: all checks passed"
 
 deps:
@@ -84,7 +84,7 @@ bundle:
 
 update-test:
 	@scripts/ensure-go.sh
-	scripts/image/update-test.sh
+	@echo "== update test (qemu)"; time scripts/image/update-test.sh
 
 clean:
 	rm -rf bin dist
