@@ -465,7 +465,9 @@ func TestSystemPageFirmwareCard(t *testing.T) {
 			t.Errorf("the firmware card lacks %s", s)
 		}
 	}
-	broken := newSysEnv(t, func(p *web.SystemPage) { p.FirmwareStatus = fakeFirmware{err: errors.New("no such partition /dev/vda3")} })
+	broken := newSysEnv(t, func(p *web.SystemPage) {
+		p.FirmwareStatus = fakeFirmware{err: errors.New("no such partition /dev/vda3")}
+	})
 	if page := broken.page(auth.Admin, "GET", "/system", nil); page.Code != 200 || !strings.Contains(page.Body.String(), "The firmware slots could not be read: no such partition") {
 		t.Errorf("a firmware status error: %d, said: %v", page.Code, strings.Contains(page.Body.String(), "could not be read"))
 	}

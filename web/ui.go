@@ -60,7 +60,7 @@ var sections = []section{
 		"/api/v1/outbound", "/api/v1/trunks", "/api/v1/announcements", "/api/v1/destinations"}},
 	{"settings", "Settings", "/settings", []string{"/api/v1/settings", "/api/v1/system", "/api/v1/users",
 		"/api/v1/tokens", "/api/v1/site", "/api/v1/board"}},
-	{"board", "Board", "/board", nil}, // admins: the box's panel and analog lines (board.go)
+	{"board", "Board", "/board", nil},    // admins: the box's panel and analog lines (board.go)
 	{"system", "System", "/system", nil}, // admins: firmware, network, time, power, log (systempage.go)
 }
 
