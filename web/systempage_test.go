@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -446,6 +447,12 @@ func TestSystemPower(t *testing.T) {
 
 func TestSystemPageFirmwareCard(t *testing.T) {
 	plain := newSysEnv(t, nil).page(auth.Admin, "GET", "/system", nil).Body.String()
+	noSlots := newSysEnv(t, func(p *web.SystemPage) {
+		p.FirmwareStatus = fakeFirmware{err: fmt.Errorf("read slots: %w", update.ErrNoSlots)}
+	}).page(auth.Admin, "GET", "/system", nil).Body.String()
+	if !strings.Contains(noSlots, "this box runs from a plain binary") {
+		t.Error("with an updater that finds no A/B slots the card does not say updates come with the image")
+	}
 	if !strings.Contains(plain, "Updates are installed on the appliance image (this box runs from a plain binary)") || strings.Contains(plain, `id="fw-form"`) {
 		t.Error("without firmware slots the card does not say updates come with the image")
 	}
