@@ -55,6 +55,7 @@ func (f fakeFirmware) Status() (update.Status, error) { return f.st, f.err }
 
 type sysEnv struct {
 	t     *testing.T
+	srv   *web.Server
 	h     http.Handler
 	auth  *webtest.Auth
 	dir   string
@@ -85,7 +86,7 @@ func newSysEnv(t *testing.T, opt func(*web.SystemPage)) *sysEnv {
 		opt(p)
 	}
 	srv.SystemPage(p)
-	return &sysEnv{t: t, h: srv.Handler(), auth: a, dir: dir, ring: ring, log: log, power: power}
+	return &sysEnv{t: t, srv: srv, h: srv.Handler(), auth: a, dir: dir, ring: ring, log: log, power: power}
 }
 
 func (e *sysEnv) do(tok, method, path string) *httptest.ResponseRecorder {
