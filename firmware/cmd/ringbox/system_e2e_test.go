@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSystemRebootOnTheAppliance: with --appliance, the System page's
+// reboot ends serve the way SIGTERM does and then runs busybox's reboot
+// (a stand-in on PATH here); the log viewer holds ringbox's own lines.
+func TestSystemRebootOnTheAppliance(t *testing.T) {
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	for _, cmd := range []string{"reboot", "poweroff"} {
+		script := "#!/bin/sh\necho " + cmd + " >> " + marker + "\n"
+		if err := os.WriteFile(filepath.Join(bin, cmd), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	sys := t.TempDir()
+	a := startServe(t, serveOpt{site: demoSite(t), extra: []string{"--appliance", "--system-dir", sys}})
+	admin := a.token("admin")
+
+	var logs []struct{ Message, Attrs string }
+	if code := a.get("/api/v1/system/logs?level=info&limit=1000", admin, &logs); code != 200 {
+		t.Fatalf("logs = %d", code)
+	}
+	found := false
+	for _, l := range logs {
+		found = found || l.Message == "ringbox started" && strings.Contains(l.Attrs, "version=")
+	}
+	if !found {
+		t.Errorf("the log viewer lacks ringbox's start line: %+v", logs)
+	}
+	var st struct{ Appliance bool }
+	if a.get("/api/v1/system/status", admin, &st); !st.Appliance {
+		t.Error("status does not say this is the appliance")
+	}
+
+	req, _ := http.NewRequest("POST", a.base+"/api/v1/system/reboot", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("reboot = %d, want 202", resp.StatusCode)
+	}
+	select {
+	case <-a.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("ringbox did not go down within 20 s of the reboot")
+	}
+	if a.err != nil {
+		t.Errorf("ringbox exited with %v, want 0 after running reboot", a.err)
+	}
+	ran, _ := os.ReadFile(marker)
+	if string(ran) != "reboot\n" {
+		t.Errorf("ran %q, want reboot once", ran)
+	}
+	for _, s := range []string{"shutting down", "running reboot"} {
+		if !strings.Contains(a.log(), s) {
+			t.Errorf("serve's output lacks %q", s)
+		}
+	}
+}
