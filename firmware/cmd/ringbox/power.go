@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"ringbox/web"
 )
@@ -46,6 +50,30 @@ var runPower = func(cmd string) error {
 		return fmt.Errorf("%s: %w: %s", cmd, err, out)
 	}
 	return nil
+}
+
+// powerWait is how long ringbox waits, after reboot or poweroff was
+// started, for init to end it.
+var powerWait = 2 * time.Minute
+
+// doPower runs reboot or poweroff and waits for init's SIGTERM. Exiting at
+// once would have ringbox-supervise start ringbox again in the middle of
+// the shutdown. Should the box still be up after powerWait, ringbox exits
+// with an error and the supervisor brings the service back.
+func doPower(pa powerAction, log *slog.Logger) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sig)
+	log.Warn("running " + pa.Cmd)
+	if err := runPower(pa.Cmd); err != nil {
+		return err
+	}
+	select {
+	case <-sig:
+		return nil
+	case <-time.After(powerWait):
+		return fmt.Errorf("%s did not take the box down within %v", pa.Cmd, powerWait)
+	}
 }
 
 // systemDir is where the System page saves network.conf, hostname and

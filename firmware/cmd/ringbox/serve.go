@@ -133,8 +133,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return restartSelf(log)
 	}
 	if pa, ok := errors.AsType[powerAction](err); ok {
-		log.Warn("running " + pa.Cmd)
-		return runPower(pa.Cmd)
+		return doPower(pa, log) // power.go
 	}
 	return err
 }
