@@ -21,8 +21,8 @@ import (
 )
 
 // TestSystemPageInChromium: an admin logs in with the login form, sees
-// the firmware version and slots, uploads a bundle with a progress bar
-// (to a stand-in for the firmware route, which firmware.go serves) and
+// the firmware version and slots, uploads a bundle with a progress bar for
+// the upload and then the install (to a stand-in for the firmware route, which firmware.go serves) and
 // sees a refusal as the box words it, saves a static network after
 // seeing the error at a bad address, filters the log by level, is told a
 // reboot needs the appliance, and the page fits 375 px
@@ -64,6 +64,7 @@ func TestSystemPageInChromium(t *testing.T) {
 	// A stand-in for firmware.go's upload route: it takes the raw body.
 	var mu sync.Mutex
 	var uploads []string
+	var progress *update.Progress
 	e.srv.HandleRoute(web.Route{Method: "POST", Path: "/api/v1/system/firmware", Role: auth.Admin,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
@@ -71,14 +72,29 @@ func TestSystemPageInChromium(t *testing.T) {
 			uploads = append(uploads, fmt.Sprintf("%s %s %d", r.Header.Get("Content-Type"), r.URL.RawQuery, len(body)))
 			mu.Unlock()
 			if bytes.HasPrefix(body, []byte("BAD")) {
+				time.Sleep(300 * time.Millisecond)
 				web.WriteError(w, http.StatusUnprocessableEntity, "bundle signature not valid: signed by an unknown key")
 				return
 			}
+			// Writing the slot takes a while: the page shows its progress.
+			mu.Lock()
+			progress = &update.Progress{Step: "write", Done: 50, Total: 100}
+			mu.Unlock()
+			time.Sleep(1500 * time.Millisecond)
+			mu.Lock()
+			progress = nil
+			mu.Unlock()
 			web.WriteJSON(w, http.StatusOK, map[string]any{
 				"info":            update.Info{Compatible: "ringbox-qemu-virt", Version: "1.5.1", Size: int64(len(body))},
 				"pending":         update.Slot{Name: "B", Version: "1.5.1", State: "trying"},
 				"reboot_required": true,
 			})
+		})})
+	e.srv.HandleRoute(web.Route{Method: "GET", Path: "/api/v1/system/firmware", Role: auth.Admin,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			web.WriteJSON(w, http.StatusOK, map[string]any{"version": "1.4.2", "progress": progress})
 		})})
 	srv := httptest.NewServer(e.h)
 	t.Cleanup(srv.Close)

@@ -78,6 +78,8 @@ async function main() {
     });
     await page.setInputFiles('#fw-file', { name: 'update.raucb', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 << 20, 'A') });
     await page.click('#fw-submit');
+    await waitText('#fw-msg', /Writing the inactive slot… 50%/);
+    ok('install progress: ' + (await text('#fw-msg')));
     await waitText('#fw-msg', /Installed version 1\.5\.1 into slot B/);
     if (!(await page.isVisible('#fw-reboot button'))) fail('no Reboot now button after the install');
     const prog = await page.evaluate(() => window.__progress);

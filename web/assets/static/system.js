@@ -79,12 +79,28 @@
       xhr.setRequestHeader('X-Requested-With', 'ringbox');
       xhr.setRequestHeader('Content-Type', 'application/octet-stream');
       xhr.setRequestHeader('Accept', 'application/json');
+      // Once the bundle is up, the box checks and writes it: its progress
+      // is in GET /api/v1/system/firmware until the answer comes.
+      let polling = null;
+      const STEPS = { verify: 'Checking the signature', write: 'Writing the inactive slot', done: 'Finishing' };
+      const pollInstall = async () => {
+        try {
+          const r = await api('GET', '/api/v1/system/firmware');
+          const p = r.ok && r.data && r.data.progress;
+          if (polling && p && p.total > 0) {
+            bar.value = Math.round(100 * p.done / p.total);
+            say(msg, (STEPS[p.step] || p.step) + '… ' + bar.value + '%');
+          }
+        } catch (e) { /* the answer to the upload says what happened */ }
+      };
       xhr.upload.onprogress = (e) => {
         if (!e.lengthComputable) return;
         const pct = Math.round(100 * e.loaded / e.total);
         bar.value = pct;
         say(msg, e.loaded < e.total ? 'Uploading… ' + pct + '%' : 'Uploaded: checking the signature and installing…');
+        if (e.loaded >= e.total && !polling) polling = setInterval(pollInstall, 500);
       };
+      xhr.onloadend = () => { clearInterval(polling); polling = null; };
       xhr.onload = () => {
         btn.disabled = false;
         bar.hidden = true;
