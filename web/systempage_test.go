@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -256,6 +257,12 @@ func TestSystemNetworkForm(t *testing.T) {
 	if got := e.file("hostname"); got != "pbx-office\n" {
 		t.Errorf("hostname file %q", got)
 	}
+	// S40network sources the file with sh: the variables come out whole.
+	got := initScriptReads(t, `IFACE=eth0 MODE=dhcp ADDRESS= GATEWAY= DNS=
+. "$1"; for d in $DNS; do printf '[%s]' "$d"; done; echo " $MODE $ADDRESS $GATEWAY $IFACE"`, filepath.Join(e.dir, "network.conf"))
+	if got != "[10.0.2.3][1.1.1.1] static 10.0.2.15/24 10.0.2.2 eth0" {
+		t.Errorf("S40network would read %q", got)
+	}
 	page := e.page(auth.Admin, "GET", "/system?saved=network", nil).Body.String()
 	for _, s := range []string{"Network settings saved. They apply at the next reboot.", `value="10.0.2.15/24"`, `value="static" checked`, `value="pbx-office"`} {
 		if !strings.Contains(page, s) {
@@ -347,6 +354,11 @@ func TestSystemNTPForm(t *testing.T) {
 		"server 0.pool.ntp.org\nserver 10.0.0.1\nserver ntp.example.com\n"
 	if got := e.file("ntp.conf"); got != want {
 		t.Errorf("ntp.conf:\n%s\nwant:\n%s", got, want)
+	}
+	// S49ntp's own reading of it.
+	got := initScriptReads(t, `sed -e 's/#.*//' -e 's/^[[:space:]]*server[[:space:]]*//' "$1" | awk '{print $1}' | tr '\n' ' '`, filepath.Join(e.dir, "ntp.conf"))
+	if got != "0.pool.ntp.org 10.0.0.1 ntp.example.com" {
+		t.Errorf("S49ntp would read servers %q", got)
 	}
 	for _, bad := range []struct{ servers, want string }{
 		{"pool.ntp.org bad_name", `&#34;bad_name&#34; is neither an IP address nor a host name`},
@@ -497,4 +509,15 @@ func TestSystemPageContent(t *testing.T) {
 			t.Errorf("/static/%s = %d", f, w.Code)
 		}
 	}
+}
+
+// initScriptReads runs script (the init script's own lines) with sh on
+// file and returns what it prints.
+func initScriptReads(t *testing.T, script, file string) string {
+	t.Helper()
+	out, err := exec.Command("sh", "-c", script, "sh", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sh: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
