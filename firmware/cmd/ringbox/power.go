@@ -1,13 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"ringbox/web"
@@ -56,20 +54,18 @@ var runPower = func(cmd string) error {
 // started, for init to end it.
 var powerWait = 2 * time.Minute
 
-// doPower runs reboot or poweroff and waits for init's SIGTERM. Exiting at
-// once would have ringbox-supervise start ringbox again in the middle of
-// the shutdown. Should the box still be up after powerWait, ringbox exits
-// with an error and the supervisor brings the service back.
-func doPower(pa powerAction, log *slog.Logger) error {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
+// doPower runs reboot or poweroff and waits for init's SIGTERM, which
+// ends ctx (serve's signal context). Exiting at once would have
+// ringbox-supervise start ringbox again in the middle of the shutdown.
+// Should the box still be up after powerWait, ringbox exits with an error
+// and the supervisor brings the service back.
+func doPower(ctx context.Context, pa powerAction, log *slog.Logger) error {
 	log.Warn("running " + pa.Cmd)
 	if err := runPower(pa.Cmd); err != nil {
 		return err
 	}
 	select {
-	case <-sig:
+	case <-ctx.Done():
 		return nil
 	case <-time.After(powerWait):
 		return fmt.Errorf("%s did not take the box down within %v", pa.Cmd, powerWait)

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"ringbox/web"
 )
@@ -44,5 +47,33 @@ func TestSystemDir(t *testing.T) {
 		if got := systemDir(tt.flag, tt.appliance, "/var/lib/rb"); got != tt.want {
 			t.Errorf("systemDir(%q, %v) = %q, want %q", tt.flag, tt.appliance, got, tt.want)
 		}
+	}
+}
+
+// TestDoPowerGivesUpWhenTheBoxStaysUp: reboot ran but init never sent
+// SIGTERM; after powerWait ringbox exits with an error, so its supervisor
+// brings the service back. (init's SIGTERM ending the wait is in
+// TestSystemRebootOnTheAppliance.)
+func TestDoPowerGivesUpWhenTheBoxStaysUp(t *testing.T) {
+	ran := ""
+	defer func(old func(string) error) { runPower = old }(runPower)
+	runPower = func(cmd string) error { ran = cmd; return nil }
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		err := doPower(t.Context(), powerAction{Cmd: "poweroff"}, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "poweroff did not take the box down within 2m0s") {
+			t.Errorf("doPower = %v", err)
+		}
+		if waited := time.Since(start); waited != powerWait {
+			t.Errorf("waited %v, want %v", waited, powerWait)
+		}
+	})
+	if ran != "poweroff" {
+		t.Errorf("ran %q", ran)
+	}
+	// A reboot that cannot be run is said at once.
+	runPower = func(cmd string) error { return errors.New("reboot: not found") }
+	if err := doPower(t.Context(), powerAction{Cmd: "reboot"}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a failed reboot command is not an error")
 	}
 }

@@ -133,7 +133,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return restartSelf(log)
 	}
 	if pa, ok := errors.AsType[powerAction](err); ok {
-		return doPower(pa, log) // power.go
+		return doPower(ctx, pa, log) // power.go: until init's SIGTERM
 	}
 	return err
 }
