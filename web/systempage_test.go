@@ -149,6 +149,9 @@ func TestSystemAdminsOnly(t *testing.T) {
 		if strings.Contains(w.Body.String(), `href="/system"`) {
 			t.Errorf("the %s's top bar links to /system", role)
 		}
+		if home := e.page(role, "GET", "/", nil); home.Code != http.StatusOK || strings.Contains(home.Body.String(), `href="/system"`) {
+			t.Errorf("the %s's home page = %d, links to /system: %v", role, home.Code, strings.Contains(home.Body.String(), `href="/system"`))
+		}
 		w = e.page(role, "POST", "/system/network", url.Values{"mode": {"static"}, "address": {"10.0.0.5/24"}})
 		if w.Code != http.StatusForbidden {
 			t.Errorf("POST /system/network as %s = %d, want 403", role, w.Code)
@@ -163,6 +166,9 @@ func TestSystemAdminsOnly(t *testing.T) {
 	}
 	if len(e.power.did) != 0 {
 		t.Errorf("refused callers powered the box: %v", e.power.did)
+	}
+	if home := e.page(auth.Admin, "GET", "/", nil).Body.String(); !strings.Contains(home, `<a href="/system">System</a>`) {
+		t.Error("the admin's top bar has no System entry")
 	}
 	w := e.page(auth.Admin, "GET", "/system", nil)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `href="/system" aria-current="page"`) {
