@@ -368,3 +368,14 @@ func readSmallFile(dir, name string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// RemoveSystemSettings removes the network, host name and NTP settings
+// saved in dir, so the next boot is as the image's own (DHCP, its host
+// name, DHCP's or the pool's NTP servers): a factory reset keeps nothing.
+func RemoveSystemSettings(dir string) error {
+	var errs []error
+	for _, name := range []string{networkFile, hostnameFile, ntpFile} {
+		errs = append(errs, writeFileAtomic(dir, name, ""))
+	}
+	return errors.Join(errs...)
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 
+	"ringbox/firmware/backup"
 	"ringbox/web"
 )
 
@@ -70,6 +72,21 @@ func doPower(ctx context.Context, pa powerAction, log *slog.Logger) error {
 	case <-time.After(powerWait):
 		return fmt.Errorf("%s did not take the box down within %v", pa.Cmd, powerWait)
 	}
+}
+
+// forgetSystemSettings removes the System page's network, host name and
+// NTP files when a factory reset waits in dataDir, before the data is
+// erased: the erase marker goes last, so a power cut in between does both
+// again.
+func forgetSystemSettings(dataDir, sysDir string, log *slog.Logger) {
+	if _, err := os.Lstat(filepath.Join(dataDir, backup.EraseMarker)); err != nil {
+		return
+	}
+	if err := web.RemoveSystemSettings(sysDir); err != nil {
+		log.Error("factory reset: network and NTP settings not removed", "err", err)
+		return
+	}
+	log.Warn("factory reset: network, host name and NTP settings removed; the next boot uses DHCP", "dir", sysDir)
 }
 
 // systemDir is where the System page saves network.conf, hostname and

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"ringbox/firmware/backup"
 	"ringbox/web"
 )
 
@@ -75,5 +77,31 @@ func TestDoPowerGivesUpWhenTheBoxStaysUp(t *testing.T) {
 	runPower = func(cmd string) error { return errors.New("reboot: not found") }
 	if err := doPower(t.Context(), powerAction{Cmd: "reboot"}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a failed reboot command is not an error")
+	}
+}
+
+// TestFactoryResetForgetsSystemSettings: with a factory reset waiting,
+// the network, host name and NTP files go; without one they stay.
+func TestFactoryResetForgetsSystemSettings(t *testing.T) {
+	data, sys := t.TempDir(), t.TempDir()
+	files := []string{"network.conf", "hostname", "ntp.conf"}
+	for _, f := range files {
+		os.WriteFile(filepath.Join(sys, f), []byte("x\n"), 0o644)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	forgetSystemSettings(data, sys, quiet)
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(sys, f)); err != nil {
+			t.Errorf("%s removed without a factory reset: %v", f, err)
+		}
+	}
+	if err := backup.RequestErase(data); err != nil {
+		t.Fatal(err)
+	}
+	forgetSystemSettings(data, sys, quiet)
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(sys, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s kept through a factory reset: %v", f, err)
+		}
 	}
 }

@@ -204,6 +204,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// A restore is applied while nothing has the database open. If it
 	// fails the previous data is back, and the box starts on it.
 	// A confirmed factory reset erases everything first (board.go).
+	forgetSystemSettings(f.data, systemDir(f.systemDir, f.appliance, f.data), log) // power.go
 	if _, err := backup.ErasePending(f.data, log); err != nil {
 		log.Error("factory reset not finished; it is tried again at the next start", "err", err)
 	}
