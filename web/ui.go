@@ -60,7 +60,8 @@ var sections = []section{
 		"/api/v1/outbound", "/api/v1/trunks", "/api/v1/announcements", "/api/v1/destinations"}},
 	{"settings", "Settings", "/settings", []string{"/api/v1/settings", "/api/v1/system", "/api/v1/users",
 		"/api/v1/tokens", "/api/v1/site", "/api/v1/board"}},
-	{"board", "Board", "/board", nil}, // admins: the box's panel and analog lines (board.go)
+	{"board", "Board", "/board", nil},    // admins: the box's panel and analog lines (board.go)
+	{"system", "System", "/system", nil}, // admins: firmware, network, time, power, log (systempage.go)
 }
 
 // source is an API route a section page fetches and shows.
@@ -120,8 +121,8 @@ func (s *Server) sources(id, role string) (visible []source, exist bool) {
 // routesUI registers the pages and their assets.
 func (s *Server) routesUI() {
 	for _, sec := range sections {
-		if sec.ID == "console" || sec.ID == "live" || sec.ID == "agent" || sec.ID == "board" {
-			continue // their own pages (console.go, dashboard.go, agentdesk.go, board.go)
+		if sec.ID == "console" || sec.ID == "live" || sec.ID == "agent" || sec.ID == "board" || sec.ID == "system" {
+			continue // their own pages (console.go, dashboard.go, agentdesk.go, board.go, systempage.go)
 		}
 		pat := "GET " + sec.Path
 		if sec.Path == "/" {

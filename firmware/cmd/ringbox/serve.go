@@ -34,6 +34,7 @@ import (
 	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/library"
+	"ringbox/firmware/logring"
 	"ringbox/firmware/media"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/ring"
@@ -58,6 +59,9 @@ type serveFlags struct {
 	pollEvery                                time.Duration
 	debugAddr                                string
 	watchdog                                 string
+	appliance                                bool
+	systemDir                                string
+	logs                                     *logring.Ring // the System page's log viewer
 }
 
 // serveFlagSet declares the flags of ringbox serve into f; the data
@@ -81,6 +85,8 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
 	fs.StringVar(&f.watchdog, "watchdog", "auto", "hardware watchdog device, fed while the SIP, ACD and store loops are alive (a hung loop resets the box); auto: "+watchdog.DefaultDevice+" with a hardware --board, none with the sim board (a laptop's own watchdog is left alone); empty: none")
+	fs.BoolVar(&f.appliance, "appliance", false, "running as the appliance image (its init script sets it): the System page may reboot and power off the box")
+	fs.StringVar(&f.systemDir, "system-dir", "", "where the System page saves network.conf, hostname and ntp.conf for the init scripts; default /data with --appliance, else DATA/system")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	return fs, data
 }
@@ -100,6 +106,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// The System page shows the newest records; they still go to stderr.
+	var level slog.Level
+	level.UnmarshalText([]byte(f.logLevel)) // newLogger checked it
+	f.logs = logring.New(2000, 1<<20, level)
+	log = slog.New(f.logs.Handler(log.Handler()))
 	slog.SetDefault(log)
 	if err := checkBoard(f.board); err != nil {
 		return usageError{err}
@@ -120,6 +131,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = serve(ctx, f, portMin, portMax, log, stdout)
 	if errors.Is(err, errRestart) {
 		return restartSelf(log)
+	}
+	if pa, ok := errors.AsType[powerAction](err); ok {
+		return doPower(ctx, pa, log) // power.go: until init's SIGTERM
 	}
 	return err
 }
@@ -209,6 +223,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// A restore is applied while nothing has the database open. If it
 	// fails the previous data is back, and the box starts on it.
 	// A confirmed factory reset erases everything first (board.go).
+	forgetSystemSettings(f.data, systemDir(f.systemDir, f.appliance, f.data), log) // power.go
 	if _, err := backup.ErasePending(f.data, log); err != nil {
 		log.Error("factory reset not finished; it is tried again at the next start", "err", err)
 	}
@@ -458,6 +473,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		ws.HandleRoute(r)
 	}
 	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
+	ws.SystemPage(&web.SystemPage{Dir: systemDir(f.systemDir, f.appliance, f.data), DataDir: f.data, Appliance: f.appliance,
+		Logs: f.logs, Power: &power{appliance: f.appliance, stop: restart, log: log}, Logger: log}) // power.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
 	for _, r := range web.CertificateRoutes(certs, log) { // certs nil: they say HTTPS is off
@@ -582,6 +599,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	if runErr == nil && errors.Is(context.Cause(ctx), errRestart) {
 		return errRestart
+	}
+	if pa, ok := errors.AsType[powerAction](context.Cause(ctx)); ok && runErr == nil {
+		return pa
 	}
 	return runErr
 }
