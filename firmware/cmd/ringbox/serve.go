@@ -473,7 +473,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		ws.HandleRoute(r)
 	}
 	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
-	ws.SystemPage(&web.SystemPage{Dir: systemDir(f.systemDir, f.appliance, f.data), DataDir: f.data, Appliance: f.appliance,
+	ws.SystemPage(&web.SystemPage{Dir: systemDir(f.systemDir, f.appliance, f.data), DataDir: f.data, Appliance: f.appliance, FirmwareStatus: upd,
 		Logs: f.logs, Power: &power{appliance: f.appliance, stop: restart, log: log}, Logger: log}) // power.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
