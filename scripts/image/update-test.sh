@@ -23,8 +23,10 @@ dist=dist/update-test
 img=$dist/image
 timeout_s=${BOOT_TIMEOUT:-120}
 sip_port=${SIP_PORT:-$((20000 + RANDOM % 20000))}
-http_port=${HTTP_PORT:-$((sip_port + 1))}
-web=http://127.0.0.1:$http_port
+https_port=${HTTPS_PORT:-$((sip_port + 1))}
+# The box's web page is HTTPS with its own self-signed certificate (plain
+# HTTP redirects there): curl -k, as a browser's "accept the risk".
+web=https://127.0.0.1:$https_port
 t0=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 step_t=$t0
@@ -95,7 +97,7 @@ power_on() {
   nice qemu-system-aarch64 -M virt -cpu cortex-a57 -smp 2 -m 1024 -nographic \
     -kernel "$img/Image" -initrd "$img/initrd.img" -append "console=ttyAMA0 panic=5 quiet" \
     -drive file="$work/disk.img",format=raw,if=none,id=d0 -device virtio-blk-pci,drive=d0 \
-    -netdev user,id=n0,hostfwd=udp:127.0.0.1:$sip_port-:5060,hostfwd=tcp:127.0.0.1:$http_port-:80 \
+    -netdev user,id=n0,hostfwd=udp:127.0.0.1:$sip_port-:5060,hostfwd=tcp:127.0.0.1:$https_port-:443 \
     -device virtio-net-pci,netdev=n0,romfile= \
     <&3 >>"$con" 2>&1 &
   qpid=$!
@@ -103,7 +105,7 @@ power_on() {
 api() { # METHOD PATH [curl args...]: prints the status code, body in $work/body
   local m=$1 p=$2
   shift 2
-  curl -s -m 300 -o "$work/body" -w '%{http_code}' -X "$m" -b "$work/jar" -c "$work/jar" \
+  curl -k -s -m 300 -o "$work/body" -w '%{http_code}' -X "$m" -b "$work/jar" -c "$work/jar" \
     -H 'X-Requested-With: ringbox' "$@" "$web$p" || echo 000
 }
 login() {
@@ -166,11 +168,16 @@ st=$(firmware)
 echo "update-test: rollback: $(echo "$st" | jq_ 'd["rollback"]')"
 [ "$(echo "$st" | jq_ 'd["booted"] + " " + d["rollback"]["from"] + " " + d["rollback"]["version"]')" = "B A $C" ] &&
   echo "$st" | jq_ 'd["rollback"]["reason"]' | grep 'ringbox exited' >/dev/null || fail "after the rollback: $st"
+# The System page says it too, as the admin sees it.
+code=$(api GET /system)
+[ "$code" = 200 ] && grep -q 'ringbox exited' "$work/body" && grep -q "$C" "$work/body" ||
+  fail "the System page (GET /system answered $code) does not show the rollback of $C and its reason"
+echo "update-test: the System page shows the rollback of $C and why"
 step "c) broken bundle $C: 2 failed boots of slot A, back on slot B by itself; the API gives the reason"
 
 # d) power cut while writing.
 cp "$work/jar" "$work/jar2"
-curl -s -m 300 -o /dev/null -b "$work/jar2" -H 'X-Requested-With: ringbox' -H 'Content-Type: application/octet-stream' \
+curl -k -s -m 300 -o /dev/null -b "$work/jar2" -H 'X-Requested-With: ringbox' -H 'Content-Type: application/octet-stream' \
   --data-binary @"$bb" "$web/api/v1/system/firmware" &
 upload=$!
 end=$(($(date +%s) + 240))
