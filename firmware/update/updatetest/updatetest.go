@@ -15,6 +15,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"os/exec"
@@ -132,13 +133,17 @@ func NewBox(t testing.TB, p PKI, version string) *Box {
 }
 
 // Open opens the box's updater as it is after a boot from slot booted
-// running version.
+// running version; booted "" finds the slot from the root filesystem's
+// device, which is none of the slot files (update.ErrNoSlots: a
+// development box).
 func (b *Box) Open(t testing.TB, booted, version string) *update.Updater {
 	t.Helper()
 	u, err := update.New(update.Config{
 		Keyring: filepath.Join(b.Dir, "keyring.pem"), SystemConf: filepath.Join(b.Dir, "system.conf"),
 		BootState: b.BootStatePath(), DataDir: b.DataDir(),
 		Version: version, Booted: booted,
+		// The updater's log goes with the test's output: shown when it fails.
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
