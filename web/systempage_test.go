@@ -3,7 +3,6 @@ package web_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"ringbox/firmware/auth"
 	"ringbox/firmware/logring"
 	"ringbox/firmware/update"
+	"ringbox/firmware/update/updatetest"
 	"ringbox/web"
 	"ringbox/web/webtest"
 )
@@ -46,13 +46,6 @@ func (p *fakePower) act(what, by string) error {
 }
 func (p *fakePower) Reboot(by string) error   { return p.act("reboot", by) }
 func (p *fakePower) Shutdown(by string) error { return p.act("shutdown", by) }
-
-type fakeFirmware struct {
-	st  update.Status
-	err error
-}
-
-func (f fakeFirmware) Status() (update.Status, error) { return f.st, f.err }
 
 type sysEnv struct {
 	t     *testing.T
@@ -464,37 +457,64 @@ func TestSystemPower(t *testing.T) {
 	}
 }
 
+// TestSystemPageFirmwareCard: the card as firmware/update's Updater
+// reports the box (slot files from updatetest): a development box without
+// A/B slots, a box after a rolled-back update, and one whose boot state
+// cannot be read.
 func TestSystemPageFirmwareCard(t *testing.T) {
 	plain := newSysEnv(t, nil).page(auth.Admin, "GET", "/system", nil).Body.String()
-	noSlots := newSysEnv(t, func(p *web.SystemPage) {
-		p.FirmwareStatus = fakeFirmware{err: fmt.Errorf("read slots: %w", update.ErrNoSlots)}
-	}).page(auth.Admin, "GET", "/system", nil).Body.String()
-	if !strings.Contains(noSlots, "this box runs from a plain binary") {
-		t.Error("with an updater that finds no A/B slots the card does not say updates come with the image")
-	}
 	if !strings.Contains(plain, "Updates are installed on the appliance image (this box runs from a plain binary)") || strings.Contains(plain, `id="fw-form"`) {
 		t.Error("without firmware slots the card does not say updates come with the image")
 	}
+	dev := updatetest.NewPKI(t, "dev")
+	// Not booted from a slot: the root filesystem is on none of the slot
+	// files, so the updater finds no A/B slots.
+	dev0 := updatetest.NewBox(t, dev, "1.4.2").Open(t, "", "1.4.2")
+	if _, err := dev0.Status(); !errors.Is(err, update.ErrNoSlots) {
+		t.Fatalf("status of a box not booted from a slot: %v, want ErrNoSlots", err)
+	}
+	noSlots := newSysEnv(t, func(p *web.SystemPage) { p.FirmwareStatus = dev0 }).page(auth.Admin, "GET", "/system", nil).Body.String()
+	if !strings.Contains(noSlots, "this box runs from a plain binary") || strings.Contains(noSlots, `id="fw-form"`) {
+		t.Error("with an updater that finds no A/B slots the card does not say updates come with the image")
+	}
+
+	// 1.5.0 installed into B failed its health check on every attempt;
+	// the box came back on A at 21:00 UTC and recorded why.
+	box := updatetest.NewBox(t, dev, "1.4.2")
+	if err := box.Updater.MarkGood(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := box.Updater.Install(t.Context(), dev.Bundle(t, updatetest.Compatible, "1.5.0", randomImage(50000)), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	box.FailBoots(t, "B", "health check failed: SIP did not answer within 60 s")
 	at := time.Date(2026, 12, 4, 21, 0, 0, 0, time.UTC)
-	fw := fakeFirmware{st: update.Status{Compatible: "ringbox-qemu-virt", Version: "1.4.2", Booted: "A",
-		Slots: []update.Slot{
-			{Name: "A", Device: "/dev/vda2", Version: "1.4.2", Booted: true, State: "good"},
-			{Name: "B", Device: "/dev/vda3", Version: "1.5.0", State: "bad"},
-		},
-		Rollback: &update.Rollback{At: at, From: "B", Version: "1.5.0", Reason: "health check failed: SIP did not answer within 60 s"},
-	}}
+	if err := os.Chtimes(box.Updater.FailureFile("B"), at, at); err != nil {
+		t.Fatal(err)
+	}
+	fw := box.Open(t, "A", "1.4.2")
+	if err := fw.MarkGood(); err != nil {
+		t.Fatal(err)
+	}
 	page := newSysEnv(t, func(p *web.SystemPage) { p.FirmwareStatus = fw }).page(auth.Admin, "GET", "/system", nil).Body.String()
 	for _, s := range []string{`id="fw-version">1.4.2<`, "slot A", `<th scope="row">A <span class="badge">booted</span></th><td>1.4.2</td>`,
-		`data-state="bad">bad<`, "The last update was rolled back", "2026-12-04 22:00:00", // Paris
+		`<th scope="row">B</th><td>1.5.0</td><td><span class="slot-state" data-state="bad">bad<`,
+		"The last update was rolled back", "2026-12-04 22:00:00", // Paris
+		"slot B with version 1.5.0 did not come up",
 		"Reason: health check failed: SIP did not answer within 60 s", `id="fw-file"`, `id="fw-force"`, `<progress id="fw-progress"`} {
 		if !strings.Contains(page, s) {
 			t.Errorf("the firmware card lacks %s", s)
 		}
 	}
-	broken := newSysEnv(t, func(p *web.SystemPage) {
-		p.FirmwareStatus = fakeFirmware{err: errors.New("no such partition /dev/vda3")}
-	})
-	if page := broken.page(auth.Admin, "GET", "/system", nil); page.Code != 200 || !strings.Contains(page.Body.String(), "The firmware slots could not be read: no such partition") {
+
+	// A boot-state file the updater cannot make sense of.
+	damaged := updatetest.NewBox(t, dev, "1.4.2")
+	if err := os.WriteFile(damaged.BootStatePath(), []byte("BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := newSysEnv(t, func(p *web.SystemPage) { p.FirmwareStatus = damaged.Updater })
+	if page := broken.page(auth.Admin, "GET", "/system", nil); page.Code != 200 ||
+		!strings.Contains(page.Body.String(), "The firmware slots could not be read: boot state "+damaged.BootStatePath()+": BOOT_B_LEFT=&#34;x&#34; is not a number") {
 		t.Errorf("a firmware status error: %d, said: %v", page.Code, strings.Contains(page.Body.String(), "could not be read"))
 	}
 }

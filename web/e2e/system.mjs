@@ -1,12 +1,16 @@
 // Browser test of the System page (/system) against a test server with
-// fake firmware slots, a log ring and temporary settings files
-// (web/system_browser_test.go).
+// the firmware updater over slot files, a log ring and temporary settings
+// files (web/system_browser_test.go).
 //
-//   BASE_URL=http://127.0.0.1:PORT LOGIN=root PASSWORD=pw SHOTS=/dir node system.mjs
+//   BASE_URL=http://127.0.0.1:PORT LOGIN=root PASSWORD=pw SHOTS=/dir \
+//   BUNDLE=new.raucb STRANGER_BUNDLE=other.raucb node system.mjs
 //
 // An admin logs in with the login form, opens System from the top bar,
-// sees the version and the slots, uploads a bundle (progress bar, then
-// the answer; a refused one shows the box's own words), saves a static
+// sees the version, the slots and the last rollback with its reason,
+// uploads BUNDLE (version 1.5.1: progress bar for the upload, then the
+// install's progress, then the pending slot and Reboot now), sees
+// STRANGER_BUNDLE (signed by a key the box does not trust) refused in the
+// box's own words, saves a static
 // network after seeing the error at a bad address, filters the log by
 // level, is told a reboot needs the appliance, and the page fits 375 px.
 // Screenshots go to SHOTS.
@@ -20,6 +24,8 @@ const BASE = (process.env.BASE_URL || '').replace(/\/+$/, '');
 const LOGIN = process.env.LOGIN || '';
 const PASSWORD = process.env.PASSWORD || '';
 const SHOTS = process.env.SHOTS || '';
+const BUNDLE = process.env.BUNDLE || '';
+const STRANGER_BUNDLE = process.env.STRANGER_BUNDLE || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 10000;
 
@@ -28,7 +34,7 @@ const fail = (msg) => { throw new Failure(msg); };
 const ok = (msg) => console.log('ok: ' + msg);
 
 async function main() {
-  if (!BASE || !LOGIN) fail('BASE_URL and LOGIN are required');
+  if (!BASE || !LOGIN || !BUNDLE || !STRANGER_BUNDLE) fail('BASE_URL, LOGIN, BUNDLE and STRANGER_BUNDLE are required');
   if (!existsSync(CHROMIUM)) fail(`no browser at ${CHROMIUM}`);
   const dir = mkdtempSync(join(tmpdir(), 'ringbox-system-'));
   const ctx = await chromium.launchPersistentContext(dir, {
@@ -64,7 +70,8 @@ async function main() {
     if (!/slot A/.test(await text('#fw-booted'))) fail('booted slot: ' + (await text('#fw-booted')));
     const slots = await page.$$eval('#fw-slots tbody tr', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
     if (slots.length !== 2 || !/^A booted 1\.4\.2 good/.test(slots[0]) || !/^B 1\.5\.0 bad/.test(slots[1])) fail('slots: ' + JSON.stringify(slots));
-    if (!/SIP did not answer within 60 s/.test(await text('#fw-rollback'))) fail('rollback reason not shown');
+    const rb = await text('#fw-rollback');
+    if (!/slot B with version 1\.5\.0 did not come up/.test(rb) || !/Reason: health check failed: SIP did not answer within 60 s/.test(rb)) fail('rollback and its reason not shown: ' + rb);
     ok('firmware: 1.4.2 booted from A; slots ' + JSON.stringify(slots) + '; the rollback and its reason shown');
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'system.png'), fullPage: true });
 
@@ -76,21 +83,24 @@ async function main() {
       const set = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, 'value').set;
       Object.defineProperty(bar, 'value', { set(v) { set.call(this, v); window.__progress.push(v); }, get() { return this.getAttribute('value') * 1; } });
     });
-    await page.setInputFiles('#fw-file', { name: 'update.raucb', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 << 20, 'A') });
+    await page.setInputFiles('#fw-file', BUNDLE);
     await page.click('#fw-submit');
-    await waitText('#fw-msg', /Writing the inactive slot… 50%/);
+    await waitText('#fw-msg', /Writing the inactive slot… \d+%/);
     ok('install progress: ' + (await text('#fw-msg')));
     await waitText('#fw-msg', /Installed version 1\.5\.1 into slot B/);
     if (!(await page.isVisible('#fw-reboot button'))) fail('no Reboot now button after the install');
     const prog = await page.evaluate(() => window.__progress);
     if (!prog.includes(100)) fail('the progress bar never reached 100: ' + JSON.stringify(prog));
-    ok('upload: progress ' + JSON.stringify(prog.slice(0, 6)) + '…; ' + (await text('#fw-msg')));
-    await page.setInputFiles('#fw-file', { name: 'bad.raucb', mimeType: 'application/octet-stream', buffer: Buffer.concat([Buffer.from('BAD'), Buffer.alloc(1021)]) });
+    ok('upload: progress ' + JSON.stringify(prog) + '; ' + (await text('#fw-msg')));
+    // The stranger's bundle, forced: the box still checks the signature.
+    await page.setInputFiles('#fw-file', STRANGER_BUNDLE);
     await page.check('#fw-force');
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/api/v1/system/firmware'));
     await page.click('#fw-submit');
-    await waitText('#fw-msg', /bundle signature not valid: signed by an unknown key/);
+    if (!/[?]force=1$/.test((await posted).url())) fail('the forced upload went to ' + (await posted).url());
+    await waitText('#fw-msg', /bundle signature not valid: .*certificate signed by unknown authority/);
     if (await page.isVisible('#fw-reboot button')) fail('Reboot now offered after a refused bundle');
-    ok('a refused bundle: ' + (await text('#fw-msg')));
+    ok('a bundle signed by a stranger: ' + (await text('#fw-msg')));
 
     // Network: a bad address is refused at its field, then a good one saved.
     await page.check('input[name=mode][value=static]');
@@ -142,6 +152,11 @@ async function main() {
     if (sw > 375) fail(`at 375 px the page is ${sw} px wide`);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'system-375.png'), fullPage: true });
     ok('fits 375 px');
+    // After the install the card shows the new version waiting in slot B.
+    const card = await text('#firmware');
+    if (!/Version 1\.5\.1 is installed in slot B: it runs after a reboot\./.test(card)) fail('the pending install is not on the reloaded page');
+    if (await page.isVisible('#fw-rollback')) fail('the old rollback is still shown after a newer install');
+    ok('reloaded: 1.5.1 waits in slot B for the reboot');
     if (problems.length) fail('page problems:\n  ' + problems.join('\n  '));
   } finally {
     await ctx.close();
