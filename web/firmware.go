@@ -35,13 +35,19 @@ type Firmware struct {
 	// TempDir receives the upload before it is checked: on the data
 	// partition, since the bundle does not fit in RAM on the box.
 	TempDir string
-	Logger  *slog.Logger
+	// MaxUpload caps the upload in bytes; 0 is MaxBundleUploadBytes.
+	// Tests set a small cap so that going over it does not take 96 MiB.
+	MaxUpload int64
+	Logger    *slog.Logger
 }
 
 // FirmwareRoutes are the routes of the System page's firmware section.
 func FirmwareRoutes(f Firmware) []Route {
 	if f.Logger == nil {
 		f.Logger = slog.Default()
+	}
+	if f.MaxUpload <= 0 {
+		f.MaxUpload = MaxBundleUploadBytes
 	}
 	a := &f
 	return []Route{
@@ -74,14 +80,14 @@ func (a *Firmware) install(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer os.Remove(tmp.Name())
-	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, MaxBundleUploadBytes)}
+	body := &limitedBody{r: http.MaxBytesReader(w, r.Body, a.MaxUpload)}
 	n, err := io.Copy(tmp, body)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if body.over {
-		a.Logger.Warn("firmware upload refused: too large", "limit", MaxBundleUploadBytes)
-		WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the upload is larger than %d MiB; an update bundle is at most that", MaxBundleUploadBytes>>20))
+		a.Logger.Warn("firmware upload refused: too large", "limit", a.MaxUpload, "received", n)
+		WriteError(w, http.StatusRequestEntityTooLarge, "the upload is larger than "+byteSize(a.MaxUpload)+"; an update bundle is at most that")
 		return
 	}
 	if err != nil {
@@ -124,4 +130,15 @@ func (a *Firmware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	a.Logger.Warn("firmware bundle refused", "status", status, "reason", err)
 	WriteError(w, status, err.Error())
+}
+
+// byteSize says n in the largest binary unit that divides it whole.
+func byteSize(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
