@@ -68,6 +68,8 @@ type Leg struct {
 	cancelRing  context.CancelCauseFunc
 	ringStopped chan struct{}
 
+	transfers chan call.Transfer // REFERs handed to the flow (refer.go)
+
 	reinviteBusy atomic.Bool   // an incoming re-INVITE is being answered (491 on glare)
 	byeSeen      atomic.Bool   // the far end's BYE was taken (a later one gets 481)
 	remoteSeq    atomic.Uint32 // highest CSeq of the far end's INVITEs in this dialog
@@ -97,6 +99,9 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 		stream:  st,
 		start:   time.Now(),
 		origin:  media.Origin{User: "ringbox", ID: uint64(time.Now().UnixNano() & 0x7fffffff), Version: 1},
+		// Unbuffered: a REFER hands its transfer over only to a flow that
+		// is reading, so a transfer never waits in a leg nobody bridges.
+		transfers: make(chan call.Transfer),
 	}
 	if inbound {
 		l.acking = make(chan struct{})
