@@ -131,6 +131,7 @@ type Engine struct {
 	ringOnce sync.Once
 	rng      *ring.Ringer
 	calls    calls     // calls in progress (Wait)
+	xfers    bridges   // bridged calls by leg id, for attended transfers (transfer.go)
 	live     liveCalls // calls in progress as the dashboard sees them (live.go)
 
 	mu        sync.Mutex // protects following
@@ -211,6 +212,7 @@ type Call struct {
 	peer   call.Leg        // the bridged party, once answered
 	router dialplan.Router // outside numbers, over the call's snapshot
 
+	handedIn   bool // the inbound leg joined another call (attended transfer): not ours to hang up
 	answered   bool // the inbound leg was answered
 	progressed bool // Progress was sent
 	record     bool // bridge with recording (an announcement asked)
@@ -521,7 +523,9 @@ func (c *Call) finish(cause call.Cause) {
 		callerGone = true
 	default:
 	}
-	c.in.Hangup(cause)
+	if !c.handedIn {
+		c.in.Hangup(cause)
+	}
 	c.rec.End = time.Now()
 	// Losing legs may still be hearing "call taken"; their CDR legs count.
 	c.bg.Wait()

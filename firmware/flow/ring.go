@@ -208,15 +208,19 @@ func (c *Call) callerAgent() string {
 // learns who hung up once the call is over.
 func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller bool)) call.Cause {
 	out := a.Leg
-	rec := a.Rec
+	// x is who is on the call while it is bridged: transfers
+	// (transfer.go) change the far party and its CDR leg.
+	x := &bridged{out: out, rec: a.Rec, ext: entryExtension(a.Entry)}
 	byCaller := false
 	defer func() {
-		rec.End = time.Now()
-		rec.Cause = call.Normal.String()
-		if err := out.Err(); err != nil {
-			rec.Cause = call.CauseOf(err).String()
+		if !x.recorded {
+			x.rec.End = time.Now()
+			x.rec.Cause = call.Normal.String()
+			if err := x.out.Err(); err != nil {
+				x.rec.Cause = call.CauseOf(err).String()
+			}
+			c.addLeg(x.rec)
 		}
-		c.addLeg(rec)
 		if done != nil {
 			done(byCaller)
 		}
@@ -253,14 +257,26 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	}
 	c.peer = out
 	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
-	if rec.Trunk != "" {
-		c.rec.Trunk, c.rec.NumberSent = rec.Trunk, rec.Number
+	if x.rec.Trunk != "" {
+		c.rec.Trunk, c.rec.NumberSent = x.rec.Trunk, x.rec.Number
 	}
 	c.setLive(LiveTalking, func(l *LiveCall) {
 		l.Answered, l.AnsweredBy, l.Agent = time.Now(), a.Entry.Label, a.Entry.Agent
 	})
 	c.e.publish(events.CallAnswered{Call: c.info.CallID, By: a.Entry.Label, Agent: a.Entry.Agent})
-	berr := c.bridge(ctx, out)
+	berr := c.bridgeTransfers(ctx, x)
+	out = x.out
+	switch {
+	case x.handed:
+		// The far party joined another call (an attended transfer by the
+		// party on this side): it is that call's now, not to hang up.
+		c.rec.HangupBy = cdr.BySystem
+		return call.Normal
+	case x.over:
+		// A transfer sent the call on (a queue, a group, a recall that
+		// was not answered): it ended there.
+		return x.cause
+	}
 	// Whoever is still up is hung up normally; remember who ended it.
 	select {
 	case <-c.in.Done():

@@ -1,0 +1,521 @@
+package flow
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"ringbox/audio/tone"
+	"ringbox/firmware/call"
+	"ringbox/firmware/cdr"
+	"ringbox/firmware/ring"
+	"ringbox/firmware/site"
+)
+
+// Call transfer, whatever asked for it: a SIP phone's REFER (the edge
+// turns it into a call.Transfer on the leg's Transfers channel), or the
+// in-call feature code ## (blind) typed on any leg that carries DTMF.
+//
+// While a call is bridged, bridgeTransfers watches both parties. The
+// party that asks is the transferrer; the other is kept and goes on:
+//
+//   - blind (Transfer.To): the kept party hears ringback while the
+//     destination rings for system.transfer_recall. Answered: the kept
+//     party is bridged to it and the transferrer's leg ends. Not answered,
+//     busy, declined or refused (the transferrer may not call that
+//     number): the transferrer is told (the final NOTIFY; two seconds of
+//     the zone's busy tone) and gets the call back: at once while its leg
+//     is up, else its extension is rung again (the recall) for the
+//     extension ring time. A queue, group, hunt group or IVR takes the
+//     call at once and keeps it (no recall: they hold the caller).
+//   - attended (Transfer.Replaces): the transferrer's leg in another
+//     bridged call (the consult call) names that call; its far party
+//     leaves it and is bridged to the kept party, and both of the
+//     transferrer's legs end.
+//
+// The transferrer must be the party the call rang (the callee side): the
+// caller's leg carries the call's own life (its context), so a transfer
+// asked by the caller is refused with 403 for now.
+
+// transferTone is what the transferrer hears before a failed blind
+// transfer comes back: the zone's busy tone, this long.
+const transferTone = 2 * time.Second
+
+// Feature codes typed during a bridged call.
+const (
+	FeatureBlindTransfer = "##" // ## then the number, then # or a pause
+)
+
+// digitGap ends a number typed after ## when no digit follows.
+const digitGap = 3 * time.Second
+
+// bridged is the far party of a connected call as transfers change it.
+type bridged struct {
+	out      call.Leg
+	rec      cdr.Leg // out's CDR leg
+	ext      string  // out's extension, when an extension's phone answered
+	recorded bool    // rec was added to the CDR already
+	handed   bool    // out or the caller joined another call
+	over     bool    // the call went on elsewhere and ended there with cause
+	cause    call.Cause
+}
+
+// entryExtension is the extension whose phone answered e, if any.
+func entryExtension(e ring.Entry) string {
+	if e.Target.Kind == call.TargetExtension {
+		return e.Target.Number
+	}
+	return ""
+}
+
+// bridges finds the bridged call a leg is in, for attended transfers.
+type bridges struct {
+	mu sync.Mutex // protects m
+	m  map[string]*bridgeCtl
+}
+
+// bridgeCtl is one bridged call as other calls reach it.
+type bridgeCtl struct {
+	c    *Call
+	take chan takeReq
+}
+
+// takeReq asks a bridged call to give up the party that is not leg.
+type takeReq struct {
+	leg   string // the transferrer's leg in the consult call
+	into  string // the call taking the party
+	reply chan taken
+}
+
+type taken struct {
+	leg   call.Leg // nil: the call could not give it
+	label string   // the party as the CDR names it
+	call  string   // the consult call's id
+}
+
+func (b *bridges) set(id string, ctl *bridgeCtl) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[string]*bridgeCtl{}
+	}
+	b.m[id] = ctl
+}
+
+func (b *bridges) del(id string, ctl *bridgeCtl) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m[id] == ctl {
+		delete(b.m, id)
+	}
+}
+
+func (b *bridges) get(id string) *bridgeCtl {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m[id]
+}
+
+func transfersOf(l call.Leg) <-chan call.Transfer {
+	if t, ok := l.(call.Transferor); ok {
+		return t.Transfers()
+	}
+	if t, ok := call.Unwrap(l).(call.Transferor); ok {
+		return t.Transfers()
+	}
+	return nil
+}
+
+// bridgeTransfers bridges c.in and x.out until the call ends, carrying out
+// the transfers either side asks for on the way. It returns the last
+// bridge's error; x says what became of the call.
+func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
+	ctl := &bridgeCtl{c: c, take: make(chan takeReq)}
+	c.e.xfers.set(c.in.ID(), ctl)
+	defer c.e.xfers.del(c.in.ID(), ctl)
+	var fc featureCode
+	for {
+		c.e.xfers.set(x.out.ID(), ctl)
+		outID := x.out.ID()
+		bctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.bridge(bctx, x.out) }()
+		var (
+			t      call.Transfer
+			by     call.Leg
+			take   *takeReq
+			ended  bool
+			berr   error
+			digits = x.out.Media().Digits()
+		)
+		for by == nil && take == nil && !ended {
+			select {
+			case berr = <-done:
+				ended = true
+			case t = <-transfersOf(x.out):
+				by = x.out
+			case t = <-transfersOf(c.in):
+				by = c.in
+			case r := <-ctl.take:
+				take = &r
+			case d := <-digits:
+				if num, ok := fc.add(d.Key, time.Now()); ok {
+					t, by = call.Transfer{To: num}, x.out
+				}
+			case <-fc.timeout():
+				if num, ok := fc.flush(); ok {
+					t, by = call.Transfer{To: num}, x.out
+				}
+			}
+		}
+		stop()
+		if !ended {
+			berr = <-done
+		}
+		c.e.xfers.del(outID, ctl)
+		switch {
+		case ended:
+			return berr
+		case take != nil:
+			if c.giveUp(*take, x) {
+				return nil
+			}
+		case by == c.in:
+			c.log.Info("transfer refused: only the called party can transfer", "kind", t.Kind())
+			report(t, call.Forbidden)
+		default:
+			if err := c.transfer(ctx, x, t); err != nil || x.over {
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+func report(t call.Transfer, cause call.Cause) {
+	if t.Report == nil {
+		return
+	}
+	if cause == call.Normal {
+		t.Report(200, "OK")
+		return
+	}
+	t.Report(cause.SIPStatus())
+}
+
+// transfer carries out t asked by x.out, the transferrer; c.in is kept.
+// On return x is who the caller is bridged to next, or x.over.
+func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error {
+	if t.Replaces != "" {
+		c.attended(ctx, x, t)
+		return nil
+	}
+	return c.blind(ctx, x, t)
+}
+
+// blind sends the caller to t.To and brings the call back to the
+// transferrer when nobody there takes it within transfer_recall.
+func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
+	by, byExt := x.out, x.ext
+	xr := cdr.Transfer{Kind: cdr.Blind, By: byExt, ByLeg: by.ID(), To: t.To, At: time.Now()}
+	c.log.Info("blind transfer", "by", byExt, "to", t.To)
+	if dest, ok := c.transferDestination(t.To); ok {
+		// A queue, group or menu takes the caller now and keeps them.
+		report(t, call.Normal)
+		xr.Result = "completed"
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		c.endParty(x, call.Normal)
+		x.over, x.cause = true, c.run(ctx, dest)
+		return nil
+	}
+	recall := c.snap.Site.System.Recall()
+	var entries []ring.Entry
+	if ring.FindExt(c.snap.Site, t.To) != nil {
+		entries = ring.Member(c.avail(), "ext:"+t.To, 0, recall, c.opts(ring.Opts{}))
+	} else {
+		o := c.opts(ring.Opts{})
+		tg := call.Target{Kind: call.TargetExternal, Number: t.To, From: o.From, Class: extClass(c.snap.Site, byExt),
+			Codecs: o.Codecs, Diversion: o.Diversion}
+		entries = []ring.Entry{{Target: tg, Label: "external:" + t.To, Keys: ring.NumberKeys(c.snap.Site, t.To),
+			Member: t.To, Kind: "external", Until: recall}}
+	}
+	res := c.ring(ctx, entries, "")
+	if res.Answer != nil {
+		report(t, call.Normal)
+		xr.Result, xr.Leg = "completed", res.Leg.ID()
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		c.endParty(x, call.Normal)
+		x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
+		x.rec.TransferBy = byExt
+		c.rec.AnsweredBy = res.Entry.Label
+		c.peer = res.Leg
+		return nil
+	}
+	if ctx.Err() != nil || res.Cause == call.Cancelled {
+		// The caller hung up while the destination rang.
+		report(t, res.Cause)
+		xr.Result = res.Cause.String()
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		return nil
+	}
+	cause := res.Cause
+	if res.Declined {
+		cause = call.Rejected
+	}
+	c.log.Info("blind transfer failed", "to", t.To, "cause", cause)
+	report(t, cause)
+	xr.Result = cause.String()
+	select {
+	case <-by.Done():
+	default:
+		// The transferrer waited on the line: the call comes back.
+		c.playDeclined(ctx, by)
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		return nil
+	}
+	xr.Recalled = true
+	c.rec.Transfers = append(c.rec.Transfers, xr)
+	return c.recall(ctx, x, byExt)
+}
+
+// recall rings the transferrer's extension again after a blind transfer
+// failed; answered, they hear the busy tone briefly and have the caller
+// back. Not answered: the call is over.
+func (c *Call) recall(ctx context.Context, x *bridged, ext string) error {
+	c.endParty(x, call.Normal)
+	if ring.FindExt(c.snap.Site, ext) == nil {
+		x.over, x.cause = true, call.NoAnswer
+		return nil
+	}
+	c.log.Info("transfer recall", "ext", ext)
+	res := c.ring(ctx, ring.Member(c.avail(), "ext:"+ext, 0, c.e.extensionRing(), c.opts(ring.Opts{})), "")
+	if res.Answer == nil {
+		x.over, x.cause = true, res.Cause
+		return nil
+	}
+	c.playDeclined(ctx, res.Leg)
+	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, ext, false
+	x.rec.TransferBy = ext
+	c.peer = res.Leg
+	return nil
+}
+
+// playDeclined tells the transferrer their transfer failed: the zone's
+// busy tone for transferTone.
+func (c *Call) playDeclined(ctx context.Context, l call.Leg) {
+	zone, err := tone.Zone(c.snap.Site.System.Zone())
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, transferTone)
+	defer cancel()
+	l.Media().Play(pctx, zone.Source(tone.Busy, rateOf(l.Media())), false)
+}
+
+// endParty ends the far party's leg (the transferrer's) and records it.
+func (c *Call) endParty(x *bridged, cause call.Cause) {
+	x.out.Hangup(cause)
+	if !x.recorded {
+		x.rec.End = time.Now()
+		x.rec.Cause = cause.String()
+		c.addLeg(x.rec)
+		x.recorded = true
+	}
+}
+
+// attended bridges the caller to the far party of the consult call named
+// by t.Replaces.
+func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
+	xr := cdr.Transfer{Kind: cdr.Attended, By: x.ext, ByLeg: x.out.ID(), At: time.Now()}
+	ctl := c.e.xfers.get(t.Replaces)
+	if ctl == nil || ctl.c == c {
+		c.log.Info("attended transfer: the consult call is not bridged", "leg", t.Replaces)
+		report(t, call.NotFound)
+		return
+	}
+	req := takeReq{leg: t.Replaces, into: c.info.CallID, reply: make(chan taken, 1)}
+	timer := time.NewTimer(2 * time.Second)
+	defer timer.Stop()
+	var got taken
+	select {
+	case ctl.take <- req:
+		got = <-req.reply
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	if got.leg == nil {
+		report(t, call.NotFound)
+		return
+	}
+	report(t, call.Normal)
+	c.log.Info("attended transfer", "by", x.ext, "joined", got.label, "consult", got.call)
+	xr.To, xr.Leg, xr.Call, xr.Result = got.label, got.leg.ID(), got.call, "completed"
+	c.rec.Transfers = append(c.rec.Transfers, xr)
+	by := x.ext
+	c.endParty(x, call.Normal)
+	now := time.Now()
+	x.out, x.ext, x.recorded = got.leg, "", false
+	x.rec = cdr.Leg{ID: got.leg.ID(), Target: got.label, Start: now, Answer: now, TransferBy: by}
+	if strings.HasPrefix(got.label, "ext:") {
+		x.ext = strings.TrimPrefix(got.label, "ext:")
+	}
+	c.rec.AnsweredBy = got.label
+	c.peer = got.leg
+}
+
+// giveUp hands this call's party that is not r.leg to another call (an
+// attended transfer there) and ends r.leg; false when r.leg is not in
+// this call any more.
+func (c *Call) giveUp(r takeReq, x *bridged) bool {
+	var keep, end call.Leg
+	var label string
+	switch r.leg {
+	case x.out.ID():
+		keep, end = c.in, x.out
+		label = c.rec.Caller
+		if c.info.Extension != "" {
+			label = "ext:" + c.info.Extension
+		} else if label != "" {
+			label = "external:" + label
+		}
+	case c.in.ID():
+		keep, end, label = x.out, c.in, x.rec.Target
+	default:
+		r.reply <- taken{}
+		return false
+	}
+	r.reply <- taken{leg: keep, label: label, call: c.info.CallID}
+	by := x.ext
+	if end == c.in {
+		by = c.info.Extension
+	}
+	c.rec.Transfers = append(c.rec.Transfers, cdr.Transfer{Kind: cdr.Attended, By: by, ByLeg: end.ID(), To: label,
+		Leg: keep.ID(), Call: r.into, At: time.Now(), Result: "completed"})
+	end.Hangup(call.Normal)
+	if keep == c.in {
+		c.handedIn = true
+		x.rec.End = time.Now()
+		x.rec.Cause = call.Normal.String()
+		c.addLeg(x.rec)
+		x.recorded = true
+	} else {
+		x.rec.End = time.Now()
+		x.rec.Cause = "transferred"
+		c.addLeg(x.rec)
+		x.recorded = true
+	}
+	x.handed = true
+	return true
+}
+
+// transferDestination is the site destination t names when it is not a
+// number to ring: "kind:id", or the bare id of a queue, ring group, hunt
+// group or IVR.
+func (c *Call) transferDestination(to string) (string, bool) {
+	s := c.snap.Site
+	if kind, id, ok := strings.Cut(to, ":"); ok && id != "" {
+		switch kind {
+		case site.DestQueue, site.DestRingGroup, site.DestHunt, site.DestIVR, site.DestVoicemail, site.DestAgent:
+			return to, true
+		}
+		return "", false
+	}
+	for _, q := range s.Queues {
+		if q.ID == to {
+			return site.DestQueue + ":" + to, true
+		}
+	}
+	for _, g := range s.RingGroups {
+		if g.ID == to {
+			return site.DestRingGroup + ":" + to, true
+		}
+	}
+	for _, h := range s.HuntGroups {
+		if h.ID == to {
+			return site.DestHunt + ":" + to, true
+		}
+	}
+	for _, v := range s.IVRs {
+		if v.ID == to {
+			return site.DestIVR + ":" + to, true
+		}
+	}
+	return "", false
+}
+
+// extClass is the outbound permission of extension ext ("internal" for
+// none): a transfer to an outside number is judged as a call ext placed.
+func extClass(s *site.Site, ext string) string {
+	if x := ring.FindExt(s, ext); x != nil {
+		return x.PermissionClass()
+	}
+	return site.PermInternal
+}
+
+// featureCode follows the digits a party types during a bridged call for
+// ## + number (blind transfer).
+type featureCode struct {
+	buf   []byte
+	last  time.Time
+	timer *time.Timer
+}
+
+// add takes one digit; it returns the number once ## + number ended
+// with # (a pause ends it too: timeout, flush).
+func (f *featureCode) add(k byte, now time.Time) (string, bool) {
+	f.start(k, now)
+	if len(f.buf) > 2 && k == '#' {
+		num := string(f.buf[2 : len(f.buf)-1])
+		f.reset()
+		return num, num != ""
+	}
+	return "", false
+}
+
+func (f *featureCode) start(k byte, now time.Time) {
+	f.last = now
+	switch {
+	case len(f.buf) == 0 && k != '#':
+		return // not a feature code: the digit is the far end's
+	case len(f.buf) == 1 && k != '#':
+		f.reset()
+		return
+	}
+	f.buf = append(f.buf, k)
+	if len(f.buf) > 2+32 {
+		f.reset()
+		return
+	}
+	if f.timer == nil {
+		f.timer = time.NewTimer(digitGap)
+	} else {
+		f.timer.Reset(digitGap)
+	}
+}
+
+// timeout fires digitGap after the last digit of a code in progress.
+func (f *featureCode) timeout() <-chan time.Time {
+	if f.timer == nil || len(f.buf) == 0 {
+		return nil
+	}
+	return f.timer.C
+}
+
+// flush ends a code in progress: ## + digits makes a number.
+func (f *featureCode) flush() (string, bool) {
+	defer f.reset()
+	if len(f.buf) > 2 {
+		return string(f.buf[2:]), true
+	}
+	return "", false
+}
+
+func (f *featureCode) reset() {
+	f.buf = f.buf[:0]
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+}
