@@ -195,6 +195,15 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 	}
 }
 
+func ended(l call.Leg) bool {
+	select {
+	case <-l.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 func report(t call.Transfer, cause call.Cause) {
 	if t.Report == nil {
 		return
@@ -268,11 +277,17 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 	c.log.Info("blind transfer failed", "to", t.To, "cause", cause)
 	report(t, cause)
 	xr.Result = cause.String()
-	select {
-	case <-by.Done():
-	default:
-		// The transferrer waited on the line: the call comes back.
+	if !ended(by) {
+		// The transferrer waited on the line: the call comes back,
+		// unless their phone hangs up on hearing of the failure (some
+		// end the call on a failed transfer's NOTIFY): then the recall.
 		c.playDeclined(ctx, by)
+		if !ended(by) {
+			c.rec.Transfers = append(c.rec.Transfers, xr)
+			return nil
+		}
+	}
+	if ctx.Err() != nil {
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		return nil
 	}
