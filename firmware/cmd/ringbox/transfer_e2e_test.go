@@ -53,6 +53,7 @@ type transferCDR struct {
 		By       string `json:"by"`
 		To       string `json:"to"`
 		Leg      string `json:"leg"`
+		Call     string `json:"call"`
 		Result   string `json:"result"`
 		Recalled bool   `json:"recalled"`
 	} `json:"transfers"`
