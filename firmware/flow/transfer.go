@@ -15,7 +15,8 @@ import (
 
 // Call transfer, whatever asked for it: a SIP phone's REFER (the edge
 // turns it into a call.Transfer on the leg's Transfers channel), or the
-// in-call feature code ## (blind) typed on any leg that carries DTMF.
+// in-call feature codes ## (blind) and *2 (attended: consult) typed on
+// any leg that carries DTMF.
 //
 // While a call is bridged, bridgeTransfers watches both parties. The
 // party that asks is the transferrer; the other is kept and goes on:
@@ -44,7 +45,8 @@ const transferTone = 2 * time.Second
 
 // Feature codes typed during a bridged call.
 const (
-	FeatureBlindTransfer = "##" // ## then the number, then # or a pause
+	FeatureBlindTransfer    = "##" // ## then the number, then # or a pause
+	FeatureAttendedTransfer = "*2" // *2 then the number: talk to them first, hang up to transfer
 )
 
 // digitGap ends a number typed after ## when no digit follows.
@@ -147,6 +149,7 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 			take   *takeReq
 			ended  bool
 			berr   error
+			feat   string // the in-call code typed, if that is what asked
 			digits = x.out.Media().Digits()
 		)
 		for by == nil && take == nil && !ended {
@@ -160,12 +163,12 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 			case r := <-ctl.take:
 				take = &r
 			case d := <-digits:
-				if num, ok := fc.add(d.Key, time.Now()); ok {
-					t, by = call.Transfer{To: num}, x.out
+				if code, num, ok := fc.add(d.Key); ok {
+					t, by, feat = call.Transfer{To: num}, x.out, code
 				}
 			case <-fc.timeout():
-				if num, ok := fc.flush(); ok {
-					t, by = call.Transfer{To: num}, x.out
+				if code, num, ok := fc.flush(); ok {
+					t, by, feat = call.Transfer{To: num}, x.out, code
 				}
 			}
 		}
@@ -180,6 +183,10 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 		case take != nil:
 			if c.giveUp(*take, x) {
 				return nil
+			}
+		case feat == FeatureAttendedTransfer:
+			if err := c.consult(ctx, x, t.To); err != nil || x.over {
+				return err
 			}
 		case by == c.in:
 			c.log.Info("transfer refused: only the called party can transfer", "kind", t.Kind())
@@ -240,18 +247,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 		x.over, x.cause = true, c.run(ctx, dest)
 		return nil
 	}
-	recall := c.snap.Site.System.Recall()
-	var entries []ring.Entry
-	if ring.FindExt(c.snap.Site, t.To) != nil {
-		entries = ring.Member(c.avail(), "ext:"+t.To, 0, recall, c.opts(ring.Opts{}))
-	} else {
-		o := c.opts(ring.Opts{})
-		tg := call.Target{Kind: call.TargetExternal, Number: t.To, From: o.From, Class: extClass(c.snap.Site, byExt),
-			Codecs: o.Codecs, Diversion: o.Diversion}
-		entries = []ring.Entry{{Target: tg, Label: "external:" + t.To, Keys: ring.NumberKeys(c.snap.Site, t.To),
-			Member: t.To, Kind: "external", Until: recall}}
-	}
-	res := c.ring(ctx, entries, "")
+	res := c.ring(ctx, c.transferEntries(t.To, byExt, c.snap.Site.System.Recall(), c.opts(ring.Opts{})), "")
 	if res.Answer != nil {
 		report(t, call.Normal)
 		xr.Result, xr.Leg = "completed", res.Leg.ID()
@@ -294,6 +290,117 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 	xr.Recalled = true
 	c.rec.Transfers = append(c.rec.Transfers, xr)
 	return c.recall(ctx, x, byExt)
+}
+
+// transferEntries rings num (an extension, else an outside number judged
+// with the transferrer's permission) for at most until.
+func (c *Call) transferEntries(num, byExt string, until time.Duration, o ring.Opts) []ring.Entry {
+	if ring.FindExt(c.snap.Site, num) != nil {
+		return ring.Member(c.avail(), "ext:"+num, 0, until, o)
+	}
+	tg := call.Target{Kind: call.TargetExternal, Number: num, From: o.From, Class: extClass(c.snap.Site, byExt),
+		Codecs: o.Codecs, Diversion: o.Diversion}
+	return []ring.Entry{{Target: tg, Label: "external:" + num, Keys: ring.NumberKeys(c.snap.Site, num),
+		Member: num, Kind: "external", Until: until}}
+}
+
+// consult is *2 + number: the caller waits (hearing ringback) while the
+// transferrer calls num and talks to them; the transferrer hanging up
+// then completes the transfer (the caller is bridged to num). num not
+// answering, declining or hanging up first brings the caller back to the
+// transferrer.
+func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
+	by, byExt := x.out, x.ext
+	xr := cdr.Transfer{Kind: cdr.Attended, By: byExt, ByLeg: by.ID(), To: num, At: time.Now()}
+	c.log.Info("consult transfer", "by", byExt, "to", num)
+	stopHold := c.ringback(ctx, "")
+	defer stopHold()
+	// The transferrer hears ringback too while num rings; num is shown
+	// the transferrer, who is calling them.
+	stopTone := c.playTone(ctx, by, tone.Ringback)
+	o := ring.Opts{From: call.Party{Number: byExt, Name: by.Remote().Name}}
+	if x := ring.FindExt(c.snap.Site, byExt); x != nil && x.Name != "" {
+		o.From.Name = x.Name
+	}
+	o.Codecs = by.Media().Codecs()
+	res := c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: c.transferEntries(num, byExt, c.e.extensionRing(), o),
+		Caller: by, Record: c.addLeg, Wait: &c.bg, Log: c.log})
+	stopTone()
+	if res.Answer == nil {
+		cause := res.Cause
+		if res.Declined {
+			cause = call.Rejected
+		}
+		xr.Result = cause.String()
+		if ctx.Err() != nil {
+			c.rec.Transfers = append(c.rec.Transfers, xr)
+			return nil
+		}
+		if !ended(by) {
+			c.playDeclined(ctx, by)
+		}
+		if !ended(by) {
+			c.rec.Transfers = append(c.rec.Transfers, xr)
+			return nil // back to the caller
+		}
+		xr.Recalled = true
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		stopHold()
+		return c.recall(ctx, x, byExt)
+	}
+	peer, prec := res.Leg, res.Rec
+	if c.e.Bridger != nil {
+		c.e.Bridger.Bridge(ctx, by, peer) // until one of them hangs up, or the caller does
+	}
+	stopHold()
+	switch {
+	case ctx.Err() != nil || ended(c.in):
+		peer.Hangup(call.Normal)
+		prec.End, prec.Cause = time.Now(), call.Normal.String()
+		c.addLeg(prec)
+		xr.Result = call.Cancelled.String()
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		return nil
+	case ended(by) && !ended(peer):
+		xr.Result, xr.Leg = "completed", peer.ID()
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		c.endParty(x, call.Normal)
+		x.out, x.rec, x.ext, x.recorded = peer, prec, entryExtension(res.Entry), false
+		x.rec.TransferBy = byExt
+		c.rec.AnsweredBy = res.Entry.Label
+		c.peer = peer
+		return nil
+	default:
+		// num hung up first: the transferrer has the caller back.
+		peer.Hangup(call.Normal)
+		prec.End, prec.Cause = time.Now(), call.Normal.String()
+		c.addLeg(prec)
+		xr.Result = "returned"
+		c.rec.Transfers = append(c.rec.Transfers, xr)
+		if ended(by) {
+			x.over, x.cause = true, call.Normal
+		}
+		return nil
+	}
+}
+
+// playTone plays the zone's tone k to l until the returned stop is
+// called; stop waits for the player.
+func (c *Call) playTone(ctx context.Context, l call.Leg, k tone.Kind) (stop func()) {
+	zone, err := tone.Zone(c.snap.Site.System.Zone())
+	if err != nil {
+		return func() {}
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Media().Play(pctx, zone.Source(k, rateOf(l.Media())), false)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // recall rings the transferrer's extension again after a blind transfer
@@ -471,44 +578,43 @@ func extClass(s *site.Site, ext string) string {
 }
 
 // featureCode follows the digits a party types during a bridged call for
-// ## + number (blind transfer).
+// ## + number (blind transfer) and *2 + number (attended transfer).
 type featureCode struct {
 	buf   []byte
-	last  time.Time
 	timer *time.Timer
 }
 
-// add takes one digit; it returns the number once ## + number ended
-// with # (a pause ends it too: timeout, flush).
-func (f *featureCode) add(k byte, now time.Time) (string, bool) {
-	f.start(k, now)
-	if len(f.buf) > 2 && k == '#' {
-		num := string(f.buf[2 : len(f.buf)-1])
-		f.reset()
-		return num, num != ""
-	}
-	return "", false
-}
-
-func (f *featureCode) start(k byte, now time.Time) {
-	f.last = now
-	switch {
-	case len(f.buf) == 0 && k != '#':
-		return // not a feature code: the digit is the far end's
-	case len(f.buf) == 1 && k != '#':
-		f.reset()
-		return
+// add takes one digit; it returns the code (## or *2) and the number
+// once the number ended with # (a pause ends it too: timeout, flush).
+func (f *featureCode) add(k byte) (code, num string, ok bool) {
+	switch len(f.buf) {
+	case 0:
+		if k != '#' && k != '*' {
+			return "", "", false // not a feature code: the digit is the far end's
+		}
+	case 1:
+		if !(f.buf[0] == '#' && k == '#') && !(f.buf[0] == '*' && k == '2') {
+			f.reset()
+			return "", "", false
+		}
+	default:
+		if k == '#' {
+			code, num = string(f.buf[:2]), string(f.buf[2:])
+			f.reset()
+			return code, num, num != ""
+		}
 	}
 	f.buf = append(f.buf, k)
 	if len(f.buf) > 2+32 {
 		f.reset()
-		return
+		return "", "", false
 	}
 	if f.timer == nil {
 		f.timer = time.NewTimer(digitGap)
 	} else {
 		f.timer.Reset(digitGap)
 	}
+	return "", "", false
 }
 
 // timeout fires digitGap after the last digit of a code in progress.
@@ -519,13 +625,13 @@ func (f *featureCode) timeout() <-chan time.Time {
 	return f.timer.C
 }
 
-// flush ends a code in progress: ## + digits makes a number.
-func (f *featureCode) flush() (string, bool) {
+// flush ends a code in progress: the code and number typed so far.
+func (f *featureCode) flush() (code, num string, ok bool) {
 	defer f.reset()
 	if len(f.buf) > 2 {
-		return string(f.buf[2:]), true
+		return string(f.buf[:2]), string(f.buf[2:]), true
 	}
-	return "", false
+	return "", "", false
 }
 
 func (f *featureCode) reset() {

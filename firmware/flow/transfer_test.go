@@ -228,23 +228,65 @@ func TestTransferForbiddenOutside(t *testing.T) {
 
 func TestFeatureCodeDigits(t *testing.T) {
 	var f featureCode
-	now := time.Unix(0, 0)
-	var got []string
-	for _, k := range []byte("12##103#5#") {
-		if n, ok := f.add(k, now); ok {
-			got = append(got, n)
+	type got struct{ code, num string }
+	var all []got
+	for _, k := range []byte("12##103#5#*3*2104#*#") {
+		if code, n, ok := f.add(k); ok {
+			all = append(all, got{code, n})
 		}
 	}
-	if !slices.Equal(got, []string{"103"}) {
-		t.Fatalf("numbers = %v, want [103]", got)
+	if want := []got{{"##", "103"}, {"*2", "104"}}; !slices.Equal(all, want) {
+		t.Fatalf("codes = %v, want %v", all, want)
 	}
 	f.reset()
-	f.add('#', now)
-	f.add('#', now)
-	f.add('4', now)
-	if n, ok := f.flush(); !ok || n != "4" {
-		t.Fatalf("flush = %q %v, want 4", n, ok)
+	f.add('#')
+	f.add('#')
+	f.add('4')
+	if code, n, ok := f.flush(); !ok || code != "##" || n != "4" {
+		t.Fatalf("flush = %q %q %v, want ## 4", code, n, ok)
 	}
+}
+
+// *2 + number: the caller waits while Steve talks to Sue; Steve hanging
+// up hands the caller to Sue. The code's digits end with # or a 3 s pause.
+func TestTransferConsultFeatureCode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(2*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			steve := xd.phone("102", 0)
+			steve.Press("*2103") // no #: the pause ends the number
+			time.Sleep(10 * time.Second)
+			sue := xd.phone("103", 0)
+			if sue == nil {
+				t.Error("*2103 did not ring 103")
+				caller.Hangup(call.Normal)
+				return
+			}
+			if b := steve.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+				t.Errorf("steve bridged with %v, want the caller then sue", b)
+			}
+			steve.Hangup(call.Normal) // completes the transfer
+			time.Sleep(5 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		sue := xd.phone("103", 0)
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("caller bridged with %v, want steve then sue", b)
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].Kind != "attended" || rec.Transfers[0].Result != "completed" ||
+			rec.Transfers[0].To != "103" {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+		if got := o.d.log(); got[1].At != 5*time.Second+digitGap {
+			t.Fatalf("103 rang at %v, want %v (the code's pause)", got[1].At, 5*time.Second+digitGap)
+		}
+	})
 }
 
 // An attended transfer: Steve (102) has the caller; he calls Sue (103)

@@ -266,3 +266,31 @@ func TestTransferFeatureCodeBlind(t *testing.T) {
 		t.Errorf("CDR transfer = %+v", x)
 	}
 }
+
+// *2 + number: Bob talks to Carol first while Alice waits, then hangs up
+// to hand Alice over.
+func TestTransferFeatureCodeAttended(t *testing.T) {
+	tc := startTransferCall(t, 37400, "auto")
+	for _, k := range "*2103#" {
+		tc.bob.command("sndcode", string(k))
+		time.Sleep(400 * time.Millisecond)
+	}
+	if _, ok := tc.carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("*2 103 # did not ring Carol\n%s", tc.a.log())
+	}
+	time.Sleep(2 * time.Second) // Bob and Carol talk; Alice waits
+	if tc.alice.countEvents("CALL_CLOSED") > 0 {
+		t.Fatal("Alice's call ended during the consultation")
+	}
+	tc.bob.command("hangup", "")
+	time.Sleep(4 * time.Second) // Alice and Carol talk
+	if tc.carol.countEvents("CALL_CLOSED") > 0 {
+		t.Fatalf("Carol's call ended when Bob hung up\n%s", tc.a.log())
+	}
+	r := tc.hangupAll(t)
+	hears(t, tc.alice, carolHz, "Carol")
+	hears(t, tc.carol, aliceHz, "Alice")
+	if x := r.Transfers[0]; x.Kind != "attended" || x.By != "102" || x.To != "103" || x.Result != "completed" {
+		t.Errorf("CDR transfer = %+v", x)
+	}
+}
