@@ -57,6 +57,11 @@ type Record struct {
 	// attended transfer, the consult call whose party joined; on the
 	// consult call's record it names the call its party went to.
 	Transfers []Transfer `json:"transfers,omitempty"`
+	// TransferOf is the call this one was split from: when a call's
+	// caller transfers the other party, that party goes on in a call of
+	// its own, whose record names the original here (and the original's
+	// transfer names this one).
+	TransferOf string `json:"transfer_of,omitempty"`
 }
 
 // Transfer kinds.

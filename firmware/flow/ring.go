@@ -210,7 +210,8 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	out := a.Leg
 	// x is who is on the call while it is bridged: transfers
 	// (transfer.go) change the far party and its CDR leg.
-	x := &bridged{out: out, rec: a.Rec, ext: entryExtension(a.Entry)}
+	x := &bridged{out: out, rec: a.Rec, ext: entryExtension(a.Entry), pending: c.pendingTransfer, pendingConsult: c.pendingConsult}
+	c.pendingTransfer = nil
 	byCaller := false
 	defer func() {
 		if !x.recorded {

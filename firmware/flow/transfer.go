@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
+	"ringbox/firmware/events"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
 )
@@ -35,9 +37,10 @@ import (
 //     leaves it and is bridged to the kept party, and both of the
 //     transferrer's legs end.
 //
-// The transferrer must be the party the call rang (the callee side): the
-// caller's leg carries the call's own life (its context), so a transfer
-// asked by the caller is refused with 403 for now.
+// When the transferrer is the call's caller (its leg carries the call's
+// life, its context), the other party goes on in a new call of its own,
+// whose record names the original call (cdr.Record.TransferOf); that call
+// carries the transfer out the same way (handOff).
 
 // transferTone is what the transferrer hears before a failed blind
 // transfer comes back: the zone's busy tone, this long.
@@ -61,6 +64,9 @@ type bridged struct {
 	handed   bool    // out or the caller joined another call
 	over     bool    // the call went on elsewhere and ended there with cause
 	cause    call.Cause
+	pending  *call.Transfer // to carry out before the first bridge (handOff)
+	// pendingConsult: pending is a *2 consultation, not a transfer.
+	pendingConsult bool
 }
 
 // entryExtension is the extension whose phone answered e, if any.
@@ -136,8 +142,25 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 	ctl := &bridgeCtl{c: c, take: make(chan takeReq)}
 	c.e.xfers.set(c.in.ID(), ctl)
 	defer c.e.xfers.del(c.in.ID(), ctl)
-	var fc featureCode
+	var fc, fcIn featureCode // the far party's and the caller's in-call codes
+	inDigits := c.in.Media().Digits()
 	for {
+		if t := x.pending; t != nil {
+			// A call handed off by its caller starts with the transfer.
+			x.pending = nil
+			var err error
+			if x.pendingConsult {
+				err = c.consult(ctx, x, t.To)
+			} else {
+				err = c.transfer(ctx, x, *t)
+			}
+			if err != nil || x.over {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
 		c.e.xfers.set(x.out.ID(), ctl)
 		outID := x.out.ID()
 		bctx, stop := context.WithCancel(ctx)
@@ -170,6 +193,14 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 				if code, num, ok := fc.flush(); ok {
 					t, by, feat = call.Transfer{To: num}, x.out, code
 				}
+			case d := <-inDigits:
+				if code, num, ok := fcIn.add(d.Key); ok {
+					t, by, feat = call.Transfer{To: num}, c.in, code
+				}
+			case <-fcIn.timeout():
+				if code, num, ok := fcIn.flush(); ok {
+					t, by, feat = call.Transfer{To: num}, c.in, code
+				}
 			}
 		}
 		stop()
@@ -184,13 +215,16 @@ func (c *Call) bridgeTransfers(ctx context.Context, x *bridged) error {
 			if c.giveUp(*take, x) {
 				return nil
 			}
+		case by == c.in:
+			// The caller transfers: the call's life is the caller's
+			// leg's (its context), so the other party goes on in a call
+			// of its own that carries the transfer out (handOff).
+			c.handOff(ctx, x, t, feat == FeatureAttendedTransfer)
+			return nil
 		case feat == FeatureAttendedTransfer:
 			if err := c.consult(ctx, x, t.To); err != nil || x.over {
 				return err
 			}
-		case by == c.in:
-			c.log.Info("transfer refused: only the called party can transfer", "kind", t.Kind())
-			report(t, call.Forbidden)
 		default:
 			if err := c.transfer(ctx, x, t); err != nil || x.over {
 				return err
@@ -290,6 +324,71 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 	xr.Recalled = true
 	c.rec.Transfers = append(c.rec.Transfers, xr)
 	return c.recall(ctx, x, byExt)
+}
+
+// handOff gives the call's other party (x.out) to a new call when the
+// caller (c.in, the transferrer) asks for a transfer: the new call owns
+// both legs (the other party as its caller, the transferrer as the party
+// it is bridged to) and starts with the transfer, so a failed blind
+// transfer comes back to the transferrer as in any call. This call ends
+// without hanging up either.
+func (c *Call) handOff(ctx context.Context, x *bridged, t call.Transfer, consult bool) {
+	k, by, byExt := x.out, c.in, c.info.Extension
+	n := c.e.handoffs.Add(1)
+	id := fmt.Sprintf("%s-x%d", c.info.CallID, n)
+	now := time.Now()
+	x.rec.End, x.rec.Cause = now, "transferred"
+	c.addLeg(x.rec)
+	x.recorded, x.handed = true, true
+	c.handedIn = true
+	kind := t.Kind()
+	if consult {
+		kind = cdr.Attended
+	}
+	c.rec.Transfers = append(c.rec.Transfers, cdr.Transfer{Kind: kind, By: byExt, ByLeg: by.ID(), To: t.To,
+		Leg: k.ID(), Call: id, At: now, Result: "handed_off"})
+	c.log.Info("caller transfers: the call goes on as its own", "by", byExt, "new_call", id)
+
+	info := Inbound{CallID: id, From: k.Remote(), To: t.To, Trunk: c.info.Trunk, DID: c.info.DID}
+	if strings.HasPrefix(x.rec.Target, "ext:") {
+		info.Extension = strings.TrimPrefix(x.rec.Target, "ext:")
+	}
+	// The new call lives until its caller (the other party) hangs up:
+	// its context is that leg's end, not the old caller's.
+	nctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := call.AfterEnd(k, func() { cancel(call.Normal) })
+	c.e.calls.add()
+	go func() {
+		defer c.e.calls.done()
+		defer cancel(nil)
+		defer stop()
+		c.e.handleHandedOff(nctx, k, by, byExt, info, t, consult, c)
+	}()
+}
+
+// handleHandedOff runs the call handOff made: k is its caller (answered
+// already), by the transferrer.
+func (e *Engine) handleHandedOff(ctx context.Context, k, by call.Leg, byExt string, info Inbound, t call.Transfer, consult bool, from *Call) {
+	c := e.newCall(k, info)
+	c.snap = from.snap
+	c.rec.Direction, c.rec.TransferOf = from.rec.Direction, from.info.CallID
+	c.rec.Start, c.rec.Answer = time.Now(), time.Now()
+	c.answered, c.progressed = true, true
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer e.live.add(LiveCall{ID: info.CallID, Direction: c.rec.Direction, Caller: info.From.Number,
+		CallerName: c.rec.CallerName, Callee: info.To, Extension: info.Extension, Trunk: info.Trunk,
+		State: LiveTalking, StateSince: c.rec.Start, Started: c.rec.Start, Path: []string{}}, cancel)()
+	e.publish(events.CallStarted{Call: info.CallID, From: info.From.Number, To: info.To, Direction: c.rec.Direction})
+	now := time.Now()
+	entry := ring.Entry{Label: "ext:" + byExt, Target: call.Target{Kind: call.TargetExtension, Number: byExt}}
+	if byExt == "" {
+		entry.Label = "caller:" + from.info.From.Number
+		entry.Target = call.Target{Kind: call.TargetExternal, Number: from.info.From.Number}
+	}
+	a := &ring.Answer{Leg: by, Entry: entry, Rec: cdr.Leg{ID: by.ID(), Target: entry.Label, Start: now, Answer: now}}
+	c.pendingTransfer, c.pendingConsult = &t, consult
+	c.finish(c.connect(ctx, a, nil))
 }
 
 // transferEntries rings num (an extension, else an outside number judged

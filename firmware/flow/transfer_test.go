@@ -355,3 +355,97 @@ func TestTransferAttended(t *testing.T) {
 		}
 	})
 }
+
+// The caller transfers: Alice (101) called Steve (102) and transfers him
+// to Sue (103). Steve goes on in a call of his own whose record names the
+// original call; Alice's leg ends once Sue answers.
+func TestTransferByTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(2*time.Second)) })
+		alice := &xferLeg{Leg: calltest.NewLeg("alice", calltest.From("101", "Alice")), c: make(chan call.Transfer)}
+		var r reports
+		go func() {
+			time.Sleep(5 * time.Second)
+			alice.c <- call.Transfer{To: "103", Report: r.report}
+			time.Sleep(10 * time.Second)
+			xd.phone("102", 0).Hangup(call.Normal)
+		}()
+		o.e.Handle(t.Context(), alice, Inbound{CallID: "orig", From: alice.Remote(), To: "102", Extension: "101"})
+		if err := o.e.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		steve, sue := xd.phone("102", 0), xd.phone("103", 0)
+		if sue == nil {
+			t.Fatal("103 was never rung")
+		}
+		if b := steve.BridgedWith(); len(b) != 2 || b[0] != alice.ID() || b[1] != sue.ID() {
+			t.Fatalf("steve bridged with %v, want alice, sue", b)
+		}
+		if ended, _, _ := alice.Ended(); !ended {
+			t.Fatal("the transferrer's leg is still up")
+		}
+		if codes := r.got(); !slices.Equal(codes, []int{200}) {
+			t.Fatalf("reports = %v, want [200]", codes)
+		}
+		o.cdr.mu.Lock()
+		recs := slices.Clone(o.cdr.all)
+		o.cdr.mu.Unlock()
+		if len(recs) != 2 {
+			t.Fatalf("%d CDRs, want 2", len(recs))
+		}
+		orig, split := recs[0], recs[1]
+		if orig.CallID != "orig" {
+			orig, split = split, orig
+		}
+		if len(orig.Transfers) != 1 || orig.Transfers[0].Result != "handed_off" || orig.Transfers[0].Call != split.CallID {
+			t.Fatalf("original call's transfers = %+v", orig.Transfers)
+		}
+		if split.TransferOf != "orig" || len(split.Transfers) != 1 || split.Transfers[0].By != "101" ||
+			split.Transfers[0].Result != "completed" || split.Transfers[0].Leg != sue.ID() {
+			t.Fatalf("split call = %+v", split)
+		}
+	})
+}
+
+// The caller's in-call code: Alice (101) called Steve and types *2 103 #,
+// talks to Sue, hangs up: Steve and Sue are connected.
+func TestTransferCallerConsultCode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(2*time.Second)) })
+		alice := calltest.NewLeg("alice", calltest.From("101", "Alice"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			alice.Press("*2103#")
+			time.Sleep(5 * time.Second)
+			if b := alice.BridgedWith(); len(b) != 2 || xd.phone("103", 0) == nil || b[1] != xd.phone("103", 0).ID() {
+				t.Errorf("alice bridged with %v, want steve then sue (the consultation)", b)
+			}
+			alice.Hangup(call.Normal)
+			time.Sleep(5 * time.Second)
+			xd.phone("102", 0).Hangup(call.Normal)
+		}()
+		o.e.Handle(t.Context(), alice, Inbound{CallID: "orig", From: alice.Remote(), To: "102", Extension: "101"})
+		if err := o.e.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		steve, sue := xd.phone("102", 0), xd.phone("103", 0)
+		if b := steve.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("steve bridged with %v, want alice then sue", b)
+		}
+		o.cdr.mu.Lock()
+		defer o.cdr.mu.Unlock()
+		var split *cdr.Record
+		for i := range o.cdr.all {
+			if o.cdr.all[i].TransferOf == "orig" {
+				split = &o.cdr.all[i]
+			}
+		}
+		if split == nil || len(split.Transfers) != 1 || split.Transfers[0].Kind != "attended" || split.Transfers[0].Result != "completed" {
+			t.Fatalf("CDRs = %+v", o.cdr.all)
+		}
+	})
+}

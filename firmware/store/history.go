@@ -253,8 +253,8 @@ func (req cdrReq) reply(s *Store, err error) {
 
 const (
 	insertCDRSQL = `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
-		start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
+		start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers, transfer_of)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent, transfer_by)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms)
@@ -356,7 +356,7 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 			var id int64
 			if err := queryRow(insertCDRSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
 				r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
-				r.NumberSent, r.Agent, r.AnsweredBy, string(transfers)).Scan(&id); err != nil {
+				r.NumberSent, r.Agent, r.AnsweredBy, string(transfers), r.TransferOf).Scan(&id); err != nil {
 				return fmt.Errorf("cdr %s: %w", r.CallID, err)
 			}
 			for i, l := range r.Legs {
@@ -523,7 +523,7 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 	}
 	limit = min(limit, MaxCDRLimit)
 	q := `SELECT id, call_id, caller, caller_name, callee, direction, trunk, path, start_ms, answer_ms, end_ms,
-		billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers FROM cdr`
+		billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers, transfer_of FROM cdr`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -544,7 +544,7 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 		var answer, end sql.NullInt64
 		var path, transfers string
 		if err := rows.Scan(&id, &r.CallID, &r.Caller, &r.CallerName, &r.Callee, &r.Direction, &r.Trunk, &path,
-			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording, &r.NumberSent, &r.Agent, &r.AnsweredBy, &transfers); err != nil {
+			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording, &r.NumberSent, &r.Agent, &r.AnsweredBy, &transfers, &r.TransferOf); err != nil {
 			return err
 		}
 		if transfers != "" && transfers != "[]" {

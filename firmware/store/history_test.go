@@ -407,6 +407,7 @@ func TestCDRTransfersRoundTrip(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	r := sampleCDR(4)
 	r.Legs[len(r.Legs)-1].TransferBy = "102"
+	r.TransferOf = "call-3"
 	r.Transfers = []cdr.Transfer{
 		{Kind: cdr.Blind, By: "102", ByLeg: "sip-1", To: "103", At: t0.Add(90 * time.Second), Result: "no_answer", Recalled: true},
 		{Kind: cdr.Attended, By: "102", ByLeg: "sip-5", To: "ext:104", Leg: "sip-9", Call: "consult-1", At: t0.Add(2 * time.Minute), Result: "completed"},

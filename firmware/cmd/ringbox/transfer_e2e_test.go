@@ -46,7 +46,8 @@ outbound:
 
 // transferCDR is a record as the API gives it, with its transfers.
 type transferCDR struct {
-	CallID    string `json:"call_id"`
+	CallID     string `json:"call_id"`
+	TransferOf string `json:"transfer_of"`
 	Cause     string `json:"cause"`
 	Transfers []struct {
 		Kind     string `json:"kind"`
@@ -292,5 +293,67 @@ func TestTransferFeatureCodeAttended(t *testing.T) {
 	hears(t, tc.carol, aliceHz, "Alice")
 	if x := r.Transfers[0]; x.Kind != "attended" || x.By != "102" || x.To != "103" || x.Result != "completed" {
 		t.Errorf("CDR transfer = %+v", x)
+	}
+}
+
+// The caller transfers: Bob calls Alice, then transfers her to Carol.
+// Alice goes on in a call of her own, whose record names Bob's call.
+func TestTransferByTheCallerREFER(t *testing.T) {
+	a := startServe(t, serveOpt{site: transferSite(t, freePort(t))})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	alice := startBaresip(t, "101", "alice-secret-101", box, 38000, aliceHz)
+	bob := startBaresip(t, "102", "bob-secret-102", box, 38200, bobHz)
+	carol := startBaresip(t, "103", "carol-secret-103", box, 38400, carolHz)
+	for _, p := range []*baresip{alice, bob, carol} {
+		if !p.waitRegistered(10 * time.Second) {
+			t.Fatalf("baresip %s did not register", p.user)
+		}
+	}
+	bob.command("dial", "sip:101@"+box)
+	if _, ok := alice.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+		t.Fatalf("Bob's call to Alice not established\n%s", a.log())
+	}
+	time.Sleep(2 * time.Second)
+	bob.command("transfer", "sip:103@"+box)
+	if _, ok := carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("Carol never got the transferred call\n%s", a.log())
+	}
+	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Errorf("Bob's leg stayed up after the transfer completed")
+	}
+	time.Sleep(4 * time.Second)
+	alice.command("hangup", "")
+	if _, ok := carol.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Fatal("Carol's call did not end with Alice's")
+	}
+	time.Sleep(500 * time.Millisecond)
+	hears(t, alice, carolHz, "Carol")
+	hears(t, carol, aliceHz, "Alice")
+
+	tok := a.token("admin")
+	var rows []transferCDR
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		rows = nil
+		a.get("/api/v1/cdr", tok, &rows)
+		if len(rows) >= 2 {
+			break
+		}
+	}
+	var orig, split *transferCDR
+	for i := range rows {
+		if rows[i].TransferOf != "" {
+			split = &rows[i]
+		} else {
+			orig = &rows[i]
+		}
+	}
+	if orig == nil || split == nil || split.TransferOf != orig.CallID || len(split.Transfers) != 1 || len(orig.Transfers) != 1 {
+		t.Fatalf("CDRs = %+v", rows)
+	}
+	if x := split.Transfers[0]; x.By != "102" || x.To != "103" || x.Result != "completed" {
+		t.Errorf("split call's transfer = %+v", x)
+	}
+	if x := orig.Transfers[0]; x.Call != split.CallID || x.Result != "handed_off" {
+		t.Errorf("original call's transfer = %+v", x)
 	}
 }
