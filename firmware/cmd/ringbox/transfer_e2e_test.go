@@ -48,8 +48,8 @@ outbound:
 type transferCDR struct {
 	CallID     string `json:"call_id"`
 	TransferOf string `json:"transfer_of"`
-	Cause     string `json:"cause"`
-	Transfers []struct {
+	Cause      string `json:"cause"`
+	Transfers  []struct {
 		Kind     string `json:"kind"`
 		By       string `json:"by"`
 		To       string `json:"to"`
