@@ -236,8 +236,12 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 		byCaller = true
 		return call.CauseOf(err)
 	}
-	endPres := c.e.presence().Begin(append(slices.Clone(a.Entry.Keys), c.callerKeys()...)...)
+	// The far party's mark is x's: a transfer moves it to whoever is
+	// then on the call (transfer.go).
+	endPres := c.e.presence().Begin(c.callerKeys()...)
 	defer endPres()
+	x.endPres = c.e.presence().Begin(slices.Clone(a.Entry.Keys)...)
+	defer func() { x.endPres() }()
 	if a.StopRinging != nil {
 		a.StopRinging()
 	}

@@ -67,6 +67,8 @@ type bridged struct {
 	pending  *call.Transfer // to carry out before the first bridge (handOff)
 	// pendingConsult: pending is a *2 consultation, not a transfer.
 	pendingConsult bool
+	// endPres ends the presence mark of out (on a call), set by connect.
+	endPres func()
 }
 
 // entryExtension is the extension whose phone answered e, if any.
@@ -289,6 +291,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
 		x.rec.TransferBy = byExt
+		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = res.Leg
 		return nil
@@ -381,14 +384,25 @@ func (e *Engine) handleHandedOff(ctx context.Context, k, by call.Leg, byExt stri
 		State: LiveTalking, StateSince: c.rec.Start, Started: c.rec.Start, Path: []string{}}, cancel)()
 	e.publish(events.CallStarted{Call: info.CallID, From: info.From.Number, To: info.To, Direction: c.rec.Direction})
 	now := time.Now()
-	entry := ring.Entry{Label: "ext:" + byExt, Target: call.Target{Kind: call.TargetExtension, Number: byExt}}
+	entry := ring.Entry{Label: "ext:" + byExt, Target: call.Target{Kind: call.TargetExtension, Number: byExt},
+		Keys: ring.ExtKeys(from.snap.Site, byExt)}
 	if byExt == "" {
 		entry.Label = "caller:" + from.info.From.Number
 		entry.Target = call.Target{Kind: call.TargetExternal, Number: from.info.From.Number}
+		entry.Keys = nil
 	}
 	a := &ring.Answer{Leg: by, Entry: entry, Rec: cdr.Leg{ID: by.ID(), Target: entry.Label, Start: now, Answer: now}}
 	c.pendingTransfer, c.pendingConsult = &t, consult
 	c.finish(c.connect(ctx, a, nil))
+}
+
+// joined marks the party a transfer connected as on a call (presence),
+// for as long as it is the call's far party.
+func (c *Call) joined(x *bridged, keys []string) {
+	if x.endPres != nil {
+		x.endPres()
+	}
+	x.endPres = c.e.presence().Begin(keys...)
 }
 
 // transferEntries rings num (an extension, else an outside number judged
@@ -466,6 +480,7 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = peer, prec, entryExtension(res.Entry), false
 		x.rec.TransferBy = byExt
+		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = peer
 		return nil
@@ -520,6 +535,7 @@ func (c *Call) recall(ctx context.Context, x *bridged, ext string) error {
 	c.playDeclined(ctx, res.Leg)
 	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, ext, false
 	x.rec.TransferBy = ext
+	c.joined(x, res.Entry.Keys)
 	c.peer = res.Leg
 	return nil
 }
@@ -536,9 +552,14 @@ func (c *Call) playDeclined(ctx context.Context, l call.Leg) {
 	l.Media().Play(pctx, zone.Source(tone.Busy, rateOf(l.Media())), false)
 }
 
-// endParty ends the far party's leg (the transferrer's) and records it.
+// endParty ends the far party's leg (the transferrer's), clears its
+// presence mark and records it.
 func (c *Call) endParty(x *bridged, cause call.Cause) {
 	x.out.Hangup(cause)
+	if x.endPres != nil {
+		x.endPres()
+		x.endPres = func() {}
+	}
 	if !x.recorded {
 		x.rec.End = time.Now()
 		x.rec.Cause = cause.String()
@@ -580,8 +601,9 @@ func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
 	now := time.Now()
 	x.out, x.ext, x.recorded = got.leg, "", false
 	x.rec = cdr.Leg{ID: got.leg.ID(), Target: got.label, Start: now, Answer: now, TransferBy: by}
-	if strings.HasPrefix(got.label, "ext:") {
-		x.ext = strings.TrimPrefix(got.label, "ext:")
+	if i := strings.LastIndex(got.label, "ext:"); i >= 0 {
+		x.ext = got.label[i+len("ext:"):]
+		c.joined(x, ring.ExtKeys(c.snap.Site, x.ext))
 	}
 	c.rec.AnsweredBy = got.label
 	c.peer = got.leg

@@ -92,6 +92,11 @@ func TestTransferBlindAnswered(t *testing.T) {
 			if got := r.got(); !slices.Equal(got, []int{200}) {
 				t.Errorf("reports = %v, want [200]", got)
 			}
+			// Presence follows the parties: Steve is free again, Sue is on
+			// the call (so neither a group nor a queue rings her).
+			if o.pres.Busy("ext:102") || !o.pres.Busy("ext:103") {
+				t.Errorf("busy 102 %v, 103 %v; want 102 free, 103 busy", o.pres.Busy("ext:102"), o.pres.Busy("ext:103"))
+			}
 			caller.Hangup(call.Normal)
 		}()
 		o.dest(t, caller, "extension:102")
