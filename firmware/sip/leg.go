@@ -88,6 +88,7 @@ type Leg struct {
 	ackWait   map[uint32]chan struct{}
 	keys      []string
 	hangingUp bool
+	referDone chan struct{} // closed when the last REFER's NOTIFYs are out (refer.go)
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -467,6 +468,7 @@ func (l *Leg) Hangup(c call.Cause) {
 			return // the ring goroutine finishes the leg
 		}
 		go func() {
+			l.waitRefer()
 			l.mu.Lock()
 			d := l.uac
 			l.mu.Unlock()
@@ -505,6 +507,7 @@ func (l *Leg) Hangup(c call.Cause) {
 			// RFC 3261 §15: no BYE before the ACK of the 2xx (or its
 			// wait has ended).
 			<-l.acking
+			l.waitRefer()
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			if _, err := transact(ctx, l.s.client(l.inv.Transport()), l.uasRequest(sipgosip.BYE)); err != nil {
 				l.log.Debug("bye failed", "error", err)

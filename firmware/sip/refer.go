@@ -252,10 +252,11 @@ func (s *Server) onRefer(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 // referNotifier sends a REFER's NOTIFYs in order, one at a time, from its
 // own goroutine, which ends after the final one or with the leg.
 type referNotifier struct {
-	l   *Leg
-	id  uint32
-	c   chan sipfrag
-	fin bool // a final status was queued (report's caller is the flow, one goroutine at a time)
+	l    *Leg
+	id   uint32
+	c    chan sipfrag
+	done chan struct{} // closed when run returns
+	fin  bool          // a final status was queued (report's caller is the flow, one goroutine at a time)
 }
 
 type sipfrag struct {
@@ -264,9 +265,34 @@ type sipfrag struct {
 }
 
 func (l *Leg) newReferNotifier(id uint32) *referNotifier {
-	n := &referNotifier{l: l, id: id, c: make(chan sipfrag, 4)}
+	n := &referNotifier{l: l, id: id, c: make(chan sipfrag, 4), done: make(chan struct{})}
+	l.mu.Lock()
+	l.referDone = n.done
+	l.mu.Unlock()
 	go n.run()
 	return n
+}
+
+// referWait is how long the box's own hang-up of a leg waits for the
+// leg's transfer NOTIFYs: a transfer that completed hangs the transferrer
+// up at once, and the phone must learn "200 OK" before the BYE.
+const referWait = 2 * time.Second
+
+// waitRefer waits (at most referWait) until the NOTIFYs of the leg's last
+// REFER are sent.
+func (l *Leg) waitRefer() {
+	l.mu.Lock()
+	ch := l.referDone
+	l.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(referWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
 }
 
 // report queues a NOTIFY for code; it never blocks (call.Transfer.Report).
@@ -287,7 +313,10 @@ func (n *referNotifier) report(code int, reason string) {
 	}
 }
 
+// run sends the NOTIFYs until the final one. The box's own Hangup waits
+// for it (waitRefer); a leg the far end ended stops it.
 func (n *referNotifier) run() {
+	defer close(n.done)
 	for {
 		select {
 		case f, ok := <-n.c:
@@ -318,7 +347,9 @@ func (n *referNotifier) send(f sipfrag) error {
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	req.AppendHeader(sipgosip.NewHeader("User-Agent", n.l.s.cfg.UserAgent))
 	req.SetBody([]byte(sipfragBody(f.code, f.reason)))
-	ctx, cancel := context.WithTimeout(n.l.ctx, 8*time.Second)
+	// Not the leg's context: the final NOTIFY goes out while the box is
+	// hanging the transferrer up (Hangup waits for it).
+	ctx, cancel := context.WithTimeout(context.Background(), referWait)
 	defer cancel()
 	res, err := transact(ctx, cli, req)
 	if err != nil {
