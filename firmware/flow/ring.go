@@ -249,17 +249,28 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 		// Queue calls are the ACD's own; any other call of an agent (the
 		// callee, or the agent who placed it) is told, for the agent's
 		// state and the wrap-up after all calls.
-		var agents []string
+		// The callee agent's call ends when they leave it, which a
+		// transfer makes earlier than the call's end (x.leave).
 		if done == nil && a.Entry.Agent != "" {
-			agents = append(agents, a.Entry.Agent)
+			x.leave = append(x.leave, c.e.Agents.Talking(a.Entry.Agent, c.info.CallID))
 		}
-		if ag := c.callerAgent(); ag != "" && !slices.Contains(agents, ag) {
-			agents = append(agents, ag)
-		}
-		for _, ag := range agents {
+		if ag := c.callerAgent(); ag != "" && ag != a.Entry.Agent {
 			defer c.e.Agents.Talking(ag, c.info.CallID)()
 		}
 	}
+	if done != nil {
+		// A queue's agent who transfers the caller on is done with the
+		// call then: wrap-up and the queue log do not wait for its end.
+		x.leaveDone = func() {
+			done(false)
+			done = nil
+		}
+	}
+	defer func() {
+		for _, f := range x.leave {
+			f()
+		}
+	}()
 	c.peer = out
 	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
 	if x.rec.Trunk != "" {

@@ -69,6 +69,10 @@ type bridged struct {
 	pendingConsult bool
 	// endPres ends the presence mark of out (on a call), set by connect.
 	endPres func()
+	// leave are what ends with out's part in the call (the ACD told an
+	// agent is talking); leaveDone tells a queue its agent is done.
+	leave     []func()
+	leaveDone func()
 }
 
 // entryExtension is the extension whose phone answered e, if any.
@@ -559,6 +563,14 @@ func (c *Call) endParty(x *bridged, cause call.Cause) {
 	if x.endPres != nil {
 		x.endPres()
 		x.endPres = func() {}
+	}
+	for _, f := range x.leave {
+		f()
+	}
+	x.leave = nil
+	if x.leaveDone != nil {
+		x.leaveDone()
+		x.leaveDone = nil
 	}
 	if !x.recorded {
 		x.rec.End = time.Now()

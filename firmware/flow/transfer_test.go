@@ -454,3 +454,48 @@ func TestTransferCallerConsultCode(t *testing.T) {
 		}
 	})
 }
+
+// talkLog is a fake ACD that notes when agents' calls end.
+type talkLog struct {
+	mu    sync.Mutex
+	ended map[string]time.Duration
+	start time.Time
+}
+
+func (a *talkLog) Blocked(string) string { return "" }
+
+func (a *talkLog) Talking(agent, _ string) func() {
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if _, ok := a.ended[agent]; !ok {
+			a.ended[agent] = time.Since(a.start)
+		}
+	}
+}
+
+// An agent who transfers a call is done with it when they leave, not
+// when the transferred call ends: the ACD learns it then (their state,
+// their wrap-up).
+func TestTransferEndsTheAgentsCallWhenTheyLeave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		ag := &talkLog{ended: map[string]time.Duration{}, start: time.Now()}
+		o.e.Agents = ag
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("104", func() *calltest.Leg { return calltest.NewLeg("janet", calltest.AnswerAfter(time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			xd.phone("102", 0).c <- call.Transfer{To: "104"}
+			time.Sleep(30 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102") // 102 is agent steve's extension
+		ag.mu.Lock()
+		defer ag.mu.Unlock()
+		if at, ok := ag.ended["steve"]; !ok || at != 6*time.Second {
+			t.Fatalf("steve's call ended for the ACD at %v (%v), want 6s (when 104 answered)", at, ok)
+		}
+	})
+}
