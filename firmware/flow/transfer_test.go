@@ -499,3 +499,59 @@ func TestTransferEndsTheAgentsCallWhenTheyLeave(t *testing.T) {
 		}
 	})
 }
+
+// Blind transfers to what is not an extension: an IVR by its id (the
+// caller hears its greeting; no recall), and an outside number the
+// transferrer may call (rung through the outbound routes and trunk).
+func TestTransferToIVRAndOutside(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		var r reports
+		go func() {
+			time.Sleep(5 * time.Second)
+			xd.phone("102", 0).c <- call.Transfer{To: "main", Report: r.report}
+			time.Sleep(5 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		if !slices.Contains(o.prompts.asked(), "main-menu") {
+			t.Fatalf("prompts %v: the IVR's greeting was not played", o.prompts.asked())
+		}
+		if codes := r.got(); !slices.Equal(codes, []int{200}) {
+			t.Fatalf("reports = %v, want [200]", codes)
+		}
+		rec := o.cdr.last(t)
+		if !slices.Contains(rec.Path, "ivr:main") || len(rec.Transfers) != 1 || rec.Transfers[0].Result != "completed" {
+			t.Fatalf("cdr path %v transfers %+v", rec.Path, rec.Transfers)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("+15559990000", func() *calltest.Leg { return calltest.NewLeg("far", calltest.AnswerAfter(3*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		var r reports
+		go func() {
+			time.Sleep(5 * time.Second)
+			xd.phone("102", 0).c <- call.Transfer{To: "+15559990000", Report: r.report}
+			time.Sleep(10 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		if codes := r.got(); !slices.Equal(codes, []int{200}) {
+			t.Fatalf("reports = %v, want [200]", codes)
+		}
+		far := xd.phone("+15559990000", 0)
+		if far == nil {
+			t.Fatal("the outside number was not rung")
+		}
+		if tg := far.Target(); tg.Kind != call.TargetTrunk || tg.Trunk != "carrier" {
+			t.Fatalf("outside number rung as %+v, want through the carrier trunk", tg)
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != far.ID() {
+			t.Fatalf("caller bridged with %v", b)
+		}
+	})
+}
