@@ -366,3 +366,41 @@ type Recording struct {
 type RecordingBridger interface {
 	BridgeRecorded(ctx context.Context, a, b Leg, path string) (Recording, error)
 }
+
+// Transfer is a party's request, made on its own leg, that the box hand
+// the other party of the call it is bridged in on: to a destination (a
+// blind transfer) or to the other party of another call of the
+// transferrer's (an attended transfer, Replaces). A SIP phone asks with
+// REFER; an analog line's flash-hook, a browser phone or a feature code
+// (## and *2 while bridged) ask the same way, so the flow's transfer
+// logic is one for all of them.
+type Transfer struct {
+	// To is the destination as dialled: an extension, an outside number,
+	// a site destination ("queue:service") or the id of a queue, ring
+	// group, hunt group or IVR. Empty for an attended transfer.
+	To string
+	// Replaces is the ID of the transferrer's leg in the other call
+	// (the consult call): its other party joins this call's other party.
+	Replaces string
+	// Report tells the transferrer how it goes: 100 at once, then one
+	// final status (200 when the transfer completed, else the failure's
+	// SIP-style status, see Cause.SIPStatus). It must not block; nil when
+	// the transferrer wants no reports.
+	Report func(code int, reason string)
+}
+
+// Kind is "attended" when t replaces another call, else "blind".
+func (t Transfer) Kind() string {
+	if t.Replaces != "" {
+		return "attended"
+	}
+	return "blind"
+}
+
+// Transferor is implemented by legs whose party can ask for transfers:
+// the flow reads Transfers while the leg is bridged. The edge must not
+// block on the channel: a request nobody takes within a moment is
+// refused at the edge (no bridged call to transfer).
+type Transferor interface {
+	Transfers() <-chan Transfer
+}

@@ -8,6 +8,7 @@ package cdr
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -51,6 +52,55 @@ type Record struct {
 	Cause      string        `json:"cause"`     // call.Cause name of the end
 	HangupBy   string        `json:"hangup_by"` // caller | callee | system
 	Recording  string        `json:"recording,omitempty"`
+	// Transfers are the transfers made during the call, in order. On the
+	// transferred call's record each names the transferrer and, for an
+	// attended transfer, the consult call whose party joined; on the
+	// consult call's record it names the call its party went to.
+	Transfers []Transfer `json:"transfers,omitempty"`
+	// TransferOf is the call this one was split from: when a call's
+	// caller transfers the other party, that party goes on in a call of
+	// its own, whose record names the original here (and the original's
+	// transfer names this one).
+	TransferOf string `json:"transfer_of,omitempty"`
+}
+
+// Transfer kinds.
+const (
+	Blind    = "blind"    // the transferrer named a destination (REFER, ##)
+	Attended = "attended" // the transferrer joined the party of another call (REFER with Replaces, *2)
+)
+
+// Transfer is one transfer of a call's party.
+type Transfer struct {
+	Kind string `json:"kind"` // blind | attended
+	// By is the transferrer (an extension number) and ByLeg its leg in
+	// this call.
+	By    string `json:"by"`
+	ByLeg string `json:"by_leg,omitempty"`
+	// To is the destination (blind) or the party joined (attended).
+	To string `json:"to"`
+	// Leg is the id of the leg the party was transferred to ("" when the
+	// transfer failed or went into a queue or group).
+	Leg string `json:"leg,omitempty"`
+	// Call links the two records of an attended transfer: on the
+	// transferred call, the consult call; on the consult call, the call
+	// its party joined.
+	Call string    `json:"call,omitempty"`
+	At   time.Time `json:"-"`
+	// Result is "completed", or the cause it failed with (rejected,
+	// no_answer, forbidden, ...); Recalled says the transferrer was rung
+	// back after a blind transfer failed.
+	Result   string `json:"result"`
+	Recalled bool   `json:"recalled,omitempty"`
+}
+
+// MarshalJSON writes the transfer in the API's form.
+func (t Transfer) MarshalJSON() ([]byte, error) {
+	type plain Transfer
+	return json.Marshal(struct {
+		plain
+		At string `json:"at,omitempty"`
+	}{plain(t), rfc3339(t.At)})
 }
 
 // Leg is one leg tried during a call.
@@ -66,6 +116,9 @@ type Leg struct {
 	Answer time.Time `json:"-"`
 	End    time.Time `json:"-"`
 	Cause  string    `json:"cause"`
+	// TransferBy is the extension that transferred the call to this leg
+	// ("" for a leg the call rang itself).
+	TransferBy string `json:"transfer_by,omitempty"`
 }
 
 func rfc3339(t time.Time) string {
@@ -111,6 +164,29 @@ func (l Leg) MarshalJSON() ([]byte, error) {
 		Answer string `json:"answer,omitempty"`
 		End    string `json:"end,omitempty"`
 	}{plain(l), rfc3339(l.Start), rfc3339(l.Answer), rfc3339(l.End)})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes (the store keeps a
+// record's transfers so).
+func (t *Transfer) UnmarshalJSON(b []byte) error {
+	type plain Transfer
+	var v struct {
+		plain
+		At string `json:"at"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = Transfer(v.plain)
+	t.At = time.Time{}
+	if v.At != "" {
+		at, err := time.Parse(time.RFC3339Nano, v.At)
+		if err != nil {
+			return fmt.Errorf("cdr: transfer time %q: %w", v.At, err)
+		}
+		t.At = at
+	}
+	return nil
 }
 
 // Writer stores records. The store implements it.

@@ -43,6 +43,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ringbox/firmware/call"
@@ -130,8 +131,10 @@ type Engine struct {
 	pres     *presence.Tracker
 	ringOnce sync.Once
 	rng      *ring.Ringer
-	calls    calls     // calls in progress (Wait)
-	live     liveCalls // calls in progress as the dashboard sees them (live.go)
+	calls    calls        // calls in progress (Wait)
+	xfers    bridges      // bridged calls by leg id, for attended transfers (transfer.go)
+	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
+	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -211,10 +214,15 @@ type Call struct {
 	peer   call.Leg        // the bridged party, once answered
 	router dialplan.Router // outside numbers, over the call's snapshot
 
-	answered   bool // the inbound leg was answered
-	progressed bool // Progress was sent
-	record     bool // bridge with recording (an announcement asked)
-	busy       bool // the last ringing ended busy (voicemail's busy greeting)
+	handedIn bool // the inbound leg joined another call (attended transfer): not ours to hang up
+	// pendingTransfer is the transfer a handed-off call starts with
+	// (transfer.go, handOff).
+	pendingTransfer *call.Transfer
+	pendingConsult  bool // pendingTransfer is a *2 consultation
+	answered        bool // the inbound leg was answered
+	progressed      bool // Progress was sent
+	record          bool // bridge with recording (an announcement asked)
+	busy            bool // the last ringing ended busy (voicemail's busy greeting)
 
 	bg sync.WaitGroup // ring goroutines still finishing (losers, call-taken)
 	mu sync.Mutex     // protects rec.Legs
@@ -521,7 +529,9 @@ func (c *Call) finish(cause call.Cause) {
 		callerGone = true
 	default:
 	}
-	c.in.Hangup(cause)
+	if !c.handedIn {
+		c.in.Hangup(cause)
+	}
 	c.rec.End = time.Now()
 	// Losing legs may still be hearing "call taken"; their CDR legs count.
 	c.bg.Wait()

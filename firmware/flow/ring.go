@@ -208,15 +208,20 @@ func (c *Call) callerAgent() string {
 // learns who hung up once the call is over.
 func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller bool)) call.Cause {
 	out := a.Leg
-	rec := a.Rec
+	// x is who is on the call while it is bridged: transfers
+	// (transfer.go) change the far party and its CDR leg.
+	x := &bridged{out: out, rec: a.Rec, ext: entryExtension(a.Entry), pending: c.pendingTransfer, pendingConsult: c.pendingConsult}
+	c.pendingTransfer = nil
 	byCaller := false
 	defer func() {
-		rec.End = time.Now()
-		rec.Cause = call.Normal.String()
-		if err := out.Err(); err != nil {
-			rec.Cause = call.CauseOf(err).String()
+		if !x.recorded {
+			x.rec.End = time.Now()
+			x.rec.Cause = call.Normal.String()
+			if err := x.out.Err(); err != nil {
+				x.rec.Cause = call.CauseOf(err).String()
+			}
+			c.addLeg(x.rec)
 		}
-		c.addLeg(rec)
 		if done != nil {
 			done(byCaller)
 		}
@@ -231,8 +236,12 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 		byCaller = true
 		return call.CauseOf(err)
 	}
-	endPres := c.e.presence().Begin(append(slices.Clone(a.Entry.Keys), c.callerKeys()...)...)
+	// The far party's mark is x's: a transfer moves it to whoever is
+	// then on the call (transfer.go).
+	endPres := c.e.presence().Begin(c.callerKeys()...)
 	defer endPres()
+	x.endPres = c.e.presence().Begin(slices.Clone(a.Entry.Keys)...)
+	defer func() { x.endPres() }()
 	if a.StopRinging != nil {
 		a.StopRinging()
 	}
@@ -240,27 +249,50 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 		// Queue calls are the ACD's own; any other call of an agent (the
 		// callee, or the agent who placed it) is told, for the agent's
 		// state and the wrap-up after all calls.
-		var agents []string
+		// The callee agent's call ends when they leave it, which a
+		// transfer makes earlier than the call's end (x.leave).
 		if done == nil && a.Entry.Agent != "" {
-			agents = append(agents, a.Entry.Agent)
+			x.leave = append(x.leave, c.e.Agents.Talking(a.Entry.Agent, c.info.CallID))
 		}
-		if ag := c.callerAgent(); ag != "" && !slices.Contains(agents, ag) {
-			agents = append(agents, ag)
-		}
-		for _, ag := range agents {
+		if ag := c.callerAgent(); ag != "" && ag != a.Entry.Agent {
 			defer c.e.Agents.Talking(ag, c.info.CallID)()
 		}
 	}
+	if done != nil {
+		// A queue's agent who transfers the caller on is done with the
+		// call then: wrap-up and the queue log do not wait for its end.
+		x.leaveDone = func() {
+			done(false)
+			done = nil
+		}
+	}
+	defer func() {
+		for _, f := range x.leave {
+			f()
+		}
+	}()
 	c.peer = out
 	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
-	if rec.Trunk != "" {
-		c.rec.Trunk, c.rec.NumberSent = rec.Trunk, rec.Number
+	if x.rec.Trunk != "" {
+		c.rec.Trunk, c.rec.NumberSent = x.rec.Trunk, x.rec.Number
 	}
 	c.setLive(LiveTalking, func(l *LiveCall) {
 		l.Answered, l.AnsweredBy, l.Agent = time.Now(), a.Entry.Label, a.Entry.Agent
 	})
 	c.e.publish(events.CallAnswered{Call: c.info.CallID, By: a.Entry.Label, Agent: a.Entry.Agent})
-	berr := c.bridge(ctx, out)
+	berr := c.bridgeTransfers(ctx, x)
+	out = x.out
+	switch {
+	case x.handed:
+		// The far party joined another call (an attended transfer by the
+		// party on this side): it is that call's now, not to hang up.
+		c.rec.HangupBy = cdr.BySystem
+		return call.Normal
+	case x.over:
+		// A transfer sent the call on (a queue, a group, a recall that
+		// was not answered): it ended there.
+		return x.cause
+	}
 	// Whoever is still up is hung up normally; remember who ended it.
 	select {
 	case <-c.in.Done():

@@ -68,6 +68,8 @@ type Leg struct {
 	cancelRing  context.CancelCauseFunc
 	ringStopped chan struct{}
 
+	transfers chan call.Transfer // REFERs handed to the flow (refer.go)
+
 	reinviteBusy atomic.Bool   // an incoming re-INVITE is being answered (491 on glare)
 	byeSeen      atomic.Bool   // the far end's BYE was taken (a later one gets 481)
 	remoteSeq    atomic.Uint32 // highest CSeq of the far end's INVITEs in this dialog
@@ -86,6 +88,7 @@ type Leg struct {
 	ackWait   map[uint32]chan struct{}
 	keys      []string
 	hangingUp bool
+	referDone chan struct{} // closed when the last REFER's NOTIFYs are out (refer.go)
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -97,6 +100,9 @@ func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
 		stream:  st,
 		start:   time.Now(),
 		origin:  media.Origin{User: "ringbox", ID: uint64(time.Now().UnixNano() & 0x7fffffff), Version: 1},
+		// Unbuffered: a REFER hands its transfer over only to a flow that
+		// is reading, so a transfer never waits in a leg nobody bridges.
+		transfers: make(chan call.Transfer),
 	}
 	if inbound {
 		l.acking = make(chan struct{})
@@ -462,6 +468,7 @@ func (l *Leg) Hangup(c call.Cause) {
 			return // the ring goroutine finishes the leg
 		}
 		go func() {
+			l.waitRefer()
 			l.mu.Lock()
 			d := l.uac
 			l.mu.Unlock()
@@ -500,6 +507,7 @@ func (l *Leg) Hangup(c call.Cause) {
 			// RFC 3261 §15: no BYE before the ACK of the 2xx (or its
 			// wait has ended).
 			<-l.acking
+			l.waitRefer()
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			if _, err := transact(ctx, l.s.client(l.inv.Transport()), l.uasRequest(sipgosip.BYE)); err != nil {
 				l.log.Debug("bye failed", "error", err)

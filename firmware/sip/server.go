@@ -288,6 +288,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnOptions(s.bounded(s.onOptions))
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.bounded(s.onUpdate))
+	s.srv.OnRefer(s.bounded(s.onRefer))
 	s.mwi = newMWI(s)
 	s.srv.OnSubscribe(s.bounded(s.mwi.onSubscribe))
 	s.srv.OnNoRoute(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
@@ -607,7 +608,7 @@ func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER, SUBSCRIBE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, REGISTER, SUBSCRIBE"
 
 // busyRetry is the Retry-After of a 503 for overload: soon, the load
 // may have passed.

@@ -168,6 +168,18 @@ func (s *System) Lang() string { return orStr(s.Language, "en") }
 // it goes to LoopDest (loop_limit; default 5).
 func (s *System) Loops() int { return orInt(s.LoopLimit, 5) }
 
+// DefaultTransferRecall is system.transfer_recall when the site sets none.
+const DefaultTransferRecall = 30 * time.Second
+
+// Recall is how long a blind transfer may ring before it comes back to
+// the transferrer (system.transfer_recall, default 30s).
+func (s *System) Recall() time.Duration {
+	if s.TransferRecall > 0 {
+		return time.Duration(s.TransferRecall)
+	}
+	return DefaultTransferRecall
+}
+
 // LoopDest is where a looping call goes (loop_to; default hangup).
 func (s *System) LoopDest() string { return orStr(s.LoopTo, DestHangup) }
 

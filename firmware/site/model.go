@@ -51,6 +51,10 @@ type System struct {
 	SIPDigest []string `yaml:"sip_digest,omitempty,flow"`
 	// SMTP relay for voicemail to e-mail.
 	SMTP *SMTP `yaml:"smtp,omitempty"`
+	// TransferRecall is how long a blind transfer's destination may ring
+	// (or how soon it may decline) before the call goes back to the
+	// transferrer; 0 means 30s.
+	TransferRecall Duration `yaml:"transfer_recall,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.

@@ -234,6 +234,9 @@ func TestParseErrors(t *testing.T) {
 		{"queue agent bad", base + "agents: [{id: a, extension: \"1\"}]\nextensions: [{number: \"1\"}]\nqueues: [{id: q, agents: [[a]]}]\n", 5, "queues[0].agents[0]", "must be an agent id or {agent: ID, level: N}"},
 		{"second document", base + "---\nversion: 1\n", 3, "", "second document"},
 		{"alias bomb", "version: 1\nsystem: {name: X}\nx: &a [1,1,1,1,1,1,1,1,1,1]\n", 3, "x", "unknown field"},
+		{"transfer recall too short", "version: 1\nsystem: {name: X, transfer_recall: 2s}\n", 2, "system.transfer_recall", "too short"},
+		{"transfer recall too long", "version: 1\nsystem: {name: X, transfer_recall: 1h}\n", 2, "system.transfer_recall", "too long"},
+		{"transfer recall negative", "version: 1\nsystem: {name: X, transfer_recall: -5s}\n", 2, "system.transfer_recall", "negative"},
 		{"silence timeout on a SIP trunk", base + "trunks: [{id: carrier, host: sip.example, silence_timeout: 30s}]\n", 3, "trunks[0].silence_timeout", "analog (fxo) lines only"},
 		{"two queues on one LED", base + "queues: [{id: a, agents: [bob], led: 1}, {id: b, agents: [bob], led: 1}]\n", 3, "queues[1].led", "already shows queue"},
 	}

@@ -407,6 +407,14 @@ func (v *validator) system() {
 	v.enum("system.language", "language", sys.Language, Languages)
 	v.phone("system.office_number", "office number", sys.OfficeNumber)
 	v.nonNegative("system.loop_limit", sys.LoopLimit)
+	switch r := time.Duration(sys.TransferRecall); {
+	case r < 0:
+		v.add("system.transfer_recall", "transfer recall cannot be negative")
+	case r > 0 && r < 5*time.Second:
+		v.add("system.transfer_recall", "transfer recall %s is too short: the destination would barely ring (use 5s or more)", sys.TransferRecall)
+	case r > 10*time.Minute:
+		v.add("system.transfer_recall", "transfer recall %s is too long: the caller would wait unanswered (use 10m or less)", sys.TransferRecall)
+	}
 	v.dest("system.loop_to", sys.LoopTo, false)
 	for i := range sys.SIPDigest {
 		if _, err := ParseDigest(sys.SIPDigest[:i+1]); err != nil {

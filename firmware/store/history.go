@@ -253,10 +253,10 @@ func (req cdrReq) reply(s *Store, err error) {
 
 const (
 	insertCDRSQL = `INSERT INTO cdr (call_id, caller, caller_name, callee, direction, trunk, path,
-		start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
-	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`
+		start_ms, answer_ms, end_ms, billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers, transfer_of)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
+	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent, transfer_by)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms)
 		VALUES (?,?,?,?,?,?,?,NULL)`
 	answerCallSQL = `UPDATE calls_in_progress SET answer_ms = ? WHERE call_id = ?`
@@ -347,15 +347,21 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 			if r.Path == nil {
 				path = []byte("[]")
 			}
+			transfers := []byte("[]")
+			if len(r.Transfers) > 0 {
+				if transfers, err = json.Marshal(r.Transfers); err != nil {
+					return fmt.Errorf("cdr %s: encode transfers: %w", r.CallID, err)
+				}
+			}
 			var id int64
 			if err := queryRow(insertCDRSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, string(path),
 				r.Start.UnixMilli(), ms(r.Answer), ms(r.End), r.Billable.Milliseconds(), r.Cause, r.HangupBy, r.Recording,
-				r.NumberSent, r.Agent, r.AnsweredBy).Scan(&id); err != nil {
+				r.NumberSent, r.Agent, r.AnsweredBy, string(transfers), r.TransferOf).Scan(&id); err != nil {
 				return fmt.Errorf("cdr %s: %w", r.CallID, err)
 			}
 			for i, l := range r.Legs {
 				if _, err := exec(insertLegSQL, id, i, l.ID, l.Target, ms(l.Start), ms(l.Answer), ms(l.End), l.Cause,
-					l.Agent, l.Trunk, l.Number); err != nil {
+					l.Agent, l.Trunk, l.Number, l.TransferBy); err != nil {
 					return fmt.Errorf("cdr %s: leg %d: %w", r.CallID, i, err)
 				}
 			}
@@ -517,7 +523,7 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 	}
 	limit = min(limit, MaxCDRLimit)
 	q := `SELECT id, call_id, caller, caller_name, callee, direction, trunk, path, start_ms, answer_ms, end_ms,
-		billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by FROM cdr`
+		billable_ms, cause, hangup_by, recording, number_sent, agent, answered_by, transfers, transfer_of FROM cdr`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -536,10 +542,15 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 		var r cdr.Record
 		var id, start, billable int64
 		var answer, end sql.NullInt64
-		var path string
+		var path, transfers string
 		if err := rows.Scan(&id, &r.CallID, &r.Caller, &r.CallerName, &r.Callee, &r.Direction, &r.Trunk, &path,
-			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording, &r.NumberSent, &r.Agent, &r.AnsweredBy); err != nil {
+			&start, &answer, &end, &billable, &r.Cause, &r.HangupBy, &r.Recording, &r.NumberSent, &r.Agent, &r.AnsweredBy, &transfers, &r.TransferOf); err != nil {
 			return err
+		}
+		if transfers != "" && transfers != "[]" {
+			if err := json.Unmarshal([]byte(transfers), &r.Transfers); err != nil {
+				return fmt.Errorf("cdr %d: transfers: %w", id, err)
+			}
 		}
 		if err := json.Unmarshal([]byte(path), &r.Path); err != nil {
 			return fmt.Errorf("cdr %d: path: %w", id, err)
@@ -561,13 +572,13 @@ func (s *Store) ListCDR(ctx context.Context, f CDRFilter) ([]cdr.Record, error) 
 	if len(ids) == 0 {
 		return recs, nil
 	}
-	lq := `SELECT cdr_id, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent FROM cdr_legs WHERE cdr_id IN (?` +
+	lq := `SELECT cdr_id, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent, transfer_by FROM cdr_legs WHERE cdr_id IN (?` +
 		strings.Repeat(",?", len(ids)-1) + `) ORDER BY cdr_id, seq`
 	err = rowsEach(ctx, tx, lq, func(rows *sql.Rows) error {
 		var id int64
 		var l cdr.Leg
 		var start, answer, end sql.NullInt64
-		if err := rows.Scan(&id, &l.ID, &l.Target, &start, &answer, &end, &l.Cause, &l.Agent, &l.Trunk, &l.Number); err != nil {
+		if err := rows.Scan(&id, &l.ID, &l.Target, &start, &answer, &end, &l.Cause, &l.Agent, &l.Trunk, &l.Number, &l.TransferBy); err != nil {
 			return err
 		}
 		l.Start, l.Answer, l.End = fromMS(start), fromMS(answer), fromMS(end)

@@ -400,3 +400,26 @@ func BenchmarkInsertCDRPaced(b *testing.B) {
 		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/record")
 }
+
+// A transferred call's record keeps its transfers and the leg's
+// transferrer (migration 0010).
+func TestCDRTransfersRoundTrip(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	r := sampleCDR(4)
+	r.Legs[len(r.Legs)-1].TransferBy = "102"
+	r.TransferOf = "call-3"
+	r.Transfers = []cdr.Transfer{
+		{Kind: cdr.Blind, By: "102", ByLeg: "sip-1", To: "103", At: t0.Add(90 * time.Second), Result: "no_answer", Recalled: true},
+		{Kind: cdr.Attended, By: "102", ByLeg: "sip-5", To: "ext:104", Leg: "sip-9", Call: "consult-1", At: t0.Add(2 * time.Minute), Result: "completed"},
+	}
+	if err := s.InsertCDR(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListCDR(t.Context(), CDRFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || !reflect.DeepEqual(all[0], r) {
+		t.Fatalf("stored = %+v\nwant %+v", all, r)
+	}
+}

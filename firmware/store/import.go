@@ -411,8 +411,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	}
 	if err := ex("system", `UPDATE system SET site_version = ?, name = ?, timezone = ?, tone_zone = ?, office_number = ?,
 		language = ?, loop_limit = ?, loop_to = ?, sip_digest = ?, smtp_set = ?, smtp_host = ?, smtp_from = ?, smtp_username = ?,
-		smtp_password = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
-		sys.Language, sys.LoopLimit, sys.LoopTo, strings.Join(sys.SIPDigest, ","), b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password); err != nil {
+		smtp_password = ?, transfer_recall_ns = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
+		sys.Language, sys.LoopLimit, sys.LoopTo, strings.Join(sys.SIPDigest, ","), b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password,
+		int64(sys.TransferRecall)); err != nil {
 		return err
 	}
 	if dirty["extensions"] {

@@ -36,7 +36,7 @@ func fullSite() *site.Site {
 		Version: 1,
 		System: site.System{
 			Name: "Acme Dental", Timezone: "America/New_York", ToneZone: "us", OfficeNumber: "+15551230000",
-			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"},
+			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"}, TransferRecall: site.Duration(45 * time.Second),
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
