@@ -84,12 +84,13 @@ func NewPKI(t testing.TB, name string) PKI {
 }
 
 // Bundle builds a verity bundle signed by p with Debian's rauc, holding
-// image as the rootfs slot image, and returns its path. The test is
-// skipped when rauc is not installed.
+// image as the rootfs slot image, and returns its path. The test fails
+// when rauc is not installed: a skipped test would hide the updater's
+// checks (make test installs rauc).
 func (p PKI) Bundle(t testing.TB, compatible, version string, image []byte) string {
 	t.Helper()
 	if _, err := exec.LookPath("rauc"); err != nil {
-		t.Skip("rauc not installed (scripts/test-deps.sh installs it)")
+		t.Fatal("rauc is required (scripts/test-deps.sh, run by make test, installs it)")
 	}
 	dir := t.TempDir()
 	content := filepath.Join(dir, "content")
