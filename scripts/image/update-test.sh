@@ -27,7 +27,7 @@ https_port=${HTTPS_PORT:-$((sip_port + 1))}
 # The box's web page is HTTPS with its own self-signed certificate (plain
 # HTTP redirects there): curl -k, as a browser's "accept the risk".
 web=https://127.0.0.1:$https_port
-t0=$(date +%s.%N)
+t0=${UPDATE_TEST_T0:-$(date +%s.%N)}
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 step_t=$t0
 step() { echo "update-test: [$(since "$t0") s, step $(since "$step_t") s] $*"; step_t=$(date +%s.%N); }
@@ -42,6 +42,16 @@ fi
 bb=$dist/ringbox-qemu-virt-$B.raucb bc=$dist/ringbox-qemu-virt-$C-broken.raucb
 [ -z "${REBUILD:-}" ] && [ -f "$bb" ] || BUNDLE_OUT=$dist nice scripts/bundle.sh "$B"
 [ -z "${REBUILD:-}" ] && [ -f "$bc" ] || BROKEN=1 BUNDLE_OUT=$dist nice scripts/bundle.sh "$C"
+# Built here, before the namespace below takes the network away.
+go build -o "$dist/sipping" ./scripts/image/sipping
+# The boots run in a network namespace of their own (as root, with
+# unshare), so the ports forwarded to the box cannot meet other programs'
+# (make test runs the Go tests alongside); UPDATE_TEST_HOSTNET=1 stays on
+# the host's loopback.
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ "${UPDATE_TEST_HOSTNET:-0}" != 1 ] && [ -z "${UPDATE_TEST_NETNS:-}" ]; then
+  export UPDATE_TEST_NETNS=1 UPDATE_TEST_T0=$t0
+  REBUILD= exec unshare -n -- bash -c 'ip link set lo up && exec "$0"' "$PWD/scripts/image/update-test.sh"
+fi
 step "built: image $A, bundle $B $(du -h "$bb" | cut -f1), broken bundle $C"
 
 work=$(mktemp -d)
@@ -52,7 +62,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/sipping" ./scripts/image/sipping
+cp "$dist/sipping" "$work/sipping"
 cp --sparse=always "$img/ringbox.img" "$work/disk.img"
 mkfifo "$work/console.in"
 exec 3<>"$work/console.in"
