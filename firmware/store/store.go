@@ -427,11 +427,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	var done []migration
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		done = done[:0]
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT NOT NULL,
-			applied_ms INTEGER NOT NULL
-		) STRICT`); err != nil {
+		if _, err := tx.ExecContext(ctx, schemaMigrationsTable); err != nil {
 			return err
 		}
 		now, err := s.appliedMigrations(ctx, tx)
@@ -441,12 +437,23 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := s.checkKnown(now, len(ms)); err != nil {
 			return err
 		}
+		// A new database gets the migrations' outcome in one go
+		// (freshschema.go); they are recorded as applied all the same.
+		fresh, useFresh := freshSchema(len(ms))
+		useFresh = useFresh && len(now) == 0
+		if useFresh {
+			if _, err := tx.ExecContext(ctx, fresh); err != nil {
+				return fmt.Errorf("fresh schema: %w", err)
+			}
+		}
 		for _, m := range ms {
 			if now[m.version] {
 				continue // applied before, or by another process first
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if !useFresh {
+				if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)`,
 				m.version, m.name, s.now().UnixMilli()); err != nil {
@@ -467,6 +474,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// schemaMigrationsTable records the applied migrations. Its text, white
+// space included, is what SQLite keeps in sqlite_schema for every database
+// made so far, so it stays exactly as it is.
+const schemaMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    INTEGER PRIMARY KEY,
+				name       TEXT NOT NULL,
+				applied_ms INTEGER NOT NULL
+			) STRICT`
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
