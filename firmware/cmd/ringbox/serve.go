@@ -382,7 +382,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	stage("sip ready")
+	stage("sip set up")
 	restoreOverrides(ctx, st, fl, log)
 	vm.MWI = sipSrv
 	// The analog ports are extensions (FXS) and trunks (FXO): their engine
