@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"ringbox/firmware/auth"
@@ -24,10 +25,26 @@ import (
 //go:embed assets
 var assets embed.FS
 
-var (
-	staticFS  = mustSub(assets, "assets/static")
-	templates = template.Must(template.New("").Funcs(templateFuncs).ParseFS(assets, "assets/templates/*.html"))
-)
+var staticFS = mustSub(assets, "assets/static")
+
+// templates parses the page templates on first use rather than at package
+// init: parsing them is a tenth of a second of a slow box's start-up, on the
+// path to SIP answering, which needs no page (docs/firmware.md, "Boot
+// time"). ParseTemplates warms it once the box answers.
+var templates = sync.OnceValues(func() (*template.Template, error) {
+	t, err := template.New("").Funcs(templateFuncs).ParseFS(assets, "assets/templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse page templates: %w", err)
+	}
+	return t, nil
+})
+
+// ParseTemplates parses the page templates now, so the first page drawn
+// does not wait for it; ringbox serve calls it after start-up.
+func ParseTemplates() error {
+	_, err := templates()
+	return err
+}
 
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)
@@ -194,7 +211,11 @@ func (s *Server) filled(d pageData) pageData {
 // with 500, never half a page.
 func (s *Server) execute(w http.ResponseWriter, status int, name string, data any) {
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+	t, err := templates()
+	if err == nil {
+		err = t.ExecuteTemplate(&b, name, data)
+	}
+	if err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "internal error: the page could not be drawn", http.StatusInternalServerError)
 		return

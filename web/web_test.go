@@ -881,3 +881,12 @@ func TestServerErrorsAreLoggedWithTheirReason(t *testing.T) {
 		t.Errorf("log does not name the 503 and its reason:\n%s", log)
 	}
 }
+
+// The page templates are parsed on first use, not at init: a template that
+// does not parse must still fail a test rather than the first page a user
+// opens.
+func TestParseTemplates(t *testing.T) {
+	if err := web.ParseTemplates(); err != nil {
+		t.Fatal(err)
+	}
+}

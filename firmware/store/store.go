@@ -394,10 +394,14 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-// migrate applies the missing migrations, each in its own transaction, after
+// migrate applies the missing migrations, all in one transaction, after
 // refusing a database that records a migration this binary does not know.
-// Another process may be migrating at the same time: each step re-reads what
-// is applied inside its IMMEDIATE transaction.
+// One transaction rather than one per migration: a fresh database's
+// migrations then cost one commit and one schema load instead of nine, most
+// of a first boot's start-up on a slow CPU (docs/benchmarks.md), and a
+// failing migration leaves the database as it was, not half migrated.
+// Another process may be migrating at the same time: what is applied is
+// re-read inside the IMMEDIATE transaction.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
@@ -412,50 +416,73 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.checkKnown(applied, len(ms)); err != nil {
 		return err
 	}
-	if n := len(applied); n > 0 && n < len(ms) {
+	if len(applied) == len(ms) {
+		return nil // the usual start: up to date, no write lock taken
+	}
+	if n := len(applied); n > 0 {
 		if err := s.keepPreMigrationCopy(ctx, n); err != nil {
 			return err
 		}
 	}
-	for _, m := range ms {
-		if applied[m.version] {
-			continue
+	var done []migration
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		done = done[:0]
+		if _, err := tx.ExecContext(ctx, schemaMigrationsTable); err != nil {
+			return err
 		}
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-				version    INTEGER PRIMARY KEY,
-				name       TEXT NOT NULL,
-				applied_ms INTEGER NOT NULL
-			) STRICT`); err != nil {
-				return err
+		now, err := s.appliedMigrations(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := s.checkKnown(now, len(ms)); err != nil {
+			return err
+		}
+		// A new database gets the migrations' outcome in one go
+		// (freshschema.go); they are recorded as applied all the same.
+		fresh, useFresh := freshSchema(len(ms))
+		useFresh = useFresh && len(now) == 0
+		if useFresh {
+			if _, err := tx.ExecContext(ctx, fresh); err != nil {
+				return fmt.Errorf("fresh schema: %w", err)
 			}
-			now, err := s.appliedMigrations(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if err := s.checkKnown(now, len(ms)); err != nil {
-				return err
-			}
+		}
+		for _, m := range ms {
 			if now[m.version] {
-				return nil // another process got here first
+				continue // applied before, or by another process first
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if !useFresh {
+				if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)`,
+				m.version, m.name, s.now().UnixMilli()); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)`,
-				m.version, m.name, s.now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			if errors.Is(err, ErrNewerDatabase) || errors.Is(err, ErrNotDatabase) {
-				return err
-			}
-			return s.errf("migrate", err)
+			done = append(done, m)
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNewerDatabase) || errors.Is(err, ErrNotDatabase) {
+			return err
+		}
+		return s.errf("migrate", err)
+	}
+	for _, m := range done {
 		s.log.Info("schema migrated", "file", s.path, "migration", m.name)
 	}
 	return nil
 }
+
+// schemaMigrationsTable records the applied migrations. Its text, white
+// space included, is what SQLite keeps in sqlite_schema for every database
+// made so far, so it stays exactly as it is.
+const schemaMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version    INTEGER PRIMARY KEY,
+				name       TEXT NOT NULL,
+				applied_ms INTEGER NOT NULL
+			) STRICT`
 
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -252,3 +252,35 @@ func TestConcurrentStores(t *testing.T) {
 		t.Errorf("cli sees %d CDRs, %v; want 60", len(recs), err)
 	}
 }
+
+// Two processes starting on the same new data directory (ringbox serve and
+// a ringbox import from a shell): the migrations run once, in one of them,
+// and both open the database.
+func TestOpenConcurrentFreshMigratesOnce(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(t.Context(), dir, Options{Logger: quiet})
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d: %v", i, err)
+		}
+	}
+	s := openStore(t, dir, Options{})
+	var n, distinct int
+	if err := s.r.QueryRowContext(t.Context(), "SELECT count(*), count(DISTINCT version) FROM schema_migrations").Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != SchemaVersion() || distinct != n {
+		t.Errorf("schema_migrations holds %d rows (%d versions), want %d", n, distinct, SchemaVersion())
+	}
+}

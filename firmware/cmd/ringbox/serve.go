@@ -197,6 +197,11 @@ func mediaBind(publicIP, sipAddr string, pub netip.Addr) netip.Addr {
 
 func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Logger, stdout io.Writer) error {
 	started := time.Now()
+	// The start-up's stages at debug level (docs/firmware.md, "Boot time"):
+	// where the time to SIP answering goes on a slow box.
+	stage := func(name string) {
+		log.Debug("start-up", "stage", name, "elapsed", time.Since(started).Round(time.Millisecond))
+	}
 	// A restore shuts the box down by this cancel, the same path as SIGTERM.
 	ctx, restart := context.WithCancelCause(ctx)
 	defer restart(nil)
@@ -230,13 +235,19 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if _, err := backup.ApplyPending(f.data, log); err != nil {
 		log.Error("restore not applied; starting on the previous data", "err", err)
 	}
+	stage("restore checked")
 	// The web certificate lives in the data directory, so it is made or
-	// loaded after a factory reset or restore has been applied.
+	// loaded after a factory reset or restore has been applied. Making it
+	// takes a quarter second on a slow box and SIP does not need it: it is
+	// made while the database opens, and waited for where the web needs it.
 	var certs *tlscert.Store
+	var certErr error
+	var certWG sync.WaitGroup
+	defer certWG.Wait() // an early return still joins it
 	if httpsLn != nil {
-		if certs, err = tlscert.Open(tlscert.Options{Dir: filepath.Join(f.data, "tls"), PublicIP: publicIPFlag(f.publicIP), Logger: log}); err != nil {
-			return err
-		}
+		certWG.Go(func() {
+			certs, certErr = tlscert.Open(tlscert.Options{Dir: filepath.Join(f.data, "tls"), PublicIP: publicIPFlag(f.publicIP), Logger: log})
+		})
 	}
 	// The hardware watchdog is fed while these loops beat (docs/operator.md,
 	// "Watchdog and restarts"); it runs once everything is wired, below.
@@ -250,6 +261,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		return err
 	}
 	defer st.Close()
+	stage("store open")
 	// Calls that were up when the previous process died get their CDRs
 	// (cause restart) before any new call can be taken.
 	if ended, err := st.EndInterruptedCalls(ctx); err != nil {
@@ -285,6 +297,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		return fmt.Errorf("configuration in %s: %w", f.data, err)
 	}
 
+	stage("configuration loaded")
 	bus := events.New()
 	box, err := openBoard(f.board, f.data, cur, log) // board.go
 	if err != nil {
@@ -297,6 +310,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	defer hub.Close()
 	audio.LoadHoldMusic(hub, cur)
 
+	stage("board and hold music")
 	med, err := media.NewEngine(media.Config{IP: pub, Bind: mediaBind(f.publicIP, f.sipAddr, pub), PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
 	if err != nil {
 		return err
@@ -368,6 +382,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	stage("sip set up")
 	restoreOverrides(ctx, st, fl, log)
 	vm.MWI = sipSrv
 	// The analog ports are extensions (FXS) and trunks (FXO): their engine
@@ -392,6 +407,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Agents = queues
 	fl.Features = queues.Features()
 
+	stage("engines wired")
 	set := metrics.NewSet()
 	registerMetrics(set, bus, med, sipSrv)
 	ws := web.New(web.Config{
@@ -477,6 +493,11 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Logs: f.logs, Power: &power{appliance: f.appliance, stop: restart, log: log}, Logger: log}) // power.go
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
+	certWG.Wait()
+	if certErr != nil {
+		return certErr
+	}
+	stage("certificate")
 	for _, r := range web.CertificateRoutes(certs, log) { // certs nil: they say HTTPS is off
 		ws.HandleRoute(r)
 	}
@@ -488,6 +509,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		ws.HandleRoute(r)
 	}
 
+	stage("web wired")
 	if f.debugAddr != "" {
 		stopDebug, err := serveDebug(f.debugAddr, log)
 		if err != nil {
@@ -560,6 +582,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 
 	banner(stdout, f, pub, cur, st, certs)
 	log.Info("ringbox started", "version", version, "sip", f.sipAddr, "http", httpLn.Addr().String(), "https", f.httpsAddr, "data", f.data)
+	// The page templates are parsed off the path to SIP answering (web/ui.go).
+	wg.Go(func() {
+		if err := web.ParseTemplates(); err != nil {
+			log.Error("web pages cannot be drawn", "err", err)
+		}
+	})
 
 	var runErr error
 	select {
