@@ -1,0 +1,93 @@
+package flow
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"ringbox/audio/tone"
+	"ringbox/firmware/call"
+	"ringbox/firmware/ring"
+)
+
+// Call pickup (docs/features.md, Pickup): an extension answers a call
+// that rings another phone of the site. *8 takes the call that has rung
+// longest any extension of the site but the picker's own; **EXT takes
+// one ringing extension EXT. The call may ring there from anywhere: a
+// direct call, a ring or hunt group, or a queue's offer to an agent (the
+// queue then counts it answered by the picker).
+//
+// Pickup groups: every extension may pick up every other extension's
+// calls. The site file has no teams yet, so there is nothing narrower to
+// respect; a pickup_group field on extensions is the planned refinement.
+const (
+	FeatureGroupPickup    = "*8"
+	FeatureDirectedPickup = "**"
+)
+
+// pickupTone is how long a picker hears the busy tone when nothing rings.
+const pickupTone = 3 * time.Second
+
+// pickupFeature is the FeatureFunc of code, if code is a pickup code.
+func pickupFeature(code string) (FeatureFunc, bool) {
+	if code == FeatureGroupPickup {
+		return func(ctx context.Context, c *Call) call.Cause {
+			me := c.info.Extension
+			return pickup(ctx, c, func(x string) bool { return x != me })
+		}, true
+	}
+	if ext, ok := strings.CutPrefix(code, FeatureDirectedPickup); ok && ext != "" {
+		for _, r := range ext {
+			if r < '0' || r > '9' {
+				return nil, false
+			}
+		}
+		return func(ctx context.Context, c *Call) call.Cause {
+			me := c.info.Extension
+			return pickup(ctx, c, func(x string) bool { return x == ext && x != me })
+		}, true
+	}
+	return nil, false
+}
+
+// pickup answers the picker, hands its leg to a ringing that rings an
+// extension match accepts, and waits while the picked call has it. With
+// nothing to pick, the picker hears the zone's busy tone.
+func pickup(ctx context.Context, c *Call, match func(ext string) bool) call.Cause {
+	if c.info.Extension == "" {
+		return call.Forbidden
+	}
+	if err := c.answer(ctx); err != nil {
+		return call.CauseOf(err)
+	}
+	en := ring.Entry{Target: call.Target{Kind: call.TargetExtension, Number: c.info.Extension},
+		Label: "ext:" + c.info.Extension, Keys: ring.ExtKeys(c.snap.Site, c.info.Extension),
+		Member: "ext:" + c.info.Extension, Kind: "ext"}
+	for _, a := range c.snap.Site.Agents {
+		if a.Extension == c.info.Extension {
+			en.Agent = a.ID
+			en.Label = "agent:" + a.ID + "/ext:" + c.info.Extension
+			break
+		}
+	}
+	if !c.e.ringer().Pickup(ctx, c.in, en, match) {
+		c.log.Info("pickup: nothing rings")
+		zone, err := tone.Zone(c.snap.Site.System.Zone())
+		if err != nil {
+			return call.NotFound
+		}
+		pctx, cancel := context.WithTimeout(ctx, pickupTone)
+		defer cancel()
+		c.in.Media().Play(pctx, zone.Source(tone.Busy, rateOf(c.in.Media())), false)
+		return call.NotFound
+	}
+	// The leg is the picked call's now: it bridges it and writes its
+	// CDR; this call only lasts as long.
+	c.log.Info("pickup: picked")
+	c.handedIn = true
+	select {
+	case <-c.in.Done():
+	case <-ctx.Done():
+	}
+	return call.Normal
+}
