@@ -37,6 +37,7 @@ func fullSite() *site.Site {
 		System: site.System{
 			Name: "Acme Dental", Timezone: "America/New_York", ToneZone: "us", OfficeNumber: "+15551230000",
 			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"}, TransferRecall: site.Duration(45 * time.Second),
+			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second),
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
