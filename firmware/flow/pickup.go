@@ -60,16 +60,7 @@ func pickup(ctx context.Context, c *Call, match func(ext string) bool) call.Caus
 	if err := c.answer(ctx); err != nil {
 		return call.CauseOf(err)
 	}
-	en := ring.Entry{Target: call.Target{Kind: call.TargetExtension, Number: c.info.Extension},
-		Label: "ext:" + c.info.Extension, Keys: ring.ExtKeys(c.snap.Site, c.info.Extension),
-		Member: "ext:" + c.info.Extension, Kind: "ext"}
-	for _, a := range c.snap.Site.Agents {
-		if a.Extension == c.info.Extension {
-			en.Agent = a.ID
-			en.Label = "agent:" + a.ID + "/ext:" + c.info.Extension
-			break
-		}
-	}
+	en := c.pickerEntry()
 	if !c.e.ringer().Pickup(ctx, c.in, en, match) {
 		c.log.Info("pickup: nothing rings")
 		zone, err := tone.Zone(c.snap.Site.System.Zone())
@@ -90,4 +81,20 @@ func pickup(ctx context.Context, c *Call, match func(ext string) bool) call.Caus
 	case <-ctx.Done():
 	}
 	return call.Normal
+}
+
+// pickerEntry names the calling extension (and its agent) as the party
+// that takes a call it picks up or retrieves from park.
+func (c *Call) pickerEntry() ring.Entry {
+	en := ring.Entry{Target: call.Target{Kind: call.TargetExtension, Number: c.info.Extension},
+		Label: "ext:" + c.info.Extension, Keys: ring.ExtKeys(c.snap.Site, c.info.Extension),
+		Member: "ext:" + c.info.Extension, Kind: "ext"}
+	for _, a := range c.snap.Site.Agents {
+		if a.Extension == c.info.Extension {
+			en.Agent = a.ID
+			en.Label = "agent:" + a.ID + "/ext:" + c.info.Extension
+			break
+		}
+	}
+	return en
 }

@@ -50,7 +50,7 @@ func TestGroupPickupOfRingGroupCall(t *testing.T) {
 		}
 		var r = o.cdr.all[0]
 		for _, x := range o.cdr.all {
-			if x.CallID == "c-caller" {
+			if x.CallID == "c-"+caller.ID() {
 				r = x
 			}
 		}
