@@ -17,9 +17,10 @@ import (
 // direct call, a ring or hunt group, or a queue's offer to an agent (the
 // queue then counts it answered by the picker).
 //
-// Pickup groups: every extension may pick up every other extension's
-// calls. The site file has no teams yet, so there is nothing narrower to
-// respect; a pickup_group field on extensions is the planned refinement.
+// Pickup groups: an extension picks up the calls of the extensions of
+// its pickup_group; extensions without one are one group together (so a
+// site that sets none lets everyone pick up everyone's calls). The site
+// file has no teams yet, so there is no team scoping to respect.
 const (
 	FeatureGroupPickup    = "*8"
 	FeatureDirectedPickup = "**"
@@ -33,7 +34,7 @@ func pickupFeature(code string) (FeatureFunc, bool) {
 	if code == FeatureGroupPickup {
 		return func(ctx context.Context, c *Call) call.Cause {
 			me := c.info.Extension
-			return pickup(ctx, c, func(x string) bool { return x != me })
+			return pickup(ctx, c, func(x string) bool { return x != me && c.samePickupGroup(x) })
 		}, true
 	}
 	if ext, ok := strings.CutPrefix(code, FeatureDirectedPickup); ok && ext != "" {
@@ -44,7 +45,7 @@ func pickupFeature(code string) (FeatureFunc, bool) {
 		}
 		return func(ctx context.Context, c *Call) call.Cause {
 			me := c.info.Extension
-			return pickup(ctx, c, func(x string) bool { return x == ext && x != me })
+			return pickup(ctx, c, func(x string) bool { return x == ext && x != me && c.samePickupGroup(x) })
 		}, true
 	}
 	return nil, false
@@ -97,4 +98,14 @@ func (c *Call) pickerEntry() ring.Entry {
 		}
 	}
 	return en
+}
+
+// samePickupGroup reports whether the calling extension may pick up the
+// calls of extension x: both have the same pickup_group.
+func (c *Call) samePickupGroup(x string) bool {
+	me, they := ring.FindExt(c.snap.Site, c.info.Extension), ring.FindExt(c.snap.Site, x)
+	if me == nil || they == nil {
+		return false
+	}
+	return me.PickupGroup == they.PickupGroup
 }

@@ -115,3 +115,34 @@ func TestPickupNothingRings(t *testing.T) {
 		}
 	})
 }
+
+// TestPickupGroups: with pickup groups set, *8 and **EXT only take calls
+// ringing an extension of the picker's own group: Janet (104, group
+// "back") finds nothing while Steve (102, "front") rings; Bob (101,
+// "front") then takes it.
+func TestPickupGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := officeSite()
+		for i, g := range map[int]string{0: "front", 1: "front", 3: "back"} {
+			s.Extensions[i].PickupGroup = g
+		}
+		o := newOffice(t, s)
+		steve := calltest.NewLeg("steve")
+		o.leg("102", steve)
+		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"))
+		other := o.pickAt(t, 2*time.Second, "104", FeatureGroupPickup)
+		otherDirect := o.pickAt(t, 3*time.Second, "104", FeatureDirectedPickup+"102")
+		bob := o.pickAt(t, 9*time.Second, "101", FeatureGroupPickup)
+		time.AfterFunc(30*time.Second, func() { caller.Hangup(call.Normal) })
+		o.dest(t, caller, "extension:102")
+		synctest.Wait()
+		for _, l := range []*calltest.Leg{other, otherDirect} {
+			if ended, cause, _ := l.Ended(); !ended || cause != call.NotFound {
+				t.Errorf("%s from another pickup group ended %v %v, want not found", l, ended, cause)
+			}
+		}
+		if got := caller.BridgedWith(); !slices.Equal(got, []string{bob.ID()}) {
+			t.Errorf("caller bridged with %v, want bob (same group)", got)
+		}
+	})
+}

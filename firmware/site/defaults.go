@@ -221,12 +221,13 @@ func ParseParkSlots(v string) ([]string, error) {
 	if b < a {
 		return nil, fmt.Errorf("park slots %q: the range ends before it starts", v)
 	}
-	if b-a+1 > MaxParkSlots {
-		return nil, fmt.Errorf("park slots %q: %d slots, at most %d", v, b-a+1, MaxParkSlots)
+	if b-a >= MaxParkSlots { // b-a cannot overflow: 0 <= a <= b
+		return nil, fmt.Errorf("park slots %q: more than %d slots", v, MaxParkSlots)
 	}
 	out := make([]string, 0, b-a+1)
-	for n := a; n <= b; n++ {
-		out = append(out, fmt.Sprintf("%0*d", len(lo), n))
+	// Counted, not compared with b: n <= b is always true at MaxInt.
+	for k := 0; k <= b-a; k++ {
+		out = append(out, fmt.Sprintf("%0*d", len(lo), a+k))
 	}
 	return out, nil
 }

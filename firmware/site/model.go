@@ -89,6 +89,9 @@ type Extension struct {
 	HuntBlocked bool   `yaml:"hunt_blocked,omitempty"`
 	Permission  string `yaml:"permission,omitempty"` // default national
 	DND         bool   `yaml:"dnd,omitempty"`
+	// PickupGroup: *8 and **EXT pick up calls only between extensions of
+	// the same group; extensions without one form one group together.
+	PickupGroup string `yaml:"pickup_group,omitempty"`
 }
 
 // Ring preferences of an agent.

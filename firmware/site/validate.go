@@ -464,6 +464,9 @@ func (v *validator) extensions() {
 		p := indexPath("extensions", i)
 		v.enum(fieldPath(p, "permission"), "permission", e.Permission, permissions)
 		v.email(fieldPath(p, "email"), e.Email)
+		if g := e.PickupGroup; g != "" && !validGroupName(g) {
+			v.add(fieldPath(p, "pickup_group"), "pickup group %q: use up to 32 letters, digits, - or _", g)
+		}
 		// Dialling an emergency number must never ring a desk phone.
 		for j, r := range v.s.Outbound {
 			if pat := v.outbound[j]; r.Emergency && pat != nil && pat.Match(e.Number) {
@@ -927,4 +930,17 @@ func (v *validator) users() {
 			v.add(p, "a login with role agent needs agent: (the agent it belongs to)")
 		}
 	}
+}
+
+// validGroupName reports whether g is a usable pickup group name.
+func validGroupName(g string) bool {
+	if len(g) > 32 {
+		return false
+	}
+	for _, r := range g {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -75,10 +75,10 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		return e
 	})
 	step("extensions", func() error {
-		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd
+		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd, pickup_group
 			FROM extensions ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Extension
-			if e := r.Scan(&x.Number, &x.Name, &x.Secret, &x.Voicemail, &x.Email, &x.HuntBlocked, &x.Permission, &x.DND); e != nil {
+			if e := r.Scan(&x.Number, &x.Name, &x.Secret, &x.Voicemail, &x.Email, &x.HuntBlocked, &x.Permission, &x.DND, &x.PickupGroup); e != nil {
 				return e
 			}
 			st.Extensions = append(st.Extensions, x)

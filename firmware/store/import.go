@@ -420,8 +420,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 		for i, x := range st.Extensions {
 			m, h := ha1(x.Number, s.realm, x.Secret)
 			if err := ex(fmt.Sprintf("extensions[%d] %s", i, x.Number), `INSERT INTO extensions (number, pos, name, secret,
-				ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-				x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND); err != nil {
+				ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd, pickup_group) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND, x.PickupGroup); err != nil {
 				return err
 			}
 		}

@@ -44,7 +44,7 @@ func fullSite() *site.Site {
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
 				HuntBlocked: false, Permission: site.PermInternational, DND: true},
 			{Number: "102", Name: "Sue", Secret: "change-me-102", Voicemail: false, Email: "sue@example.com",
-				HuntBlocked: true, Permission: site.PermLocal, DND: false},
+				HuntBlocked: true, Permission: site.PermLocal, DND: false, PickupGroup: "front-desk"},
 		},
 		Agents: []site.Agent{
 			{ID: "bob", Name: "Bob Smith", Extension: "101", Mobile: "+15550001001", RingPreference: site.RingExtensionThenMobile,
