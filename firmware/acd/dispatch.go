@@ -248,14 +248,27 @@ func (e *Engine) offerDone(r offerResult) {
 		for _, other := range c.offers {
 			other.stop(call.AnsweredElsewhere)
 		}
-		a.missedInRow = 0
-		a.answered++
-		a.onCall = c
-		c.agent = a.id
+		by, name := a, a.id
+		if p := r.ans.Entry; p.Agent != a.id {
+			// Another phone picked the offer up (*8, **EXT): the call
+			// is the picker's, counted for the picker's agent if it is
+			// one; the agent offered is free again.
+			e.setState(a, Idle, "", "")
+			by, name = e.agents[p.Agent], p.Label
+			if by != nil {
+				name = by.id
+			}
+		}
+		c.agent = name
 		c.connected = now
-		e.setState(a, OnCall, c.queue, c.id)
-		e.qlog(c.queue, c.id, a.id, EvConnect, secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start)))
-		e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "connected", Agent: a.id})
+		if by != nil {
+			by.missedInRow = 0
+			by.answered++
+			by.onCall = c
+			e.setState(by, OnCall, c.queue, c.id)
+		}
+		e.qlog(c.queue, c.id, name, EvConnect, secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start)))
+		e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "connected", Agent: name})
 		c.send(outcome{ans: r.ans})
 		return
 	case outDeclined:

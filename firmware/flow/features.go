@@ -41,6 +41,9 @@ func (e *Engine) feature(code string) (FeatureFunc, bool) {
 	case FeatureVoicemail:
 		return listenVoicemail, true
 	}
+	if f, ok := pickupFeature(code); ok {
+		return f, true
+	}
 	if id, ok := promptID(code); ok {
 		return func(ctx context.Context, c *Call) call.Cause { return recordPrompt(ctx, c, id) }, true
 	}

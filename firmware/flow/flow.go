@@ -133,6 +133,7 @@ type Engine struct {
 	rng      *ring.Ringer
 	calls    calls        // calls in progress (Wait)
 	xfers    bridges      // bridged calls by leg id, for attended transfers (transfer.go)
+	parks    parkLot      // parked calls by slot (park.go)
 	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
 	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
 
@@ -403,6 +404,10 @@ func (c *Call) route(ctx context.Context) call.Cause {
 		}
 	case c.isExtension(c.info.To):
 		dest = "extension:" + c.info.To
+	case c.info.Extension != "" && c.isParkSlot(c.info.To):
+		c.rec.Path = append(c.rec.Path, "park:"+c.info.To)
+		c.enter("park:" + c.info.To)
+		return c.retrieve(ctx, c.info.To)
 	case c.info.Extension != "" && strings.HasPrefix(c.info.To, "*"):
 		f, ok := c.e.feature(c.info.To)
 		if !ok {

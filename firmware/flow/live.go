@@ -28,6 +28,7 @@ const (
 	LiveQueued    = "queued"       // waiting in a queue
 	LiveVoicemail = "voicemail"    // leaving a message
 	LiveTalking   = "talking"      // answered and bridged
+	LiveParked    = "parked"       // parked on a slot (park.go)
 )
 
 // ErrNoCall is returned by [Engine.Hangup] for a call that is not in

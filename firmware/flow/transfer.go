@@ -275,6 +275,9 @@ func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error 
 // blind sends the caller to t.To and brings the call back to the
 // transferrer when nobody there takes it within transfer_recall.
 func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
+	if t.To == FeaturePark {
+		return c.park(ctx, x, t)
+	}
 	by, byExt := x.out, x.ext
 	xr := cdr.Transfer{Kind: cdr.Blind, By: byExt, ByLeg: by.ID(), To: t.To, At: time.Now()}
 	c.log.Info("blind transfer", "by", byExt, "to", t.To)

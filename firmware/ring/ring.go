@@ -149,6 +149,9 @@ type Ringer struct {
 	// prompts; 0: DefaultConfirmWait.
 	ConfirmWait time.Duration
 	Logger      *slog.Logger
+
+	pmu       sync.Mutex // protects pickables
+	pickables map[*pickable]struct{}
 	// Offers, when set, learns every agent leg that rings for a call
 	// (Request.Call), publishes the agent offer events and lets the
 	// agent decline from the web page.
@@ -217,6 +220,14 @@ func (r *Ringer) Ring(ctx context.Context, req Request) Result {
 	// losers finish after Ring has returned.
 	results := make(chan legResult, len(entries))
 	start := time.Now()
+	// The extensions ringing can be picked up from another phone
+	// (pickup.go).
+	pk := &pickable{start: start, pick: make(chan pickReq), done: make(chan struct{}), exts: map[int]string{}}
+	r.addPickable(pk)
+	defer func() {
+		r.delPickable(pk)
+		close(pk.done)
+	}()
 	var shift time.Duration // time skipped because nobody was left ringing
 	next, active := 0, 0
 	res := Result{}
@@ -245,9 +256,15 @@ func (r *Ringer) Ring(ctx context.Context, req Request) Result {
 				active++
 				res.Rung++
 				wg.Add(1)
+				idx := next
+				if x := ringingExt(e); x != "" {
+					pk.ringing(idx, x)
+				}
 				go func() {
 					defer wg.Done()
-					results <- r.ringOne(gctx, &req, e, deadline, claim, wg, record)
+					lr := r.ringOne(gctx, &req, e, deadline, claim, wg, record)
+					pk.stopped(idx)
+					results <- lr
 				}()
 			}
 			if active > 0 || next >= len(entries) {
@@ -282,6 +299,17 @@ func (r *Ringer) Ring(ctx context.Context, req Request) Result {
 			res.Declined = res.Declined || lr.declined
 			causes = append(causes, lr.cause)
 			launch()
+		case q := <-pk.pick:
+			// Another phone picks the call up: it wins like a leg that
+			// answered, if the call is still to be won.
+			if !claim() {
+				q.reply <- false
+				continue
+			}
+			q.reply <- true
+			cancel(call.AnsweredElsewhere)
+			res.Answer, res.Cause = picked(q), call.Normal
+			return res
 		case <-callerDone:
 			cancel(call.Cancelled)
 			res.Cause = call.Cancelled

@@ -3,6 +3,7 @@ package site
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -178,6 +179,57 @@ func (s *System) Recall() time.Duration {
 		return time.Duration(s.TransferRecall)
 	}
 	return DefaultTransferRecall
+}
+
+// Park defaults: system.park_slots and system.park_timeout.
+const (
+	DefaultParkSlots   = "701-709"
+	DefaultParkTimeout = 120 * time.Second
+	// MaxParkSlots bounds a park_slots range.
+	MaxParkSlots = 100
+)
+
+// ParkTime is how long a call stays parked before it rings the parker
+// back (system.park_timeout, default 120s).
+func (s *System) ParkTime() time.Duration {
+	if s.ParkTimeout > 0 {
+		return time.Duration(s.ParkTimeout)
+	}
+	return DefaultParkTimeout
+}
+
+// Slots are the park slot numbers (system.park_slots, default 701-709),
+// in order; nil when the setting is not a valid range.
+func (s *System) Slots() []string {
+	slots, _ := ParseParkSlots(orStr(s.ParkSlots, DefaultParkSlots))
+	return slots
+}
+
+// ParseParkSlots parses "701-709" (or one number "701") into the slot
+// numbers, keeping the width of the first ("0701-0709").
+func ParseParkSlots(v string) ([]string, error) {
+	lo, hi, found := strings.Cut(strings.TrimSpace(v), "-")
+	if !found {
+		hi = lo
+	}
+	lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
+	a, err1 := strconv.Atoi(lo)
+	b, err2 := strconv.Atoi(hi)
+	if lo == "" || hi == "" || err1 != nil || err2 != nil || a < 0 || strings.ContainsAny(lo+hi, "+-") {
+		return nil, fmt.Errorf("park slots %q: want a range of numbers such as 701-709", v)
+	}
+	if b < a {
+		return nil, fmt.Errorf("park slots %q: the range ends before it starts", v)
+	}
+	if b-a >= MaxParkSlots { // b-a cannot overflow: 0 <= a <= b
+		return nil, fmt.Errorf("park slots %q: more than %d slots", v, MaxParkSlots)
+	}
+	out := make([]string, 0, b-a+1)
+	// Counted, not compared with b: n <= b is always true at MaxInt.
+	for k := 0; k <= b-a; k++ {
+		out = append(out, fmt.Sprintf("%0*d", len(lo), a+k))
+	}
+	return out, nil
 }
 
 // LoopDest is where a looping call goes (loop_to; default hangup).

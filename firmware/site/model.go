@@ -55,6 +55,12 @@ type System struct {
 	// (or how soon it may decline) before the call goes back to the
 	// transferrer; 0 means 30s.
 	TransferRecall Duration `yaml:"transfer_recall,omitempty"`
+	// ParkSlots are the numbers calls are parked on (*71), a range
+	// "701-709"; "" means 701-709.
+	ParkSlots string `yaml:"park_slots,omitempty"`
+	// ParkTimeout is how long a call stays parked before it rings the
+	// parker again; 0 means 120s.
+	ParkTimeout Duration `yaml:"park_timeout,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -83,6 +89,9 @@ type Extension struct {
 	HuntBlocked bool   `yaml:"hunt_blocked,omitempty"`
 	Permission  string `yaml:"permission,omitempty"` // default national
 	DND         bool   `yaml:"dnd,omitempty"`
+	// PickupGroup: *8 and **EXT pick up calls only between extensions of
+	// the same group; extensions without one form one group together.
+	PickupGroup string `yaml:"pickup_group,omitempty"`
 }
 
 // Ring preferences of an agent.

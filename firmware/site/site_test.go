@@ -237,6 +237,13 @@ func TestParseErrors(t *testing.T) {
 		{"transfer recall too short", "version: 1\nsystem: {name: X, transfer_recall: 2s}\n", 2, "system.transfer_recall", "too short"},
 		{"transfer recall too long", "version: 1\nsystem: {name: X, transfer_recall: 1h}\n", 2, "system.transfer_recall", "too long"},
 		{"transfer recall negative", "version: 1\nsystem: {name: X, transfer_recall: -5s}\n", 2, "system.transfer_recall", "negative"},
+		{"pickup group name", "version: 1\nsystem: {name: X}\nextensions: [{number: \"101\", pickup_group: \"a b\"}]\n", 3, "extensions[0].pickup_group", "letters, digits"},
+		{"park timeout too short", "version: 1\nsystem: {name: X, park_timeout: 2s}\n", 2, "system.park_timeout", "too short"},
+		{"park timeout too long", "version: 1\nsystem: {name: X, park_timeout: 2h}\n", 2, "system.park_timeout", "too long"},
+		{"park slots not a range", "version: 1\nsystem: {name: X, park_slots: 7a-9}\n", 2, "system.park_slots", "range of numbers"},
+		{"park slots backwards", "version: 1\nsystem: {name: X, park_slots: 709-701}\n", 2, "system.park_slots", "ends before"},
+		{"park slots too many", "version: 1\nsystem: {name: X, park_slots: 1000-2000}\n", 2, "system.park_slots", "more than 100"},
+		{"park slot is an extension", "version: 1\nsystem: {name: X, park_slots: 100-109}\nextensions: [{number: \"101\"}]\n", 2, "system.park_slots", "also extension 101"},
 		{"silence timeout on a SIP trunk", base + "trunks: [{id: carrier, host: sip.example, silence_timeout: 30s}]\n", 3, "trunks[0].silence_timeout", "analog (fxo) lines only"},
 		{"two queues on one LED", base + "queues: [{id: a, agents: [bob], led: 1}, {id: b, agents: [bob], led: 1}]\n", 3, "queues[1].led", "already shows queue"},
 	}

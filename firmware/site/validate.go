@@ -415,6 +415,25 @@ func (v *validator) system() {
 	case r > 10*time.Minute:
 		v.add("system.transfer_recall", "transfer recall %s is too long: the caller would wait unanswered (use 10m or less)", sys.TransferRecall)
 	}
+	switch r := time.Duration(sys.ParkTimeout); {
+	case r < 0:
+		v.add("system.park_timeout", "park timeout cannot be negative")
+	case r > 0 && r < 10*time.Second:
+		v.add("system.park_timeout", "park timeout %s is too short: nobody could retrieve the call (use 10s or more)", sys.ParkTimeout)
+	case r > time.Hour:
+		v.add("system.park_timeout", "park timeout %s is too long: a forgotten call would wait on hold (use 1h or less)", sys.ParkTimeout)
+	}
+	if sys.ParkSlots != "" {
+		if slots, err := ParseParkSlots(sys.ParkSlots); err != nil {
+			v.add("system.park_slots", "%v", err)
+		} else {
+			for _, x := range v.s.Extensions {
+				if slices.Contains(slots, x.Number) {
+					v.add("system.park_slots", "park slot %s is also extension %s: dialling it could not retrieve a call", x.Number, x.Number)
+				}
+			}
+		}
+	}
 	v.dest("system.loop_to", sys.LoopTo, false)
 	for i := range sys.SIPDigest {
 		if _, err := ParseDigest(sys.SIPDigest[:i+1]); err != nil {
@@ -445,6 +464,9 @@ func (v *validator) extensions() {
 		p := indexPath("extensions", i)
 		v.enum(fieldPath(p, "permission"), "permission", e.Permission, permissions)
 		v.email(fieldPath(p, "email"), e.Email)
+		if g := e.PickupGroup; g != "" && !validGroupName(g) {
+			v.add(fieldPath(p, "pickup_group"), "pickup group %q: use up to 32 letters, digits, - or _", g)
+		}
 		// Dialling an emergency number must never ring a desk phone.
 		for j, r := range v.s.Outbound {
 			if pat := v.outbound[j]; r.Emergency && pat != nil && pat.Match(e.Number) {
@@ -908,4 +930,17 @@ func (v *validator) users() {
 			v.add(p, "a login with role agent needs agent: (the agent it belongs to)")
 		}
 	}
+}
+
+// validGroupName reports whether g is a usable pickup group name.
+func validGroupName(g string) bool {
+	if len(g) > 32 {
+		return false
+	}
+	for _, r := range g {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -61,9 +61,11 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		var digest string
 		sys := &st.System
 		e := q.QueryRowContext(ctx, `SELECT site_version, name, timezone, tone_zone, office_number, language,
-			loop_limit, loop_to, sip_digest, smtp_set, smtp_host, smtp_from, smtp_username, smtp_password, transfer_recall_ns FROM system WHERE id = 1`).
+			loop_limit, loop_to, sip_digest, smtp_set, smtp_host, smtp_from, smtp_username, smtp_password, transfer_recall_ns,
+			park_slots, park_timeout_ns FROM system WHERE id = 1`).
 			Scan(&st.Version, &sys.Name, &sys.Timezone, &sys.ToneZone, &sys.OfficeNumber, &sys.Language,
-				&sys.LoopLimit, &sys.LoopTo, &digest, &smtpSet, &smtp.Host, &smtp.From, &smtp.Username, &smtp.Password, &sys.TransferRecall)
+				&sys.LoopLimit, &sys.LoopTo, &digest, &smtpSet, &smtp.Host, &smtp.From, &smtp.Username, &smtp.Password, &sys.TransferRecall,
+				&sys.ParkSlots, &sys.ParkTimeout)
 		if smtpSet {
 			sys.SMTP = &smtp
 		}
@@ -73,10 +75,10 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		return e
 	})
 	step("extensions", func() error {
-		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd
+		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd, pickup_group
 			FROM extensions ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Extension
-			if e := r.Scan(&x.Number, &x.Name, &x.Secret, &x.Voicemail, &x.Email, &x.HuntBlocked, &x.Permission, &x.DND); e != nil {
+			if e := r.Scan(&x.Number, &x.Name, &x.Secret, &x.Voicemail, &x.Email, &x.HuntBlocked, &x.Permission, &x.DND, &x.PickupGroup); e != nil {
 				return e
 			}
 			st.Extensions = append(st.Extensions, x)

@@ -411,17 +411,17 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	}
 	if err := ex("system", `UPDATE system SET site_version = ?, name = ?, timezone = ?, tone_zone = ?, office_number = ?,
 		language = ?, loop_limit = ?, loop_to = ?, sip_digest = ?, smtp_set = ?, smtp_host = ?, smtp_from = ?, smtp_username = ?,
-		smtp_password = ?, transfer_recall_ns = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
+		smtp_password = ?, transfer_recall_ns = ?, park_slots = ?, park_timeout_ns = ? WHERE id = 1`, st.Version, sys.Name, sys.Timezone, sys.ToneZone, sys.OfficeNumber,
 		sys.Language, sys.LoopLimit, sys.LoopTo, strings.Join(sys.SIPDigest, ","), b2i(sys.SMTP != nil), smtp.Host, smtp.From, smtp.Username, smtp.Password,
-		int64(sys.TransferRecall)); err != nil {
+		int64(sys.TransferRecall), sys.ParkSlots, int64(sys.ParkTimeout)); err != nil {
 		return err
 	}
 	if dirty["extensions"] {
 		for i, x := range st.Extensions {
 			m, h := ha1(x.Number, s.realm, x.Secret)
 			if err := ex(fmt.Sprintf("extensions[%d] %s", i, x.Number), `INSERT INTO extensions (number, pos, name, secret,
-				ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-				x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND); err != nil {
+				ha1_realm, ha1_md5, ha1_sha256, voicemail, email, hunt_blocked, permission, dnd, pickup_group) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				x.Number, i, x.Name, x.Secret, s.realm, m, h, x.Voicemail, x.Email, x.HuntBlocked, x.Permission, x.DND, x.PickupGroup); err != nil {
 				return err
 			}
 		}
