@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-9
+-- ringbox fresh schema: migrations 1-11
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '') STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -30,7 +30,7 @@ CREATE TABLE extensions (
 	hunt_blocked INTEGER NOT NULL CHECK (hunt_blocked IN (0, 1)),
 	permission   TEXT NOT NULL,
 	dnd          INTEGER NOT NULL CHECK (dnd IN (0, 1))
-) STRICT;
+, pickup_group TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE agents (
 	id              TEXT PRIMARY KEY,
 	pos             INTEGER NOT NULL,
@@ -293,7 +293,7 @@ CREATE TABLE cdr (
 	cause       TEXT NOT NULL,
 	hangup_by   TEXT NOT NULL,
 	recording   TEXT NOT NULL
-, number_sent TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL DEFAULT '', answered_by TEXT NOT NULL DEFAULT '') STRICT;
+, number_sent TEXT NOT NULL DEFAULT '', agent TEXT NOT NULL DEFAULT '', answered_by TEXT NOT NULL DEFAULT '', transfers TEXT NOT NULL DEFAULT '[]', transfer_of TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX cdr_start ON cdr (start_ms);
 CREATE INDEX cdr_caller ON cdr (caller, start_ms);
 CREATE INDEX cdr_callee ON cdr (callee, start_ms);
@@ -306,7 +306,7 @@ CREATE TABLE cdr_legs (
 	start_ms  INTEGER,
 	answer_ms INTEGER,
 	end_ms    INTEGER,
-	cause     TEXT NOT NULL, agent TEXT NOT NULL DEFAULT '', trunk TEXT NOT NULL DEFAULT '', number_sent TEXT NOT NULL DEFAULT '',
+	cause     TEXT NOT NULL, agent TEXT NOT NULL DEFAULT '', trunk TEXT NOT NULL DEFAULT '', number_sent TEXT NOT NULL DEFAULT '', transfer_by TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (cdr_id, seq)
 ) STRICT;
 CREATE TABLE queue_log (
@@ -428,5 +428,5 @@ CREATE TABLE heartbeat (
 	id    INTEGER PRIMARY KEY CHECK (id = 1),
 	at_ms INTEGER NOT NULL
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '');
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0);
 INSERT INTO "config_version" VALUES (1, 0, NULL);
