@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,22 +16,7 @@ import (
 // up with the caller's history, saves a note, and Decline makes the banner
 // go when the offer ends (web/e2e/agent-offer.mjs drives Chromium).
 func TestDeskOfferInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required (make test installs nodejs): %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is required (make test installs it): %v", err)
-	}
-	dir, _ := filepath.Abs("e2e")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
-		}
-	}
+	node, dir := browserScripts(t)
 	v := newDesk(t)
 	ctx := t.Context()
 	start := time.Now().Add(-time.Hour)

@@ -24,22 +24,7 @@ import (
 // drives Chromium). Screenshots are kept with -artifacts; with
 // RINGBOX_DOCS_IMG=1 they also replace docs/img/board/.
 func TestBoardPageInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required (make test installs nodejs): %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is required (make test installs it): %v", err)
-	}
-	dir, _ := filepath.Abs("e2e")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
-		}
-	}
+	node, dir := browserScripts(t)
 	b := sim.New(sim.Options{Buttons: 4, QueueLEDs: 2, FXS: 2, FXO: 1, Zone: "us"})
 	t.Cleanup(func() { b.Close() })
 	b.LED(1).Set(board.SlowBlink)

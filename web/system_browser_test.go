@@ -27,22 +27,7 @@ import (
 // (web/e2e/system.mjs drives Chromium). Screenshots are kept with
 // -artifacts; with RINGBOX_DOCS_IMG=1 they also replace docs/img/system/.
 func TestSystemPageInChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required (make test installs nodejs): %v", err)
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is required (make test installs it): %v", err)
-	}
-	dir, _ := filepath.Abs("e2e")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		if out, err := exec.Command("npm", "--prefix", dir, "install", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install in web/e2e: %v\n%s", err, out)
-		}
-	}
+	node, dir := browserScripts(t)
 	// A box running 1.4.2 from slot A whose update to 1.5.0 was rolled
 	// back: installed into B, failed its health check on every attempt,
 	// and the boot back on A recorded why (as the appliance does it).
