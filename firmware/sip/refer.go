@@ -192,7 +192,10 @@ func (s *Server) onRefer(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if l.getState() != stateAnswered {
+	// A call we answered is a dialog from our 200 on (RFC 3261 12.1.1): a
+	// REFER the phone sends right after its ACK may be read before the ACK
+	// is, so "200 sent, waiting for the ACK" counts as answered too.
+	if st := l.getState(); st != stateAnswered && st != stateAnswering {
 		s.respond(tx, req, 403, "Forbidden", sipgosip.NewHeader("Warning", `399 ringbox "only an answered call can be transferred"`))
 		return
 	}
