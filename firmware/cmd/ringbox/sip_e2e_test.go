@@ -114,9 +114,16 @@ type cdrRow struct {
 // waitCDR polls the CDR API until n records exist.
 func (a *appliance) waitCDR(tok string, n int) []cdrRow {
 	a.t.Helper()
+	return waitCDRs[cdrRow](a, tok, n)
+}
+
+// waitCDRs polls the CDR API until n records exist, read as T (tests
+// that look at other fields of the records than cdrRow has).
+func waitCDRs[T any](a *appliance, tok string, n int) []T {
+	a.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var rows []cdrRow
+		var rows []T
 		a.get("/api/v1/cdr", tok, &rows)
 		if len(rows) >= n {
 			return rows

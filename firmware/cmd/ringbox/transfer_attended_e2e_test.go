@@ -256,15 +256,7 @@ func TestTransferAttendedREFERWithReplaces(t *testing.T) {
 	hears(t, carol, aliceHz, "Alice")
 
 	// The two records name each other.
-	tok := a.token("admin")
-	var rows []transferCDR
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		rows = nil
-		a.get("/api/v1/cdr", tok, &rows)
-		if len(rows) >= 2 {
-			break
-		}
-	}
+	rows := waitCDRs[transferCDR](a, a.token("admin"), 2)
 	var main, cons *transferCDR
 	for i := range rows {
 		if rows[i].CallID == consult.InviteRequest.CallID().Value() {

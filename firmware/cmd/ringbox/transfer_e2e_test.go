@@ -330,15 +330,7 @@ func TestTransferByTheCallerREFER(t *testing.T) {
 	hears(t, alice, carolHz, "Carol")
 	hears(t, carol, aliceHz, "Alice")
 
-	tok := a.token("admin")
-	var rows []transferCDR
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		rows = nil
-		a.get("/api/v1/cdr", tok, &rows)
-		if len(rows) >= 2 {
-			break
-		}
-	}
+	rows := waitCDRs[transferCDR](a, a.token("admin"), 2)
 	var orig, split *transferCDR
 	for i := range rows {
 		if rows[i].TransferOf != "" {
