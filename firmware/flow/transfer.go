@@ -76,6 +76,20 @@ type bridged struct {
 }
 
 // entryExtension is the extension whose phone answered e, if any.
+// transferrer names x.out, who asks for a transfer: label for the call
+// record (the extension whose phone answered, else "agent:ID" for an
+// agent's browser or mobile) and the ring member that rings them back
+// ("" when there is none).
+func (x *bridged) transferrer() (label, member string) {
+	switch {
+	case x.ext != "":
+		return x.ext, "ext:" + x.ext
+	case x.rec.Agent != "":
+		return "agent:" + x.rec.Agent, x.rec.Agent
+	}
+	return "", ""
+}
+
 func entryExtension(e ring.Entry) string {
 	if e.Target.Kind == call.TargetExtension {
 		return e.Target.Number
@@ -275,12 +289,13 @@ func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error 
 // blind sends the caller to t.To and brings the call back to the
 // transferrer when nobody there takes it within transfer_recall.
 func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
-	if t.To == FeaturePark {
+	if isParkCode(t.To) {
 		return c.park(ctx, x, t)
 	}
 	by, byExt := x.out, x.ext
-	xr := cdr.Transfer{Kind: cdr.Blind, By: byExt, ByLeg: by.ID(), To: t.To, At: time.Now()}
-	c.log.Info("blind transfer", "by", byExt, "to", t.To)
+	byLabel, back := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Blind, By: byLabel, ByLeg: by.ID(), To: t.To, At: time.Now()}
+	c.log.Info("blind transfer", "by", byLabel, "to", t.To)
 	if dest, ok := c.transferDestination(t.To); ok {
 		// A queue, group or menu takes the caller now and keeps them.
 		report(t, call.Normal)
@@ -297,7 +312,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
-		x.rec.TransferBy = byExt
+		x.rec.TransferBy = byLabel
 		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = res.Leg
@@ -333,7 +348,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 	}
 	xr.Recalled = true
 	c.rec.Transfers = append(c.rec.Transfers, xr)
-	return c.recall(ctx, x, byExt)
+	return c.recall(ctx, x, back, byLabel)
 }
 
 // handOff gives the call's other party (x.out) to a new call when the
@@ -431,8 +446,9 @@ func (c *Call) transferEntries(num, byExt string, until time.Duration, o ring.Op
 // transferrer.
 func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 	by, byExt := x.out, x.ext
-	xr := cdr.Transfer{Kind: cdr.Attended, By: byExt, ByLeg: by.ID(), To: num, At: time.Now()}
-	c.log.Info("consult transfer", "by", byExt, "to", num)
+	byLabel, back := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Attended, By: byLabel, ByLeg: by.ID(), To: num, At: time.Now()}
+	c.log.Info("consult transfer", "by", byLabel, "to", num)
 	stopHold := c.ringback(ctx, "")
 	defer stopHold()
 	// The transferrer hears ringback too while num rings; num is shown
@@ -466,7 +482,7 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		xr.Recalled = true
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		stopHold()
-		return c.recall(ctx, x, byExt)
+		return c.recall(ctx, x, back, byLabel)
 	}
 	peer, prec := res.Leg, res.Rec
 	if c.e.Bridger != nil {
@@ -527,21 +543,22 @@ func (c *Call) playTone(ctx context.Context, l call.Leg, k tone.Kind) (stop func
 // recall rings the transferrer's extension again after a blind transfer
 // failed; answered, they hear the busy tone briefly and have the caller
 // back. Not answered: the call is over.
-func (c *Call) recall(ctx context.Context, x *bridged, ext string) error {
+func (c *Call) recall(ctx context.Context, x *bridged, member, label string) error {
 	c.endParty(x, call.Normal)
-	if ring.FindExt(c.snap.Site, ext) == nil {
+	entries := ring.Member(c.avail(), member, 0, c.e.extensionRing(), c.opts(ring.Opts{}))
+	if member == "" || len(entries) == 0 {
 		x.over, x.cause = true, call.NoAnswer
 		return nil
 	}
-	c.log.Info("transfer recall", "ext", ext)
-	res := c.ring(ctx, ring.Member(c.avail(), "ext:"+ext, 0, c.e.extensionRing(), c.opts(ring.Opts{})), "")
+	c.log.Info("transfer recall", "to", label)
+	res := c.ring(ctx, entries, "")
 	if res.Answer == nil {
 		x.over, x.cause = true, res.Cause
 		return nil
 	}
 	c.playDeclined(ctx, res.Leg)
-	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, ext, false
-	x.rec.TransferBy = ext
+	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
+	x.rec.TransferBy = label
 	c.joined(x, res.Entry.Keys)
 	c.peer = res.Leg
 	return nil
@@ -586,7 +603,8 @@ func (c *Call) endParty(x *bridged, cause call.Cause) {
 // attended bridges the caller to the far party of the consult call named
 // by t.Replaces.
 func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
-	xr := cdr.Transfer{Kind: cdr.Attended, By: x.ext, ByLeg: x.out.ID(), At: time.Now()}
+	byLabel, _ := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Attended, By: byLabel, ByLeg: x.out.ID(), At: time.Now()}
 	ctl := c.e.xfers.get(t.Replaces)
 	if ctl == nil || ctl.c == c {
 		c.log.Info("attended transfer: the consult call is not bridged", "leg", t.Replaces)

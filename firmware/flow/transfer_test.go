@@ -555,3 +555,44 @@ func TestTransferToIVRAndOutside(t *testing.T) {
 		}
 	})
 }
+
+// An agent without an extension (janet answers on her mobile) transfers
+// blind and nobody answers: the recall rings her the way she was rung,
+// on her mobile, and the call record names her as the transferrer.
+func TestTransferRecallRingsAgentWithoutExtension(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		s := o.e.Config.Current().Site
+		for i := range s.Agents {
+			if s.Agents[i].ID == "janet" {
+				s.Agents[i].Extension = ""
+			}
+		}
+		const mobile = "+15550001004"
+		o.d.Add(mobile, func() *calltest.Leg { return calltest.NewLeg("janet", calltest.AnswerAfter(time.Second)) })
+		o.d.Add(mobile, func() *calltest.Leg { return calltest.NewLeg("janet-recall", calltest.AnswerAfter(2*time.Second)) })
+		o.silent("103")
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			janet := xd.phone(mobile, 0)
+			janet.Press("##103#") // a mobile transfers with the in-call code
+			time.Sleep(time.Second)
+			janet.Hangup(call.Normal)
+			time.Sleep(60 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "agent:janet")
+		got := o.d.log()
+		if len(got) != 3 || got[1].Number != "103" || got[2].Number != mobile || got[2].At != got[1].At+30*time.Second {
+			t.Fatalf("dialled %v, want the mobile, 103, then the mobile again 30s later", got)
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != xd.phone(mobile, 1).ID() {
+			t.Fatalf("caller bridged with %v, want the recall leg last", b)
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].By != "agent:janet" || !rec.Transfers[0].Recalled {
+			t.Fatalf("cdr transfers = %+v, want janet's recalled transfer", rec.Transfers)
+		}
+	})
+}
