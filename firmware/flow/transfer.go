@@ -459,8 +459,12 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		o.From.Name = x.Name
 	}
 	o.Codecs = by.Media().Codecs()
+	// The ringing goes on when the transferrer hangs up before num
+	// answers (a transfer completed while ringing, as on other PBXs): the
+	// caller is then connected to whoever answers, and nobody answering
+	// rings the transferrer back. Only the caller hanging up stops it.
 	res := c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: c.transferEntries(num, byExt, c.e.extensionRing(), o),
-		Caller: by, Record: c.addLeg, Wait: &c.bg, Log: c.log})
+		Caller: c.in, Record: c.addLeg, Wait: &c.bg, Log: c.log})
 	stopTone()
 	if res.Answer == nil {
 		cause := res.Cause
@@ -485,7 +489,9 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		return c.recall(ctx, x, back, byLabel)
 	}
 	peer, prec := res.Leg, res.Rec
-	if c.e.Bridger != nil {
+	if ended(by) {
+		c.log.Info("consult answered after the transferrer hung up: transfer completed", "to", num)
+	} else if c.e.Bridger != nil {
 		c.e.Bridger.Bridge(ctx, by, peer) // until one of them hangs up, or the caller does
 	}
 	stopHold()
@@ -502,7 +508,7 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = peer, prec, entryExtension(res.Entry), false
-		x.rec.TransferBy = byExt
+		x.rec.TransferBy = byLabel
 		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = peer

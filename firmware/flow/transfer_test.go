@@ -596,3 +596,42 @@ func TestTransferRecallRingsAgentWithoutExtension(t *testing.T) {
 		}
 	})
 }
+
+// Steve starts a consult (*2103#) and hangs up while 103 still rings:
+// the transfer completes while ringing, so the caller is connected to Sue
+// when she answers (no recall, no ringback to Steve's dead leg).
+func TestTransferConsultHangupWhileRinging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(10*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			steve := xd.phone("102", 0)
+			steve.Press("*2103#")
+			time.Sleep(3 * time.Second)
+			steve.Hangup(call.Normal) // 103 is still ringing
+			time.Sleep(20 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		sue := xd.phone("103", 0)
+		if sue == nil {
+			t.Fatal("103 was never rung")
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("caller bridged with %v, want steve then sue", b)
+		}
+		if b := sue.BridgedWith(); len(b) != 1 || b[0] != caller.ID() {
+			t.Fatalf("sue bridged with %v, want only the caller", b)
+		}
+		if got := o.d.log(); len(got) != 2 {
+			t.Fatalf("dialled %v, want 102 and 103 only (no recall)", got)
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].Result != "completed" || rec.Transfers[0].By != "102" {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+	})
+}
