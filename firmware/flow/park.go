@@ -160,14 +160,14 @@ func (c *Call) park(ctx context.Context, x *bridged, t call.Transfer) error {
 	}
 }
 
-// announceSlot says slot to l, digit by digit (there is no "zero" prompt
-// yet: a 0 is a short pause).
+// announceSlot says slot to l, digit by digit ("seven zero one"); a
+// character that is not a digit is a short pause.
 func (c *Call) announceSlot(ctx context.Context, l call.Leg, slot string) {
 	rate := rateOf(l.Media())
 	lang := c.snap.Site.System.Lang()
 	var clips [][]int16
 	for _, d := range slot {
-		if pcm, ok := prompts.Number(lang, int(d-'0'), rate); ok {
+		if pcm, ok := prompts.Digit(lang, int(d-'0'), rate); ok {
 			clips = append(clips, pcm)
 		} else {
 			clips = append(clips, make([]int16, rate/4))
