@@ -97,6 +97,42 @@ func entryExtension(e ring.Entry) string {
 	return ""
 }
 
+// placedCalls are the calls extensions placed, by the caller's leg id,
+// with the number dialled: a REFER with Replaces naming one that is not
+// bridged yet (still ringing) is carried out as a blind transfer to that
+// number.
+type placedCalls struct {
+	mu sync.Mutex // protects m
+	m  map[string]placedCall
+}
+
+type placedCall struct {
+	leg call.Leg
+	to  string
+}
+
+// add registers leg's call to `to`; the returned func removes it.
+func (p *placedCalls) add(leg call.Leg, to string) (remove func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]placedCall{}
+	}
+	p.m[leg.ID()] = placedCall{leg: leg, to: to}
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.m, leg.ID())
+	}
+}
+
+func (p *placedCalls) get(id string) (placedCall, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc, ok := p.m[id]
+	return pc, ok
+}
+
 // bridges finds the bridged call a leg is in, for attended transfers.
 type bridges struct {
 	mu sync.Mutex // protects m
@@ -280,8 +316,7 @@ func report(t call.Transfer, cause call.Cause) {
 // On return x is who the caller is bridged to next, or x.over.
 func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error {
 	if t.Replaces != "" {
-		c.attended(ctx, x, t)
-		return nil
+		return c.attended(ctx, x, t)
 	}
 	return c.blind(ctx, x, t)
 }
@@ -608,14 +643,26 @@ func (c *Call) endParty(x *bridged, cause call.Cause) {
 
 // attended bridges the caller to the far party of the consult call named
 // by t.Replaces.
-func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
+func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) error {
 	byLabel, _ := x.transferrer()
 	xr := cdr.Transfer{Kind: cdr.Attended, By: byLabel, ByLeg: x.out.ID(), At: time.Now()}
 	ctl := c.e.xfers.get(t.Replaces)
+	if ctl == nil {
+		if p, ok := c.e.placed.get(t.Replaces); ok {
+			// A semi-attended transfer: the transferrer pressed transfer
+			// while the consult call still rang (or waited in a queue or
+			// menu). It becomes a blind transfer to the number they
+			// dialled: the consult call ends and that number is called
+			// for the caller, with the blind transfer's recall.
+			c.log.Info("attended transfer to a consult call not answered: a blind transfer to its number", "leg", t.Replaces, "to", p.to)
+			p.leg.Hangup(call.Normal)
+			return c.blind(ctx, x, call.Transfer{To: p.to, Report: t.Report})
+		}
+	}
 	if ctl == nil || ctl.c == c {
 		c.log.Info("attended transfer: the consult call is not bridged", "leg", t.Replaces)
 		report(t, call.NotFound)
-		return
+		return nil
 	}
 	req := takeReq{leg: t.Replaces, into: c.info.CallID, reply: make(chan taken, 1)}
 	timer := time.NewTimer(2 * time.Second)
@@ -629,7 +676,7 @@ func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
 	}
 	if got.leg == nil {
 		report(t, call.NotFound)
-		return
+		return nil
 	}
 	report(t, call.Normal)
 	c.log.Info("attended transfer", "by", x.ext, "joined", got.label, "consult", got.call)
@@ -646,6 +693,7 @@ func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
 	}
 	c.rec.AnsweredBy = got.label
 	c.peer = got.leg
+	return nil
 }
 
 // giveUp hands this call's party that is not r.leg to another call (an

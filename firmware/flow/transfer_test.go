@@ -635,3 +635,58 @@ func TestTransferConsultHangupWhileRinging(t *testing.T) {
 		}
 	})
 }
+
+// A semi-attended transfer: Steve calls Sue (103) to consult and presses
+// transfer while she still rings (REFER with Replaces naming his consult
+// leg). The consult call ends and the caller is sent to 103 as a blind
+// transfer: Sue's phone rings again, for the caller, who is bridged to
+// her when she answers.
+func TestTransferAttendedWhileConsultRings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.silent("103")
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(4*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		consult := calltest.NewLeg("steve-consult", calltest.From("102", "Steve"))
+		var r reports
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(3 * time.Second)
+			o.e.Handle(t.Context(), consult, Inbound{CallID: "consult", From: consult.Remote(), To: "103", Extension: "102"})
+		}()
+		go func() {
+			time.Sleep(6 * time.Second) // 103 rings for the consult
+			xd.phone("102", 0).c <- call.Transfer{Replaces: consult.ID(), Report: r.report}
+			time.Sleep(20 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		wg.Wait()
+		if ended, _, _ := consult.Ended(); !ended {
+			t.Fatal("the consult call is still up")
+		}
+		first, sue := xd.phone("103", 0), xd.phone("103", 1)
+		if sue == nil {
+			t.Fatal("103 was not rung again for the caller")
+		}
+		if ended, _, _ := first.Ended(); !ended {
+			t.Fatal("103's ringing for the consult did not stop")
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("caller bridged with %v, want steve then sue", b)
+		}
+		if codes := r.got(); !slices.Equal(codes, []int{200}) {
+			t.Fatalf("reports = %v, want [200]", codes)
+		}
+		rec := o.cdr.last(t)
+		if rec.CallID == "consult" {
+			t.Fatal("the last CDR is the consult's")
+		}
+		if len(rec.Transfers) != 1 || rec.Transfers[0].To != "103" || rec.Transfers[0].Result != "completed" {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+	})
+}
