@@ -594,6 +594,16 @@ func (c *Call) recall(ctx context.Context, x *bridged, member, label string) err
 	c.log.Info("transfer recall", "to", label)
 	res := c.ring(ctx, entries, "")
 	if res.Answer == nil {
+		// Nobody took the call back: the transferrer's mailbox takes a
+		// message, as it would for a call to their extension.
+		ext, isExt := strings.CutPrefix(member, "ext:")
+		if xt := ring.FindExt(c.snap.Site, ext); isExt && xt != nil {
+			if next, _ := c.afterNoAnswer(ext, xt.Voicemail, res.Cause); next != "" && ctx.Err() == nil && !ended(c.in) {
+				c.log.Info("transfer recall not answered: the transferrer's mailbox", "ext", ext)
+				x.over, x.cause = true, c.run(ctx, next)
+				return nil
+			}
+		}
 		x.over, x.cause = true, res.Cause
 		return nil
 	}
