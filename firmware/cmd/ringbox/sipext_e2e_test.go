@@ -216,6 +216,10 @@ func TestSessionTimers(t *testing.T) {
 	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
 		t.Fatal("phones did not register")
 	}
+	// baresip hangs up when its microphone file ends (30 s): these calls
+	// last a minute and more.
+	writeToneWAV(t, filepath.Join(bob.dir, "mic.wav"), 1200, 100)
+	writeToneWAV(t, filepath.Join(sue.dir, "mic.wav"), 900, 100)
 	start := time.Now()
 	refreshed := startSipp(t, 90*time.Second, box, "-sf", testdata(t, "uac_session_timer.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
 		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25400", "-rtp_echo")
