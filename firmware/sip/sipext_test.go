@@ -229,3 +229,169 @@ func TestSessionTimerOnTheWire(t *testing.T) {
 		t.Errorf("BYE: %d", r.code)
 	}
 }
+
+// farEnd is a hand-driven trunk answering the box's INVITEs on 127.0.0.2.
+type farEnd struct {
+	t    *testing.T
+	c    *net.UDPConn
+	port int
+}
+
+func newFarEnd(t *testing.T) *farEnd {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &farEnd{t: t, c: c, port: c.LocalAddr().(*net.UDPAddr).Port}
+}
+
+// next returns the next request from the box with this method (the
+// source to answer to).
+func (f *farEnd) next(method string) (rawRes, *net.UDPAddr) {
+	f.t.Helper()
+	buf := make([]byte, 8192)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.c.SetReadDeadline(deadline)
+		n, from, err := f.c.ReadFromUDP(buf)
+		if err != nil {
+			f.t.Fatalf("no %s from the box: %v", method, err)
+		}
+		r := parseRaw(string(buf[:n]))
+		if strings.HasPrefix(r.raw, method+" ") {
+			return r, from
+		}
+	}
+}
+
+// answer sends a response to req with extra headers (and the To-tag).
+func (f *farEnd) answer(req rawRes, to *net.UDPAddr, code int, reason, extra, body string) {
+	f.t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, v := range req.hdrs["via"] {
+		fmt.Fprintf(&b, "Via: %s\r\n", v)
+	}
+	toHdr := req.get("To")
+	if !strings.Contains(toHdr, "tag=") {
+		toHdr += ";tag=far1"
+	}
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), toHdr, req.get("Call-ID"), req.get("CSeq"))
+	fmt.Fprintf(&b, "Contact: <sip:far@127.0.0.2:%d>\r\n%s", f.port, extra)
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	if _, err := f.c.WriteToUDP([]byte(b.String()), to); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestOutboundSessionTimer: the box's INVITE to a trunk offers a session
+// timer; a 422 is retried with the trunk's Min-SE; a 2xx making the box
+// the refresher has it refresh with UPDATE (the trunk allows it), and a
+// refresh answered 481 ends the call with session_expired.
+func TestOutboundSessionTimer(t *testing.T) {
+	env := newEnv(t, nil)
+	far := newFarEnd(t)
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: fmt.Sprintf("127.0.0.2:%d", far.port), Prack: site.PrackRequired}}})
+	ctx := context.Background()
+	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142", From: call.Party{Number: "+15551230000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Hangup(call.Normal)
+	inv, src := far.next("INVITE")
+	if inv.get("Session-Expires") != "1800" || inv.get("Min-SE") != "90" || !strings.Contains(inv.get("Supported"), "timer") {
+		t.Errorf("INVITE: Session-Expires %q Min-SE %q Supported %q", inv.get("Session-Expires"), inv.get("Min-SE"), inv.get("Supported"))
+	}
+	if inv.get("Require") != "100rel" {
+		t.Errorf("INVITE to a prack: required trunk: Require %q, want 100rel", inv.get("Require"))
+	}
+	far.answer(inv, src, 422, "Session Interval Too Small", "Min-SE: 3600\r\n", "")
+	inv2, src := far.next("INVITE")
+	if inv2.get("Session-Expires") != "3600" || inv2.get("CSeq") == inv.get("CSeq") {
+		t.Fatalf("INVITE after 422: Session-Expires %q CSeq %q, want 3600 and a new CSeq", inv2.get("Session-Expires"), inv2.get("CSeq"))
+	}
+	far.answer(inv2, src, 200, "OK", "Session-Expires: 3600;refresher=uac\r\nRequire: timer\r\nAllow: INVITE, ACK, BYE, UPDATE\r\n", carrierSDP(0, "PCMU"))
+	far.next("ACK")
+	if err := leg.Answer(ctx); err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	l := leg.(*Leg)
+	if iv, box := l.sessTimer.state(); iv != time.Hour || !box {
+		t.Fatalf("timer %v, box refreshes %v; want 1h, the box", iv, box)
+	}
+	// The refresh, at half the hour; called here rather than waited for
+	// (the timing is TestSessionTimerRefreshesAtHalfTheInterval's).
+	go l.sendRefresh()
+	up, src := far.next("UPDATE")
+	if up.get("Session-Expires") != "3600;refresher=uac" {
+		t.Errorf("refresh UPDATE: Session-Expires %q, want 3600;refresher=uac", up.get("Session-Expires"))
+	}
+	far.answer(up, src, 200, "OK", "Session-Expires: 1800;refresher=uac\r\n", "")
+	waitFor(t, 2*time.Second, "the refreshed interval", func() bool { iv, _ := l.sessTimer.state(); return iv == 1800*time.Second })
+
+	go l.sendRefresh()
+	up, src = far.next("UPDATE")
+	far.answer(up, src, 481, "Call/Transaction Does Not Exist", "", "")
+	bye, src := far.next("BYE")
+	far.answer(bye, src, 200, "OK", "", "")
+	select {
+	case <-leg.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leg did not end after its refresh got 481")
+	}
+	if c := call.CauseOf(leg.Err()); c != call.SessionExpired {
+		t.Errorf("cause %v, want session_expired", c)
+	}
+}
+
+// TestLargeInviteGoesOverTCP: an INVITE to a UDP trunk too large for a
+// datagram (a long caller name) reaches the trunk over TCP (RFC 3261
+// §18.1.1), with its Via and Contact saying so.
+func TestLargeInviteGoesOverTCP(t *testing.T) {
+	env := newEnv(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: fmt.Sprintf("127.0.0.2:%d", port)}}})
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- ""
+			return
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var all []byte
+		buf := make([]byte, 8192)
+		for !strings.Contains(string(all), "\r\n\r\n") {
+			n, err := c.Read(buf)
+			if err != nil {
+				break
+			}
+			all = append(all, buf[:n]...)
+		}
+		got <- string(all)
+	}()
+	leg, err := env.s.Dialer().Dial(context.Background(), call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142",
+		From: call.Party{Number: "+15551230000", Name: strings.Repeat("Long Name ", 120)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Hangup(call.Normal)
+	select {
+	case msg := <-got:
+		if !strings.HasPrefix(msg, "INVITE ") || !strings.Contains(msg, "SIP/2.0/TCP") || !strings.Contains(msg, "transport=tcp") {
+			t.Errorf("over TCP the trunk got:\n%.400s", msg)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatal("the large INVITE never reached the trunk over TCP")
+	}
+}
