@@ -141,10 +141,10 @@ func TestSessionTimerRefreshesAtHalfTheInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var refreshes, expiries atomic.Int32
 		var tm *sessionTimer
-		ok := true
+		var failing atomic.Bool
 		tm = newSessionTimer(func() {
 			refreshes.Add(1)
-			if ok {
+			if !failing.Load() {
 				tm.reset(90*time.Second, true)
 			}
 		}, func() { expiries.Add(1) })
@@ -165,7 +165,7 @@ func TestSessionTimerRefreshesAtHalfTheInterval(t *testing.T) {
 		if refreshes.Load() != 2 || expiries.Load() != 0 {
 			t.Fatalf("at 90 s: %d refreshes, %d expiries; want 2 and 0", refreshes.Load(), expiries.Load())
 		}
-		ok = false // the far end stops answering refreshes
+		failing.Store(true) // the far end stops answering refreshes
 		time.Sleep(45 * time.Second)
 		synctest.Wait()
 		if refreshes.Load() != 3 || expiries.Load() != 0 {
