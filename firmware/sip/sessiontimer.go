@@ -84,18 +84,22 @@ func parseSessionExpires(v string) (sessionExpires, error) {
 }
 
 // headers is what requests and responses share for reading headers.
+// The lookups below walk the header list comparing names without case
+// (full or compact form) instead of sipgo's GetHeader, which lower-cases
+// a copy of every header name it passes: this runs on every INVITE.
 type headers interface {
-	GetHeader(name string) sipgosip.Header
-	GetHeaders(name string) []sipgosip.Header
+	Headers() []sipgosip.Header
+}
+
+func nameIs(h sipgosip.Header, name, compact string) bool {
+	n := h.Name()
+	return strings.EqualFold(n, name) || compact != "" && strings.EqualFold(n, compact)
 }
 
 // headerValue is the first value of a header by its full or compact name.
 func headerValue(m headers, name, compact string) string {
-	if h := m.GetHeader(name); h != nil {
-		return h.Value()
-	}
-	if compact != "" {
-		if h := m.GetHeader(compact); h != nil {
+	for _, h := range m.Headers() {
+		if nameIs(h, name, compact) {
 			return h.Value()
 		}
 	}
@@ -105,17 +109,17 @@ func headerValue(m headers, name, compact string) string {
 // hasOptionTag says whether a Supported or Require header (every one of
 // them, comma lists) names tag.
 func hasOptionTag(m headers, name, compact, tag string) bool {
-	check := func(hs []sipgosip.Header) bool {
-		for _, h := range hs {
-			for t := range strings.SplitSeq(h.Value(), ",") {
-				if strings.EqualFold(strings.TrimSpace(t), tag) {
-					return true
-				}
+	for _, h := range m.Headers() {
+		if !nameIs(h, name, compact) {
+			continue
+		}
+		for t := range strings.SplitSeq(h.Value(), ",") {
+			if strings.EqualFold(strings.TrimSpace(t), tag) {
+				return true
 			}
 		}
-		return false
 	}
-	return check(m.GetHeaders(name)) || (compact != "" && check(m.GetHeaders(compact)))
+	return false
 }
 
 func supports(m headers, tag string) bool {
@@ -124,14 +128,7 @@ func supports(m headers, tag string) bool {
 
 // allows says whether a message's Allow header names method.
 func allows(m headers, method string) bool {
-	for _, h := range m.GetHeaders("Allow") {
-		for t := range strings.SplitSeq(h.Value(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), method) {
-				return true
-			}
-		}
-	}
-	return false
+	return hasOptionTag(m, "Allow", "", method)
 }
 
 // timerOffer is what a dialog-creating INVITE asked for.

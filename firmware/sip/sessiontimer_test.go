@@ -224,3 +224,18 @@ func TestSessionTimerEndsAnUnrefreshedCall(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkInviteTimerAndPrackHeaders is what reading an INVITE's
+// session-timer and 100rel headers adds to each new call.
+func BenchmarkInviteTimerAndPrackHeaders(b *testing.B) {
+	req := inviteWith("Supported", "replaces, 100rel, timer", "Require", "100rel", "Session-Expires", "1800;refresher=uac", "Min-SE", "90")
+	b.ReportAllocs()
+	for b.Loop() {
+		o, err := readTimerOffer(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = negotiateUAS(o)
+		_ = hasOptionTag(req, "Require", "", "100rel")
+	}
+}

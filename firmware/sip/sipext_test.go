@@ -220,6 +220,19 @@ func TestSessionTimerOnTheWire(t *testing.T) {
 	if iv, box := l.sessTimer.state(); iv != 90*time.Second || !box {
 		t.Errorf("after the re-INVITE: %v, box refreshes %v; want 90s, the box", iv, box)
 	}
+	// The box's own refresh, as refresher: this carrier did not allow
+	// UPDATE, so a re-INVITE with the same SDP, ACKed once answered.
+	go l.sendRefresh()
+	ri := u.await("INVITE", "INVITE", 3*time.Second)
+	if ri.get("Session-Expires") != "90;refresher=uac" || !strings.Contains(ri.raw, "m=audio") || !strings.Contains(ri.get("To"), "tag=car") {
+		t.Errorf("the box's refresh re-INVITE:\n%s", ri.raw)
+	}
+	f := &farEnd{t: t, c: u.c, port: u.c.LocalAddr().(*net.UDPAddr).Port}
+	f.answer(ri, u.dst, 200, "OK", "Session-Expires: 90;refresher=uac\r\n", carrierSDP(0, "PCMU"))
+	if ack := u.await("ACK", "ACK", 3*time.Second); ack.get("CSeq") != strings.Replace(ri.get("CSeq"), "INVITE", "ACK", 1) {
+		t.Errorf("ACK of the refresh: CSeq %q for the re-INVITE's %q", ack.get("CSeq"), ri.get("CSeq"))
+	}
+
 	u.send("UPDATE", 5, "st7", to, "Session-Expires: 30\r\n", "")
 	if r := u.await("SIP/2.0", "UPDATE", 3*time.Second); r.code != 422 {
 		t.Errorf("UPDATE with 30 s: %d, want 422", r.code)
