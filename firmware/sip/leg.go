@@ -434,6 +434,12 @@ func (l *Leg) Answer(ctx context.Context) error {
 			return context.Cause(ctx)
 		}
 	}
+	// RFC 3262 §3: no 2xx while a reliable provisional (which may carry
+	// the SDP this 200 repeats) waits for its PRACK. Waited for before
+	// the leg counts as answering, so that a CANCEL meanwhile still ends
+	// it as unanswered.
+	l.relMu.Lock()
+	l.relMu.Unlock() //nolint:staticcheck // SA2001: waiting for the pending one is the point
 	l.mu.Lock()
 	switch l.state {
 	case stateEnded:
@@ -452,10 +458,6 @@ func (l *Leg) Answer(ctx context.Context) error {
 	body := l.sdpLocked()
 	tx := l.tx
 	l.mu.Unlock()
-	// RFC 3262 §3: no 2xx while a reliable provisional (which may carry
-	// the SDP this 200 repeats) waits for its PRACK.
-	l.relMu.Lock()
-	l.relMu.Unlock() //nolint:staticcheck // SA2001: waiting for the pending one is the point
 
 	res := l.response(200, "OK", body)
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))

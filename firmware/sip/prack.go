@@ -161,8 +161,10 @@ func (s *Server) onPrack(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	close(p.acked)
+	// The PRACK's 200 first: released, the INVITE's 200 may follow at
+	// once, and carriers expect them in that order.
 	s.respond(tx, req, 200, "OK")
+	close(p.acked)
 }
 
 // ---- UAC ----
