@@ -117,7 +117,7 @@ func TestLateOfferFromACarrier(t *testing.T) {
 		t.Fatal("bob's phone did not register")
 	}
 	r := startSipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_late_offer.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "5000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25200", "-rtp_echo")
+		"-m", "1", "-d", "6000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25200", "-rtp_echo")
 	if code, out := r.wait(t); code != 0 {
 		t.Fatalf("late-offer call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
@@ -165,7 +165,7 @@ func TestPrackWithACarrierThatRequiresIt(t *testing.T) {
 		_, out := far.wait(t)
 		t.Fatalf("the call through the PRACK trunk was not answered\n%s\n%s", out, a.log())
 	}
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second)
 	bob.command("hangup", "")
 	if code, out := far.wait(t); code != 0 {
 		t.Fatalf("carrier requiring PRACK: sipp exit %d\n%s\n%s", code, out, a.log())
@@ -269,7 +269,7 @@ func TestTrunkOverTCP(t *testing.T) {
 		_, out := far.wait(t)
 		t.Fatalf("the call over TCP was not answered\n%s\n%s", out, a.log())
 	}
-	time.Sleep(4 * time.Second)
+	time.Sleep(6 * time.Second)
 	bob.command("hangup", "")
 	code, out := far.wait(t)
 	if code != 0 {
