@@ -185,14 +185,9 @@ func negotiateUAS(o timerOffer) timerAnswer {
 		a.interval = min(o.se.interval, sessionInterval)
 	}
 	a.interval = max(a.interval, o.minSE, minSE)
-	switch {
-	case o.se.refresher == "uas":
-		a.weRefresh = true
-	case o.se.refresher == "uac":
-		a.weRefresh = !o.supported // a UAC without timer support cannot refresh
-	default:
-		a.weRefresh = !o.supported
-	}
+	// "uac", or nothing said: the UAC, unless it lacks timer support
+	// (a proxy added the header), when it could not refresh.
+	a.weRefresh = o.se.refresher == "uas" || !o.supported
 	return a
 }
 
