@@ -557,7 +557,7 @@ func (c *Call) finish(cause call.Cause) {
 			c.rec.HangupBy = cdr.ByCaller
 		}
 		switch cause {
-		case call.MediaTimeout, call.Shutdown:
+		case call.MediaTimeout, call.Shutdown, call.SessionExpired:
 		default:
 			cause = call.Normal
 			if c.rec.Answer.IsZero() {
