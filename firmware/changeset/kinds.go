@@ -76,6 +76,7 @@ var kinds = []struct {
 	{Kind{"prompts", "Prompts", "prompt", false}, "Prompts"},
 	{Kind{"hold_music", "Hold music", "hold-music class", false}, "HoldMusic"},
 	{Kind{"users", "Users", "user", false}, "Users"},
+	{Kind{"conferences", "Conferences", "conference room", false}, "Conferences"},
 }
 
 // kindIndex maps a kind's key to its place in kinds and its field in site.Site.

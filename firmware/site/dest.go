@@ -18,6 +18,8 @@ const (
 	DestExternal  = "external"
 	DestDISA      = "disa"
 	DestHangup    = "hangup"
+	// DestConference joins a meet-me room (conferences:, by id).
+	DestConference = "conference"
 )
 
 // Dest is a parsed destination: where a call is sent next.
@@ -39,6 +41,7 @@ var destKinds = map[string]bool{
 	DestIVR: true, DestRingGroup: true, DestHunt: true, DestQueue: true,
 	DestAnnounce: true, DestExtension: true, DestAgent: true, DestVoicemail: true,
 	DestExternal: true, DestDISA: false, DestHangup: false,
+	DestConference: true,
 }
 
 // ParseDestination checks the syntax of a destination such as "queue:service",
@@ -51,7 +54,7 @@ func ParseDestination(s string) (Dest, error) {
 	case s == "":
 		return Dest{}, fmt.Errorf("empty destination")
 	case !known:
-		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, disa or hangup)", s)
+		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, conference:ID, disa or hangup)", s)
 	case !takesID && hasID:
 		return Dest{}, fmt.Errorf("bad destination %q: %s takes nothing after it", s, kind)
 	case takesID && id == "":

@@ -32,6 +32,7 @@ type Site struct {
 	Prompts       []Prompt        `yaml:"prompts,omitempty"`
 	HoldMusic     []HoldMusic     `yaml:"hold_music,omitempty"`
 	Users         []User          `yaml:"users,omitempty"`
+	Conferences   []Conference    `yaml:"conferences,omitempty"`
 }
 
 // System holds the installation-wide settings.
@@ -413,4 +414,80 @@ func ParseDuration(s string) (Duration, error) {
 		return 0, fmt.Errorf("bad duration %q: negative", s)
 	}
 	return Duration(d), nil
+}
+
+// Conference is a meet-me conference room (docs/site-file.md): callers
+// dial its number from an extension, or reach it through a
+// conference:ID destination, and talk together.
+type Conference struct {
+	ID string `yaml:"id"`
+	// Number is dialled from extensions to join; "" keeps the room to
+	// conference:ID destinations (IVR options, inbound routes).
+	Number string `yaml:"number,omitempty"`
+	// PIN, when set, is asked before joining; three wrong tries hang up.
+	PIN string `yaml:"pin,omitempty"`
+	// MaxMembers bounds the room (2-50); 0 means 10. A caller finding it
+	// full hears busy tone.
+	MaxMembers int `yaml:"max_members,omitempty"`
+	// Announce is what the others hear when someone joins or leaves:
+	// "tone" (the default: a rising beep in, a falling one out) or "none".
+	Announce string `yaml:"announce,omitempty"`
+	// MuteKey toggles the member's own mute; "" means *6.
+	MuteKey string `yaml:"mute_key,omitempty"`
+}
+
+// Conference announce modes.
+const (
+	AnnounceTone = "tone"
+	AnnounceNone = "none"
+)
+
+// Conference defaults and bounds.
+const (
+	DefaultConferenceMembers = 10
+	MinConferenceMembers     = 2
+	MaxConferenceMembers     = 50
+	DefaultConferenceMuteKey = "*6"
+)
+
+// Members is the room's size limit (max_members, default 10).
+func (c *Conference) Members() int {
+	if c.MaxMembers == 0 {
+		return DefaultConferenceMembers
+	}
+	return c.MaxMembers
+}
+
+// Tones reports whether joins and leaves are announced with tones.
+func (c *Conference) Tones() bool { return c.Announce != AnnounceNone }
+
+// Mute is the key sequence that toggles a member's mute (default *6).
+func (c *Conference) Mute() string {
+	if c.MuteKey == "" {
+		return DefaultConferenceMuteKey
+	}
+	return c.MuteKey
+}
+
+// FindConference returns the room with id, or nil.
+func (s *Site) FindConference(id string) *Conference {
+	for i := range s.Conferences {
+		if s.Conferences[i].ID == id {
+			return &s.Conferences[i]
+		}
+	}
+	return nil
+}
+
+// ConferenceByNumber returns the room dialled as number, or nil.
+func (s *Site) ConferenceByNumber(number string) *Conference {
+	if number == "" {
+		return nil
+	}
+	for i := range s.Conferences {
+		if s.Conferences[i].Number == number {
+			return &s.Conferences[i]
+		}
+	}
+	return nil
 }

@@ -85,6 +85,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.lineList()
 	v.promptList()
 	v.users()
+	v.conferenceList()
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -233,6 +234,10 @@ func (v *validator) dest(path, s string, required bool) {
 		}
 	case DestExternal:
 		v.external(path, d.ID)
+	case DestConference:
+		if v.s.FindConference(d.ID) == nil {
+			v.add(path, "unknown destination %q (no conference with id %q)", s, d.ID)
+		}
 	}
 }
 

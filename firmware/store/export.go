@@ -74,6 +74,11 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		}
 		return e
 	})
+	step("conferences", func() error {
+		var e error
+		st.Conferences, e = exportConferences(ctx, q)
+		return e
+	})
 	step("extensions", func() error {
 		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd, pickup_group
 			FROM extensions ORDER BY pos`, func(r *sql.Rows) error {

@@ -701,6 +701,7 @@ func diffSites(old, next *site.Site) Change {
 	add(diffKind("prompts", old.Prompts, next.Prompts, func(x site.Prompt) string { return x.ID }, false))
 	add(diffKind("hold_music", old.HoldMusic, next.HoldMusic, func(x site.HoldMusic) string { return x.ID }, false))
 	add(diffKind("users", old.Users, next.Users, func(x site.User) string { return x.Login }, false))
+	add(diffKind("conferences", old.Conferences, next.Conferences, func(x site.Conference) string { return x.ID }, false))
 	return ch
 }
 

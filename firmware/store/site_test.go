@@ -108,6 +108,10 @@ func fullSite() *site.Site {
 			{Login: "admin", Role: site.RoleAdmin, Agent: "sue", Password: "admin-password-1", PasswordHash: "ignored-on-import"},
 			{Login: "sue", Role: site.RoleManager, Agent: "sue", Password: "sue-password-1"},
 		},
+		Conferences: []site.Conference{
+			{ID: "sales", Number: "800", PIN: "4321", MaxMembers: 20, Announce: site.AnnounceNone, MuteKey: "#6"},
+			{ID: "all-hands"},
+		},
 	}
 }
 
