@@ -126,6 +126,9 @@ type Engine struct {
 	// Ringer is the box's ringing engine, shared with the ACD; nil: one
 	// with the flow's prompts.
 	Ringer *ring.Ringer
+	// Conferences mixes meet-me rooms and three-way calls (the media
+	// engine); nil: conference: destinations are unavailable.
+	Conferences call.Conferencer
 
 	presOnce sync.Once
 	pres     *presence.Tracker
@@ -137,6 +140,7 @@ type Engine struct {
 	parks    parkLot      // parked calls by slot (park.go)
 	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
 	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
+	rooms    rooms        // meet-me rooms with members (conference.go)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -323,7 +327,8 @@ func (e *Engine) newCall(in call.Leg, info Inbound) *Call {
 	switch {
 	case info.Trunk != "":
 		c.rec.Direction = cdr.Inbound
-	case c.isExtension(info.To), strings.HasPrefix(info.To, "*"):
+	case c.isExtension(info.To), strings.HasPrefix(info.To, "*"),
+		info.Extension != "" && c.snap.Site.ConferenceByNumber(info.To) != nil:
 		c.rec.Direction = cdr.Internal
 	default:
 		c.rec.Direction = cdr.Outbound
@@ -412,6 +417,8 @@ func (c *Call) route(ctx context.Context) call.Cause {
 		c.rec.Path = append(c.rec.Path, "park:"+c.info.To)
 		c.enter("park:" + c.info.To)
 		return c.retrieve(ctx, c.info.To)
+	case c.isConferenceNumber():
+		dest, _ = c.conferenceNumber()
 	case c.info.Extension != "" && strings.HasPrefix(c.info.To, "*"):
 		f, ok := c.e.feature(c.info.To)
 		if !ok {
@@ -513,6 +520,8 @@ func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 		return c.voicemail(ctx, id)
 	case site.DestQueue:
 		return c.queue(ctx, id)
+	case site.DestConference:
+		return c.conference(ctx, id)
 	}
 	c.log.Warn("destination not routable in this firmware", "dest", dest)
 	return "", call.Unavailable

@@ -397,6 +397,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	})
 	fl.Dialer = webrtc.Dialer{Hub: phones, Next: lines.Dialer(sipSrv.Dialer())}
 	fl.Bridger = sipSrv.Dialer() // bridges any legs on media streams, browsers' too
+	fl.Conferences = med         // meet-me rooms and three-way calls mix on the media engine
 	queues := acd.New(acd.Config{
 		Config: cfg, Dialer: fl.Dialer, Ringer: fl.Ringer,
 		Presence: pres, Bus: bus, Store: st, MOH: hub, Logger: log,
