@@ -1,0 +1,112 @@
+package main
+
+// Meet-me conference end to end: the real appliance, three baresip
+// phones (two G.711, one G.722), each sending its own tone. They dial the
+// room's number and its PIN; each must then hear the other two and not
+// itself (the mixer's N-1 mix).
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func conferenceSite(t *testing.T) string {
+	t.Helper()
+	y := `version: 1
+system: {name: E2E, timezone: UTC}
+extensions:
+  - {number: "101", name: Alice, secret: "alice-secret-101"}
+  - {number: "102", name: Bob, secret: "bob-secret-102"}
+  - {number: "103", name: Carol, secret: "carol-secret-103"}
+conferences:
+  - {id: team, number: "800", pin: "4321"}
+`
+	p := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// notHears checks that p does not hear the tone hz in its last seconds.
+func notHears(t *testing.T, p *baresip, hz float64, who string) {
+	t.Helper()
+	got, rate, err := p.received()
+	if err != nil {
+		t.Fatalf("%s: %v", p.user, err)
+	}
+	if share := toneShare(lastSeconds(got, rate, 3), rate, hz); share > 0.1 {
+		t.Errorf("%s hears %s (%.0f Hz share %.2f): the mix sends a member its own voice", p.user, who, hz, share)
+	}
+}
+
+func TestConferenceMeetMe(t *testing.T) {
+	a := startServe(t, serveOpt{site: conferenceSite(t)})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	alice := startBaresip(t, "101", "alice-secret-101", box, 38000, aliceHz)
+	bob := startBaresip(t, "102", "bob-secret-102", box, 38200, bobHz)
+	// Carol's phone speaks G.722 only: the room mixes at 16 kHz for her.
+	carol := startBaresipRate(t, "127.0.0.1", "103",
+		fmt.Sprintf("<sip:103@%s>;auth_pass=carol-secret-103;answermode=auto;regint=300;audio_codecs=G722/16000/1\n", box),
+		38400, carolHz, 16000)
+	for _, p := range []*baresip{alice, bob, carol} {
+		if !p.waitRegistered(10 * time.Second) {
+			t.Fatalf("baresip %s did not register", p.user)
+		}
+	}
+	keys := func(p *baresip, s string) {
+		for _, k := range s {
+			p.command("sndcode", string(k))
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	join := func(p *baresip, pins ...string) {
+		t.Helper()
+		p.command("dial", "sip:800@"+box)
+		if _, ok := p.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+			t.Fatalf("%s: the room did not answer\n%s", p.user, a.log())
+		}
+		time.Sleep(500 * time.Millisecond) // the PIN tone starts
+		for i, pin := range pins {
+			if i > 0 {
+				time.Sleep(3 * time.Second) // "invalid option", then the tone again
+			}
+			keys(p, pin+"#")
+		}
+	}
+	join(alice, "4321")
+	join(bob, "1111", "4321") // a wrong PIN first: asked again
+	join(carol, "4321")
+	time.Sleep(5 * time.Second) // all three talk
+	for _, p := range []*baresip{alice, bob, carol} {
+		if p.countEvents("CALL_CLOSED") > 0 {
+			t.Fatalf("%s's call ended in the room\n%s", p.user, a.log())
+		}
+	}
+	for _, p := range []*baresip{alice, bob, carol} {
+		p.command("hangup", "")
+	}
+	for _, p := range []*baresip{alice, bob, carol} {
+		if _, ok := p.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+			t.Fatalf("%s's call did not close", p.user)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the phones close their recordings
+	if !strings.Contains(a.log(), "conference: wrong pin") {
+		t.Errorf("Bob's wrong PIN was not refused\n%s", a.log())
+	}
+
+	hears(t, alice, bobHz, "Bob")
+	hears(t, alice, carolHz, "Carol")
+	notHears(t, alice, aliceHz, "herself")
+	hears(t, bob, aliceHz, "Alice")
+	hears(t, bob, carolHz, "Carol")
+	notHears(t, bob, bobHz, "himself")
+	hears(t, carol, aliceHz, "Alice")
+	hears(t, carol, bobHz, "Bob")
+	notHears(t, carol, carolHz, "herself")
+}
