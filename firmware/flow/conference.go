@@ -9,6 +9,7 @@ import (
 
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
+	"ringbox/firmware/cdr"
 	"ringbox/firmware/site"
 )
 
@@ -305,4 +306,97 @@ func (b *beepSrc) ReadFrame(f []int16) bool {
 		b.tone++
 	}
 	return true
+}
+
+// FeatureThreeWay, typed by the transferrer while talking to the party of
+// a *2 consultation, merges the held caller into a three-way call.
+const FeatureThreeWay = "*3"
+
+// consultBridge bridges the transferrer (by) and the consulted party
+// until either hangs up or ctx ends; merged when the transferrer typed
+// *3 first (the bridge is then over and the three parties go to a
+// conference).
+func (c *Call) consultBridge(ctx context.Context, by, peer call.Leg) (merged bool) {
+	if c.e.Bridger == nil {
+		return false
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.e.Bridger.Bridge(bctx, by, peer) // until one of them hangs up, or the caller does
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if c.e.Conferences == nil {
+		<-done
+		return false
+	}
+	var last byte
+	digits := by.Media().Digits()
+	for {
+		select {
+		case <-done:
+			return false
+		case d := <-digits:
+			if last == FeatureThreeWay[0] && d.Key == FeatureThreeWay[1] {
+				return true
+			}
+			last = d.Key
+		}
+	}
+}
+
+// threeWay mixes the caller, the transferrer (x.out, by) and the
+// consulted party (peer) until fewer than two of them are left: like
+// desk PBXs, the transferrer hanging up leaves the two others talking,
+// and so does any one of the three. The call's record keeps the consult
+// as an attended transfer whose result is "three-way".
+func (c *Call) threeWay(ctx context.Context, x *bridged, by, peer call.Leg, prec cdr.Leg, xr cdr.Transfer) {
+	c.log.Info("three-way call", "by", x.ext, "with", peer.ID())
+	conf := c.e.Conferences.Conference()
+	defer conf.Close()
+	// The call's context may end with the caller's leg, and the two
+	// others go on without the caller: the members live on a context of
+	// their own, ended when the call is ended by the box (a hang-up from
+	// the dashboard, a shutdown) or fewer than two are left.
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	legs := []call.Leg{c.in, by, peer}
+	left := make(chan call.Leg, len(legs))
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := conf.Join(jctx, l)
+			c.log.Info("three-way: left", "leg", l.ID(), "why", err)
+			left <- l
+		}()
+	}
+	conf.Announce(nil, beeps(joinBeeps...))
+	for n, ctxDone := len(legs), ctx.Done(); n >= 2; {
+		select {
+		case <-left:
+			if n--; n >= 2 {
+				conf.Announce(nil, beeps(leaveBeeps...))
+			}
+		case <-ctxDone:
+			ctxDone = nil
+			if !ended(c.in) {
+				n = 0 // the box ends the call
+			}
+		}
+	}
+	cancel()
+	wg.Wait()
+	peer.Hangup(call.Normal)
+	prec.End, prec.Cause = time.Now(), call.Normal.String()
+	c.addLeg(prec)
+	xr.Result, xr.Leg = "three-way", peer.ID()
+	c.rec.Transfers = append(c.rec.Transfers, xr)
+	c.endParty(x, call.Normal)
+	x.over, x.cause = true, call.Normal
 }

@@ -276,3 +276,58 @@ func (c *cdrs) find(id string) cdr.Record {
 	}
 	return cdr.Record{}
 }
+
+// TestThreeWay: during a *2 consultation Steve types *3: the caller,
+// Steve and Sue are mixed together; Steve hanging up leaves the caller
+// and Sue talking; the caller hanging up then ends it (Sue is hung up),
+// and the record keeps the consult as a three-way transfer.
+func TestThreeWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		f := &fakeConfs{}
+		o.e.Conferences = f
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(2*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		var during, afterSteve fakeConf
+		go func() {
+			time.Sleep(5 * time.Second)
+			steve := xd.phone("102", 0)
+			steve.Press("*2103#")
+			time.Sleep(5 * time.Second)
+			steve.Press("*3")
+			time.Sleep(5 * time.Second)
+			if confs := f.all(); len(confs) == 1 {
+				during = confs[0].snapshot()
+			}
+			steve.Hangup(call.Normal)
+			time.Sleep(5 * time.Second)
+			if confs := f.all(); len(confs) == 1 {
+				afterSteve = confs[0].snapshot()
+			}
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		steve, sue := xd.phone("102", 0), xd.phone("103", 0)
+		if sue == nil {
+			t.Fatal("*2 103 # did not ring Sue")
+		}
+		if len(during.members) != 3 || !slices.Contains(during.members, caller.ID()) ||
+			!slices.Contains(during.members, steve.ID()) || !slices.Contains(during.members, sue.ID()) {
+			t.Fatalf("after *3 members %v, want the caller, steve and sue", during.members)
+		}
+		if len(afterSteve.members) != 2 || slices.Contains(afterSteve.members, steve.ID()) {
+			t.Errorf("after steve hung up members %v, want the caller and sue still together", afterSteve.members)
+		}
+		if ended, _, _ := sue.Ended(); !ended {
+			t.Error("sue's leg still up after the three-way ended")
+		}
+		if s := f.all()[0].snapshot(); !s.closed {
+			t.Error("the three-way's mixer was not closed")
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].Result != "three-way" || rec.Transfers[0].To != "103" || rec.Transfers[0].Leg != sue.ID() {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+	})
+}

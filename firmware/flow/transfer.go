@@ -526,8 +526,10 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 	peer, prec := res.Leg, res.Rec
 	if ended(by) {
 		c.log.Info("consult answered after the transferrer hung up: transfer completed", "to", num)
-	} else if c.e.Bridger != nil {
-		c.e.Bridger.Bridge(ctx, by, peer) // until one of them hangs up, or the caller does
+	} else if c.consultBridge(ctx, by, peer) { // *3: a three-way call (conference.go)
+		stopHold()
+		c.threeWay(ctx, x, by, peer, prec, xr)
+		return nil
 	}
 	stopHold()
 	switch {
