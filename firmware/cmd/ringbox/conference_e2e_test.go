@@ -110,3 +110,47 @@ func TestConferenceMeetMe(t *testing.T) {
 	hears(t, carol, bobHz, "Bob")
 	notHears(t, carol, carolHz, "herself")
 }
+
+// TestThreeWayCall: Alice calls Bob; Bob consults Carol with *2 103 #,
+// then merges the three with *3: each hears the two others. Bob hangs
+// up: Alice and Carol go on talking; Alice hanging up ends it.
+func TestThreeWayCall(t *testing.T) {
+	tc := startTransferCall(t, 38600, "auto")
+	keys := func(p *baresip, s string) {
+		for _, k := range s {
+			p.command("sndcode", string(k))
+			time.Sleep(400 * time.Millisecond)
+		}
+	}
+	keys(tc.bob, "*2103#")
+	if _, ok := tc.carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("*2 103 # did not ring Carol\n%s", tc.a.log())
+	}
+	time.Sleep(2 * time.Second) // Bob and Carol talk; Alice waits
+	keys(tc.bob, "*3")
+	time.Sleep(4 * time.Second) // the three talk
+	tc.bob.command("hangup", "")
+	if _, ok := tc.bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Fatal("Bob's call did not close")
+	}
+	time.Sleep(500 * time.Millisecond) // Bob's phone closes its recording
+	hears(t, tc.bob, aliceHz, "Alice")
+	hears(t, tc.bob, carolHz, "Carol")
+	time.Sleep(4 * time.Second) // Alice and Carol without Bob
+	for _, p := range []*baresip{tc.alice, tc.carol} {
+		if p.countEvents("CALL_CLOSED") > 0 {
+			t.Fatalf("%s's call ended when Bob left the three-way call\n%s", p.user, tc.a.log())
+		}
+	}
+	r := tc.hangupAll(t)
+	if _, ok := tc.carol.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Fatal("Carol's call did not end with the three-way call")
+	}
+	time.Sleep(500 * time.Millisecond)
+	hears(t, tc.alice, carolHz, "Carol")
+	hears(t, tc.carol, aliceHz, "Alice")
+	notHears(t, tc.alice, bobHz, "Bob after he left")
+	if x := r.Transfers[0]; x.Kind != "attended" || x.By != "102" || x.To != "103" || x.Result != "three-way" {
+		t.Errorf("CDR transfer = %+v", x)
+	}
+}
