@@ -161,6 +161,9 @@ func (c *Call) member(ctx context.Context, conf call.Conference, tones bool, mut
 		conf.Announce(nil, beeps(leaveBeeps...))
 	}
 	c.log.Info("conference leave", "caller", c.info.From.Number, "why", err)
+	if call.CauseOf(err) == call.Unavailable {
+		return call.Unavailable // the leg cannot be mixed (an analog line)
+	}
 	return call.Normal
 }
 

@@ -152,7 +152,8 @@ func (m *Mixer) Join(ctx context.Context, l call.Leg) error {
 	u := call.Unwrap(l)
 	st, ok := u.(Streamer)
 	if !ok || st.MediaStream() == nil {
-		return fmt.Errorf("conference: leg %s has no media stream (%T)", l.ID(), u)
+		// An analog line's audio is not on a Stream.
+		return fmt.Errorf("conference: leg %s has no media stream (%T): %w", l.ID(), u, call.Unavailable)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

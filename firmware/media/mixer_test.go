@@ -13,6 +13,8 @@ import (
 	"github.com/gotranspile/g722"
 
 	"ringbox/audio/g711"
+	"ringbox/firmware/call"
+	"ringbox/firmware/call/calltest"
 )
 
 // confPhone is a conference member's phone: it talks a tone of its own
@@ -539,4 +541,22 @@ func BenchmarkMixer10G722(b *testing.B) { benchMixer(b, 10, G722) }
 // dearest case (the mix at 16 kHz, nine members resampled both ways).
 func BenchmarkMixer10Mixed(b *testing.B) {
 	benchMixer(b, 10, G722, PCMU, PCMU, PCMU, PCMU, PCMU, PCMU, PCMU, PCMU, PCMU)
+}
+
+// TestMixerRefusesLegWithoutStream: a leg whose audio is not on a stream
+// (an analog line) is refused as unavailable, not joined into silence.
+func TestMixerRefusesLegWithoutStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEngine(t, Config{})
+		runEngine(t, e)
+		m := e.NewMixer()
+		defer m.Close()
+		err := m.Join(t.Context(), calltest.NewLeg("fxs"))
+		if !errors.Is(err, call.Unavailable) {
+			t.Errorf("Join of a leg without a stream = %v, want unavailable", err)
+		}
+		if m.Len() != 0 {
+			t.Errorf("Len = %d, want 0", m.Len())
+		}
+	})
 }
