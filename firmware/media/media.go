@@ -39,6 +39,13 @@
 // packet it receives, not to the SDP address (phones behind NAT), and drops
 // packets from other sources unless the latched one has been quiet for 2 s.
 //
+// # Conferences
+//
+// A [Mixer] (mixer.go) is one conference: its members' streams are heard
+// (Hear), and one goroutine per conference mixes a 20 ms frame every 20 ms
+// and sends each member the sum of the others in its own codec, at 8 kHz
+// while all are G.711 and at 16 kHz when one is G.722.
+//
 // # Time
 //
 // Playback does not use a timer per stream: every playing stream registers

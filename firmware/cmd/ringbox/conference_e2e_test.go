@@ -40,62 +40,89 @@ func notHears(t *testing.T, p *baresip, hz float64, who string) {
 		t.Fatalf("%s: %v", p.user, err)
 	}
 	if share := toneShare(lastSeconds(got, rate, 3), rate, hz); share > 0.1 {
-		t.Errorf("%s hears %s (%.0f Hz share %.2f): the mix sends a member its own voice", p.user, who, hz, share)
+		t.Errorf("%s hears %s: %.0f Hz share %.2f, want none", p.user, who, hz, share)
 	}
 }
 
-func TestConferenceMeetMe(t *testing.T) {
+// conferenceRoom is the box and three registered phones: Alice and Bob on
+// G.711, Carol on G.722 only (the room mixes at 16 kHz for her).
+type conferenceRoom struct {
+	a                 *appliance
+	box               string
+	alice, bob, carol *baresip
+}
+
+func startConferenceRoom(t *testing.T, rtpBase int) *conferenceRoom {
+	t.Helper()
 	a := startServe(t, serveOpt{site: conferenceSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 38000, aliceHz)
-	bob := startBaresip(t, "102", "bob-secret-102", box, 38200, bobHz)
-	// Carol's phone speaks G.722 only: the room mixes at 16 kHz for her.
-	carol := startBaresipRate(t, "127.0.0.1", "103",
-		fmt.Sprintf("<sip:103@%s>;auth_pass=carol-secret-103;answermode=auto;regint=300;audio_codecs=G722/16000/1\n", box),
-		38400, carolHz, 16000)
-	for _, p := range []*baresip{alice, bob, carol} {
+	r := &conferenceRoom{a: a, box: box,
+		alice: startBaresip(t, "101", "alice-secret-101", box, rtpBase, aliceHz),
+		bob:   startBaresip(t, "102", "bob-secret-102", box, rtpBase+200, bobHz),
+		carol: startBaresipRate(t, "127.0.0.1", "103",
+			fmt.Sprintf("<sip:103@%s>;auth_pass=carol-secret-103;answermode=auto;regint=300;audio_codecs=G722/16000/1\n", box),
+			rtpBase+400, carolHz, 16000),
+	}
+	for _, p := range []*baresip{r.alice, r.bob, r.carol} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)
 		}
 	}
-	keys := func(p *baresip, s string) {
-		for _, k := range s {
-			p.command("sndcode", string(k))
-			time.Sleep(300 * time.Millisecond)
-		}
+	return r
+}
+
+// typeKeys types s on p's keypad.
+func typeKeys(p *baresip, s string) {
+	for _, k := range s {
+		p.command("sndcode", string(k))
+		time.Sleep(300 * time.Millisecond)
 	}
-	join := func(p *baresip, pins ...string) {
-		t.Helper()
-		p.command("dial", "sip:800@"+box)
-		if _, ok := p.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
-			t.Fatalf("%s: the room did not answer\n%s", p.user, a.log())
-		}
-		time.Sleep(500 * time.Millisecond) // the PIN tone starts
-		for i, pin := range pins {
-			if i > 0 {
-				time.Sleep(3 * time.Second) // "invalid option", then the tone again
-			}
-			keys(p, pin+"#")
-		}
+}
+
+// join dials the room and types the PINs given (each after the tone).
+func (r *conferenceRoom) join(t *testing.T, p *baresip, pins ...string) {
+	t.Helper()
+	p.command("dial", "sip:800@"+r.box)
+	if _, ok := p.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+		t.Fatalf("%s: the room did not answer\n%s", p.user, r.a.log())
 	}
-	join(alice, "4321")
-	join(bob, "1111", "4321") // a wrong PIN first: asked again
-	join(carol, "4321")
-	time.Sleep(5 * time.Second) // all three talk
-	for _, p := range []*baresip{alice, bob, carol} {
+	time.Sleep(500 * time.Millisecond) // the PIN tone starts
+	for i, pin := range pins {
+		if i > 0 {
+			time.Sleep(3 * time.Second) // "invalid option", then the tone again
+		}
+		typeKeys(p, pin+"#")
+	}
+}
+
+// hangupAll hangs the three up together and waits for their recordings.
+func (r *conferenceRoom) hangupAll(t *testing.T) {
+	t.Helper()
+	all := []*baresip{r.alice, r.bob, r.carol}
+	for _, p := range all {
 		if p.countEvents("CALL_CLOSED") > 0 {
-			t.Fatalf("%s's call ended in the room\n%s", p.user, a.log())
+			t.Fatalf("%s's call ended in the room\n%s", p.user, r.a.log())
 		}
 	}
-	for _, p := range []*baresip{alice, bob, carol} {
+	for _, p := range all {
 		p.command("hangup", "")
 	}
-	for _, p := range []*baresip{alice, bob, carol} {
+	for _, p := range all {
 		if _, ok := p.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 			t.Fatalf("%s's call did not close", p.user)
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // the phones close their recordings
+}
+
+func TestConferenceMeetMe(t *testing.T) {
+	r := startConferenceRoom(t, 38000)
+	a, alice, bob, carol := r.a, r.alice, r.bob, r.carol
+	r.join(t, alice, "4321")
+	r.join(t, bob, "1111", "4321") // a wrong PIN first: asked again
+	r.join(t, carol, "4321")
+	time.Sleep(5 * time.Second) // all three talk
+	r.hangupAll(t)
 	if !strings.Contains(a.log(), "conference: wrong pin") {
 		t.Errorf("Bob's wrong PIN was not refused\n%s", a.log())
 	}
@@ -116,18 +143,12 @@ func TestConferenceMeetMe(t *testing.T) {
 // up: Alice and Carol go on talking; Alice hanging up ends it.
 func TestThreeWayCall(t *testing.T) {
 	tc := startTransferCall(t, 38600, "auto")
-	keys := func(p *baresip, s string) {
-		for _, k := range s {
-			p.command("sndcode", string(k))
-			time.Sleep(400 * time.Millisecond)
-		}
-	}
-	keys(tc.bob, "*2103#")
+	typeKeys(tc.bob, "*2103#")
 	if _, ok := tc.carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		t.Fatalf("*2 103 # did not ring Carol\n%s", tc.a.log())
 	}
 	time.Sleep(2 * time.Second) // Bob and Carol talk; Alice waits
-	keys(tc.bob, "*3")
+	typeKeys(tc.bob, "*3")
 	time.Sleep(4 * time.Second) // the three talk
 	tc.bob.command("hangup", "")
 	if _, ok := tc.bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
@@ -153,4 +174,23 @@ func TestThreeWayCall(t *testing.T) {
 	if x := r.Transfers[0]; x.Kind != "attended" || x.By != "102" || x.To != "103" || x.Result != "three-way" {
 		t.Errorf("CDR transfer = %+v", x)
 	}
+}
+
+// TestConferenceMute: Carol types the mute key (*6): Alice and Bob no
+// longer hear her, and she still hears them.
+func TestConferenceMute(t *testing.T) {
+	r := startConferenceRoom(t, 39000)
+	r.join(t, r.alice, "4321")
+	r.join(t, r.bob, "4321")
+	r.join(t, r.carol, "4321")
+	time.Sleep(time.Second)
+	typeKeys(r.carol, "*6")
+	time.Sleep(5 * time.Second)
+	r.hangupAll(t)
+	hears(t, r.alice, bobHz, "Bob")
+	notHears(t, r.alice, carolHz, "Carol, muted")
+	hears(t, r.bob, aliceHz, "Alice")
+	notHears(t, r.bob, carolHz, "Carol, muted")
+	hears(t, r.carol, aliceHz, "Alice")
+	hears(t, r.carol, bobHz, "Bob")
 }
