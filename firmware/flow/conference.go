@@ -136,6 +136,8 @@ func (c *Call) conference(ctx context.Context, id string) (string, call.Cause) {
 		return "", call.Busy
 	}
 	defer c.e.rooms.leave(id, rm)
+	// The member is on a call: busy lamps show it, groups skip them.
+	defer c.e.presence().Begin(c.callerKeys()...)()
 	c.log.Info("conference join", "room", id, "caller", c.info.From.Number)
 	c.rec.AnsweredBy = site.DestConference + ":" + id
 	return "", c.member(ctx, rm.conf, r.Tones(), r.Mute())

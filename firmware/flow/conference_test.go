@@ -167,6 +167,9 @@ func TestConferencePIN(t *testing.T) {
 		if ended, _, _ := alice.Ended(); ended {
 			t.Fatal("alice's call ended in the room")
 		}
+		if !o.pres.Busy("ext:101") {
+			t.Error("extension 101 in the room is not busy (its lamp, groups)")
+		}
 
 		o.dialFrom(t, bob, "102", "800")
 		bob.PressAfter(time.Second, "4321#")
@@ -194,6 +197,9 @@ func TestConferencePIN(t *testing.T) {
 		}
 		if !slices.Equal(s.announce, []string{"all", "all", "all"}) {
 			t.Errorf("announces %v, want join, join, leave (none when the last leaves)", s.announce)
+		}
+		if o.pres.Busy("ext:101") {
+			t.Error("extension 101 still busy after leaving the room")
 		}
 		if n := o.e.rooms.members("sales"); n != 0 {
 			t.Errorf("room still counts %d members", n)

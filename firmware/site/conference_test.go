@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -68,4 +69,39 @@ inbound: [{match: "*", to: "conference:all-hands"}]
 	if b.Members() != 10 || !b.Tones() || b.Mute() != "*6" {
 		t.Errorf("defaults: members %d tones %v mute %q, want 10 true *6", b.Members(), b.Tones(), b.Mute())
 	}
+}
+
+// FuzzConferenceFields: whatever a room's fields hold, Parse accepts it
+// or says what is wrong, never crashes; an accepted room has a number of
+// digits, a PIN of at most 16 digits, a size within bounds and a mute key
+// of keypad keys.
+func FuzzConferenceFields(f *testing.F) {
+	f.Add("800", "4321", 10, "tone", "*6")
+	f.Add("101", "", 0, "", "")
+	f.Add("*80", "12a", 1, "loud", "*6x")
+	f.Add("", "00000000000000000", 51, "none", "####")
+	f.Fuzz(func(t *testing.T, number, pin string, max int, announce, mute string) {
+		y := fmt.Sprintf("version: 1\nsystem: {name: X}\nextensions: [{number: \"101\"}]\nconferences: [{id: a, number: %q, pin: %q, max_members: %d, announce: %q, mute_key: %q}]\n",
+			number, pin, max, announce, mute)
+		s, err := Parse([]byte(y), "f.yaml")
+		if err != nil {
+			if _, ok := err.(Errors); !ok && s != nil {
+				t.Fatalf("error %v (%T) with a site", err, err)
+			}
+			return
+		}
+		r := s.Conferences[0]
+		if r.Number != "" && !isDigits(r.Number) || r.Number == "101" {
+			t.Errorf("accepted number %q", r.Number)
+		}
+		if r.PIN != "" && (!isDigits(r.PIN) || len(r.PIN) > 16) {
+			t.Errorf("accepted pin %q", r.PIN)
+		}
+		if m := r.Members(); m < MinConferenceMembers || m > MaxConferenceMembers {
+			t.Errorf("accepted max_members %d", m)
+		}
+		if k := r.Mute(); len(k) > 4 || strings.Trim(k, "0123456789*#") != "" {
+			t.Errorf("accepted mute key %q", k)
+		}
+	})
 }
