@@ -30,12 +30,18 @@ const mixQueue = 3
 // and once every 20 ms one goroutine of its own sums the members' frames
 // and sends each member the sum of the others, encoded in the member's
 // codec on the member's own SSRC, sequence and timestamps (the same
-// sender that Play uses). The mix runs at 8 kHz while every member talks
-// G.711 (no resampling at all) and at 16 kHz as soon as one talks G.722,
-// narrowband members being brought up to 16 kHz and back with
-// audio/resample. Sums are computed in 32 bits and saturated to 16 bits
-// per member, so loud members clip instead of wrapping. Muted members are
-// not added to the sum but still hear.
+// sender that Play uses).
+//
+// Members are summed at their own rate: the G.711 members at 8 kHz, the
+// G.722 ones at 16 kHz. A member hears the others of its rate as they
+// are, and the others of the other rate through one shared conversion
+// per tick (the 16 kHz sum brought down once for all narrowband members,
+// the 8 kHz sum brought up once for all wideband ones, with
+// audio/resample), so a room costs two resamplings a tick at most,
+// however many members it has, and members of one rate hear each other
+// without any filtering. Sums are computed in 32 bits and saturated to
+// 16 bits per member, so loud members clip instead of wrapping. Muted
+// members are not added to the sums but still hear.
 //
 // RFC 4733 events are not mixed: a member's digits stay on its stream
 // (Digits), so routing code can read a mute key while it is a member.
@@ -49,10 +55,17 @@ type Mixer struct {
 	members []*mixMember
 	plays   []*mixPlay
 
-	// The tick goroutine's own buffers.
+	// The tick goroutine's own state.
 	cur      []*mixMember
 	curPlays []*mixPlay
-	sum      [320]int32
+	sum8     [160]int32 // narrowband members, 8 kHz
+	sum16    [320]int32 // wideband members, 16 kHz
+	play8    [160]int32 // announcements to all, at each rate
+	play16   [320]int32
+	wb8      [160]int16 // sum16 brought down, for narrowband members
+	nb16     [320]int16 // sum8 brought up, for wideband members
+	down, up *rateConv
+	bothLast bool // the previous tick had members of both rates
 }
 
 // mixMember is one stream in a conference.
@@ -68,21 +81,19 @@ type mixMember struct {
 	qHead, qLen int
 
 	// Used by the tick goroutine only.
-	p      *player    // encoder and packet for the member's codec
-	out    frameSrc   // what p sends this tick
-	in     [320]int16 // the member's frame at the mix rate
-	mix    [320]int16 // what the member hears at the mix rate
-	up     *rateConv  // 8 kHz member in a 16 kHz mix: its audio up
-	down   *rateConv  // ... and what it hears down
-	lastHz int        // mix rate of the previous tick
+	p   *player    // encoder and packet for the member's codec
+	out frameSrc   // what p sends this tick
+	n   int        // samples a frame at the member's rate this tick
+	in  [320]int16 // the member's frame
+	mix [320]int16 // what the member hears
 }
 
 // mixPlay is an announcement mixed in: to one member, or to all (to nil).
 type mixPlay struct {
-	to  *Stream
-	src call.Source
-	buf [320]int16
-	n   int // samples in buf this tick; 0 when src ended
+	to   *Stream
+	src  call.Source
+	buf  [320]int16 // this tick's frame, 16 kHz
+	live bool       // buf holds a frame; false once src ended
 }
 
 // frameSrc is a call.Source of one frame, set before each read.
@@ -304,10 +315,11 @@ func (mb *mixMember) push(f []int16) {
 	mb.qLen++
 }
 
-// take puts the member's next frame, at the mix rate hz, in mb.in; a
-// member with nothing queued gives silence.
-func (mb *mixMember) take(hz int) {
-	n := hz / 50
+// take puts the member's next frame, mb.n samples, in mb.in; a member
+// with nothing queued gives silence. A frame of the other rate (the
+// member's codec just changed) is converted crudely, once.
+func (mb *mixMember) take() {
+	n := mb.n
 	in := mb.in[:n]
 	var got [320]int16
 	k := 0
@@ -324,12 +336,7 @@ func (mb *mixMember) take(hz int) {
 		clear(in)
 	case k == n:
 		copy(in, got[:k])
-	case k == 160 && n == 320:
-		if mb.up == nil {
-			mb.up = newRateConv(8000, 16000)
-		}
-		mb.up.convert(in, got[:k])
-	default: // 16 kHz audio in an 8 kHz mix: the codec just changed
+	default:
 		for i := range in {
 			in[i] = got[min(i*k/n, k-1)]
 		}
@@ -344,60 +351,105 @@ func (m *Mixer) tick() {
 	m.curPlays = append(m.curPlays[:0], m.plays...)
 	m.mu.Unlock()
 
-	hz := 8000
+	clear(m.sum8[:])
+	clear(m.sum16[:])
+	nb, wb := false, false
 	for _, mb := range m.cur {
-		if mb.s.Codec().Name == "G722" {
-			hz = 16000
-		}
-	}
-	n := hz / 50
-	sum := m.sum[:n]
-	clear(sum)
-	for _, mb := range m.cur {
-		if mb.lastHz != hz {
-			// The mix changed rate: filters' history is of the old one.
-			mb.up.reset()
-			mb.down.reset()
-			mb.lastHz = hz
-		}
-		mb.take(hz)
+		mb.n = frameSamples(mb.s.Codec())
+		mb.take()
+		wide := mb.n == 320
+		nb, wb = nb || !wide, wb || wide
 		if mb.muted.Load() {
 			continue
 		}
-		for i, v := range mb.in[:n] {
-			sum[i] += int32(v)
+		if wide {
+			for i, v := range mb.in[:320] {
+				m.sum16[i] += int32(v)
+			}
+		} else {
+			for i, v := range mb.in[:160] {
+				m.sum8[i] += int32(v)
+			}
 		}
 	}
+
+	clear(m.play8[:])
+	clear(m.play16[:])
 	ended := false
 	for _, p := range m.curPlays {
-		p.read(n)
-		if p.n == 0 {
+		if !p.read() {
 			ended = true
 			continue
 		}
 		if p.to == nil {
-			for i, v := range p.buf[:n] {
-				sum[i] += int32(v)
+			for i, v := range p.buf {
+				m.play16[i] += int32(v)
+			}
+			// Announcements are tones and prompts well below 4 kHz:
+			// the average of each pair is a good enough low-pass.
+			for i := range m.play8 {
+				m.play8[i] += (int32(p.buf[2*i]) + int32(p.buf[2*i+1])) / 2
 			}
 		}
 	}
 	if ended {
 		m.dropEnded()
 	}
+
+	both := nb && wb
+	if both {
+		if m.down == nil {
+			m.down, m.up = newRateConv(16000, 8000), newRateConv(8000, 16000)
+		}
+		if !m.bothLast {
+			// The filters' history is of the last time both rates met.
+			m.down.reset()
+			m.up.reset()
+		}
+		var s16 [320]int16
+		var s8 [160]int16
+		for i, v := range m.sum16 {
+			s16[i] = saturate(v)
+		}
+		for i, v := range m.sum8 {
+			s8[i] = saturate(v)
+		}
+		m.down.convert(m.wb8[:], s16[:])
+		m.up.convert(m.nb16[:], s8[:])
+	}
+	m.bothLast = both
+
 	for _, mb := range m.cur {
 		muted := mb.muted.Load()
-		for i, v := range sum {
-			if !muted {
-				v -= int32(mb.in[i])
-			}
-			for _, p := range m.curPlays {
-				if p.to == mb.s && p.n > 0 {
-					v += int32(p.buf[i])
+		if mb.n == 320 {
+			for i := range 320 {
+				v := m.sum16[i] + m.play16[i]
+				if both {
+					v += int32(m.nb16[i])
 				}
+				if !muted {
+					v -= int32(mb.in[i])
+				}
+				mb.mix[i] = saturate(v)
 			}
-			mb.mix[i] = saturate(v)
+		} else {
+			for i := range 160 {
+				v := m.sum8[i] + m.play8[i]
+				if both {
+					v += int32(m.wb8[i])
+				}
+				if !muted {
+					v -= int32(mb.in[i])
+				}
+				mb.mix[i] = saturate(v)
+			}
 		}
-		mb.send(hz)
+		for _, p := range m.curPlays {
+			if p.to == mb.s && p.live {
+				p.addTo(mb.mix[:mb.n])
+			}
+		}
+		mb.send()
 	}
 }
 
@@ -411,30 +463,31 @@ func saturate(v int32) int16 {
 	return int16(v)
 }
 
-// read takes the announcement's next frame (16 kHz) at n samples a frame.
-func (p *mixPlay) read(n int) {
-	var f [320]int16
-	if !p.src.ReadFrame(f[:]) {
-		p.n = 0
+// read takes the announcement's next frame (16 kHz); false when it ended.
+func (p *mixPlay) read() bool {
+	p.live = p.src.ReadFrame(p.buf[:])
+	return p.live
+}
+
+// addTo mixes this tick's frame into one member's frame (160 or 320
+// samples), saturating.
+func (p *mixPlay) addTo(f []int16) {
+	if len(f) == 320 {
+		for i := range f {
+			f[i] = saturate(int32(f[i]) + int32(p.buf[i]))
+		}
 		return
 	}
-	if n == 320 {
-		copy(p.buf[:], f[:])
-	} else {
-		// Announcements are tones and prompts well below 4 kHz: the
-		// average of each pair is a good enough low-pass.
-		for i := range n {
-			p.buf[i] = int16((int32(f[2*i]) + int32(f[2*i+1])) / 2)
-		}
+	for i := range f {
+		f[i] = saturate(int32(f[i]) + (int32(p.buf[2*i])+int32(p.buf[2*i+1]))/2)
 	}
-	p.n = n
 }
 
 func (m *Mixer) dropEnded() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := 0; i < len(m.plays); {
-		if m.plays[i].n == 0 && m.plays[i].src != nil && containsPlay(m.curPlays, m.plays[i]) {
+		if p := m.plays[i]; !p.live && containsPlay(m.curPlays, p) {
 			m.plays = append(m.plays[:i], m.plays[i+1:]...)
 			continue
 		}
@@ -451,8 +504,8 @@ func containsPlay(ps []*mixPlay, p *mixPlay) bool {
 	return false
 }
 
-// send encodes mb.mix (at hz) in the member's codec and sends it.
-func (mb *mixMember) send(hz int) {
+// send encodes mb.mix in the member's codec and sends it.
+func (mb *mixMember) send() {
 	c := mb.s.Codec()
 	if mb.p == nil || mb.p.codec != c {
 		p, err := mb.s.newPlayer(&mb.out)
@@ -461,25 +514,7 @@ func (mb *mixMember) send(hz int) {
 		}
 		mb.p = p
 	}
-	want := frameSamples(c)
-	n := hz / 50
-	switch {
-	case want == n:
-		mb.out.f = mb.mix[:n]
-	case want == 160: // 8 kHz member in a 16 kHz mix
-		if mb.down == nil {
-			mb.down = newRateConv(16000, 8000)
-		}
-		var f [160]int16
-		mb.down.convert(f[:], mb.mix[:n])
-		copy(mb.mix[:160], f[:])
-		mb.out.f = mb.mix[:160]
-	default: // a G.722 member the mix did not count yet (codec changed)
-		for i := n - 1; i >= 0; i-- {
-			mb.mix[2*i], mb.mix[2*i+1] = mb.mix[i], mb.mix[i]
-		}
-		mb.out.f = mb.mix[:want]
-	}
+	mb.out.f = mb.mix[:mb.n]
 	mb.p.frame()
 }
 
