@@ -43,8 +43,9 @@
 //
 // A [Mixer] (mixer.go) is one conference: its members' streams are heard
 // (Hear), and one goroutine per conference mixes a 20 ms frame every 20 ms
-// and sends each member the sum of the others in its own codec, at 8 kHz
-// while all are G.711 and at 16 kHz when one is G.722.
+// and sends each member the sum of the others in its own codec: G.711
+// members summed at 8 kHz, G.722 ones at 16 kHz, the two sums converted
+// once a tick for the members of the other rate.
 //
 // # Time
 //
