@@ -10,6 +10,7 @@ import (
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
+	"ringbox/firmware/events"
 	"ringbox/firmware/site"
 )
 
@@ -139,7 +140,10 @@ func (c *Call) conference(ctx context.Context, id string) (string, call.Cause) {
 	// The member is on a call: busy lamps show it, groups skip them.
 	defer c.e.presence().Begin(c.callerKeys()...)()
 	c.log.Info("conference join", "room", id, "caller", c.info.From.Number)
-	c.rec.AnsweredBy = site.DestConference + ":" + id
+	label := site.DestConference + ":" + id
+	c.rec.AnsweredBy = label
+	c.setLive(LiveTalking, func(l *LiveCall) { l.Answered, l.AnsweredBy = time.Now(), label })
+	c.e.publish(events.CallAnswered{Call: c.info.CallID, By: label})
 	return "", c.member(ctx, rm.conf, r.Tones(), r.Mute())
 }
 

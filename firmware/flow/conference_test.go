@@ -167,6 +167,9 @@ func TestConferencePIN(t *testing.T) {
 		if ended, _, _ := alice.Ended(); ended {
 			t.Fatal("alice's call ended in the room")
 		}
+		if live := o.e.LiveCalls(); len(live) != 1 || live[0].State != LiveTalking || live[0].AnsweredBy != "conference:sales" {
+			t.Errorf("live calls %+v, want alice talking in conference:sales", live)
+		}
 		if !o.pres.Busy("ext:101") {
 			t.Error("extension 101 in the room is not busy (its lamp, groups)")
 		}
