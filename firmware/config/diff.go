@@ -75,6 +75,7 @@ func Diff(old, new *site.Site) Changes {
 	diffKind(&c, "prompts", old.Prompts, new.Prompts, func(x site.Prompt) string { return x.ID })
 	diffKind(&c, "hold_music", old.HoldMusic, new.HoldMusic, func(x site.HoldMusic) string { return x.ID })
 	diffKind(&c, "users", old.Users, new.Users, func(x site.User) string { return x.Login })
+	diffKind(&c, "conferences", old.Conferences, new.Conferences, func(x site.Conference) string { return x.ID })
 	c.System = !same(reflect.ValueOf(old.System), reflect.ValueOf(new.System))
 	for _, m := range []map[string][]string{c.Added, c.Removed, c.Changed} {
 		for k, v := range m {
