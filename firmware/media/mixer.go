@@ -51,6 +51,8 @@ type Mixer struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the tick goroutine returned
 
+	tickMu sync.Mutex // held by tick, so that remove can wait for it
+
 	mu      sync.Mutex // protects following
 	members []*mixMember
 	plays   []*mixPlay
@@ -208,7 +210,8 @@ func (m *Mixer) JoinStream(ctx context.Context, s *Stream) error {
 	defer stopTimeout()
 	s.arm()
 	// Hear returns when ctx ends (the cancels above) or s closes; it
-	// runs on this goroutine, so a member costs no goroutine of its own.
+	// runs on this goroutine, so a member costs one goroutine besides
+	// the caller's: the timeout watch.
 	return s.Hear(ctx, mb.push)
 }
 
@@ -229,7 +232,13 @@ func afterChan(ch <-chan struct{}, f func()) (stop func()) {
 	return func() { close(quit); <-done }
 }
 
+// remove takes mb out; once it returns, no tick sends to mb's stream
+// any more (the caller may play to it or bridge it at once).
 func (m *Mixer) remove(mb *mixMember) {
+	defer func() {
+		m.tickMu.Lock() // the tick in progress may still hold mb
+		m.tickMu.Unlock()
+	}()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, x := range m.members {
@@ -346,6 +355,8 @@ func (mb *mixMember) take() {
 // tick mixes and sends one 20 ms frame to every member. It must not
 // allocate in the steady state.
 func (m *Mixer) tick() {
+	m.tickMu.Lock()
+	defer m.tickMu.Unlock()
 	m.mu.Lock()
 	m.cur = append(m.cur[:0], m.members...)
 	m.curPlays = append(m.curPlays[:0], m.plays...)

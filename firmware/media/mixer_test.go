@@ -323,6 +323,11 @@ func TestMixerJoinLeave(t *testing.T) {
 		if n := c.m.Len(); n != 2 {
 			t.Errorf("Len after a leave = %d, want 2", n)
 		}
+		sent := len(late.last(time.Hour))
+		time.Sleep(200 * time.Millisecond)
+		if n := len(late.last(time.Hour)); n != sent {
+			t.Errorf("the mixer sent %d samples to a member after its Join returned", n-sent)
+		}
 		time.Sleep(time.Second)
 		checkHears(t, a, []*confPhone{b}, []*confPhone{a, late})
 		checkHears(t, b, []*confPhone{a}, []*confPhone{b, late})
