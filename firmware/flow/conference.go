@@ -168,7 +168,7 @@ func (c *Call) member(ctx context.Context, conf call.Conference, tones bool, mut
 	}
 	c.log.Info("conference leave", "caller", c.info.From.Number, "why", err)
 	if call.CauseOf(err) == call.Unavailable {
-		return call.Unavailable // the leg cannot be mixed (an analog line)
+		return call.Unavailable // the leg's audio is not on a stream the mixer can take
 	}
 	return call.Normal
 }

@@ -165,7 +165,7 @@ func (m *Mixer) Join(ctx context.Context, l call.Leg) error {
 	u := call.Unwrap(l)
 	st, ok := u.(Streamer)
 	if !ok || st.MediaStream() == nil {
-		// An analog line's audio is not on a Stream.
+		// A leg whose audio the box does not anchor cannot be mixed.
 		return fmt.Errorf("conference: leg %s has no media stream (%T): %w", l.ID(), u, call.Unavailable)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)

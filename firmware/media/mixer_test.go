@@ -564,14 +564,14 @@ func BenchmarkMixer10Mixed(b *testing.B) {
 }
 
 // TestMixerRefusesLegWithoutStream: a leg whose audio is not on a stream
-// (an analog line) is refused as unavailable, not joined into silence.
+// is refused as unavailable, not joined into silence.
 func TestMixerRefusesLegWithoutStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEngine(t, Config{})
 		runEngine(t, e)
 		m := e.NewMixer()
 		defer m.Close()
-		err := m.Join(t.Context(), calltest.NewLeg("fxs"))
+		err := m.Join(t.Context(), calltest.NewLeg("no-stream"))
 		if !errors.Is(err, call.Unavailable) {
 			t.Errorf("Join of a leg without a stream = %v, want unavailable", err)
 		}
