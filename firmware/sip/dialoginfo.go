@@ -1,0 +1,219 @@
+package sip
+
+// Busy lamps: the dialog event package (RFC 4235) that phones' BLF keys
+// subscribe to. The box is the notifier for three kinds of resource,
+// named by the Request-URI's user part:
+//
+//	102          extension 102: off idle, blinking while it rings (an
+//	             early dialog, direction recipient, which phones offer to
+//	             pick up), steady while it is on a call or calling
+//	agent-bob    agent bob, as the box's button LED shows them: off
+//	             logged out, steady available, blinking unavailable, in
+//	             wrap-up or offered a call
+//	*45          the subscribing phone's own agent, as agent-ID; the key
+//	             dials *45 when pressed, which logs the agent in or out
+//	queue-sales  queue sales, as the box's queue LED: off nobody waits,
+//	             steady callers wait, blinking past the service level
+//
+// What the lamps show is decided by package presence ([presence.Lamps]);
+// Config.Lamps gives it, [Server.LampChanged] is told when it changes.
+//
+// A ringing extension's dialog carries call-id "pickup-EXT@host" and
+// tags; a phone that picks up by INVITE with Replaces of that dialog is
+// handed to the directed pickup of EXT (inbound.go), like dialling **EXT.
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"strconv"
+	"strings"
+	"time"
+
+	"ringbox/firmware/presence"
+	"ringbox/firmware/site"
+)
+
+const (
+	dialogEvent       = "dialog"
+	dialogContentType = "application/dialog-info+xml"
+	dialogInfoNS      = "urn:ietf:params:xml:ns:dialog-info"
+	// maxDialogSubsPerExt bounds one phone's BLF keys (sidecars included).
+	maxDialogSubsPerExt = 200
+	// agentKeyUser is the user part of the "my agent" key: what the phone
+	// dials when the key is pressed.
+	agentKeyUser = "*45"
+	// pickupCallIDPrefix starts the call-id of a ringing extension's
+	// dialog in dialog-info; INVITE with Replaces of it picks the call up.
+	pickupCallIDPrefix = "pickup-"
+	// directedPickupPrefix is the feature code a Replaces pickup becomes
+	// (flow.FeatureDirectedPickup; docs/features.md).
+	directedPickupPrefix = "**"
+)
+
+// LampSource gives the busy lamp of a resource ("ext:101", "agent:bob",
+// "queue:sales"); *presence.Lamps is one.
+type LampSource interface {
+	Lamp(ctx context.Context, resource string) presence.Lamp
+}
+
+// dialogPackage is the dialog event package, served when Config.Lamps is
+// set.
+var dialogPackage = &eventPackage{
+	name:        dialogEvent,
+	contentType: dialogContentType,
+	maxPerOwner: maxDialogSubsPerExt,
+	resource: func(s *Server, user string, acct Account) (string, int, string) {
+		res, ok := blfResource(s.cfg.Site(), user, acct.Extension)
+		if !ok {
+			return "", 404, "Not Found"
+		}
+		return res, 0, ""
+	},
+	body: func(s *Server, sub *subscription, version uint32) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), lampTimeout)
+		defer cancel()
+		lamp := s.cfg.Lamps.Lamp(ctx, sub.resource)
+		return dialogInfo(sub.resource, sub.localURI.String(), s.host, lamp, version)
+	},
+}
+
+// lampTimeout bounds asking the ACD for an agent's or a queue's lamp.
+const lampTimeout = 2 * time.Second
+
+func (s *Server) eventPackages() []*eventPackage {
+	pkgs := []*eventPackage{mwiPackage}
+	if s.cfg.Lamps != nil {
+		pkgs = append(pkgs, dialogPackage)
+	}
+	return pkgs
+}
+
+// LampChanged sends the lamp of resource ("ext:101", "agent:bob",
+// "queue:sales") to every phone watching it. It returns at once.
+func (s *Server) LampChanged(resource string) {
+	s.subs.notifyResource(dialogPackage, resource)
+}
+
+// blfResource resolves the user part a BLF key subscribes to into the
+// resource it watches, for a phone of extension own.
+func blfResource(st *site.Site, user, own string) (string, bool) {
+	switch {
+	case user == agentKeyUser:
+		for _, a := range st.Agents {
+			if a.Extension != "" && a.Extension == own {
+				return presence.AgentResource + a.ID, true
+			}
+		}
+		return "", false
+	case strings.HasPrefix(user, "agent-"):
+		id := strings.TrimPrefix(user, "agent-")
+		for _, a := range st.Agents {
+			if a.ID == id {
+				return presence.AgentResource + id, true
+			}
+		}
+		return "", false
+	case strings.HasPrefix(user, "queue-"):
+		id := strings.TrimPrefix(user, "queue-")
+		for _, q := range st.Queues {
+			if q.ID == id {
+				return presence.QueueResource + id, true
+			}
+		}
+		return "", false
+	}
+	for _, x := range st.Extensions {
+		if x.Number == user {
+			return presence.ExtResource + user, true
+		}
+	}
+	return "", false
+}
+
+// The dialog-info document (RFC 4235 §4.1).
+type xmlDialogInfo struct {
+	XMLName xml.Name    `xml:"urn:ietf:params:xml:ns:dialog-info dialog-info"`
+	Version uint32      `xml:"version,attr"`
+	State   string      `xml:"state,attr"` // full | partial
+	Entity  string      `xml:"entity,attr"`
+	Dialogs []xmlDialog `xml:"dialog"`
+}
+
+type xmlDialog struct {
+	ID        string       `xml:"id,attr"`
+	CallID    string       `xml:"call-id,attr,omitempty"`
+	LocalTag  string       `xml:"local-tag,attr,omitempty"`
+	RemoteTag string       `xml:"remote-tag,attr,omitempty"`
+	Direction string       `xml:"direction,attr,omitempty"` // initiator | recipient
+	State     string       `xml:"state"`                    // trying | proceeding | early | confirmed | terminated
+	Local     *xmlDialogEP `xml:"local,omitempty"`
+	Remote    *xmlDialogEP `xml:"remote,omitempty"`
+}
+
+type xmlDialogEP struct {
+	Identity string     `xml:"identity"`
+	Target   *xmlTarget `xml:"target,omitempty"`
+}
+
+type xmlTarget struct {
+	URI string `xml:"uri,attr"`
+}
+
+// dialogInfo is the full-state dialog-info body of resource's lamp.
+// entity is the URI the phone subscribed to; host makes the pickup
+// call-id. Every state has one dialog, so that phones that keep the last
+// dialog's state (a common way to read "full") see it end: off is
+// terminated, as Asterisk and FreeSWITCH send.
+//
+// Agents and queues blink with an early dialog of direction initiator: a
+// phone offers pickup only for recipient ones, and an agent's key pressed
+// while blinking must dial *45, not a pickup code.
+func dialogInfo(resource, entity, host string, l presence.Lamp, version uint32) []byte {
+	kind, id, _ := strings.Cut(resource, ":")
+	d := xmlDialog{ID: id, State: "terminated"}
+	switch l {
+	case presence.LampBusy:
+		d.State = "confirmed"
+	case presence.LampRinging:
+		d.State, d.Direction = "early", "initiator"
+		if kind+":" == presence.ExtResource {
+			d.Direction = "recipient"
+			d.CallID = pickupCallIDPrefix + id + "@" + host
+			d.LocalTag, d.RemoteTag = "ringing"+id, "caller"+id
+			d.Local = &xmlDialogEP{Identity: entity, Target: &xmlTarget{URI: entity}}
+		}
+	}
+	doc := xmlDialogInfo{Version: version, State: "full", Entity: entity, Dialogs: []xmlDialog{d}}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	enc.Indent("", " ")
+	if err := enc.Encode(doc); err != nil {
+		// Only strings and numbers: encoding cannot fail.
+		panic("dialog-info: " + err.Error())
+	}
+	b.WriteString("\n")
+	return b.Bytes()
+}
+
+// pickupTarget is the extension whose ringing an INVITE's Replaces header
+// names, when it names a dialog-info pickup dialog (dialogInfo): the
+// phone picks that extension's call up. RFC 3891: Replaces: call-id
+// *(;to-tag=x / ;from-tag=y / ;early-only).
+func pickupTarget(replaces, host string) (string, bool) {
+	callID, _, _ := strings.Cut(replaces, ";")
+	callID = strings.TrimSpace(callID)
+	rest, ok := strings.CutPrefix(callID, pickupCallIDPrefix)
+	if !ok {
+		return "", false
+	}
+	ext, h, ok := strings.Cut(rest, "@")
+	if !ok || ext == "" || !strings.EqualFold(h, host) {
+		return "", false
+	}
+	if _, err := strconv.ParseUint(ext, 10, 64); err != nil || len(ext) > 16 {
+		return "", false
+	}
+	return ext, true
+}
