@@ -93,6 +93,76 @@ func receivedNotifies(t *testing.T, path string) []lampNotify {
 	return out
 }
 
+// blfKey is a SIPp phone's BLF key subscribed to one resource
+// (uac_blf_subscribe.xml): it runs until the lamp has been early,
+// confirmed and terminated in that order, then unsubscribes.
+type blfKey struct {
+	a    *appliance
+	msgs string
+	done chan blfResult
+}
+
+type blfResult struct {
+	code int
+	out  string
+}
+
+// startBLFKey subscribes ext's phone (SIPp, with ext's digest
+// credentials) to user's lamp, and returns once the box took it.
+func startBLFKey(t *testing.T, a *appliance, user, ext, secret string) *blfKey {
+	t.Helper()
+	k := &blfKey{a: a, msgs: filepath.Join(t.TempDir(), "blf_messages.log"), done: make(chan blfResult, 1)}
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	scen, port := testdata(t, "uac_blf_subscribe.xml"), freePort(t)
+	n := strings.Count(a.log(), "subscribed")
+	go func() {
+		code, out := sipp(t, 90*time.Second, box, "-sf", scen, "-s", user,
+			"-set", "watcher", ext, "-au", ext, "-ap", secret, "-m", "1",
+			"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-trace_msg", "-message_file", k.msgs)
+		k.done <- blfResult{code, out}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.Count(a.log(), "subscribed") == n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the BLF SUBSCRIBE to %s was not taken\n%s", user, a.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the first NOTIFY
+	return k
+}
+
+// wait waits for SIPp to finish and returns the NOTIFYs it received.
+func (k *blfKey) wait(t *testing.T) []lampNotify {
+	t.Helper()
+	var r blfResult
+	select {
+	case r = <-k.done:
+	case <-time.After(100 * time.Second):
+		t.Fatal("SIPp never finished")
+	}
+	if r.code != 0 {
+		t.Fatalf("SIPp BLF key: exit %d\n%s\n%s", r.code, r.out, k.a.log())
+	}
+	return receivedNotifies(t, k.msgs)
+}
+
+// lampStates is what the lamp showed, in order, repeats collapsed; it
+// checks the versions go up by one per NOTIFY.
+func lampStates(t *testing.T, got []lampNotify) []string {
+	t.Helper()
+	var seq []string
+	for i, n := range got {
+		if n.version != i {
+			t.Errorf("NOTIFY %d has version %d, want %d (one more per NOTIFY)", i, n.version, i)
+		}
+		if len(seq) == 0 || seq[len(seq)-1] != n.state {
+			seq = append(seq, n.state)
+		}
+	}
+	return seq
+}
+
 func TestBLFLampFollowsCall(t *testing.T) {
 	a := startServe(t, serveOpt{site: blfSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
@@ -105,23 +175,7 @@ func TestBLFLampFollowsCall(t *testing.T) {
 	}
 
 	// Carol's phone (SIPp) watches 102 with its BLF key.
-	msgs := filepath.Join(t.TempDir(), "blf_messages.log")
-	type result struct {
-		code int
-		out  string
-	}
-	done := make(chan result, 1)
-	sippPort := freePort(t)
-	go func() {
-		code, out := sipp(t, 90*time.Second, box, "-sf", testdata(t, "uac_blf_subscribe.xml"), "-s", "102",
-			"-set", "watcher", "103", "-au", "103", "-ap", "carol-blf-secret-103", "-m", "1",
-			"-i", "127.0.0.1", "-p", fmt.Sprint(sippPort), "-trace_msg", "-message_file", msgs)
-		done <- result{code, out}
-	}()
-	if !a.waitLog("subscribed", 15*time.Second) {
-		t.Fatalf("the BLF SUBSCRIBE was not taken\n%s", a.log())
-	}
-	time.Sleep(500 * time.Millisecond)
+	lamp := startBLFKey(t, a, "102", "103", "carol-blf-secret-103")
 
 	alice.command("dial", "sip:102@"+box)
 	if _, ok := bob.waitEvent("CALL_INCOMING", 10*time.Second); !ok {
@@ -138,35 +192,69 @@ func TestBLFLampFollowsCall(t *testing.T) {
 		t.Fatalf("the call did not end\n%s", a.log())
 	}
 
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(100 * time.Second):
-		t.Fatal("SIPp never finished")
-	}
-	if r.code != 0 {
-		t.Fatalf("SIPp BLF subscriber: exit %d\n%s\n%s", r.code, r.out, a.log())
-	}
-	got := receivedNotifies(t, msgs)
-	// Collapse repeats (a NOTIFY may be resent with the same state); what
-	// the lamp showed, in order:
-	var seq []string
-	for i, n := range got {
-		if n.version != i {
-			t.Errorf("NOTIFY %d has version %d, want %d (one more per NOTIFY)", i, n.version, i)
-		}
+	got := lamp.wait(t)
+	t.Logf("NOTIFYs: %+v", got)
+	for _, n := range got {
 		if n.state == "early" && (n.direction != "recipient" || !strings.HasPrefix(n.callID, "pickup-102@")) {
 			t.Errorf("ringing dialog: direction %q call-id %q; want recipient and the pickup call-id", n.direction, n.callID)
 		}
-		if len(seq) == 0 || seq[len(seq)-1] != n.state {
-			seq = append(seq, n.state)
-		}
 	}
-	t.Logf("NOTIFYs: %+v", got)
-	if want := []string{"terminated", "early", "confirmed", "terminated"}; strings.Join(seq, " ") != strings.Join(want, " ") {
-		t.Errorf("the lamp showed %v, want %v\n%+v", seq, want, got)
+	if seq, want := lampStates(t, got), "terminated early confirmed terminated"; strings.Join(seq, " ") != want {
+		t.Errorf("the lamp showed %v, want %s", seq, want)
 	}
 	if last := got[len(got)-1]; last.subState != "terminated" {
 		t.Errorf("the last NOTIFY's Subscription-State is %q, want terminated (unsubscribed)", last.subState)
+	}
+}
+
+// TestBLFAgentKey: Alice's phone has a key on *45, her agent's lamp. It
+// blinks while she is logged in unavailable, is steady once she is
+// available, and pressing it (the phone dials *45) logs her out: off.
+func TestBLFAgentKey(t *testing.T) {
+	y := `version: 1
+system: {name: BLF agent E2E, timezone: UTC}
+extensions:
+  - {number: "101", name: Alice, secret: "alice-blf-secret-101"}
+agents:
+  - {id: alice, name: Alice, extension: "101"}
+queues:
+  - {id: service, agents: [alice], on_empty: hangup}
+`
+	p := filepath.Join(t.TempDir(), "blf-agent.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startServe(t, serveOpt{site: p})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	admin := a.token("admin")
+	alice := startBaresip(t, "101", "alice-blf-secret-101", box, 39600, aliceHz)
+	if !alice.waitRegistered(10 * time.Second) {
+		t.Fatal("baresip 101 did not register")
+	}
+	lamp := startBLFKey(t, a, "*45", "101", "alice-blf-secret-101")
+	if code, body := a.post("/api/v1/agents/alice/login", admin, `{"unavailable":true,"reason":"coffee"}`); code != 200 {
+		t.Fatalf("log alice in unavailable: %d %s", code, body)
+	}
+	time.Sleep(time.Second)
+	if code, body := a.post("/api/v1/agents/alice/available", admin, "{}"); code != 200 {
+		t.Fatalf("set alice available: %d %s", code, body)
+	}
+	time.Sleep(time.Second)
+	// The key pressed: the phone dials the key's user part.
+	alice.command("dial", "sip:*45@"+box)
+	if _, ok := alice.waitEvent("CALL_CLOSED", 15*time.Second); !ok {
+		t.Fatalf("*45 did not end\n%s", a.log())
+	}
+	got := lamp.wait(t)
+	t.Logf("NOTIFYs: %+v", got)
+	if seq, want := lampStates(t, got), "terminated early confirmed terminated"; strings.Join(seq, " ") != want {
+		t.Errorf("the agent's lamp showed %v, want %s", seq, want)
+	}
+	var info struct {
+		Status string `json:"status"`
+	}
+	a.get("/api/v1/agents/alice", admin, &info)
+	if info.Status != "logged_out" {
+		t.Errorf("after the key was pressed alice is %q, want logged_out", info.Status)
 	}
 }
