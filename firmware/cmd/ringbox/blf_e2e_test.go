@@ -258,3 +258,41 @@ queues:
 		t.Errorf("after the key was pressed alice is %q, want logged_out", info.Status)
 	}
 }
+
+// TestBLFPickupByReplaces: while Bob's phone rings, Carol presses her BLF
+// key for 102 and her phone (SIPp) sends an INVITE with Replaces of the
+// ringing dialog the lamp showed: she gets Alice's call, Bob's phone
+// stops ringing.
+func TestBLFPickupByReplaces(t *testing.T) {
+	a := startServe(t, serveOpt{site: blfSite(t)})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	alice := startBaresip(t, "101", "alice-blf-secret-101", box, 39800, aliceHz)
+	bob := startBaresipMode(t, "102", "bob-blf-secret-102", box, 40000, bobHz, "manual")
+	for _, p := range []*baresip{alice, bob} {
+		if !p.waitRegistered(10 * time.Second) {
+			t.Fatalf("baresip %s did not register", p.user)
+		}
+	}
+	alice.command("dial", "sip:102@"+box)
+	if _, ok := bob.waitEvent("CALL_INCOMING", 10*time.Second); !ok {
+		t.Fatalf("Bob's phone never rang\n%s", a.log())
+	}
+	// The ringing dialog's identifiers as the lamp's NOTIFY carries them
+	// (firmware/sip TestDialogInfo checks the NOTIFY side).
+	replaces := "pickup-102@127.0.0.1;to-tag=caller102;from-tag=ringing102;early-only"
+	code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_replaces.xml"), "-s", "102",
+		"-set", "caller", "103", "-set", "replaces", replaces, "-au", "103", "-ap", "carol-blf-secret-103",
+		"-m", "1", "-d", "2000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "40400")
+	if code != 0 {
+		t.Fatalf("SIPp pickup by Replaces: exit %d\n%s\n%s", code, out, a.log())
+	}
+	if _, ok := alice.waitEvent("CALL_ESTABLISHED", 5*time.Second); !ok {
+		t.Errorf("Alice's call was not answered by the pickup\n%s", a.log())
+	}
+	if _, ok := bob.waitEvent("CALL_CLOSED", 5*time.Second); !ok {
+		t.Errorf("Bob's phone kept ringing after the pickup")
+	}
+	if !a.waitLog("pickup: picked", 2*time.Second) {
+		t.Errorf("the box did not log the pickup\n%s", a.log())
+	}
+}
