@@ -3,7 +3,11 @@
 // so that nobody already on a call (queue or not, desk or mobile) is rung
 // again.
 //
-// Keys are strings: "ext:101", "agent:bob", "mobile:+15550001001".
+// Keys are strings: "ext:101", "agent:bob", "mobile:+15550001001"; the
+// busy lamps also read "ringing:ext:101" and "calling:ext:101".
+//
+// [Lamps] (lamps.go) turns these marks and the ACD's events into what
+// phones' BLF keys show.
 package presence
 
 import (
