@@ -94,8 +94,8 @@ func receivedNotifies(t *testing.T, path string) []lampNotify {
 }
 
 // blfKey is a SIPp phone's BLF key subscribed to one resource
-// (uac_blf_subscribe.xml): it runs until the lamp has been early,
-// confirmed and terminated in that order, then unsubscribes.
+// (uac_blf_subscribe.xml): it runs until the lamp's dialog has been in
+// the three states given, in that order, then unsubscribes.
 type blfKey struct {
 	a    *appliance
 	msgs string
@@ -108,8 +108,9 @@ type blfResult struct {
 }
 
 // startBLFKey subscribes ext's phone (SIPp, with ext's digest
-// credentials) to user's lamp, and returns once the box took it.
-func startBLFKey(t *testing.T, a *appliance, user, ext, secret string) *blfKey {
+// credentials) to user's lamp, and returns once the box took it. The key
+// waits for the lamp to go through states (three dialog states).
+func startBLFKey(t *testing.T, a *appliance, user, ext, secret string, states [3]string) *blfKey {
 	t.Helper()
 	k := &blfKey{a: a, msgs: filepath.Join(t.TempDir(), "blf_messages.log"), done: make(chan blfResult, 1)}
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
@@ -118,6 +119,7 @@ func startBLFKey(t *testing.T, a *appliance, user, ext, secret string) *blfKey {
 	go func() {
 		code, out := sipp(t, 90*time.Second, box, "-sf", scen, "-s", user,
 			"-set", "watcher", ext, "-au", ext, "-ap", secret, "-m", "1",
+			"-set", "first", states[0], "-set", "second", states[1], "-set", "third", states[2],
 			"-i", "127.0.0.1", "-p", fmt.Sprint(port), "-trace_msg", "-message_file", k.msgs)
 		k.done <- blfResult{code, out}
 	}()
@@ -175,7 +177,7 @@ func TestBLFLampFollowsCall(t *testing.T) {
 	}
 
 	// Carol's phone (SIPp) watches 102 with its BLF key.
-	lamp := startBLFKey(t, a, "102", "103", "carol-blf-secret-103")
+	lamp := startBLFKey(t, a, "102", "103", "carol-blf-secret-103", [3]string{"early", "confirmed", "terminated"})
 
 	alice.command("dial", "sip:102@"+box)
 	if _, ok := bob.waitEvent("CALL_INCOMING", 10*time.Second); !ok {
@@ -231,7 +233,7 @@ queues:
 	if !alice.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 101 did not register")
 	}
-	lamp := startBLFKey(t, a, "*45", "101", "alice-blf-secret-101")
+	lamp := startBLFKey(t, a, "*45", "101", "alice-blf-secret-101", [3]string{"early", "confirmed", "terminated"})
 	if code, body := a.post("/api/v1/agents/alice/login", admin, `{"unavailable":true,"reason":"coffee"}`); code != 200 {
 		t.Fatalf("log alice in unavailable: %d %s", code, body)
 	}
@@ -294,5 +296,56 @@ func TestBLFPickupByReplaces(t *testing.T) {
 	}
 	if !a.waitLog("pickup: picked", 2*time.Second) {
 		t.Errorf("the box did not log the pickup\n%s", a.log())
+	}
+}
+
+// TestBLFQueueKey: a key on queue-service is steady while a caller waits,
+// blinks once the caller has waited past the queue's service level, and
+// goes off when the caller leaves, as the box's queue LED.
+func TestBLFQueueKey(t *testing.T) {
+	carrier := freePort(t)
+	y := fmt.Sprintf(`version: 1
+system: {name: BLF queue E2E, timezone: UTC}
+extensions:
+  - {number: "101", name: Bob, secret: "bob-blfq-secret-101"}
+  - {number: "103", name: Carol, secret: "carol-blfq-secret-103"}
+agents:
+  - {id: bob, name: Bob, extension: "101"}
+queues:
+  - {id: service, agents: [bob], agent_ring: 30s, service_level: 3s, on_empty: hangup}
+trunks:
+  - {id: carrier, host: "127.0.0.2:%d", transport: udp}
+inbound:
+  - {match: "+15551230000", to: queue:service}
+`, carrier)
+	p := filepath.Join(t.TempDir(), "blf-queue.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startServe(t, serveOpt{site: p})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	admin := a.token("admin")
+	bob := startBaresipMode(t, "101", "bob-blfq-secret-101", box, 40600, bobHz, "manual") // never answers
+	if !bob.waitRegistered(10 * time.Second) {
+		t.Fatal("baresip 101 did not register")
+	}
+	if code, body := a.post("/api/v1/agents/bob/login", admin, "{}"); code != 200 {
+		t.Fatalf("log bob in: %d %s", code, body)
+	}
+	lamp := startBLFKey(t, a, "queue-service", "103", "carol-blfq-secret-103", [3]string{"confirmed", "early", "terminated"})
+	caller := startBaresipCarrier(t, "127.0.0.2", 40800, pickCallerHz)
+	caller.command("dial", "sip:+15551230000@"+box)
+	if _, ok := bob.waitEvent("CALL_INCOMING", 15*time.Second); !ok {
+		t.Fatalf("the caller never reached the queue\n%s", a.log())
+	}
+	time.Sleep(5 * time.Second) // past the 3 s service level
+	caller.command("hangup", "")
+	if _, ok := caller.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Fatal("the caller's call did not close")
+	}
+	got := lamp.wait(t)
+	t.Logf("NOTIFYs: %+v", got)
+	if seq, want := lampStates(t, got), "terminated confirmed early terminated"; strings.Join(seq, " ") != want {
+		t.Errorf("the queue's lamp showed %v, want %s", seq, want)
 	}
 }
