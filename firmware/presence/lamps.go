@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"ringbox/firmware/events"
@@ -83,6 +84,16 @@ type Lamps struct {
 	// wait (crossing a queue's service level has no event); 0: 1s.
 	QueueTick time.Duration
 	Logger    *slog.Logger
+
+	startOnce sync.Once
+	started   chan struct{}
+}
+
+// Started is closed once Run follows the events: changes before then are
+// not seen.
+func (l *Lamps) Started() <-chan struct{} {
+	l.startOnce.Do(func() { l.started = make(chan struct{}) })
+	return l.started
 }
 
 // Lamp returns resource's lamp now ("ext:101", "agent:bob",
@@ -152,6 +163,8 @@ func (l *Lamps) Run(ctx context.Context) error {
 	}
 	sub := l.Bus.Subscribe(1024, events.Filter("presence.", "agent.", "queue.", "config.changed"))
 	defer sub.Close()
+	l.Started()
+	close(l.started)
 
 	// shown is each resource's lamp as last notified; a resource not in
 	// it is off.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"ringbox/firmware/events"
 	"ringbox/firmware/presence"
 	"ringbox/firmware/sip/digest"
 	"ringbox/firmware/site"
@@ -98,16 +99,18 @@ func (p *benchPhone) final(tb testing.TB) rawRes {
 	}
 }
 
-// BenchmarkBLFFanout200 measures one lamp change reaching 200 phones: from
-// Server.LampChanged (what presence.Lamps calls on a state change) until
-// the 200th phone has read its NOTIFY, over real UDP loopback sockets,
-// one per phone. ns/op is that fan-out time; the target is 100 ms.
-func BenchmarkBLFFanout200(b *testing.B) {
+// blfBench is a server on loopback with 200 phones watching ext:102.
+type blfBench struct {
+	s      *Server
+	got    chan struct{}
+	phones int
+}
+
+func newBLFBench(b *testing.B, lamps LampSource) *blfBench {
 	const phones = 200
 	port := freePort(b, 15000, 19990)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	st := &site.Site{Extensions: []site.Extension{{Number: "102"}}}
-	lamps := &fakeLamps{}
 	s, err := New(Config{
 		ListenAddr: addr,
 		Realm:      testRealm,
@@ -124,39 +127,83 @@ func BenchmarkBLFFanout200(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.Run(ctx) }()
-	defer func() {
+	b.Cleanup(func() {
 		cancel()
 		<-runErr
-	}()
+	})
 	server, _ := net.ResolveUDPAddr("udp", addr)
 	waitUDP(b, server)
 
 	got := make(chan struct{}, phones*4)
-	var all []*benchPhone
 	for i := range phones {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
+		b.Cleanup(func() { c.Close() })
 		p := &benchPhone{conn: c, server: server, ext: fmt.Sprint(2000 + i), res: make(chan rawRes, 4), got: make(chan struct{}, 4)}
 		go p.run()
 		p.subscribe(b, addr, "102")
 		p.got = got // from now on, every phone reports to the one channel
-		all = append(all, p)
 	}
+	return &blfBench{s: s, got: got, phones: phones}
+}
+
+// all waits until every phone has read a NOTIFY.
+func (bb *blfBench) all(b *testing.B) {
+	for range bb.phones {
+		select {
+		case <-bb.got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("a phone got no NOTIFY")
+		}
+	}
+}
+
+// BenchmarkBLFFanout200 measures one lamp change reaching 200 phones: from
+// Server.LampChanged (what presence.Lamps calls on a state change) until
+// the 200th phone has read its NOTIFY, over real UDP loopback sockets,
+// one per phone. ns/op is that fan-out time; the target is 100 ms.
+func BenchmarkBLFFanout200(b *testing.B) {
+	lamps := &fakeLamps{}
+	bb := newBLFBench(b, lamps)
 	lamp := presence.LampOff
-	b.ResetTimer()
 	for b.Loop() {
 		lamp = (lamp + 1) % 3
-		lamps.set(s, "ext:102", lamp)
-		for range phones {
-			select {
-			case <-got:
-			case <-time.After(10 * time.Second):
-				b.Fatal("a phone got no NOTIFY")
-			}
-		}
+		lamps.set(bb.s, "ext:102", lamp)
+		bb.all(b)
+	}
+}
+
+// BenchmarkBLFFanout200FromCall is BenchmarkBLFFanout200 from the call
+// path's side: from the presence mark of extension 102 going on a call
+// (what package flow does when a call is connected), through the event
+// bus and presence.Lamps, to the 200th phone's NOTIFY. Only that change
+// is timed; the lamp going off again (held presence.DefaultSettle) is
+// not.
+func BenchmarkBLFFanout200FromCall(b *testing.B) {
+	bus := events.New()
+	lamps := &presence.Lamps{Bus: bus, Tracker: presence.New(bus)}
+	bb := newBLFBench(b, lamps)
+	lamps.Notify = bb.s.LampChanged
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lamps.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	<-lamps.Started()
+	for b.Loop() {
+		end := lamps.Tracker.Begin("ext:102")
+		bb.all(b)
+		b.StopTimer()
+		end()
+		bb.all(b)
+		b.StartTimer()
 	}
 }
 

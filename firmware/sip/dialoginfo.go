@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ringbox/firmware/presence"
 	"ringbox/firmware/site"
@@ -131,70 +132,68 @@ func blfResource(st *site.Site, user, own string) (string, bool) {
 	return "", false
 }
 
-// The dialog-info document (RFC 4235 §4.1).
-type xmlDialogInfo struct {
-	XMLName xml.Name    `xml:"urn:ietf:params:xml:ns:dialog-info dialog-info"`
-	Version uint32      `xml:"version,attr"`
-	State   string      `xml:"state,attr"` // full | partial
-	Entity  string      `xml:"entity,attr"`
-	Dialogs []xmlDialog `xml:"dialog"`
-}
-
-type xmlDialog struct {
-	ID        string       `xml:"id,attr"`
-	CallID    string       `xml:"call-id,attr,omitempty"`
-	LocalTag  string       `xml:"local-tag,attr,omitempty"`
-	RemoteTag string       `xml:"remote-tag,attr,omitempty"`
-	Direction string       `xml:"direction,attr,omitempty"` // initiator | recipient
-	State     string       `xml:"state"`                    // trying | proceeding | early | confirmed | terminated
-	Local     *xmlDialogEP `xml:"local,omitempty"`
-	Remote    *xmlDialogEP `xml:"remote,omitempty"`
-}
-
-type xmlDialogEP struct {
-	Identity string     `xml:"identity"`
-	Target   *xmlTarget `xml:"target,omitempty"`
-}
-
-type xmlTarget struct {
-	URI string `xml:"uri,attr"`
-}
-
-// dialogInfo is the full-state dialog-info body of resource's lamp.
-// entity is the URI the phone subscribed to; host makes the pickup
-// call-id. Every state has one dialog, so that phones that keep the last
-// dialog's state (a common way to read "full") see it end: off is
-// terminated, as Asterisk and FreeSWITCH send.
+// dialogInfo is the full-state dialog-info body (RFC 4235 §4.1) of
+// resource's lamp. entity is the URI the phone subscribed to; host makes
+// the pickup call-id. Every state has one dialog, so that phones that
+// keep the last dialog's state (a common way to read "full") see it end:
+// off is terminated, as Asterisk and FreeSWITCH send.
 //
 // Agents and queues blink with an early dialog of direction initiator: a
 // phone offers pickup only for recipient ones, and an agent's key pressed
 // while blinking must dial *45, not a pickup code.
+//
+// The document is written by hand, not with encoding/xml: one is built
+// per NOTIFY, 200 of them for a lamp on every phone's sidecar, and
+// reflection was a third of a fan-out's CPU.
 func dialogInfo(resource, entity, host string, l presence.Lamp, version uint32) []byte {
 	kind, id, _ := strings.Cut(resource, ":")
-	d := xmlDialog{ID: id, State: "terminated"}
+	b := make([]byte, 0, 512)
+	b = append(b, xml.Header...)
+	b = append(b, `<dialog-info xmlns="`+dialogInfoNS+`" version="`...)
+	b = strconv.AppendUint(b, uint64(version), 10)
+	b = append(b, `" state="full" entity="`...)
+	b = appendEscaped(b, entity)
+	b = append(b, "\">\n <dialog id=\""...)
+	b = appendEscaped(b, id)
+	b = append(b, '"')
+	state := "terminated"
 	switch l {
 	case presence.LampBusy:
-		d.State = "confirmed"
+		state = "confirmed"
 	case presence.LampRinging:
-		d.State, d.Direction = "early", "initiator"
-		if kind+":" == presence.ExtResource {
-			d.Direction = "recipient"
-			d.CallID = pickupCallIDPrefix + id + "@" + host
-			d.LocalTag, d.RemoteTag = "ringing"+id, "caller"+id
-			d.Local = &xmlDialogEP{Identity: entity, Target: &xmlTarget{URI: entity}}
+		state = "early"
+		if kind+":" != presence.ExtResource {
+			b = append(b, ` direction="initiator"`...)
+			break
 		}
+		b = append(b, ` call-id="`...)
+		b = appendEscaped(b, pickupCallIDPrefix+id+"@"+host)
+		b = append(b, `" local-tag="`...)
+		b = appendEscaped(b, "ringing"+id)
+		b = append(b, `" remote-tag="`...)
+		b = appendEscaped(b, "caller"+id)
+		b = append(b, `" direction="recipient"`...)
 	}
-	doc := xmlDialogInfo{Version: version, State: "full", Entity: entity, Dialogs: []xmlDialog{d}}
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	enc := xml.NewEncoder(&b)
-	enc.Indent("", " ")
-	if err := enc.Encode(doc); err != nil {
-		// Only strings and numbers: encoding cannot fail.
-		panic("dialog-info: " + err.Error())
+	b = append(b, ">\n  <state>"+state+"</state>\n"...)
+	if l == presence.LampRinging && kind+":" == presence.ExtResource {
+		b = append(b, "  <local>\n   <identity>"...)
+		b = appendEscaped(b, entity)
+		b = append(b, "</identity>\n   <target uri=\""...)
+		b = appendEscaped(b, entity)
+		b = append(b, "\"/>\n  </local>\n"...)
 	}
-	b.WriteString("\n")
-	return b.Bytes()
+	b = append(b, " </dialog>\n</dialog-info>\n"...)
+	return b
+}
+
+// appendEscaped appends s escaped for XML text and attribute values.
+func appendEscaped(b []byte, s string) []byte {
+	var w bytes.Buffer
+	if strings.ContainsAny(s, "<>&'\"\r\n\t") || !utf8.ValidString(s) {
+		xml.EscapeText(&w, []byte(s)) // also replaces invalid characters
+		return append(b, w.Bytes()...)
+	}
+	return append(b, s...)
 }
 
 // pickupTarget is the extension whose ringing an INVITE's Replaces header

@@ -411,7 +411,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Queues = queues
 	fl.Agents = queues
 	fl.Features = queues.Features()
-	*lamps = *newLamps(bus, pres, queues, cfg, sipSrv, log) // wiring.go
+	wireLamps(lamps, bus, pres, queues, cfg, sipSrv, log) // wiring.go
 
 	stage("engines wired")
 	set := metrics.NewSet()

@@ -96,39 +96,37 @@ func lampOf(p board.Pattern) presence.Lamp {
 	return presence.LampRinging
 }
 
-// newLamps follows the events that move busy lamps and hands each change
-// to the SIP edge's subscriptions.
-func newLamps(bus *events.Bus, pres *presence.Tracker, queues *acd.Engine, cfg *config.Store, s *sip.Server, log *slog.Logger) *presence.Lamps {
-	return &presence.Lamps{
-		Bus: bus, Tracker: pres, Notify: s.LampChanged, Logger: log,
-		Agent: func(ctx context.Context, id string) (presence.Lamp, error) {
-			info, err := queues.Agent(ctx, id)
-			if err != nil {
-				return presence.LampOff, err
+// wireLamps sets l to follow the events that move busy lamps and hand
+// each change to the SIP edge's subscriptions.
+func wireLamps(l *presence.Lamps, bus *events.Bus, pres *presence.Tracker, queues *acd.Engine, cfg *config.Store, s *sip.Server, log *slog.Logger) {
+	l.Bus, l.Tracker, l.Notify, l.Logger = bus, pres, s.LampChanged, log
+	l.Agent = func(ctx context.Context, id string) (presence.Lamp, error) {
+		info, err := queues.Agent(ctx, id)
+		if err != nil {
+			return presence.LampOff, err
+		}
+		return lampOf(panel.Pattern(info)), nil
+	}
+	l.Queue = func(ctx context.Context, id string) (presence.Lamp, error) {
+		var q *site.Queue
+		st := cfg.Site()
+		for i := range st.Queues {
+			if st.Queues[i].ID == id {
+				q = &st.Queues[i]
 			}
-			return lampOf(panel.Pattern(info)), nil
-		},
-		Queue: func(ctx context.Context, id string) (presence.Lamp, error) {
-			var q *site.Queue
-			st := cfg.Site()
-			for i := range st.Queues {
-				if st.Queues[i].ID == id {
-					q = &st.Queues[i]
-				}
-			}
-			if q == nil {
-				return presence.LampOff, nil
-			}
-			infos, err := queues.Queues(ctx)
-			if err != nil {
-				return presence.LampOff, err
-			}
-			for i := range infos {
-				if infos[i].ID == id {
-					return lampOf(panel.QueuePattern(q, &infos[i])), nil
-				}
-			}
+		}
+		if q == nil {
 			return presence.LampOff, nil
-		},
+		}
+		infos, err := queues.Queues(ctx)
+		if err != nil {
+			return presence.LampOff, err
+		}
+		for i := range infos {
+			if infos[i].ID == id {
+				return lampOf(panel.QueuePattern(q, &infos[i])), nil
+			}
+		}
+		return presence.LampOff, nil
 	}
 }
