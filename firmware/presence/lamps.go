@@ -132,6 +132,15 @@ func (l *Lamps) extLamp(ext string) Lamp {
 	return LampOff
 }
 
+// RingingCaller is who rings extension ext: the caller that has rung it
+// longest (whom a pickup takes), when it rings.
+func (l *Lamps) RingingCaller(ext string) (Caller, bool) {
+	if l.Tracker == nil {
+		return Caller{}, false
+	}
+	return l.Tracker.Caller(RingingExtPrefix + ext)
+}
+
 // extOf is the extension a presence key's lamp is about, if any.
 func extOf(key string) (string, bool) {
 	for _, p := range []string{"ext:", RingingExtPrefix, CallingExtPrefix} {

@@ -161,3 +161,29 @@ func TestLampsAgentAndQueue(t *testing.T) {
 		}
 	})
 }
+
+// A ringing lamp shows the caller that has rung longest, the one a
+// pickup takes.
+func TestRingingCaller(t *testing.T) {
+	l := &Lamps{Tracker: New(nil)}
+	if _, ok := l.RingingCaller("102"); ok {
+		t.Fatal("a caller before anything rings")
+	}
+	endAnn := l.Tracker.BeginCaller(RingingExtPrefix+"102", Caller{Number: "+15551230000", Name: "Ann"})
+	endBob := l.Tracker.BeginCaller(RingingExtPrefix+"102", Caller{Number: "101", Name: "Bob"})
+	if c, _ := l.RingingCaller("102"); c.Name != "Ann" {
+		t.Errorf("two ring 102: caller %+v, want Ann (the first)", c)
+	}
+	if got := l.Lamp(t.Context(), "ext:102"); got != LampRinging {
+		t.Errorf("lamp %v, want ringing", got)
+	}
+	endAnn()
+	endAnn() // twice is once
+	if c, _ := l.RingingCaller("102"); c.Name != "Bob" {
+		t.Errorf("Ann stopped: caller %+v, want Bob", c)
+	}
+	endBob()
+	if c, ok := l.RingingCaller("102"); ok || l.Tracker.Busy(RingingExtPrefix+"102") {
+		t.Errorf("nobody rings: caller %+v and the mark is still there", c)
+	}
+}

@@ -387,7 +387,11 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 		return end(nil, call.CauseOf(err))
 	}
 	if x := ringingExt(e); x != "" && r.Presence != nil {
-		defer r.Presence.Begin(presence.RingingExtPrefix + x)()
+		from := e.Target.From
+		if from.Number == "" {
+			from = req.Call.From
+		}
+		defer r.Presence.BeginCaller(presence.RingingExtPrefix+x, presence.Caller{Number: from.Number, Name: from.Name})()
 	}
 	// The agent's device rings now (a phone that is not registered never
 	// does, and pops nothing up on the agent's page).

@@ -29,7 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	sipgosip "github.com/emiago/sipgo/sip"
 
 	"ringbox/firmware/presence"
 	"ringbox/firmware/site"
@@ -58,6 +59,12 @@ type LampSource interface {
 	Lamp(ctx context.Context, resource string) presence.Lamp
 }
 
+// callerSource is a LampSource that also knows who rings an extension
+// (*presence.Lamps does): the ringing dialog then shows the caller.
+type callerSource interface {
+	RingingCaller(ext string) (presence.Caller, bool)
+}
+
 // dialogPackage is the dialog event package, served when Config.Lamps is
 // set.
 var dialogPackage = &eventPackage{
@@ -75,7 +82,13 @@ var dialogPackage = &eventPackage{
 		ctx, cancel := context.WithTimeout(context.Background(), lampTimeout)
 		defer cancel()
 		lamp := s.cfg.Lamps.Lamp(ctx, sub.resource)
-		return dialogInfo(sub.resource, sub.localURI.String(), s.host, lamp, version)
+		var caller presence.Caller
+		if cs, ok := s.cfg.Lamps.(callerSource); ok && lamp == presence.LampRinging {
+			if ext, isExt := strings.CutPrefix(sub.resource, presence.ExtResource); isExt {
+				caller, _ = cs.RingingCaller(ext)
+			}
+		}
+		return dialogInfo(sub.resource, sub.localURI.String(), s.host, lamp, version, caller)
 	},
 }
 
@@ -134,7 +147,8 @@ func blfResource(st *site.Site, user, own string) (string, bool) {
 
 // dialogInfo is the full-state dialog-info body (RFC 4235 §4.1) of
 // resource's lamp. entity is the URI the phone subscribed to; host makes
-// the pickup call-id. Every state has one dialog, so that phones that
+// the pickup call-id and the caller's URI; caller, when it has a number,
+// is the ringing dialog's remote party (phones show it on the key). Every state has one dialog, so that phones that
 // keep the last dialog's state (a common way to read "full") see it end:
 // off is terminated, as Asterisk and FreeSWITCH send.
 //
@@ -145,7 +159,7 @@ func blfResource(st *site.Site, user, own string) (string, bool) {
 // The document is written by hand, not with encoding/xml: one is built
 // per NOTIFY, 200 of them for a lamp on every phone's sidecar, and
 // reflection was a third of a fan-out's CPU.
-func dialogInfo(resource, entity, host string, l presence.Lamp, version uint32) []byte {
+func dialogInfo(resource, entity, host string, l presence.Lamp, version uint32, caller presence.Caller) []byte {
 	kind, id, _ := strings.Cut(resource, ":")
 	b := make([]byte, 0, 512)
 	b = append(b, xml.Header...)
@@ -181,17 +195,35 @@ func dialogInfo(resource, entity, host string, l presence.Lamp, version uint32) 
 		b = append(b, "</identity>\n   <target uri=\""...)
 		b = appendEscaped(b, entity)
 		b = append(b, "\"/>\n  </local>\n"...)
+		if caller.Number != "" {
+			uri := (&sipgosip.Uri{Scheme: "sip", User: caller.Number, Host: host}).String()
+			b = append(b, "  <remote>\n   <identity"...)
+			if caller.Name != "" {
+				b = append(b, ` display="`...)
+				b = appendEscaped(b, caller.Name)
+				b = append(b, '"')
+			}
+			b = append(b, '>')
+			b = appendEscaped(b, uri)
+			b = append(b, "</identity>\n   <target uri=\""...)
+			b = appendEscaped(b, uri)
+			b = append(b, "\"/>\n  </remote>\n"...)
+		}
 	}
 	b = append(b, " </dialog>\n</dialog-info>\n"...)
 	return b
 }
 
-// appendEscaped appends s escaped for XML text and attribute values.
+// appendEscaped appends s escaped for XML text and attribute values;
+// characters XML cannot carry (control characters, invalid UTF-8) become
+// U+FFFD.
 func appendEscaped(b []byte, s string) []byte {
-	var w bytes.Buffer
-	if strings.ContainsAny(s, "<>&'\"\r\n\t") || !utf8.ValidString(s) {
-		xml.EscapeText(&w, []byte(s)) // also replaces invalid characters
-		return append(b, w.Bytes()...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '<' || c == '>' || c == '&' || c == '\'' || c == '"' {
+			var w bytes.Buffer
+			xml.EscapeText(&w, []byte(s))
+			return append(b, w.Bytes()...)
+		}
 	}
 	return append(b, s...)
 }

@@ -32,13 +32,19 @@ type rfcDialogInfo struct {
 		State     []struct {
 			Value string `xml:",chardata"`
 		} `xml:"state"`
-		Local *struct {
-			Identity string `xml:"identity"`
-			Target   *struct {
-				URI string `xml:"uri,attr"`
-			} `xml:"target"`
-		} `xml:"local"`
+		Local  *rfcParticipant `xml:"local"`
+		Remote *rfcParticipant `xml:"remote"`
 	} `xml:"dialog"`
+}
+
+type rfcParticipant struct {
+	Identity struct {
+		Display string `xml:"display,attr"`
+		URI     string `xml:",chardata"`
+	} `xml:"identity"`
+	Target *struct {
+		URI string `xml:"uri,attr"`
+	} `xml:"target"`
 }
 
 // parseDialogInfo checks body against RFC 4235's structure and returns
@@ -124,7 +130,7 @@ func TestDialogInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body := dialogInfo(tt.resource, "sip:102@pbx", "pbx", tt.lamp, 7)
+			body := dialogInfo(tt.resource, "sip:102@pbx", "pbx", tt.lamp, 7, presence.Caller{Number: "+15551230000", Name: "Ann & Co"})
 			d := parseDialogInfo(t, string(body))
 			if d.State != "full" || d.Entity != "sip:102@pbx" || *d.Version != 7 {
 				t.Errorf("dialog-info state %q entity %q version %d; want full, sip:102@pbx, 7", d.State, d.Entity, *d.Version)
@@ -143,25 +149,32 @@ func TestDialogInfo(t *testing.T) {
 				if ext, ok := pickupTarget(dl.CallID+";to-tag="+dl.RemoteTag+";from-tag="+dl.LocalTag, "pbx"); !ok || ext != "102" {
 					t.Errorf("Replaces of the ringing dialog picks up %q, %v; want 102", ext, ok)
 				}
-				if dl.Local == nil || dl.Local.Identity != "sip:102@pbx" {
+				if dl.Local == nil || dl.Local.Identity.URI != "sip:102@pbx" {
 					t.Errorf("ringing dialog's local identity missing")
 				}
+				if r := dl.Remote; r == nil || r.Identity.URI != "sip:+15551230000@pbx" || r.Identity.Display != "Ann & Co" ||
+					r.Target == nil || r.Target.URI != "sip:+15551230000@pbx" {
+					t.Errorf("ringing dialog's remote party = %+v, want the caller Ann & Co at sip:+15551230000@pbx", r)
+				}
+			} else if dl.Remote != nil {
+				t.Errorf("a %s lamp shows a remote party %+v", tt.name, dl.Remote)
 			}
 		})
 	}
 }
 
 // FuzzDialogInfo: whatever a phone subscribed to (the entity is its
-// Request-URI, escaped by sipgo's printer but not trusted here), the body
-// is well-formed dialog-info.
+// Request-URI, escaped by sipgo's printer but not trusted here) and
+// whoever calls (a caller's number and name come from the network), the
+// body is well-formed dialog-info.
 func FuzzDialogInfo(f *testing.F) {
-	f.Add("sip:102@pbx", "102", uint8(1))
-	f.Add(`sip:"<&>'@pbx`, "a&b<c>", uint8(2))
-	f.Fuzz(func(t *testing.T, entity, id string, lamp uint8) {
+	f.Add("sip:102@pbx", "102", uint8(1), "+1555", "Ann")
+	f.Add(`sip:"<&>'@pbx`, "a&b<c>", uint8(2), "<x>", `"&'`)
+	f.Fuzz(func(t *testing.T, entity, id string, lamp uint8, number, name string) {
 		if !strings.HasPrefix(entity, "sip:") || !utf8Valid(entity) || !utf8Valid(id) {
 			return
 		}
-		body := dialogInfo("ext:"+id, entity, "pbx", presence.Lamp(lamp%3), 0)
+		body := dialogInfo("ext:"+id, entity, "pbx", presence.Lamp(lamp%3), 0, presence.Caller{Number: number, Name: name})
 		var d rfcDialogInfo
 		if err := xml.Unmarshal(body, &d); err != nil {
 			t.Fatalf("not well-formed: %v\n%s", err, body)
@@ -298,6 +311,11 @@ func (f *fakeLamps) set(s *Server, res string, l presence.Lamp) {
 	s.LampChanged(res)
 }
 
+// RingingCaller: every ringing extension is rung by Ann.
+func (f *fakeLamps) RingingCaller(string) (presence.Caller, bool) {
+	return presence.Caller{Number: "1001", Name: "Ann"}, true
+}
+
 func withLamps(l LampSource) envOpt { return func(c *Config) { c.Lamps = l } }
 
 // mustDialog takes the next NOTIFY and checks it is a dialog-info one
@@ -339,7 +357,11 @@ func TestBLFSubscribe(t *testing.T) {
 	}
 
 	lamps.set(env.s, "ext:1002", presence.LampRinging)
-	u.mustDialog("ringing", "early", "recipient", 1)
+	m = u.mustDialog("ringing", "early", "recipient", 1)
+	if d := parseDialogInfo(t, m.body).Dialogs[0]; d.Remote == nil || d.Remote.Identity.Display != "Ann" ||
+		!strings.HasPrefix(d.Remote.Identity.URI, "sip:1001@") {
+		t.Errorf("ringing NOTIFY's remote party = %+v, want Ann at sip:1001@", d.Remote)
+	}
 	lamps.set(env.s, "ext:1002", presence.LampBusy)
 	u.mustDialog("busy", "confirmed", "", 2)
 	lamps.set(env.s, "ext:1003", presence.LampBusy)

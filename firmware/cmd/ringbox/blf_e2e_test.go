@@ -43,6 +43,7 @@ type lampNotify struct {
 	direction string
 	callID    string
 	subState  string
+	remote    string // the ringing dialog's remote identity: "Name <uri>"
 }
 
 // receivedNotifies reads the NOTIFYs SIPp received from its -trace_msg
@@ -78,6 +79,12 @@ func receivedNotifies(t *testing.T, path string) []lampNotify {
 				CallID    string `xml:"call-id,attr"`
 				Direction string `xml:"direction,attr"`
 				State     string `xml:"state"`
+				Remote    struct {
+					Identity struct {
+						Display string `xml:"display,attr"`
+						URI     string `xml:",chardata"`
+					} `xml:"identity"`
+				} `xml:"remote"`
 			} `xml:"dialog"`
 		}
 		if err := xml.Unmarshal([]byte(strings.TrimSpace(body)), &doc); err != nil {
@@ -87,6 +94,9 @@ func receivedNotifies(t *testing.T, path string) []lampNotify {
 		if len(doc.Dialogs) == 1 {
 			d := doc.Dialogs[0]
 			n.state, n.direction, n.callID = d.State, d.Direction, d.CallID
+			if id := d.Remote.Identity; id.URI != "" {
+				n.remote = id.Display + " <" + id.URI + ">"
+			}
 		}
 		out = append(out, n)
 	}
@@ -199,6 +209,9 @@ func TestBLFLampFollowsCall(t *testing.T) {
 	for _, n := range got {
 		if n.state == "early" && (n.direction != "recipient" || !strings.HasPrefix(n.callID, "pickup-102@")) {
 			t.Errorf("ringing dialog: direction %q call-id %q; want recipient and the pickup call-id", n.direction, n.callID)
+		}
+		if n.state == "early" && !strings.HasPrefix(n.remote, "Alice <sip:101@") {
+			t.Errorf("ringing dialog's caller %q, want Alice <sip:101@…>", n.remote)
 		}
 	}
 	if seq, want := lampStates(t, got), "terminated early confirmed terminated"; strings.Join(seq, " ") != want {
