@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	sipgosip "github.com/emiago/sipgo/sip"
+
 	"ringbox/firmware/presence"
 	"ringbox/firmware/site"
 )
@@ -498,6 +500,48 @@ func TestDialogSubscriptionExpiry(t *testing.T) {
 		}
 		if n := live(mwiPackage); n != 1 {
 			t.Errorf("the message-summary subscription (900s) went too")
+		}
+	})
+}
+
+func TestAccepts(t *testing.T) {
+	tests := []struct {
+		accept []string // Accept headers; none: the package's default
+		want   bool
+	}{
+		{nil, true},
+		{[]string{"application/dialog-info+xml"}, true},
+		{[]string{"application/pidf+xml, application/dialog-info+xml;q=0.5"}, true},
+		{[]string{"application/pidf+xml", "Application/Dialog-Info+XML"}, true},
+		{[]string{"application/*"}, true},
+		{[]string{"*/*"}, true},
+		{[]string{"application/pidf+xml"}, false},
+		{[]string{"text/*"}, false},
+	}
+	for _, tt := range tests {
+		if got := accepts(acceptRequest(tt.accept), dialogContentType); got != tt.want {
+			t.Errorf("Accept %q: %v, want %v", tt.accept, got, tt.want)
+		}
+	}
+}
+
+func acceptRequest(accept []string) *sipgosip.Request {
+	req := sipgosip.NewRequest(sipgosip.SUBSCRIBE, sipgosip.Uri{Scheme: "sip", User: "102", Host: "pbx"})
+	for _, a := range accept {
+		req.AppendHeader(sipgosip.NewHeader("Accept", a))
+	}
+	return req
+}
+
+// FuzzAccepts: an Accept header from the network never crashes the
+// check, and naming the type itself is always accepted.
+func FuzzAccepts(f *testing.F) {
+	f.Add("application/dialog-info+xml")
+	f.Add(";;,,/*")
+	f.Fuzz(func(t *testing.T, v string) {
+		accepts(acceptRequest([]string{v}), dialogContentType)
+		if !accepts(acceptRequest([]string{v + "," + dialogContentType}), dialogContentType) {
+			t.Errorf("Accept %q plus the type itself refused", v)
 		}
 	})
 }
