@@ -25,6 +25,7 @@ import (
 	"ringbox/firmware/acd"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
+	"ringbox/firmware/site"
 )
 
 // Agents is the ACD as the panel uses it.
@@ -221,23 +222,28 @@ func QueueLEDs(brd board.Board, cfg *config.Store, infos []acd.QueueInfo) (waiti
 		if q.LED == 0 || l == nil {
 			continue
 		}
-		info := byID[q.ID]
-		if info == nil || len(info.Callers) == 0 {
-			l.Set(board.Off)
-			continue
-		}
-		waiting = true
-		oldest := 0.0
-		for _, c := range info.Callers {
-			oldest = max(oldest, c.Wait)
-		}
-		if time.Duration(oldest*float64(time.Second)) > q.ServiceTarget() {
-			l.Set(board.FastBlink)
-		} else {
-			l.Set(board.On)
-		}
+		p := QueuePattern(q, byID[q.ID])
+		waiting = waiting || p != board.Off
+		l.Set(p)
 	}
 	return waiting
+}
+
+// QueuePattern is what queue q's LED shows (info nil: nobody waits): off
+// while nobody waits, on while callers wait, fast blink once the
+// longest-waiting caller has waited past the service level.
+func QueuePattern(q *site.Queue, info *acd.QueueInfo) board.Pattern {
+	if info == nil || len(info.Callers) == 0 {
+		return board.Off
+	}
+	oldest := 0.0
+	for _, c := range info.Callers {
+		oldest = max(oldest, c.Wait)
+	}
+	if time.Duration(oldest*float64(time.Second)) > q.ServiceTarget() {
+		return board.FastBlink
+	}
+	return board.On
 }
 
 // Pattern is what an agent's LED shows: off logged out, on available,

@@ -256,9 +256,34 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	if info.Extension != "" && info.To != "" {
 		defer e.placed.add(in, info.To)()
 	}
+	defer e.markCalling(in, info.Extension)()
 
 	cause := c.route(ctx)
 	c.finish(cause)
+}
+
+// markCalling marks extension ext as placing a call (busy lamps,
+// presence.CallingExtPrefix) until its leg ends or the returned function
+// is called, whichever is first: a phone that transferred its call away
+// is free again although the call goes on.
+func (e *Engine) markCalling(in call.Leg, ext string) (end func()) {
+	if ext == "" {
+		return func() {}
+	}
+	endMark := e.presence().Begin(presence.CallingExtPrefix + ext)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-in.Done():
+		case <-stop:
+		}
+		endMark()
+	})
+	return func() {
+		close(stop)
+		wg.Wait()
+	}
 }
 
 // Wait returns when every call in progress has written its CDR, or with

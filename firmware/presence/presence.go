@@ -3,7 +3,11 @@
 // so that nobody already on a call (queue or not, desk or mobile) is rung
 // again.
 //
-// Keys are strings: "ext:101", "agent:bob", "mobile:+15550001001".
+// Keys are strings: "ext:101", "agent:bob", "mobile:+15550001001"; the
+// busy lamps also read "ringing:ext:101" and "calling:ext:101".
+//
+// [Lamps] (lamps.go) turns these marks and the ACD's events into what
+// phones' BLF keys show.
 package presence
 
 import (
@@ -16,13 +20,57 @@ import (
 type Tracker struct {
 	bus *events.Bus // may be nil
 
-	mu    sync.Mutex // protects calls
-	calls map[string]int
+	mu      sync.Mutex // protects following
+	calls   map[string]int
+	callers map[string][]*Caller // key -> callers noted by BeginCaller, oldest first
 }
+
+// Caller is who calls, as the rung phone shows them.
+type Caller struct{ Number, Name string }
 
 // New returns a tracker publishing "presence.changed" events on bus (nil:
 // none).
-func New(bus *events.Bus) *Tracker { return &Tracker{bus: bus, calls: map[string]int{}} }
+func New(bus *events.Bus) *Tracker {
+	return &Tracker{bus: bus, calls: map[string]int{}, callers: map[string][]*Caller{}}
+}
+
+// BeginCaller is Begin of one key, noting who calls while it lasts: a
+// ringing phone's busy lamp shows the caller.
+func (t *Tracker) BeginCaller(key string, c Caller) (end func()) {
+	n := &c
+	t.mu.Lock()
+	t.callers[key] = append(t.callers[key], n)
+	t.mu.Unlock()
+	endKey := t.Begin(key)
+	return sync.OnceFunc(func() {
+		t.mu.Lock()
+		cs := t.callers[key]
+		for i := range cs {
+			if cs[i] == n {
+				cs = append(cs[:i:i], cs[i+1:]...)
+				break
+			}
+		}
+		if len(cs) == 0 {
+			delete(t.callers, key)
+		} else {
+			t.callers[key] = cs
+		}
+		t.mu.Unlock()
+		endKey()
+	})
+}
+
+// Caller is the caller noted longest ago for key by BeginCaller and not
+// ended yet.
+func (t *Tracker) Caller(key string) (Caller, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cs := t.callers[key]; len(cs) > 0 {
+		return *cs[0], true
+	}
+	return Caller{}, false
+}
 
 // Begin marks keys as on a call and returns the function that ends it; the
 // function is safe to call more than once.

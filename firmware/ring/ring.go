@@ -38,6 +38,7 @@ import (
 
 	"ringbox/firmware/call"
 	"ringbox/firmware/cdr"
+	"ringbox/firmware/presence"
 )
 
 // DefaultConfirmWait is how long an answering leg has to press 1 after the
@@ -152,6 +153,9 @@ type Ringer struct {
 
 	pmu       sync.Mutex // protects pickables
 	pickables map[*pickable]struct{}
+	// Presence, when set, marks each extension while its phone rings
+	// (presence.RingingExtPrefix): busy lamps blink with it.
+	Presence *presence.Tracker
 	// Offers, when set, learns every agent leg that rings for a call
 	// (Request.Call), publishes the agent offer events and lets the
 	// agent decline from the web page.
@@ -381,6 +385,13 @@ func (r *Ringer) ringOne(ctx context.Context, req *Request, e Entry, deadline ti
 	leg, err := req.Dialer.Dial(lctx, t)
 	if err != nil {
 		return end(nil, call.CauseOf(err))
+	}
+	if x := ringingExt(e); x != "" && r.Presence != nil {
+		from := e.Target.From
+		if from.Number == "" {
+			from = req.Call.From
+		}
+		defer r.Presence.BeginCaller(presence.RingingExtPrefix+x, presence.Caller{Number: from.Number, Name: from.Name})()
 	}
 	// The agent's device rings now (a phone that is not registered never
 	// does, and pops nothing up on the agent's page).

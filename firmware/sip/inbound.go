@@ -85,6 +85,14 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 			info.From.Name = acct.Name
 		}
 	}
+	// A BLF key pressed while its extension rings: the phone replaces the
+	// ringing dialog its dialog-info showed (dialoginfo.go), which is the
+	// directed pickup of that extension.
+	if h := req.GetHeader("Replaces"); h != nil && info.Extension != "" {
+		if ext, ok := pickupTarget(h.Value(), s.host); ok {
+			info.To = directedPickupPrefix + ext
+		}
+	}
 
 	// No body: a late offer (RFC 3261 §13.2.1), which carriers and some
 	// phones send; the box offers in its 200 and reads the ACK's answer.

@@ -136,6 +136,7 @@ type subOpts struct {
 	cseq                int
 	nonce               string
 	contact             string // Contact URI; "" : the UA's own address
+	accept              string // Accept; "" : the event package's type
 }
 
 func (u *mwiUA) subscribe(o subOpts) rawRes {
@@ -159,7 +160,13 @@ func (u *mwiUA) subscribe(o subOpts) rawRes {
 	if o.contact == "" {
 		o.contact = fmt.Sprintf("sip:%s@127.0.0.1:%d", o.user, u.port())
 	}
-	fmt.Fprintf(&b, "Contact: <%s>\nEvent: %s\nAccept: application/simple-message-summary\n", o.contact, o.event)
+	if o.accept == "" {
+		o.accept = "application/simple-message-summary"
+		if o.event == "dialog" {
+			o.accept = "application/dialog-info+xml"
+		}
+	}
+	fmt.Fprintf(&b, "Contact: <%s>\nEvent: %s\nAccept: %s\n", o.contact, o.event, o.accept)
 	if o.expires != "" {
 		fmt.Fprintf(&b, "Expires: %s\n", o.expires)
 	}
@@ -444,19 +451,19 @@ func TestMessageSummary(t *testing.T) {
 // unsolicited NOTIFYs.
 func TestMWISubscriptionExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := newMWI(nil)
-		m.subs["k"] = &mwiSub{key: "k", ext: "101", source: "127.0.0.1:5070", transport: "UDP",
+		m := newNotifier(nil, mwiPackage)
+		m.subs["k"] = &subscription{pkg: mwiPackage, key: "k", resource: "101", source: "127.0.0.1:5070", transport: "UDP",
 			expires: time.Now().Add(600 * time.Second)}
 		b := Registration{Extension: "101", Contact: "sip:101@127.0.0.1:5070", Source: "127.0.0.1:5070", Transport: "UDP"}
 		m.mu.Lock()
-		live := m.liveSubsLocked("101", time.Now())
+		live := m.liveSubsLocked(mwiPackage, "101", time.Now())
 		m.mu.Unlock()
 		if len(live) != 1 || !covered(b, live) {
 			t.Fatalf("fresh subscription: %d live, covered %v; want 1, true", len(live), covered(b, live))
 		}
 		time.Sleep(600 * time.Second)
 		m.mu.Lock()
-		live = m.liveSubsLocked("101", time.Now())
+		live = m.liveSubsLocked(mwiPackage, "101", time.Now())
 		n := len(m.subs)
 		m.mu.Unlock()
 		if len(live) != 0 || n != 0 || covered(b, live) {

@@ -134,6 +134,9 @@ type Config struct {
 	// probe.
 	Alive      func()
 	AliveEvery time.Duration
+	// Lamps gives the busy lamps of the dialog event package (BLF keys,
+	// dialoginfo.go); nil: SUBSCRIBE Event: dialog gets 489.
+	Lamps LampSource
 }
 
 // Server is the SIP edge.
@@ -158,7 +161,7 @@ type Server struct {
 	reg        *registrar
 	trunks     *trunkManager
 	dialer     *Dialer
-	mwi        *mwiNotifier
+	subs       *notifier // SUBSCRIBE/NOTIFY of every event package (subscribe.go)
 
 	draining  atomic.Bool
 	inCalls   atomic.Int64 // inbound legs not yet ended
@@ -290,8 +293,8 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnUpdate(s.bounded(s.onUpdate))
 	s.srv.OnPrack(s.bounded(s.onPrack))
 	s.srv.OnRefer(s.bounded(s.onRefer))
-	s.mwi = newMWI(s)
-	s.srv.OnSubscribe(s.bounded(s.mwi.onSubscribe))
+	s.subs = newNotifier(s, s.eventPackages()...)
+	s.srv.OnSubscribe(s.bounded(s.subs.onSubscribe))
 	s.srv.OnNoRoute(s.bounded(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		s.send(tx, req, 405, "Method Not Allowed", sipgosip.NewHeader("Allow", allowMethods))
 	}))

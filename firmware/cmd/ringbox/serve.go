@@ -350,8 +350,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		OverrideStore: overrides{st},
 		// Offers publishes agent.offered/agent.offer_ended and takes
 		// declines from the agent's page.
-		Ringer: &ring.Ringer{Prompt: audio.Source, Logger: log, Offers: ring.NewOffers(func(p events.Payload) { bus.Publish(p) })},
+		Ringer: &ring.Ringer{Prompt: audio.Source, Logger: log, Offers: ring.NewOffers(func(p events.Payload) { bus.Publish(p) }),
+			Presence: pres}, // ringing extensions: busy lamps blink
+
 	}
+	// Busy lamps: their ACD and SIP ends are set once both exist.
+	lamps := &presence.Lamps{}
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr:   f.sipAddr,
 		PublicHost:   pub.String(),
@@ -369,6 +373,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Alive:        wd.Register("sip", beatEvery).Alive,
 		AliveEvery:   beatEvery,
 		Admit:        newMemAdmit(limit).admit,
+		Lamps:        lamps, // BLF keys (dialog event package)
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
@@ -407,6 +412,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Queues = queues
 	fl.Agents = queues
 	fl.Features = queues.Features()
+	wireLamps(lamps, bus, pres, queues, cfg, sipSrv, log) // wiring.go
 
 	stage("engines wired")
 	set := metrics.NewSet()
@@ -541,6 +547,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	})
 	wg.Go(func() { errc <- lines.Run(runCtx) })
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
+	wg.Go(func() { errc <- lamps.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server
 	var tlsSrv *http.Server

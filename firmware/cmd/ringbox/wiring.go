@@ -5,15 +5,21 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"ringbox/board"
+	"ringbox/board/panel"
+	"ringbox/firmware/acd"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
 	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/media"
+	"ringbox/firmware/presence"
 	"ringbox/firmware/sip"
+	"ringbox/firmware/site"
 	"ringbox/firmware/voicemail"
 )
 
@@ -74,4 +80,53 @@ func registerMetrics(set *metrics.Set, bus *events.Bus, med *media.Engine, s *si
 		}
 		return float64(n)
 	})
+}
+
+// Busy lamps (BLF keys, the dialog event package): agents' and queues'
+// lamps show what the box's LEDs show (board/panel), steady for on and
+// blinking for any blink.
+
+func lampOf(p board.Pattern) presence.Lamp {
+	switch p {
+	case board.Off:
+		return presence.LampOff
+	case board.On:
+		return presence.LampBusy
+	}
+	return presence.LampRinging
+}
+
+// wireLamps sets l to follow the events that move busy lamps and hand
+// each change to the SIP edge's subscriptions.
+func wireLamps(l *presence.Lamps, bus *events.Bus, pres *presence.Tracker, queues *acd.Engine, cfg *config.Store, s *sip.Server, log *slog.Logger) {
+	l.Bus, l.Tracker, l.Notify, l.Logger = bus, pres, s.LampChanged, log
+	l.Agent = func(ctx context.Context, id string) (presence.Lamp, error) {
+		info, err := queues.Agent(ctx, id)
+		if err != nil {
+			return presence.LampOff, err
+		}
+		return lampOf(panel.Pattern(info)), nil
+	}
+	l.Queue = func(ctx context.Context, id string) (presence.Lamp, error) {
+		var q *site.Queue
+		st := cfg.Site()
+		for i := range st.Queues {
+			if st.Queues[i].ID == id {
+				q = &st.Queues[i]
+			}
+		}
+		if q == nil {
+			return presence.LampOff, nil
+		}
+		infos, err := queues.Queues(ctx)
+		if err != nil {
+			return presence.LampOff, err
+		}
+		for i := range infos {
+			if infos[i].ID == id {
+				return lampOf(panel.QueuePattern(q, &infos[i])), nil
+			}
+		}
+		return presence.LampOff, nil
+	}
 }
