@@ -85,6 +85,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.lineList()
 	v.promptList()
 	v.users()
+	v.disaFields()
 	if len(v.probs) == 0 {
 		return nil
 	}
