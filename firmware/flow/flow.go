@@ -137,6 +137,7 @@ type Engine struct {
 	parks    parkLot      // parked calls by slot (park.go)
 	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
 	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
+	disaGate disaGate     // calls to disa per caller, for its rate limit (disa.go)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -412,6 +413,8 @@ func (c *Call) route(ctx context.Context) call.Cause {
 		c.rec.Path = append(c.rec.Path, "park:"+c.info.To)
 		c.enter("park:" + c.info.To)
 		return c.retrieve(ctx, c.info.To)
+	case c.info.Extension != "" && c.queueNumbered(c.info.To) != "":
+		dest = site.DestQueue + ":" + c.queueNumbered(c.info.To)
 	case c.info.Extension != "" && strings.HasPrefix(c.info.To, "*"):
 		f, ok := c.e.feature(c.info.To)
 		if !ok {
@@ -513,6 +516,8 @@ func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 		return c.voicemail(ctx, id)
 	case site.DestQueue:
 		return c.queue(ctx, id)
+	case site.DestDISA:
+		return c.disa(ctx)
 	}
 	c.log.Warn("destination not routable in this firmware", "dest", dest)
 	return "", call.Unavailable
