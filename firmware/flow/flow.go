@@ -97,6 +97,9 @@ type Engine struct {
 	// Features adds feature codes (queue login) to the built-in ones; see
 	// features.go.
 	Features map[string]FeatureFunc
+	// FeaturePrefixes are feature codes followed by digits (*45 then a
+	// queue number); the function reads the digits from Info().To.
+	FeaturePrefixes map[string]FeatureFunc
 
 	// HuntState persists where round-robin hunt groups start (the store
 	// implements it); nil: kept in memory, lost on restart.

@@ -406,6 +406,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Queues = queues
 	fl.Agents = queues
 	fl.Features = queues.Features()
+	fl.FeaturePrefixes = queues.FeaturePrefixes()
 
 	stage("engines wired")
 	set := metrics.NewSet()
