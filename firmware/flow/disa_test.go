@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -259,4 +260,66 @@ func TestDISAGateForgetsOldCallers(t *testing.T) {
 	if n := len(g.seen); n != 1 {
 		t.Errorf("%d callers remembered after the window, want 1", n)
 	}
+}
+
+func TestCallbackCallsPhoneThenNumber(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, disaOffice())
+		mobile := calltest.NewLeg("bob-mobile", calltest.AnswerAfter(5*time.Second))
+		o.leg("+15550001001", mobile)
+		far := calltest.NewLeg("far", calltest.AnswerAfter(2*time.Second))
+		o.leg("+15559998888", far)
+		id, err := o.e.Callback(t.Context(), CallbackRequest{Extension: "101", Phone: "+15550001001", Number: "95559998888", By: "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(time.Minute, func() { mobile.Hangup(call.Normal) })
+		if err := o.e.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		dials := o.d.log()
+		if len(dials) != 2 || dials[0].Number != "+15550001001" || dials[1].Number != "+15559998888" || dials[1].At != 5*time.Second {
+			t.Fatalf("dialled %v, want the mobile, then the number once it answered (5s)", dials)
+		}
+		if tg := mobile.Target(); tg.From.Number != "+15551230000" {
+			t.Errorf("the mobile was shown %+v, want the office number", tg.From)
+		}
+		if tg := far.Target(); tg.From.Number != "+15551230000" || tg.Asserted != "+15551230000" {
+			t.Errorf("the number was shown %+v, want the office number", tg)
+		}
+		if got := far.BridgedWith(); len(got) != 1 || got[0] != mobile.ID() {
+			t.Errorf("far bridged with %v, want the mobile", got)
+		}
+		if r := o.cdr.last(t); r.CallID != id || r.Callee != "95559998888" {
+			t.Errorf("CDR %+v", r)
+		}
+	})
+}
+
+func TestCallbackRefusals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, disaOffice())
+		a := &audits{}
+		o.e.Audit = a.add
+		for _, c := range []struct {
+			r    CallbackRequest
+			want error
+		}{
+			{CallbackRequest{Extension: "107", Phone: "+15550001007", Number: "95559998888"}, ErrCallbackForbidden},
+			{CallbackRequest{Extension: "101", Phone: "", Number: "102"}, ErrCallbackNoPhone},
+			{CallbackRequest{Extension: "999", Phone: "+15550001001", Number: "102"}, ErrCallbackNoExtension},
+			{CallbackRequest{Extension: "101", Phone: "+15550001001", Number: "12"}, ErrCallbackNoRoute},
+			{CallbackRequest{Extension: "101", Phone: "+15550001001", Number: "sip:x@y"}, ErrCallbackBadNumber},
+		} {
+			if _, err := o.e.Callback(t.Context(), c.r); !errors.Is(err, c.want) {
+				t.Errorf("Callback(%+v) = %v, want %v", c.r, err, c.want)
+			}
+		}
+		if n := len(o.d.log()); n != 0 {
+			t.Errorf("%d phones rung for refused call backs", n)
+		}
+		if got := a.list(); len(got) != 1 || !strings.HasPrefix(got[0], "call.forbidden 95559998888") {
+			t.Errorf("audit %q", got)
+		}
+	})
 }

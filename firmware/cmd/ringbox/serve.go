@@ -449,7 +449,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	// The agent's page; its WebSocket attaches the page to the browser
 	// phone hub.
-	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log, Phones: phones})
+	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log, Phones: phones, Callback: fl})
 	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}
