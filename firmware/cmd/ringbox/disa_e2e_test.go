@@ -136,7 +136,9 @@ func TestDISAWrongPINHangsUp(t *testing.T) {
 	// the box did.
 	sipp(t, 40*time.Second, box, "-sf", disaScenario(t, "102#1111#102#2222#102#3333#92125550199#"), "-s", "+15551230009",
 		"-set", "caller", "+13125550999", "-m", "1", "-d", "15000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "37600")
-	a.waitFor("the refusal in the log", func() bool { return strings.Contains(a.log(), "disa: wrong extension or pin") && strings.Contains(a.log(), "try=3") })
+	a.waitFor("the refusal in the log", func() bool {
+		return strings.Contains(a.log(), "disa: wrong extension or pin") && strings.Contains(a.log(), "try=3")
+	})
 	if b, _ := os.ReadFile(msgs); strings.Contains(string(b), "INVITE sip:") {
 		t.Errorf("a call left after three wrong PINs:\n%s", b)
 	}
