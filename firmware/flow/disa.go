@@ -10,6 +10,7 @@ import (
 
 	"ringbox/audio/tone"
 	"ringbox/firmware/call"
+	"ringbox/firmware/site"
 )
 
 // DISA (direct inward system access, seed 000's "the mobile as an office
@@ -19,8 +20,9 @@ import (
 // codes and outside numbers (through the outbound routes under the
 // extension's permission, showing the office number).
 //
-// Who the caller is: the caller's number (as the trunk sent it) is an
-// extension's mobile or the mobile of an agent with an extension
+// Who the caller is: the caller's number (the From as the trunk sent it,
+// else its P-Asserted-Identity) is an extension's mobile or the mobile of
+// an agent with an extension
 // (site.ExtensionOfMobile, numbers compared with site.SameNumber): no PIN.
 // Anyone else hears a beep and keys the extension number then #, a beep
 // and its PIN then # (site.DISAPINOf: the extension's disa_pin, else its
@@ -41,7 +43,7 @@ const (
 
 // disa runs the disa destination.
 func (c *Call) disa(ctx context.Context) (string, call.Cause) {
-	caller := c.info.From.Number
+	caller := c.disaCaller()
 	key := caller
 	if key == "" {
 		key = "trunk:" + c.info.Trunk // withheld numbers share their trunk's allowance
@@ -55,7 +57,10 @@ func (c *Call) disa(ctx context.Context) (string, call.Cause) {
 	if err := c.answer(ctx); err != nil {
 		return "", call.CauseOf(err)
 	}
-	ext := c.snap.Site.ExtensionOfMobile(caller)
+	ext := c.snap.Site.ExtensionOfMobile(c.info.From.Number)
+	if ext == "" {
+		ext = c.snap.Site.ExtensionOfMobile(c.info.Asserted)
+	}
 	how := "mobile"
 	if ext == "" {
 		how = "pin"
@@ -87,10 +92,23 @@ func (c *Call) disa(ctx context.Context) (string, call.Cause) {
 	return "", c.route(ctx)
 }
 
+// disaCaller is the number the caller is known by for the rate limit and
+// the log: the From's when it is a phone number (a withheld number is
+// "anonymous" or empty), else the carrier's P-Asserted-Identity; "" for
+// neither.
+func (c *Call) disaCaller() string {
+	for _, n := range []string{c.info.From.Number, c.info.Asserted} {
+		if site.SameNumber(n, n) {
+			return n
+		}
+	}
+	return ""
+}
+
 // disaLogin asks for an extension number and its PIN; after DISAPINTries
 // wrong pairs (or silences) it logs, audits and ends the call.
 func (c *Call) disaLogin(ctx context.Context) (string, call.Cause) {
-	caller := c.info.From.Number
+	caller := c.disaCaller()
 	for try := 1; ; try++ {
 		ext, gone := c.disaDigits(ctx, tone.Confirm, false)
 		if gone {

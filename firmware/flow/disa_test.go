@@ -323,3 +323,24 @@ func TestCallbackRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestDISAWithheldFromAssertedIdentity: a carrier that withholds the From
+// but asserts the mobile's number (P-Asserted-Identity) is recognised.
+func TestDISAWithheldFromAssertedIdentity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := newOffice(t, disaOffice())
+		steve := calltest.NewLeg("steve", calltest.AnswerAfter(time.Second))
+		o.leg("102", steve)
+		caller := calltest.NewLeg("withheld", calltest.From("anonymous", ""))
+		caller.PressAfter(time.Second, "102#")
+		time.AfterFunc(20*time.Second, func() { caller.Hangup(call.Normal) })
+		o.e.Handle(t.Context(), caller, Inbound{CallID: "w", From: caller.Remote(), To: "+15551230009", Trunk: "carrier",
+			DID: "+15551230009", Asserted: "+15550001001"})
+		if got := steve.BridgedWith(); len(got) != 1 || got[0] != caller.ID() {
+			t.Errorf("102 bridged with %v, want the caller recognised as bob's mobile", got)
+		}
+		if from := steve.Target().From; from.Number != "101" {
+			t.Errorf("102 sees %+v, want 101", from)
+		}
+	})
+}

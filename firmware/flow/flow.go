@@ -69,6 +69,7 @@ type Inbound struct {
 	Extension string // the calling extension, when an extension called
 	Trunk     string // the trunk the call came in on, when from a trunk
 	DID       string // the number dialled on the trunk
+	Asserted  string // a trunk call's P-Asserted-Identity number, "" for none (disa.go)
 }
 
 // Engine routes calls.
