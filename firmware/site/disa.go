@@ -46,16 +46,17 @@ func (s *Site) DISAPINOf(x string) string {
 // extension whose mobile it is, or the extension of the agent whose mobile
 // it is; "" for none. Numbers are compared with [SameNumber].
 func (s *Site) ExtensionOfMobile(number string) string {
+	number = cleanNumber(number)
 	if number == "" {
 		return ""
 	}
 	for _, e := range s.Extensions {
-		if e.Mobile != "" && SameNumber(e.Mobile, number) {
+		if e.Mobile != "" && sameClean(cleanNumber(e.Mobile), number) {
 			return e.Number
 		}
 	}
 	for _, a := range s.Agents {
-		if a.Extension != "" && a.Mobile != "" && SameNumber(a.Mobile, number) {
+		if a.Extension != "" && a.Mobile != "" && sameClean(cleanNumber(a.Mobile), number) {
 			return a.Extension
 		}
 	}
@@ -70,7 +71,26 @@ func (s *Site) ExtensionOfMobile(number string) string {
 // +15550001001 is 15550001001 and 5550001001, and +33612345678 is
 // 0612345678. Anything that is not a phone number matches nothing.
 func SameNumber(a, b string) bool {
-	a, b = cleanNumber(a), cleanNumber(b)
+	return sameClean(cleanNumber(a), cleanNumber(b))
+}
+
+// plain reports whether s is already a clean number: digits after an
+// optional +, not starting with 00.
+func plain(s string) bool {
+	d := strings.TrimPrefix(s, "+")
+	if d == "" || strings.HasPrefix(s, "00") {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// sameClean is SameNumber on numbers cleanNumber has cleaned.
+func sameClean(a, b string) bool {
 	if a == "" || b == "" {
 		return false
 	}
@@ -100,6 +120,9 @@ func SameNumber(a, b string) bool {
 // cleanNumber strips visual separators and turns 00 into +; "" when what
 // is left is not a phone number.
 func cleanNumber(s string) string {
+	if plain(s) {
+		return s // the usual case: nothing to strip, no copy
+	}
 	var b strings.Builder
 	for i, c := range s {
 		switch {

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,5 +141,22 @@ func TestDISAPINNotExported(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "disa_pin: \"4321\"") && !strings.Contains(string(out), "disa_pin: '4321'") && !strings.Contains(string(out), "disa_pin: 4321") {
 		t.Errorf("the export with secrets lacks the DISA PIN:\n%s", out)
+	}
+}
+
+// BenchmarkExtensionOfMobile: recognising a caller on a site with 500
+// extensions and 200 agents with mobiles.
+func BenchmarkExtensionOfMobile(b *testing.B) {
+	s := &Site{}
+	for i := range 500 {
+		s.Extensions = append(s.Extensions, Extension{Number: strconv.Itoa(1000 + i)})
+	}
+	for i := range 200 {
+		s.Agents = append(s.Agents, Agent{ID: "a" + strconv.Itoa(i), Extension: strconv.Itoa(1000 + i), Mobile: "+1555000" + strconv.Itoa(1000+i)})
+	}
+	for b.Loop() {
+		if s.ExtensionOfMobile("5550001199") != "1199" {
+			b.Fatal("not found")
+		}
 	}
 }
