@@ -24,15 +24,13 @@ import (
 // else its P-Asserted-Identity) is an extension's mobile or the mobile of
 // an agent with an extension
 // (site.ExtensionOfMobile, numbers compared with site.SameNumber): no PIN.
-// Anyone else hears a beep and keys the extension number then #, a beep
-// and its PIN then # (site.DISAPINOf: the extension's disa_pin, else its
-// agent's pin). There are no spoken prompts for these two steps yet: the
-// beeps say "key in now".
+// Anyone else is asked for the extension number then #, and its PIN then #
+// (site.DISAPINOf: the extension's disa_pin, else its agent's pin).
 const (
 	// DISAPINTries is how many wrong extension/PIN pairs end the call.
 	DISAPINTries = 3
-	// DISAFirstDigit is how long dial tone (and each beep) waits for the
-	// first key.
+	// DISAFirstDigit is how long dial tone (or a prompt, once played)
+	// waits for the first key.
 	DISAFirstDigit = 15 * time.Second
 	// DISANextDigit ends a number when no key follows for this long (#
 	// ends it at once).
@@ -74,7 +72,7 @@ func (c *Call) disa(ctx context.Context) (string, call.Cause) {
 	if !ok {
 		return "", call.NotFound
 	}
-	number, gone := c.disaDigits(ctx, tone.Dial, true)
+	number, gone := c.disaDigits(ctx, "", true)
 	if gone {
 		return "", c.goneCause(ctx)
 	}
@@ -110,13 +108,13 @@ func (c *Call) disaCaller() string {
 func (c *Call) disaLogin(ctx context.Context) (string, call.Cause) {
 	caller := c.disaCaller()
 	for try := 1; ; try++ {
-		ext, gone := c.disaDigits(ctx, tone.Confirm, false)
+		ext, gone := c.disaDigits(ctx, "disa-extension", false)
 		if gone {
 			return "", c.goneCause(ctx)
 		}
 		pin := ""
 		if ext != "" {
-			pin, gone = c.disaDigits(ctx, tone.Confirm, false)
+			pin, gone = c.disaDigits(ctx, "disa-pin", false)
 			if gone {
 				return "", c.goneCause(ctx)
 			}
@@ -140,12 +138,21 @@ func (c *Call) disaLogin(ctx context.Context) (string, call.Cause) {
 	}
 }
 
-// disaDigits plays k until the first key (at most DISAFirstDigit; a tone
-// that ends is repeated), then reads keys until #, DISANextDigit of
-// silence or disaMaxDigits. anyKey lets * through (feature codes);
-// otherwise only digits count. gone: the caller left.
-func (c *Call) disaDigits(ctx context.Context, k tone.Kind, anyKey bool) (string, bool) {
-	first, ok, gone := c.toneUntilKey(ctx, k, DISAFirstDigit)
+// disaDigits plays prompt (a key cuts it short), or dial tone when prompt
+// is "", and waits DISAFirstDigit for the first key; then it reads keys
+// until #, DISANextDigit of silence or disaMaxDigits. anyKey lets * through
+// (feature codes); otherwise only digits count. gone: the caller left.
+func (c *Call) disaDigits(ctx context.Context, prompt string, anyKey bool) (string, bool) {
+	var first byte
+	var ok, gone bool
+	if prompt == "" {
+		first, ok, gone = c.toneUntilKey(ctx, tone.Dial, DISAFirstDigit)
+	} else {
+		if err := c.play(ctx, true, prompt); err != nil {
+			return "", true
+		}
+		first, ok, gone = c.nextDigit(ctx, DISAFirstDigit)
+	}
 	if gone || !ok {
 		return "", gone
 	}
@@ -170,7 +177,7 @@ func (c *Call) disaDigits(ctx context.Context, k tone.Kind, anyKey bool) (string
 	}
 }
 
-// toneUntilKey plays tone k (repeated) while it waits up to wait for a key.
+// toneUntilKey plays tone k while it waits up to wait for a key.
 func (c *Call) toneUntilKey(ctx context.Context, k tone.Kind, wait time.Duration) (key byte, ok, gone bool) {
 	z, err := tone.Zone(c.snap.Site.System.Zone())
 	if err != nil {
@@ -180,9 +187,9 @@ func (c *Call) toneUntilKey(ctx context.Context, k tone.Kind, wait time.Duration
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Dial tone goes on until a key; a beep sounds once.
+		// A tone that ends (a cadence without repeat) starts again.
 		for pctx.Err() == nil {
-			if err := c.in.Media().Play(pctx, z.Source(k, rateOf(c.in.Media())), true); err != nil || k != tone.Dial {
+			if err := c.in.Media().Play(pctx, z.Source(k, rateOf(c.in.Media())), true); err != nil {
 				return
 			}
 			if len(c.in.Media().Digits()) > 0 {

@@ -166,7 +166,8 @@ func TestDISAWrongPINThreeTimesHangsUp(t *testing.T) {
 				t.Errorf("audit shows a PIN tried: %q", s)
 			}
 		}
-		if asked := o.prompts.asked(); strings.Join(asked, " ") != "invalid-option invalid-option goodbye" {
+		want := "disa-extension disa-pin invalid-option disa-extension disa-pin invalid-option disa-extension disa-pin goodbye"
+		if asked := o.prompts.asked(); strings.Join(asked, " ") != want {
 			t.Errorf("prompts %v", asked)
 		}
 	})
@@ -178,9 +179,9 @@ func TestDISASilentCallerEndsAfterThreeTries(t *testing.T) {
 		caller := calltest.NewLeg("stranger", calltest.From("+15557770000", ""))
 		start := time.Now()
 		o.disaCall(t, caller)
-		// Three beeps each waiting DISAFirstDigit, two invalid prompts and
-		// the goodbye (1s each in the fake).
-		if got, want := time.Since(start), 3*DISAFirstDigit+3*time.Second; got != want {
+		// Three times the extension prompt and DISAFirstDigit of silence,
+		// two invalid prompts and the goodbye (prompts last 1s in the fake).
+		if got, want := time.Since(start), 3*(time.Second+DISAFirstDigit)+3*time.Second; got != want {
 			t.Errorf("a silent caller held the line %v, want %v", got, want)
 		}
 		if c := caller.HangupCause(); c != call.Forbidden {
