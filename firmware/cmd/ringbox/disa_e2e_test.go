@@ -286,3 +286,27 @@ func TestFeatureLoginOneQueueByPhone(t *testing.T) {
 		t.Errorf("login to 601 by number: %d %s", code, body)
 	}
 }
+
+// TestDISAStrangerWithPIN: an unknown number keys Sue's extension and DISA
+// PIN, then an outside number: it leaves as the office, and the CDR names
+// Sue's extension.
+func TestDISAStrangerWithPIN(t *testing.T) {
+	carrier, out := freePort(t), freePort(t)
+	a := startServe(t, serveOpt{site: writeSite(t, disaSite(carrier, out))})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	msgs := invites(t, out, 38400)
+	if code, sout := sipp(t, 40*time.Second, box, "-sf", disaScenario(t, "102#8642#92125550188#"), "-s", "+15551230009", "-set", "caller", "+13125550999",
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "38600"); code != 0 {
+		t.Fatalf("disa call: sipp exit %d\n%s\n%s", code, sout, a.log())
+	}
+	inv := lastInvite(t, msgs)
+	if !strings.HasPrefix(inv, "INVITE sip:+12125550188@") || !strings.Contains(header(inv, "From"), "sip:+15551230000@") {
+		t.Errorf("the far carrier got %q from %q, want +12125550188 from the office", strings.SplitN(inv, "\n", 2)[0], header(inv, "From"))
+	}
+	if r := a.waitCDR(a.token("admin"), 1)[0]; !slices.Contains(r.Path, "disa:102") {
+		t.Errorf("CDR path %v, want disa:102", r.Path)
+	}
+	if strings.Contains(a.log(), "8642") {
+		t.Error("the log shows the PIN")
+	}
+}
