@@ -62,7 +62,13 @@ func (e *Engine) Callback(ctx context.Context, r CallbackRequest) (string, error
 	if r.Phone == "" {
 		return "", ErrCallbackNoPhone
 	}
-	phoneT, err := e.callbackTarget(ctx, snap.Outbound, s, r, r.Phone, site.PermInternational)
+	// The user's own mobile is rung as the box rings agents' mobiles;
+	// any other phone only as far as the extension may dial.
+	phoneClass := x.PermissionClass()
+	if s.ExtensionOfMobile(r.Phone) == x.Number {
+		phoneClass = site.PermInternational
+	}
+	phoneT, err := e.callbackTarget(ctx, snap.Outbound, s, r, r.Phone, phoneClass)
 	if err != nil {
 		return "", fmt.Errorf("phone %s: %w", r.Phone, err)
 	}

@@ -308,6 +308,9 @@ func TestCallbackRefusals(t *testing.T) {
 			want error
 		}{
 			{CallbackRequest{Extension: "107", Phone: "+15550001007", Number: "95559998888"}, ErrCallbackForbidden},
+			// Lobby's own mobile may be rung, a stranger's phone only as far
+			// as Lobby may dial.
+			{CallbackRequest{Extension: "107", Phone: "+15557770000", Number: "102"}, ErrCallbackForbidden},
 			{CallbackRequest{Extension: "101", Phone: "", Number: "102"}, ErrCallbackNoPhone},
 			{CallbackRequest{Extension: "999", Phone: "+15550001001", Number: "102"}, ErrCallbackNoExtension},
 			{CallbackRequest{Extension: "101", Phone: "+15550001001", Number: "12"}, ErrCallbackNoRoute},
@@ -320,8 +323,11 @@ func TestCallbackRefusals(t *testing.T) {
 		if n := len(o.d.log()); n != 0 {
 			t.Errorf("%d phones rung for refused call backs", n)
 		}
-		if got := a.list(); len(got) != 1 || !strings.HasPrefix(got[0], "call.forbidden 95559998888") {
+		if got := a.list(); len(got) != 2 || !strings.HasPrefix(got[0], "call.forbidden 95559998888") || !strings.HasPrefix(got[1], "call.forbidden +15557770000") {
 			t.Errorf("audit %q", got)
+		}
+		if _, err := o.e.Callback(t.Context(), CallbackRequest{Extension: "107", Phone: "+15550001007", Number: "102"}); err != nil {
+			t.Errorf("lobby's own mobile refused: %v", err)
 		}
 	})
 }
