@@ -20,12 +20,14 @@ import (
 // codes and outside numbers (through the outbound routes under the
 // extension's permission, showing the office number).
 //
-// Who the caller is: the caller's number (the From as the trunk sent it,
-// else its P-Asserted-Identity) is an extension's mobile or the mobile of
-// an agent with an extension
-// (site.ExtensionOfMobile, numbers compared with site.SameNumber): no PIN.
-// Anyone else is asked for the extension number then #, and its PIN then #
-// (site.DISAPINOf: the extension's disa_pin, else its agent's pin).
+// Who the caller is: when the caller's number (the From as the trunk sent
+// it, else its P-Asserted-Identity) is an extension's mobile or the mobile
+// of an agent with an extension (site.ExtensionOfMobile, numbers compared
+// with site.SameNumber), that extension, without a PIN. Anyone else is
+// asked for the extension number then #, and its PIN then #
+// (site.DISAPINOf: the extension's disa_pin, else its agent's pin). Calls
+// to disa are rate-limited per caller number (system.disa_attempts per
+// system.disa_window); three wrong PINs end the call, audited.
 const (
 	// DISAPINTries is how many wrong extension/PIN pairs end the call.
 	DISAPINTries = 3
