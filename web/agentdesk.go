@@ -25,8 +25,9 @@ import (
 //	GET  /agent                                      the agent's page
 //	GET  /api/v1/agents/{id}/offers                  calls ringing for the agent now
 //	POST /api/v1/agents/{id}/offers/{call}/decline   stop ringing the agent for call (as pressing 2)
-//	POST /api/v1/agents/{id}/queues/{queue}/login    log in to one queue (…/logout: out of it)
+//	POST /api/v1/agents/{id}/queues/{queue}/login    log in to one queue, by id or number (…/logout: out of it)
 //	GET  /api/v1/agents/{id}/today                   today's answered, missed, declined, talk time
+//	POST /api/v1/agents/{id}/callback                "call me back" {"number":"..."} (callback.go)
 //	POST /api/v1/calls/{id}/notes                    a note on a call {"text":"..."}
 //	GET  /api/v1/callers/{number}/history            a caller's last calls with notes
 //	GET  /api/v1/agent/ws                            the browser phone's signalling (WebSocket)
@@ -38,6 +39,8 @@ type AgentDesk struct {
 	// the WebSocket answers 503.
 	Phones PhoneHub
 	Logger *slog.Logger // nil: the server's
+	// Callback places "call me back" calls (callback.go); nil: 503.
+	Callback Callbacker
 }
 
 // DeskStore is the part of *store.Store the agent page uses.
@@ -73,6 +76,7 @@ func (s *Server) AgentDesk(d *AgentDesk) {
 	} {
 		s.HandleRoute(r)
 	}
+	s.HandleRoute(h.callbackRoute())
 	s.HandlePage("GET /agent", auth.Agent, h.page)
 }
 
@@ -122,7 +126,7 @@ func (h *desk) decline(w http.ResponseWriter, r *http.Request) {
 
 func (h *desk) queueCmd(in bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, q := r.PathValue("id"), r.PathValue("queue")
+		id, q := r.PathValue("id"), h.queueParam(r.PathValue("queue"))
 		p, _ := PrincipalFrom(r.Context())
 		if !ScopeOf(p, h.d.ACD.Site()).Agent(id) {
 			WriteError(w, http.StatusForbidden, "you may change only yourself and the agents who report to you")

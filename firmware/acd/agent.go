@@ -229,6 +229,7 @@ func (e *Engine) restore(ctx context.Context) error {
 		if a.status != Unavailable {
 			a.reason, a.autoReturn = "", time.Time{}
 		}
+		e.restoreOutOf(a, s.OutOf)
 	}
 	return nil
 }
@@ -283,7 +284,11 @@ func (e *Engine) setStatus(a *agent, st Status, reason string, until time.Time, 
 	}
 	ctx, cancel := dbctx()
 	defer cancel()
-	if err := e.cfg.Store.SaveAgentStatus(ctx, store.AgentStatus{Agent: a.id, Status: string(st), Reason: reason, Since: now, AutoReturn: until}); err != nil {
+	var outOf []string
+	if st != LoggedOut {
+		outOf = a.outOfList()
+	}
+	if err := e.cfg.Store.SaveAgentStatus(ctx, store.AgentStatus{Agent: a.id, Status: string(st), Reason: reason, Since: now, AutoReturn: until, OutOf: outOf}); err != nil {
 		e.log.Error("save agent status", "agent", a.id, "err", err)
 	}
 	e.activity(a, source)

@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"ringbox/audio/prompts"
 	"ringbox/audio/tone"
@@ -12,7 +13,7 @@ import (
 
 // Feature codes an agent dials from their own extension.
 const (
-	FeatureLogin     = "*45" // log in to / out of every queue of the agent
+	FeatureLogin     = "*45" // log in to / out of every queue of the agent; *45 + a queue number: that queue alone
 	FeatureAvailable = "*46" // available / unavailable ("break") toggle
 	FeatureWaiting   = "*47" // hear how many callers wait in your queues
 	FeatureEndWrapup = "*48" // end wrap-up now
@@ -125,4 +126,42 @@ func (l *limited) ReadFrame(f []int16) bool {
 	}
 	l.n--
 	return l.src.ReadFrame(f)
+}
+
+// FeaturePrefixes returns the ACD's feature codes that take a number, for
+// flow.Engine.FeaturePrefixes: *45 then a queue's number logs the agent
+// in to or out of that queue alone (the confirmation tone once when they
+// are now in it, twice when out; the busy tone for a number that is no
+// queue of theirs).
+func (e *Engine) FeaturePrefixes() map[string]flow.FeatureFunc {
+	return map[string]flow.FeatureFunc{
+		FeatureLogin: func(ctx context.Context, c *flow.Call) call.Cause {
+			num := strings.TrimPrefix(c.Info().To, FeatureLogin)
+			leg := c.In()
+			if err := c.Answer(ctx); err != nil {
+				return call.CauseOf(err)
+			}
+			id := e.agentByExtension(c.Info().Extension)
+			q := e.QueueByNumber(num)
+			if id == "" || q == "" {
+				e.playTone(ctx, leg, tone.Busy, 1)
+				return call.NotFound
+			}
+			in, _, err := e.ToggleQueue(ctx, id, q, SourceFeature)
+			switch {
+			case errors.Is(err, ErrNoQueue):
+				e.playTone(ctx, leg, tone.Busy, 1)
+				return call.Forbidden
+			case err != nil:
+				e.log.Warn("agent queue feature code", "agent", id, "queue", q, "err", err)
+				return call.Failure
+			}
+			times := 2
+			if in {
+				times = 1
+			}
+			e.playTone(ctx, leg, tone.Confirm, times)
+			return call.Normal
+		},
+	}
 }

@@ -334,7 +334,7 @@ func mask(x, y string) (string, string) {
 // secretFields are the secrets of the model, which Marshal leaves out of an
 // export without --with-secrets.
 var secretFields = map[reflect.Type][]string{
-	reflect.TypeFor[site.Extension](): {"Secret"},
+	reflect.TypeFor[site.Extension](): {"Secret", "DISAPIN"},
 	reflect.TypeFor[site.Agent]():     {"PIN"},
 	reflect.TypeFor[site.Mailbox]():   {"PIN"},
 	reflect.TypeFor[site.Trunk]():     {"Password"},
@@ -349,5 +349,5 @@ func isSecret(t reflect.Type, f reflect.StructField, name string) bool {
 	if slices.Contains(secretFields[t], f.Name) {
 		return true
 	}
-	return name == "pin" || strings.Contains(name, "password") || strings.Contains(name, "secret")
+	return name == "pin" || strings.HasSuffix(name, "_pin") || strings.Contains(name, "password") || strings.Contains(name, "secret")
 }

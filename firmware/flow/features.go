@@ -58,6 +58,11 @@ func (e *Engine) feature(code string) (FeatureFunc, bool) {
 		}
 		return func(ctx context.Context, c *Call) call.Cause { return toggleSchedule(ctx, c, idx) }, true
 	}
+	for p, f := range e.FeaturePrefixes {
+		if rest, ok := strings.CutPrefix(code, p); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return f, true
+		}
+	}
 	return nil, false
 }
 

@@ -69,6 +69,7 @@ type Inbound struct {
 	Extension string // the calling extension, when an extension called
 	Trunk     string // the trunk the call came in on, when from a trunk
 	DID       string // the number dialled on the trunk
+	Asserted  string // a trunk call's P-Asserted-Identity number, "" for none (disa.go)
 }
 
 // Engine routes calls.
@@ -97,6 +98,9 @@ type Engine struct {
 	// Features adds feature codes (queue login) to the built-in ones; see
 	// features.go.
 	Features map[string]FeatureFunc
+	// FeaturePrefixes are feature codes followed by digits (*45 then a
+	// queue number); the function reads the digits from Info().To.
+	FeaturePrefixes map[string]FeatureFunc
 
 	// HuntState persists where round-robin hunt groups start (the store
 	// implements it); nil: kept in memory, lost on restart.
@@ -141,6 +145,7 @@ type Engine struct {
 	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
 	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
 	rooms    rooms        // meet-me rooms with members (conference.go)
+	disaGate disaGate     // calls to disa per caller, for its rate limit (disa.go)
 
 	mu        sync.Mutex // protects following
 	overrides map[string]override
@@ -444,6 +449,8 @@ func (c *Call) route(ctx context.Context) call.Cause {
 		return c.retrieve(ctx, c.info.To)
 	case c.isConferenceNumber():
 		dest, _ = c.conferenceNumber()
+	case c.info.Extension != "" && c.queueNumbered(c.info.To) != "":
+		dest = site.DestQueue + ":" + c.queueNumbered(c.info.To)
 	case c.info.Extension != "" && strings.HasPrefix(c.info.To, "*"):
 		f, ok := c.e.feature(c.info.To)
 		if !ok {
@@ -547,6 +554,8 @@ func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 		return c.queue(ctx, id)
 	case site.DestConference:
 		return c.conference(ctx, id)
+	case site.DestDISA:
+		return c.disa(ctx)
 	}
 	c.log.Warn("destination not routable in this firmware", "dest", dest)
 	return "", call.Unavailable

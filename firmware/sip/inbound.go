@@ -73,6 +73,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 			info.DID = req.To().Address.User
 		}
 		info.To = info.DID
+		info.Asserted = assertedUser(req.GetHeader("P-Asserted-Identity"))
 	} else {
 		acct, ok := s.authenticate(req, tx, true)
 		if !ok {

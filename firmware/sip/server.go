@@ -68,6 +68,10 @@ type CallInfo struct {
 	Extension string // authenticated extension, or ""
 	Trunk     string // trunk id when the call came from a trunk, or ""
 	DID       string // number dialled on the trunk
+	// Asserted is the user part of a trunk call's P-Asserted-Identity
+	// (RFC 3325): the number the carrier vouches for, which DISA also
+	// recognises when the From is withheld or differs; "" when absent.
+	Asserted string
 }
 
 // Handler runs calls. HandleCall runs on its own goroutine per call and owns

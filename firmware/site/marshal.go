@@ -53,6 +53,7 @@ func exportCopy(s *Site, withSecrets bool) *Site {
 	c.Extensions = slices.Clone(s.Extensions)
 	for i := range c.Extensions {
 		c.Extensions[i].Secret = ""
+		c.Extensions[i].DISAPIN = ""
 	}
 	c.Agents = slices.Clone(s.Agents)
 	for i := range c.Agents {

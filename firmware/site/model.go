@@ -62,6 +62,11 @@ type System struct {
 	// ParkTimeout is how long a call stays parked before it rings the
 	// parker again; 0 means 120s.
 	ParkTimeout Duration `yaml:"park_timeout,omitempty"`
+
+	// DISA (issue 14 part 5): DISAAttempts calls to disa are allowed per
+	// caller number within DISAWindow; 0 means 5 per 10m.
+	DISAAttempts int      `yaml:"disa_attempts,omitempty"`
+	DISAWindow   Duration `yaml:"disa_window,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -93,6 +98,13 @@ type Extension struct {
 	// PickupGroup: *8 and **EXT pick up calls only between extensions of
 	// the same group; extensions without one form one group together.
 	PickupGroup string `yaml:"pickup_group,omitempty"`
+
+	// Mobile is the extension's user's mobile number: a call from it to
+	// disa is that extension's without a PIN (docs/features.md).
+	Mobile string `yaml:"mobile,omitempty"`
+	// DISAPIN lets anyone who knows it call out through disa as this
+	// extension; a secret: exported only with --with-secrets.
+	DISAPIN string `yaml:"disa_pin,omitempty"`
 }
 
 // Ring preferences of an agent.
@@ -219,6 +231,10 @@ type Queue struct {
 	// callers wait, fast blink once one has waited past the service
 	// level; 0 for none.
 	LED int `yaml:"led,omitempty"`
+	// Number is the queue's dialable number: *45 then the number logs an
+	// agent in to or out of this queue alone, and dialling it from an
+	// extension enters the queue.
+	Number string `yaml:"number,omitempty"`
 }
 
 // QueueAgent is an agent serving a queue at a level (1 is first). In YAML it

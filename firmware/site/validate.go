@@ -86,6 +86,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.promptList()
 	v.users()
 	v.conferenceList()
+	v.disaFields()
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -404,6 +404,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 			return nil
 		})
 	})
+	if err == nil {
+		err = readDISAFields(ctx, q, st)
+	}
 	if err != nil {
 		return nil, err
 	}

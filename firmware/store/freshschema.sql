@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-11
+-- ringbox fresh schema: migrations 1-13
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0) STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -30,7 +30,7 @@ CREATE TABLE extensions (
 	hunt_blocked INTEGER NOT NULL CHECK (hunt_blocked IN (0, 1)),
 	permission   TEXT NOT NULL,
 	dnd          INTEGER NOT NULL CHECK (dnd IN (0, 1))
-, pickup_group TEXT NOT NULL DEFAULT '') STRICT;
+, pickup_group TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE agents (
 	id              TEXT PRIMARY KEY,
 	pos             INTEGER NOT NULL,
@@ -128,7 +128,7 @@ CREATE TABLE queues (
 	service_level_ns     INTEGER NOT NULL,
 	exit_key             TEXT NOT NULL,
 	exit_to              TEXT NOT NULL
-, led INTEGER NOT NULL DEFAULT 0) STRICT;
+, led INTEGER NOT NULL DEFAULT 0, number TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE queue_agents (
 	queue_id TEXT NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
 	pos      INTEGER NOT NULL,
@@ -276,7 +276,7 @@ CREATE TABLE agent_status (
 	reason         TEXT NOT NULL,
 	since_ms       INTEGER NOT NULL,
 	auto_return_ms INTEGER
-) STRICT;
+, out_of TEXT NOT NULL DEFAULT '[]') STRICT;
 CREATE TABLE cdr (
 	id          INTEGER PRIMARY KEY,
 	call_id     TEXT NOT NULL,
@@ -428,5 +428,5 @@ CREATE TABLE heartbeat (
 	id    INTEGER PRIMARY KEY CHECK (id = 1),
 	at_ms INTEGER NOT NULL
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0);
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0);
 INSERT INTO "config_version" VALUES (1, 0, NULL);

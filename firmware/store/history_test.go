@@ -212,7 +212,7 @@ func TestAgentStatus(t *testing.T) {
 	ctx := t.Context()
 	want := []AgentStatus{
 		{Agent: "bob", Status: "paused", Reason: "lunch", Since: t0, AutoReturn: t0.Add(30 * time.Minute)},
-		{Agent: "sue", Status: "available", Since: t0.Add(time.Minute)},
+		{Agent: "sue", Status: "available", Since: t0.Add(time.Minute), OutOf: []string{"sales", "support"}},
 	}
 	if err := s.SaveAgentStatus(ctx, AgentStatus{Agent: "bob", Status: "available", Since: t0}); err != nil {
 		t.Fatal(err)

@@ -244,6 +244,7 @@ func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string, trust
 			x.Secret = oldExt[x.Number]
 		}
 	}
+	keepDISAPINs(old, &n)
 	oldPIN := map[string]string{}
 	for _, x := range old.Agents {
 		oldPIN[x.ID] = x.PIN
@@ -636,6 +637,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 				return err
 			}
 		}
+	}
+	if err := writeDISAFields(ex, st, dirty); err != nil {
+		return err
 	}
 	return s.replaceUsers(ctx, tx, st.Users)
 }

@@ -38,11 +38,13 @@ func fullSite() *site.Site {
 			Name: "Acme Dental", Timezone: "America/New_York", ToneZone: "us", OfficeNumber: "+15551230000",
 			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"}, TransferRecall: site.Duration(45 * time.Second),
 			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second),
+			DISAAttempts: 3, DISAWindow: dur("15m"),
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
-				HuntBlocked: false, Permission: site.PermInternational, DND: true},
+				HuntBlocked: false, Permission: site.PermInternational, DND: true,
+				Mobile: "+15550001001", DISAPIN: "2468"},
 			{Number: "102", Name: "Sue", Secret: "change-me-102", Voicemail: false, Email: "sue@example.com",
 				HuntBlocked: true, Permission: site.PermLocal, DND: false, PickupGroup: "front-desk"},
 		},
@@ -72,7 +74,7 @@ func fullSite() *site.Site {
 			MaxWait: dur("10m"), OnTimeout: "voicemail:general", OnEmpty: "hangup", HoldMusic: "default",
 			Comfort:          &site.Comfort{Every: dur("45s"), Prompts: []string{"about-us", "main-menu"}},
 			AnnouncePosition: dur("1m"), LevelWait: dur("30s"), ServiceLevel: dur("21s"), ExitKey: "0", ExitTo: "ivr:main",
-			LED: 2,
+			LED: 2, Number: "600",
 		}},
 		IVRs: []site.IVR{{
 			ID: "main", Name: "Main menu", Greeting: "main-menu",

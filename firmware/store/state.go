@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,6 +17,9 @@ type AgentStatus struct {
 	Reason     string // pause reason
 	Since      time.Time
 	AutoReturn time.Time // when a pause ends by itself; zero: never
+	// OutOf are the queues a logged-in agent logged out of alone (*45
+	// then the queue number); the agent is in their other queues.
+	OutOf []string
 }
 
 // SaveAgentStatus records an agent's current status, replacing the previous
@@ -27,10 +31,14 @@ func (s *Store) SaveAgentStatus(ctx context.Context, a AgentStatus) error {
 	if a.Since.IsZero() {
 		a.Since = s.now()
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO agent_status (agent, status, reason, since_ms, auto_return_ms) VALUES (?,?,?,?,?)
+	outOf, err := json.Marshal(nonNil(a.OutOf))
+	if err != nil {
+		return fmt.Errorf("store: save status of agent %s: %w", a.Agent, err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO agent_status (agent, status, reason, since_ms, auto_return_ms, out_of) VALUES (?,?,?,?,?,?)
 		ON CONFLICT (agent) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-		since_ms = excluded.since_ms, auto_return_ms = excluded.auto_return_ms`,
-		a.Agent, a.Status, a.Reason, a.Since.UnixMilli(), ms(a.AutoReturn))
+		since_ms = excluded.since_ms, auto_return_ms = excluded.auto_return_ms, out_of = excluded.out_of`,
+		a.Agent, a.Status, a.Reason, a.Since.UnixMilli(), ms(a.AutoReturn), string(outOf))
 	if err != nil {
 		return fmt.Errorf("store: save status of agent %s in %s: %w", a.Agent, s.path, err)
 	}
@@ -40,12 +48,19 @@ func (s *Store) SaveAgentStatus(ctx context.Context, a AgentStatus) error {
 // LoadAgentStatuses returns every saved agent status, by agent id.
 func (s *Store) LoadAgentStatuses(ctx context.Context) ([]AgentStatus, error) {
 	var out []AgentStatus
-	err := rowsEach(ctx, s.r, `SELECT agent, status, reason, since_ms, auto_return_ms FROM agent_status ORDER BY agent`, func(r *sql.Rows) error {
+	err := rowsEach(ctx, s.r, `SELECT agent, status, reason, since_ms, auto_return_ms, out_of FROM agent_status ORDER BY agent`, func(r *sql.Rows) error {
 		var a AgentStatus
 		var since int64
 		var ret sql.NullInt64
-		if err := r.Scan(&a.Agent, &a.Status, &a.Reason, &since, &ret); err != nil {
+		var outOf string
+		if err := r.Scan(&a.Agent, &a.Status, &a.Reason, &since, &ret, &outOf); err != nil {
 			return err
+		}
+		if err := json.Unmarshal([]byte(outOf), &a.OutOf); err != nil {
+			return fmt.Errorf("agent %s: out_of %q: %w", a.Agent, outOf, err)
+		}
+		if len(a.OutOf) == 0 {
+			a.OutOf = nil
 		}
 		a.Since, a.AutoReturn = time.UnixMilli(since).UTC(), fromMS(ret)
 		out = append(out, a)
@@ -72,4 +87,12 @@ func (s *Store) HuntNext(ctx context.Context, group string, n int) (int, error) 
 		return 0, fmt.Errorf("store: advance hunt group %s in %s: %w", group, s.path, err)
 	}
 	return (next - 1 + n) % n, nil
+}
+
+// nonNil is s, or an empty list for nil (stored as [] rather than null).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

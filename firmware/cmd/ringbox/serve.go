@@ -413,6 +413,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	fl.Agents = queues
 	fl.Features = queues.Features()
 	wireLamps(lamps, bus, pres, queues, cfg, sipSrv, log) // wiring.go
+	fl.FeaturePrefixes = queues.FeaturePrefixes()
 
 	stage("engines wired")
 	set := metrics.NewSet()
@@ -455,7 +456,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	// The agent's page; its WebSocket attaches the page to the browser
 	// phone hub.
-	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log, Phones: phones})
+	ws.AgentDesk(&web.AgentDesk{ACD: queues, Offers: fl.Ringer.Offers, Store: st, Logger: log, Phones: phones, Callback: fl})
 	for _, r := range web.LibraryRoutes(lib, log) {
 		ws.HandleRoute(r)
 	}

@@ -34,6 +34,7 @@ func (h sipHandler) HandleCall(ctx context.Context, in call.Leg, info sip.CallIn
 		Extension: info.Extension,
 		Trunk:     info.Trunk,
 		DID:       info.DID,
+		Asserted:  info.Asserted,
 	})
 }
 

@@ -430,6 +430,26 @@
     }
   });
 
+  // ---- call me back ----
+
+  $('#callback-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const number = $('#callback-number').value.trim();
+    const phone = $('#callback-phone').value.trim();
+    if (!number) { say('#callback-msg', 'Give the number to call.', true); return; }
+    const btn = $('#callback-form button');
+    btn.disabled = true;
+    try {
+      const r = await api('POST', agentPath('/callback'), phone ? { number, phone } : { number });
+      if (!r.ok) { say('#callback-msg', errorText(r), true); return; }
+      say('#callback-msg', 'Ringing ' + r.data.phone + ': answer it, then ' + r.data.number + ' is called.');
+    } catch (e) {
+      say('#callback-msg', 'The box cannot be reached: nothing was called.', true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
   // ---- the browser phone ----
 
   const phone = {
