@@ -61,6 +61,10 @@ type System struct {
 	// ParkTimeout is how long a call stays parked before it rings the
 	// parker again; 0 means 120s.
 	ParkTimeout Duration `yaml:"park_timeout,omitempty"`
+	// VoicemailPINRequired makes *97 ask the mailbox PIN from the owner's
+	// own phone too; without it the phone's SIP account is the credential
+	// there. Other phones and callers from outside always give the PIN.
+	VoicemailPINRequired bool `yaml:"voicemail_pin_required,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -92,6 +96,10 @@ type Extension struct {
 	// PickupGroup: *8 and **EXT pick up calls only between extensions of
 	// the same group; extensions without one form one group together.
 	PickupGroup string `yaml:"pickup_group,omitempty"`
+	// VoicemailPIN opens the extension's own mailbox from other phones
+	// (*98) and from outside; 4-10 digits. A secret: exported only with
+	// --with-secrets. The owner may change it by phone.
+	VoicemailPIN string `yaml:"voicemail_pin,omitempty"`
 }
 
 // Ring preferences of an agent.
@@ -281,7 +289,7 @@ type Mailbox struct {
 	Greeting  string   `yaml:"greeting,omitempty"`   // prompt id
 	MaxLength Duration `yaml:"max_length,omitempty"` // default 3m
 	MinLength Duration `yaml:"min_length,omitempty"` // default 2s
-	PIN       string   `yaml:"pin,omitempty"`        // a secret
+	PIN       string   `yaml:"pin,omitempty"`        // a secret; 4-10 digits, to listen by phone (*98)
 }
 
 // Trunk is a SIP trunk or an FXO line.

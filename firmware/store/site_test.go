@@ -37,12 +37,12 @@ func fullSite() *site.Site {
 		System: site.System{
 			Name: "Acme Dental", Timezone: "America/New_York", ToneZone: "us", OfficeNumber: "+15551230000",
 			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"}, TransferRecall: site.Duration(45 * time.Second),
-			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second),
+			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second), VoicemailPINRequired: true,
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
-				HuntBlocked: false, Permission: site.PermInternational, DND: true},
+				HuntBlocked: false, Permission: site.PermInternational, DND: true, VoicemailPIN: "24680"},
 			{Number: "102", Name: "Sue", Secret: "change-me-102", Voicemail: false, Email: "sue@example.com",
 				HuntBlocked: true, Permission: site.PermLocal, DND: false, PickupGroup: "front-desk"},
 		},
