@@ -25,6 +25,12 @@ func smtpSink(t *testing.T) (addr string, got <-chan string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln.Addr().String(), smtpServe(t, ln)
+}
+
+// smtpServe is smtpSink on a listener the test opened.
+func smtpServe(t *testing.T, ln net.Listener) <-chan string {
+	t.Helper()
 	t.Cleanup(func() { ln.Close() })
 	ch := make(chan string, 1)
 	go func() {
@@ -69,7 +75,7 @@ func smtpSink(t *testing.T) (addr string, got <-chan string) {
 			}
 		}
 	}()
-	return ln.Addr().String(), ch
+	return ch
 }
 
 func TestSendMailAttachesWAV(t *testing.T) {

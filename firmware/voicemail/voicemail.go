@@ -61,8 +61,12 @@ type Service struct {
 	MWI     MWI    // nil: no indicators
 	// Prompts returns an uploaded prompt; nil or false: the built-in one.
 	Prompts func(id string, rate int) (call.Source, bool)
-	// Mail sends a message by e-mail; nil: SendMail through the site's
-	// SMTP relay.
+	// Outbox queues messages to e-mail and sends them, retried until they
+	// go (see Mailer); the web's outbox page reads it. nil: each e-mail
+	// is sent once, directly, with Mail.
+	Outbox *Mailer
+	// Mail sends a message by e-mail when there is no Outbox; nil:
+	// SendMail through the site's SMTP relay.
 	Mail   func(ctx context.Context, relay site.SMTP, to string, m Message) error
 	Logger *slog.Logger
 
@@ -252,7 +256,13 @@ func (s *Service) Leave(ctx context.Context, leg call.Leg, l Leave) (call.Cause,
 			m.Play(ctx, bye, false)
 		}
 	}
-	if b.Email != "" && l.Site.System.SMTP != nil {
+	if b.Email != "" && s.Outbox != nil {
+		// Queued even without a relay: the e-mail goes once one is set.
+		if _, err := s.Outbox.Enqueue(sctx, store.VoicemailMail{MessageID: id, Box: b.ID, BoxName: b.Name, To: b.Email,
+			Caller: l.From.Number, CallerName: l.From.Name, CallID: l.CallID, Time: now, Duration: d, File: rel}); err != nil {
+			log.Error("queue voicemail e-mail", "to", b.Email, "err", err)
+		}
+	} else if b.Email != "" && l.Site.System.SMTP != nil {
 		relay := *l.Site.System.SMTP
 		msg := Message{Box: b.ID, BoxName: b.Name, Caller: l.From.Number, CallerName: l.From.Name, CallID: l.CallID,
 			Time: now.In(l.Site.Location()), Duration: d, WAV: buf.Bytes()}
