@@ -251,3 +251,45 @@ func (s *Store) RetryVoicemailMail(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// SetMailboxPIN changes the PIN of mailbox box (a group box's pin, or the
+// voicemail_pin of the extension whose box it is) in the configuration, as
+// its owner does by phone: a new configuration version by actor, so that
+// an export with secrets gives the new PIN back and the history shows who
+// changed it (the PIN itself masked). A change applied concurrently is
+// kept: the edit is made again on top of it.
+func (s *Store) SetMailboxPIN(ctx context.Context, box, pin, actor string) error {
+	for range 5 {
+		base, err := s.ConfigVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("store: set PIN of mailbox %s: %w", box, err)
+		}
+		st, err := s.ExportSite(ctx)
+		if err != nil {
+			return fmt.Errorf("store: set PIN of mailbox %s: %w", box, err)
+		}
+		found := false
+		for i := range st.Voicemail {
+			if st.Voicemail[i].Box == box {
+				st.Voicemail[i].PIN, found = pin, true
+			}
+		}
+		for i := range st.Extensions {
+			if x := &st.Extensions[i]; x.Number == box && x.Voicemail && !found {
+				x.VoicemailPIN, found = pin, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("store: set PIN of mailbox %s: %w", box, ErrNotFound)
+		}
+		_, err = s.ImportSiteWith(ctx, st, actor, ImportOptions{Base: base, Action: "voicemail.pin"})
+		if errors.Is(err, ErrStale) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: set PIN of mailbox %s: %w", box, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("store: set PIN of mailbox %s: %w", box, ErrStale)
+}

@@ -114,3 +114,38 @@ func TestVoicemailOutbox(t *testing.T) {
 		t.Errorf("try of an unknown e-mail: %v", err)
 	}
 }
+
+// TestSetMailboxPIN: a PIN changed by phone is in the configuration (the
+// next export with secrets has it), for a group box and for an
+// extension's own box, recorded as a version by the phone.
+func TestSetMailboxPIN(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	ctx := t.Context()
+	st := fullSite()
+	if _, err := s.ImportSite(ctx, st, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMailboxPIN(ctx, "101", "97531", "phone:101"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMailboxPIN(ctx, st.Voicemail[0].Box, "8642", "phone:"+st.Voicemail[0].Box); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ExportSite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Extensions[0].VoicemailPIN != "97531" || got.Voicemail[0].PIN != "8642" {
+		t.Errorf("after the changes: extension 101 voicemail_pin %q, box %s pin %q", got.Extensions[0].VoicemailPIN, got.Voicemail[0].Box, got.Voicemail[0].PIN)
+	}
+	if got.Extensions[0].Secret != st.Extensions[0].Secret || got.Extensions[1].Secret != st.Extensions[1].Secret {
+		t.Error("changing a mailbox PIN changed the extensions' secrets")
+	}
+	vs, err := s.ListVersions(ctx, 1)
+	if err != nil || len(vs) != 1 || vs[0].Actor != "phone:"+st.Voicemail[0].Box {
+		t.Errorf("last version %+v %v, want by the phone", vs, err)
+	}
+	if err := s.SetMailboxPIN(ctx, "102", "1234", "phone:102"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("extension without voicemail: %v, want ErrNotFound", err)
+	}
+}

@@ -332,7 +332,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	mailer := &voicemail.Mailer{Outbox: st, DataDir: f.data, Site: cfg.Site, Logger: log}
 	mailer.Start()
 	defer mailer.Close()
-	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log, Outbox: mailer}
+	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log, Outbox: mailer, PINs: st}
 	defer vm.Close()
 	fl := &flow.Engine{
 		Config: cfg, CDR: st, Bus: bus, Logger: log,
