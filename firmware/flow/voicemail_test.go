@@ -365,4 +365,6 @@ func TestGreetingsRecordedByPhone(t *testing.T) {
 	})
 }
 
-func near(got, want time.Duration) bool { return got > want-300*time.Millisecond && got < want+300*time.Millisecond }
+func near(got, want time.Duration) bool {
+	return got > want-300*time.Millisecond && got < want+300*time.Millisecond
+}
