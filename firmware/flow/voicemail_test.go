@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -367,4 +368,35 @@ func TestGreetingsRecordedByPhone(t *testing.T) {
 
 func near(got, want time.Duration) bool {
 	return got > want-300*time.Millisecond && got < want+300*time.Millisecond
+}
+
+// FuzzMailboxFeature: any dialled string is either not *98, or *98 with
+// the rest as the box, never a panic.
+func FuzzMailboxFeature(f *testing.F) {
+	for _, s := range []string{"*98", "*98800", "*98general", "*9", "*97", "**98", "*98" + strings.Repeat("9", 40)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		fn, ok := mailboxFeature(code)
+		if ok != (strings.HasPrefix(code, FeatureMailbox) && len(code)-len(FeatureMailbox) <= 32) || ok != (fn != nil) {
+			t.Errorf("mailboxFeature(%q) = %v", code, ok)
+		}
+	})
+}
+
+// TestStar97WithoutABoxAsksForOne: an extension without a mailbox dialling
+// *97 is asked for a box and its PIN, as with *98.
+func TestStar97WithoutABoxAsksForOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, st, _ := vmOffice(t)
+		leaveIn(t, o, "800", 4*time.Second)
+		phone := calltest.NewLeg("steve")
+		phone.PressAfter(1500*time.Millisecond, "800#")
+		phone.PressAfter(4*time.Second, "2468#")
+		phone.PressAfter(40*time.Second, "1")
+		o.e.Handle(t.Context(), phone, Inbound{CallID: "x", To: "*97", Extension: "102"})
+		if !st.msgs[0].Heard || countAsked(o.prompts.asked(), "vm-enter-box") != 1 {
+			t.Errorf("heard %v, prompts %v", st.msgs[0].Heard, o.prompts.asked())
+		}
+	})
 }

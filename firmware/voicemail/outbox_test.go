@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
 )
@@ -326,6 +327,39 @@ func TestOutboxRealRelayDownThenUp(t *testing.T) {
 		synctest.Wait()
 		if got := ob.get(id); got.State != store.MailSent || got.Attempts != 2 {
 			t.Errorf("%+v, want sent at the second try", got)
+		}
+	})
+}
+
+// TestLeaveQueuesTheEmail: with an outbox, a new message of a box with an
+// address is queued (and sent by the Mailer), not sent from the call.
+func TestLeaveQueuesTheEmail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		ob := &memOutbox{}
+		relay := &flakyRelay{start: time.Now(), up: true}
+		f.s.Outbox = &Mailer{Outbox: ob, DataDir: f.s.DataDir, Site: testSite, Send: relay.send}
+		f.s.Outbox.Start()
+		defer f.s.Outbox.Close()
+		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(1234))
+		caller.PressAfter(7*time.Second, "#")
+		if _, err := f.s.Leave(t.Context(), caller, Leave{Site: testSite(), Box: "101", From: caller.Remote(), CallID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		f.s.Close()
+		synctest.Wait()
+		if len(f.mail.msgs) != 0 {
+			t.Error("the call sent the e-mail itself")
+		}
+		m := ob.get(1)
+		if m.MessageID != 1 || m.To != "bob@example.com" || m.File != f.st.msgs[0].File || m.State != store.MailSent || m.CallerName != "Alice" {
+			t.Errorf("outbox %+v, want the message's e-mail, sent", m)
+		}
+		if _, n := relay.log(); n != 1 {
+			t.Errorf("%d e-mails sent, want 1", n)
+		}
+		if relay.sent[0].Time.Location().String() != "America/New_York" || relay.sent[0].Duration != 5*time.Second {
+			t.Errorf("e-mail time %v (want the site's zone), duration %v", relay.sent[0].Time, relay.sent[0].Duration)
 		}
 	})
 }
