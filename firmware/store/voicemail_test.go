@@ -149,3 +149,46 @@ func TestSetMailboxPIN(t *testing.T) {
 		t.Errorf("extension without voicemail: %v, want ErrNotFound", err)
 	}
 }
+
+// BenchmarkVoicemailOutboxPass is one pass of the e-mail sender over an
+// outbox of a year of a busy box (10,000 sent e-mails) with 20 pending:
+// the due ones and when the next is due.
+func BenchmarkVoicemailOutboxPass(b *testing.B) {
+	clk := newClock()
+	s := openStore(b, b.TempDir(), Options{Now: clk.Now})
+	ctx := b.Context()
+	for i := range 10020 {
+		id, err := s.EnqueueVoicemailMail(ctx, VoicemailMail{Box: "101", To: "bob@example.com", File: "voicemail/101/m.wav",
+			Next: clk.Now().Add(time.Duration(i%40) * time.Minute)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i < 10000 {
+			if err := s.VoicemailMailTried(ctx, id, MailSent, 1, clk.Now(), ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		due, err := s.DueVoicemailMail(ctx, clk.Now().Add(10*time.Minute), 20)
+		if err != nil || len(due) == 0 {
+			b.Fatal(len(due), err)
+		}
+		if _, ok, err := s.NextVoicemailMailDue(ctx); err != nil || !ok {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEnqueueVoicemailMail is the cost a new message adds to the
+// call that left it: one outbox row.
+func BenchmarkEnqueueVoicemailMail(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	ctx := b.Context()
+	for b.Loop() {
+		if _, err := s.EnqueueVoicemailMail(ctx, VoicemailMail{Box: "101", To: "bob@example.com", File: "voicemail/101/m.wav"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
