@@ -81,8 +81,10 @@ func (m *Mailer) logger() *slog.Logger {
 	return slog.Default().With("pkg", "voicemail", "part", "outbox")
 }
 
-// Start starts the sender; e-mails left pending by a previous run are
-// sent (those already due at once).
+// Start starts the sender. Its first pass tries every e-mail left pending
+// by the previous run at once, even one whose back-off has not run out: a
+// restart is often the end of what kept the relay away (a power cut, the
+// network). Those that fail again wait their back-off.
 func (m *Mailer) Start() {
 	m.init()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -138,8 +140,25 @@ func (m *Mailer) Retry(ctx context.Context, id int64) error {
 	return nil
 }
 
+// startBatch bounds the first pass: the rest wait their turn.
+const startBatch = 1000
+
 func (m *Mailer) run(ctx context.Context) {
 	log := m.logger()
+	// Every pending e-mail is due before now + MaxRetry.
+	left, err := m.Outbox.DueVoicemailMail(ctx, time.Now().Add(MaxRetry), startBatch)
+	if err != nil && ctx.Err() == nil {
+		log.Error("read the outbox", "err", err)
+	}
+	if len(left) > 0 {
+		log.Info("voicemail e-mails left from before the start", "pending", len(left))
+	}
+	for _, x := range left {
+		if ctx.Err() != nil {
+			return
+		}
+		m.try(ctx, x)
+	}
 	for {
 		due, err := m.Outbox.DueVoicemailMail(ctx, time.Now(), outboxBatch)
 		if err != nil && ctx.Err() == nil {
