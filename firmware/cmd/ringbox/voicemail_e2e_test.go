@@ -6,8 +6,14 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"ringbox/firmware/voicemail/smtptest"
 )
 
 // Tones of the three phones.
@@ -123,5 +129,92 @@ func TestVoicemailGreetingByPhoneAndStar98(t *testing.T) {
 		t.Errorf("Bob did not hear Steve's message: %d Hz share at best %.2f\n%s", vmSteveHz, share, a.log())
 	} else {
 		t.Logf("Bob hears Steve's message: %d Hz share %.2f", vmSteveHz, share)
+	}
+}
+
+// TestVoicemailEmailWaitsForTheRelayAcrossARestart: the site's relay is
+// down when Sue leaves Bob a message: the outbox API shows the e-mail
+// pending after a failed try. The box stops, the relay comes up, the box
+// starts again on the same data and the e-mail arrives with the message.
+func TestVoicemailEmailWaitsForTheRelayAcrossARestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := ln.Addr().String()
+	ln.Close() // down
+	y := fmt.Sprintf(`version: 1
+system:
+  name: Outbox
+  timezone: UTC
+  smtp: {host: "%s", from: pbx@example.com}
+extensions:
+  - {number: "101", name: Bob, secret: "bob-secret-101", voicemail: true, email: bob@example.com}
+  - {number: "102", name: Sue, secret: "sue-secret-102"}
+`, relay)
+	sf := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(sf, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	a := startServe(t, serveOpt{site: sf, data: data})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	sue := startBaresip(t, "102", "sue-secret-102", box, 38600, vmSteveHz)
+	if !sue.waitRegistered(10 * time.Second) {
+		t.Fatal("Sue's phone did not register")
+	}
+	// Bob's phone is not registered: the call goes to his mailbox at once.
+	sue.command("dial", "sip:101@"+box)
+	if _, ok := sue.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+		t.Fatalf("Sue's call to 101 never reached voicemail\n%s", a.log())
+	}
+	time.Sleep(9 * time.Second) // the greeting, the beep, a message
+	sue.command("hangup", "")
+	sue.waitEvent("CALL_CLOSED", 5*time.Second)
+	if !a.waitLog("voicemail e-mail not sent, will retry", 10*time.Second) {
+		t.Fatalf("no failed try logged\n%s", a.log())
+	}
+	admin := a.token("admin")
+	type item struct {
+		State     string `json:"state"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+		To        string `json:"to"`
+		Box       string `json:"box"`
+	}
+	var out struct{ Items []item }
+	if code := a.get("/api/v1/voicemail/outbox", admin, &out); code != 200 || len(out.Items) != 1 ||
+		out.Items[0].State != "pending" || out.Items[0].Attempts != 1 || out.Items[0].LastError == "" || out.Items[0].To != "bob@example.com" {
+		t.Fatalf("outbox with the relay down: %d %+v", code, out)
+	}
+	if err := a.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	ln, err = net.Listen("tcp", relay)
+	if err != nil {
+		t.Fatalf("bring the relay up on %s: %v", relay, err)
+	}
+	got := smtptest.Serve(t, ln)
+	b := startServe(t, serveOpt{data: data})
+	select {
+	case msg := <-got:
+		if !strings.Contains(msg, "To: bob@example.com") || !strings.Contains(msg, `filename="voicemail-101.wav"`) {
+			t.Errorf("the relay got:\n%.600s", msg)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the e-mail did not arrive after the restart\n%s", b.log())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out.Items = nil
+		b.get("/api/v1/voicemail/outbox", admin, &out)
+		if len(out.Items) == 1 && out.Items[0].State == "sent" && out.Items[0].Attempts == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox after the delivery: %+v, want sent at the second try", out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
