@@ -7,13 +7,19 @@
 // records what the caller says until '#', the maximum length or the hang-up,
 // and discards messages shorter than the box's minimum. New messages light
 // the message-waiting indicator of the box's extension ([MWI]) and are
-// e-mailed with the WAV attached when the box has an address and the site
-// an SMTP relay.
+// e-mailed with the WAV attached when the box has an address: queued in the
+// outbox and sent, retried with back-off, by the [Mailer].
+//
+// By phone ([Service.Main]) a caller logs in to a box (its owner from the
+// box's extension, anyone else with the PIN), listens to the messages and
+// records the box's greetings and name or changes its PIN (phone.go).
 //
 // # Concurrency
 //
-// Leave and Listen run on the call's goroutine. E-mails are sent from a
-// goroutine the Service owns; [Service.Close] waits for them.
+// Leave, Main and Listen run on the call's goroutine. The Mailer sends
+// from one goroutine of its own ([Mailer.Start], [Mailer.Close]); without
+// a Mailer, e-mails are sent once from goroutines the Service owns, and
+// [Service.Close] waits for them.
 package voicemail
 
 import (
