@@ -396,6 +396,7 @@ func FuzzDecodePhoneSignal(f *testing.F) {
 		`{"type":"hangup","call_id":"c 1"}`,
 		`{"type":"incoming","call_id":"c1"}`,
 		`[]`, `{"type":"mute","call_id":"` + strings.Repeat("x", 70) + `"}`,
+		`{"type":"transfer","call_id":"c1","to":"queue:service"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -406,6 +407,10 @@ func FuzzDecodePhoneSignal(f *testing.F) {
 		}
 		switch s.Type {
 		case "accept", "decline", "hangup", "dtmf", "mute", "unmute", "hold", "unhold":
+		case "transfer":
+			if s.To == "" || len(s.To) > 64 || strings.ContainsAny(s.To, " \t\r\n<>\"") {
+				t.Fatalf("accepted transfer to %q", s.To)
+			}
 		default:
 			t.Fatalf("accepted type %q", s.Type)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"ringbox/firmware/webrtc"
@@ -34,18 +33,7 @@ type PhoneHub interface {
 	ReceiveFrom(ctx context.Context, agent string, s PhoneSession, sig PhoneSignal)
 }
 
-// Page-to-box signal types.
-var phoneInTypes = map[string]bool{
-	"accept": true, "decline": true, "hangup": true, "dtmf": true,
-	"mute": true, "unmute": true, "hold": true, "unhold": true,
-}
-
 const (
-	// maxPhoneFrame bounds one message from a page: a browser's audio
-	// offer is 2-6 KB.
-	maxPhoneFrame = 64 << 10
-	maxPhoneSDP   = 32 << 10
-	maxPhoneCall  = 64
 	// phoneQueue is how many messages wait for a slow page before it is
 	// dropped: the box never waits for a browser.
 	phoneQueue = 32
@@ -55,40 +43,19 @@ const (
 	phonePing         = 30 * time.Second
 )
 
-// errBadPhoneSignal is wrapped by every refusal of a page's message.
-var errBadPhoneSignal = errors.New("bad phone signal")
-
-// DecodePhoneSignal parses and checks one message from a page: a known
-// page-to-box type, a printable call id, an SDP offer for accept and one
-// DTMF key for dtmf. Box-to-page fields a page sends are dropped.
+// DecodePhoneSignal parses and checks one message from a page with
+// webrtc.DecodeSignal (a known page-to-box type, a printable call id, an
+// SDP offer for accept, one DTMF key for dtmf, a destination for
+// transfer) and drops the box-to-page fields a page sends.
 func DecodePhoneSignal(b []byte) (PhoneSignal, error) {
-	if len(b) > maxPhoneFrame {
-		return PhoneSignal{}, fmt.Errorf("signal of %d bytes: %w", len(b), errBadPhoneSignal)
+	s, err := webrtc.DecodeSignal(b)
+	if err != nil {
+		return PhoneSignal{}, err
 	}
-	var s PhoneSignal
-	if err := json.Unmarshal(b, &s); err != nil {
-		return PhoneSignal{}, fmt.Errorf("decode signal: %w: %w", errBadPhoneSignal, err)
-	}
-	if !phoneInTypes[s.Type] {
-		return PhoneSignal{}, fmt.Errorf("signal type %q: %w", s.Type, errBadPhoneSignal)
-	}
-	if s.CallID == "" || len(s.CallID) > maxPhoneCall || strings.ContainsFunc(s.CallID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return PhoneSignal{}, fmt.Errorf("signal %s: call id: %w", s.Type, errBadPhoneSignal)
-	}
-	switch s.Type {
-	case "accept":
-		if len(s.SDP) > maxPhoneSDP || !strings.HasPrefix(s.SDP, "v=0") {
-			return PhoneSignal{}, fmt.Errorf("signal accept: sdp offer missing or too long: %w", errBadPhoneSignal)
-		}
-	case "dtmf":
-		if len(s.Digit) != 1 || !strings.Contains("0123456789*#ABCD", s.Digit) {
-			return PhoneSignal{}, fmt.Errorf("signal dtmf digit: %w", errBadPhoneSignal)
-		}
-	}
-	if s.Type != "accept" {
+	if s.Type != webrtc.TypeAccept {
 		s.SDP = ""
 	}
-	s.Candidate, s.Caller, s.CallerName, s.Via, s.Offer, s.Reason = "", "", "", "", "", ""
+	s.Candidate, s.Caller, s.CallerName, s.Via, s.Offer, s.Reason, s.Code = "", "", "", "", "", "", 0
 	return s, nil
 }
 
@@ -131,7 +98,7 @@ func (h *desk) phoneWS(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("agent websocket", "agent", p.Agent, "err", err)
 		return
 	}
-	c.SetReadLimit(maxPhoneFrame)
+	c.SetReadLimit(webrtc.MaxSignalBytes)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 

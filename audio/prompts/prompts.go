@@ -122,6 +122,18 @@ func Number(lang string, n, rate int) ([]int16, bool) {
 	return Get(lang, fmt.Sprintf("number-%d", n), rate)
 }
 
+// Digit returns the clip of one digit d (0-9) said alone, as in a park
+// slot or an extension number read digit by digit.
+func Digit(lang string, d, rate int) ([]int16, bool) {
+	if d == 0 {
+		return Get(lang, "number-0", rate)
+	}
+	if d < 0 || d > 9 {
+		return nil, false
+	}
+	return Number(lang, d, rate)
+}
+
 // numberFeminine is Number with the feminine form where French has one.
 func numberFeminine(lang string, n, rate int) ([]int16, bool) {
 	if pcm, ok := Get(lang, fmt.Sprintf("number-f-%d", n), rate); ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -181,5 +182,28 @@ func BenchmarkGet(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Get("en", "main-menu", 8000)
+	}
+}
+
+// Every digit can be said alone in every language (a park slot "701"),
+// zero included, and a non-digit cannot.
+func TestDigit(t *testing.T) {
+	for _, lang := range Langs() {
+		for d := 0; d <= 9; d++ {
+			if pcm, ok := Digit(lang, d, 8000); !ok || len(pcm) < 8000/10 {
+				t.Errorf("%s: digit %d: ok %v, %d samples", lang, d, ok, len(pcm))
+			}
+		}
+		zero, _ := Digit(lang, 0, 8000)
+		one, _ := Digit(lang, 1, 8000)
+		if slices.Equal(zero, one) {
+			t.Errorf("%s: zero sounds like one", lang)
+		}
+		if _, ok := Digit(lang, -1, 8000); ok {
+			t.Errorf("%s: digit -1 said", lang)
+		}
+		if _, ok := Digit(lang, 10, 8000); ok {
+			t.Errorf("%s: digit 10 said", lang)
+		}
 	}
 }

@@ -101,6 +101,7 @@ type Engine struct {
 	fxo map[int]*fxoPort
 
 	calls sync.WaitGroup // calls handed to Handle
+	xfers sync.WaitGroup // transfers being handed to the flow (fxsPort.handTransfer)
 }
 
 // New returns an engine for cfg.Ports.
@@ -134,6 +135,7 @@ func New(cfg Config) *Engine {
 // a subsystem stopping).
 func (e *Engine) Run(ctx context.Context) error {
 	defer e.calls.Wait()
+	defer e.xfers.Wait()
 	defer func() { <-ctx.Done() }()
 	var wg sync.WaitGroup
 	for _, p := range e.fxs {

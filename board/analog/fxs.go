@@ -502,6 +502,7 @@ func (p *fxsPort) hangUp() {
 	switch {
 	case active != nil && held != nil && active.consult:
 		p.link(held, active)
+		p.handTransfer(held, active)
 	case len(conf) == 2:
 		p.link(conf[0], conf[1])
 	}
@@ -536,6 +537,38 @@ func (p *fxsPort) link(a, b *fxsLeg) {
 	a.partner, b.partner = b, a
 	p.mu.Unlock()
 	p.e.log.Info("transfer by hanging up", "port", p.name, "held", a.l.ID(), "consulted", b.l.ID())
+}
+
+// transferHandOver bounds how long a transfer waits for the flow to take
+// it: the flow reads a leg's transfers while the leg is bridged.
+const transferHandOver = 2 * time.Second
+
+// handTransfer asks the flow to join the held call's other party with the
+// consulted one (an attended transfer, as a SIP phone's REFER with
+// Replaces), so the box bridges them directly, the call record links the
+// two calls and the port's legs end. Until the flow takes it, and for
+// good when it does not (the consult is still ringing, or the held call
+// is not bridged), the port relays the two legs (link).
+func (p *fxsPort) handTransfer(held, consult *fxsLeg) {
+	x := call.Transfer{Replaces: consult.l.ID(), Report: func(code int, reason string) {
+		switch {
+		case code == 200:
+			p.e.log.Info("transfer by hanging up: joined by the flow", "port", p.name, "held", held.l.ID(), "consulted", consult.l.ID())
+		case code >= 300:
+			p.e.log.Info("transfer by hanging up: the port relays the calls", "port", p.name, "status", code, "reason", reason)
+		}
+	}}
+	p.e.xfers.Go(func() {
+		t := time.NewTimer(transferHandOver)
+		defer t.Stop()
+		select {
+		case held.l.transfers <- x:
+		case <-t.C:
+			p.e.log.Info("transfer by hanging up: not taken, the port relays the calls", "port", p.name)
+		case <-held.l.Done():
+		case <-consult.l.Done():
+		}
+	})
 }
 
 // dial rings the phone for t (a call to the line's extension or to the

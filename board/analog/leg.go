@@ -31,6 +31,9 @@ type Leg struct {
 
 	answeredC chan struct{}
 	ringingC  chan struct{}
+	// transfers carries the port's transfer requests to the flow
+	// (call.Transferor): a hang-up during a consult.
+	transfers chan call.Transfer
 
 	// onAnswer runs when the flow answers the leg (FXO: seize the line;
 	// FXS: reverse the polarity); nil for none. onEnd tells the port the
@@ -51,9 +54,10 @@ type Leg struct {
 }
 
 var (
-	_ call.Leg       = (*Leg)(nil)
-	_ call.Ringer    = (*Leg)(nil)
-	_ media.Streamer = (*Leg)(nil)
+	_ call.Leg        = (*Leg)(nil)
+	_ call.Ringer     = (*Leg)(nil)
+	_ call.Transferor = (*Leg)(nil)
+	_ media.Streamer  = (*Leg)(nil)
 )
 
 func newLeg(st *media.Stream, id, port string, remote call.Party, ssrc uint32) *Leg {
@@ -64,6 +68,7 @@ func newLeg(st *media.Stream, id, port string, remote call.Party, ssrc uint32) *
 		cancel:    cancel,
 		answeredC: make(chan struct{}),
 		ringingC:  make(chan struct{}),
+		transfers: make(chan call.Transfer),
 		ssrc:      ssrc,
 	}
 	if st == nil {
@@ -137,6 +142,10 @@ func (l *Leg) markRinging() {
 		close(l.ringingC)
 	}
 }
+
+// Transfers implements call.Transferor: the attended transfer an FXS
+// phone asks for by hanging up during a consult.
+func (l *Leg) Transfers() <-chan call.Transfer { return l.transfers }
 
 // Ringing implements call.Ringer: closed when the port rings the phone (or
 // the exchange rings the dialled number).

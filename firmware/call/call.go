@@ -44,6 +44,9 @@ const (
 	// crash, a watchdog reset, a power cut); its CDR is written at the
 	// next start.
 	Restart
+	// SessionExpired: the SIP session timer (RFC 4028) ran out: the far
+	// end stopped refreshing the call, or did not answer the box's refresh.
+	SessionExpired
 )
 
 var causeNames = [...]string{
@@ -62,6 +65,7 @@ var causeNames = [...]string{
 	Loop:              "loop",
 	Shutdown:          "shutdown",
 	Restart:           "restart",
+	SessionExpired:    "session_expired",
 }
 
 // String is the cause's name as CDRs and the API show it.

@@ -73,8 +73,9 @@ const (
 // Transfer is one transfer of a call's party.
 type Transfer struct {
 	Kind string `json:"kind"` // blind | attended
-	// By is the transferrer (an extension number) and ByLeg its leg in
-	// this call.
+	// By is the transferrer (an extension number, or "agent:ID" for an
+	// agent without an extension: a browser phone or a mobile) and ByLeg
+	// its leg in this call.
 	By    string `json:"by"`
 	ByLeg string `json:"by_leg,omitempty"`
 	// To is the destination (blind) or the party joined (attended).
@@ -116,8 +117,8 @@ type Leg struct {
 	Answer time.Time `json:"-"`
 	End    time.Time `json:"-"`
 	Cause  string    `json:"cause"`
-	// TransferBy is the extension that transferred the call to this leg
-	// ("" for a leg the call rang itself).
+	// TransferBy is who transferred the call to this leg, as
+	// Transfer.By ("" for a leg the call rang itself).
 	TransferBy string `json:"transfer_by,omitempty"`
 }
 

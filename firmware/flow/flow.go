@@ -133,6 +133,7 @@ type Engine struct {
 	rng      *ring.Ringer
 	calls    calls        // calls in progress (Wait)
 	xfers    bridges      // bridged calls by leg id, for attended transfers (transfer.go)
+	placed   placedCalls  // extensions' calls by their leg id, for semi-attended transfers (transfer.go)
 	parks    parkLot      // parked calls by slot (park.go)
 	handoffs atomic.Int64 // calls handed off by their caller's transfer, for their ids
 	live     liveCalls    // calls in progress as the dashboard sees them (live.go)
@@ -248,6 +249,9 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 		CallerName: c.rec.CallerName, Callee: info.To, Extension: info.Extension, Trunk: info.Trunk,
 		State: LiveRouting, StateSince: c.rec.Start, Started: c.rec.Start, Path: []string{}}, cancel)()
 	e.publish(events.CallStarted{Call: info.CallID, From: info.From.Number, To: info.To, Direction: c.rec.Direction})
+	if info.Extension != "" && info.To != "" {
+		defer e.placed.add(in, info.To)()
+	}
 
 	cause := c.route(ctx)
 	c.finish(cause)
@@ -553,7 +557,7 @@ func (c *Call) finish(cause call.Cause) {
 			c.rec.HangupBy = cdr.ByCaller
 		}
 		switch cause {
-		case call.MediaTimeout, call.Shutdown:
+		case call.MediaTimeout, call.Shutdown, call.SessionExpired:
 		default:
 			cause = call.Normal
 			if c.rec.Answer.IsZero() {

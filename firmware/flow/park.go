@@ -14,19 +14,26 @@ import (
 )
 
 // Call park (docs/features.md, Park). A party of a bridged call parks
-// the other party by a blind transfer to the park code: ##*71# typed
-// during the call, or the phone's transfer key to *71 (REFER). The box
-// takes the first free slot of system.park_slots (701-709 by default),
-// says its number to the parker, and ends the parker's leg; the parked
-// party hears hold music. Any extension dialling the slot number takes
-// the call (the retriever is bridged to it). Nobody within
-// system.park_timeout (120 s): the parker's extension rings again (the
+// the other party by a blind transfer to a park code: ##*70# typed
+// during the call, or the phone's transfer key to *70 (REFER); *71 does
+// the same. The box takes the first free slot of system.park_slots
+// (701-709 by default), says its number to the parker, and ends the
+// parker's leg; the parked party hears hold music. Any extension dialling
+// the slot number takes the call (the retriever is bridged to it). Nobody
+// within system.park_timeout (120 s): the parker rings again (the
 // transfer recall), and if nobody answers there the call ends.
 //
-// The park code is *71, not the *70 of the issue: *70 followed by digits
-// already records a prompt from a phone (promptrecord.go), so a *70 park
-// code would be ambiguous with *70N.
-const FeaturePark = "*71"
+// *70 parks only as a transfer's destination: dialled from an idle phone,
+// *70N records prompt N (promptrecord.go). A transfer's destination is
+// never a prompt recording, so the two do not clash; *71 is kept for
+// phones configured with it.
+const (
+	FeaturePark    = "*70"
+	FeatureParkAlt = "*71"
+)
+
+// isParkCode reports whether a transfer's destination asks for a park.
+func isParkCode(to string) bool { return to == FeaturePark || to == FeatureParkAlt }
 
 // parkLot is the calls parked, by slot.
 type parkLot struct {
@@ -93,7 +100,8 @@ func (e *Engine) Parked() []string {
 // the blind transfer t. On return x is who c.in is bridged to next (the
 // retriever, or the parker rung back), or x.over.
 func (c *Call) park(ctx context.Context, x *bridged, t call.Transfer) error {
-	by, byExt := x.out, x.ext
+	by := x.out
+	byExt, back := x.transferrer()
 	xr := cdr.Transfer{Kind: cdr.Blind, By: byExt, ByLeg: by.ID(), To: t.To, At: time.Now()}
 	p := &parkedCall{retrieve: make(chan retrieveReq), done: make(chan struct{})}
 	slot := c.e.parks.take(c.snap.Site.System.Slots(), p)
@@ -139,7 +147,7 @@ func (c *Call) park(ctx context.Context, x *bridged, t call.Transfer) error {
 			stopMusic()
 			c.e.parks.free(slot, p)
 			c.log.Info("park timeout: ringing the parker", "slot", slot, "ext", byExt)
-			return c.recall(ctx, x, byExt)
+			return c.recall(ctx, x, back, byExt)
 		case <-c.in.Done():
 			stopMusic()
 			x.over, x.cause = true, call.Normal
@@ -152,14 +160,14 @@ func (c *Call) park(ctx context.Context, x *bridged, t call.Transfer) error {
 	}
 }
 
-// announceSlot says slot to l, digit by digit (there is no "zero" prompt
-// yet: a 0 is a short pause).
+// announceSlot says slot to l, digit by digit ("seven zero one"); a
+// character that is not a digit is a short pause.
 func (c *Call) announceSlot(ctx context.Context, l call.Leg, slot string) {
 	rate := rateOf(l.Media())
 	lang := c.snap.Site.System.Lang()
 	var clips [][]int16
 	for _, d := range slot {
-		if pcm, ok := prompts.Number(lang, int(d-'0'), rate); ok {
+		if pcm, ok := prompts.Digit(lang, int(d-'0'), rate); ok {
 			clips = append(clips, pcm)
 		} else {
 			clips = append(clips, make([]int16, rate/4))

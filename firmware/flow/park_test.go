@@ -11,7 +11,7 @@ import (
 	"ringbox/firmware/site"
 )
 
-// TestParkAndRetrieve: Steve parks the caller with ##*71#: he hears the
+// TestParkAndRetrieve: Steve parks the caller with ##*70#: he hears the
 // slot (701) and his leg ends; the caller waits on 701; Bob dials 701 and
 // is bridged to the caller. A second call parked meanwhile takes 702.
 // Dialling an empty slot is the busy tone.
@@ -26,7 +26,7 @@ func TestParkAndRetrieve(t *testing.T) {
 		go func() {
 			time.Sleep(5 * time.Second)
 			steve := xd.phone("102", 0)
-			steve.Press("##*71#")
+			steve.Press("##*70#")
 			time.Sleep(10 * time.Second)
 			if ended, cause, _ := steve.Ended(); !ended || cause != call.Normal {
 				t.Errorf("parker's leg ended %v %v, want ended normally once parked", ended, cause)
@@ -85,7 +85,7 @@ func TestParkTimeoutRingsParker(t *testing.T) {
 		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
 		go func() {
 			time.Sleep(5 * time.Second)
-			xd.phone("102", 0).Press("##*71#")
+			xd.phone("102", 0).Press("##*71#") // the alternate park code
 			time.Sleep(120 * time.Second)
 			caller.Hangup(call.Normal)
 		}()

@@ -321,7 +321,7 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	// after the bridge does.)
 	for _, l := range []call.Leg{c.in, call.Unwrap(out)} {
 		if e := l.Err(); e != nil {
-			if cc := call.CauseOf(e); cc == call.MediaTimeout || cc == call.Shutdown {
+			if cc := call.CauseOf(e); cc == call.MediaTimeout || cc == call.Shutdown || cc == call.SessionExpired {
 				cause = cc
 				c.rec.HangupBy, byCaller = cdr.BySystem, false
 			}

@@ -76,11 +76,61 @@ type bridged struct {
 }
 
 // entryExtension is the extension whose phone answered e, if any.
+// transferrer names x.out, who asks for a transfer: label for the call
+// record (the extension whose phone answered, else "agent:ID" for an
+// agent's browser or mobile) and the ring member that rings them back
+// ("" when there is none).
+func (x *bridged) transferrer() (label, member string) {
+	switch {
+	case x.ext != "":
+		return x.ext, "ext:" + x.ext
+	case x.rec.Agent != "":
+		return "agent:" + x.rec.Agent, x.rec.Agent
+	}
+	return "", ""
+}
+
 func entryExtension(e ring.Entry) string {
 	if e.Target.Kind == call.TargetExtension {
 		return e.Target.Number
 	}
 	return ""
+}
+
+// placedCalls are the calls extensions placed, by the caller's leg id,
+// with the number dialled: a REFER with Replaces naming one that is not
+// bridged yet (still ringing) is carried out as a blind transfer to that
+// number.
+type placedCalls struct {
+	mu sync.Mutex // protects m
+	m  map[string]placedCall
+}
+
+type placedCall struct {
+	leg call.Leg
+	to  string
+}
+
+// add registers leg's call to `to`; the returned func removes it.
+func (p *placedCalls) add(leg call.Leg, to string) (remove func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]placedCall{}
+	}
+	p.m[leg.ID()] = placedCall{leg: leg, to: to}
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.m, leg.ID())
+	}
+}
+
+func (p *placedCalls) get(id string) (placedCall, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pc, ok := p.m[id]
+	return pc, ok
 }
 
 // bridges finds the bridged call a leg is in, for attended transfers.
@@ -266,8 +316,7 @@ func report(t call.Transfer, cause call.Cause) {
 // On return x is who the caller is bridged to next, or x.over.
 func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error {
 	if t.Replaces != "" {
-		c.attended(ctx, x, t)
-		return nil
+		return c.attended(ctx, x, t)
 	}
 	return c.blind(ctx, x, t)
 }
@@ -275,12 +324,13 @@ func (c *Call) transfer(ctx context.Context, x *bridged, t call.Transfer) error 
 // blind sends the caller to t.To and brings the call back to the
 // transferrer when nobody there takes it within transfer_recall.
 func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
-	if t.To == FeaturePark {
+	if isParkCode(t.To) {
 		return c.park(ctx, x, t)
 	}
 	by, byExt := x.out, x.ext
-	xr := cdr.Transfer{Kind: cdr.Blind, By: byExt, ByLeg: by.ID(), To: t.To, At: time.Now()}
-	c.log.Info("blind transfer", "by", byExt, "to", t.To)
+	byLabel, back := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Blind, By: byLabel, ByLeg: by.ID(), To: t.To, At: time.Now()}
+	c.log.Info("blind transfer", "by", byLabel, "to", t.To)
 	if dest, ok := c.transferDestination(t.To); ok {
 		// A queue, group or menu takes the caller now and keeps them.
 		report(t, call.Normal)
@@ -297,7 +347,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
-		x.rec.TransferBy = byExt
+		x.rec.TransferBy = byLabel
 		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = res.Leg
@@ -333,7 +383,7 @@ func (c *Call) blind(ctx context.Context, x *bridged, t call.Transfer) error {
 	}
 	xr.Recalled = true
 	c.rec.Transfers = append(c.rec.Transfers, xr)
-	return c.recall(ctx, x, byExt)
+	return c.recall(ctx, x, back, byLabel)
 }
 
 // handOff gives the call's other party (x.out) to a new call when the
@@ -431,8 +481,9 @@ func (c *Call) transferEntries(num, byExt string, until time.Duration, o ring.Op
 // transferrer.
 func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 	by, byExt := x.out, x.ext
-	xr := cdr.Transfer{Kind: cdr.Attended, By: byExt, ByLeg: by.ID(), To: num, At: time.Now()}
-	c.log.Info("consult transfer", "by", byExt, "to", num)
+	byLabel, back := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Attended, By: byLabel, ByLeg: by.ID(), To: num, At: time.Now()}
+	c.log.Info("consult transfer", "by", byLabel, "to", num)
 	stopHold := c.ringback(ctx, "")
 	defer stopHold()
 	// The transferrer hears ringback too while num rings; num is shown
@@ -443,8 +494,12 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		o.From.Name = x.Name
 	}
 	o.Codecs = by.Media().Codecs()
+	// The ringing goes on when the transferrer hangs up before num
+	// answers (a transfer completed while ringing, as on other PBXs): the
+	// caller is then connected to whoever answers, and nobody answering
+	// rings the transferrer back. Only the caller hanging up stops it.
 	res := c.e.ringer().Ring(ctx, ring.Request{Dialer: &c.router, Entries: c.transferEntries(num, byExt, c.e.extensionRing(), o),
-		Caller: by, Record: c.addLeg, Wait: &c.bg, Log: c.log})
+		Caller: c.in, Record: c.addLeg, Wait: &c.bg, Log: c.log})
 	stopTone()
 	if res.Answer == nil {
 		cause := res.Cause
@@ -466,10 +521,12 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		xr.Recalled = true
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		stopHold()
-		return c.recall(ctx, x, byExt)
+		return c.recall(ctx, x, back, byLabel)
 	}
 	peer, prec := res.Leg, res.Rec
-	if c.e.Bridger != nil {
+	if ended(by) {
+		c.log.Info("consult answered after the transferrer hung up: transfer completed", "to", num)
+	} else if c.e.Bridger != nil {
 		c.e.Bridger.Bridge(ctx, by, peer) // until one of them hangs up, or the caller does
 	}
 	stopHold()
@@ -486,7 +543,7 @@ func (c *Call) consult(ctx context.Context, x *bridged, num string) error {
 		c.rec.Transfers = append(c.rec.Transfers, xr)
 		c.endParty(x, call.Normal)
 		x.out, x.rec, x.ext, x.recorded = peer, prec, entryExtension(res.Entry), false
-		x.rec.TransferBy = byExt
+		x.rec.TransferBy = byLabel
 		c.joined(x, res.Entry.Keys)
 		c.rec.AnsweredBy = res.Entry.Label
 		c.peer = peer
@@ -527,21 +584,32 @@ func (c *Call) playTone(ctx context.Context, l call.Leg, k tone.Kind) (stop func
 // recall rings the transferrer's extension again after a blind transfer
 // failed; answered, they hear the busy tone briefly and have the caller
 // back. Not answered: the call is over.
-func (c *Call) recall(ctx context.Context, x *bridged, ext string) error {
+func (c *Call) recall(ctx context.Context, x *bridged, member, label string) error {
 	c.endParty(x, call.Normal)
-	if ring.FindExt(c.snap.Site, ext) == nil {
+	entries := ring.Member(c.avail(), member, 0, c.e.extensionRing(), c.opts(ring.Opts{}))
+	if member == "" || len(entries) == 0 {
 		x.over, x.cause = true, call.NoAnswer
 		return nil
 	}
-	c.log.Info("transfer recall", "ext", ext)
-	res := c.ring(ctx, ring.Member(c.avail(), "ext:"+ext, 0, c.e.extensionRing(), c.opts(ring.Opts{})), "")
+	c.log.Info("transfer recall", "to", label)
+	res := c.ring(ctx, entries, "")
 	if res.Answer == nil {
+		// Nobody took the call back: the transferrer's mailbox takes a
+		// message, as it would for a call to their extension.
+		ext, isExt := strings.CutPrefix(member, "ext:")
+		if xt := ring.FindExt(c.snap.Site, ext); isExt && xt != nil {
+			if next, _ := c.afterNoAnswer(ext, xt.Voicemail, res.Cause); next != "" && ctx.Err() == nil && !ended(c.in) {
+				c.log.Info("transfer recall not answered: the transferrer's mailbox", "ext", ext)
+				x.over, x.cause = true, c.run(ctx, next)
+				return nil
+			}
+		}
 		x.over, x.cause = true, res.Cause
 		return nil
 	}
 	c.playDeclined(ctx, res.Leg)
-	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, ext, false
-	x.rec.TransferBy = ext
+	x.out, x.rec, x.ext, x.recorded = res.Leg, res.Rec, entryExtension(res.Entry), false
+	x.rec.TransferBy = label
 	c.joined(x, res.Entry.Keys)
 	c.peer = res.Leg
 	return nil
@@ -585,13 +653,26 @@ func (c *Call) endParty(x *bridged, cause call.Cause) {
 
 // attended bridges the caller to the far party of the consult call named
 // by t.Replaces.
-func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
-	xr := cdr.Transfer{Kind: cdr.Attended, By: x.ext, ByLeg: x.out.ID(), At: time.Now()}
+func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) error {
+	byLabel, _ := x.transferrer()
+	xr := cdr.Transfer{Kind: cdr.Attended, By: byLabel, ByLeg: x.out.ID(), At: time.Now()}
 	ctl := c.e.xfers.get(t.Replaces)
+	if ctl == nil {
+		if p, ok := c.e.placed.get(t.Replaces); ok {
+			// A semi-attended transfer: the transferrer pressed transfer
+			// while the consult call still rang (or waited in a queue or
+			// menu). It becomes a blind transfer to the number they
+			// dialled: the consult call ends and that number is called
+			// for the caller, with the blind transfer's recall.
+			c.log.Info("attended transfer to a consult call not answered: a blind transfer to its number", "leg", t.Replaces, "to", p.to)
+			p.leg.Hangup(call.Normal)
+			return c.blind(ctx, x, call.Transfer{To: p.to, Report: t.Report})
+		}
+	}
 	if ctl == nil || ctl.c == c {
 		c.log.Info("attended transfer: the consult call is not bridged", "leg", t.Replaces)
 		report(t, call.NotFound)
-		return
+		return nil
 	}
 	req := takeReq{leg: t.Replaces, into: c.info.CallID, reply: make(chan taken, 1)}
 	timer := time.NewTimer(2 * time.Second)
@@ -605,7 +686,7 @@ func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
 	}
 	if got.leg == nil {
 		report(t, call.NotFound)
-		return
+		return nil
 	}
 	report(t, call.Normal)
 	c.log.Info("attended transfer", "by", x.ext, "joined", got.label, "consult", got.call)
@@ -622,6 +703,7 @@ func (c *Call) attended(ctx context.Context, x *bridged, t call.Transfer) {
 	}
 	c.rec.AnsweredBy = got.label
 	c.peer = got.leg
+	return nil
 }
 
 // giveUp hands this call's party that is not r.leg to another call (an

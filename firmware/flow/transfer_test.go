@@ -555,3 +555,138 @@ func TestTransferToIVRAndOutside(t *testing.T) {
 		}
 	})
 }
+
+// An agent without an extension (janet answers on her mobile) transfers
+// blind and nobody answers: the recall rings her the way she was rung,
+// on her mobile, and the call record names her as the transferrer.
+func TestTransferRecallRingsAgentWithoutExtension(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		s := o.e.Config.Current().Site
+		for i := range s.Agents {
+			if s.Agents[i].ID == "janet" {
+				s.Agents[i].Extension = ""
+			}
+		}
+		const mobile = "+15550001004"
+		o.d.Add(mobile, func() *calltest.Leg { return calltest.NewLeg("janet", calltest.AnswerAfter(time.Second)) })
+		o.d.Add(mobile, func() *calltest.Leg { return calltest.NewLeg("janet-recall", calltest.AnswerAfter(2*time.Second)) })
+		o.silent("103")
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			janet := xd.phone(mobile, 0)
+			janet.Press("##103#") // a mobile transfers with the in-call code
+			time.Sleep(time.Second)
+			janet.Hangup(call.Normal)
+			time.Sleep(60 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "agent:janet")
+		got := o.d.log()
+		if len(got) != 3 || got[1].Number != "103" || got[2].Number != mobile || got[2].At != got[1].At+30*time.Second {
+			t.Fatalf("dialled %v, want the mobile, 103, then the mobile again 30s later", got)
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != xd.phone(mobile, 1).ID() {
+			t.Fatalf("caller bridged with %v, want the recall leg last", b)
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].By != "agent:janet" || !rec.Transfers[0].Recalled {
+			t.Fatalf("cdr transfers = %+v, want janet's recalled transfer", rec.Transfers)
+		}
+	})
+}
+
+// Steve starts a consult (*2103#) and hangs up while 103 still rings:
+// the transfer completes while ringing, so the caller is connected to Sue
+// when she answers (no recall, no ringback to Steve's dead leg).
+func TestTransferConsultHangupWhileRinging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(10*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		go func() {
+			time.Sleep(5 * time.Second)
+			steve := xd.phone("102", 0)
+			steve.Press("*2103#")
+			time.Sleep(3 * time.Second)
+			steve.Hangup(call.Normal) // 103 is still ringing
+			time.Sleep(20 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		sue := xd.phone("103", 0)
+		if sue == nil {
+			t.Fatal("103 was never rung")
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("caller bridged with %v, want steve then sue", b)
+		}
+		if b := sue.BridgedWith(); len(b) != 1 || b[0] != caller.ID() {
+			t.Fatalf("sue bridged with %v, want only the caller", b)
+		}
+		if got := o.d.log(); len(got) != 2 {
+			t.Fatalf("dialled %v, want 102 and 103 only (no recall)", got)
+		}
+		rec := o.cdr.last(t)
+		if len(rec.Transfers) != 1 || rec.Transfers[0].Result != "completed" || rec.Transfers[0].By != "102" {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+	})
+}
+
+// A semi-attended transfer: Steve calls Sue (103) to consult and presses
+// transfer while she still rings (REFER with Replaces naming his consult
+// leg). The consult call ends and the caller is sent to 103 as a blind
+// transfer: Sue's phone rings again, for the caller, who is bridged to
+// her when she answers.
+func TestTransferAttendedWhileConsultRings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		o.d.Add("102", func() *calltest.Leg { return calltest.NewLeg("steve", calltest.AnswerAfter(time.Second)) })
+		o.silent("103")
+		o.d.Add("103", func() *calltest.Leg { return calltest.NewLeg("sue", calltest.AnswerAfter(4*time.Second)) })
+		caller := calltest.NewLeg("caller", calltest.From("+15550100", "Carol"))
+		consult := calltest.NewLeg("steve-consult", calltest.From("102", "Steve"))
+		var r reports
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(3 * time.Second)
+			o.e.Handle(t.Context(), consult, Inbound{CallID: "consult", From: consult.Remote(), To: "103", Extension: "102"})
+		}()
+		go func() {
+			time.Sleep(6 * time.Second) // 103 rings for the consult
+			xd.phone("102", 0).c <- call.Transfer{Replaces: consult.ID(), Report: r.report}
+			time.Sleep(20 * time.Second)
+			caller.Hangup(call.Normal)
+		}()
+		o.dest(t, caller, "extension:102")
+		wg.Wait()
+		if ended, _, _ := consult.Ended(); !ended {
+			t.Fatal("the consult call is still up")
+		}
+		first, sue := xd.phone("103", 0), xd.phone("103", 1)
+		if sue == nil {
+			t.Fatal("103 was not rung again for the caller")
+		}
+		if ended, _, _ := first.Ended(); !ended {
+			t.Fatal("103's ringing for the consult did not stop")
+		}
+		if b := caller.BridgedWith(); len(b) != 2 || b[1] != sue.ID() {
+			t.Fatalf("caller bridged with %v, want steve then sue", b)
+		}
+		if codes := r.got(); !slices.Equal(codes, []int{200}) {
+			t.Fatalf("reports = %v, want [200]", codes)
+		}
+		rec := o.cdr.last(t)
+		if rec.CallID == "consult" {
+			t.Fatal("the last CDR is the consult's")
+		}
+		if len(rec.Transfers) != 1 || rec.Transfers[0].To != "103" || rec.Transfers[0].Result != "completed" {
+			t.Fatalf("cdr transfers = %+v", rec.Transfers)
+		}
+	})
+}

@@ -400,3 +400,42 @@ func TestStar97WithoutABoxAsksForOne(t *testing.T) {
 		}
 	})
 }
+
+// A blind transfer nobody answers rings the transferrer back; when nobody
+// answers there either, the caller reaches the transferrer's mailbox
+// (101 has one) rather than being hung up on.
+func TestTransferRecallUnansweredGoesToMailbox(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, xd := newXferOffice(t)
+		st := &vmStore{}
+		o.e.Voicemail = &voicemail.Service{Store: st, DataDir: t.TempDir(), Prompts: o.prompts.source}
+		o.d.Add("101", func() *calltest.Leg { return calltest.NewLeg("bob", calltest.AnswerAfter(time.Second)) })
+		o.silent("103", "101")
+		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(99))
+		go func() {
+			time.Sleep(5 * time.Second)
+			bob := xd.phone("101", 0)
+			bob.c <- call.Transfer{To: "103"}
+			bob.Hangup(call.Normal)
+		}()
+		// 5 s talking, 30 s transfer_recall, 20 s recall, greeting and
+		// beep, then a 4 s message ended by #.
+		caller.PressAfter(61*time.Second, "#")
+		o.dest(t, caller, "extension:101")
+		o.e.Voicemail.Close()
+		got := o.d.log()
+		if len(got) != 3 || got[2].Number != "101" {
+			t.Fatalf("dialled %v, want 101, 103, then 101 again", got)
+		}
+		r := o.cdr.last(t)
+		if !slices.Contains(r.Path, "voicemail:101") {
+			t.Fatalf("path %v: the caller never reached 101's mailbox", r.Path)
+		}
+		if len(st.msgs) != 1 || st.msgs[0].Box != "101" || st.msgs[0].Caller != "+15557770000" {
+			t.Fatalf("messages %+v, want one from the caller in 101", st.msgs)
+		}
+		if len(r.Transfers) != 1 || !r.Transfers[0].Recalled {
+			t.Fatalf("cdr transfers = %+v", r.Transfers)
+		}
+	})
+}

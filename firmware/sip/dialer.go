@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,6 +145,8 @@ type branchResult struct {
 type branch struct {
 	spec branchSpec
 	d    *uacDialog
+	// earlySDP is the answer a reliable provisional carried.
+	earlySDP []byte
 	// cancelled is closed to make the branch send CANCEL.
 	cancelled chan string
 }
@@ -298,19 +301,37 @@ func (l *Leg) newBranch(b *branch, t call.Target) error {
 		}
 	}
 	req.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	// RFC 3262 and RFC 4028: reliable provisionals as the trunk wants
+	// them (extensions: offered), and the box's session timer, which the
+	// far end may take up and shorten to no less than Min-SE.
+	switch spec.trunk.PrackMode() {
+	case site.PrackOff:
+		req.AppendHeader(sipgosip.NewHeader("Supported", "timer"))
+	case site.PrackRequired:
+		req.AppendHeader(sipgosip.NewHeader("Supported", "timer"))
+		req.AppendHeader(sipgosip.NewHeader("Require", "100rel"))
+	default:
+		req.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
+	}
+	req.AppendHeader(sessionExpiresHeader(sessionInterval, ""))
+	req.AppendHeader(minSEHeader())
 	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	l.mu.Lock()
 	req.SetBody(l.sdpLocked())
 	l.mu.Unlock()
 	b.d = &uacDialog{s: s, cli: s.client(spec.transport), invite: req, dest: spec.dest, transport: spec.transport}
+	if spec.trunk.Host != "" {
+		s.largeOverTCP(b.d)
+	}
 	return b.d.send(context.Background())
 }
 
 // runBranch reads one INVITE transaction's responses.
 func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branch, ringing chan<- struct{}) {
 	d := b.d
-	authTries := 0
+	authTries, timerTries := 0, 0
+	racks := prackTracker{}
 	cancelSent := false
 	var pendingCancel *string
 	for {
@@ -321,6 +342,12 @@ func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branc
 			}
 			switch {
 			case r.IsProvisional():
+				l.prack(d, r, racks)
+				if len(r.Body()) > 0 && r.StatusCode > 100 && hasOptionTag(r, "Require", "", "100rel") {
+					// A reliable 18x's SDP is the answer (RFC 3262 §5):
+					// the 2xx may then carry none.
+					b.earlySDP = r.Body()
+				}
 				if r.StatusCode > 100 {
 					d.provision.Store(true)
 					if r.StatusCode == 180 || r.StatusCode == 183 {
@@ -361,6 +388,16 @@ func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branc
 				tx, err := d.cli.TransactionDigestAuth(context.Background(), d.invite, r, sipgo.DigestAuth{Username: user, Password: b.spec.trunk.Password})
 				if err != nil {
 					res <- branchResult{b: b, err: err}
+					return
+				}
+				d.tx = tx
+				d.cseq.Store(d.invite.CSeq().SeqNo)
+			case r.StatusCode == 422 && timerTries < 2 && pendingCancel == nil:
+				// RFC 4028 §7.3: retry with the far end's Min-SE.
+				timerTries++
+				tx, err := l.retryInterval(d, r)
+				if err != nil {
+					res <- branchResult{b: b, res: r}
 					return
 				}
 				d.tx = tx
@@ -441,7 +478,11 @@ func (l *Leg) watchRetransmissions(d *uacDialog) {
 // answered makes branch w the leg's dialog.
 func (l *Leg) answered(w *branch) {
 	d := w.d
-	ans, err := media.ParseSDP(d.res.Body())
+	body := d.res.Body()
+	if len(body) == 0 {
+		body = w.earlySDP
+	}
+	ans, err := media.ParseSDP(body)
 	if err != nil {
 		l.log.Info("2xx without usable sdp", "error", err)
 	} else {
@@ -455,6 +496,11 @@ func (l *Leg) answered(w *branch) {
 	}
 	l.mu.Unlock()
 	l.index(d.key())
+	if ta, err := negotiateUAC(d.res); err != nil {
+		l.log.Info("2xx with a bad Session-Expires: no session timer", "error", err)
+	} else if ta.on {
+		l.startSessionTimer(ta.interval, ta.weRefresh)
+	}
 	close(l.answeredC) // RTP silence from now on is watched by watchMedia
 }
 
@@ -481,4 +527,50 @@ func (d *Dialer) Bridge(ctx context.Context, a, b call.Leg) error {
 		return nil
 	}
 	return err
+}
+
+// retryInterval resends an INVITE refused with 422 with the far end's
+// Min-SE as its Session-Expires (RFC 4028 §7.3).
+func (l *Leg) retryInterval(d *uacDialog, r *sipgosip.Response) (sipgosip.ClientTransaction, error) {
+	want, _, err := parseDeltaSeconds(headerValue(r, "Min-SE", ""))
+	if err != nil || want > 2*sessionInterval {
+		return nil, fmt.Errorf("422 with Min-SE %q", headerValue(r, "Min-SE", ""))
+	}
+	d.tx.Terminate()
+	req := d.invite
+	req.RemoveHeader("Session-Expires")
+	req.RemoveHeader("Min-SE")
+	req.AppendHeader(sessionExpiresHeader(want, ""))
+	req.AppendHeader(sipgosip.NewHeader("Min-SE", strconv.Itoa(int(want/time.Second))))
+	req.CSeq().SeqNo++
+	req.RemoveHeader("Via")
+	return d.cli.TransactionRequest(context.Background(), req, sipgo.ClientRequestAddVia)
+}
+
+// udpLimit is the size above which a request that would go over UDP goes
+// over TCP instead (RFC 3261 §18.1.1), counting the Via the transport
+// layer still adds; sipgo refuses to send larger datagrams at all.
+const udpLimit = 1300
+
+// largeOverTCP switches an INVITE to a UDP trunk to TCP when it is too
+// large for a datagram (many codecs, long identities): the trunk's TCP
+// listener on the same port gets it, and the dialog stays on TCP.
+func (s *Server) largeOverTCP(d *uacDialog) {
+	if !strings.EqualFold(d.transport, "udp") || !tooLargeForUDP(d.invite) {
+		return
+	}
+	d.transport = "TCP"
+	d.cli = s.client("tcp")
+	d.invite.SetTransport("TCP")
+	d.invite.RemoveHeader("Contact")
+	d.invite.AppendHeader(s.contactHeader(d.invite.From().Address.User, "tcp"))
+	d.invite.Laddr = sipgosip.Addr{}
+	s.log.Info("large request sent over TCP", "size", len(d.invite.String()), "to", d.invite.Recipient.Host)
+}
+
+// viaRoom is what the Via the transport adds takes, at most.
+const viaRoom = 160
+
+func tooLargeForUDP(req *sipgosip.Request) bool {
+	return len(req.String())+viaRoom > udpLimit
 }

@@ -13,7 +13,16 @@ import (
 
 	"ringbox/firmware/call"
 	"ringbox/firmware/media"
+	"ringbox/firmware/site"
 )
+
+// inviteSeq is the CSeq number of an inbound leg's INVITE (0 outbound).
+func (l *Leg) inviteSeq() uint32 {
+	if l.inv == nil {
+		return 0
+	}
+	return l.inv.CSeq().SeqNo
+}
 
 // onInvite handles INVITEs: new calls, and re-INVITEs inside a dialog.
 func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
@@ -55,7 +64,9 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	info.From = call.Party{Number: from.Address.User, Name: from.DisplayName}
 
 	ctx := context.Background()
+	prackRequired := false
 	if t, ok := s.trunks.trunkFor(ctx, s.cfg.Site(), sourceAddr(req)); ok {
+		prackRequired = t.PrackMode() == site.PrackRequired
 		info.Trunk = t.ID
 		info.DID = req.Recipient.User
 		if info.DID == "" && req.To() != nil {
@@ -75,14 +86,25 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		}
 	}
 
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		s.log.Info("invite without usable sdp", "call_id", info.CallID, "error", err)
-		s.respond(tx, req, 488, "Not Acceptable Here")
-		return
+	// No body: a late offer (RFC 3261 §13.2.1), which carriers and some
+	// phones send; the box offers in its 200 and reads the ACK's answer.
+	lateOffer := len(req.Body()) == 0
+	var offer media.Desc
+	if !lateOffer {
+		var err error
+		offer, err = media.ParseSDP(req.Body())
+		if err != nil {
+			s.log.Info("invite without usable sdp", "call_id", info.CallID, "error", err)
+			s.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+		if _, err := media.Answer(offer, offer.Addr); err != nil {
+			s.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
 	}
-	if _, err := media.Answer(offer, offer.Addr); err != nil {
-		s.respond(tx, req, 488, "Not Acceptable Here")
+	timer, ok := s.negotiateTimer(req, tx)
+	if !ok {
 		return
 	}
 	if s.cfg.Media == nil {
@@ -100,6 +122,11 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	l.tag = sipgosip.GenerateTagN(16)
 	l.remoteSeq.Store(req.CSeq().SeqNo)
 	l.offer = offer
+	l.lateOffer = lateOffer
+	// Reliable provisionals when the caller requires them, or supports
+	// them and comes from a trunk marked prack: required.
+	l.rel100 = hasOptionTag(req, "Require", "", "100rel") || prackRequired && supports(req, "100rel")
+	l.timerAns = timer
 	l.remote = info.From
 	hctx := l.ctx // ends with the leg
 	// The transaction's callbacks end an unanswered leg on CANCEL or a
@@ -187,6 +214,9 @@ func (s *Server) onAck(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 	l.mu.Lock()
 	ackC := l.ackWait[seq]
 	delete(l.ackWait, seq)
+	if ackC != nil && l.inbound && seq == l.inv.CSeq().SeqNo {
+		l.ackSDP = req.Body() // a late offer's answer
+	}
 	l.mu.Unlock()
 	if ackC != nil {
 		close(ackC)
@@ -269,6 +299,10 @@ func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction
 			break
 		}
 	}
+	ta, ok := l.refreshTimer(req, tx)
+	if !ok {
+		return
+	}
 	body, code := l.updateMedia(req.Body())
 	if code != 200 {
 		s.respond(tx, req, code, "Not Acceptable Here")
@@ -278,6 +312,8 @@ func (s *Server) onReinvite(req *sipgosip.Request, tx sipgosip.ServerTransaction
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(s.contactHeader("", req.Transport()))
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
+	l.refreshed(res, ta)
 	if err := l.respond2xx(tx, res, req.CSeq().SeqNo); err != nil && !errors.Is(err, errLegEnded) {
 		l.log.Info("re-INVITE 2xx not acknowledged", "error", err)
 	}
@@ -290,8 +326,19 @@ func (s *Server) onUpdate(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	ta, ok := l.refreshTimer(req, tx)
+	if !ok {
+		return
+	}
 	if len(req.Body()) == 0 {
-		s.respond(tx, req, 200, "OK")
+		// A session refresh (RFC 4028) or a target refresh without SDP.
+		res := s.newResponse(req, 200, "OK", nil)
+		res.AppendHeader(s.contactHeader("", req.Transport()))
+		res.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
+		l.refreshed(res, ta)
+		if err := tx.Respond(res); err != nil {
+			l.log.Debug("update respond", "error", err)
+		}
 		return
 	}
 	body, code := l.updateMedia(req.Body())
@@ -302,6 +349,8 @@ func (s *Server) onUpdate(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	res := s.newResponse(req, 200, "OK", body)
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(s.contactHeader("", req.Transport()))
+	res.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
+	l.refreshed(res, ta)
 	if err := tx.Respond(res); err != nil {
 		l.log.Debug("update respond", "error", err)
 	}

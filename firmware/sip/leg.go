@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,15 @@ type Leg struct {
 	localSeq atomic.Uint32              // CSeq of the box's requests in the dialog
 	offer    media.Desc
 	acking   chan struct{} // closed once the answer's ACK wait is over
+	// lateOffer: the INVITE had no SDP (RFC 3261 §13.2.1): the box offers
+	// in its 200 and the answer comes in the ACK (ackSDP).
+	lateOffer bool
+	// rel100: the caller requires reliable provisionals (prack.go).
+	rel100 bool
+	relMu  sync.Mutex    // one reliable provisional at a time
+	rseq   atomic.Uint32 // RSeq of the last reliable provisional
+	// timerAns is the session timer agreed in the answer (sessiontimer.go).
+	timerAns timerAnswer
 
 	// Outbound.
 	ringing     chan struct{}
@@ -89,6 +99,10 @@ type Leg struct {
 	keys      []string
 	hangingUp bool
 	referDone chan struct{} // closed when the last REFER's NOTIFYs are out (refer.go)
+	ackSDP    []byte        // inbound late offer: the answer the ACK carried
+	prackWait *pendingPrack // the reliable provisional awaiting its PRACK
+	progress  bool          // a late-offer leg sent its 180 (Progress)
+	sessTimer *sessionTimer // RFC 4028, once the call is answered
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -296,6 +310,16 @@ func (l *Leg) inboundAnswerLocked() error {
 	if l.local.Addr.IsValid() {
 		return nil
 	}
+	if l.lateOffer {
+		// The box makes the offer: the codec the callee chose first, so
+		// the bridge need not transcode when the caller takes it.
+		var prefer []string
+		if l.codec != "" {
+			prefer = []string{l.codec}
+		}
+		l.local = media.OfferCodecs(prefer, l.stream.Local())
+		return nil
+	}
 	var d media.Desc
 	var err error
 	if l.codec != "" {
@@ -343,6 +367,19 @@ func (l *Leg) Progress(ctx context.Context) error {
 		}
 		return nil
 	}
+	if l.lateOffer {
+		// No offer to answer in a 183: the offer goes in the 200 (a 183
+		// offer would need its answer in a PRACK). The caller hears its
+		// own ringback meanwhile.
+		sent := l.progress
+		l.progress = true
+		tx := l.tx
+		l.mu.Unlock()
+		if sent {
+			return nil
+		}
+		return l.sendProvisional(tx, l.response(180, "Ringing", nil))
+	}
 	if err := l.inboundAnswerLocked(); err != nil {
 		l.mu.Unlock()
 		return fmt.Errorf("progress: %w", err)
@@ -353,7 +390,7 @@ func (l *Leg) Progress(ctx context.Context) error {
 	l.mu.Unlock()
 	res := l.response(183, "Session Progress", body)
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
-	return tx.Respond(res)
+	return l.sendProvisional(tx, res)
 }
 
 // response builds a response to the caller's INVITE with the box's To-tag
@@ -381,7 +418,7 @@ func (l *Leg) Ring() error {
 	if st != stateOffered {
 		return nil
 	}
-	return tx.Respond(l.response(180, "Ringing", nil))
+	return l.sendProvisional(tx, l.response(180, "Ringing", nil))
 }
 
 // Answer implements call.Leg. Inbound: sends 200 with the SDP answer and
@@ -397,6 +434,12 @@ func (l *Leg) Answer(ctx context.Context) error {
 			return context.Cause(ctx)
 		}
 	}
+	// RFC 3262 §3: no 2xx while a reliable provisional (which may carry
+	// the SDP this 200 repeats) waits for its PRACK. Waited for before
+	// the leg counts as answering, so that a CANCEL meanwhile still ends
+	// it as unanswered.
+	l.relMu.Lock()
+	l.relMu.Unlock() //nolint:staticcheck // SA2001: waiting for the pending one is the point
 	l.mu.Lock()
 	switch l.state {
 	case stateEnded:
@@ -419,6 +462,8 @@ func (l *Leg) Answer(ctx context.Context) error {
 	res := l.response(200, "OK", body)
 	res.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
+	l.timerHeadersUAS(res, l.timerAns)
 	// The 2xx is retransmitted until the ACK arrives (onAck).
 	err := l.respond2xx(tx, res, l.inv.CSeq().SeqNo)
 	close(l.acking)
@@ -446,6 +491,43 @@ func (l *Leg) Answer(ctx context.Context) error {
 		l.Hangup(call.Failure)
 		return fmt.Errorf("answer: %w", err)
 	}
+	if l.lateOffer {
+		if err := l.takeAckAnswer(); err != nil {
+			// RFC 3261 §13.2.1 / RFC 6337 §3.1.2: a 200 offer left
+			// unanswered leaves no session: the call ends with a BYE.
+			l.log.Info("late offer not answered in the ACK", "error", err)
+			l.Hangup(call.Failure)
+			return fmt.Errorf("answer: %w", err)
+		}
+	}
+	if l.timerAns.on {
+		l.startSessionTimer(l.timerAns.interval, l.timerAns.weRefresh)
+	}
+	return nil
+}
+
+// takeAckAnswer applies the SDP answer a late-offer call's ACK carried.
+func (l *Leg) takeAckAnswer() error {
+	l.mu.Lock()
+	body := l.ackSDP
+	l.mu.Unlock()
+	if len(body) == 0 {
+		return errors.New("the ACK carries no SDP")
+	}
+	ans, err := media.ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	// The first codec of the answer the box offered and can handle.
+	i := slices.IndexFunc(ans.Codecs, media.Supported)
+	if i < 0 {
+		return fmt.Errorf("answer: %w", media.ErrNoCommonCodec)
+	}
+	ans.Codecs = append([]media.Codec{ans.Codecs[i]}, slices.Delete(slices.Clone(ans.Codecs), i, i+1)...)
+	l.stream.SetRemote(ans)
+	l.mu.Lock()
+	l.offer = ans
+	l.mu.Unlock()
 	return nil
 }
 
@@ -827,7 +909,12 @@ func (l *Leg) respond2xx(tx sipgosip.ServerTransaction, res *sipgosip.Response, 
 		select {
 		case <-ackC:
 			return nil
-		case <-acks:
+		case ack := <-acks:
+			if ack != nil && cseq == l.inviteSeq() {
+				l.mu.Lock()
+				l.ackSDP = ack.Body()
+				l.mu.Unlock()
+			}
 			return nil
 		case <-l.done:
 			return errLegEnded

@@ -288,6 +288,7 @@ func New(cfg Config) (*Server, error) {
 	s.srv.OnOptions(s.bounded(s.onOptions))
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.bounded(s.onUpdate))
+	s.srv.OnPrack(s.bounded(s.onPrack))
 	s.srv.OnRefer(s.bounded(s.onRefer))
 	s.mwi = newMWI(s)
 	s.srv.OnSubscribe(s.bounded(s.mwi.onSubscribe))
@@ -603,12 +604,13 @@ func (s *Server) onOptions(req *sipgosip.Request, tx sipgosip.ServerTransaction)
 	res := s.newResponse(req, 200, "OK", nil)
 	res.AppendHeader(sipgosip.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sipgosip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sipgosip.NewHeader("Supported", supportedTags))
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("options respond", "error", err)
 	}
 }
 
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, REGISTER, SUBSCRIBE"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK, REFER, REGISTER, SUBSCRIBE"
 
 // busyRetry is the Retry-After of a 503 for overload: soon, the load
 // may have passed.

@@ -316,7 +316,24 @@ type Trunk struct {
 	// polarity reversal, loop-current drop nor busy tone; 0 (the
 	// default): off.
 	SilenceTimeout Duration `yaml:"silence_timeout,omitempty"`
+	// Prack is how the box treats reliable provisional responses (RFC
+	// 3262) on calls it sends to this trunk: "supported" (the default)
+	// offers them (Supported: 100rel), "required" insists (Require:
+	// 100rel) for carriers that want every 180/183 acknowledged, "off"
+	// does not offer them. Reliable responses that arrive are
+	// acknowledged (PRACK) whatever the setting.
+	Prack string `yaml:"prack,omitempty"`
 }
+
+// Trunk PRACK modes (trunks[].prack).
+const (
+	PrackSupported = "supported"
+	PrackRequired  = "required"
+	PrackOff       = "off"
+)
+
+// PrackMode is the trunk's prack setting (default supported).
+func (t *Trunk) PrackMode() string { return orStr(t.Prack, PrackSupported) }
 
 // Trunk caller-ID modes.
 const (

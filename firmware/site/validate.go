@@ -827,6 +827,10 @@ func (v *validator) trunkList() {
 			}
 		}
 		v.enum(fieldPath(p, "transport"), "transport", t.Transport, transports)
+		v.enum(fieldPath(p, "prack"), "prack mode", t.Prack, []string{PrackSupported, PrackRequired, PrackOff})
+		if t.FXO > 0 && (t.Transport != "" || t.Prack != "") {
+			v.add(p, "trunk %q is an analog (fxo) line: transport and prack apply to SIP trunks only", t.ID)
+		}
 		if t.Register && t.Username == "" {
 			v.add(fieldPath(p, "register"), "register needs username (and usually password)")
 		}

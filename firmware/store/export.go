@@ -336,6 +336,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout); e != nil {
 				return e
 			}
+			x.Transport, x.Prack = splitTrunkTransport(x.Transport)
 			st.Trunks = append(st.Trunks, x)
 			return nil
 		})
@@ -422,4 +423,11 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// splitTrunkTransport reads trunks.transport back (trunkTransportColumn).
+func splitTrunkTransport(col string) (transport, prack string) {
+	transport, params, _ := strings.Cut(col, ";")
+	_, prack, _ = strings.Cut(params, "prack=")
+	return transport, prack
 }

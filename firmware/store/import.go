@@ -520,7 +520,7 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if dirty["trunks"] {
 		for i, x := range st.Trunks {
 			if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-				register, fxo, caller_id, office_number, silence_timeout_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+				register, fxo, caller_id, office_number, silence_timeout_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, trunkTransportColumn(x), x.Username, x.Password,
 				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout)); err != nil {
 				return err
 			}
@@ -825,4 +825,15 @@ func normalizeValue(v reflect.Value) {
 			v.SetZero()
 		}
 	}
+}
+
+// trunkTransportColumn is what trunks.transport holds: the transport, and
+// the trunk's prack mode after a ";prack=" when it has one. The mode
+// rides in the transport column until the trunks table gets a column of
+// its own (a schema change); exportTrunkTransport splits them again.
+func trunkTransportColumn(t site.Trunk) string {
+	if t.Prack == "" {
+		return t.Transport
+	}
+	return t.Transport + ";prack=" + t.Prack
 }

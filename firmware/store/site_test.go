@@ -94,7 +94,7 @@ func fullSite() *site.Site {
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
-				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001"},
+				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", Prack: "required"},
 			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller", SilenceTimeout: dur("30s")},
 		},
 		Outbound: []site.OutboundRoute{

@@ -51,6 +51,7 @@ type Leg struct {
 	answeredC chan struct{}
 	ringingC  chan struct{}
 	tracks    chan *pion.TrackRemote
+	transfers chan call.Transfer // the page's transfer requests, taken by the flow (call.Transferor)
 
 	muted, held atomic.Bool
 	codec       media.Codec // negotiated; set before answeredC closes
@@ -83,8 +84,9 @@ type upState struct {
 }
 
 var (
-	_ call.Leg    = (*Leg)(nil)
-	_ call.Ringer = (*Leg)(nil)
+	_ call.Leg        = (*Leg)(nil)
+	_ call.Ringer     = (*Leg)(nil)
+	_ call.Transferor = (*Leg)(nil)
 )
 
 var legSeq atomic.Uint64
@@ -123,6 +125,7 @@ func (h *Hub) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 		answeredC: make(chan struct{}),
 		ringingC:  make(chan struct{}),
 		tracks:    make(chan *pion.TrackRemote, 1),
+		transfers: make(chan call.Transfer),
 	}
 	close(l.ringingC) // the pages ring as soon as they get incoming
 	st.SetTransport(l.writeOut)
@@ -335,8 +338,50 @@ func (l *Leg) signal(ctx context.Context, from *page, sig Signal) {
 		l.muted.Store(sig.Type == TypeMute)
 	case TypeHold, TypeUnhold:
 		l.setHold(sig.Type == TypeHold)
+	case TypeTransfer:
+		l.mu.Lock()
+		st, winner := l.state, l.winner
+		l.mu.Unlock()
+		if st != stateAnswered || (from != nil && from != winner) {
+			if from != nil {
+				l.send(from, Signal{Type: TypeTransfer, CallID: l.id, Code: 481, Reason: "no call to transfer"})
+			}
+			return
+		}
+		l.h.spawn(func() { l.transfer(winner, sig.To) })
 	}
 }
+
+// transferHandOver bounds how long a page's transfer waits for the flow
+// to take it: the flow reads the channel while the leg is bridged, so a
+// request nobody takes is one made outside a bridge (a prompt, a hold).
+const transferHandOver = 2 * time.Second
+
+// transfer hands the page's blind transfer to the flow, as a SIP phone's
+// REFER is (call.Transferor); the flow's reports go back to the page as
+// transfer signals.
+func (l *Leg) transfer(p *page, to string) {
+	report := func(code int, reason string) {
+		if p != nil {
+			l.send(p, Signal{Type: TypeTransfer, CallID: l.id, Code: code, Reason: reason})
+		}
+	}
+	x := call.Transfer{To: to, Report: report}
+	l.log.Info("transfer asked", "to", to)
+	timer := time.NewTimer(transferHandOver)
+	defer timer.Stop()
+	select {
+	case l.transfers <- x:
+	case <-timer.C:
+		l.log.Info("transfer not taken: the leg is not bridged")
+		report(403, "Forbidden")
+	case <-l.ctx.Done():
+	}
+}
+
+// Transfers implements call.Transferor: the transfers the agent asked for
+// on the page.
+func (l *Leg) Transfers() <-chan call.Transfer { return l.transfers }
 
 func (l *Leg) isAnswered() bool {
 	l.mu.Lock()

@@ -412,3 +412,50 @@ func TestReceiveWithoutSessionSinglePage(t *testing.T) {
 	h.Receive(t.Context(), "bob", Signal{Type: TypeHangup, CallID: leg.ID()})
 	<-leg.Done()
 }
+
+// The page's Transfer button asks the flow for a blind transfer the way a
+// SIP phone's REFER does; the flow's reports reach the page.
+func TestPageTransferReachesFlowAndReports(t *testing.T) {
+	h, _ := newTestHub(t)
+	p := newPage()
+	defer h.Attach("bob", p)()
+	leg := ring(t, h, t.Context(), "bob", p)
+	answerCall(t, h, leg, p, newBrowser(t), t.Context())
+	h.ReceiveFrom(t.Context(), "bob", p, Signal{Type: TypeTransfer, CallID: leg.ID(), To: "102"})
+	var x call.Transfer
+	select {
+	case x = <-leg.Transfers():
+	case <-time.After(3 * time.Second):
+		t.Fatal("the transfer did not reach the flow")
+	}
+	if x.To != "102" || x.Kind() != "blind" || x.Report == nil {
+		t.Fatalf("transfer = %+v", x)
+	}
+	x.Report(100, "Trying")
+	x.Report(486, "Busy Here")
+	if s := p.next(t, TypeTransfer); s.Code != 100 || s.CallID != leg.ID() {
+		t.Fatalf("first report = %+v", s)
+	}
+	if s := p.next(t, TypeTransfer); s.Code != 486 || s.Reason != "Busy Here" {
+		t.Fatalf("final report = %+v", s)
+	}
+}
+
+// A transfer nobody takes (the call is not bridged) is refused with 403,
+// and one asked while the call still rings with 481: the page says so
+// instead of waiting.
+func TestPageTransferRefusedOutsideBridge(t *testing.T) {
+	h, _ := newTestHub(t)
+	p := newPage()
+	defer h.Attach("bob", p)()
+	leg := ring(t, h, t.Context(), "bob", p)
+	h.ReceiveFrom(t.Context(), "bob", p, Signal{Type: TypeTransfer, CallID: leg.ID(), To: "102"})
+	if s := p.next(t, TypeTransfer); s.Code != 481 {
+		t.Fatalf("transfer while ringing = %+v, want 481", s)
+	}
+	answerCall(t, h, leg, p, newBrowser(t), t.Context())
+	h.ReceiveFrom(t.Context(), "bob", p, Signal{Type: TypeTransfer, CallID: leg.ID(), To: "102"})
+	if s := p.next(t, TypeTransfer); s.Code != 403 {
+		t.Fatalf("transfer not taken = %+v, want 403", s)
+	}
+}

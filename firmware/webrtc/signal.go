@@ -19,7 +19,9 @@ type Signal struct {
 	CallerName string `json:"caller_name,omitempty"` // incoming: the caller's name
 	Via        string `json:"via,omitempty"`         // incoming: the group, queue or number the call came through
 	Offer      string `json:"offer,omitempty"`       // incoming: the call's id in the agent's offers (agent.offered call_id)
-	Reason     string `json:"reason,omitempty"`      // cancel, hangup: a call.Cause name
+	Reason     string `json:"reason,omitempty"`      // cancel, hangup: a call.Cause name; transfer: the status's reason
+	To         string `json:"to,omitempty"`          // transfer (page to box): where the other party goes
+	Code       int    `json:"code,omitempty"`        // transfer (box to page): 100 under way, 200 done, else the failure's SIP-style status
 }
 
 // Signal types, box to page.
@@ -28,6 +30,8 @@ const (
 	TypeAnswer   = "answer"   // the box's SDP answer to the page's accept: CallID, SDP
 	TypeCancel   = "cancel"   // the call stopped ringing here: CallID, Reason
 	TypeHangup   = "hangup"   // also page to box: the call ended: CallID, Reason
+	// TypeTransfer is also box to page: how the page's transfer goes:
+	// CallID, Code, Reason.
 )
 
 // Signal types, page to box.
@@ -39,6 +43,9 @@ const (
 	TypeUnmute  = "unmute"  // CallID
 	TypeHold    = "hold"    // CallID
 	TypeUnhold  = "unhold"  // CallID
+	// TypeTransfer hands the other party to To (a blind transfer, as a
+	// SIP phone's REFER does): CallID, To.
+	TypeTransfer = "transfer"
 )
 
 // Limits on what a page may send. A browser's audio-only offer is 2-6 KB;
@@ -47,6 +54,7 @@ const (
 	MaxSignalBytes = 64 << 10 // one JSON message
 	maxSDP         = 32 << 10
 	maxCallID      = 64
+	maxTransferTo  = 64
 )
 
 // ErrBadSignal is wrapped by every validation failure of a page's message.
@@ -73,7 +81,7 @@ func DecodeSignal(b []byte) (Signal, error) {
 // id, an SDP offer for accept and one DTMF key for dtmf.
 func (s Signal) Validate() error {
 	switch s.Type {
-	case TypeAccept, TypeDecline, TypeHangup, TypeDTMF, TypeMute, TypeUnmute, TypeHold, TypeUnhold:
+	case TypeAccept, TypeDecline, TypeHangup, TypeDTMF, TypeMute, TypeUnmute, TypeHold, TypeUnhold, TypeTransfer:
 	default:
 		return fmt.Errorf("signal type %q: %w", s.Type, ErrBadSignal)
 	}
@@ -89,6 +97,10 @@ func (s Signal) Validate() error {
 		if len(s.Digit) != 1 || !strings.Contains("0123456789*#ABCD", s.Digit) {
 			return fmt.Errorf("signal dtmf digit %q: %w", s.Digit, ErrBadSignal)
 		}
+	case TypeTransfer:
+		if !validTransferTo(s.To) {
+			return fmt.Errorf("signal transfer to %q: %w", s.To, ErrBadSignal)
+		}
 	}
 	return nil
 }
@@ -98,4 +110,22 @@ func (s Signal) Validate() error {
 // must be safe for concurrent use; an error means the page is gone.
 type Session interface {
 	Send(Signal) error
+}
+
+// validTransferTo accepts what a user types as a transfer destination: a
+// number (digits, *, #, a leading +) or a site destination such as
+// "queue:service" (letters, digits, ':', '-', '_', '.').
+func validTransferTo(to string) bool {
+	if to == "" || len(to) > maxTransferTo {
+		return false
+	}
+	for _, r := range to {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case strings.ContainsRune("*#+:-_.", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

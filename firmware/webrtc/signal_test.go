@@ -27,6 +27,11 @@ func TestDecodeSignal(t *testing.T) {
 		{`{"type":"hangup","call_id":"` + strings.Repeat("a", 65) + `"}`, false, Signal{}},
 		{`{"type":"hangup","call_id":"c"`, false, Signal{}}, // truncated
 		{`[1,2]`, false, Signal{}},
+		{`{"type":"transfer","call_id":"c","to":"102"}`, true, Signal{Type: TypeTransfer, CallID: "c", To: "102"}},
+		{`{"type":"transfer","call_id":"c","to":"queue:service"}`, true, Signal{Type: TypeTransfer, CallID: "c", To: "queue:service"}},
+		{`{"type":"transfer","call_id":"c","to":"+33 1"}`, false, Signal{}}, // a space
+		{`{"type":"transfer","call_id":"c"}`, false, Signal{}},              // nowhere
+		{`{"type":"transfer","call_id":"c","to":"` + strings.Repeat("1", 65) + `"}`, false, Signal{}},
 	}
 	for _, tt := range tests {
 		got, err := DecodeSignal([]byte(tt.in))

@@ -12,6 +12,8 @@
 //   MODE            "accept" (default): take the call, talk, hang up;
 //                   "decline": decline it
 //   HOLD_MS         how long the call lasts in the page (default 3000)
+//   TRANSFER_TO     after HOLD_MS, transfer the caller there with the
+//                   page's Transfer form instead of hanging up
 //   MAX_BANNER_MS   the banner must show this soon after the INVITE
 //                   (default 1000; more for a page rung after another)
 //   CHROMIUM        browser binary (default /usr/bin/chromium)
@@ -34,6 +36,7 @@ const PASSWORD = process.env.AGENT_PASSWORD || '';
 const MIC = process.env.MIC_WAV || '';
 const MODE = process.env.MODE || 'accept';
 const HOLD_MS = Number(process.env.HOLD_MS || 3000);
+const TRANSFER_TO = process.env.TRANSFER_TO || '';
 const MAX_BANNER_MS = Number(process.env.MAX_BANNER_MS || 1000);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 10000;
@@ -180,10 +183,20 @@ async function main() {
       if (!(s.packetsSent > 0)) fail('nothing sent from the microphone');
       const level = await page.evaluate(() => document.querySelector('#mic-level').value);
       ok(`microphone meter at ${level.toFixed(2)}`);
-      result.hangup_at = Date.now();
-      await page.click('#phone-hangup');
-      await page.waitForSelector('#phone', { state: 'hidden' });
-      ok(`hung up: "${await page.textContent('#offer-msg')}"`);
+      if (TRANSFER_TO) {
+        result.transfer_at = Date.now();
+        await page.fill('#phone-xfer-to', TRANSFER_TO);
+        await page.click('#phone-xfer button[type=submit]');
+        await page.waitForSelector('#phone', { state: 'hidden', timeout: 30000 });
+        const msg = await page.textContent('#offer-msg');
+        ok(`transferred to ${TRANSFER_TO}: "${msg}" after ${Date.now() - result.transfer_at} ms`);
+        if (msg !== 'Call transferred.') fail(`after the transfer the page says "${msg}", want "Call transferred."`);
+      } else {
+        result.hangup_at = Date.now();
+        await page.click('#phone-hangup');
+        await page.waitForSelector('#phone', { state: 'hidden' });
+        ok(`hung up: "${await page.textContent('#offer-msg')}"`);
+      }
     }
     if (problems.length) fail('page problems:\n  ' + problems.join('\n  '));
     console.log('result ' + JSON.stringify(result));

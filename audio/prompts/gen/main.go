@@ -139,6 +139,8 @@ func run(ctx context.Context, out string) error {
 		for id, text := range texts[lang] {
 			jobs[id] = text
 		}
+		// Digits said one by one (a park slot "7-0-1") need a zero.
+		jobs["number-0"] = map[string]string{"en": "zero", "fr": "zéro"}[lang]
 		for n := 1; n <= 99; n++ {
 			if lang == "fr" {
 				jobs[fmt.Sprintf("number-%d", n)] = words.French(n, false)

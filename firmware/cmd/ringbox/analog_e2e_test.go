@@ -353,3 +353,83 @@ func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
 		return l.Exchange != nil && !l.Exchange.OffHook
 	})
 }
+
+// TestAnalogPhoneTransfersByHangingUp: Bob (101) calls the analog phone
+// (201), which answers; it flashes, dials Carol (102) and, once she
+// answered, hangs up: the box joins Bob and Carol (an attended transfer,
+// as a SIP phone's REFER with Replaces), each hears the other, the
+// analog phone is free, and the call record lists 201's transfer.
+func TestAnalogPhoneTransfersByHangingUp(t *testing.T) {
+	y, err := os.ReadFile(analogSite(t, freePort(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := filepath.Join(t.TempDir(), "analog-xfer.yaml")
+	y = []byte(strings.Replace(string(y), "  - {number: \"201\", name: Front desk}\n",
+		"  - {number: \"201\", name: Front desk}\n  - {number: \"102\", name: Carol, secret: \"carol-analog-secret-102\"}\n", 1))
+	if err := os.WriteFile(site, y, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startServe(t, serveOpt{site: site})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	admin := a.token("admin")
+	bob := startBaresip(t, "101", "bob-analog-secret-101", box, freePorts(t, 20), bobHz)
+	carol := startBaresip(t, "102", "carol-analog-secret-102", box, freePorts(t, 20), carolHz)
+	for _, p := range []*baresip{bob, carol} {
+		if !p.waitRegistered(10 * time.Second) {
+			t.Fatalf("baresip %s did not register", p.user)
+		}
+	}
+	bob.command("dial", "sip:201@"+box)
+	a.waitFor("the analog phone to ring", func() bool {
+		l := a.boardLine(admin, "fxs:1")
+		return l.Phone != nil && l.Phone.Ringing
+	})
+	a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": true}`)
+	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
+		t.Fatal("lifting the analog phone did not answer bob's call")
+	}
+	time.Sleep(time.Second)
+	a.must(admin, "/api/v1/board/lines/fxs:1/flash", `{}`)
+	a.waitFor("dial tone after the flash", func() bool { return a.hear(admin, "fxs:1", 300).Heard == "dial_tone" })
+	a.must(admin, "/api/v1/board/lines/fxs:1/dial", `{"digits": "102", "mode": "dtmf"}`)
+	if _, ok := carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("carol never answered the consult call\n%s", a.log())
+	}
+	time.Sleep(time.Second)
+	a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": false}`)
+	if !a.waitLog("transfer by hanging up: joined by the flow", 5*time.Second) {
+		t.Fatalf("the flow did not take the analog phone's transfer\n%s", a.log())
+	}
+	a.waitFor("the analog line to be idle", func() bool {
+		l := a.boardLine(admin, "fxs:1")
+		return l.Engine != nil && l.Engine.State == "idle"
+	})
+	time.Sleep(4 * time.Second) // Bob and Carol talk
+	bob.command("hangup", "")
+	if _, ok := carol.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Fatal("bob hanging up did not end carol's call")
+	}
+	time.Sleep(500 * time.Millisecond) // the phones close their recordings
+	hears(t, bob, carolHz, "Carol")
+	hears(t, carol, bobHz, "Bob")
+	var rows []transferCDR
+	a.waitFor("the call record with the transfer", func() bool {
+		rows = nil
+		a.get("/api/v1/cdr", admin, &rows)
+		for _, r := range rows {
+			if len(r.Transfers) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range rows {
+		for _, x := range r.Transfers {
+			if x.Kind == "attended" && x.By == "201" && x.Result == "completed" {
+				return
+			}
+		}
+	}
+	t.Errorf("call records %+v: want 201's completed attended transfer", rows)
+}

@@ -440,3 +440,72 @@ func TestBrowserPhoneDeclineMovesOn(t *testing.T) {
 	})
 	t.Logf("queue log:\n%s", ql)
 }
+
+// TestBrowserPhoneBlindTransfer: ann takes a carrier's queue call in her
+// browser and transfers it with the page's Transfer form to extension 102
+// (baresip, answering with a 700 Hz tone). The page says the call was
+// transferred and closes its call; the carrier then hears 102; 102's
+// hang-up ends the carrier's call; the call record lists ann's blind
+// transfer to 102.
+func TestBrowserPhoneBlindTransfer(t *testing.T) {
+	officeLAN(t)
+	carrier := freePort(t)
+	site := browserPhoneSite(t, carrier)
+	y, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y = []byte(strings.Replace(string(y), "agents:\n", "extensions:\n  - {number: \"102\", name: Dan, secret: \"dan-xfer-secret-102\"}\nagents:\n", 1))
+	if err := os.WriteFile(site, y, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startServe(t, serveOpt{site: site})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	dan := startBaresip(t, "102", "dan-xfer-secret-102", box, freePorts(t, 20), 700)
+	if !dan.waitRegistered(10 * time.Second) {
+		t.Fatal("baresip 102 did not register")
+	}
+	mic := filepath.Join(t.TempDir(), "mic.wav")
+	writeToneWAVRate(t, mic, 1000, 30, 48000)
+	media, mport := startCarrierMedia(t, "127.0.0.2", 440)
+
+	page := startPhonePage(t, a, "ann", "Anns-Browser-Phone-42", "MIC_WAV="+mic, "HOLD_MS=2000", "TRANSFER_TO=102")
+	page.waitLine("ready", 60*time.Second)
+	call := make(chan int, 1)
+	go func() {
+		code, out := sipp(t, 90*time.Second, box, "-sf", testdata(t, "uac_carrier_media.xml"), "-s", "+15551230000",
+			"-set", "caller", "+12125550100", "-set", "mport", fmt.Sprint(mport),
+			"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2")
+		if code != 0 {
+			t.Logf("carrier sipp:\n%s", out)
+		}
+		call <- code
+	}()
+	fmt.Fprintf(page.in, "call %d\n", time.Now().UnixMilli())
+	page.wait(90 * time.Second)
+	if _, ok := dan.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatalf("102 never got the transferred call\n%s", a.log())
+	}
+	time.Sleep(3 * time.Second) // the carrier and 102 talk
+	dan.command("hangup", "")
+	select {
+	case code := <-call:
+		if code != 0 {
+			t.Fatalf("carrier call: sipp exit %d, want the box's BYE after 102 hung up", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the carrier got no BYE after 102 hung up\n%s", a.log())
+	}
+	if share, packets := media.bestTone(700); share < 0.5 {
+		t.Errorf("the carrier did not hear 102's 700 Hz tone after the transfer: best share %.2f over %d packets", share, packets)
+	}
+	rows := waitCDRs[transferCDR](a, a.token("admin"), 1)
+	if len(rows[0].Transfers) == 0 {
+		t.Fatalf("the call record lists no transfer: %+v", rows[0])
+	}
+	x := rows[0].Transfers[0]
+	t.Logf("CDR transfers: %+v", rows[0].Transfers)
+	if x.Kind != "blind" || x.To != "102" {
+		t.Errorf("CDR transfer %+v: want a blind transfer to 102", x)
+	}
+}

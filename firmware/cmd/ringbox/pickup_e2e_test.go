@@ -3,7 +3,8 @@ package main
 // Pickup and park end to end: the real appliance, baresip phones. A
 // caller from the carrier waits in a queue whose offer rings Bob's phone
 // (which does not answer); Carol picks it up with *8 or **101 from her
-// phone. Park: Bob parks Alice with ##*71#, Carol dials 701. Audio is
+// phone. Park: Bob parks Alice with his phone's transfer key to *70
+// (REFER), Carol dials 701. Audio is
 // checked in what the phones recorded (transfer_e2e_test.go's hears).
 
 import (
@@ -107,14 +108,12 @@ func TestPickupGroupQueueOffer(t *testing.T) { pickupQueueOffer(t, "*8", 36200) 
 
 func TestPickupDirectedQueueOffer(t *testing.T) { pickupQueueOffer(t, "**101", 36800) }
 
-// TestParkAndRetrieve: Bob parks Alice with ##*71# (he hears the slot and
-// his call ends); Carol dials 701 and talks with Alice.
+// TestParkAndRetrieve: Bob parks Alice with his phone's transfer key to
+// *70 (a REFER: he hears the slot and his call ends); Carol dials 701
+// and talks with Alice. (The flow's tests park with ##*70# typed.)
 func TestParkAndRetrieve(t *testing.T) {
 	tc := startTransferCall(t, 37400, "auto")
-	for _, k := range "##*71#" {
-		tc.bob.command("sndcode", string(k))
-		time.Sleep(400 * time.Millisecond)
-	}
+	tc.bob.command("transfer", "sip:*70@"+tc.box)
 	if _, ok := tc.bob.waitEvent("CALL_CLOSED", 15*time.Second); !ok {
 		t.Fatalf("Bob's leg stayed up after parking\n%s", tc.a.log())
 	}

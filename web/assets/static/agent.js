@@ -439,7 +439,7 @@
     // browser's leg, which accept, hangup and the box's replies use.
     incoming: new Map(),
     pc: null, stream: null, call: null, connectedAt: 0, meterTimer: null, audioCtx: null,
-    muted: false, held: false,
+    muted: false, held: false, transferred: false,
 
     connect() {
       const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/agent/ws';
@@ -496,7 +496,15 @@
           break;
         case 'hangup':
           this.forget(sig.call_id);
-          if (sig.call_id === this.call) this.end('The call ended.');
+          if (sig.call_id === this.call) this.end(this.transferred ? 'Call transferred.' : 'The call ended.');
+          break;
+        case 'transfer':
+          // The flow's progress of this page's blind transfer: 100 under
+          // way, 200 done (the box then ends this call), else refused.
+          if (sig.call_id !== this.call) break;
+          if (sig.code === 100) say('#phone-xfer-msg', 'Transferring…');
+          else if (sig.code === 200) { this.transferred = true; say('#phone-xfer-msg', 'Transferred.'); }
+          else say('#phone-xfer-msg', 'Not transferred: ' + (sig.reason || sig.code) + '. You still have the call.', true);
           break;
         case 'error':
           console.warn('ringbox phone:', sig.reason);
@@ -593,7 +601,9 @@
       if (this.call) this.forget(this.call);
       this.call = null;
       this.connectedAt = 0;
-      this.muted = this.held = false;
+      this.muted = this.held = this.transferred = false;
+      say('#phone-xfer-msg', '');
+      $('#phone-xfer-to').value = '';
       $('#phone-mute').setAttribute('aria-pressed', 'false');
       $('#phone-hold').setAttribute('aria-pressed', 'false');
       $('#mic-level').value = 0;
@@ -636,6 +646,13 @@
   $('#phone-hangup').addEventListener('click', () => {
     phone.send({ type: 'hangup', call_id: phone.call });
     phone.end('You hung up.');
+  });
+  $('#phone-xfer').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const to = $('#phone-xfer-to').value.trim();
+    if (!phone.call || !to) return;
+    if (!/^[0-9A-Za-z*#+:._-]{1,64}$/.test(to)) { say('#phone-xfer-msg', 'Type a number or a destination such as queue:service.', true); return; }
+    say('#phone-xfer-msg', phone.send({ type: 'transfer', call_id: phone.call, to }) ? 'Transferring…' : 'Not connected to the box.', !phone.ws);
   });
   $('#keypad').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-digit]');
