@@ -53,6 +53,7 @@ var fieldMetas = map[string]fieldMeta{
 	"system.smtp.password":          {Secret: true},
 	"extensions.number":             {Help: "Digits dialled to reach this phone; also its SIP user name.", Input: "tel"},
 	"extensions.secret":             {Secret: true, Label: "SIP password", Help: "Leave empty to keep the current one; a new extension needs one (at least 8 characters)."},
+	"extensions.voicemail_pin":      {Label: "Voicemail PIN", Secret: true, Help: "4-10 digits: opens the mailbox from other phones (*98) and from outside. Leave empty to keep the current one."},
 	"extensions.email":              {Input: "email", Help: "Where voicemail is sent."},
 	"extensions.permission":         {Choices: []string{"", site.PermInternal, site.PermLocal, site.PermNational, site.PermInternational}, Help: "Which outside numbers it may call (default national)."},
 	"extensions.hunt_blocked":       {Label: "Skip in hunt groups"},

@@ -50,6 +50,9 @@ var ids = []string{
 	"position-prefix", "position-suffix",
 	"wait-prefix", "wait-one-minute", "minutes",
 	"all-agents-busy",
+	"vm-enter-box", "vm-enter-pin", "vm-login-incorrect", "vm-options-hint", "vm-options",
+	"vm-record-after-beep", "vm-keep-rerecord", "vm-saved", "vm-new-pin", "vm-repeat-pin",
+	"vm-pin-mismatch", "vm-pin-changed", "vm-is-unavailable", "vm-is-busy",
 }
 
 // MaxNumber is the largest number Number can say.

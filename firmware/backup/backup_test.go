@@ -52,7 +52,7 @@ func TestBackupWhileCallsEndIsConsistent(t *testing.T) {
 		t.Fatalf("Write while inserting: %v", err)
 	}
 	want := Manifest{Format: 1, Firmware: "1.2.3", Schema: store.SchemaVersion(), Created: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC),
-		Site: "Acme Dental", Recordings: false, Files: 4, Bytes: m.Bytes}
+		Site: "Acme Dental", Recordings: false, Files: 5, Bytes: m.Bytes} // the database, a prompt, a track, a message, a greeting
 	if m != want {
 		t.Errorf("manifest = %+v, want %+v", m, want)
 	}
@@ -311,6 +311,9 @@ func TestApplyPendingFailurePutsThePreviousBack(t *testing.T) {
 	}
 	if got := readFile(t, dir, "voicemail/101/msg-1.wav"); got != "message for 101" {
 		t.Errorf("voicemail after a failed restore: %q", got)
+	}
+	if got := readFile(t, dir, "voicemail/101/greeting.wav"); got != "greeting of 101" {
+		t.Errorf("greeting after a failed restore: %q", got)
 	}
 	if _, err := os.Stat(filepath.Join(dir, FailedDir, ManifestName)); err != nil {
 		t.Errorf("the failed backup is not kept in %s: %v", FailedDir, err)

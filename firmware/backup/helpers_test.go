@@ -32,6 +32,9 @@ func newBox(t testing.TB, name string) (string, *store.Store) {
 	writeFile(t, dir, "prompts/welcome.wav", "welcome of "+name)
 	writeFile(t, dir, "moh/default/track1.wav", "music of "+name)
 	writeFile(t, dir, "voicemail/101/msg-1.wav", "message for 101")
+	// A greeting recorded by phone: backed up with the messages, not
+	// counted as one.
+	writeFile(t, dir, "voicemail/101/greeting.wav", "greeting of 101")
 	writeFile(t, dir, "recordings/2026-12-01/call-1.wav", "a recorded call")
 	return dir, st
 }

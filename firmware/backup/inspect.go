@@ -359,7 +359,11 @@ func contents(ctx context.Context, s *site.Site, dir string) (Contents, error) {
 		tree string
 		n    *int
 	}{{"prompts", &c.AudioFiles}, {"moh", &c.AudioFiles}, {"voicemail", &c.VoicemailMessages}, {"recordings", &c.Recordings}} {
-		n, err := countFiles(filepath.Join(dir, t.tree))
+		var skip map[string]bool
+		if t.tree == "voicemail" {
+			skip = greetingFiles
+		}
+		n, err := countFiles(filepath.Join(dir, t.tree), skip)
 		if err != nil {
 			return Contents{}, err
 		}
@@ -376,7 +380,11 @@ func contents(ctx context.Context, s *site.Site, dir string) (Contents, error) {
 	return c, nil
 }
 
-func countFiles(root string) (int, error) {
+// greetingFiles are the greetings recorded by phone, kept in a box's
+// directory with its messages (package voicemail) but not messages.
+var greetingFiles = map[string]bool{"greeting.wav": true, "greeting-busy.wav": true, "name.wav": true}
+
+func countFiles(root string, skip map[string]bool) (int, error) {
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -385,7 +393,7 @@ func countFiles(root string) (int, error) {
 			}
 			return err
 		}
-		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") && !skip[d.Name()] {
 			n++
 		}
 		return nil

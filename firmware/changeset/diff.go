@@ -334,7 +334,7 @@ func mask(x, y string) (string, string) {
 // secretFields are the secrets of the model, which Marshal leaves out of an
 // export without --with-secrets.
 var secretFields = map[reflect.Type][]string{
-	reflect.TypeFor[site.Extension](): {"Secret", "DISAPIN"},
+	reflect.TypeFor[site.Extension](): {"Secret", "DISAPIN", "VoicemailPIN"},
 	reflect.TypeFor[site.Agent]():     {"PIN"},
 	reflect.TypeFor[site.Mailbox]():   {"PIN"},
 	reflect.TypeFor[site.Trunk]():     {"Password"},

@@ -132,6 +132,7 @@ func TestDiffNeverShowsSecrets(t *testing.T) {
 	s.Users[0].Password = "plain-pw"
 	changed := Clone(s)
 	changed.Extensions[0].Secret = "new-s201"
+	changed.Extensions[0].VoicemailPIN = "86420"
 	changed.Agents[0].PIN = "4321"
 	changed.Voicemail[0].PIN = "mbox-pin-2"
 	changed.Trunks[0].Password = "new-trunk-pass"
@@ -139,7 +140,7 @@ func TestDiffNeverShowsSecrets(t *testing.T) {
 	changed.Users[0].Password = "new-plain-pw"
 	changed.Users[0].PasswordHash = "$2a$newhash"
 	secrets := []string{"s201", "1234", "9999", "trunk-pass", "smtp-secret", "plain-pw", "$2a$hash",
-		"new-s201", "4321", "mbox-pin-2", "new-trunk-pass", "new-smtp", "new-plain-pw", "$2a$newhash"}
+		"new-s201", "4321", "mbox-pin-2", "new-trunk-pass", "new-smtp", "new-plain-pw", "$2a$newhash", "86420"}
 	for name, d := range map[string][]ObjectChange{
 		"added":   Diff(nil, s),
 		"changed": Diff(s, changed),

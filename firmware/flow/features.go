@@ -44,6 +44,9 @@ func (e *Engine) feature(code string) (FeatureFunc, bool) {
 	if f, ok := pickupFeature(code); ok {
 		return f, true
 	}
+	if f, ok := mailboxFeature(code); ok {
+		return f, true
+	}
 	if id, ok := promptID(code); ok {
 		return func(ctx context.Context, c *Call) call.Cause { return recordPrompt(ctx, c, id) }, true
 	}
@@ -64,14 +67,6 @@ func (e *Engine) feature(code string) (FeatureFunc, bool) {
 		}
 	}
 	return nil, false
-}
-
-// listenVoicemail plays the calling extension's messages (*97).
-func listenVoicemail(ctx context.Context, c *Call) call.Cause {
-	if c.e.Voicemail == nil {
-		return call.Unavailable
-	}
-	return c.e.Voicemail.Listen(ctx, c.in, c.snap.Site, c.info.Extension)
 }
 
 // toggleSchedule flips the override of the idx-th schedule (*28, *28N)

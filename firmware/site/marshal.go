@@ -16,7 +16,8 @@ const header = "# Ringbox site file: see docs/site-file.md for every field.\n"
 
 // Marshal writes s as a site file, in the order and shape of SITE.md: the
 // model's field order, short lists and small objects in flow style. Secrets
-// (extension secrets, trunk passwords, agent and mailbox PINs, the SMTP
+// (extension secrets, trunk passwords, agent and mailbox PINs (extension
+// voicemail_pin too), the SMTP
 // password) are written only when withSecrets is true; user passwords and
 // password hashes never are. The output is deterministic.
 func Marshal(s *Site, withSecrets bool) ([]byte, error) {
@@ -54,6 +55,7 @@ func exportCopy(s *Site, withSecrets bool) *Site {
 	for i := range c.Extensions {
 		c.Extensions[i].Secret = ""
 		c.Extensions[i].DISAPIN = ""
+		c.Extensions[i].VoicemailPIN = ""
 	}
 	c.Agents = slices.Clone(s.Agents)
 	for i := range c.Agents {

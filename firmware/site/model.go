@@ -67,6 +67,10 @@ type System struct {
 	// caller number within DISAWindow; 0 means 5 per 10m.
 	DISAAttempts int      `yaml:"disa_attempts,omitempty"`
 	DISAWindow   Duration `yaml:"disa_window,omitempty"`
+	// VoicemailPINRequired makes *97 ask the mailbox PIN from the owner's
+	// own phone too; without it the phone's SIP account is the credential
+	// there. Other phones and callers from outside always give the PIN.
+	VoicemailPINRequired bool `yaml:"voicemail_pin_required,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -105,6 +109,10 @@ type Extension struct {
 	// DISAPIN lets anyone who knows it call out through disa as this
 	// extension; a secret: exported only with --with-secrets.
 	DISAPIN string `yaml:"disa_pin,omitempty"`
+	// VoicemailPIN opens the extension's own mailbox from other phones
+	// (*98) and from outside; 4-10 digits. A secret: exported only with
+	// --with-secrets. The owner may change it by phone.
+	VoicemailPIN string `yaml:"voicemail_pin,omitempty"`
 }
 
 // Ring preferences of an agent.
@@ -298,7 +306,7 @@ type Mailbox struct {
 	Greeting  string   `yaml:"greeting,omitempty"`   // prompt id
 	MaxLength Duration `yaml:"max_length,omitempty"` // default 3m
 	MinLength Duration `yaml:"min_length,omitempty"` // default 2s
-	PIN       string   `yaml:"pin,omitempty"`        // a secret
+	PIN       string   `yaml:"pin,omitempty"`        // a secret; 4-10 digits, to listen by phone (*98)
 }
 
 // Trunk is a SIP trunk or an FXO line.

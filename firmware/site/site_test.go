@@ -109,7 +109,7 @@ func TestExportGolden(t *testing.T) {
 func TestMarshalSecrets(t *testing.T) {
 	s := parseFile(t, "../../docs/examples/everything.yaml")
 	s.Users[0].PasswordHash = "$2a$10$hashhashhash"
-	secrets := []string{"change-me-101", "change-me-trunk", "4711", "2468", "change-me-smtp"}
+	secrets := []string{"change-me-101", "change-me-trunk", "4711", "2468", "change-me-smtp", "97531"}
 	never := []string{"change-me-admin", "change-me-sue", "hashhash", "password_hash"}
 
 	without, err := Marshal(s, false)

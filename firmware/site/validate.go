@@ -80,6 +80,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.scheduleList()
 	v.inboundList()
 	v.voicemailList()
+	v.voicemailPINs()
 	v.trunkList()
 	v.outboundList()
 	v.lineList()
@@ -777,6 +778,34 @@ func (v *validator) voicemailList() {
 			v.add(fieldPath(p, "min_length"), "min_length %s is not shorter than max_length %s", m.MinLength, m.MaxLength)
 		}
 		v.pin(fieldPath(p, "pin"), m.PIN)
+	}
+}
+
+// Mailbox PINs are 4 to 10 digits: fewer is guessed in an afternoon even
+// at three tries a call, more is not typed right on a keypad.
+const (
+	MinMailboxPIN = 4
+	MaxMailboxPIN = 10
+)
+
+// voicemailPINs checks the mailbox PINs (group boxes' pin, extensions'
+// voicemail_pin) and that an extension's voicemail_pin has a box to open.
+func (v *validator) voicemailPINs() {
+	check := func(path, pin string) {
+		if pin != "" && isDigits(pin) && (len(pin) < MinMailboxPIN || len(pin) > MaxMailboxPIN) {
+			v.add(path, "a mailbox PIN is %d to %d digits, not %d", MinMailboxPIN, MaxMailboxPIN, len(pin))
+		}
+	}
+	for i, m := range v.s.Voicemail {
+		check(fieldPath(indexPath("voicemail", i), "pin"), m.PIN)
+	}
+	for i, x := range v.s.Extensions {
+		p := fieldPath(indexPath("extensions", i), "voicemail_pin")
+		v.pin(p, x.VoicemailPIN)
+		check(p, x.VoicemailPIN)
+		if x.VoicemailPIN != "" && !x.Voicemail {
+			v.add(p, "extension %s has a voicemail_pin but no mailbox (set voicemail: true)", x.Number)
+		}
 	}
 }
 

@@ -90,6 +90,26 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 			return nil
 		})
 	})
+	step("voicemail PINs", func() error {
+		// Migration 0012's columns, read apart from the rows above.
+		if e := q.QueryRowContext(ctx, `SELECT voicemail_pin_required FROM system WHERE id = 1`).Scan(&st.System.VoicemailPINRequired); e != nil {
+			return e
+		}
+		at := map[string]int{}
+		for i, x := range st.Extensions {
+			at[x.Number] = i
+		}
+		return rowsEach(ctx, q, `SELECT number, voicemail_pin FROM extensions WHERE voicemail_pin != ''`, func(r *sql.Rows) error {
+			var num, pin string
+			if e := r.Scan(&num, &pin); e != nil {
+				return e
+			}
+			if i, ok := at[num]; ok {
+				st.Extensions[i].VoicemailPIN = pin
+			}
+			return nil
+		})
+	})
 	agents := indexOf{}
 	step("agents", func() error {
 		return rowsEach(ctx, q, `SELECT id, name, extension, mobile, ring_preference, mobile_after_ns, role,

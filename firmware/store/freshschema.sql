@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0) STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -30,7 +30,7 @@ CREATE TABLE extensions (
 	hunt_blocked INTEGER NOT NULL CHECK (hunt_blocked IN (0, 1)),
 	permission   TEXT NOT NULL,
 	dnd          INTEGER NOT NULL CHECK (dnd IN (0, 1))
-, pickup_group TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '') STRICT;
+, pickup_group TEXT NOT NULL DEFAULT '', voicemail_pin TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE agents (
 	id              TEXT PRIMARY KEY,
 	pos             INTEGER NOT NULL,
@@ -428,5 +428,25 @@ CREATE TABLE heartbeat (
 	id    INTEGER PRIMARY KEY CHECK (id = 1),
 	at_ms INTEGER NOT NULL
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0);
+CREATE TABLE voicemail_outbox (
+	id           INTEGER PRIMARY KEY,
+	message_id   INTEGER NOT NULL,
+	box          TEXT NOT NULL,
+	box_name     TEXT NOT NULL,
+	recipient    TEXT NOT NULL,
+	caller       TEXT NOT NULL,
+	caller_name  TEXT NOT NULL,
+	call_id      TEXT NOT NULL,
+	time_ms      INTEGER NOT NULL,
+	duration_ns  INTEGER NOT NULL,
+	file         TEXT NOT NULL, -- relative to the data directory
+	state        TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_ms      INTEGER NOT NULL, -- when the next try is due (pending)
+	last_error   TEXT NOT NULL DEFAULT '',
+	created_ms   INTEGER NOT NULL,
+	done_ms      INTEGER NOT NULL DEFAULT 0 -- when sent or given up
+) STRICT;
+CREATE INDEX voicemail_outbox_due ON voicemail_outbox (state, next_ms);
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0);
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -245,6 +245,15 @@ func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string, trust
 		}
 	}
 	keepDISAPINs(old, &n)
+	oldVMPIN := map[string]string{}
+	for _, x := range old.Extensions {
+		oldVMPIN[x.Number] = x.VoicemailPIN
+	}
+	for i := range n.Extensions {
+		if x := &n.Extensions[i]; x.VoicemailPIN == "" {
+			x.VoicemailPIN = oldVMPIN[x.Number]
+		}
+	}
 	oldPIN := map[string]string{}
 	for _, x := range old.Agents {
 		oldPIN[x.ID] = x.PIN
@@ -426,6 +435,20 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 				return err
 			}
 		}
+		// Mailbox PINs (migration 0012), apart so the insert above stays
+		// as other columns grow.
+		for i, x := range st.Extensions {
+			if x.VoicemailPIN == "" {
+				continue
+			}
+			if err := ex(fmt.Sprintf("extensions[%d] %s: voicemail_pin", i, x.Number), `UPDATE extensions SET voicemail_pin = ? WHERE number = ?`,
+				x.VoicemailPIN, x.Number); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ex("system: voicemail_pin_required", `UPDATE system SET voicemail_pin_required = ? WHERE id = 1`, b2i(sys.VoicemailPINRequired)); err != nil {
+		return err
 	}
 	if dirty["agents"] {
 		for i, x := range st.Agents {

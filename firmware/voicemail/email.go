@@ -36,6 +36,10 @@ func SendMail(ctx context.Context, relay site.SMTP, to string, m Message) error 
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
+	// A stop of the box ends a relay's stalled exchange now, not at the
+	// deadline: the outbox's sender is waited for on shutdown.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()

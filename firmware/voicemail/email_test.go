@@ -1,13 +1,11 @@
 package voicemail
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"strings"
 	"testing"
@@ -15,65 +13,11 @@ import (
 
 	"ringbox/audio/wav"
 	"ringbox/firmware/site"
+	"ringbox/firmware/voicemail/smtptest"
 )
 
-// smtpSink accepts one message on a local port, speaking just enough SMTP,
-// and hands back the DATA it got.
-func smtpSink(t *testing.T) (addr string, got <-chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	ch := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		r := bufio.NewReader(c)
-		say := func(s string) { io.WriteString(c, s+"\r\n") }
-		say("220 sink ESMTP")
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			cmd := strings.ToUpper(strings.TrimSpace(line))
-			switch {
-			case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-				say("250 sink")
-			case strings.HasPrefix(cmd, "DATA"):
-				say("354 go on")
-				var b strings.Builder
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if l == ".\r\n" {
-						break
-					}
-					b.WriteString(strings.TrimPrefix(l, "."))
-				}
-				ch <- b.String()
-				say("250 queued")
-			case strings.HasPrefix(cmd, "QUIT"):
-				say("221 bye")
-				return
-			default:
-				say("250 ok")
-			}
-		}
-	}()
-	return ln.Addr().String(), ch
-}
-
 func TestSendMailAttachesWAV(t *testing.T) {
-	addr, got := smtpSink(t)
+	addr, got := smtptest.Sink(t)
 	var w bytes.Buffer
 	samples := make([]int16, 8000)
 	for i := range samples {

@@ -7,13 +7,19 @@
 // records what the caller says until '#', the maximum length or the hang-up,
 // and discards messages shorter than the box's minimum. New messages light
 // the message-waiting indicator of the box's extension ([MWI]) and are
-// e-mailed with the WAV attached when the box has an address and the site
-// an SMTP relay.
+// e-mailed with the WAV attached when the box has an address: queued in the
+// outbox and sent, retried with back-off, by the [Mailer].
+//
+// By phone ([Service.Main]) a caller logs in to a box (its owner from the
+// box's extension, anyone else with the PIN), listens to the messages and
+// records the box's greetings and name or changes its PIN (phone.go).
 //
 // # Concurrency
 //
-// Leave and Listen run on the call's goroutine. E-mails are sent from a
-// goroutine the Service owns; [Service.Close] waits for them.
+// Leave, Main and Listen run on the call's goroutine. The Mailer sends
+// from one goroutine of its own ([Mailer.Start], [Mailer.Close]); without
+// a Mailer, e-mails are sent once from goroutines the Service owns, and
+// [Service.Close] waits for them.
 package voicemail
 
 import (
@@ -61,12 +67,20 @@ type Service struct {
 	MWI     MWI    // nil: no indicators
 	// Prompts returns an uploaded prompt; nil or false: the built-in one.
 	Prompts func(id string, rate int) (call.Source, bool)
-	// Mail sends a message by e-mail; nil: SendMail through the site's
-	// SMTP relay.
+	// Outbox queues messages to e-mail and sends them, retried until they
+	// go (see Mailer); the web's outbox page reads it. nil: each e-mail
+	// is sent once, directly, with Mail.
+	Outbox *Mailer
+	// Mail sends a message by e-mail when there is no Outbox; nil:
+	// SendMail through the site's SMTP relay.
 	Mail   func(ctx context.Context, relay site.SMTP, to string, m Message) error
 	Logger *slog.Logger
+	// PINs stores a PIN changed by phone (option 0 4); nil: the option
+	// says the PIN was not changed.
+	PINs PINStore
 
-	wg sync.WaitGroup
+	wg      sync.WaitGroup
+	limiter pinLimiter
 }
 
 // Close waits for e-mails still being sent.
@@ -154,12 +168,13 @@ func (s *Service) boxDir(box string) string {
 }
 
 // greeting is the recorded greeting of the box (greeting-busy.wav when
-// busy and recorded, else greeting.wav), the box's greeting prompt, or the
-// built-in one.
+// busy and recorded, else greeting.wav), the box's greeting prompt, the
+// recorded name followed by "is on the phone" (busy) or "is not
+// available", or the built-in greeting.
 func (s *Service) greeting(b Box, lang string, busy bool, rate int) call.Source {
-	names := []string{"greeting.wav"}
+	names := []string{GreetingFile}
 	if busy {
-		names = []string{"greeting-busy.wav", "greeting.wav"}
+		names = []string{BusyGreetingFile, GreetingFile}
 	}
 	for _, n := range names {
 		if pcm, err := readWAV(filepath.Join(s.boxDir(b.ID), n), rate); err == nil {
@@ -169,6 +184,15 @@ func (s *Service) greeting(b Box, lang string, busy bool, rate int) call.Source 
 	if b.Greeting != "" {
 		if src := s.prompt(lang, b.Greeting, rate); src != nil {
 			return src
+		}
+	}
+	if name, err := readWAV(filepath.Join(s.boxDir(b.ID), NameFile), rate); err == nil {
+		tail := "vm-is-unavailable"
+		if busy {
+			tail = "vm-is-busy"
+		}
+		if src := s.prompt(lang, tail, rate); src != nil {
+			return &then{a: prompts.Source(name), b: src}
 		}
 	}
 	return s.prompt(lang, "voicemail-greeting", rate)
@@ -205,10 +229,15 @@ func (s *Service) Leave(ctx context.Context, leg call.Leg, l Leave) (call.Cause,
 	m := leg.Media()
 	rate, lang := rateOf(m), l.Site.System.Lang()
 	// '#' during the greeting skips it, as callers expect from any
-	// voicemail; other keys are ignored.
+	// voicemail; '*' is the box's owner calling in from outside, who logs
+	// in with the PIN; other keys are ignored.
 	if g := s.greeting(b, lang, l.Busy, rate); g != nil {
-		if err := playSkipping(ctx, m, g); err != nil {
+		key, err := playSkipping(ctx, m, g)
+		if err != nil {
 			return call.CauseOf(err), nil
+		}
+		if key == '*' {
+			return s.Main(ctx, leg, Access{Site: l.Site, Box: b.ID, Caller: l.From.Number, CallID: l.CallID}), nil
 		}
 	}
 	if beep := s.prompt(lang, "voicemail-beep", rate); beep != nil {
@@ -252,7 +281,13 @@ func (s *Service) Leave(ctx context.Context, leg call.Leg, l Leave) (call.Cause,
 			m.Play(ctx, bye, false)
 		}
 	}
-	if b.Email != "" && l.Site.System.SMTP != nil {
+	if b.Email != "" && s.Outbox != nil {
+		// Queued even without a relay: the e-mail goes once one is set.
+		if _, err := s.Outbox.Enqueue(sctx, store.VoicemailMail{MessageID: id, Box: b.ID, BoxName: b.Name, To: b.Email,
+			Caller: l.From.Number, CallerName: l.From.Name, CallID: l.CallID, Time: now, Duration: d, File: rel}); err != nil {
+			log.Error("queue voicemail e-mail", "to", b.Email, "err", err)
+		}
+	} else if b.Email != "" && l.Site.System.SMTP != nil {
 		relay := *l.Site.System.SMTP
 		msg := Message{Box: b.ID, BoxName: b.Name, Caller: l.From.Number, CallerName: l.From.Name, CallID: l.CallID,
 			Time: now.In(l.Site.Location()), Duration: d, WAV: buf.Bytes()}
@@ -283,20 +318,21 @@ func safeName(s string) string {
 	}, s)
 }
 
-// playSkipping plays src; a '#' ends it early, other keys are dropped.
-func playSkipping(ctx context.Context, m call.Media, src call.Source) error {
+// playSkipping plays src; a '#' or '*' ends it early and is returned,
+// other keys are dropped.
+func playSkipping(ctx context.Context, m call.Media, src call.Source) (byte, error) {
 	for {
 		if err := m.Play(ctx, src, true); err != nil {
-			return err
+			return 0, err
 		}
 		select {
 		case d := <-m.Digits():
-			if d.Key == '#' {
-				return nil
+			if d.Key == '#' || d.Key == '*' {
+				return d.Key, nil
 			}
 			continue // the rest of the greeting plays on
 		default:
-			return nil
+			return 0, nil
 		}
 	}
 }
@@ -361,17 +397,27 @@ func (s *Service) notify(ctx context.Context, b Box) {
 	s.MWI.Notify(b.ID, n, o)
 }
 
-// Listen plays box's messages to leg (the owner calling *97): the count of
-// new messages, then each message, new ones first, each followed by the
-// menu of the built-in vm-menu prompt: 1 next, 2 again, 3 delete. A message
-// played to its end moves to the old ones.
+// Listen answers leg and plays box's messages to it, no PIN asked (Main
+// is the way in by phone): the count of new messages, "options: 0", then
+// each message, new ones first, each followed by the menu of the built-in
+// vm-menu prompt: 1 next, 2 again, 3 delete; 0 opens the mailbox options
+// (greetings, name, PIN). A message played to its end moves to the old
+// ones.
 func (s *Service) Listen(ctx context.Context, leg call.Leg, st *site.Site, box string) call.Cause {
-	b, ok := Lookup(st, box)
-	if !ok {
+	if _, ok := Lookup(st, box); !ok {
 		return call.NotFound
 	}
 	if err := leg.Answer(ctx); err != nil {
 		return call.CauseOf(err)
+	}
+	return s.listen(ctx, leg, st, box)
+}
+
+// listen is Listen on an answered leg.
+func (s *Service) listen(ctx context.Context, leg call.Leg, st *site.Site, box string) call.Cause {
+	b, ok := Lookup(st, box)
+	if !ok {
+		return call.NotFound
 	}
 	defer s.notify(context.WithoutCancel(ctx), b)
 	m := leg.Media()
@@ -390,6 +436,22 @@ func (s *Service) Listen(ctx context.Context, leg call.Leg, st *site.Site, box s
 	if clips, ok := prompts.NewMessages(lang, min(fresh, prompts.MaxNumber), rate); ok {
 		if err := m.Play(ctx, prompts.Source(clips...), true); err != nil {
 			return call.CauseOf(err)
+		}
+	}
+	if err := s.playAll(ctx, m, lang, rate, "vm-options-hint"); err != nil {
+		return call.CauseOf(err)
+	}
+	if len(msgs) == 0 {
+		// Nothing to hear: a moment for 0, the options (a new box's
+		// owner records the greetings before any message comes).
+		key, err := waitKey(ctx, leg)
+		if err != nil {
+			return call.CauseOf(err)
+		}
+		if key == '0' {
+			if err := s.options(ctx, leg, st, b, lang, rate); err != nil {
+				return call.CauseOf(err)
+			}
 		}
 	}
 	for i := 0; i < len(msgs); {
@@ -418,6 +480,11 @@ func (s *Service) Listen(ctx context.Context, leg call.Leg, st *site.Site, box s
 			i++
 		case '2':
 			// play it again
+		case '0':
+			if err := s.options(ctx, leg, st, b, lang, rate); err != nil {
+				return call.CauseOf(err)
+			}
+			// then the same message again
 		case '3':
 			if err := s.Store.DeleteVoicemail(ctx, msg.ID); err != nil {
 				s.logger().Error("delete message", "id", msg.ID, "err", err)
@@ -442,7 +509,8 @@ func (s *Service) Listen(ctx context.Context, leg call.Leg, st *site.Site, box s
 	return call.Normal
 }
 
-// menu plays vm-menu and waits for 1, 2 or 3; 0 when none came in time.
+// menu plays vm-menu and waits for 1, 2, 3 or 0 (options); the zero
+// byte when none came in time.
 func (s *Service) menu(ctx context.Context, leg call.Leg, lang string, rate int) (byte, error) {
 	m := leg.Media()
 	for tries := 0; tries < 3; tries++ {
@@ -455,7 +523,7 @@ func (s *Service) menu(ctx context.Context, leg call.Leg, lang string, rate int)
 		select {
 		case d := <-m.Digits():
 			t.Stop()
-			if d.Key >= '1' && d.Key <= '3' {
+			if d.Key >= '0' && d.Key <= '3' {
 				return d.Key, nil
 			}
 		case <-t.C:
@@ -469,4 +537,17 @@ func (s *Service) menu(ctx context.Context, leg call.Leg, lang string, rate int)
 		}
 	}
 	return 0, nil
+}
+
+// then plays a, then b.
+type then struct{ a, b call.Source }
+
+func (t *then) ReadFrame(f []int16) bool {
+	if t.a != nil {
+		if t.a.ReadFrame(f) {
+			return true
+		}
+		t.a = nil
+	}
+	return t.b.ReadFrame(f)
 }

@@ -327,7 +327,12 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		return err
 	}
 	defer phones.Close()
-	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log}
+	// Voicemail e-mails go through the outbox (retried until sent); the
+	// sender stops after the calls that queue into it.
+	mailer := &voicemail.Mailer{Outbox: st, DataDir: f.data, Site: cfg.Site, Logger: log}
+	mailer.Start()
+	defer mailer.Close()
+	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log, Outbox: mailer, PINs: st}
 	defer vm.Close()
 	fl := &flow.Engine{
 		Config: cfg, CDR: st, Bus: bus, Logger: log,
@@ -461,6 +466,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		ws.HandleRoute(r)
 	}
 	for _, r := range web.RoutingRoutes(fl) {
+		ws.HandleRoute(r)
+	}
+	for _, r := range web.VoicemailOutboxRoutes(mailer) {
 		ws.HandleRoute(r)
 	}
 	// Managers see the calls of their team only (web/scope.go).

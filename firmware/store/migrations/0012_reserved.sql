@@ -1,3 +1,0 @@
--- 0012: reserved for another branch of issue 14 (the disa branch needs the
--- numbers without a gap); replaced by that branch's 0012 when merged.
-SELECT 1;
