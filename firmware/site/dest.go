@@ -18,6 +18,10 @@ const (
 	DestExternal  = "external"
 	DestDISA      = "disa"
 	DestHangup    = "hangup"
+	// DestBusy and DestReject end an unanswered call with busy (SIP 486)
+	// or declined (603): treatments for unwanted callers (skills.go).
+	DestBusy   = "busy"
+	DestReject = "reject"
 )
 
 // Dest is a parsed destination: where a call is sent next.
@@ -39,6 +43,7 @@ var destKinds = map[string]bool{
 	DestIVR: true, DestRingGroup: true, DestHunt: true, DestQueue: true,
 	DestAnnounce: true, DestExtension: true, DestAgent: true, DestVoicemail: true,
 	DestExternal: true, DestDISA: false, DestHangup: false,
+	DestBusy: false, DestReject: false,
 }
 
 // ParseDestination checks the syntax of a destination such as "queue:service",
@@ -51,7 +56,7 @@ func ParseDestination(s string) (Dest, error) {
 	case s == "":
 		return Dest{}, fmt.Errorf("empty destination")
 	case !known:
-		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, disa or hangup)", s)
+		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, disa, hangup, busy or reject)", s)
 	case !takesID && hasID:
 		return Dest{}, fmt.Errorf("bad destination %q: %s takes nothing after it", s, kind)
 	case takesID && id == "":
