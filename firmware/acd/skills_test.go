@@ -223,4 +223,3 @@ func TestSkillStats(t *testing.T) {
 		t.Errorf("answered %d, by skill %d, after widening %d; want 3, 1, 1", s.Answered, s.SkillAnswered, s.WidenedAnswered)
 	}
 }
-

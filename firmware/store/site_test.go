@@ -72,7 +72,7 @@ func fullSite() *site.Site {
 			MaxWait: dur("10m"), OnTimeout: "voicemail:general", OnEmpty: "hangup", HoldMusic: "default",
 			Comfort:          &site.Comfort{Every: dur("45s"), Prompts: []string{"about-us", "main-menu"}},
 			AnnouncePosition: dur("1m"), LevelWait: dur("30s"), ServiceLevel: dur("21s"), ExitKey: "0", ExitTo: "ivr:main",
-			LED: 2,
+			LED:    2,
 			Skills: map[string]int{"en": 2}, SkillWidening: []site.SkillStep{{After: dur("30s"), DropLevels: 1}, {After: dur("1m"), AnyAgent: true}},
 		}},
 		IVRs: []site.IVR{{
