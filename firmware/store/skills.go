@@ -14,7 +14,7 @@ import (
 // widening list, caller-route list and the caller lists is one JSON column
 // of its object's row, written after the rows themselves.
 
-// jsonCol is v as a column: ” when empty.
+// jsonCol is v as a column: empty when v is.
 func jsonCol(v any) (string, error) {
 	if rv := reflect.ValueOf(v); rv.Len() == 0 {
 		return "", nil
@@ -23,7 +23,7 @@ func jsonCol(v any) (string, error) {
 	return string(b), err
 }
 
-// fromCol reads a column jsonCol wrote; ” leaves v empty.
+// fromCol reads a column jsonCol wrote; an empty one leaves v empty.
 func fromCol(col string, v any) error {
 	if col == "" {
 		return nil
