@@ -48,11 +48,11 @@ func callerSite() *site.Site {
 		{ID: "support", Agents: []site.QueueAgent{{Agent: "bob"}, {Agent: "steve"}}},
 		{ID: "vip", Agents: []site.QueueAgent{{Agent: "bob"}}},
 	}
-	s.CallerLists = map[string][]string{
-		"vip":     {"+33612345678", "+3361."},
-		"blocked": {"+15550100", "+1555099."},
-		"rude":    {"+15550200"},
-		"spam":    {"+15550300"},
+	s.CallerLists = []site.CallerList{
+		{ID: "vip", Numbers: []string{"+33612345678", "+3361."}},
+		{ID: "blocked", Numbers: []string{"+15550100", "+1555099."}},
+		{ID: "rude", Numbers: []string{"+15550200"}},
+		{ID: "spam", Numbers: []string{"+15550300"}},
 	}
 	s.Announcements = append(s.Announcements, site.Announcement{ID: "go-away", Prompt: "goodbye", Next: "hangup"})
 	s.IVRs = append(s.IVRs, site.IVR{ID: "help", Greeting: "main-menu",

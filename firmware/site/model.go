@@ -33,8 +33,8 @@ type Site struct {
 	HoldMusic     []HoldMusic     `yaml:"hold_music,omitempty"`
 	Users         []User          `yaml:"users,omitempty"`
 	// CallerLists are named lists of callers' numbers (dial patterns, see
-	// skills.go) that inbound routes and IVRs match with caller: list:NAME.
-	CallerLists map[string][]string `yaml:"caller_lists,omitempty"`
+	// skills.go) that inbound routes and IVRs match with caller: list:ID.
+	CallerLists []CallerList `yaml:"caller_lists,omitempty"`
 }
 
 // System holds the installation-wide settings.
@@ -289,7 +289,7 @@ type InboundRoute struct {
 	To        string `yaml:"to"`
 	Otherwise string `yaml:"otherwise,omitempty"`
 	// Caller limits the route to callers whose number matches: a dial
-	// pattern or list:NAME (caller_lists). Routes with a caller are tried
+	// pattern or list:ID (caller_lists). Routes with a caller are tried
 	// before all others (skills.go).
 	Caller string `yaml:"caller,omitempty"`
 	// Skills are the minimum skill levels the call needs in the queue it

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -36,23 +35,36 @@ type SkillStep struct {
 	AnyAgent   bool     `yaml:"any_agent,omitempty"`
 }
 
+// CallerList is a named list of callers' numbers: each a dial pattern
+// ("+33612345678" exactly, "+3361." every number it starts).
+type CallerList struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name,omitempty"`
+	Numbers []string `yaml:"numbers,flow"`
+}
+
 // CallerRoute sends callers whose number matches Caller (a dial pattern or
-// list:NAME) to To.
+// list:ID) to To.
 type CallerRoute struct {
 	Caller string `yaml:"caller"`
 	To     string `yaml:"to"`
 }
 
 // CallerMatches reports whether number matches caller, a dial pattern or
-// list:NAME of s.CallerLists. An unknown list or a bad pattern matches
+// list:ID of s.CallerLists. An unknown list or a bad pattern matches
 // nothing (validation refuses both).
 func (s *Site) CallerMatches(caller, number string) bool {
 	if number == "" || caller == "" {
 		return false
 	}
 	pats := []string{caller}
-	if name, ok := strings.CutPrefix(caller, CallerListPrefix); ok {
-		pats = s.CallerLists[name]
+	if id, ok := strings.CutPrefix(caller, CallerListPrefix); ok {
+		pats = nil
+		for _, l := range s.CallerLists {
+			if l.ID == id {
+				pats = l.Numbers
+			}
+		}
 	}
 	for _, src := range pats {
 		if p, err := pattern.Compile(src); err == nil && p.Match(number) {
@@ -77,6 +89,7 @@ func (v *validator) knownSkills() map[string]bool {
 // caller: of inbound routes and IVRs.
 func (v *validator) skillsAndCallers() {
 	s := v.s
+	v.callerLists = ids(v, "caller_lists", "id", len(s.CallerLists), func(i int) string { return s.CallerLists[i].ID })
 	for i, a := range s.Agents {
 		v.skillLevels(fieldPath(indexPath("agents", i), "skills"), a.Skills, nil)
 	}
@@ -127,29 +140,21 @@ func (v *validator) skillsAndCallers() {
 		for j, c := range m.Callers {
 			cp := indexPath(fieldPath(p, "callers"), j)
 			if c.Caller == "" {
-				v.add(cp, "missing caller (a number pattern like \"+3361.\" or list:NAME)")
+				v.add(cp, "missing caller (a number pattern like \"+3361.\" or list:ID)")
 			} else {
 				v.callerMatch(fieldPath(cp, "caller"), c.Caller)
 			}
 			v.dest(fieldPath(cp, "to"), c.To, true)
 		}
 	}
-	names := make([]string, 0, len(s.CallerLists))
-	for n := range s.CallerLists {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		p := keyPath("caller_lists", n)
-		if !validID(n) {
-			v.add(p, "%q is not a valid list name: use letters, digits, - _ and . only", n)
+	for i, l := range s.CallerLists {
+		p := indexPath("caller_lists", i)
+		if len(l.Numbers) == 0 {
+			v.add(fieldPath(p, "numbers"), "caller list %q has no numbers", l.ID)
 		}
-		if len(s.CallerLists[n]) == 0 {
-			v.add(p, "caller list %q is empty", n)
-		}
-		for j, src := range s.CallerLists[n] {
+		for j, src := range l.Numbers {
 			if _, err := pattern.Compile(src); err != nil {
-				v.add(indexPath(p, j), "bad number %q: %v (write a number like +33612345678, or a pattern like +3361. for every number it starts)", src, err)
+				v.add(indexPath(fieldPath(p, "numbers"), j), "bad number %q: %v (write a number like +33612345678, or a pattern like +3361. for every number it starts)", src, err)
 			}
 		}
 	}
@@ -178,18 +183,18 @@ func (v *validator) skillLevels(path string, sk map[string]int, known map[string
 	}
 }
 
-// callerMatch checks a caller: a known list:NAME or a valid dial pattern.
+// callerMatch checks a caller: a known list:ID or a valid dial pattern.
 func (v *validator) callerMatch(path, c string) {
 	if c == "" {
 		return
 	}
-	if name, ok := strings.CutPrefix(c, CallerListPrefix); ok {
-		if _, ok := v.s.CallerLists[name]; !ok {
-			v.add(path, "unknown caller list %q (no caller_lists entry %q)", name, name)
+	if id, ok := strings.CutPrefix(c, CallerListPrefix); ok {
+		if _, ok := v.callerLists[id]; !ok {
+			v.add(path, "unknown caller list %q (no caller_lists entry with id %q)", id, id)
 		}
 		return
 	}
 	if _, err := pattern.Compile(c); err != nil {
-		v.add(path, "bad caller %q: %v (write a number pattern like +3361. or list:NAME)", c, fmt.Sprint(err))
+		v.add(path, "bad caller %q: %v (write a number pattern like +3361. or list:ID)", c, err)
 	}
 }

@@ -12,8 +12,8 @@ agents:
   - {id: ann, extension: "101", skills: {fr: 5, en: 3}}
   - {id: bob, extension: "102", skills: {en: 8}}
 caller_lists:
-  vip: ["+33612345678", "+3361."]
-  blocked: ["+15550100"]
+  - {id: vip, numbers: ["+33612345678", "+3361."]}
+  - {id: blocked, name: Nuisance callers, numbers: ["+15550100"]}
 queues:
   - id: support
     agents: [ann, bob]
@@ -121,8 +121,9 @@ func TestSkillsProblems(t *testing.T) {
 		{"inbound bad pattern", `caller: "+1555."`, `caller: "+1555.X"`, 25, "inbound[1].caller", `bad caller "+1555.X"`},
 		{"inbound skill nobody has", "skills: {en: 2}", "skills: {xx: 2}", 25, `inbound[1].skills["xx"]`, `no agent has skill "xx"`},
 		{"inbound without match or caller", "{caller: list:blocked, to: busy}", "{to: busy}", 24, "inbound[0]", "missing match"},
-		{"list bad number", `"+15550100"`, `"+1555-0100"`, 9, `caller_lists["blocked"][0]`, `bad number "+1555-0100"`},
-		{"list empty", `blocked: ["+15550100"]`, "blocked: []", 9, `caller_lists["blocked"]`, "is empty"},
+		{"list bad number", `"+15550100"`, `"+1555-0100"`, 9, `caller_lists[1].numbers[0]`, `bad number "+1555-0100"`},
+		{"list empty", `numbers: ["+15550100"]`, "numbers: []", 9, `caller_lists[1].numbers`, "has no numbers"},
+		{"list id twice", `id: blocked`, `id: vip`, 9, `caller_lists[1].id`, `duplicate id "vip"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,7 +164,7 @@ func FuzzCallerMatches(f *testing.F) {
 	f.Add("list:vip", "+1")
 	f.Add("[1-", "1")
 	f.Fuzz(func(t *testing.T, caller, number string) {
-		s := &Site{CallerLists: map[string][]string{"vip": {caller}}}
+		s := &Site{CallerLists: []CallerList{{ID: "vip", Numbers: []string{caller}}}}
 		a := s.CallerMatches(caller, number)
 		b := s.CallerMatches("list:vip", number)
 		if a != b && !strings.HasPrefix(caller, CallerListPrefix) {

@@ -64,6 +64,7 @@ type validator struct {
 	fxs                                                 map[string]bool    // "fxs:N" listed in lines
 	fxo                                                 map[int]bool       // FXO ports of trunks
 	outbound                                            []*pattern.Pattern // nil where the pattern is bad
+	callerLists                                         map[string]int     // skills.go
 }
 
 func (s *Site) validate(lineOf func(string) int) Errors {

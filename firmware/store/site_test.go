@@ -93,7 +93,7 @@ func fullSite() *site.Site {
 			{Match: "fxo:1", When: "business", To: "ivr:main", Otherwise: "hangup"},
 			{Caller: "list:vip", To: "queue:service", Skills: map[string]int{"fr": 3}},
 		},
-		CallerLists: map[string][]string{"vip": {"+15550009999", "+1555000."}},
+		CallerLists: []site.CallerList{{ID: "vip", Name: "Best customers", Numbers: []string{"+15550009999", "+1555000."}}},
 		Voicemail: []site.Mailbox{{Box: "general", Name: "General", Email: "office@example.com", Greeting: "main-menu",
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
