@@ -115,7 +115,8 @@ func (e *Engine) plan(now time.Time) []pairing {
 		n := max(len(qc.Agents), 1)
 		ms := e.members[c.queue]
 		q := e.queues[c.queue]
-		need, req, anyAgent := skillNeed(c, qc, now) // skills.go
+		need, drop, anyAgent := skillNeed(c, qc, now) // skills.go
+		e.needBuf = appendNeed(e.needBuf[:0], need)
 		for range want {
 			best, bestScore := -1, 0
 			seen := 0
@@ -126,11 +127,11 @@ func (e *Engine) plan(now time.Time) []pairing {
 				if t, ok := c.retryAt[m.a.id]; ok && now.Before(t) {
 					continue
 				}
-				if !anyAgent && !hasSkills(m.a.cfg.Skills, req) {
+				fits, score := skillFit(m.a.cfg.Skills, e.needBuf, drop, anyAgent)
+				if !fits {
 					continue
 				}
 				// The best skill match first, then the queue's order.
-				score := skillScore(m.a.cfg.Skills, need)
 				if best < 0 || score > bestScore || (score == bestScore && m.level < ms[best].level) {
 					best, bestScore, seen = i, score, 1
 					continue

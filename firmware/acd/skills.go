@@ -32,28 +32,24 @@ const (
 )
 
 // skillNeed is what caller c needs in queue q now: the requirement it
-// joined with (need; nil for none), the requirement after the widening
-// steps reached by now (req), and whether any agent will do.
-func skillNeed(c *caller, q *site.Queue, now time.Time) (need, req map[string]int, any bool) {
+// joined with (need; nil for none), how many levels the widening steps
+// reached by now take off it (drop), and whether any agent will do.
+func skillNeed(c *caller, q *site.Queue, now time.Time) (need map[string]int, drop int, any bool) {
 	need = c.qc.Skills
 	if len(need) == 0 {
 		need = q.Skills
 	}
 	if len(need) == 0 {
-		return nil, nil, true
+		return nil, 0, true
 	}
 	step := reachedStep(q.SkillWidening, now.Sub(c.joined))
-	if step == nil {
-		return need, need, false
+	switch {
+	case step == nil:
+		return need, 0, false
+	case step.AnyAgent:
+		return need, 0, true
 	}
-	if step.AnyAgent {
-		return need, nil, true
-	}
-	req = make(map[string]int, len(need))
-	for k, l := range need {
-		req[k] = max(l-step.DropLevels, 1)
-	}
-	return need, req, false
+	return need, step.DropLevels, false
 }
 
 // reachedStep is the last widening step whose wait has passed (nil: none).
@@ -67,24 +63,46 @@ func reachedStep(steps []site.SkillStep, waited time.Duration) *site.SkillStep {
 	return reached
 }
 
-// hasSkills reports whether skills meet req.
-func hasSkills(skills, req map[string]int) bool {
-	for k, l := range req {
-		if skills[k] < l {
+// hasSkills reports whether skills meet need with drop levels taken off
+// each needed level (never below 1).
+func hasSkills(skills, need map[string]int, drop int) bool {
+	for k, l := range need {
+		if skills[k] < max(l-drop, 1) {
 			return false
 		}
 	}
 	return true
 }
 
-// skillScore is how well skills match need: the sum of the levels of
-// the needed skills (0 without a requirement).
-func skillScore(skills, need map[string]int) int {
-	n := 0
-	for k := range need {
-		n += skills[k]
+// skillLevel is one needed skill; plan lays a caller's requirement out as
+// a slice once, so that judging each agent costs map lookups, not map
+// iterations (BenchmarkPlanSkills).
+type skillLevel struct {
+	name  string
+	level int
+}
+
+// appendNeed appends need to buf, in no particular order.
+func appendNeed(buf []skillLevel, need map[string]int) []skillLevel {
+	for k, l := range need {
+		buf = append(buf, skillLevel{k, l})
 	}
-	return n
+	return buf
+}
+
+// skillFit reports whether skills meet need (with drop levels taken off,
+// never below 1, or any: whatever the levels), and the match's score: the
+// sum of the agent's levels over the needed skills, higher is better (0
+// without a requirement).
+func skillFit(skills map[string]int, need []skillLevel, drop int, any bool) (ok bool, score int) {
+	for _, n := range need {
+		l := skills[n.name]
+		if !any && l < max(n.level-drop, 1) {
+			return false, 0
+		}
+		score += l
+	}
+	return true, score
 }
 
 // skillWakes calls soon with the times c's requirement widens, so the
@@ -110,7 +128,7 @@ func (e *Engine) matchKind(c *caller, a *agent) string {
 	switch {
 	case len(need) == 0:
 		return ""
-	case a != nil && hasSkills(a.cfg.Skills, need):
+	case a != nil && hasSkills(a.cfg.Skills, need, 0):
 		return MatchSkill
 	}
 	return MatchWidened
