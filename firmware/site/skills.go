@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -97,6 +98,7 @@ func (v *validator) skillsAndCallers() {
 	for i, q := range s.Queues {
 		p := indexPath("queues", i)
 		v.skillLevels(fieldPath(p, "skills"), q.Skills, known)
+		v.answerable(fieldPath(p, "skills"), q.Skills, DestQueue+":"+q.ID)
 		var prev Duration
 		for j, st := range q.SkillWidening {
 			sp := indexPath(fieldPath(p, "skill_widening"), j)
@@ -120,6 +122,7 @@ func (v *validator) skillsAndCallers() {
 	for i, r := range s.Inbound {
 		p := indexPath("inbound", i)
 		v.skillLevels(fieldPath(p, "skills"), r.Skills, known)
+		v.answerable(fieldPath(p, "skills"), r.Skills, r.To)
 		v.callerMatch(fieldPath(p, "caller"), r.Caller)
 	}
 	for i, m := range s.IVRs {
@@ -136,6 +139,7 @@ func (v *validator) skillsAndCallers() {
 				continue
 			}
 			v.skillLevels(kp, m.OptionSkills[k], known)
+			v.answerable(kp, m.OptionSkills[k], m.Options[k])
 		}
 		for j, c := range m.Callers {
 			cp := indexPath(fieldPath(p, "callers"), j)
@@ -181,6 +185,56 @@ func (v *validator) skillLevels(path string, sk map[string]int, known map[string
 			v.add(p, "no agent has skill %q (give an agent skills: {%s: N}, or check the spelling)", n, n)
 		}
 	}
+}
+
+// answerable checks that a call needing need, sent to dest, can be
+// answered when dest is a queue: some agent of the queue has the skills
+// (at the levels left after the queue's widening), or the queue widens to
+// any agent.
+func (v *validator) answerable(path string, need map[string]int, dest string) {
+	kind, id, _ := strings.Cut(dest, ":")
+	if len(need) == 0 || kind != DestQueue {
+		return
+	}
+	qi, ok := v.queues[id]
+	if !ok {
+		return // reported where dest is
+	}
+	q := v.s.Queues[qi]
+	drop := 0
+	for _, st := range q.SkillWidening {
+		if st.AnyAgent {
+			return
+		}
+		drop = max(drop, st.DropLevels)
+	}
+	for _, qa := range q.Agents {
+		if ai, ok := v.agents[qa.Agent]; ok && meets(v.s.Agents[ai].Skills, need, drop) {
+			return
+		}
+	}
+	names := make([]string, 0, len(need))
+	for k := range need {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var want []string
+	for _, k := range names {
+		want = append(want, fmt.Sprintf("%s %d", k, max(need[k]-drop, 1)))
+	}
+	v.add(path, "no agent of queue %q has %s: these calls would wait for nobody (give an agent of the queue the skills, or add a skill_widening step with any_agent: true)",
+		q.ID, strings.Join(want, " and "))
+}
+
+// meets reports whether skills has every skill of need at its level less
+// drop (never below 1).
+func meets(skills, need map[string]int, drop int) bool {
+	for k, l := range need {
+		if skills[k] < max(l-drop, 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // callerMatch checks a caller: a known list:ID or a valid dial pattern.

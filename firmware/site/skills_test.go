@@ -172,3 +172,62 @@ func FuzzCallerMatches(f *testing.F) {
 		}
 	})
 }
+
+// TestSkillsAnswerable: a requirement sent straight to a queue that no
+// agent of the queue meets, even after the queue's widening, is an error.
+func TestSkillsAnswerable(t *testing.T) {
+	const base = `version: 1
+system: {name: X}
+extensions: [{number: "101"}, {number: "102"}, {number: "103"}]
+agents:
+  - {id: ann, extension: "101", skills: {fr: 5, en: 3}}
+  - {id: bob, extension: "102", skills: {en: 8}}
+  - {id: carl, extension: "103", skills: {de: 9}}
+queues:
+  - {id: support, agents: [ann, bob], SKILLS, skill_widening: [{after: 30s, drop_levels: 1}WIDEN]}
+  - {id: other, agents: [carl]}
+ivrs:
+  - {id: main, options: {"1": queue:support}, OPTION}
+inbound:
+  - {match: "*", to: queue:support, INBOUND}
+`
+	tests := []struct {
+		name                           string
+		skills, widen, option, inbound string
+		field, msg                     string // "": valid
+	}{
+		{"met after widening", "skills: {fr: 6}", "", "", "", "", ""},
+		{"not met after widening", "skills: {fr: 7, en: 1}", "", "", "", "queues[0].skills", `no agent of queue "support" has en 1 and fr 6`},
+		{"only outside the queue", "skills: {de: 2}", "", "", "", "queues[0].skills", `no agent of queue "support" has de 1`},
+		{"any agent", "skills: {de: 2}", ", {after: 1m, any_agent: true}", "", "", "", ""},
+		{"inbound met", "", "", "", "skills: {en: 9}", "", ""},
+		{"inbound not met", "", "", "", "skills: {en: 10}", "inbound[0].skills", `no agent of queue "support" has en 9`},
+		{"option not met", "", "", `option_skills: {"1": {fr: 5, en: 5}}`, "", `ivrs[0].option_skills["1"]`, `no agent of queue "support" has en 4 and fr 4`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.NewReplacer(", SKILLS", prefixed(tt.skills), "WIDEN", tt.widen, ", OPTION", prefixed(tt.option), ", INBOUND", prefixed(tt.inbound)).Replace(base)
+			_, err := Parse([]byte(src), "s.yaml")
+			if tt.msg == "" {
+				if err != nil {
+					t.Fatalf("%v\n%s", err, src)
+				}
+				return
+			}
+			errs, _ := err.(Errors)
+			for _, p := range errs {
+				if p.Field == tt.field && strings.Contains(p.Msg, tt.msg) {
+					return
+				}
+			}
+			t.Errorf("want %s: ...%s...; got\n%v", tt.field, tt.msg, err)
+		})
+	}
+}
+
+func prefixed(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ", " + s
+}
