@@ -118,16 +118,17 @@ type Stats struct {
 	// answered (Asterisk's SL); ServiceLevelAbandons counts abandons too:
 	// (answered within T + abandoned within T) / (answered + abandoned)
 	// (Asterisk's SL2). Percentages; 0 when nothing was counted.
-	ServiceTarget        int     `json:"service_target"`
-	ServiceLevel         float64 `json:"service_level"`
-	ServiceLevelAbandons float64 `json:"service_level_with_abandons"`
+	ServiceTarget        int          `json:"service_target"`
+	ServiceLevel         float64      `json:"service_level"`
+	ServiceLevelAbandons float64      `json:"service_level_with_abandons"`
+	Agents               []AgentStats `json:"agents"`
+
 	// SkillAnswered and WidenedAnswered split the answered calls that
 	// needed skills: answered by an agent with the skills the call needed,
 	// or by one a widening step let in (skills.go). Answered calls that
 	// needed no skills are in neither.
-	SkillAnswered   int          `json:"skill_answered"`
-	WidenedAnswered int          `json:"widened_answered"`
-	Agents          []AgentStats `json:"agents"`
+	SkillAnswered   int `json:"skill_answered"`
+	WidenedAnswered int `json:"widened_answered"`
 }
 
 // AgentStats are one agent's figures in a queue.

@@ -222,12 +222,13 @@ type Call struct {
 	// pendingTransfer is the transfer a handed-off call starts with
 	// (transfer.go, handOff).
 	pendingTransfer *call.Transfer
-	pendingConsult  bool           // pendingTransfer is a *2 consultation
-	answered        bool           // the inbound leg was answered
-	progressed      bool           // Progress was sent
-	record          bool           // bridge with recording (an announcement asked)
-	busy            bool           // the last ringing ended busy (voicemail's busy greeting)
-	skills          map[string]int // the skills the call needs in a queue (callers.go)
+	pendingConsult  bool // pendingTransfer is a *2 consultation
+	answered        bool // the inbound leg was answered
+	progressed      bool // Progress was sent
+	record          bool // bridge with recording (an announcement asked)
+	busy            bool // the last ringing ended busy (voicemail's busy greeting)
+
+	skills map[string]int // the skills the call needs in a queue (callers.go)
 
 	bg sync.WaitGroup // ring goroutines still finishing (losers, call-taken)
 	mu sync.Mutex     // protects rec.Legs
