@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"ringbox/firmware/call"
 	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/site"
@@ -222,4 +223,35 @@ func TestSkillStats(t *testing.T) {
 	if s.Answered != 3 || s.SkillAnswered != 1 || s.WidenedAnswered != 1 {
 		t.Errorf("answered %d, by skill %d, after widening %d; want 3, 1, 1", s.Answered, s.SkillAnswered, s.WidenedAnswered)
 	}
+}
+
+// TestSkillsFromTheInboundRoute: the skills of the route a call came in by
+// travel through the flow to dispatch: only Ann speaks English well enough,
+// though Bob has waited longer.
+func TestSkillsFromTheInboundRoute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := skillSite(func(s *site.Site) {
+			s.Inbound = []site.InboundRoute{{Match: "+15551230000", To: "queue:service", Skills: map[string]int{"en": 4}}}
+		})
+		v := newEnv(t, s, nil)
+		fl, w, _ := flowOn(t, v)
+		v.login("bob")
+		sleep(time.Second)
+		v.login("ann")
+		v.answers("101", time.Second)
+		v.answers("103", time.Second)
+		caller := calltest.NewLeg("caller", calltest.From("+13125550123", "Alice"))
+		time.AfterFunc(20*time.Second, func() { caller.Hangup(call.Normal) })
+		fl.Handle(t.Context(), caller, flow.Inbound{CallID: "s1", From: caller.Remote(), To: "+15551230000", Trunk: "carrier", DID: "+15551230000"})
+		synctest.Wait()
+		if got := v.offeredTo(); !slices.Equal(got, []string{"103"}) {
+			t.Errorf("offered to %v, want Ann (103) alone", got)
+		}
+		if r := w.last(t); r.Agent != "ann" {
+			t.Errorf("CDR agent %q, want ann", r.Agent)
+		}
+		if got := v.connectSkill(); !slices.Equal(got, []string{"ann:" + MatchSkill}) {
+			t.Errorf("CONNECT %v", got)
+		}
+	})
 }

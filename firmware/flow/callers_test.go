@@ -68,6 +68,11 @@ func callerSite() *site.Site {
 	}, s.Inbound...)
 	// A caller route placed after the catch-all still comes first.
 	s.Inbound = append(s.Inbound, site.InboundRoute{Caller: "+1666.", To: "queue:support", Skills: map[string]int{"fr": 1}})
+	// By schedule (closed at the bubble's start, a Friday 19:00 in New
+	// York): otherwise, or on to the next route without one.
+	s.Inbound = append(s.Inbound,
+		site.InboundRoute{Caller: "+1777.", When: "business", To: "queue:vip", Otherwise: "reject"},
+		site.InboundRoute{Caller: "+1888.", When: "business", To: "queue:vip"})
 	s.Prompts = append(s.Prompts, site.Prompt{ID: "sub-menu", File: "sub-menu.wav"})
 	return s
 }
@@ -113,6 +118,8 @@ func TestCallerRouting(t *testing.T) {
 		{"ivr caller", "+442071234567", "+15551230009", "", []string{"ivr:help", "queue:vip"}, call.Unavailable, false, map[string]int{"en": 2}},
 		// A caller route after the catch-all is tried first all the same.
 		{"caller route after catch-all", "+16661234", "+15559999999", "", []string{"queue:support"}, call.Unavailable, false, map[string]int{"fr": 1}},
+		{"caller route closed: otherwise", "+17771234", "+15559999999", "", []string{"reject"}, call.Rejected, false, nil},
+		{"caller route closed: fall through", "+18881234", "+15551230001", "", []string{"announce:recorded", "extension:102"}, call.NoAnswer, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
