@@ -284,7 +284,7 @@ type Schedule struct {
 
 // InboundRoute says where calls from a trunk or FXO line enter.
 type InboundRoute struct {
-	Match     string `yaml:"match"` // DID, "fxo:N" or "*"; optional with caller ("*")
+	Match     string `yaml:"match,omitempty"` // DID, "fxo:N" or "*"; optional with caller ("*")
 	When      string `yaml:"when,omitempty"`
 	To        string `yaml:"to"`
 	Otherwise string `yaml:"otherwise,omitempty"`
