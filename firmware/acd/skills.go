@@ -23,7 +23,9 @@ import (
 //
 // The CONNECT line of the queue log gets a fourth field for a caller with
 // a requirement: "skill" when the agent who answered has the skills the
-// call needed at first, "widened" when a widening step let them take it.
+// call needed at first, "widened" when they have not (a widening step let
+// them in, or they picked the call up); none when a phone of no agent
+// picked it up.
 
 // Skill-match kinds, the CONNECT line's fourth field.
 const (
@@ -126,9 +128,11 @@ func (e *Engine) matchKind(c *caller, a *agent) string {
 	}
 	need, _, _ := skillNeed(c, q, c.joined)
 	switch {
-	case len(need) == 0:
+	case len(need) == 0 || a == nil:
+		// A phone of no agent picked the call up (*8): not a skill
+		// decision either way.
 		return ""
-	case a != nil && hasSkills(a.cfg.Skills, need, 0):
+	case hasSkills(a.cfg.Skills, need, 0):
 		return MatchSkill
 	}
 	return MatchWidened
