@@ -162,13 +162,14 @@ var consoleKinds = []kindInfo{
 	{"ivrs", "IVRs", "IVR", "id", []string{"id", "name", "greeting", "options"}, "Call routing", "Menus: press 1 for sales…"},
 	{"announcements", "Announcements", "announcement", "id", []string{"id", "prompt", "next"}, "Call routing", "Play a message, then go on."},
 	{"schedules", "Schedules", "schedule", "id", []string{"id", "name", "open", "holidays"}, "Call routing", "Business hours and holidays."},
-	{"inbound", "Inbound routes", "inbound route", "", []string{"match", "when", "to", "otherwise"}, "Call routing", "Where calls from outside enter, by the number called. The first matching route wins."},
+	{"inbound", "Inbound routes", "inbound route", "", []string{"match", "caller", "when", "to", "otherwise"}, "Call routing", "Where calls from outside enter, by the number called. The first matching route wins; routes with a caller (a number pattern or list:ID) come first."},
 	{"outbound", "Outbound routes", "outbound route", "", []string{"pattern", "trunks", "permission", "emergency"}, "Lines and trunks", "Which trunk dialled numbers leave through. The first matching pattern wins."},
 	{"trunks", "Trunks", "trunk", "id", []string{"id", "host", "register", "fxo"}, "Lines and trunks", "SIP trunks and analog lines to the telephone company."},
 	{"lines", "Analog phones", "analog phone", "port", []string{"port", "extension"}, "Lines and trunks", "FXS ports and the extension each one is."},
 	{"voicemail", "Voicemail boxes", "voicemail box", "box", []string{"box", "name", "email"}, "People", "Shared mailboxes (each extension with voicemail has its own)."},
 	{"prompts", "Prompts", "prompt", "id", []string{"id", "file"}, "Audio", "Recorded messages (upload them on the Audio page)."},
 	{"hold_music", "Hold music", "hold-music class", "id", []string{"id", "files", "device"}, "Audio", "Music callers hear while they wait."},
+	{"caller_lists", "Caller lists", "caller list", "id", []string{"id", "name", "numbers"}, "Call routing", "Named lists of callers' numbers (VIPs, nuisance callers) that inbound routes and IVRs match with caller: list:ID."},
 }
 
 func kindByKey(key string) (kindInfo, bool) {

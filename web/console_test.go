@@ -405,7 +405,7 @@ func TestConsoleEveryKindHasAFormUnder100KB(t *testing.T) {
 	b := e.login("alice", consoleAdminPW)
 	paths := []string{"/console", "/console/system", "/console/review", "/console/history", "/console/sitefile", "/console/phones", "/console/phones/101", "/console/tokens", "/console/audio",
 		"/console/k/ring_groups/o/sales", "/console/k/ivrs/o/main", "/console/k/schedules/o/office", "/console/k/queues/o/support"}
-	for _, k := range []string{"extensions", "agents", "users", "ring_groups", "hunt_groups", "queues", "ivrs", "announcements", "schedules", "inbound", "outbound", "trunks", "lines", "voicemail", "prompts", "hold_music"} {
+	for _, k := range []string{"extensions", "agents", "users", "ring_groups", "hunt_groups", "queues", "ivrs", "announcements", "schedules", "inbound", "outbound", "trunks", "lines", "voicemail", "prompts", "hold_music", "caller_lists"} {
 		paths = append(paths, "/console/k/"+k, "/console/k/"+k+"/new")
 	}
 	for _, path := range paths {

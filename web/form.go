@@ -369,7 +369,7 @@ func (f *form) field(v reflect.Value, name, path, short string) formField {
 			p := path + "[" + strconv.Quote(k) + "]"
 			kf := f.scalar(k, name+".k."+strconv.Itoa(i), "", km)
 			kf.Label = "Key"
-			vf := f.scalar(v.MapIndex(reflect.ValueOf(k)).String(), name+".v."+strconv.Itoa(i), p, vm)
+			vf := f.scalar(mapValueText(v.MapIndex(reflect.ValueOf(k))), name+".v."+strconv.Itoa(i), p, vm)
 			vf.Label = orStr(vm.Label, "Value")
 			ff.Rows = append(ff.Rows, []formField{kf, vf})
 		}
@@ -662,14 +662,19 @@ func (p *parser) into(v reflect.Value, name, path string) {
 				continue
 			}
 			if k == "" {
-				p.probs = append(p.probs, parseProblem{path, "", "a row has a destination but no key"})
+				p.probs = append(p.probs, parseProblem{path, "", "a row has a value but no key"})
 				continue
 			}
 			if out.MapIndex(reflect.ValueOf(k)).IsValid() {
 				p.probs = append(p.probs, parseProblem{path + "[" + strconv.Quote(k) + "]", "", fmt.Sprintf("key %s is used twice", k)})
 				continue
 			}
-			out.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(val))
+			ev, err := mapValueFrom(v.Type().Elem(), val) // form_skills.go
+			if err != nil {
+				p.probs = append(p.probs, parseProblem{path + "[" + strconv.Quote(k) + "]", val, err.Error()})
+				continue
+			}
+			out.SetMapIndex(reflect.ValueOf(k), ev)
 		}
 		if out.Len() == 0 {
 			out = reflect.Zero(v.Type())

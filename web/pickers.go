@@ -148,7 +148,8 @@ func (p *pickers) options(kind, val string) ([]optGroup, string) {
 			return option{"voicemail:" + x.Box, "Voicemail " + named(x.Box, x.Name), false}
 		})...)
 		add("Voicemail", boxes...)
-		add("Other", option{pickExternal, "Outside number…", false}, option{"disa", "DISA (dial out with a PIN)", false}, option{"hangup", "Hang up", false})
+		add("Other", option{pickExternal, "Outside number…", false}, option{"disa", "DISA (dial out with a PIN)", false}, option{"hangup", "Hang up", false},
+			option{"busy", "Busy (refuse the call)", false}, option{"reject", "Decline (refuse the call)", false})
 		if n, ok := strings.CutPrefix(val, "external:"); ok {
 			external, val = n, pickExternal
 		}

@@ -308,10 +308,11 @@ func (rp *Reports) reportCSV(w http.ResponseWriter, r *http.Request, totals []st
 			rows = append(rows, []string{t.Agent, csvSafe(names[t.Agent]), itoa(t.Offered), itoa(t.Answered), itoa(t.Declined), itoa(t.Missed), secs(t.Talk), secs(t.Wrapup)})
 		}
 	case "queues":
-		rows = append(rows, []string{"queue", "name", "offered", "answered", "abandoned", "answered_within_target", "target_seconds", "service_level_percent"})
+		rows = append(rows, []string{"queue", "name", "offered", "answered", "abandoned", "answered_within_target", "target_seconds", "service_level_percent",
+			"answered_by_skill", "answered_after_widening"})
 		for _, q := range queues {
 			rows = append(rows, []string{q.Queue, csvSafe(q.Name), itoa(q.Offered), itoa(q.Answered), itoa(q.Abandoned), itoa(q.InService),
-				secs(q.Target), strconv.FormatFloat(q.ServiceLevel(), 'f', 1, 64)})
+				secs(q.Target), strconv.FormatFloat(q.ServiceLevel(), 'f', 1, 64), itoa(q.BySkill), itoa(q.Widened)})
 		}
 	case "activity":
 		rows = append(rows, []string{"time", "agent", "event", "status", "state", "reason", "source", "queue", "call_id"})

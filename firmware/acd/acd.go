@@ -143,6 +143,7 @@ type Engine struct {
 	hoursAt time.Time           // the minute inHours was computed for
 	offerID uint64
 	wake    *time.Timer
+	needBuf []skillLevel // plan's scratch: a caller's skills (skills.go)
 }
 
 // New returns an engine; nothing runs until Run.

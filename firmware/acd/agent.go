@@ -432,6 +432,7 @@ func (e *Engine) reschedule(now time.Time) {
 		for l := 2; l <= maxLevel; l++ {
 			soon(c.joined.Add(time.Duration(l-1) * qc.LevelAfter()))
 		}
+		skillWakes(c, qc, soon) // skills.go
 		if qc.StrategyName() == "ring_progressively" && len(c.offers) > 0 {
 			soon(c.progStart.Add(time.Duration(int(now.Sub(c.progStart)/progressiveStep)+1) * progressiveStep))
 		}

@@ -16,6 +16,8 @@ import (
 func BenchmarkPlan(b *testing.B) {
 	s := &site.Site{Version: 1}
 	for i := range 100 {
+		// An agent is offered calls only with a phone that can ring.
+		s.Extensions = append(s.Extensions, site.Extension{Number: fmt.Sprint(1000 + i)})
 		s.Agents = append(s.Agents, site.Agent{ID: fmt.Sprintf("a%d", i), Extension: fmt.Sprint(1000 + i)})
 	}
 	for q := range 5 {

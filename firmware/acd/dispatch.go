@@ -115,8 +115,10 @@ func (e *Engine) plan(now time.Time) []pairing {
 		n := max(len(qc.Agents), 1)
 		ms := e.members[c.queue]
 		q := e.queues[c.queue]
+		need, drop, anyAgent := skillNeed(c, qc, now) // skills.go
+		e.needBuf = appendNeed(e.needBuf[:0], need)
 		for range want {
-			best := -1
+			best, bestScore := -1, 0
 			seen := 0
 			for i, m := range ms {
 				if m.a.taken || m.level > reach || c.offers[m.a.id] != nil || m.a.outOf[c.queue] {
@@ -125,11 +127,16 @@ func (e *Engine) plan(now time.Time) []pairing {
 				if t, ok := c.retryAt[m.a.id]; ok && now.Before(t) {
 					continue
 				}
-				if best < 0 || m.level < ms[best].level {
-					best, seen = i, 1
+				fits, score := skillFit(m.a.cfg.Skills, e.needBuf, drop, anyAgent)
+				if !fits {
 					continue
 				}
-				if m.level > ms[best].level {
+				// The best skill match first, then the queue's order.
+				if best < 0 || score > bestScore || (score == bestScore && m.level < ms[best].level) {
+					best, bestScore, seen = i, score, 1
+					continue
+				}
+				if score < bestScore || m.level > ms[best].level {
 					continue
 				}
 				switch strategy {
@@ -267,7 +274,11 @@ func (e *Engine) offerDone(r offerResult) {
 			by.onCall = c
 			e.setState(by, OnCall, c.queue, c.id)
 		}
-		e.qlog(c.queue, c.id, name, EvConnect, secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start)))
+		data := []string{secs(now.Sub(c.joined)), r.ans.Leg.ID(), secs(now.Sub(o.start))}
+		if m := e.matchKind(c, by); m != "" { // skills.go
+			data = append(data, m)
+		}
+		e.qlog(c.queue, c.id, name, EvConnect, data...)
 		e.publish(events.QueueCaller{Queue: c.queue, Call: c.id, Event: "connected", Agent: name})
 		c.send(outcome{ans: r.ans})
 		return

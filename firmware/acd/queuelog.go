@@ -15,7 +15,7 @@ import (
 // Queue-log events, with Asterisk's queue_log data fields.
 const (
 	EvEnterQueue     = "ENTERQUEUE"      // url|callerid|position
-	EvConnect        = "CONNECT"         // holdtime|bridged-uniqueid|ringtime
+	EvConnect        = "CONNECT"         // holdtime|bridged-uniqueid|ringtime[|skill or widened: skills.go]
 	EvCompleteAgent  = "COMPLETEAGENT"   // holdtime|calltime|origposition
 	EvCompleteCaller = "COMPLETECALLER"  // holdtime|calltime|origposition
 	EvAbandon        = "ABANDON"         // position|origposition|waittime
@@ -122,6 +122,13 @@ type Stats struct {
 	ServiceLevel         float64      `json:"service_level"`
 	ServiceLevelAbandons float64      `json:"service_level_with_abandons"`
 	Agents               []AgentStats `json:"agents"`
+
+	// SkillAnswered and WidenedAnswered split the answered calls that
+	// needed skills: answered by an agent with the skills the call needed,
+	// or by one a widening step let in (skills.go). Answered calls that
+	// needed no skills are in neither.
+	SkillAnswered   int `json:"skill_answered"`
+	WidenedAnswered int `json:"widened_answered"`
 }
 
 // AgentStats are one agent's figures in a queue.
@@ -175,6 +182,14 @@ func ComputeStats(queue string, entries []store.QueueLogEntry, t time.Duration) 
 				inSL++
 			}
 			ag(en.Agent).Answered++
+			if len(d) > 3 {
+				switch d[3] {
+				case MatchSkill:
+					s.SkillAnswered++
+				case MatchWidened:
+					s.WidenedAnswered++
+				}
+			}
 		case EvCompleteAgent, EvCompleteCaller:
 			talkSum += num(d, 1)
 			talks++

@@ -77,6 +77,7 @@ var kinds = []struct {
 	{Kind{"hold_music", "Hold music", "hold-music class", false}, "HoldMusic"},
 	{Kind{"users", "Users", "user", false}, "Users"},
 	{Kind{"conferences", "Conferences", "conference room", false}, "Conferences"},
+	{Kind{"caller_lists", "Caller lists", "caller list", false}, "CallerLists"},
 }
 
 // kindIndex maps a kind's key to its place in kinds and its field in site.Site.
@@ -148,6 +149,20 @@ func keysOf(v reflect.Value) []string {
 	return ks
 }
 
+// inboundKey is an inbound route's key: match+"|"+when (the match alone
+// when when is empty), after "caller "+caller+"|" for a route by the
+// caller (whose match may be empty).
+func inboundKey(x site.InboundRoute) string {
+	k := x.Match
+	if x.When != "" {
+		k += "|" + x.When
+	}
+	if x.Caller != "" {
+		k = "caller " + x.Caller + "|" + k
+	}
+	return k
+}
+
 // Key returns the key of obj, an object of kind (a site.Extension, a
 // *site.Extension, ...): the extension's number, the inbound route's
 // match+"|"+when (the match alone when when is empty), and so on. It is ""
@@ -186,10 +201,7 @@ func keyOf(v reflect.Value) string {
 	case site.Schedule:
 		return x.ID
 	case site.InboundRoute:
-		if x.When == "" {
-			return x.Match
-		}
-		return x.Match + "|" + x.When
+		return inboundKey(x)
 	case site.Mailbox:
 		return x.Box
 	case site.Trunk:
@@ -204,6 +216,8 @@ func keyOf(v reflect.Value) string {
 		return x.ID
 	case site.User:
 		return x.Login
+	case site.CallerList:
+		return x.ID
 	}
 	panic(fmt.Sprintf("changeset: no key for %s", v.Type()))
 }

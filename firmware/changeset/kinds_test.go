@@ -63,7 +63,7 @@ func TestKinds(t *testing.T) {
 	}
 	want := []string{"system", "extensions", "agents", "ring_groups", "hunt_groups", "queues", "ivrs",
 		"announcements", "schedules", "inbound", "voicemail", "trunks", "outbound", "lines", "prompts",
-		"hold_music", "users", "conferences"}
+		"hold_music", "users", "conferences", "caller_lists"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("Kinds() = %v, want %v", keys, want)
 	}

@@ -67,7 +67,12 @@ func Diff(old, new *site.Site) Changes {
 	diffKind(&c, "ivrs", old.IVRs, new.IVRs, func(x site.IVR) string { return x.ID })
 	diffKind(&c, "announcements", old.Announcements, new.Announcements, func(x site.Announcement) string { return x.ID })
 	diffKind(&c, "schedules", old.Schedules, new.Schedules, func(x site.Schedule) string { return x.ID })
-	diffKind(&c, "inbound", old.Inbound, new.Inbound, func(x site.InboundRoute) string { return x.Match + "/" + x.When })
+	diffKind(&c, "inbound", old.Inbound, new.Inbound, func(x site.InboundRoute) string {
+		if x.Caller != "" { // routes by the caller (site/skills.go)
+			return "caller " + x.Caller + "/" + x.Match + "/" + x.When
+		}
+		return x.Match + "/" + x.When
+	})
 	diffKind(&c, "voicemail", old.Voicemail, new.Voicemail, func(x site.Mailbox) string { return x.Box })
 	diffKind(&c, "trunks", old.Trunks, new.Trunks, func(x site.Trunk) string { return x.ID })
 	diffKind(&c, "outbound", old.Outbound, new.Outbound, func(x site.OutboundRoute) string { return x.Pattern })

@@ -189,6 +189,9 @@ type QueueCall struct {
 	// Info describes the call for the agent offer events (who calls,
 	// since when, through what).
 	Info ring.CallInfo
+	// Skills are the minimum skill levels the call needs, set by the
+	// inbound route or IVR option it came through; nil: the queue's own.
+	Skills map[string]int
 }
 
 // QueueResult is how a caller left a queue: to Next (or the call is over
@@ -234,6 +237,8 @@ type Call struct {
 	progressed      bool // Progress was sent
 	record          bool // bridge with recording (an announcement asked)
 	busy            bool // the last ringing ended busy (voicemail's busy greeting)
+
+	skills map[string]int // the skills the call needs in a queue (callers.go)
 
 	bg sync.WaitGroup // ring goroutines still finishing (losers, call-taken)
 	mu sync.Mutex     // protects rec.Legs
@@ -472,22 +477,28 @@ func (c *Call) callerClass() string {
 	return site.PermInternal
 }
 
-// inboundDestination walks the inbound routes in file order: the first
+// inboundDestination tries the routes with a caller: first (callers.go),
+// then walks the others in file order: the first
 // route whose match is the DID (or the FXO port, or "*") takes the call,
 // unless it has a schedule that is closed and no otherwise, in which case
 // the call falls through to the next route (docs/site-file.md).
 func (c *Call) inboundDestination(now time.Time) string {
+	if dest := c.callerRoute(now); dest != "" { // callers.go
+		return dest
+	}
 	for _, r := range c.snap.Site.Inbound {
+		if r.Caller != "" {
+			continue
+		}
 		if r.Match != "*" && r.Match != c.info.DID {
 			continue
 		}
-		if r.When == "" {
-			return r.To
-		}
-		if c.scheduleOpen(r.When, now) {
+		if r.When == "" || c.scheduleOpen(r.When, now) {
+			c.needSkills(r.Skills)
 			return r.To
 		}
 		if r.Otherwise != "" {
+			c.needSkills(r.Skills)
 			return r.Otherwise
 		}
 	}
@@ -531,6 +542,9 @@ var ErrUnknownDestination = errors.New("flow: unknown destination")
 // over, with its cause).
 func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 	kind, id, _ := strings.Cut(dest, ":")
+	if cause, ok := refusal(kind); ok { // callers.go
+		return "", cause
+	}
 	switch kind {
 	case site.DestHangup:
 		return "", call.Normal

@@ -35,6 +35,9 @@ func (c *Call) ivr(ctx context.Context, id string) (string, call.Cause) {
 	if m == nil {
 		return "", call.NotFound
 	}
+	if dest := c.ivrCaller(m); dest != "" { // callers.go
+		return dest, call.Normal
+	}
 	if err := c.answer(ctx); err != nil {
 		return "", call.CauseOf(err)
 	}
@@ -103,6 +106,7 @@ func (c *Call) collect(ctx context.Context, m *site.IVR) (string, menuResult) {
 			if exact == "" {
 				return "", menuInvalid
 			}
+			c.chose(m, buf)
 			return exact, menuChosen
 		}
 		d, ok, gone := c.nextDigit(ctx, m.InterDigit())
@@ -113,6 +117,7 @@ func (c *Call) collect(ctx context.Context, m *site.IVR) (string, menuResult) {
 			if exact == "" {
 				return "", menuInvalid
 			}
+			c.chose(m, buf)
 			return exact, menuChosen
 		}
 		buf += string(d)

@@ -134,7 +134,7 @@ func (c *Call) queue(ctx context.Context, id string) (string, call.Cause) {
 	}
 	res := c.e.Queues.RunQueue(ctx, QueueCall{Queue: id, CallID: c.info.CallID, Caller: c.in, From: c.info.From,
 		Snap: c.snap, Path: slices.Clone(c.rec.Path), Answer: c.answer, Dialer: &c.router, Opts: c.opts(ring.Opts{}),
-		Record: c.addLeg, Wait: &c.bg, Info: c.callInfo()})
+		Record: c.addLeg, Wait: &c.bg, Info: c.callInfo(), Skills: c.skills})
 	if res.Answer != nil {
 		return "", c.connect(ctx, res.Answer, res.Done)
 	}

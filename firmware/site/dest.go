@@ -20,6 +20,10 @@ const (
 	DestHangup    = "hangup"
 	// DestConference joins a meet-me room (conferences:, by id).
 	DestConference = "conference"
+	// DestBusy and DestReject end an unanswered call with busy (SIP 486)
+	// or declined (603): treatments for unwanted callers (skills.go).
+	DestBusy   = "busy"
+	DestReject = "reject"
 )
 
 // Dest is a parsed destination: where a call is sent next.
@@ -42,6 +46,7 @@ var destKinds = map[string]bool{
 	DestAnnounce: true, DestExtension: true, DestAgent: true, DestVoicemail: true,
 	DestExternal: true, DestDISA: false, DestHangup: false,
 	DestConference: true,
+	DestBusy:       false, DestReject: false,
 }
 
 // ParseDestination checks the syntax of a destination such as "queue:service",
@@ -54,7 +59,7 @@ func ParseDestination(s string) (Dest, error) {
 	case s == "":
 		return Dest{}, fmt.Errorf("empty destination")
 	case !known:
-		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, conference:ID, disa or hangup)", s)
+		return Dest{}, fmt.Errorf("unknown destination %q (write ivr:ID, ringgroup:ID, hunt:ID, queue:ID, announce:ID, extension:NUM, agent:ID, voicemail:BOX, external:NUMBER, conference:ID, disa, hangup, busy or reject)", s)
 	case !takesID && hasID:
 		return Dest{}, fmt.Errorf("bad destination %q: %s takes nothing after it", s, kind)
 	case takesID && id == "":

@@ -82,6 +82,7 @@ func exportCopy(s *Site, withSecrets bool) *Site {
 var flowItems = map[string]bool{
 	"hours": true, "open": true, "stages": true, "outbound": true,
 	"lines": true, "prompts": true, "hold_music": true, "users": true,
+	"skill_widening": true, "callers": true, "caller_lists": true, // skills.go
 }
 
 // styleNode sets the presentation of n, the value of field key (for a list

@@ -33,6 +33,9 @@ type Site struct {
 	HoldMusic     []HoldMusic     `yaml:"hold_music,omitempty"`
 	Users         []User          `yaml:"users,omitempty"`
 	Conferences   []Conference    `yaml:"conferences,omitempty"`
+	// CallerLists are named lists of callers' numbers (dial patterns, see
+	// skills.go) that inbound routes and IVRs match with caller: list:ID.
+	CallerLists []CallerList `yaml:"caller_lists,omitempty"`
 }
 
 // System holds the installation-wide settings.
@@ -149,6 +152,9 @@ type Agent struct {
 	// Wrapup is the wrap-up after calls that are not queue calls; default
 	// the longest wrap-up of the agent's queues, else 15s.
 	Wrapup Duration `yaml:"wrapup,omitempty"`
+	// Skills are what the agent is good at, each with a level from 1 to
+	// MaxSkillLevel (skills.go).
+	Skills map[string]int `yaml:"skills,omitempty,flow"`
 }
 
 // Range is a weekly time range in system.timezone.
@@ -243,6 +249,11 @@ type Queue struct {
 	// agent in to or out of this queue alone, and dialling it from an
 	// extension enters the queue.
 	Number string `yaml:"number,omitempty"`
+	// Skills are the minimum skill levels the queue's calls need when the
+	// call brings none of its own (skills.go).
+	Skills map[string]int `yaml:"skills,omitempty,flow"`
+	// SkillWidening lowers the skill requirement as a caller waits.
+	SkillWidening []SkillStep `yaml:"skill_widening,omitempty"`
 }
 
 // QueueAgent is an agent serving a queue at a level (1 is first). In YAML it
@@ -272,6 +283,12 @@ type IVR struct {
 	Invalid        string            `yaml:"invalid,omitempty"`         // prompt
 	OnInvalid      string            `yaml:"on_invalid,omitempty"`      // default hangup
 	OnTimeout      string            `yaml:"on_timeout,omitempty"`      // default hangup
+	// OptionSkills are the skills a call needs once the caller pressed
+	// an option's key: key -> skill -> minimum level (skills.go).
+	OptionSkills map[string]map[string]int `yaml:"option_skills,omitempty"`
+	// Callers whose number matches go straight to their destination,
+	// without the menu (skills.go).
+	Callers []CallerRoute `yaml:"callers,omitempty"`
 }
 
 // Announcement plays a prompt, optionally starts recording, then goes on.
@@ -292,10 +309,17 @@ type Schedule struct {
 
 // InboundRoute says where calls from a trunk or FXO line enter.
 type InboundRoute struct {
-	Match     string `yaml:"match"` // DID, "fxo:N" or "*"
+	Match     string `yaml:"match,omitempty"` // DID, "fxo:N" or "*"; optional with caller ("*")
 	When      string `yaml:"when,omitempty"`
 	To        string `yaml:"to"`
 	Otherwise string `yaml:"otherwise,omitempty"`
+	// Caller limits the route to callers whose number matches: a dial
+	// pattern or list:ID (caller_lists). Routes with a caller are tried
+	// before all others (skills.go).
+	Caller string `yaml:"caller,omitempty"`
+	// Skills are the minimum skill levels the call needs in the queue it
+	// reaches.
+	Skills map[string]int `yaml:"skills,omitempty,flow"`
 }
 
 // Mailbox is a voicemail box not owned by an extension (a group box).

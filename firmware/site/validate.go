@@ -64,6 +64,7 @@ type validator struct {
 	fxs                                                 map[string]bool    // "fxs:N" listed in lines
 	fxo                                                 map[int]bool       // FXO ports of trunks
 	outbound                                            []*pattern.Pattern // nil where the pattern is bad
+	callerLists                                         map[string]int     // skills.go
 }
 
 func (s *Site) validate(lineOf func(string) int) Errors {
@@ -88,6 +89,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.users()
 	v.conferenceList()
 	v.disaFields()
+	v.skillsAndCallers() // skills.go
 	if len(v.probs) == 0 {
 		return nil
 	}
@@ -724,6 +726,8 @@ func (v *validator) inboundList() {
 		p := indexPath("inbound", i)
 		mp := fieldPath(p, "match")
 		switch {
+		case r.Match == "" && r.Caller != "":
+			// A caller route without match takes calls to any DID.
 		case r.Match == "":
 			v.add(p, "missing match (a DID like \"+15551230000\", fxo:N or \"*\")")
 		case r.Match == "*":
@@ -737,7 +741,7 @@ func (v *validator) inboundList() {
 		case !isPhoneNumber(r.Match):
 			v.add(mp, "bad match %q: write a DID (digits, optionally after +), fxo:N, or \"*\" for every call", r.Match)
 		}
-		if r.Match != "" {
+		if r.Match != "" && r.Caller == "" { // caller routes are tried first (skills.go)
 			if catchAll >= 0 {
 				v.add(mp, "this route is never used: inbound[%d] (%s) already takes every call with match \"*\"", catchAll, v.where(indexPath("inbound", catchAll)))
 			} else if first, ok := takenBy[r.Match]; ok {

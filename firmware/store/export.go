@@ -424,6 +424,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 			return nil
 		})
 	})
+	step("skills and caller routes", func() error { return readSkills(ctx, q, st) }) // skills.go
 	if err == nil {
 		err = readDISAFields(ctx, q, st)
 	}

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-13
+-- ringbox fresh schema: migrations 1-14
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0) STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -44,7 +44,7 @@ CREATE TABLE agents (
 	auto_login      INTEGER NOT NULL CHECK (auto_login IN (0, 1)),
 	button          INTEGER NOT NULL,
 	pin             TEXT NOT NULL
-, wrapup_after_all_calls INTEGER NOT NULL DEFAULT 0 CHECK (wrapup_after_all_calls IN (0, 1)), wrapup_ns INTEGER NOT NULL DEFAULT 0) STRICT;
+, wrapup_after_all_calls INTEGER NOT NULL DEFAULT 0 CHECK (wrapup_after_all_calls IN (0, 1)), wrapup_ns INTEGER NOT NULL DEFAULT 0, skills TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE agent_hours (
 	agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
 	pos      INTEGER NOT NULL,
@@ -128,7 +128,7 @@ CREATE TABLE queues (
 	service_level_ns     INTEGER NOT NULL,
 	exit_key             TEXT NOT NULL,
 	exit_to              TEXT NOT NULL
-, led INTEGER NOT NULL DEFAULT 0, number TEXT NOT NULL DEFAULT '') STRICT;
+, led INTEGER NOT NULL DEFAULT 0, number TEXT NOT NULL DEFAULT '', skills TEXT NOT NULL DEFAULT '', skill_widening TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE queue_agents (
 	queue_id TEXT NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
 	pos      INTEGER NOT NULL,
@@ -157,7 +157,7 @@ CREATE TABLE ivrs (
 	invalid          TEXT NOT NULL,
 	on_invalid       TEXT NOT NULL,
 	on_timeout       TEXT NOT NULL
-) STRICT;
+, option_skills TEXT NOT NULL DEFAULT '', callers TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE ivr_options (
 	ivr_id      TEXT NOT NULL REFERENCES ivrs (id) ON DELETE CASCADE,
 	key         TEXT NOT NULL,
@@ -196,7 +196,7 @@ CREATE TABLE inbound_routes (
 	schedule_id TEXT REFERENCES schedules (id),
 	destination TEXT NOT NULL,
 	otherwise   TEXT NOT NULL
-) STRICT;
+, caller TEXT NOT NULL DEFAULT '', skills TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE voicemail_boxes (
 	box           TEXT PRIMARY KEY,
 	pos           INTEGER NOT NULL,
@@ -448,5 +448,5 @@ CREATE TABLE voicemail_outbox (
 	done_ms      INTEGER NOT NULL DEFAULT 0 -- when sent or given up
 ) STRICT;
 CREATE INDEX voicemail_outbox_due ON voicemail_outbox (state, next_ms);
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0);
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '');
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -664,6 +664,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if err := writeDISAFields(ex, st, dirty); err != nil {
 		return err
 	}
+	if err := storeSkills(ctx, tx, st, dirty); err != nil { // skills.go
+		return err
+	}
 	return s.replaceUsers(ctx, tx, st.Users)
 }
 

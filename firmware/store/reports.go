@@ -99,6 +99,10 @@ type QueueTotals struct {
 	// service level target.
 	InService int
 	Target    time.Duration
+	// BySkill and Widened split the answered callers who needed skills:
+	// answered by an agent with them, or after a widening step let in one
+	// without (CONNECT's fourth field, package acd's skills.go).
+	BySkill, Widened int
 }
 
 // ServiceLevel is the share of answered callers answered within the
@@ -128,10 +132,12 @@ func (s *Store) QueueTotals(ctx context.Context, queues []QueueTarget, from, to 
 			coalesce(sum(event = 'ENTERQUEUE'), 0),
 			coalesce(sum(event = 'CONNECT'), 0),
 			coalesce(sum(event = 'ABANDON'), 0),
-			coalesce(sum(event = 'CONNECT' AND CAST(data1 AS INTEGER) <= ?), 0)
+			coalesce(sum(event = 'CONNECT' AND CAST(data1 AS INTEGER) <= ?), 0),
+			coalesce(sum(event = 'CONNECT' AND data4 = 'skill'), 0),
+			coalesce(sum(event = 'CONNECT' AND data4 = 'widened'), 0)
 			FROM queue_log WHERE queue = ? AND time_ms >= ? AND time_ms < ?`,
 			int64(qt.Target/time.Second), qt.Queue, from.UnixMilli(), to.UnixMilli()).
-			Scan(&out[i].Offered, &out[i].Answered, &out[i].Abandoned, &out[i].InService)
+			Scan(&out[i].Offered, &out[i].Answered, &out[i].Abandoned, &out[i].InService, &out[i].BySkill, &out[i].Widened)
 		if err != nil {
 			return nil, s.errf("queue totals "+qt.Queue, err)
 		}

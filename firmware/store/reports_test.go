@@ -113,9 +113,9 @@ func TestAgentReports(t *testing.T) {
 		{Time: at(2), Queue: "service", CallID: "c1", Agent: "bob", Event: "RINGNOANSWER", Data: []string{"15000"}},
 		{Time: at(3), Queue: "service", CallID: "c1", Agent: "NONE", Event: "ABANDON", Data: []string{"1", "1", "120"}},
 		{Time: at(20), Queue: "service", CallID: "c2", Agent: "NONE", Event: "ENTERQUEUE"},
-		{Time: at(21), Queue: "service", CallID: "c2", Agent: "bob", Event: "CONNECT", Data: []string{"45", "leg", "3"}},
+		{Time: at(21), Queue: "service", CallID: "c2", Agent: "bob", Event: "CONNECT", Data: []string{"45", "leg", "3", "widened"}},
 		{Time: at(22), Queue: "sales", CallID: "c3", Agent: "NONE", Event: "ENTERQUEUE"},
-		{Time: at(22), Queue: "sales", CallID: "c3", Agent: "ann", Event: "CONNECT", Data: []string{"10", "leg", "2"}},
+		{Time: at(22), Queue: "sales", CallID: "c3", Agent: "ann", Event: "CONNECT", Data: []string{"10", "leg", "2", "skill"}},
 	}
 	for _, e := range qlog {
 		if err := s.InsertQueueLog(ctx, e); err != nil {
@@ -144,8 +144,8 @@ func TestAgentReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantQ := []QueueTotals{
-		{Queue: "service", Offered: 2, Answered: 1, Abandoned: 1, InService: 0, Target: 20 * time.Second},
-		{Queue: "sales", Offered: 1, Answered: 1, InService: 1, Target: 20 * time.Second},
+		{Queue: "service", Offered: 2, Answered: 1, Abandoned: 1, InService: 0, Target: 20 * time.Second, Widened: 1},
+		{Queue: "sales", Offered: 1, Answered: 1, InService: 1, Target: 20 * time.Second, BySkill: 1},
 	}
 	if !slices.Equal(qt, wantQ) {
 		t.Errorf("QueueTotals =\n%+v\nwant\n%+v", qt, wantQ)

@@ -51,7 +51,7 @@ func fullSite() *site.Site {
 		Agents: []site.Agent{
 			{ID: "bob", Name: "Bob Smith", Extension: "101", Mobile: "+15550001001", RingPreference: site.RingExtensionThenMobile,
 				MobileAfter: dur("15s"), Role: "agent", ReportsTo: "sue", AutoLogin: true, Button: 1, PIN: "4711",
-				WrapupAfterAllCalls: true, Wrapup: dur("45s"),
+				WrapupAfterAllCalls: true, Wrapup: dur("45s"), Skills: map[string]int{"fr": 5, "en": 3},
 				Hours: []site.Range{{Days: "mon-fri", From: "09:00", To: "12:00"}, {Days: "mon-fri", From: "13:00", To: "17:00"}}},
 			{ID: "sue", Name: "Sue", Extension: "102", Mobile: "+15550001002", RingPreference: site.RingBoth,
 				MobileAfter: dur("1.5s"), Role: "manager", ReportsTo: "sue", AutoLogin: false, Button: 2, PIN: "1234",
@@ -75,12 +75,14 @@ func fullSite() *site.Site {
 			Comfort:          &site.Comfort{Every: dur("45s"), Prompts: []string{"about-us", "main-menu"}},
 			AnnouncePosition: dur("1m"), LevelWait: dur("30s"), ServiceLevel: dur("21s"), ExitKey: "0", ExitTo: "ivr:main",
 			LED: 2, Number: "600",
+			Skills: map[string]int{"en": 2}, SkillWidening: []site.SkillStep{{After: dur("30s"), DropLevels: 1}, {After: dur("1m"), AnyAgent: true}},
 		}},
 		IVRs: []site.IVR{{
 			ID: "main", Name: "Main menu", Greeting: "main-menu",
 			Options:    map[string]string{"1": "ringgroup:front", "2": "queue:service", "#": "hunt:support", "*": "hangup"},
 			DirectDial: true, Timeout: dur("5s"), DigitTimeout: dur("2s"), Retries: 3, TimeoutRetries: 2,
 			Invalid: "invalid-option", OnInvalid: "hangup", OnTimeout: "queue:service",
+			OptionSkills: map[string]map[string]int{"2": {"fr": 4}}, Callers: []site.CallerRoute{{Caller: "list:vip", To: "queue:service"}},
 		}},
 		Announcements: []site.Announcement{{ID: "recorded", Prompt: "recording-notice", Record: true, Next: "ivr:main"}},
 		Schedules: []site.Schedule{{
@@ -91,7 +93,9 @@ func fullSite() *site.Site {
 		Inbound: []site.InboundRoute{
 			{Match: "+15551230000", When: "business", To: "announce:recorded", Otherwise: "voicemail:general"},
 			{Match: "fxo:1", When: "business", To: "ivr:main", Otherwise: "hangup"},
+			{Caller: "list:vip", To: "queue:service", Skills: map[string]int{"fr": 3}},
 		},
+		CallerLists: []site.CallerList{{ID: "vip", Name: "Best customers", Numbers: []string{"+15550009999", "+1555000."}}},
 		Voicemail: []site.Mailbox{{Box: "general", Name: "General", Email: "office@example.com", Greeting: "main-menu",
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
