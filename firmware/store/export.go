@@ -75,9 +75,14 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		return e
 	})
 	step("conferences", func() error {
-		var e error
-		st.Conferences, e = exportConferences(ctx, q)
-		return e
+		return rowsEach(ctx, q, `SELECT id, number, pin, max_members, announce, mute_key FROM conferences ORDER BY pos`, func(r *sql.Rows) error {
+			var x site.Conference
+			if e := r.Scan(&x.ID, &x.Number, &x.PIN, &x.MaxMembers, &x.Announce, &x.MuteKey); e != nil {
+				return e
+			}
+			st.Conferences = append(st.Conferences, x)
+			return nil
+		})
 	})
 	step("extensions", func() error {
 		return rowsEach(ctx, q, `SELECT number, name, secret, voicemail, email, hunt_blocked, permission, dnd, pickup_group
@@ -336,12 +341,11 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		})
 	})
 	step("trunks", func() error {
-		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number, silence_timeout_ns FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number, silence_timeout_ns, prack FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Trunk
-			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout); e != nil {
+			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout, &x.Prack); e != nil {
 				return e
 			}
-			x.Transport, x.Prack = splitTrunkTransport(x.Transport)
 			st.Trunks = append(st.Trunks, x)
 			return nil
 		})
@@ -432,11 +436,4 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		return nil, err
 	}
 	return st, nil
-}
-
-// splitTrunkTransport reads trunks.transport back (trunkTransportColumn).
-func splitTrunkTransport(col string) (transport, prack string) {
-	transport, params, _ := strings.Cut(col, ";")
-	_, prack, _ = strings.Cut(params, "prack=")
-	return transport, prack
 }

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-14
+-- ringbox fresh schema: migrations 1-15
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -217,7 +217,7 @@ CREATE TABLE trunks (
 	register  INTEGER NOT NULL CHECK (register IN (0, 1)),
 	fxo       INTEGER NOT NULL,
 	caller_id TEXT NOT NULL
-, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0) STRICT;
+, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE outbound_routes (
 	pos        INTEGER PRIMARY KEY,
 	pattern    TEXT NOT NULL,
@@ -448,5 +448,14 @@ CREATE TABLE voicemail_outbox (
 	done_ms      INTEGER NOT NULL DEFAULT 0 -- when sent or given up
 ) STRICT;
 CREATE INDEX voicemail_outbox_due ON voicemail_outbox (state, next_ms);
+CREATE TABLE conferences (
+	id          TEXT PRIMARY KEY,
+	pos         INTEGER NOT NULL,
+	number      TEXT NOT NULL,
+	pin         TEXT NOT NULL,
+	max_members INTEGER NOT NULL,
+	announce    TEXT NOT NULL,
+	mute_key    TEXT NOT NULL
+) STRICT;
 INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '');
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -335,7 +335,7 @@ var configTables = []struct{ table, kind string }{
 	{"ring_groups", "ring_groups"}, {"hunt_groups", "hunt_groups"}, {"ivrs", "ivrs"},
 	{"announcements", "announcements"}, {"schedules", "schedules"}, {"voicemail_boxes", "voicemail"},
 	{"trunks", "trunks"}, {"lines", "lines"}, {"prompts", "prompts"}, {"hold_music", "hold_music"},
-	{"agents", "agents"}, {"extensions", "extensions"},
+	{"agents", "agents"}, {"extensions", "extensions"}, {"conferences", "conferences"},
 }
 
 // rewriteKinds returns the kinds of objects replaceConfig must delete and
@@ -369,6 +369,7 @@ func (s *Store) rewriteKinds(ctx context.Context, tx *sql.Tx, old, next *site.Si
 		"trunks":        !same(normalize(old.Trunks), normalize(next.Trunks)),
 		"outbound":      !same(normalize(old.Outbound), normalize(next.Outbound)),
 		"lines":         !same(normalize(old.Lines), normalize(next.Lines)),
+		"conferences":   !same(normalize(old.Conferences), normalize(next.Conferences)),
 		"prompts":       !same(normalize(old.Prompts), normalize(next.Prompts)),
 		"hold_music":    !same(normalize(old.HoldMusic), normalize(next.HoldMusic)),
 	}
@@ -521,8 +522,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if dirty["trunks"] {
 		for i, x := range st.Trunks {
 			if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-				register, fxo, caller_id, office_number, silence_timeout_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, trunkTransportColumn(x), x.Username, x.Password,
-				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout)); err != nil {
+				register, fxo, caller_id, office_number, silence_timeout_ns, prack) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout), x.Prack); err != nil {
 				return err
 			}
 		}
@@ -657,6 +658,14 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 		for i, x := range st.Lines {
 			if err := ex(fmt.Sprintf("lines[%d] %s", i, x.Port), `INSERT INTO lines (port, pos, extension, call_waiting) VALUES (?,?,?,?)`,
 				x.Port, i, x.Extension, x.CallWaiting); err != nil {
+				return err
+			}
+		}
+	}
+	if dirty["conferences"] {
+		for i, x := range st.Conferences {
+			if err := ex(fmt.Sprintf("conferences[%d] %s", i, x.ID), `INSERT INTO conferences (id, pos, number, pin, max_members, announce, mute_key)
+				VALUES (?,?,?,?,?,?,?)`, x.ID, i, x.Number, x.PIN, x.MaxMembers, x.Announce, x.MuteKey); err != nil {
 				return err
 			}
 		}
@@ -833,15 +842,4 @@ func normalizeValue(v reflect.Value) {
 			v.SetZero()
 		}
 	}
-}
-
-// trunkTransportColumn is what trunks.transport holds: the transport, and
-// the trunk's prack mode after a ";prack=" when it has one. The mode
-// rides in the transport column until the trunks table gets a column of
-// its own (a schema change); exportTrunkTransport splits them again.
-func trunkTransportColumn(t site.Trunk) string {
-	if t.Prack == "" {
-		return t.Transport
-	}
-	return t.Transport + ";prack=" + t.Prack
 }
