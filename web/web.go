@@ -112,7 +112,7 @@ type Server struct {
 
 	mu       sync.Mutex // protects following
 	routes   []Route
-	adminSet bool // an admin has been seen; admins are not un-created
+	adminSet bool // first-boot setup is done (an admin has existed); it never comes back
 	// sectionPages are the sections with a page of their own.
 	sectionPages map[string]http.HandlerFunc
 	resetPending func() bool // a factory reset waits (factory.go); nil: never
