@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -180,3 +182,77 @@ func reflectList(v any, want ...string) bool {
 // sqlOpen opens the store's database file directly, to do what no code of
 // this firmware does.
 func sqlOpen(path string) (*sql.DB, error) { return sql.Open("sqlite", path) }
+
+// The console's site-file upload keeps the web users the file does not
+// list, unless "Replace the users" is ticked; a draft that would then
+// leave no admin is not applied.
+func TestConsoleSiteFileKeepsUsers(t *testing.T) {
+	e := newConsoleEnv(t, consoleSite)
+	b := e.login("alice", consoleAdminPW)
+	file := strings.Replace(consoleSite, "name: Test Office", "name: Renamed Office", 1)
+	upload := func(replace bool) page {
+		t.Helper()
+		body, ct := multipartBody(t, part{"site", []byte(file)})
+		if replace {
+			// multipartBody writes file parts; a form field is what the
+			// checkbox sends.
+			var buf strings.Builder
+			mw := multipart.NewWriter(&buf)
+			fw, _ := mw.CreateFormFile("site", "site.yaml")
+			fw.Write([]byte(strings.Replace(file, "Renamed", "Other", 1)))
+			mw.WriteField("replace_users", "1")
+			mw.Close()
+			body, ct = bytes.NewBufferString(buf.String()), mw.FormDataContentType()
+		}
+		r := httptest.NewRequest("POST", "/console/sitefile", body)
+		r.Header.Set("Cookie", b.cookie)
+		r.Header.Set("Origin", "http://example.com")
+		r.Header.Set("Content-Type", ct)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("upload = %d %s", w.Code, w.Body)
+		}
+		r2 := httptest.NewRequest("GET", w.Header().Get("Location"), nil)
+		cookies := b.cookie
+		for _, c := range w.Result().Cookies() {
+			cookies += "; " + c.Name + "=" + c.Value
+		}
+		r2.Header.Set("Cookie", cookies)
+		w2 := httptest.NewRecorder()
+		e.h.ServeHTTP(w2, r2)
+		return page{code: w2.Code, body: w2.Body.String()}
+	}
+
+	p := upload(false)
+	if !strings.Contains(p.body, "Kept the web users the file does not list (alice, bruno, mona, al)") {
+		t.Errorf("the upload does not say which users it kept:\n%s", p.body)
+	}
+	p = b.post("/console/apply", "base", baseOf(t, b.get("/console/review").body))
+	if !strings.Contains(p.body, "Applied: version") {
+		t.Fatalf("applying the site file without users: %s", flashOf(p.body))
+	}
+	if us, _ := e.st.ListUsers(t.Context()); len(us) != 4 {
+		t.Errorf("users after applying a site file without users = %+v, want the 4 kept", us)
+	}
+	e.login("mona", consoleMgrPW)
+
+	upload(true)
+	p = b.post("/console/apply", "base", baseOf(t, b.get("/console/review").body))
+	if !strings.Contains(p.body, "the import removes every admin (stored: alice, bruno)") {
+		t.Errorf("applying a draft without admins was not refused by name:\n%s", p.body)
+	}
+	if us, _ := e.st.ListUsers(t.Context()); len(us) != 4 {
+		t.Errorf("users after a refused apply = %+v, want the 4", us)
+	}
+}
+
+// flashOf is the flash messages of a console page, for failure messages.
+func flashOf(body string) string {
+	i := strings.Index(body, `class="flashes"`)
+	if i < 0 {
+		return "(no flashes)"
+	}
+	j := strings.Index(body[i:], "</div>")
+	return body[i : i+j]
+}
