@@ -124,12 +124,16 @@ func (e *KeptUserError) Error() string {
 // stored, and the error names the object.
 //
 // Users' passwords are bcrypt-hashed; a user without a password keeps the
-// stored hash (a new user without one is an error). Secrets left empty in st
+// stored hash (a new user without one is an error). Stored users st does
+// not list are kept (see [ImportOptions.ReplaceUsers]), and an import that
+// would leave no admin while one is stored is refused ([ErrLastAdmin]). Secrets left empty in st
 // (extension secret, agent PIN, mailbox PIN, trunk password, SMTP password)
 // keep the stored value of the same object, so exporting without secrets and
 // importing again wipes nothing; a secret therefore cannot be cleared through
 // a site file. Import bumps the config version, records the new version's
-// site (see [Store.ListVersions]) and writes one audit row.
+// site (see [Store.ListVersions]) and writes one audit row (whose detail
+// names the users kept, and the first admin when the import gives the box
+// its first: see [Store.SetupDone]).
 //
 // ImportSite is ImportSiteWith with zero options.
 func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Change, error) {
