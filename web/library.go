@@ -56,7 +56,7 @@ func LibraryRoutes(lib *library.Library, log *slog.Logger) []Route {
 		{Method: http.MethodDelete, Path: "/api/v1/holdmusic/{class}", Role: auth.Admin, Section: "settings",
 			Summary: "Remove a hold-music class and its uploaded tracks unless the configuration uses it", Handler: http.HandlerFunc(a.deleteHoldMusic)},
 		{Method: http.MethodPost, Path: "/api/v1/site/import", Role: auth.Admin, Section: "settings",
-			Summary: "Replace the configuration with a site file and the audio it names (multipart/form-data: part \"site\", one part per audio file named as the site file names it)",
+			Summary: "Replace the configuration with a site file and the audio it names (multipart/form-data: part \"site\", one part per audio file named as the site file names it). Web users the file does not list are kept (kept_users) unless replace_users=1; an import removing every admin is refused (409)",
 			Handler: http.HandlerFunc(a.importSite)},
 	}
 }

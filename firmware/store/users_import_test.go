@@ -278,3 +278,28 @@ func TestResetAdminExistingUser(t *testing.T) {
 		t.Errorf("audit %+v, want user.reset_admin by cli:admin-reset", a[0])
 	}
 }
+
+// BenchmarkSetupDoneWithoutAdmin is the dearest case of SetupDone: a box
+// with no admin and a long audit log (100,000 rows) and a recorded version
+// of a large site, where every check runs. The web server asks it on the
+// setup page and its API until it says yes, then remembers.
+func BenchmarkSetupDoneWithoutAdmin(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	ctx := b.Context()
+	big := bigSite()
+	big.Users = nil
+	if _, err := s.ImportSite(ctx, big, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)
+		INSERT INTO audit (time_ms, actor, action, object, detail)
+		SELECT x, 'bench', 'config.import', 'site', '{"version":1,"kinds":[{"kind":"extensions","changed":["101"]}]}' FROM c`); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if done, err := s.SetupDone(ctx); err != nil || done {
+			b.Fatalf("SetupDone = %v, %v", done, err)
+		}
+	}
+}
