@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -88,7 +89,19 @@ func (s *Server) isSetupDone(ctx context.Context) (bool, error) {
 
 // warnNoAdmin logs, when setup is done but no admin exists, that nobody can
 // manage the box and how to recover: the first-boot page does not come back.
+// At most once an hour: the setup endpoint needs no login, and a request
+// must not be able to write a log line each.
 func (s *Server) warnNoAdmin(ctx context.Context) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	due := s.noAdminLogged.IsZero() || now.Sub(s.noAdminLogged) >= time.Hour
+	if due {
+		s.noAdminLogged = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
 	if ok, err := s.cfg.Auth.HasAdmin(ctx); err == nil && !ok {
 		s.log.Error("no admin exists, and first-boot setup stays closed because one existed: " + recoverAdminHint)
 	}
@@ -123,7 +136,6 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if done {
-		s.log.Warn("first-boot setup refused: it is done", "ip", clientIP(r))
 		s.warnNoAdmin(ctx)
 		WriteError(w, http.StatusConflict, setupDoneMsg)
 		return
