@@ -1055,7 +1055,10 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		return
 	}
 	restored, _ := strconv.ParseInt(r.FormValue("restored_from"), 10, 64)
-	ch, err := c.Store.ImportSiteWith(ctx, s, pc.p.Login, store.ImportOptions{Base: base, RestoredFrom: restored, Action: "config.apply"})
+	ch, err := c.Store.ImportSiteWith(ctx, s, pc.p.Login, store.ImportOptions{Base: base, RestoredFrom: restored, Action: "config.apply",
+		// A draft is the whole stored site plus edits: a user it lacks was
+		// removed in the console, on purpose.
+		ReplaceUsers: true})
 	var stale *store.StaleError
 	if errors.As(err, &stale) {
 		// Someone applied since this draft's base: never overwrite.
@@ -1072,6 +1075,11 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		var probs site.Errors
 		if errors.As(err, &probs) {
 			redirect(w, r, "/console/review", "bad", "Not applied: "+probs.Error())
+			return
+		}
+		var last *store.LastAdminError
+		if errors.As(err, &last) {
+			redirect(w, r, "/console/review", "bad", "Not applied: "+last.Error()+".")
 			return
 		}
 		pc.fail(w, r, fmt.Errorf("apply the draft of %s: %w", pc.p.Login, err))

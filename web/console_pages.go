@@ -163,11 +163,35 @@ func (c *Console) siteFileUpload(w http.ResponseWriter, r *http.Request, pc *pag
 	// Secrets and passwords left out of the file keep the stored ones, as
 	// `ringbox import` does.
 	mergeSecrets(s, d.Applied.Site)
+	// So do the web users it does not list, unless the form asks to
+	// replace them: a site file rarely lists users, and the draft is
+	// applied as it stands (ReplaceUsers).
+	var kept []string
+	if r.FormValue("replace_users") == "" {
+		kept = keepUsers(s, d.Applied.Site)
+	}
 	if err := c.saveDraft(r.Context(), pc.p.Login, d.Base, s); err != nil {
 		pc.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/console/review", "ok", fmt.Sprintf("%s is valid and is now your draft: review what it changes, then apply.", hdr.Filename))
+	msg := fmt.Sprintf("%s is valid and is now your draft: review what it changes, then apply.", hdr.Filename)
+	if len(kept) > 0 {
+		msg += fmt.Sprintf(" Kept the web users the file does not list (%s); upload with \"Replace the users\" ticked to remove them.", strings.Join(kept, ", "))
+	}
+	redirect(w, r, "/console/review", "ok", msg)
+}
+
+// keepUsers appends to s the users of old that s does not list, and
+// returns their logins.
+func keepUsers(s, old *site.Site) []string {
+	var kept []string
+	for _, u := range old.Users {
+		if !slices.ContainsFunc(s.Users, func(x site.User) bool { return x.Login == u.Login }) {
+			s.Users = append(s.Users, u)
+			kept = append(kept, u.Login)
+		}
+	}
+	return kept
 }
 
 // mergeSecrets fills the secrets s leaves empty from the same objects of

@@ -10,7 +10,8 @@ package web
 //	GET    /api/v1/holdmusic                   manager: hold-music classes and tracks
 //	GET    /api/v1/holdmusic/{class}/tracks/{n}/audio  manager: track n (from 1) as a 16 kHz WAV
 //	DELETE /api/v1/holdmusic/{class}           admin: remove a class and its tracks
-//	POST   /api/v1/site/import                 admin: a site file and the audio it names (multipart)
+//	POST   /api/v1/site/import                 admin: a site file and the audio it names (multipart);
+//	                                           ?replace_users=1 (or a part of that name) makes the users exactly the file's
 
 import (
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"ringbox/firmware/auth"
 	"ringbox/firmware/library"
 	"ringbox/firmware/site"
+	"ringbox/firmware/store"
 )
 
 // maxSiteFileBytes bounds the site file of a site import.
@@ -54,7 +56,7 @@ func LibraryRoutes(lib *library.Library, log *slog.Logger) []Route {
 		{Method: http.MethodDelete, Path: "/api/v1/holdmusic/{class}", Role: auth.Admin, Section: "settings",
 			Summary: "Remove a hold-music class and its uploaded tracks unless the configuration uses it", Handler: http.HandlerFunc(a.deleteHoldMusic)},
 		{Method: http.MethodPost, Path: "/api/v1/site/import", Role: auth.Admin, Section: "settings",
-			Summary: "Replace the configuration with a site file and the audio it names (multipart/form-data: part \"site\", one part per audio file named as the site file names it)",
+			Summary: "Replace the configuration with a site file and the audio it names (multipart/form-data: part \"site\", one part per audio file named as the site file names it). Web users the file does not list are kept (kept_users) unless replace_users=1; an import removing every admin is refused (409)",
 			Handler: http.HandlerFunc(a.importSite)},
 	}
 }
@@ -90,6 +92,17 @@ func (a *libraryAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 			"error":    fmt.Sprintf("the site file has %s; nothing was changed:\n%s", n, probs.Error()),
 			"problems": out,
 		})
+		return
+	}
+	// Users an import would lose: refused, nothing changed.
+	var last *store.LastAdminError
+	if errors.As(err, &last) {
+		WriteError(w, http.StatusConflict, last.Error())
+		return
+	}
+	var kept *store.KeptUserError
+	if errors.As(err, &kept) {
+		WriteError(w, http.StatusConflict, kept.Error())
 		return
 	}
 	var le *library.Error
@@ -260,7 +273,17 @@ func (a *libraryAPI) deleteHoldMusic(w http.ResponseWriter, r *http.Request) {
 // the site file; every other part is an audio file, named (the part's form
 // name) as the site file names it. A part named "file" or "files" goes by
 // its file name instead, for curl -F file=@welcome.mp3.
+//
+// Users stored but not in the file are kept unless replace_users is set,
+// as a query parameter or a part of that name ("1", "true", "on" or
+// "yes"); the answer's kept_users names them. Replacing or not, an import
+// that removes every admin is refused (409).
 func (a *libraryAPI) importSite(w http.ResponseWriter, r *http.Request) {
+	replace, ok := formBool(r.URL.Query().Get("replace_users"))
+	if !ok {
+		a.fail(w, r, &library.Error{Kind: library.ErrInvalid, Msg: "replace_users: want 1 or 0 (true, false)"})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, library.MaxBundleBytes+maxSiteFileBytes+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -305,6 +328,19 @@ func (a *libraryAPI) importSite(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			continue
+		case "replace_users":
+			v, err := io.ReadAll(io.LimitReader(part, 16))
+			if err != nil {
+				a.fail(w, r, multipartError(err))
+				return
+			}
+			b, ok := formBool(strings.TrimSpace(string(v)))
+			if !ok {
+				a.fail(w, r, &library.Error{Kind: library.ErrInvalid, Msg: "replace_users: want 1 or 0 (true, false)"})
+				return
+			}
+			replace = replace || b
+			continue
 		case "file", "files":
 			name = part.FileName()
 		}
@@ -326,7 +362,7 @@ func (a *libraryAPI) importSite(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ch, err := a.lib.ImportSite(r.Context(), f.Site, bundle.Open, actor(r))
+	ch, err := a.lib.ImportSiteWith(r.Context(), f.Site, bundle.Open, actor(r), store.ImportOptions{ReplaceUsers: replace})
 	var probs site.Errors
 	if errors.As(err, &probs) {
 		err = f.Locate(probs)
@@ -336,6 +372,17 @@ func (a *libraryAPI) importSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, ch)
+}
+
+// formBool reads a yes/no form value; "" is no.
+func formBool(v string) (b, ok bool) {
+	switch strings.ToLower(v) {
+	case "", "0", "false", "off", "no":
+		return false, true
+	case "1", "true", "on", "yes":
+		return true, true
+	}
+	return false, false
 }
 
 // multipartError says what is wrong with a multipart body that could not

@@ -537,6 +537,9 @@ type failingStore struct{ *store.Store }
 func (failingStore) ImportSite(context.Context, *site.Site, string) (store.Change, error) {
 	return store.Change{}, fmt.Errorf("disk full")
 }
+func (failingStore) ImportSiteWith(context.Context, *site.Site, string, store.ImportOptions) (store.Change, error) {
+	return store.Change{}, fmt.Errorf("disk full")
+}
 
 func TestFailedImportRestoresTheOldFile(t *testing.T) {
 	e := newLibEnv(t)

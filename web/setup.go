@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,8 +45,8 @@ func CheckAdminPassword(login, password string) error {
 	return nil
 }
 
-// checkLoginName says why name is not a usable login, or returns nil.
-func checkLoginName(name string) error {
+// CheckLoginName says why name is not a usable login, or returns nil.
+func CheckLoginName(name string) error {
 	if name == "" || len(name) > 64 {
 		return errors.New("the login must have 1 to 64 characters")
 	}
@@ -57,16 +58,24 @@ func checkLoginName(name string) error {
 	return nil
 }
 
-// hasAdmin asks the authenticator, remembering a yes: admins are not
-// un-created, and every page load asks.
-func (s *Server) hasAdmin(ctx context.Context) (bool, error) {
+// setupDoneMsg is what first-boot setup answers once it is over.
+const setupDoneMsg = "setup is done: sign in"
+
+// recoverAdminHint tells the operator of a box left without an admin how to
+// get one back (docs/operator.md, "Recovering a lost admin").
+const recoverAdminHint = "run `ringbox admin reset --login NAME` on the box's console (local shell) to set an admin's password"
+
+// isSetupDone asks the authenticator whether first-boot setup is over
+// (an admin exists or has existed), remembering a yes: it never goes back,
+// and every page load asks.
+func (s *Server) isSetupDone(ctx context.Context) (bool, error) {
 	s.mu.Lock()
 	known := s.adminSet
 	s.mu.Unlock()
 	if known {
 		return true, nil
 	}
-	ok, err := s.cfg.Auth.HasAdmin(ctx)
+	ok, err := s.cfg.Auth.SetupDone(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -78,14 +87,34 @@ func (s *Server) hasAdmin(ctx context.Context) (bool, error) {
 	return ok, nil
 }
 
+// warnNoAdmin logs, when setup is done but no admin exists, that nobody can
+// manage the box and how to recover: the first-boot page does not come back.
+// At most once an hour: the setup endpoint needs no login, and a request
+// must not be able to write a log line each.
+func (s *Server) warnNoAdmin(ctx context.Context) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	due := s.noAdminLogged.IsZero() || now.Sub(s.noAdminLogged) >= time.Hour
+	if due {
+		s.noAdminLogged = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	if ok, err := s.cfg.Auth.HasAdmin(ctx); err == nil && !ok {
+		s.log.Error("no admin exists, and first-boot setup stays closed because one existed: " + recoverAdminHint)
+	}
+}
+
 func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
-	ok, err := s.cfg.Auth.HasAdmin(r.Context())
+	done, err := s.isSetupDone(r.Context())
 	if err != nil {
-		s.log.Error("has admin", "err", err)
+		s.log.Error("read whether setup is done", "err", err)
 		WriteError(w, http.StatusInternalServerError, "authentication is unavailable")
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]bool{"needed": !ok})
+	WriteJSON(w, http.StatusOK, map[string]bool{"needed": !done})
 }
 
 type setupRequest struct {
@@ -98,14 +127,17 @@ type setupRequest struct {
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// Ask the authenticator, not the cache: this decides who owns the box.
-	exists, err := s.cfg.Auth.HasAdmin(ctx)
+	// Setup is over once an admin has existed, even if none is left: the
+	// box is not anybody's on the network to claim.
+	done, err := s.cfg.Auth.SetupDone(ctx)
 	if err != nil {
-		s.log.Error("has admin", "err", err)
+		s.log.Error("read whether setup is done", "err", err)
 		WriteError(w, http.StatusInternalServerError, "authentication is unavailable")
 		return
 	}
-	if exists {
-		WriteError(w, http.StatusConflict, "setup is done: an admin already exists")
+	if done {
+		s.warnNoAdmin(ctx)
+		WriteError(w, http.StatusConflict, setupDoneMsg)
 		return
 	}
 	var req setupRequest
@@ -113,7 +145,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		writeDecodeError(w, err)
 		return
 	}
-	if err := checkLoginName(req.Login); err != nil {
+	if err := CheckLoginName(req.Login); err != nil {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -127,7 +159,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.cfg.Auth.CreateFirstAdmin(ctx, req.Login, req.Password); err != nil {
 		if errors.Is(err, auth.ErrAdminExists) {
-			WriteError(w, http.StatusConflict, "setup is done: an admin already exists")
+			WriteError(w, http.StatusConflict, setupDoneMsg)
 			return
 		}
 		s.log.Error("create first admin", "login", req.Login, "err", err)

@@ -170,6 +170,9 @@ func (emptyStore) ExportSite(context.Context) (*site.Site, error) { return &site
 func (emptyStore) ImportSite(context.Context, *site.Site, string) (store.Change, error) {
 	return store.Change{}, nil
 }
+func (emptyStore) ImportSiteWith(context.Context, *site.Site, string, store.ImportOptions) (store.Change, error) {
+	return store.Change{}, nil
+}
 func (emptyStore) InsertAudit(context.Context, store.AuditEntry) error { return nil }
 
 // FuzzSiteImport sends arbitrary site files and audio through the API

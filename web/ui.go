@@ -244,10 +244,10 @@ func (s *Server) timeZone() string {
 	return name
 }
 
-// setupDone redirects to /setup while the box has no admin, and reports
-// whether the page may go on.
+// setupDone redirects to /setup while first-boot setup is not done, and
+// reports whether the page may go on.
 func (s *Server) setupDone(w http.ResponseWriter, r *http.Request) bool {
-	ok, err := s.hasAdmin(r.Context())
+	ok, err := s.isSetupDone(r.Context())
 	if err != nil {
 		s.log.Error("has admin", "err", err)
 		http.Error(w, "authentication is unavailable", http.StatusInternalServerError)
@@ -306,14 +306,16 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
-	ok, err := s.hasAdmin(r.Context())
+	ok, err := s.isSetupDone(r.Context())
 	if err != nil {
-		s.log.Error("has admin", "err", err)
+		s.log.Error("read whether setup is done", "err", err)
 		http.Error(w, "authentication is unavailable", http.StatusInternalServerError)
 		return
 	}
 	if ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		// The login page says why: setup never comes back once an admin
+		// has existed.
+		http.Redirect(w, r, "/login?setup=done", http.StatusSeeOther)
 		return
 	}
 	s.render(w, http.StatusOK, "setup.html", pageData{Title: "First start", Page: "setup"})

@@ -110,9 +110,10 @@ type Server struct {
 	done      chan struct{} // closed by Close: ends event streams
 	closeOnce sync.Once
 
-	mu       sync.Mutex // protects following
-	routes   []Route
-	adminSet bool // an admin has been seen; admins are not un-created
+	mu            sync.Mutex // protects following
+	routes        []Route
+	adminSet      bool      // first-boot setup is done (an admin has existed); it never comes back
+	noAdminLogged time.Time // when a refused setup last logged that no admin exists
 	// sectionPages are the sections with a page of their own.
 	sectionPages map[string]http.HandlerFunc
 	resetPending func() bool // a factory reset waits (factory.go); nil: never

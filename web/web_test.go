@@ -540,8 +540,8 @@ func TestFirstBoot(t *testing.T) {
 	if _, err := e.auth.CheckPassword(t.Context(), "mallory", "another long password"); err == nil {
 		t.Error("second setup created a user")
 	}
-	if w := e.req("GET", "/setup", ""); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
-		t.Errorf("GET /setup after setup = %d to %q, want 303 to /login", w.Code, w.Header().Get("Location"))
+	if w := e.req("GET", "/setup", ""); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login?setup=done" {
+		t.Errorf("GET /setup after setup = %d to %q, want 303 to /login?setup=done", w.Code, w.Header().Get("Location"))
 	}
 	if w := e.req("GET", "/login", ""); w.Code != 200 {
 		t.Errorf("GET /login after setup = %d, want 200", w.Code)

@@ -32,8 +32,13 @@ var (
 // unknown user, a wrong password or an unknown/expired token alike.
 type Authenticator interface {
 	HasAdmin(ctx context.Context) (bool, error)
+	// SetupDone reports whether first-boot setup is over: an admin exists
+	// or has ever existed. Once true it stays true (until a factory reset
+	// erases the box's data).
+	SetupDone(ctx context.Context) (bool, error)
 	// CreateFirstAdmin creates the admin user on first boot; it fails with
-	// ErrAdminExists once any admin exists.
+	// ErrAdminExists once setup is done (SetupDone), even when no admin
+	// exists any more.
 	CreateFirstAdmin(ctx context.Context, login, password string) error
 	CheckPassword(ctx context.Context, login, password string) (Principal, error)
 	CreateSession(ctx context.Context, p Principal) (token string, err error)

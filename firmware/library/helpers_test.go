@@ -101,12 +101,18 @@ type failingStore struct{ *store.Store }
 func (failingStore) ImportSite(context.Context, *site.Site, string) (store.Change, error) {
 	return store.Change{}, fmt.Errorf("disk full")
 }
+func (failingStore) ImportSiteWith(context.Context, *site.Site, string, store.ImportOptions) (store.Change, error) {
+	return store.Change{}, fmt.Errorf("disk full")
+}
 
 // nopStore keeps an empty site and accepts every import.
 type nopStore struct{}
 
 func (nopStore) ExportSite(context.Context) (*site.Site, error) { return &site.Site{Version: 1}, nil }
 func (nopStore) ImportSite(context.Context, *site.Site, string) (store.Change, error) {
+	return store.Change{}, nil
+}
+func (nopStore) ImportSiteWith(context.Context, *site.Site, string, store.ImportOptions) (store.Change, error) {
 	return store.Change{}, nil
 }
 func (nopStore) InsertAudit(context.Context, store.AuditEntry) error { return nil }

@@ -100,6 +100,7 @@ func errorf(kind error, format string, args ...any) *Error {
 type Store interface {
 	ExportSite(ctx context.Context) (*site.Site, error)
 	ImportSite(ctx context.Context, st *site.Site, actor string) (store.Change, error)
+	ImportSiteWith(ctx context.Context, st *site.Site, actor string, o store.ImportOptions) (store.Change, error)
 	InsertAudit(ctx context.Context, e store.AuditEntry) error
 }
 

@@ -209,7 +209,16 @@ func CheckAudio(s *site.Site, open Opener) site.Errors {
 // the data directory; if the store's import fails, the files it stored
 // are removed again. Stored files that the new site no longer names are
 // deleted afterwards. actor is who imports, for the audit log.
+//
+// Stored users the site does not list are kept; ImportSiteWith with
+// ReplaceUsers removes them.
 func (l *Library) ImportSite(ctx context.Context, s *site.Site, open Opener, actor string) (store.Change, error) {
+	return l.ImportSiteWith(ctx, s, open, actor, store.ImportOptions{})
+}
+
+// ImportSiteWith is [Library.ImportSite] with the store's import options
+// (see [store.ImportOptions]: ReplaceUsers, the audit action).
+func (l *Library) ImportSiteWith(ctx context.Context, s *site.Site, open Opener, actor string, o store.ImportOptions) (store.Change, error) {
 	if s == nil {
 		return store.Change{}, errors.New("library: import: no site")
 	}
@@ -277,7 +286,7 @@ func (l *Library) ImportSite(ctx context.Context, s *site.Site, open Opener, act
 	for d := range dirs {
 		syncDir(d)
 	}
-	ch, err := l.st.ImportSite(ctx, &next, actor)
+	ch, err := l.st.ImportSiteWith(ctx, &next, actor, o)
 	if err != nil {
 		undo()
 		return store.Change{}, fmt.Errorf("save configuration: %w", err)

@@ -59,17 +59,64 @@ func (s *Store) hash(password string) (string, error) {
 // HasAdmin reports whether any admin user exists (first-boot setup shows
 // until one does).
 func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
-	var ok bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')`).Scan(&ok); err != nil {
+	ok, err := hasAdmin(ctx, s.r)
+	if err != nil {
 		return false, s.errf("read users", err)
 	}
 	return ok, nil
 }
 
-// CreateFirstAdmin creates the first admin user; once any admin exists it
-// returns auth.ErrAdminExists. The check and the insert share one write
-// transaction, so two browsers racing through first-boot setup cannot both
-// win.
+func hasAdmin(ctx context.Context, q querier) (bool, error) {
+	var ok bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')`).Scan(&ok)
+	return ok, err
+}
+
+// ResetAdmin makes login an admin with password, from the box's console
+// (`ringbox admin reset`): an existing user of that login becomes an admin
+// and gets the new password (its agent and sessions are kept); otherwise a
+// new admin is created. It is how a box left without a usable admin is
+// recovered, since first-boot setup never comes back ([Store.SetupDone]).
+// It reports whether the user was created. actor is for the audit row.
+func (s *Store) ResetAdmin(ctx context.Context, login, password, actor string) (created bool, err error) {
+	if login == "" {
+		return false, errors.New("store: reset admin: empty login")
+	}
+	h, err := s.hash(password)
+	if err != nil {
+		return false, fmt.Errorf("store: reset admin %s: %w", login, err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		created = false
+		res, err := tx.ExecContext(ctx, `UPDATE users SET role = 'admin', password_hash = ? WHERE login = ?`, h, login)
+		if err != nil {
+			return err
+		}
+		kc := KindChange{Kind: "users", Changed: []string{login}}
+		if n, _ := res.RowsAffected(); n == 0 {
+			created = true
+			if err := s.insertUser(ctx, tx, login, auth.Admin, "", h); err != nil {
+				return err
+			}
+			kc = KindChange{Kind: "users", Added: []string{login}}
+		}
+		if err := s.bumpRecorded(ctx, tx, actor, kc); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: "user.reset_admin", Object: "user:" + login,
+			Detail: fmt.Sprintf(`{"created":%t}`, created)})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: reset admin %s in %s: %w", login, s.path, err)
+	}
+	return created, nil
+}
+
+// CreateFirstAdmin creates the first admin user; once any admin exists, or
+// one has ever existed ([Store.SetupDone]), it returns auth.ErrAdminExists:
+// a box whose admin went missing is not anybody's to claim. The check and
+// the insert share one write transaction, so two browsers racing through
+// first-boot setup cannot both win.
 func (s *Store) CreateFirstAdmin(ctx context.Context, login, password string) error {
 	if login == "" {
 		return errors.New("store: create admin: empty login")
@@ -79,11 +126,11 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, login, password string) er
 		return fmt.Errorf("store: create admin %s: %w", login, err)
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')`).Scan(&exists); err != nil {
+		done, err := setupDone(ctx, tx)
+		if err != nil {
 			return err
 		}
-		if exists {
+		if done {
 			return auth.ErrAdminExists
 		}
 		if err := s.insertUser(ctx, tx, login, auth.Admin, "", h); err != nil {
@@ -131,8 +178,17 @@ func (s *Store) CreateUser(ctx context.Context, login, role, agent, password str
 		return fmt.Errorf("store: create user %s: %w", login, err)
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		had, err := hasAdmin(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if err := s.insertUser(ctx, tx, login, role, agent, h); err != nil {
 			return err
+		}
+		if role == auth.Admin {
+			if err := s.markAdminStored(ctx, tx, had, "system", login, "user created"); err != nil {
+				return err
+			}
 		}
 		return s.bumpRecorded(ctx, tx, "system", KindChange{Kind: "users", Added: []string{login}})
 	})

@@ -153,7 +153,8 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after an import keeping the user", nil)
-	if _, err := s.ImportSite(ctx, &site.Site{Users: []site.User{{Login: "root", Role: "admin", Password: "x"}}}, "admin"); err != nil {
+	if _, err := s.ImportSiteWith(ctx, &site.Site{Users: []site.User{{Login: "root", Role: "admin", Password: "x"}}}, "admin",
+		ImportOptions{ReplaceUsers: true}); err != nil {
 		t.Fatal(err)
 	}
 	check("after an import removing the user", auth.ErrInvalid)

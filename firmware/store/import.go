@@ -24,6 +24,10 @@ import (
 type Change struct {
 	Version int64        `json:"version"` // config_version after the change
 	Kinds   []KindChange `json:"kinds,omitempty"`
+	// KeptUsers are the stored users the imported site did not list and
+	// that were kept as they were, since the import did not ask to replace
+	// the users ([ImportOptions.ReplaceUsers]). Keeping them is no change.
+	KeptUsers []string `json:"kept_users,omitempty"`
 }
 
 // KindChange lists the ids of one kind of object that were added, removed
@@ -62,6 +66,56 @@ type ImportOptions struct {
 	RestoredFrom int64
 	// Action is the audit row's action; "" means "config.import".
 	Action string
+	// ReplaceUsers makes the stored users exactly the site's: a stored user
+	// the site does not list is removed. Without it such a user is kept as
+	// it is (role, agent, password), after the site's users, and named in
+	// Change.KeptUsers, so that a site file written without a users:
+	// section, or by someone who did not know of a login, deletes nobody.
+	// Callers holding the whole stored site plus edits (the console's
+	// drafts and version restores) set it; file imports set it only when
+	// asked (`ringbox import --replace-users`).
+	//
+	// Either way an import that would leave no admin while one is stored
+	// is refused with a *LastAdminError (errors.Is ErrLastAdmin).
+	ReplaceUsers bool
+}
+
+// ErrLastAdmin is what an import that would remove every admin is refused
+// with (see [LastAdminError]).
+var ErrLastAdmin = errors.New("the import removes every admin")
+
+// LastAdminError refuses an import whose users would leave the box without
+// an admin while it has one: nobody could manage it any more, and first-
+// boot setup does not come back ([Store.SetupDone]).
+type LastAdminError struct {
+	Stored  []string // the admins stored now
+	Demoted []string // those of them the site lists with another role
+	Replace bool     // the import replaced the users (ReplaceUsers)
+}
+
+func (e *LastAdminError) Error() string {
+	msg := fmt.Sprintf("%v (stored: %s); keep an admin in users: (role: admin)", ErrLastAdmin, strings.Join(e.Stored, ", "))
+	switch {
+	case len(e.Demoted) > 0:
+		msg += fmt.Sprintf(", or keep the role of %s", strings.Join(e.Demoted, ", "))
+	case e.Replace:
+		msg += ", or import without replacing the users, which keeps the stored ones"
+	}
+	return msg + "; nothing was changed"
+}
+
+// Is makes errors.Is(err, ErrLastAdmin) true.
+func (e *LastAdminError) Is(target error) bool { return target == ErrLastAdmin }
+
+// KeptUserError refuses an import that does not list a stored user, which
+// would therefore be kept, while removing the agent that user belongs to.
+type KeptUserError struct {
+	Login, Agent string
+}
+
+func (e *KeptUserError) Error() string {
+	return fmt.Sprintf("users: %s is not in the site and would be kept, but it belongs to agent %q, which the site removes: "+
+		"list %s under users: (with another agent, or none for an admin), or replace the users; nothing was changed", e.Login, e.Agent, e.Login)
 }
 
 // ImportSite replaces the whole configuration with st in one transaction:
@@ -70,12 +124,16 @@ type ImportOptions struct {
 // stored, and the error names the object.
 //
 // Users' passwords are bcrypt-hashed; a user without a password keeps the
-// stored hash (a new user without one is an error). Secrets left empty in st
+// stored hash (a new user without one is an error). Stored users st does
+// not list are kept (see [ImportOptions.ReplaceUsers]), and an import that
+// would leave no admin while one is stored is refused ([ErrLastAdmin]). Secrets left empty in st
 // (extension secret, agent PIN, mailbox PIN, trunk password, SMTP password)
 // keep the stored value of the same object, so exporting without secrets and
 // importing again wipes nothing; a secret therefore cannot be cleared through
 // a site file. Import bumps the config version, records the new version's
-// site (see [Store.ListVersions]) and writes one audit row.
+// site (see [Store.ListVersions]) and writes one audit row (whose detail
+// names the users kept, and the first admin when the import gives the box
+// its first: see [Store.SetupDone]).
 //
 // ImportSite is ImportSiteWith with zero options.
 func (s *Store) ImportSite(ctx context.Context, st *site.Site, actor string) (Change, error) {
@@ -137,14 +195,28 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 		if err != nil {
 			return err
 		}
-		next, err := s.mergeSecrets(st, old, hashes, trustHashes)
+		in, kept, keptErr := st, []string(nil), error(nil)
+		if !o.ReplaceUsers {
+			in, kept, keptErr = keepAbsentUsers(st, old)
+		}
+		next, err := s.mergeSecrets(in, old, hashes, trustHashes)
 		if err != nil {
 			return err
 		}
+		// The users' checks come after the rows are written (and rolled
+		// back with them), so that a site's own mistakes, which name the
+		// object and field, are reported first.
 		if err := s.replaceConfig(ctx, tx, next, old); err != nil {
 			return err
 		}
+		if keptErr != nil {
+			return keptErr
+		}
+		if err := checkAdmins(old, next, o.ReplaceUsers); err != nil {
+			return err
+		}
 		ch = diffSites(old, next)
+		ch.KeptUsers = kept
 		if ch.Version, err = s.bumpConfig(ctx, tx); err != nil {
 			return err
 		}
@@ -159,14 +231,98 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 		if err := s.insertVersion(ctx, tx, next, actor, s.now(), ch, o.RestoredFrom); err != nil {
 			return err
 		}
-		detail, _ := json.Marshal(ch)
+		// The import that gives the box its first admin says so in its
+		// audit row: that is how SetupDone knows an admin existed.
+		var first string
+		if firstAdmin(old) == "" {
+			first = firstAdmin(next)
+		}
+		detail, _ := json.Marshal(struct {
+			Change
+			FirstAdmin string `json:"first_admin,omitempty"`
+		}{ch, first})
 		return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: o.Action, Object: "site", Detail: string(detail)})
 	})
 	if err != nil {
 		return Change{}, fmt.Errorf("store: import into %s: %w", s.path, err)
 	}
-	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds), "restored_from", o.RestoredFrom)
+	s.log.Info("site imported", "actor", actor, "version", ch.Version, "kinds", len(ch.Kinds), "restored_from", o.RestoredFrom,
+		"kept_users", len(ch.KeptUsers))
 	return ch, nil
+}
+
+// keepAbsentUsers returns st with the users of old (the stored site) that
+// st does not list appended as they are stored, and their logins. A kept
+// user bound to an agent that st removes is an error (a *KeptUserError,
+// returned with the rest kept so that the caller can report the site's
+// own mistakes first): unbinding it would silently change what it sees,
+// and the user is not in the file to fix.
+func keepAbsentUsers(st, old *site.Site) (*site.Site, []string, error) {
+	var keptErr error
+	listed := make(map[string]bool, len(st.Users))
+	for _, u := range st.Users {
+		listed[u.Login] = true
+	}
+	var kept []string
+	users := st.Users
+	for _, u := range old.Users {
+		if listed[u.Login] {
+			continue
+		}
+		if u.Agent != "" && !slices.ContainsFunc(st.Agents, func(a site.Agent) bool { return a.ID == u.Agent }) {
+			if keptErr == nil {
+				keptErr = &KeptUserError{Login: u.Login, Agent: u.Agent}
+			}
+			continue
+		}
+		if kept == nil {
+			users = slices.Clone(st.Users)
+		}
+		users = append(users, u)
+		kept = append(kept, u.Login)
+	}
+	if kept == nil {
+		return st, nil, keptErr
+	}
+	n := *st
+	n.Users = users
+	return &n, kept, keptErr
+}
+
+// firstAdmin returns the login of st's first admin, or "".
+func firstAdmin(st *site.Site) string {
+	for _, u := range st.Users {
+		if u.Role == site.RoleAdmin {
+			return u.Login
+		}
+	}
+	return ""
+}
+
+// checkAdmins refuses next (the users as they will be stored) when it has
+// no admin and old, the stored site, has one.
+func checkAdmins(old, next *site.Site, replace bool) error {
+	if firstAdmin(next) != "" {
+		return nil
+	}
+	e := &LastAdminError{Replace: replace}
+	role := map[string]string{}
+	for _, u := range next.Users {
+		role[u.Login] = u.Role
+	}
+	for _, u := range old.Users {
+		if u.Role != site.RoleAdmin {
+			continue
+		}
+		e.Stored = append(e.Stored, u.Login)
+		if role[u.Login] != "" {
+			e.Demoted = append(e.Demoted, u.Login)
+		}
+	}
+	if len(e.Stored) == 0 {
+		return nil
+	}
+	return e
 }
 
 // storedHashes returns login -> stored password hash, read only when a

@@ -96,3 +96,51 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// actionAdminStored marks, in the append-only audit log, that the box got
+// its first admin by a way that writes no audit row of its own (a user
+// created when none was admin). The other ways say it in their own rows:
+// user.create_first_admin, user.reset_admin, and the import that stores
+// the first admin ("first_admin" in its detail). Audit rows cannot be
+// updated or deleted (a trigger aborts it) and go only with the data
+// directory, that is with a factory reset; that is what [Store.SetupDone]
+// reads.
+const actionAdminStored = "user.first_admin_stored"
+
+// SetupDone reports whether first-boot setup is over for good: an admin
+// exists now or has ever existed on this box. Once it is true it stays true
+// until a factory reset erases the data directory; a box left without an
+// admin (by hand, or by an import of an older firmware) is recovered with
+// `ringbox admin reset` on its console, never by the first-boot page.
+func (s *Store) SetupDone(ctx context.Context) (bool, error) {
+	done, err := setupDone(ctx, s.r)
+	if err != nil {
+		return false, s.errf("read whether an admin existed", err)
+	}
+	return done, nil
+}
+
+// setupDone is SetupDone on q, which may be a transaction. The checks go
+// from cheapest to dearest, and all but the first run only on a box with
+// no admin; the last one, on the recorded versions, covers boxes whose
+// admin an import of an older firmware removed (it wrote no first_admin).
+func setupDone(ctx context.Context, q querier) (bool, error) {
+	var done bool
+	err := q.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM users WHERE role = 'admin')
+		OR EXISTS (SELECT 1 FROM audit WHERE action IN ('user.create_first_admin', 'user.reset_admin', ?)
+			OR (object = 'site' AND detail LIKE '%"first_admin":"%'))
+		OR EXISTS (SELECT 1 FROM site_versions v,
+			json_each(CASE WHEN json_valid(v.site_yaml) THEN v.site_yaml ELSE '{}' END, '$.users') u
+			WHERE json_extract(u.value, '$.role') = 'admin')`, actionAdminStored).Scan(&done)
+	return done, err
+}
+
+// markAdminStored records that the box has an admin, when the transaction
+// tx has just given it its first (hadAdmin is whether one existed before).
+func (s *Store) markAdminStored(ctx context.Context, tx *sql.Tx, hadAdmin bool, actor, login, how string) error {
+	if hadAdmin {
+		return nil
+	}
+	return s.insertAudit(ctx, tx, AuditEntry{Actor: actor, Action: actionAdminStored, Object: "user:" + login, Detail: how})
+}

@@ -20,6 +20,7 @@ type Auth struct {
 	users    map[string]user
 	sessions map[string]auth.Principal
 	tokens   map[string]auth.Principal
+	hadAdmin bool // an admin has existed (SetupDone)
 }
 
 type user struct {
@@ -43,6 +44,15 @@ func (a *Auth) AddUser(login, password, role, agent string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.users[login] = user{password: password, p: auth.Principal{Login: login, Role: role, Agent: agent}}
+	a.hadAdmin = a.hadAdmin || role == auth.Admin
+}
+
+// RemoveUser deletes a user, as an import of an older firmware could
+// delete the admin.
+func (a *Auth) RemoveUser(login string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.users, login)
 }
 
 // AddToken makes plain an API token for p.
@@ -75,14 +85,22 @@ func (a *Auth) hasAdminLocked() bool {
 	return false
 }
 
+// SetupDone implements auth.Authenticator.
+func (a *Auth) SetupDone(ctx context.Context) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hadAdmin || a.hasAdminLocked(), nil
+}
+
 // CreateFirstAdmin implements auth.Authenticator.
 func (a *Auth) CreateFirstAdmin(ctx context.Context, login, password string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.hasAdminLocked() {
+	if a.hadAdmin || a.hasAdminLocked() {
 		return auth.ErrAdminExists
 	}
 	a.users[login] = user{password: password, p: auth.Principal{Login: login, Role: auth.Admin}}
+	a.hadAdmin = true
 	return nil
 }
 

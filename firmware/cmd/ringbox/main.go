@@ -23,9 +23,10 @@ const usage = `ringbox: the Ringbox PBX appliance
 usage:
   ringbox serve  [--data DIR] [--sip ADDR] [--http ADDR] [--https ADDR] [--board sim] [--site FILE]
   ringbox check  FILE
-  ringbox import FILE [--data DIR]
+  ringbox import FILE [--replace-users] [--data DIR]
   ringbox export [--with-secrets] [--data DIR] [-o FILE]
   ringbox token create NAME --role admin|manager|agent [--data DIR]
+  ringbox admin reset --login NAME [--data DIR]   (password on standard input)
   ringbox update status|install [--force] BUNDLE|mark-good
   ringbox health [--data DIR] [--sip ADDR] [--http URL]
   ringbox version
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdExport(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
+	case "admin":
+		err = cmdAdmin(ctx, args[1:], stdout, stderr)
 	case "update":
 		err = cmdUpdate(ctx, args[1:], stdout, stderr)
 	case "health":

@@ -278,7 +278,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	if ver == 0 && f.siteFile != "" {
 		sf, err := readSiteFile(f.siteFile)
 		if err == nil {
-			_, err = importSiteFile(ctx, lib, sf, "serve:--site")
+			_, err = importSiteFile(ctx, lib, sf, "serve:--site", store.ImportOptions{})
 		}
 		if err != nil {
 			return fmt.Errorf("import %s: %w", f.siteFile, err)
@@ -726,7 +726,11 @@ func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.S
 		fmt.Fprintf(w, "             certificate SHA-256 fingerprint:\n             %s\n", certs.Info().Fingerprint)
 	}
 	hasAdmin, _ := st.HasAdmin(context.Background())
-	if !hasAdmin {
+	if setupDone, _ := st.SetupDone(context.Background()); !hasAdmin && setupDone {
+		// First-boot setup never comes back once an admin existed.
+		slog.Error("no admin exists: nobody can manage this box on the web page; run `ringbox admin reset --login NAME` on its console")
+		fmt.Fprintf(w, "             NO ADMIN: run `ringbox admin reset --data %s --login NAME` here to set one\n", f.data)
+	} else if !hasAdmin {
 		fmt.Fprintf(w, "             first visit asks you to choose the admin password (there is no default)\n")
 	}
 	fmt.Fprintf(w, "  SIP:       %s:%s (UDP and TCP), realm %q\n", hostFor(pub), sipPort, f.realm)

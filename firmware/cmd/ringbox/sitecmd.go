@@ -96,9 +96,10 @@ func countAudio(s *site.Site) int {
 
 // importSiteFile imports f, a site file read by readSiteFile, with the
 // audio it names, through lib. Problems with the audio come back as
-// site.Errors with their lines.
-func importSiteFile(ctx context.Context, lib *library.Library, f *site.File, actor string) (store.Change, error) {
-	ch, err := lib.ImportSite(ctx, f.Site, siteAudio(f.Name), actor)
+// site.Errors with their lines. Stored users the file does not list are
+// kept unless o.ReplaceUsers.
+func importSiteFile(ctx context.Context, lib *library.Library, f *site.File, actor string, o store.ImportOptions) (store.Change, error) {
+	ch, err := lib.ImportSiteWith(ctx, f.Site, siteAudio(f.Name), actor, o)
 	var probs site.Errors
 	if errors.As(err, &probs) {
 		return store.Change{}, f.Locate(probs)
@@ -109,6 +110,7 @@ func importSiteFile(ctx context.Context, lib *library.Library, f *site.File, act
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	data := dataFlag(fs)
+	replace := fs.Bool("replace-users", false, "make the web users exactly the file's: remove stored users it does not list (without it they are kept); an import that removes every admin is refused either way")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -134,16 +136,28 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	lib := library.New(library.Config{DataDir: *data, Store: st})
-	ch, err := importSiteFile(ctx, lib, f, "cli:import")
+	ch, err := importSiteFile(ctx, lib, f, "cli:import", store.ImportOptions{ReplaceUsers: *replace})
 	var probs site.Errors
 	if errors.As(err, &probs) {
 		printProblems(stderr, pos[0], probs, ": not imported, nothing changed")
 		return exitError{1}
 	}
-	if err != nil {
+	var last *store.LastAdminError
+	var kept *store.KeptUserError
+	switch {
+	case errors.As(err, &last):
+		fmt.Fprintf(stderr, "ringbox import: %s: not imported: %v\n", pos[0], last)
+		return exitError{1}
+	case errors.As(err, &kept):
+		fmt.Fprintf(stderr, "ringbox import: %s: not imported: %v (--replace-users)\n", pos[0], kept)
+		return exitError{1}
+	case err != nil:
 		return fmt.Errorf("import %s: %w (nothing changed)", pos[0], err)
 	}
 	fmt.Fprintf(stdout, "imported %s into %s: %s\n", pos[0], *data, describeChange(ch))
+	if len(ch.KeptUsers) > 0 {
+		fmt.Fprintf(stdout, "kept web users not in the file: %s (--replace-users removes them)\n", strings.Join(ch.KeptUsers, ", "))
+	}
 	return nil
 }
 

@@ -49,6 +49,8 @@
   function initLogin() {
     const form = $('#login-form');
     const out = $('#form-error');
+    // Sent here from /setup: first-boot setup is over for good.
+    if (new URLSearchParams(location.search).get('setup') === 'done') $('#setup-done').hidden = false;
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       out.textContent = '';
@@ -84,7 +86,7 @@
       try {
         const r = await api('POST', '/api/v1/setup', { login, password, confirm });
         if (r.ok) { location.assign('/'); return; }
-        if (r.status === 409) { location.assign('/login'); return; }
+        if (r.status === 409) { location.assign('/login?setup=done'); return; }
         out.textContent = errorText(r);
       } catch (e) {
         out.textContent = 'The box cannot be reached.';
