@@ -146,7 +146,9 @@ func (p *Plan) Examples() []string {
 			continue
 		}
 		out = append(out, r.Example)
-		if r.Class == Emergency || r.Class == International {
+		// Emergency numbers are not dialled in E.164, nor international
+		// prefixes, except NANP's other countries (+1 809...).
+		if r.Class == Emergency || (r.Class == International && p.Trunk != p.CountryCode) {
 			continue
 		}
 		if strings.HasPrefix(r.Example, p.Trunk) {

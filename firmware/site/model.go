@@ -61,6 +61,13 @@ type System struct {
 	// ParkTimeout is how long a call stays parked before it rings the
 	// parker again; 0 means 120s.
 	ParkTimeout Duration `yaml:"park_timeout,omitempty"`
+
+	// Toll fraud (docs/security.md). InternationalHours names a schedule
+	// outside which international and premium calls from extensions are
+	// refused; "" means at any time. AlertEmail receives the toll-fraud
+	// alerts through system.smtp; "" means events and the log only.
+	InternationalHours string `yaml:"international_hours,omitempty"`
+	AlertEmail         string `yaml:"alert_email,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -77,6 +84,9 @@ const (
 	PermLocal         = "local"
 	PermNational      = "national"
 	PermInternational = "international"
+	// PermPremium also allows premium-rate numbers (0899, 1-900...),
+	// which international does not.
+	PermPremium = "premium"
 )
 
 // Extension is a SIP account: a desk phone or a softphone.
@@ -92,6 +102,11 @@ type Extension struct {
 	// PickupGroup: *8 and **EXT pick up calls only between extensions of
 	// the same group; extensions without one form one group together.
 	PickupGroup string `yaml:"pickup_group,omitempty"`
+
+	// Toll-fraud limits on calls to outside numbers: at most this many at
+	// once (default 4) and per rolling hour (default 60).
+	MaxOutsideCalls     int `yaml:"max_outside_calls,omitempty"`
+	OutsideCallsPerHour int `yaml:"outside_calls_per_hour,omitempty"`
 }
 
 // Ring preferences of an agent.
@@ -308,6 +323,11 @@ type Trunk struct {
 	// polarity reversal, loop-current drop nor busy tone; 0 (the
 	// default): off.
 	SilenceTimeout Duration `yaml:"silence_timeout,omitempty"`
+
+	// Toll-fraud limits on outbound calls through this trunk: at most this
+	// many at once and per rolling hour; 0 (the default): no limit.
+	MaxOutboundCalls int `yaml:"max_outbound_calls,omitempty"`
+	OutboundPerHour  int `yaml:"outbound_per_hour,omitempty"`
 }
 
 // Trunk caller-ID modes.
@@ -323,7 +343,10 @@ type OutboundRoute struct {
 	Prepend    string   `yaml:"prepend,omitempty"`
 	Trunks     []string `yaml:"trunks,flow"`
 	Emergency  bool     `yaml:"emergency,omitempty"`
-	Permission string   `yaml:"permission,omitempty"` // default national
+	Permission string   `yaml:"permission,omitempty"` // default national; a cap, never a grant
+	// AllowSymbols lets numbers with * or # through to the trunk (carrier
+	// feature codes); without it they never leave.
+	AllowSymbols bool `yaml:"allow_symbols,omitempty"`
 }
 
 // Line binds an analog FXS port to an extension.
