@@ -8,8 +8,9 @@ import (
 	"ringbox/firmware/site"
 )
 
-// Warnings are the routes of s that a caller could use to send a number
-// of a higher class than the route's permission: such calls are refused
+// Warnings are the open-ended routes of s (their pattern ends in '.')
+// that a caller could use to send a number of a higher class than the
+// route's permission: such calls are refused
 // (the permission is a cap), but the installer who wrote `9.` with
 // permission national most likely did not mean the route to take 9011...
 // at all. Each warning names the route and one number it would refuse,
@@ -22,6 +23,13 @@ func Warnings(s *site.Site) site.Errors {
 	var out site.Errors
 	examples := p.num.Examples()
 	for i, r := range p.routes {
+		if !strings.HasSuffix(r.Pattern, ".") {
+			// A fixed-length pattern was written against the numbering
+			// plan (+1NXXNXXXXXX); the few dear numbers inside it (+1900)
+			// are refused call by call, and there is no pattern to
+			// narrow it to. Open-ended ones are the toll-fraud hole.
+			continue
+		}
 		// One example per class the route refuses, cheapest first.
 		byClass := map[numplan.Class]string{}
 		for _, ex := range examples {

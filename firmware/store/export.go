@@ -398,6 +398,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 			return nil
 		})
 	})
+	step("toll fraud", func() error { return exportTollFraud(ctx, q, st) })
 	if err != nil {
 		return nil, err
 	}

@@ -38,11 +38,12 @@ func fullSite() *site.Site {
 			Name: "Acme Dental", Timezone: "America/New_York", ToneZone: "us", OfficeNumber: "+15551230000",
 			Language: "fr", LoopLimit: 7, LoopTo: "voicemail:general", SIPDigest: []string{"sha256", "md5"}, TransferRecall: site.Duration(45 * time.Second),
 			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second),
+			InternationalHours: "business", AlertEmail: "admin@example.com",
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
-				HuntBlocked: false, Permission: site.PermInternational, DND: true},
+				HuntBlocked: false, Permission: site.PermInternational, DND: true, MaxOutsideCalls: 2, OutsideCallsPerHour: 20},
 			{Number: "102", Name: "Sue", Secret: "change-me-102", Voicemail: false, Email: "sue@example.com",
 				HuntBlocked: true, Permission: site.PermLocal, DND: false, PickupGroup: "front-desk"},
 		},
@@ -94,12 +95,13 @@ func fullSite() *site.Site {
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
-				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001"},
+				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", MaxOutboundCalls: 10, OutboundPerHour: 100},
 			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller", SilenceTimeout: dur("30s")},
 		},
 		Outbound: []site.OutboundRoute{
 			{Pattern: "911", Strip: 1, Prepend: "0", Trunks: []string{"pstn", "carrier"}, Emergency: true, Permission: site.PermInternal},
 			{Pattern: "9.", Strip: 2, Prepend: "+1", Trunks: []string{"carrier"}, Emergency: false, Permission: site.PermNational},
+			{Pattern: "*67.", Trunks: []string{"carrier"}, Permission: site.PermInternational, AllowSymbols: true},
 		},
 		Lines:     []site.Line{{Port: "fxs:1", Extension: "201", CallWaiting: true}},
 		Prompts:   []site.Prompt{{ID: "main-menu", File: "prompts/main-menu.mp3"}, {ID: "about-us", File: "prompts/about.wav"}},
