@@ -66,7 +66,7 @@ func TestLookup(t *testing.T) {
 		{"01144207", "", true, false, "01144207"},
 		{"01144207", site.PermInternational, true, true, "01144207"},
 		{"95551234", site.PermNational, true, true, "5551234"},
-		{"95551234", site.PermLocal, true, true, "5551234"},     // a local number: local will do
+		{"95551234", site.PermLocal, true, true, "5551234"},          // a local number: local will do
 		{"912125550100", site.PermLocal, true, false, "12125550100"}, // national
 		{"9011442071234567", site.PermNational, true, false, "011442071234567"},
 		{"123", site.PermInternational, false, false, ""},

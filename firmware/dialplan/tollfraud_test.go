@@ -133,8 +133,12 @@ func fraudRouter(s *site.Site, next call.Dialer, g *Guard) (*Router, *[]Anomaly,
 	var alerts []Anomaly
 	var refused []Decision
 	return &Router{Plan: p, Site: s, Next: next, Caller: "101", Guard: g,
-		Forbidden: func(_ context.Context, _ call.Target, d Decision) { mu.Lock(); refused = append(refused, d); mu.Unlock() },
-		Alert:     func(_ context.Context, a Anomaly) { mu.Lock(); alerts = append(alerts, a); mu.Unlock() },
+		Forbidden: func(_ context.Context, _ call.Target, d Decision) {
+			mu.Lock()
+			refused = append(refused, d)
+			mu.Unlock()
+		},
+		Alert: func(_ context.Context, a Anomaly) { mu.Lock(); alerts = append(alerts, a); mu.Unlock() },
 	}, &alerts, &refused
 }
 
