@@ -56,11 +56,12 @@ type Rule struct {
 
 // Plan is the numbering plan of one country.
 type Plan struct {
-	Country     string // the tone zone names it: us, uk, de, fr, nl, au, jp
+	Country     string // the tone zone names it: us, uk, de, fr, it, es, nl, au, jp
 	CountryCode string // E.164 country code, without '+'
 	// Trunk is what national numbers start with when dialled in the
-	// country ("1" in NANP, "0" elsewhere): E.164 numbers of the country
-	// are read as Trunk + national significant number.
+	// country ("1" in NANP, "0" in most, "" in Italy and Spain, whose
+	// numbers keep their first digit in E.164): E.164 numbers of the
+	// country are read as Trunk + national significant number.
 	Trunk string
 	Rules []Rule
 }
@@ -78,7 +79,9 @@ func For(country string) (*Plan, bool) {
 }
 
 // Countries lists the countries with a plan.
-func Countries() []string { return []string{"us", "ca", "uk", "de", "fr", "nl", "au", "jp"} }
+func Countries() []string {
+	return []string{"us", "ca", "uk", "de", "fr", "it", "es", "nl", "au", "jp"}
+}
 
 // Classify returns the class of number, the string sent to a trunk.
 // Numbers with anything but digits (and a leading '+') are Unknown.

@@ -78,6 +78,18 @@ func TestClassify(t *testing.T) {
 		{"au", "1900123456", Premium},
 		{"au", "001144207123456", International},
 		{"au", "0044207123456", Unknown}, // 00 is not Australia's international prefix
+		// Italy and Spain: no trunk prefix, E.164 keeps the 0.
+		{"it", "112", Emergency},
+		{"it", "0612345678", National},
+		{"it", "+390612345678", National},
+		{"it", "3123456789", Mobile},
+		{"it", "899123456", Premium},
+		{"it", "0033144556677", International},
+		{"es", "112", Emergency},
+		{"es", "912345678", National},
+		{"es", "+34612345678", Mobile},
+		{"es", "806123456", Premium},
+		{"es", "0033144556677", International},
 		// Japan.
 		{"jp", "110", Emergency},
 		{"jp", "119", Emergency},

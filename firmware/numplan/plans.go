@@ -162,4 +162,25 @@ var plans = map[string]*Plan{
 			span("010", 6, 0, International, "01033144556677"),
 		},
 	)},
+	"it": {Country: "it", CountryCode: "39", Trunk: "", Rules: join(
+		[]Rule{exact("112", Emergency), exact("113", Emergency), exact("115", Emergency), exact("118", Emergency)},
+		[]Rule{
+			span("0", 6, 11, National, "0612345678"),
+			span("3", 9, 10, Mobile, "3123456789"),
+			span("89", 6, 10, Premium, "899123456"),
+			span("12", 4, 4, Premium, "1254"),
+			span("00", 5, 0, International, "0033144556677"),
+		},
+	)},
+	"es": {Country: "es", CountryCode: "34", Trunk: "", Rules: join(
+		[]Rule{exact("112", Emergency), exact("091", Emergency), exact("092", Emergency), exact("061", Emergency),
+			exact("062", Emergency), exact("080", Emergency), exact("085", Emergency)},
+		each([]string{"8", "9"}, 9, 9, National),
+		each([]string{"6", "7"}, 9, 9, Mobile),
+		each([]string{"803", "806", "807", "905"}, 9, 9, Premium),
+		[]Rule{
+			span("118", 5, 5, Premium, "11822"),
+			span("00", 5, 0, International, "0033144556677"),
+		},
+	)},
 }
