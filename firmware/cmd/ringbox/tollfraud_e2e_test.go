@@ -105,3 +105,19 @@ func carrierInvites(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// ringbox check warns about the "9." route (line 9 of the site), names a
+// number it would refuse, and still passes.
+func TestCheckWarnsAboutAWidePrefixRoute(t *testing.T) {
+	out, errOut, code := ringbox(t, "check", tollFraudSite(t, 5060))
+	if code != 0 || !strings.Contains(out, ": ok (") {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	want := regexp.MustCompile(`warning: \S+site.yaml:9: outbound\[1\]: route "9\." \(permission national\) matches .*9011442071234567, sent as 011442071234567 \(international\)`)
+	if !want.MatchString(errOut) {
+		t.Errorf("check stderr:\n%s\nwant a warning about 9011… on line 9", errOut)
+	}
+	if n := strings.Count(errOut, "warning:"); n != 1 {
+		t.Errorf("%d warnings, want 1 (911 is exact):\n%s", n, errOut)
+	}
+}
