@@ -350,3 +350,17 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLookup is the cost of judging one dialled number: the route,
+// the strip, the class of the number sent and the permission.
+func BenchmarkLookup(b *testing.B) {
+	plan, err := NewPlan(demoRoutes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if d, _ := plan.Lookup("9011442071234567", site.PermNational); d.Allowed {
+			b.Fatal("allowed")
+		}
+	}
+}
