@@ -64,7 +64,8 @@ func TestTollFraudDialStringsLeakNothing(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if alice.countEvents("CALL_CLOSED") < i+1 {
-			t.Fatalf("the call to %s did not end\n%s", dial, a.log())
+			// Answered: it left (the code before the fix failed here).
+			t.Fatalf("the call to %s did not end; the carrier got INVITEs for %v\n%s", dial, carrierInvites(t, msgs), a.log())
 		}
 	}
 	if got := carrierInvites(t, msgs); len(got) != 0 {
