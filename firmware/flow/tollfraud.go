@@ -24,10 +24,17 @@ func (e *Engine) TollGuard() *dialplan.Guard {
 
 // newRouter is the outbound router of call c: the caller's extension's
 // limits and hours apply.
-func (c *Call) newRouter() dialplan.Router {
+func (c *Call) newRouter() dialplan.Router { return c.routerAs(c.info.Extension) }
+
+// routerAs is an outbound router of call c that places calls on the
+// permission, limits and hours of extension ext (DISA: the extension the
+// caller authenticated as; the target's Class must be ext's). Every
+// outside call of the box is authorised by dialplan.Router.Authorize
+// through one of these.
+func (c *Call) routerAs(ext string) dialplan.Router {
 	return dialplan.Router{
 		Plan: c.snap.Outbound, Site: c.snap.Site, Next: c.e.Dialer, Forbidden: c.forbidden,
-		Caller: c.info.Extension, Guard: c.e.TollGuard(),
+		Caller: ext, Guard: c.e.TollGuard(),
 		Open:  func(id string, now time.Time) bool { return c.e.scheduleOpen(c.snap, id, now) },
 		Alert: c.tollAlert,
 	}
