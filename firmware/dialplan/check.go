@@ -23,6 +23,16 @@ func Warnings(s *site.Site) site.Errors {
 	var out site.Errors
 	examples := p.num.Examples()
 	for i, r := range p.routes {
+		field := fmt.Sprintf("outbound[%d]", i)
+		switch {
+		case r.Emergency && strings.HasSuffix(r.Pattern, "."):
+			out = append(out, &site.Problem{Field: field, Msg: fmt.Sprintf(
+				"emergency has no effect on an open-ended pattern (%q): only the emergency numbers of the numbering plan pass through it whatever the caller's permission; write the number itself (like 911) for an emergency route", r.Pattern)})
+		case !r.Emergency && Rank(r.PermissionClass()) == 0:
+			out = append(out, &site.Problem{Field: field, Msg: fmt.Sprintf(
+				"route %q with permission internal carries nothing but emergency numbers: the permission caps the numbers a route carries (local, national, international, premium)", r.Pattern)})
+			continue
+		}
 		if !strings.HasSuffix(r.Pattern, ".") {
 			// A fixed-length pattern was written against the numbering
 			// plan (+1NXXNXXXXXX); the few dear numbers inside it (+1900)
@@ -55,7 +65,7 @@ func Warnings(s *site.Site) site.Errors {
 			}
 		}
 		out = append(out, &site.Problem{
-			Field: fmt.Sprintf("outbound[%d]", i),
+			Field: field,
 			Msg: fmt.Sprintf("route %q (permission %s) matches numbers of a higher class, which it refuses: %s; narrow the pattern, or give such numbers their own route",
 				r.Pattern, r.PermissionClass(), strings.Join(list, "; ")),
 		})

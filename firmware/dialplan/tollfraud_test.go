@@ -344,6 +344,20 @@ func TestWarnings(t *testing.T) {
 	}
 	// 911 and 011. carry nothing dearer than their permission; +1NXXNXXXXXX
 	// is fixed-length (its 900 numbers are refused call by call).
+	// Emergency on an open-ended route, and a route capped at internal.
+	s.Outbound = append(s.Outbound,
+		site.OutboundRoute{Pattern: "1.", Trunks: []string{"a"}, Emergency: true, Permission: site.PermPremium},
+		site.OutboundRoute{Pattern: "7XXX", Trunks: []string{"a"}, Permission: site.PermInternal})
+	msgs = nil
+	for _, p := range Warnings(s) {
+		msgs = append(msgs, p.Field+": "+p.Msg)
+	}
+	all = strings.Join(msgs, "\n")
+	for _, want := range []string{"outbound[7]: emergency has no effect on an open-ended pattern", `outbound[8]: route "7XXX" with permission internal carries nothing but emergency numbers`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings:\n%s\nwant %q", all, want)
+		}
+	}
 	for _, quiet := range []string{"outbound[0]", "outbound[1]", "outbound[3]", "outbound[6]"} {
 		if strings.Contains(all, quiet+":") {
 			t.Errorf("warnings:\n%s\nnothing to say about %s", all, quiet)
