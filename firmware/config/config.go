@@ -47,7 +47,7 @@ func (st *Store) Site() *site.Site { return st.cur.Load().Site }
 // Publish compiles s and makes it current. It returns the previous
 // snapshot (nil the first time).
 func (st *Store) Publish(s *site.Site, version int64) (*Snapshot, error) {
-	plan, err := dialplan.NewPlan(s.Outbound)
+	plan, err := dialplan.NewSitePlan(s)
 	if err != nil {
 		return nil, err
 	}

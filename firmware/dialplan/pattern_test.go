@@ -18,7 +18,11 @@ func TestMatch(t *testing.T) {
 		{"+1NXXNXXXXXX", "12125551234", false},
 		{"9.", "9", false},
 		{"9.", "912345", true},
-		{"9.", "9*1", true},
+		{"9.", "9*1", false}, // '.' is digits only
+		{"9.", "9#", false},
+		{"9.", "91#", false},
+		{"*67.", "*675551234", true}, // a symbol the pattern names
+		{"*67.", "*675551234#", false},
 		{"[1-5]XX", "399", true},
 		{"[1-5]XX", "699", false},
 		{"[147]Z", "40", false},
@@ -62,7 +66,9 @@ func TestLookup(t *testing.T) {
 		{"01144207", "", true, false, "01144207"},
 		{"01144207", site.PermInternational, true, true, "01144207"},
 		{"95551234", site.PermNational, true, true, "5551234"},
-		{"95551234", site.PermLocal, true, false, "5551234"},
+		{"95551234", site.PermLocal, true, true, "5551234"},          // a local number: local will do
+		{"912125550100", site.PermLocal, true, false, "12125550100"}, // national
+		{"9011442071234567", site.PermNational, true, false, "011442071234567"},
 		{"123", site.PermInternational, false, false, ""},
 	}
 	for _, tt := range tests {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/numplan"
 	"ringbox/firmware/site"
 )
 
@@ -28,6 +30,21 @@ type Router struct {
 	// Forbidden is told about every call the permission refused (the
 	// audit log); nil: nothing.
 	Forbidden func(ctx context.Context, t call.Target, d Decision)
+
+	// Caller is the extension on whose permission the call is made (the
+	// calling phone, or the extension a DISA caller authenticated as);
+	// its limits and the international hours apply to it. "": none (a
+	// destination of the site file, an outside caller sent on).
+	Caller string
+	// Guard keeps the limits across calls; nil: no limits and no burst
+	// alerts (tests of routing alone).
+	Guard *Guard
+	// Open reports whether a schedule is open at now, for
+	// system.international_hours; nil: always open.
+	Open func(schedule string, now time.Time) bool
+	// Alert is told about anomalies (bursts, after-hours attempts, limits
+	// reached); nil: nothing.
+	Alert func(ctx context.Context, a Anomaly)
 }
 
 // Dial implements call.Dialer.
@@ -35,24 +52,118 @@ func (r *Router) Dial(ctx context.Context, t call.Target) (call.Leg, error) {
 	if t.Kind != call.TargetExternal {
 		return r.Next.Dial(ctx, t)
 	}
-	if r.Plan == nil {
-		return nil, call.NotFound
-	}
-	dec, ok := r.Plan.Lookup(t.Number, t.Class)
-	if !ok {
-		return nil, call.NotFound
-	}
-	if !dec.Allowed {
-		if r.Forbidden != nil {
-			r.Forbidden(ctx, t, dec)
-		}
-		return nil, call.Forbidden
+	dec, err := r.Authorize(ctx, t)
+	if err != nil {
+		return nil, err
 	}
 	attempts := r.attempts(t, dec)
 	if len(attempts) == 0 {
 		return nil, call.Congestion
 	}
-	return dialRoute(ctx, r.Next, t, attempts)
+	var held []slot
+	if dec.Class != numplan.Emergency && r.Guard != nil {
+		// Emergency calls are never limited.
+		if x := r.extension(); x != nil {
+			max, perHour := x.OutsideLimits()
+			held = []slot{{key: "x:" + x.Number, max: max, perHour: perHour, what: "extension", subject: x.Number}}
+			if by, why, ok := r.Guard.acquire(held); !ok {
+				dec.Allowed, dec.Refused = false, RefusedLimit
+				r.refuse(ctx, t, dec)
+				r.alert(ctx, Anomaly{Kind: AnomalyLimit, Extension: x.Number, Number: dec.Number, Class: dec.Class.String(), Count: limitOf(by, why),
+					Detail: fmt.Sprintf("extension %s reached its limit of %d outside calls %s", x.Number, limitOf(by, why), why)})
+				return nil, call.Forbidden
+			}
+		}
+	}
+	return dialRoute(ctx, r, t, attempts, held, dec)
+}
+
+func limitOf(s slot, why string) int {
+	if why == "per hour" {
+		return s.perHour
+	}
+	return s.max
+}
+
+// Authorize decides whether t, an outside number, may leave through the
+// outbound routes, and what is sent: the one place outbound permission is
+// judged (DISA and transfers go through it too, by dialling through a
+// Router). It returns call.NotFound when no route matches and
+// call.Forbidden when the number sent is of a class the caller or the
+// route does not cover, has * or # the route does not allow, or is
+// international outside system.international_hours. Refusals are told to
+// Forbidden; bursts of international attempts and after-hours attempts to
+// Alert.
+func (r *Router) Authorize(ctx context.Context, t call.Target) (Decision, error) {
+	if r.Plan == nil {
+		return Decision{}, call.NotFound
+	}
+	dec, ok := r.Plan.Lookup(t.Number, t.Class)
+	if !ok {
+		return Decision{}, call.NotFound
+	}
+	dear := Rank(dec.Needs) >= Rank(site.PermInternational)
+	if dear && r.Caller != "" && r.Guard != nil {
+		if n := r.Guard.international(r.Caller); n > 0 {
+			r.alert(ctx, Anomaly{Kind: AnomalyInternationalBurst, Extension: r.Caller, Number: dec.Number, Class: dec.Class.String(), Count: n,
+				Detail: fmt.Sprintf("extension %s tried %d international or premium numbers in %s, the last %s", r.Caller, n, BurstWindow, dec.Number)})
+		}
+	}
+	if dec.Allowed && dear && r.Caller != "" && r.Site != nil && r.Site.System.InternationalHours != "" && r.Open != nil &&
+		!r.Open(r.Site.System.InternationalHours, time.Now()) {
+		dec.Allowed, dec.Refused = false, RefusedHours
+		r.alert(ctx, Anomaly{Kind: AnomalyAfterHours, Extension: r.Caller, Number: dec.Number, Class: dec.Class.String(),
+			Detail: fmt.Sprintf("extension %s dialled %s (%s) outside the hours of schedule %q", r.Caller, dec.Number, dec.Class, r.Site.System.InternationalHours)})
+	}
+	if !dec.Allowed {
+		r.refuse(ctx, t, dec)
+		return dec, call.Forbidden
+	}
+	return dec, nil
+}
+
+func (r *Router) refuse(ctx context.Context, t call.Target, dec Decision) {
+	if r.Guard != nil {
+		r.Guard.refused.Add(1)
+	}
+	if r.Forbidden != nil {
+		r.Forbidden(ctx, t, dec)
+	}
+}
+
+func (r *Router) alert(ctx context.Context, a Anomaly) {
+	if r.Guard != nil {
+		r.Guard.alerts.Add(1)
+	}
+	if r.Alert != nil {
+		r.Alert(ctx, a)
+	}
+}
+
+// extension is the calling extension, when the call is made on one's
+// permission.
+func (r *Router) extension() *site.Extension {
+	if r.Caller == "" || r.Site == nil {
+		return nil
+	}
+	for i := range r.Site.Extensions {
+		if r.Site.Extensions[i].Number == r.Caller {
+			return &r.Site.Extensions[i]
+		}
+	}
+	return nil
+}
+
+// trunkSlot is the limit of the trunk of attempt t; nil: none.
+func (r *Router) trunkSlot(t call.Target) []slot {
+	if r.Guard == nil {
+		return nil
+	}
+	tr, ok := r.trunk(t.Trunk)
+	if !ok || (tr.MaxOutboundCalls == 0 && tr.OutboundPerHour == 0) {
+		return nil
+	}
+	return []slot{{key: "t:" + tr.ID, max: tr.MaxOutboundCalls, perHour: tr.OutboundPerHour, what: "trunk", subject: tr.ID}}
 }
 
 // attempts are the trunk targets of a decision, in the route's order, each
@@ -136,8 +247,11 @@ type routed struct {
 	id       string
 	remote   call.Party
 	next     call.Dialer
+	r        *Router
+	dec      Decision
 	attempts []call.Target
 	cancel   context.CancelCauseFunc // ends the ringing
+	ctx      context.Context         // for alerts
 
 	ringing  chan struct{}
 	ringOnce sync.Once
@@ -151,6 +265,8 @@ type routed struct {
 	cause  call.Cause
 	ended  bool
 	hangup bool
+	held   []slot // the caller's and the current trunk's places in the Guard
+	trunkH []slot // the current trunk's alone
 }
 
 var (
@@ -161,12 +277,16 @@ var (
 // dialRoute starts the first trunk that takes the call at once and returns
 // the leg; the rest are tried as earlier ones fail. It fails fast when no
 // trunk can ring at all.
-func dialRoute(ctx context.Context, next call.Dialer, t call.Target, attempts []call.Target) (call.Leg, error) {
+func dialRoute(ctx context.Context, r *Router, t call.Target, attempts []call.Target, held []slot, dec Decision) (call.Leg, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	l := &routed{
 		id:       fmt.Sprintf("route-%d", routeSeq.Add(1)),
 		remote:   call.Party{Number: t.Number},
-		next:     next,
+		next:     r.Next,
+		r:        r,
+		dec:      dec,
+		held:     held,
+		ctx:      ctx,
 		attempts: attempts,
 		cancel:   cancel,
 		ringing:  make(chan struct{}),
@@ -176,6 +296,7 @@ func dialRoute(ctx context.Context, next call.Dialer, t call.Target, attempts []
 	i, leg, err := l.start(rctx, 0)
 	if leg == nil {
 		cancel(nil)
+		l.release()
 		return nil, err
 	}
 	go l.run(rctx, i, leg)
@@ -186,12 +307,25 @@ func dialRoute(ctx context.Context, next call.Dialer, t call.Target, attempts []
 func (l *routed) start(ctx context.Context, i int) (int, call.Leg, error) {
 	var last error = call.Congestion
 	for ; i < len(l.attempts); i++ {
+		ts := l.r.trunkSlot(l.attempts[i])
+		if ts != nil {
+			// A trunk at its limit gives way to the next, as one that
+			// is down does.
+			if by, why, ok := l.r.Guard.acquire(ts); !ok {
+				l.r.alert(ctx, Anomaly{Kind: AnomalyLimit, Trunk: by.subject, Number: l.dec.Number, Class: l.dec.Class.String(), Count: limitOf(by, why),
+					Detail: fmt.Sprintf("trunk %s reached its limit of %d outbound calls %s", by.subject, limitOf(by, why), why)})
+				continue
+			}
+		}
 		leg, err := l.next.Dial(ctx, l.attempts[i])
 		if err == nil {
 			l.mu.Lock()
-			l.cur, l.curT = leg, l.attempts[i]
+			l.cur, l.curT, l.trunkH = leg, l.attempts[i], ts
 			l.mu.Unlock()
 			return i, leg, nil
+		}
+		if ts != nil {
+			l.r.Guard.release(ts)
 		}
 		last = err
 		if ctx.Err() != nil || !failover(call.CauseOf(err)) {
@@ -225,6 +359,7 @@ func (l *routed) run(ctx context.Context, i int, leg call.Leg) {
 			c = call.CauseOf(context.Cause(ctx))
 		}
 		leg.Hangup(c)
+		l.releaseTrunk()
 		if ctx.Err() != nil || !failover(c) {
 			l.finish(c)
 			return
@@ -259,7 +394,31 @@ func (l *routed) finish(c call.Cause) {
 	}
 	l.ended, l.cause = true, c
 	l.mu.Unlock()
+	l.release()
 	close(l.done)
+}
+
+// releaseTrunk gives the current trunk's place back (it failed).
+func (l *routed) releaseTrunk() {
+	l.mu.Lock()
+	ts := l.trunkH
+	l.trunkH = nil
+	l.mu.Unlock()
+	if ts != nil {
+		l.r.Guard.release(ts)
+	}
+}
+
+// release gives every place back: the call is over.
+func (l *routed) release() {
+	l.releaseTrunk()
+	l.mu.Lock()
+	held := l.held
+	l.held = nil
+	l.mu.Unlock()
+	if held != nil {
+		l.r.Guard.release(held)
+	}
 }
 
 func (l *routed) current() (call.Leg, call.Target) {

@@ -133,6 +133,12 @@ type Engine struct {
 	// Conferences mixes meet-me rooms and three-way calls (the media
 	// engine); nil: conference: destinations are unavailable.
 	Conferences call.Conferencer
+	// Guard keeps the toll-fraud limits across calls (tollfraud.go); nil:
+	// the engine makes one. AlertMail sends toll-fraud alerts; nil:
+	// voicemail.SendText through system.smtp.
+	Guard     *dialplan.Guard
+	AlertMail func(ctx context.Context, relay site.SMTP, to, subject, text string) error
+	guardOnce sync.Once
 
 	presOnce sync.Once
 	pres     *presence.Tracker
@@ -351,7 +357,7 @@ func (e *Engine) newCall(in call.Leg, info Inbound) *Call {
 		visits: map[string]int{},
 		log:    e.logger().With("call", info.CallID),
 	}
-	c.router = dialplan.Router{Plan: c.snap.Outbound, Site: c.snap.Site, Next: e.Dialer, Forbidden: c.forbidden}
+	c.router = c.newRouter()
 	c.rec = cdr.Record{
 		CallID:     info.CallID,
 		Caller:     info.From.Number,
@@ -390,12 +396,9 @@ func (c *Call) callerName() string {
 
 // forbidden records an outbound call the caller's permission refused.
 func (c *Call) forbidden(ctx context.Context, t call.Target, d dialplan.Decision) {
-	perm := d.Route.Permission
-	if perm == "" {
-		perm = site.PermNational
-	}
-	detail := fmt.Sprintf("%s (class %q) may not dial %s: route %q needs %q", c.info.From.Number, t.Class, t.Number, d.Route.Pattern, perm)
-	c.log.Warn("outbound call forbidden", "from", c.info.From.Number, "number", t.Number, "class", t.Class, "route", d.Route.Pattern)
+	detail := fmt.Sprintf("%s may not dial %s: %s", c.info.From.Number, t.Number, d.Reason(t.Class))
+	c.log.Warn("outbound call forbidden", "from", c.info.From.Number, "number", t.Number, "sent", d.Number,
+		"number_class", d.Class.String(), "class", t.Class, "route", d.Route.Pattern, "refused", d.Refused)
 	if c.e.Audit != nil {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -553,7 +556,7 @@ func (c *Call) node(ctx context.Context, dest string) (string, call.Cause) {
 	case site.DestAgent:
 		return c.agentNode(ctx, id)
 	case site.DestExternal:
-		return "", c.dialOut(ctx, id, site.PermInternational)
+		return "", c.dialOut(ctx, id, site.PermPremium) // the installer's number: any class
 	case site.DestIVR:
 		return c.ivr(ctx, id)
 	case site.DestRingGroup:

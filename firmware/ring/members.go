@@ -74,7 +74,7 @@ func (o Opts) target(kind call.TargetKind, number, agent string) call.Target {
 	if kind == call.TargetExternal {
 		// Numbers of the site file (members, agents' mobiles) are the
 		// installer's, not the caller's: any permission class.
-		t.Class = site.PermInternational
+		t.Class = site.PermPremium
 		t.Diversion = o.Diversion
 	}
 	return t

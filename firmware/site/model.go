@@ -74,6 +74,12 @@ type System struct {
 	// own phone too; without it the phone's SIP account is the credential
 	// there. Other phones and callers from outside always give the PIN.
 	VoicemailPINRequired bool `yaml:"voicemail_pin_required,omitempty"`
+	// Toll fraud (docs/security.md). InternationalHours names a schedule
+	// outside which international and premium calls from extensions are
+	// refused; "" means at any time. AlertEmail receives the toll-fraud
+	// alerts through system.smtp; "" means events and the log only.
+	InternationalHours string `yaml:"international_hours,omitempty"`
+	AlertEmail         string `yaml:"alert_email,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -90,6 +96,9 @@ const (
 	PermLocal         = "local"
 	PermNational      = "national"
 	PermInternational = "international"
+	// PermPremium also allows premium-rate numbers (0899, 1-900...),
+	// which international does not.
+	PermPremium = "premium"
 )
 
 // Extension is a SIP account: a desk phone or a softphone.
@@ -116,6 +125,10 @@ type Extension struct {
 	// (*98) and from outside; 4-10 digits. A secret: exported only with
 	// --with-secrets. The owner may change it by phone.
 	VoicemailPIN string `yaml:"voicemail_pin,omitempty"`
+	// Toll-fraud limits on calls to outside numbers: at most this many at
+	// once (default 4) and per rolling hour (default 60).
+	MaxOutsideCalls     int `yaml:"max_outside_calls,omitempty"`
+	OutsideCallsPerHour int `yaml:"outside_calls_per_hour,omitempty"`
 }
 
 // Ring preferences of an agent.
@@ -364,6 +377,11 @@ type Trunk struct {
 	// does not offer them. Reliable responses that arrive are
 	// acknowledged (PRACK) whatever the setting.
 	Prack string `yaml:"prack,omitempty"`
+
+	// Toll-fraud limits on outbound calls through this trunk: at most this
+	// many at once and per rolling hour; 0 (the default): no limit.
+	MaxOutboundCalls int `yaml:"max_outbound_calls,omitempty"`
+	OutboundPerHour  int `yaml:"outbound_per_hour,omitempty"`
 }
 
 // Trunk PRACK modes (trunks[].prack).
@@ -389,7 +407,10 @@ type OutboundRoute struct {
 	Prepend    string   `yaml:"prepend,omitempty"`
 	Trunks     []string `yaml:"trunks,flow"`
 	Emergency  bool     `yaml:"emergency,omitempty"`
-	Permission string   `yaml:"permission,omitempty"` // default national
+	Permission string   `yaml:"permission,omitempty"` // default national; a cap, never a grant
+	// AllowSymbols lets numbers with * or # through to the trunk (carrier
+	// feature codes); without it they never leave.
+	AllowSymbols bool `yaml:"allow_symbols,omitempty"`
 }
 
 // Line binds an analog FXS port to an extension.

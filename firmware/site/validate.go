@@ -29,7 +29,7 @@ var ToneZones = []string{"us", "ca", "uk", "de", "fr", "it", "es", "nl", "au", "
 var Languages = []string{"en", "fr"}
 
 var (
-	permissions     = []string{PermInternal, PermLocal, PermNational, PermInternational}
+	permissions     = []string{PermInternal, PermLocal, PermNational, PermInternational, PermPremium}
 	ringPreferences = []string{RingBoth, RingExtensionThenMobile, RingExtensionOnly, RingMobileOnly, RingBrowser, RingBrowserThenExtension, RingBrowserAndExtension}
 	agentRoles      = []string{RoleAgent, RoleManager}
 	confirmModes    = []string{ConfirmNever, ConfirmExternal, ConfirmAlways}
@@ -90,6 +90,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.conferenceList()
 	v.disaFields()
 	v.skillsAndCallers() // skills.go
+	v.tollFraud()
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -432,6 +432,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 	if err == nil {
 		err = readDISAFields(ctx, q, st)
 	}
+	step("toll fraud", func() error { return exportTollFraud(ctx, q, st) })
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-15
+-- ringbox fresh schema: migrations 1-16
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '') STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -30,7 +30,7 @@ CREATE TABLE extensions (
 	hunt_blocked INTEGER NOT NULL CHECK (hunt_blocked IN (0, 1)),
 	permission   TEXT NOT NULL,
 	dnd          INTEGER NOT NULL CHECK (dnd IN (0, 1))
-, pickup_group TEXT NOT NULL DEFAULT '', voicemail_pin TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '') STRICT;
+, pickup_group TEXT NOT NULL DEFAULT '', voicemail_pin TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '', max_outside_calls INTEGER NOT NULL DEFAULT 0, outside_calls_per_hour INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE agents (
 	id              TEXT PRIMARY KEY,
 	pos             INTEGER NOT NULL,
@@ -217,7 +217,7 @@ CREATE TABLE trunks (
 	register  INTEGER NOT NULL CHECK (register IN (0, 1)),
 	fxo       INTEGER NOT NULL,
 	caller_id TEXT NOT NULL
-, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '') STRICT;
+, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '', max_outbound_calls INTEGER NOT NULL DEFAULT 0, outbound_per_hour INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE outbound_routes (
 	pos        INTEGER PRIMARY KEY,
 	pattern    TEXT NOT NULL,
@@ -225,7 +225,7 @@ CREATE TABLE outbound_routes (
 	prepend    TEXT NOT NULL,
 	emergency  INTEGER NOT NULL CHECK (emergency IN (0, 1)),
 	permission TEXT NOT NULL
-) STRICT;
+, allow_symbols INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE outbound_route_trunks (
 	route_pos INTEGER NOT NULL REFERENCES outbound_routes (pos) ON DELETE CASCADE,
 	pos       INTEGER NOT NULL,
@@ -457,5 +457,5 @@ CREATE TABLE conferences (
 	announce    TEXT NOT NULL,
 	mute_key    TEXT NOT NULL
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '');
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '');
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -832,6 +832,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if err := storeSkills(ctx, tx, st, dirty); err != nil { // skills.go
 		return err
 	}
+	if err := importTollFraud(ex, st, dirty); err != nil {
+		return err
+	}
 	return s.replaceUsers(ctx, tx, st.Users)
 }
 

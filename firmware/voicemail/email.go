@@ -24,6 +24,26 @@ func SendMail(ctx context.Context, relay site.SMTP, to string, m Message) error 
 	if err != nil {
 		return err
 	}
+	return deliver(ctx, relay, to, body)
+}
+
+// SendText e-mails a plain-text message through relay: the box's alerts
+// (toll fraud) share the voicemail relay and its TLS and auth handling.
+func SendText(ctx context.Context, relay site.SMTP, to, subject, text string) error {
+	hdr := []string{
+		"From: " + relay.From,
+		"To: " + to,
+		"Subject: " + mime.QEncoding.Encode("utf-8", subject),
+		"Date: " + time.Now().Format(time.RFC1123Z),
+		"MIME-Version: 1.0",
+		"Content-Type: text/plain; charset=utf-8",
+	}
+	body := strings.Join(hdr, "\r\n") + "\r\n\r\n" + strings.ReplaceAll(text, "\n", "\r\n")
+	return deliver(ctx, relay, to, []byte(body))
+}
+
+// deliver hands a composed message to the relay.
+func deliver(ctx context.Context, relay site.SMTP, to string, body []byte) error {
 	host, _, err := net.SplitHostPort(relay.Host)
 	if err != nil {
 		return fmt.Errorf("voicemail mail: relay %q: %w", relay.Host, err)

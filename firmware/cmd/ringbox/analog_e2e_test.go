@@ -39,7 +39,7 @@ trunks:
   - {id: pstn, fxo: 1}
 outbound:
   - {pattern: "911", trunks: [carrier, pstn], emergency: true, permission: internal}
-  - {pattern: "9.", strip: 1, trunks: [carrier], permission: internal}
+  - {pattern: "9.", strip: 1, trunks: [carrier], permission: local}
 lines:
   - {port: fxs:1, extension: "201"}
 `, carrier)

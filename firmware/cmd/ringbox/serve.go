@@ -423,6 +423,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	stage("engines wired")
 	set := metrics.NewSet()
 	registerMetrics(set, bus, med, sipSrv)
+	registerTollMetrics(set, fl.TollGuard())
 	ws := web.New(web.Config{
 		Auth:     st,
 		Bus:      bus,

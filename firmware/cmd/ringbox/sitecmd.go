@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"ringbox/firmware/dialplan"
 	"ringbox/firmware/library"
 	"ringbox/firmware/site"
 	"ringbox/firmware/store"
@@ -80,6 +81,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return exitError{1}
 	}
 	s := f.Site
+	// Warnings do not fail the check: the site works, but not as the
+	// installer may think (a route that refuses some of what it matches).
+	for _, w := range f.Locate(dialplan.Warnings(s)) {
+		fmt.Fprintf(stderr, "warning: %s\n", w.Error())
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d extensions, %d agents, %d queues, %d ring groups, %d IVRs, %d audio files)\n",
 		pos[0], len(s.Extensions), len(s.Agents), len(s.Queues), len(s.RingGroups), len(s.IVRs), audio)
 	return nil

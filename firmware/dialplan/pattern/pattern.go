@@ -7,7 +7,8 @@
 //	Z           any digit 1-9
 //	N           any digit 2-9
 //	[1-5] [147] any digit in the set (ranges and single digits)
-//	.           one or more further characters (only at the end)
+//	.           one or more further digits (only at the end); never * or #,
+//	            which only a pattern that names them matches
 package pattern
 
 import (
@@ -19,7 +20,7 @@ import (
 type Pattern struct {
 	src   string
 	elems []uint16 // per position: bits 0-9 digits, 10 '*', 11 '#', 12 '+'
-	rest  bool     // ends in '.': one or more further characters
+	rest  bool     // ends in '.': one or more further digits
 }
 
 // String returns the pattern as written.
@@ -35,7 +36,7 @@ func (p *Pattern) MinLen() int {
 
 const (
 	setDigits = 1<<10 - 1
-	setTail   = 1<<12 - 1 // what '.' may match: digits, * and #
+	setTail   = setDigits // what '.' may match: digits only (toll fraud: 9*... never slips through)
 	bitPlus   = 1 << 12
 )
 
@@ -136,7 +137,7 @@ func (p *Pattern) Match(number string) bool {
 		}
 	}
 	for i := n; i < len(number); i++ {
-		if charBit(number[i]) == 0 {
+		if charBit(number[i])&setTail == 0 {
 			return false
 		}
 	}
@@ -155,7 +156,7 @@ func (p *Pattern) Longer(prefix string) bool {
 			b = bitPlus
 		}
 		if i >= n {
-			if !p.rest || b == 0 || c == '+' {
+			if !p.rest || b&setTail == 0 {
 				return false
 			}
 			continue
@@ -195,4 +196,58 @@ func (p *Pattern) Covers(q *Pattern) bool {
 		}
 	}
 	return true
+}
+
+// Lead returns a number the pattern matches that is n characters of the
+// pattern's own choosing followed by rest, the first such in digit order;
+// ok is false when there is none. It answers "what could a caller dial so
+// that, once a route strips n characters, rest is sent?".
+func (p *Pattern) Lead(n int, rest string) (string, bool) {
+	total := n + len(rest)
+	if total < len(p.elems) || (!p.rest && total != len(p.elems)) || (p.rest && total == len(p.elems)) {
+		return "", false
+	}
+	b := make([]byte, 0, total)
+	for i := 0; i < total; i++ {
+		var e uint16 = setTail
+		if i < len(p.elems) {
+			e = p.elems[i]
+		}
+		if i >= n {
+			c := rest[i-n]
+			cb := charBit(c)
+			if c == '+' {
+				cb = bitPlus
+			}
+			if cb == 0 || e&cb == 0 {
+				return "", false
+			}
+			b = append(b, c)
+			continue
+		}
+		c, ok := first(e)
+		if !ok {
+			return "", false
+		}
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
+// first is the first character of a set: a digit, then *, #, +.
+func first(e uint16) (byte, bool) {
+	for d := 0; d < 10; d++ {
+		if e&(1<<d) != 0 {
+			return byte('0' + d), true
+		}
+	}
+	switch {
+	case e&(1<<10) != 0:
+		return '*', true
+	case e&(1<<11) != 0:
+		return '#', true
+	case e&bitPlus != 0:
+		return '+', true
+	}
+	return 0, false
 }
