@@ -218,13 +218,7 @@ func (h *desk) addNote(w http.ResponseWriter, r *http.Request) {
 	callID := r.PathValue("id")
 	p, _ := PrincipalFrom(r.Context())
 	var b noteBody
-	if err := DecodeJSON(r, &b); err != nil {
-		var re *RequestError
-		if errors.As(err, &re) {
-			WriteError(w, re.Status, re.Msg)
-			return
-		}
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !decode(w, r, &b) {
 		return
 	}
 	caller, ok, err := h.noteScope(r.Context(), p, callID)

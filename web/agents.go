@@ -116,13 +116,7 @@ func (h agentAPI) agentCmd(verb string) http.Handler {
 		}
 		var b cmdBody
 		if r.ContentLength != 0 && r.Body != nil {
-			if err := DecodeJSON(r, &b); err != nil {
-				var re *RequestError
-				if errors.As(err, &re) {
-					WriteError(w, re.Status, re.Msg)
-					return
-				}
-				WriteError(w, http.StatusBadRequest, err.Error())
+			if !decode(w, r, &b) {
 				return
 			}
 		}

@@ -315,12 +315,7 @@ func exchange(w http.ResponseWriter, r *http.Request, b *sim.Board, what string)
 // cannot.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := DecodeJSON(r, v); err != nil {
-		var re *RequestError
-		if errors.As(err, &re) {
-			WriteError(w, re.Status, re.Msg)
-		} else {
-			WriteError(w, http.StatusBadRequest, err.Error())
-		}
+		writeDecodeError(w, err)
 		return false
 	}
 	return true

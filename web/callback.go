@@ -54,13 +54,7 @@ func (h *desk) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b callbackBody
-	if err := DecodeJSON(r, &b); err != nil {
-		var re *RequestError
-		if errors.As(err, &re) {
-			WriteError(w, re.Status, re.Msg)
-			return
-		}
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if !decode(w, r, &b) {
 		return
 	}
 	b.Number, b.Phone = strings.TrimSpace(b.Number), strings.TrimSpace(b.Phone)

@@ -810,6 +810,12 @@ func transact(ctx context.Context, cli *sipgo.Client, req *sipgosip.Request) (*s
 	if err != nil {
 		return nil, err
 	}
+	return finalResponse(ctx, tx, nil)
+}
+
+// finalResponse waits for tx's final response and terminates tx; a stop
+// channel that closes (nil: none) ends the wait with errServerStopped.
+func finalResponse(ctx context.Context, tx sipgosip.ClientTransaction, stop <-chan struct{}) (*sipgosip.Response, error) {
 	defer tx.Terminate()
 	for {
 		select {
@@ -822,6 +828,8 @@ func transact(ctx context.Context, cli *sipgo.Client, req *sipgosip.Request) (*s
 			return nil, txEnded(tx)
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-stop:
+			return nil, errServerStopped
 		}
 	}
 }

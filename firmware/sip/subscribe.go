@@ -270,22 +270,7 @@ func (m *notifier) send(ctx context.Context, req *sipgosip.Request) (*sipgosip.R
 	if err != nil {
 		return nil, fmt.Errorf("send notify: %w", err)
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res == nil || res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, txEnded(tx)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-m.s.runDone:
-			return nil, errServerStopped
-		}
-	}
+	return finalResponse(ctx, tx, m.s.runDone)
 }
 
 // eventPackageOf splits an Event header value into package and id.
