@@ -179,6 +179,10 @@ func TestThreeWayCall(t *testing.T) {
 // TestConferenceMute: Carol types the mute key (*6): Alice and Bob no
 // longer hear her, and she still hears them.
 func TestConferenceMute(t *testing.T) {
+	// Mostly waiting on real-time audio and timers: it runs beside the
+	// other such tests (their RTP ports are apart), which keeps make test
+	// short on two cores.
+	t.Parallel()
 	r := startConferenceRoom(t, 39000)
 	r.join(t, r.alice, "4321")
 	r.join(t, r.bob, "4321")

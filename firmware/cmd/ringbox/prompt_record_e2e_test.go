@@ -136,6 +136,10 @@ const hashTail = `  <pause milliseconds="1000"/>
 // stays on the line: the box stores prompt 124, plays the take back and
 // only then hangs up.
 func TestPromptRecordHashPlaysTakeBack(t *testing.T) {
+	// Mostly waiting on real-time audio and timers: it runs beside the
+	// other such tests (their RTP ports are apart), which keeps make test
+	// short on two cores.
+	t.Parallel()
 	// The *44 scenario's INVITE and digest handshake, offering A-law only
 	// (the sample is A-law), then hashTail instead of its digits and BYE.
 	b, err := os.ReadFile(testdata(t, "uac_dtmf_auth.xml"))

@@ -205,6 +205,10 @@ func TestPrackWithACarrierThatRequiresIt(t *testing.T) {
 // never does: the box ends the call at 60 s, both legs, with the CDR
 // cause session_expired.
 func TestSessionTimers(t *testing.T) {
+	// Mostly waiting on real-time audio and timers: it runs beside the
+	// other such tests (their RTP ports are apart), which keeps make test
+	// short on two cores.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a minute of session timers")
 	}

@@ -48,6 +48,10 @@ func bestShare(s []int16, rate int, hz float64) float64 {
 // leaves 700 Hz. Bob (101) dials *98, 102#, Sue's PIN 1357# and hears
 // Steve's 700 Hz message.
 func TestVoicemailGreetingByPhoneAndStar98(t *testing.T) {
+	// Mostly waiting on real-time audio and timers: it runs beside the
+	// other such tests (their RTP ports are apart), which keeps make test
+	// short on two cores.
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	sue := startBaresipMode(t, "102", "demo-102-secret", box, 38000, vmSueHz, "manual")
