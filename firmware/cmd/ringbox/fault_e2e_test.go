@@ -1,0 +1,155 @@
+package main
+
+// Fault injection end to end (issue 15 part 9): the real box with real
+// peers, some of them on the far side of a link (netem_test.go) that
+// loses and delays packets or is cut. Every caller must end in a state a
+// user can name: answered and hung up, taken by another agent, refused
+// with a SIP status, or ended by the media timeout with a CDR saying so;
+// and nothing is left behind: no live call, no media port, no agent
+// stuck ringing.
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServeOn starts the box listening for SIP on the link's near
+// address, where the far side can reach it (the web port stays on
+// loopback); it returns the box's SIP host:port.
+func startServeOn(t *testing.T, l *farLink, site string) (*appliance, string) {
+	t.Helper()
+	port := freePort(t)
+	box := fmt.Sprintf("%s:%d", l.BoxIP, port)
+	a := startServe(t, serveOpt{site: writeSite(t, site), extra: []string{"--sip", box}})
+	a.sipPort = port
+	return a, box
+}
+
+// farPhone is a softphone on the far side of l, registered to the box as
+// user; it answers by itself and sends a tone at toneHz.
+func farPhone(t *testing.T, l *farLink, user, pass, box string, toneHz float64) *baresip {
+	t.Helper()
+	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", user, box, pass)
+	var p *baresip
+	l.in(func() { p = startBaresipAt(t, l.FarIP, user, acct, 20000, toneHz) })
+	return p
+}
+
+// localPhone is startBaresip with its media ports picked free, so that
+// tests running at once never share them.
+func localPhone(t *testing.T, user, pass, box string, toneHz float64) *baresip {
+	t.Helper()
+	return startBaresip(t, user, pass, box, freePorts(t, 100), toneHz)
+}
+
+// liveCalls is the number of calls the dashboard shows in progress.
+func liveCalls(a *appliance, tok string) int {
+	var calls []map[string]any
+	if code := a.get("/api/v1/calls/live", tok, &calls); code != 200 {
+		a.t.Fatalf("GET /api/v1/calls/live = %d", code)
+	}
+	return len(calls)
+}
+
+// queueLog returns the queue log as text (Asterisk's queue_log lines).
+func queueLog(a *appliance, tok string) string {
+	req, _ := http.NewRequest("GET", a.base+"/api/v1/queuelog?from=1h", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// nothingLeft waits until no call is live and no media port is open: a
+// fault must not leave either behind.
+func nothingLeft(t *testing.T, a *appliance, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		calls, streams := liveCalls(a, tok), activeStreams(a)
+		if calls == 0 && streams == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after the calls ended: %d live calls and %d media streams left open\n%s", calls, streams, a.log())
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestFaultAgentPhoneVanishesMidOffer: Bob's phone is behind a link that
+// is cut after it registered (unplugged, Wi-Fi gone); a caller in the
+// queue is offered to Bob first. The offer rings into the void until the
+// queue's agent_ring, Bob is set unavailable (max_no_answer), and Sue
+// takes the caller. Nothing stays ringing.
+func TestFaultAgentPhoneVanishesMidOffer(t *testing.T) {
+	t.Parallel()
+	l := newFarLink(t)
+	carrier := freePort(t)
+	a, box := startServeOn(t, l, fmt.Sprintf(`version: 1
+system: {name: Faults, timezone: UTC}
+extensions:
+  - {number: "101", name: Bob, secret: "bob-fault-secret-101"}
+  - {number: "102", name: Sue, secret: "sue-fault-secret-102"}
+agents:
+  - {id: bob, name: Bob, extension: "101"}
+  - {id: sue, name: Sue, extension: "102"}
+queues:
+  - {id: service, strategy: linear, agents: [bob, sue], agent_ring: 4s, max_no_answer: 1, wrapup: 1s, on_empty: hangup}
+trunks:
+  - {id: carrier, host: "127.0.0.2:%d", transport: udp}
+inbound:
+  - {match: "+15551230000", to: queue:service}
+`, carrier))
+	admin := a.token("admin")
+	bob := farPhone(t, l, "101", "bob-fault-secret-101", box, 1000)
+	sue := localPhone(t, "102", "sue-fault-secret-102", box, 1200)
+	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
+		t.Fatal("the agents' phones did not register")
+	}
+	for _, id := range []string{"bob", "sue"} {
+		if code, body := a.post("/api/v1/agents/"+id+"/login", admin, "{}"); code != 200 {
+			t.Fatalf("log %s in: %d %s", id, code, body)
+		}
+	}
+	l.Cut()
+	// The queue answers the caller at once (music); the caller stays 10 s,
+	// long enough for bob's 4 s offer to lapse and sue to take the call.
+	if code, out := sipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
+		"-m", "1", "-d", "10000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(freePorts(t, 4))); code != 0 {
+		t.Fatalf("the caller's call failed: sipp exit %d\n%s\n%s", code, out, a.log())
+	}
+	if n := sue.countEvents("CALL_ESTABLISHED"); n != 1 {
+		t.Errorf("sue answered %d calls, want the one bob's phone never saw", n)
+	}
+	var bobNow struct {
+		Status, Reason, State string
+		Missed                int
+	}
+	a.waitFor("bob's missed offer to make him unavailable", func() bool {
+		a.get("/api/v1/agents/bob", admin, &bobNow)
+		return bobNow.Status == "unavailable"
+	})
+	if bobNow.Reason != "missed calls" || bobNow.State != "idle" || bobNow.Missed != 1 {
+		t.Errorf("bob = %+v, want unavailable for missed calls, idle (not left ringing), 1 missed", bobNow)
+	}
+	ql := queueLog(a, admin)
+	for _, want := range []string{"|service|bob|RINGNOANSWER|", "|service|sue|CONNECT|", "|service|sue|COMPLETE"} {
+		if !strings.Contains(ql, want) {
+			t.Errorf("queue log lacks %q:\n%s", want, ql)
+		}
+	}
+	if r := a.waitCDR(admin, 1)[0]; r.Agent != "sue" || r.Answer.IsZero() || r.Cause != "normal" {
+		t.Errorf("CDR = %+v, want answered by sue, ended normally", r)
+	}
+	nothingLeft(t, a, admin)
+}
