@@ -153,3 +153,86 @@ inbound:
 	}
 	nothingLeft(t, a, admin)
 }
+
+// TestFaultLossyDelayedCarrier: the carrier is behind a link that loses
+// 8% of packets each way and delays them 100 to 200 ms (150 ± 50). Calls
+// still connect (SIP retransmits what was lost), the people on them hear
+// each other, and every call has a complete record.
+func TestFaultLossyDelayedCarrier(t *testing.T) {
+	t.Parallel()
+	l := newFarLink(t)
+	a, box := startServeOn(t, l, fmt.Sprintf(`version: 1
+system: {name: Faults, timezone: UTC}
+extensions:
+  - {number: "101", name: Bob, secret: "bob-fault-secret-101"}
+trunks:
+  - {id: carrier, host: "%s:5060", transport: udp}
+inbound:
+  - {match: "+15551230000", to: extension:101}
+  - {match: "+15551230001", to: voicemail:general}
+voicemail:
+  - {box: general}
+`, l.FarIP))
+	admin := a.token("admin")
+	bob := localPhone(t, "101", "bob-fault-secret-101", box, 1200)
+	if !bob.waitRegistered(10 * time.Second) {
+		t.Fatal("bob's phone did not register")
+	}
+	l.Impair(0.08, 150*time.Millisecond, 50*time.Millisecond)
+
+	// Five callers leave messages (SIPp, from the carrier's address) while
+	// one talks to bob.
+	type result struct {
+		code int
+		out  string
+	}
+	sippDone := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() { sippDone <- r }()
+		l.in(func() {
+			r.code, r.out = sipp(t, 60*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
+				"-m", "5", "-r", "2", "-l", "5", "-d", "3000", "-i", l.FarIP, "-p", "5060", "-mi", l.FarIP, "-mp", "30000")
+		})
+	}()
+	var caller *baresip
+	l.in(func() { caller = startBaresipCarrier(t, l.FarIP, 20000, 700) })
+	caller.command("dial", "sip:+15551230000@"+box)
+	if _, ok := caller.waitEvent("CALL_ESTABLISHED", 20*time.Second); !ok {
+		t.Fatalf("the carrier's call to bob did not connect over the lossy link\n%s", a.log())
+	}
+	time.Sleep(5 * time.Second) // the conversation
+	caller.command("hangup", "")
+	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+		t.Error("bob's phone never heard the caller hang up")
+	}
+	for _, c := range []struct {
+		p    *baresip
+		hear float64
+	}{{caller, 1200}, {bob, 700}} {
+		s, rate, err := c.p.received()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if secs := float64(len(s)) / float64(rate); secs < 3 {
+			t.Errorf("%s heard only %.1fs of audio", c.p.user, secs)
+		}
+		if share := toneShare(s, rate, c.hear); share < 0.5 {
+			t.Errorf("%s: the other side's %.0f Hz is %.0f%% of what it heard, want most of it", c.p.user, c.hear, 100*share)
+		}
+	}
+	r := <-sippDone
+	if r.code != 0 {
+		t.Errorf("the five callers to voicemail: sipp exit %d, want every call set up and ended cleanly\n%s", r.code, r.out)
+	}
+	if !l.netem && l.Dropped() == 0 {
+		t.Error("the link dropped nothing: the test proved nothing about loss")
+	}
+	rows := a.waitCDR(admin, 6)
+	for _, r := range rows {
+		if r.Answer.IsZero() || r.Cause != "normal" || r.Trunk != "carrier" {
+			t.Errorf("CDR %+v, want an answered carrier call ended normally", r)
+		}
+	}
+	nothingLeft(t, a, admin)
+}
