@@ -16,6 +16,10 @@ declare -A pkg=(
   # firmware/update's tests make real bundles with rauc (squashfs inside).
   [rauc]=rauc
   [mksquashfs]=squashfs-tools
+  # The fault-injection tests put peers in network namespaces (ip) and
+  # shape the link with netem where the kernel has it (tc).
+  [ip]=iproute2
+  [tc]=iproute2
 )
 missing=()
 for cmd in "${!pkg[@]}"; do
