@@ -434,11 +434,30 @@ func (l *Leg) runBranch(b *branch, res chan<- branchResult, winner chan<- *branc
 	}
 }
 
+// sendCancel cancels a ringing branch and makes sure its INVITE
+// transaction ends. Past its first provisional the transaction has no
+// timer of its own left (Timer B runs only until one arrives), so a far
+// end that vanished while ringing (a phone unplugged mid-offer) would
+// keep the leg, and its media port, forever.
 func (l *Leg) sendCancel(d *uacDialog, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
+	tx := d.tx
 	if err := d.cancel(ctx, reason); err != nil {
-		l.log.Debug("cancel failed", "error", err)
+		// Not even the CANCEL was answered: the far end is gone.
+		l.log.Info("cancel unanswered: the far end is gone", "error", err)
+		tx.Terminate()
+		return
+	}
+	// RFC 3261 §9.1: no final response 64*T1 after the CANCEL, and the
+	// INVITE transaction is taken as cancelled.
+	t := time.NewTimer(64 * sipgosip.T1)
+	defer t.Stop()
+	select {
+	case <-tx.Done():
+	case <-t.C:
+		l.log.Info("no final response 64*T1 after the cancel")
+		tx.Terminate()
 	}
 }
 

@@ -32,11 +32,11 @@ func startServeOn(t *testing.T, l *farLink, site string) (*appliance, string) {
 
 // farPhone is a softphone on the far side of l, registered to the box as
 // user, with its media on ports rtpLo..rtpLo+99 (the far namespace is the
-// test's own: no other test's ports there); it answers by itself and
-// sends a tone at toneHz.
-func farPhone(t *testing.T, l *farLink, user, pass, box string, rtpLo int, toneHz float64) *baresip {
+// test's own: no other test's ports there); it sends a tone at toneHz and
+// answers as baresip's answermode says ("auto" at once, "manual" rings).
+func farPhone(t *testing.T, l *farLink, user, pass, box string, rtpLo int, toneHz float64, answer string) *baresip {
 	t.Helper()
-	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n", user, box, pass)
+	acct := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;answermode=%s;regint=300;audio_codecs=PCMU,PCMA\n", user, box, pass, answer)
 	var p *baresip
 	l.in(func() { p = startBaresipAt(t, l.FarIP, user, acct, rtpLo, toneHz) })
 	return p
@@ -89,11 +89,11 @@ func nothingLeft(t *testing.T, a *appliance, tok string) {
 	}
 }
 
-// TestFaultAgentPhoneVanishesMidOffer: Bob's phone is behind a link that
-// is cut after it registered (unplugged, Wi-Fi gone); a caller in the
-// queue is offered to Bob first. The offer rings into the void until the
-// queue's agent_ring, Bob is set unavailable (max_no_answer), and Sue
-// takes the caller. Nothing stays ringing.
+// TestFaultAgentPhoneVanishesMidOffer: a caller in the queue is offered
+// to Bob first; Bob's phone rings, and then its link dies (unplugged,
+// Wi-Fi gone): no answer, no 486, nothing, not even to the CANCEL. The
+// offer lapses at the queue's agent_ring, Bob is set unavailable
+// (max_no_answer), and Sue takes the caller. Nothing stays ringing.
 func TestFaultAgentPhoneVanishesMidOffer(t *testing.T) {
 	t.Parallel()
 	l := newFarLink(t)
@@ -114,7 +114,7 @@ inbound:
   - {match: "+15551230000", to: queue:service}
 `, carrier))
 	admin := a.token("admin")
-	bob := farPhone(t, l, "101", "bob-fault-secret-101", box, 20000, 1000)
+	bob := farPhone(t, l, "101", "bob-fault-secret-101", box, 20000, 1000, "manual")
 	sue := localPhone(t, "102", "sue-fault-secret-102", box, 1200)
 	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
 		t.Fatal("the agents' phones did not register")
@@ -124,12 +124,23 @@ inbound:
 			t.Fatalf("log %s in: %d %s", id, code, body)
 		}
 	}
-	l.Cut()
 	// The queue answers the caller at once (music); the caller stays 10 s,
 	// long enough for bob's 4 s offer to lapse and sue to take the call.
+	// Bob's phone vanishes as soon as it rings.
+	cutWhenRinging := make(chan bool, 1)
+	go func() {
+		_, ok := bob.waitEvent("CALL_INCOMING", 10*time.Second)
+		if ok {
+			l.Cut()
+		}
+		cutWhenRinging <- ok
+	}()
 	if code, out := sipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
 		"-m", "1", "-d", "10000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(freePorts(t, 4))); code != 0 {
 		t.Fatalf("the caller's call failed: sipp exit %d\n%s\n%s", code, out, a.log())
+	}
+	if !<-cutWhenRinging {
+		t.Fatalf("bob's phone never rang\n%s", a.log())
 	}
 	if n := sue.countEvents("CALL_ESTABLISHED"); n != 1 {
 		t.Errorf("sue answered %d calls, want the one bob's phone never saw", n)
@@ -308,7 +319,7 @@ inbound:
 	})
 	var caller *baresip
 	l.in(func() { caller = startBaresipCarrier(t, l.FarIP, 20200, 700) })
-	branch := farPhone(t, l, "201", "branch-fault-secret-201", box, 20000, 900)
+	branch := farPhone(t, l, "201", "branch-fault-secret-201", box, 20000, 900, "auto")
 	// Here: bob, sue, and the backup carrier that answers.
 	bob := localPhone(t, "101", "bob-fault-secret-101", box, 1200)
 	sue := localPhone(t, "102", "sue-fault-secret-102", box, 1500)
