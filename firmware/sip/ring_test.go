@@ -92,3 +92,70 @@ func TestFastBusyHuntRingsTheNextMember(t *testing.T) {
 		}
 	}
 }
+
+// vanishingPhone answers every INVITE on port with 180 Ringing and then
+// never says anything again, not even to a CANCEL: a phone unplugged while
+// it rang.
+func vanishingPhone(t *testing.T, port int) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { c.Close(); wg.Wait() })
+	wg.Go(func() {
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			req := string(buf[:n])
+			if !strings.HasPrefix(req, "INVITE ") {
+				continue // gone: the CANCEL goes unanswered
+			}
+			r := parseRaw(req)
+			res := "SIP/2.0 180 Ringing\r\n"
+			for _, v := range r.hdrs["via"] {
+				res += "Via: " + v + "\r\n"
+			}
+			res += "From: " + r.get("from") + "\r\n"
+			res += "To: " + r.get("to") + ";tag=gone" + fmt.Sprint(port) + "\r\n"
+			res += "Call-ID: " + r.get("call-id") + "\r\n"
+			res += "CSeq: " + r.get("cseq") + "\r\n"
+			res += "Content-Length: 0\r\n\r\n"
+			c.WriteToUDP([]byte(res), from)
+		}
+	})
+}
+
+// TestCancelledBranchOfAVanishedPhoneEnds: a phone rings (180) and
+// vanishes; when the box gives up on it (a queue offer's ring time), the
+// CANCEL goes unanswered. The leg must still end, and free its media
+// port, rather than wait for a final response that never comes (past its
+// 180 the INVITE transaction has no timer of its own).
+func TestCancelledBranchOfAVanishedPhoneEnds(t *testing.T) {
+	env := newEnv(t, nil)
+	port := freePort(t, 15000, 19990)
+	registerAt(t, env, "1002", "secret1002", port)
+	vanishingPhone(t, port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetExtension, Number: "1002", From: call.Party{Number: "1001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-leg.(*Leg).ringing:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the phone never rang")
+	}
+	cancel() // the offer's ring time is over
+	select {
+	case <-leg.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("the cancelled leg of a vanished phone never ended")
+	}
+	waitFor(t, 5*time.Second, "its media port to be freed", func() bool { return env.s.cfg.Media.Active() == 0 })
+}
