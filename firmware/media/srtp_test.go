@@ -217,4 +217,3 @@ func TestSRTPRelaysToPlainRTP(t *testing.T) {
 		t.Errorf("the SRTP phone got RTCP %x (%v), want SRTCP of %x", got, err, rr)
 	}
 }
-

@@ -59,7 +59,7 @@ type Stream struct {
 	xc        *transcoder // used by the RTP reader only
 
 	transport atomic.Pointer[func(pkt []byte) error] // SetTransport; nil: the socket
-	srtp      atomic.Pointer[srtpState]               // SetSRTP; nil: plain RTP
+	srtp      atomic.Pointer[srtpState]              // SetSRTP; nil: plain RTP
 
 	mu   sync.Mutex // protects following; serialises SetRemote and Close
 	rtcp *sock      // nil under rtcp-mux
