@@ -255,8 +255,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	var certs *tlscert.Store
 	var certErr error
 	var certWG sync.WaitGroup
-	defer certWG.Wait()              // an early return still joins it
-	certReady := make(chan struct{}) // closed once certs and certErr are set
+	defer certWG.Wait() // an early return still joins it
+	// certReady is closed once certs and certErr are set.
+	certReady := make(chan struct{})
 	if httpsLn == nil && sipTLSLn == nil {
 		close(certReady)
 	} else {
@@ -378,27 +379,23 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	// Busy lamps: their ACD and SIP ends are set once both exist.
 	lamps := &presence.Lamps{}
 	sipSrv, err := sip.New(sip.Config{
-		ListenAddr: f.sipAddr,
-		// SIP over TLS serves the web's certificate store: an upload or a
-		// renewal serves both from the next handshake.
-		TLSListener:    sipTLSLn,
-		TLSCertificate: sipCertificate(certReady, &certs, &certErr),
-		PublicHost:     pub.String(),
-		Realm:          f.realm,
-		Lookup:         accountLookup(cfg, f.realm),
-		Site:           cfg.Site,
-		Media:          med,
-		Handler:        sipHandler{fl},
-		Bus:            bus,
-		Logger:         log,
-		UserAgent:      "Ringbox/" + version,
-		Algorithms:     f.algs, // empty: the site's system.sip_digest, live
-		TrunkTimeout:   f.trunkTimeout,
-		MaxCalls:       maxCallsFor(limit),
-		Alive:          wd.Register("sip", beatEvery).Alive,
-		AliveEvery:     beatEvery,
-		Admit:          newMemAdmit(limit).admit,
-		Lamps:          lamps, // BLF keys (dialog event package)
+		ListenAddr:   f.sipAddr,
+		PublicHost:   pub.String(),
+		Realm:        f.realm,
+		Lookup:       accountLookup(cfg, f.realm),
+		Site:         cfg.Site,
+		Media:        med,
+		Handler:      sipHandler{fl},
+		Bus:          bus,
+		Logger:       log,
+		UserAgent:    "Ringbox/" + version,
+		Algorithms:   f.algs, // empty: the site's system.sip_digest, live
+		TrunkTimeout: f.trunkTimeout,
+		MaxCalls:     maxCallsFor(limit),
+		Alive:        wd.Register("sip", beatEvery).Alive,
+		AliveEvery:   beatEvery,
+		Admit:        newMemAdmit(limit).admit,
+		Lamps:        lamps, // BLF keys (dialog event package)
 		Voicemail: func(ext string) (int, int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
@@ -408,6 +405,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			}
 			return n, o
 		},
+		// SIP over TLS serves the web's certificate store: an upload or a
+		// renewal serves both from the next handshake (siptls.go).
+		TLSListener:    sipTLSLn,
+		TLSCertificate: sipCertificate(certReady, &certs, &certErr),
 	})
 	if err != nil {
 		return err
