@@ -160,10 +160,11 @@ type Server struct {
 	ip   netip.Addr // listen IP when specific: requests leave from it
 	port int
 
-	ua      *sipgo.UserAgent
-	srv     *sipgo.Server
-	udpCli  *sipgo.Client
-	tcpCli  *sipgo.Client
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	udpCli *sipgo.Client
+	tcpCli *sipgo.Client
+
 	tlsCli  *sipgo.Client // Via names the TLS port (tls.go)
 	tlsPort int           // 0: no TLS listener
 
