@@ -1,0 +1,229 @@
+package sip
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ringbox/firmware/call"
+	"ringbox/firmware/media"
+	"ringbox/firmware/site"
+	"ringbox/firmware/tlscert"
+)
+
+// carrierInvite is an INVITE from the trunk at 127.0.0.2 over transport,
+// offering body.
+func carrierInvite(box, me, transport, callID, body string) string {
+	return fmt.Sprintf("INVITE sip:+15551230000@%s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK%s\r\nFrom: <sip:+12125550100@127.0.0.2>;tag=%s\r\n"+
+		"To: <sip:+15551230000@%s>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <sip:c@%s;transport=%s>\r\nMax-Forwards: 70\r\n"+
+		"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		box, transport, me, callID, callID, box, callID, me, strings.ToLower(transport), len(body), body)
+}
+
+// carrierAck acknowledges the 200 r to carrierInvite's INVITE.
+func carrierAck(box, me, transport, callID string, r rawRes) string {
+	return fmt.Sprintf("ACK sip:+15551230000@%s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK%sack\r\nFrom: <sip:+12125550100@127.0.0.2>;tag=%s\r\n"+
+		"To: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		box, transport, me, callID, callID, r.get("To"), callID)
+}
+
+func offerSDP(proto, key string) string {
+	s := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 29990 " + proto + " 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	if key != "" {
+		s += "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:" + key + "\r\n"
+	}
+	return s
+}
+
+// answering is a handler that answers every call and reports the leg.
+func answering(legs chan<- call.Leg) HandlerFunc {
+	return func(ctx context.Context, in call.Leg, info CallInfo) {
+		if err := in.Answer(ctx); err == nil {
+			legs <- in
+		}
+		<-in.Done()
+	}
+}
+
+func answered(t *testing.T, legs <-chan call.Leg) call.Leg {
+	t.Helper()
+	select {
+	case l := <-legs:
+		return l
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's Answer did not succeed")
+		return nil
+	}
+}
+
+// TestNoSRTPKeysOverPlainSignalling: over UDP an RTP/SAVP offer is refused
+// (488) and an RTP/AVP offer's a=crypto is ignored: the answer is plain
+// RTP and carries no key of the box's.
+func TestNoSRTPKeysOverPlainSignalling(t *testing.T) {
+	legs := make(chan call.Leg, 2)
+	env := newEnv(t, answering(legs))
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5060"}}})
+	// From the trunk's address: its calls need no authentication.
+	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uc.Close() })
+	u := &rawUA{t: t, conn: uc, server: env.addr}
+	me := u.conn.LocalAddr().String()
+	key := base64.StdEncoding.EncodeToString(media.NewKey())
+
+	r := u.roundTrip(carrierInvite(env.addr, me, "UDP", "savp-over-udp", offerSDP("RTP/SAVP", key)))
+	if r.code != 488 {
+		t.Errorf("RTP/SAVP over UDP answered %d, want 488", r.code)
+	}
+	r = u.roundTrip(carrierInvite(env.addr, me, "UDP", "crypto-over-udp", offerSDP("RTP/AVP", key)))
+	if r.code != 200 {
+		t.Fatalf("RTP/AVP with a=crypto over UDP answered %d, want 200", r.code)
+	}
+	u.send(carrierAck(env.addr, me, "UDP", "crypto-over-udp", r))
+	if strings.Contains(r.raw, "a=crypto") || strings.Contains(r.raw, "SAVP") || !strings.Contains(r.raw, "RTP/AVP") {
+		t.Errorf("the answer over UDP is not plain RTP:\n%s", r.raw)
+	}
+	l := answered(t, legs)
+	if _, st, _ := streamOf(l); st.Secure() {
+		t.Error("the stream speaks SRTP after a plain answer")
+	}
+	l.Hangup(call.Normal)
+}
+
+// tlsEnv is a server with SIP over TLS whose certificate the test can
+// swap, as an upload or a renewal does.
+func tlsEnv(t *testing.T, handler Handler) (*testEnv, string, *atomic.Pointer[tls.Certificate]) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cert atomic.Pointer[tls.Certificate]
+	cert.Store(testCert(t, "first.example"))
+	env := newEnv(t, handler, func(c *Config) {
+		c.TLSListener = ln
+		c.TLSCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert.Load(), nil }
+	})
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5061", Transport: "tls"}}})
+	return env, ln.Addr().String(), &cert
+}
+
+func testCert(t *testing.T, name string) *tls.Certificate {
+	t.Helper()
+	certPEM, keyPEM, err := tlscert.Generate([]string{name}, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &c
+}
+
+// tlsConn is a carrier's TLS connection from 127.0.0.2.
+type tlsConn struct {
+	*tls.Conn
+	rd *bufio.Reader
+}
+
+func dialTLS(t *testing.T, addr string) *tlsConn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 3 * time.Second}
+	c, err := tls.DialWithDialer(&d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) // the test checks which certificate it got
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &tlsConn{Conn: c, rd: bufio.NewReader(c)}
+}
+
+// final sends msg and reads responses up to the first final one.
+func (c *tlsConn) final(t *testing.T, msg string) rawRes {
+	t.Helper()
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var head strings.Builder
+		n := 0
+		for {
+			line, err := c.rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("no final response over TLS: %v", err)
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+			if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(c.rd, body); err != nil {
+			t.Fatal(err)
+		}
+		r := parseRaw(head.String() + string(body))
+		if r.code >= 200 {
+			return r
+		}
+	}
+}
+
+// TestSRTPOverTLS: a carrier on TLS offering RTP/SAVP gets an RTP/SAVP
+// answer with the box's own key under the offer's tag, and the leg's
+// stream speaks SRTP; a new certificate is served from the next
+// connection without a restart.
+func TestSRTPOverTLS(t *testing.T) {
+	legs := make(chan call.Leg, 2)
+	env, addr, cert := tlsEnv(t, answering(legs))
+	c := dialTLS(t, addr)
+	if got := c.ConnectionState().PeerCertificates[0].DNSNames; len(got) == 0 || got[0] != "first.example" {
+		t.Fatalf("TLS certificate names %v, want first.example", got)
+	}
+	me := c.LocalAddr().String()
+	offerKey := media.NewKey()
+	r := c.final(t, carrierInvite(addr, me, "TLS", "savp-over-tls", offerSDP("RTP/SAVP", base64.StdEncoding.EncodeToString(offerKey))))
+	if r.code != 200 {
+		t.Fatalf("RTP/SAVP over TLS answered %d, want 200:\n%s", r.code, r.raw)
+	}
+	if _, err := io.WriteString(c, carrierAck(addr, me, "TLS", "savp-over-tls", r)); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(r.raw, "\r\n\r\n")
+	ans, err := media.ParseSDP([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ans.Secure || len(ans.Crypto) != 1 || ans.Crypto[0].Tag != 7 || ans.Crypto[0].Suite != media.SuiteAES80 || string(ans.Crypto[0].Key) == string(offerKey) {
+		t.Errorf("answer over TLS: secure=%v crypto=%+v, want RTP/SAVP with a key of the box's own under tag 7", ans.Secure, ans.Crypto)
+	}
+	if ct := r.get("Contact"); !strings.Contains(ct, "transport=tls") || !strings.Contains(ct, addr) {
+		t.Errorf("Contact %q over TLS, want the TLS address %s with transport=tls", ct, addr)
+	}
+	l := answered(t, legs)
+	if _, st, _ := streamOf(l); !st.Secure() {
+		t.Error("the leg's stream does not speak SRTP")
+	}
+	l.Hangup(call.Normal)
+
+	cert.Store(testCert(t, "uploaded.example"))
+	if got := dialTLS(t, addr).ConnectionState().PeerCertificates[0].DNSNames; len(got) == 0 || got[0] != "uploaded.example" {
+		t.Errorf("after the swap the TLS certificate names %v, want uploaded.example", got)
+	}
+	_ = env
+}
