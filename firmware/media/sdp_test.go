@@ -77,7 +77,7 @@ func TestParseSDPErrors(t *testing.T) {
 	}{
 		{"garbage", "hello", "parse sdp"},
 		{"no audio", head + "\r\nm=video 5000 RTP/AVP 96\r\n", "no audio m= line"},
-		{"srtp", head + "\r\nm=audio 4000 RTP/SAVP 0\r\n", "unsupported audio transport"},
+		{"dtls-srtp", head + "\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n", "unsupported audio transport"},
 		{"hostname", strings.Replace(head, "c=IN IP4 192.0.2.10", "c=IN IP4 pbx.example.com", 1) + "\r\nm=audio 4000 RTP/AVP 0\r\n", "not an IP address"},
 		{"no c=", "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", "no c= line"},
 	}
