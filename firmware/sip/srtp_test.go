@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -156,32 +158,40 @@ func (c *tlsConn) final(t *testing.T, msg string) rawRes {
 	if _, err := io.WriteString(c, msg); err != nil {
 		t.Fatal(err)
 	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
-		var head strings.Builder
-		n := 0
-		for {
-			line, err := c.rd.ReadString('\n')
-			if err != nil {
-				t.Fatalf("no final response over TLS: %v", err)
-			}
-			head.WriteString(line)
-			if line == "\r\n" {
-				break
-			}
-			if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
-				n, _ = strconv.Atoi(strings.TrimSpace(v))
-			}
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(c.rd, body); err != nil {
-			t.Fatal(err)
-		}
-		r := parseRaw(head.String() + string(body))
-		if r.code >= 200 {
+		if r := readStreamMsg(t, c.Conn, c.rd); r.code >= 200 {
 			return r
 		}
 	}
+}
+
+// readStreamMsg reads one SIP message from a stream.
+func readStreamMsg(t *testing.T, c net.Conn, rd *bufio.Reader) rawRes {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var head strings.Builder
+	n := 0
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no SIP message over TLS: %v", err)
+		}
+		if head.Len() == 0 && line == "\r\n" {
+			continue // a keep-alive
+		}
+		head.WriteString(line)
+		if line == "\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		t.Fatal(err)
+	}
+	return parseRaw(head.String() + string(body))
 }
 
 // TestSRTPOverTLS: a carrier on TLS offering RTP/SAVP gets an RTP/SAVP
@@ -226,4 +236,107 @@ func TestSRTPOverTLS(t *testing.T) {
 		t.Errorf("after the swap the TLS certificate names %v, want uploaded.example", got)
 	}
 	_ = env
+}
+
+// TestTLSTrunk: a trunk with transport tls is called over TLS on a
+// certificate the box verifies, offered SRTP, and keyed from its answer;
+// a trunk whose certificate the box does not trust gets no call.
+func TestTLSTrunk(t *testing.T) {
+	carrierCert := testCert(t, "carrier.example")
+	roots := x509.NewCertPool()
+	roots.AddCert(carrierCert.Leaf)
+	ln, err := tls.Listen("tcp", "127.0.0.2:0", &tls.Config{Certificates: []tls.Certificate{*carrierCert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	boxLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t, nil, func(c *Config) {
+		c.TLSListener = boxLn
+		c.TLSCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return testCert(t, "box.example"), nil }
+		c.TLSClient = &tls.Config{RootCAs: roots, ServerName: "carrier.example"}
+	})
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: ln.Addr().String(), Transport: "tls"}}})
+	conns := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			conns <- c
+		}
+	}()
+	ctx := context.Background()
+	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142", From: call.Party{Number: "+15551230000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Hangup(call.Normal)
+	var c net.Conn
+	select {
+	case c = <-conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the box did not connect to the TLS trunk")
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	inv := readStreamMsg(t, c, rd)
+	_, body, _ := strings.Cut(inv.raw, "\r\n\r\n")
+	offer, err := media.ParseSDP([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(inv.raw, "INVITE ") || !offer.Secure || len(offer.Crypto) != 1 || offer.Crypto[0].Suite != media.SuiteAES80 {
+		t.Fatalf("INVITE over TLS does not offer SRTP:\n%s", inv.raw)
+	}
+	if v := inv.get("Via"); !strings.Contains(v, "SIP/2.0/TLS") || !strings.Contains(v, boxLn.Addr().String()) {
+		t.Errorf("Via %q, want TLS from the box's TLS address %s", v, boxLn.Addr())
+	}
+	if ct := inv.get("Contact"); !strings.Contains(ct, "transport=tls") {
+		t.Errorf("Contact %q, want transport=tls", ct)
+	}
+	ansKey := base64.StdEncoding.EncodeToString(media.NewKey())
+	sdp := "v=0\r\no=- 2 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 29980 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + ansKey + "\r\n"
+	ok := fmt.Sprintf("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=far\r\nCall-ID: %s\r\nCSeq: %s\r\nContact: <sip:far@%s;transport=tls>\r\n"+
+		"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		inv.get("Via"), inv.get("From"), inv.get("To"), inv.get("Call-ID"), inv.get("CSeq"), ln.Addr(), len(sdp), sdp)
+	if _, err := io.WriteString(c, ok); err != nil {
+		t.Fatal(err)
+	}
+	if ack := readStreamMsg(t, c, rd); !strings.HasPrefix(ack.raw, "ACK ") {
+		t.Errorf("after the 200: %q, want the ACK", ack.raw)
+	}
+	if err := leg.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, _ := streamOf(leg); !st.Secure() {
+		t.Error("the trunk leg's stream does not speak SRTP after an SRTP answer")
+	}
+
+	// Another carrier whose certificate the box cannot verify.
+	untrusted, err := tls.Listen("tcp", "127.0.0.2:0", &tls.Config{Certificates: []tls.Certificate{*testCert(t, "other.example")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { untrusted.Close() })
+	go func() {
+		if c, err := untrusted.Accept(); err == nil {
+			io.Copy(io.Discard, c) // the handshake fails on the box's side
+			c.Close()
+		}
+	}()
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: untrusted.Addr().String(), Transport: "tls"}}})
+	bad, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142", From: call.Party{Number: "+15551230000"}})
+	if err == nil {
+		select {
+		case <-bad.Done():
+			err = bad.Err()
+		case <-time.After(10 * time.Second):
+			t.Fatal("a call to a trunk with an untrusted certificate did not fail")
+		}
+	}
+	if !errors.Is(err, call.Congestion) {
+		t.Errorf("call to a trunk with an untrusted certificate: %v, want congestion", err)
+	}
 }
