@@ -102,7 +102,16 @@ func TestTLSPhoneWithSRTPTalksToAPlainCarrier(t *testing.T) {
 		t.Fatalf("carrier call to bob over TLS: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	if n := bob.countEvents("CALL_ESTABLISHED"); n != 2 {
-		t.Errorf("bob answered %d calls, want 2 (the carrier's call did not reach him over TLS)", n)
+		t.Fatalf("bob answered %d calls, want 2 (the carrier's call did not reach him over TLS)", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for bob.countEvents("CALL_CLOSED") < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The carrier echoes: Bob hears his tone only if the box decrypted
+	// his SRTP and encrypted the echo with the keys it offered him.
+	if s, rate, err := bob.received(); err != nil || !talked(s, rate, 1200, time.Second) {
+		t.Errorf("on the carrier's call bob did not hear his 1200 Hz back (%v): SRTP toward a TLS phone broken", err)
 	}
 	hidden(t, "inbound call", in.messages(), bob, cid, a.sipPort)
 }
