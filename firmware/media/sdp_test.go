@@ -194,6 +194,8 @@ func FuzzParseSDP(f *testing.F) {
 	f.Add(sdpBody(head, "m=video 5000 RTP/AVP 96", "m=audio 4000 RTP/AVP 0", "a=inactive"))
 	f.Add(sdpBody("v=0", "o=- 1 1 IN IP6 ::1", "s=-", "c=IN IP6 ::1", "t=0 0", "m=audio 0 RTP/AVP 96", "a=rtpmap:96 PCMU/8000"))
 	f.Add([]byte("v=0\no=- 0 0 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\nc=IN IP4 1.2.3.4\n"))
+	f.Add(sdpBody(head, "m=audio 4000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH|2^31",
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := ParseSDP(body)
 		if err != nil {
