@@ -8,8 +8,9 @@ package web
 //	POST /api/v1/system/certificate/regenerate  admin: a new self-signed one
 //
 // All three answer tlscert.Info as JSON; a refused upload answers 400
-// {"error": "..."} naming what is wrong. With HTTPS off (ringbox serve
-// without --https) they answer 404 {"error": "HTTPS is off ..."}.
+// {"error": "..."} naming what is wrong. The certificate serves the web
+// page (--https) and SIP over TLS (--sip-tls); with both off they answer
+// 404 {"error": "HTTPS is off ..."}.
 
 import (
 	"errors"
@@ -58,7 +59,7 @@ func (c *certAPI) off(w http.ResponseWriter) bool {
 	if c.certs != nil {
 		return false
 	}
-	WriteError(w, http.StatusNotFound, "HTTPS is off: ringbox serve runs without --https, so there is no certificate")
+	WriteError(w, http.StatusNotFound, "HTTPS is off: ringbox serve runs without --https and with --sip-tls off, so there is no certificate")
 	return true
 }
 

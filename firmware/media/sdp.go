@@ -26,6 +26,12 @@ type Desc struct {
 	Direction string         // "sendrecv" (default), "sendonly", "recvonly", "inactive"
 	RTCPMux   bool
 	Ptime     int // ms; 0 = unspecified (20)
+	// Secure: the transport is RTP/SAVP (or SAVPF): SRTP only. Crypto
+	// are the usable a=crypto attributes (RFC 4568), in the SDP's order;
+	// an RTP/AVP line may carry them too (best-effort SRTP). Attributes
+	// ParseCrypto refuses are left out.
+	Secure bool
+	Crypto []Crypto
 
 	// others are the offer's m= lines the box does not use (video, a second
 	// audio line), in order, with where the audio line sits among them. An
@@ -123,7 +129,11 @@ func ParseSDP(body []byte) (Desc, error) {
 		return Desc{}, errors.New("parse sdp: no audio m= line")
 	}
 	proto := strings.Join(md.MediaName.Protos, "/")
-	if proto != "RTP/AVP" && proto != "RTP/AVPF" {
+	switch proto {
+	case "RTP/AVP", "RTP/AVPF":
+	case "RTP/SAVP", "RTP/SAVPF":
+		d.Secure = true
+	default:
 		return Desc{}, fmt.Errorf("parse sdp: unsupported audio transport %q", proto)
 	}
 	port := md.MediaName.Port.Value
@@ -169,6 +179,10 @@ func ParseSDP(body []byte) (Desc, error) {
 				}
 			case "rtcp-mux":
 				d.RTCPMux = d.RTCPMux || mediaLevel // RFC 5761 §5.1.1: a media-level attribute
+			case "crypto":
+				if c, err := ParseCrypto(a.Value); err == nil && mediaLevel && len(d.Crypto) < maxCrypto {
+					d.Crypto = append(d.Crypto, c)
+				}
 			case "rtpmap":
 				if c, ok := parseRtpmap(a.Value); ok {
 					if _, dup := rtpmap[c.PT]; !dup {
@@ -386,8 +400,15 @@ func (d Desc) Marshal(o Origin) []byte {
 	return b
 }
 
+// maxCrypto bounds the crypto attributes kept from one SDP.
+const maxCrypto = 8
+
 func (d Desc) appendAudio(b []byte) []byte {
-	b = fmt.Appendf(b, "m=audio %d RTP/AVP", d.Addr.Port())
+	proto := "RTP/AVP"
+	if d.Secure {
+		proto = "RTP/SAVP"
+	}
+	b = fmt.Appendf(b, "m=audio %d %s", d.Addr.Port(), proto)
 	for _, c := range d.Codecs {
 		b = fmt.Appendf(b, " %d", c.PT)
 	}
@@ -407,6 +428,9 @@ func (d Desc) appendAudio(b []byte) []byte {
 	}
 	if d.RTCPMux {
 		b = append(b, "a=rtcp-mux\r\n"...)
+	}
+	for _, c := range d.Crypto {
+		b = append(b, "a=crypto:"+c.String()+"\r\n"...)
 	}
 	dir := d.Direction
 	if dir == "" {

@@ -77,7 +77,7 @@ func TestParseSDPErrors(t *testing.T) {
 	}{
 		{"garbage", "hello", "parse sdp"},
 		{"no audio", head + "\r\nm=video 5000 RTP/AVP 96\r\n", "no audio m= line"},
-		{"srtp", head + "\r\nm=audio 4000 RTP/SAVP 0\r\n", "unsupported audio transport"},
+		{"dtls-srtp", head + "\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n", "unsupported audio transport"},
 		{"hostname", strings.Replace(head, "c=IN IP4 192.0.2.10", "c=IN IP4 pbx.example.com", 1) + "\r\nm=audio 4000 RTP/AVP 0\r\n", "not an IP address"},
 		{"no c=", "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", "no c= line"},
 	}
@@ -194,6 +194,8 @@ func FuzzParseSDP(f *testing.F) {
 	f.Add(sdpBody(head, "m=video 5000 RTP/AVP 96", "m=audio 4000 RTP/AVP 0", "a=inactive"))
 	f.Add(sdpBody("v=0", "o=- 1 1 IN IP6 ::1", "s=-", "c=IN IP6 ::1", "t=0 0", "m=audio 0 RTP/AVP 96", "a=rtpmap:96 PCMU/8000"))
 	f.Add([]byte("v=0\no=- 0 0 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\nc=IN IP4 1.2.3.4\n"))
+	f.Add(sdpBody(head, "m=audio 4000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH|2^31",
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := ParseSDP(body)
 		if err != nil {

@@ -59,6 +59,7 @@ type Stream struct {
 	xc        *transcoder // used by the RTP reader only
 
 	transport atomic.Pointer[func(pkt []byte) error] // SetTransport; nil: the socket
+	srtp      atomic.Pointer[srtpState]              // SetSRTP; nil: plain RTP
 
 	mu   sync.Mutex // protects following; serialises SetRemote and Close
 	rtcp *sock      // nil under rtcp-mux
@@ -277,6 +278,13 @@ func (s *Stream) receive(pkt []byte, src netip.AddrPort) {
 	if len(pkt) < 12 {
 		return
 	}
+	if sp := s.srtp.Load(); sp != nil {
+		// Before the latch: a packet that does not authenticate neither
+		// moves the latch nor counts as media.
+		if pkt = sp.decryptRTP(pkt); pkt == nil {
+			return
+		}
+	}
 	now := s.e.now()
 	if !s.accept(src, now) {
 		return
@@ -320,6 +328,11 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if sp := s.srtp.Load(); sp != nil {
+		if pkt = sp.decryptRTCP(pkt); pkt == nil {
+			return
+		}
+	}
 	if l := s.latchedRTCP.Load(); l == nil || *l != src {
 		if l != nil && s.latched.Load() != nil && s.latched.Load().Addr() != src.Addr() {
 			return // not from the peer
@@ -338,7 +351,7 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 	}
 	if r.rtcpMux {
 		if dst, ok := p.dest(r); ok && p.rtp != nil {
-			_ = p.rtp.writeTo(pkt, dst)
+			p.sendRTCP(p.rtp, pkt, dst)
 		}
 		return
 	}
@@ -352,8 +365,18 @@ func (s *Stream) receiveRTCP(pkt []byte, src netip.AddrPort) {
 	c := p.rtcp
 	p.mu.Unlock()
 	if c != nil {
-		_ = c.writeTo(pkt, dst) // c may be closing: writeTo then fails
+		p.sendRTCP(c, pkt, dst) // c may be closing: writeTo then fails
 	}
+}
+
+// sendRTCP writes one RTCP packet on c, as SRTCP when the stream speaks
+// SRTP.
+func (s *Stream) sendRTCP(c *sock, pkt []byte, dst netip.AddrPort) {
+	if sp := s.srtp.Load(); sp != nil {
+		_ = sp.encrypt(pkt, true, c, dst)
+		return
+	}
+	_ = c.writeTo(pkt, dst)
 }
 
 // SetTransport makes the stream hand every RTP packet it sends (relayed,
@@ -389,7 +412,13 @@ func (s *Stream) write(pkt []byte, dst netip.AddrPort) {
 	if s.rtp == nil {
 		return // a test's stream without sockets
 	}
-	if err := s.rtp.writeTo(pkt, dst); err != nil {
+	var err error
+	if sp := s.srtp.Load(); sp != nil {
+		err = sp.encrypt(pkt, false, s.rtp, dst)
+	} else {
+		err = s.rtp.writeTo(pkt, dst)
+	}
+	if err != nil {
 		return // the peer may be gone; inactivity or signalling ends the call
 	}
 	s.pktOut.Add(1)

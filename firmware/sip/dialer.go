@@ -77,7 +77,7 @@ func (d *Dialer) dialTrunk(ctx context.Context, t call.Target) (call.Leg, error)
 		// An analog (FXO) line is the board's to dial; this edge has none.
 		return nil, call.Congestion
 	}
-	host, port := trunkHostPort(tr.Host)
+	host, port := trunkAddr(tr)
 	transport := strings.ToUpper(tr.TransportName())
 	uri := sipgosip.Uri{Scheme: "sip", User: t.Number, Host: host, Port: port}
 	return d.start(ctx, t, "trunk:"+tr.ID, []branchSpec{{uri: uri, transport: transport, trunk: tr}}, true)
@@ -318,7 +318,7 @@ func (l *Leg) newBranch(b *branch, t call.Target) error {
 	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	l.mu.Lock()
-	req.SetBody(l.sdpLocked())
+	req.SetBody(l.offerSDPLocked(spec.transport))
 	l.mu.Unlock()
 	b.d = &uacDialog{s: s, cli: s.client(spec.transport), invite: req, dest: spec.dest, transport: spec.transport}
 	if spec.trunk.Host != "" {
@@ -505,6 +505,12 @@ func (l *Leg) answered(w *branch) {
 	if err != nil {
 		l.log.Info("2xx without usable sdp", "error", err)
 	} else {
+		l.mu.Lock()
+		err = l.takeAnswerCryptoLocked(ans, w.spec.transport)
+		l.mu.Unlock()
+		if err != nil {
+			l.log.Info("2xx with unusable srtp keys: no audio", "error", err)
+		}
 		l.stream.SetRemote(ans)
 	}
 	l.mu.Lock()

@@ -111,6 +111,11 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 			s.respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
+		if err := acceptableOffer(offer, req.Transport()); err != nil { // srtp.go
+			s.log.Info("invite refused", "call_id", info.CallID, "error", err)
+			s.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
 	}
 	timer, ok := s.negotiateTimer(req, tx)
 	if !ok {
@@ -385,6 +390,9 @@ func (l *Leg) updateMedia(offerBody []byte) ([]byte, int) {
 		if err != nil {
 			return nil, 488
 		}
+	}
+	if err := l.answerCryptoLocked(offer, &ans); err != nil { // srtp.go
+		return nil, 488
 	}
 	l.stream.SetRemote(offer)
 	l.local = ans

@@ -103,6 +103,7 @@ type Leg struct {
 	prackWait *pendingPrack // the reliable provisional awaiting its PRACK
 	progress  bool          // a late-offer leg sent its 180 (Progress)
 	sessTimer *sessionTimer // RFC 4028, once the call is answered
+	sdesKey   []byte        // the box's SRTP master key toward this leg (srtp.go)
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {
@@ -318,6 +319,7 @@ func (l *Leg) inboundAnswerLocked() error {
 			prefer = []string{l.codec}
 		}
 		l.local = media.OfferCodecs(prefer, l.stream.Local())
+		l.offerCryptoLocked(&l.local, l.inv.Transport())
 		return nil
 	}
 	var d media.Desc
@@ -331,6 +333,9 @@ func (l *Leg) inboundAnswerLocked() error {
 		d, err = media.Answer(l.offer, l.stream.Local())
 	}
 	if err != nil {
+		return err
+	}
+	if err := l.answerCryptoLocked(l.offer, &d); err != nil {
 		return err
 	}
 	l.local = d
@@ -524,6 +529,12 @@ func (l *Leg) takeAckAnswer() error {
 		return fmt.Errorf("answer: %w", media.ErrNoCommonCodec)
 	}
 	ans.Codecs = append([]media.Codec{ans.Codecs[i]}, slices.Delete(slices.Clone(ans.Codecs), i, i+1)...)
+	l.mu.Lock()
+	err = l.takeAnswerCryptoLocked(ans, l.inv.Transport())
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
 	l.stream.SetRemote(ans)
 	l.mu.Lock()
 	l.offer = ans

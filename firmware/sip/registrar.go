@@ -27,7 +27,7 @@ type Registration struct {
 	Extension string    `json:"extension"`
 	Contact   string    `json:"contact"`   // the Contact URI the phone registered
 	Source    string    `json:"source"`    // ip:port the REGISTER came from
-	Transport string    `json:"transport"` // UDP | TCP
+	Transport string    `json:"transport"` // UDP | TCP | TLS
 	Expires   time.Time `json:"expires"`
 	UserAgent string    `json:"user_agent,omitempty"`
 
@@ -312,7 +312,7 @@ func (b Registration) target() (uri sipgosip.Uri, dest string, ok bool) {
 		return uri, "", false
 	}
 	dest = b.Source
-	if strings.EqualFold(b.Transport, "tcp") {
+	if strings.EqualFold(b.Transport, "tcp") || secureTransport(b.Transport) {
 		return uri, dest, true // reuse the phone's connection
 	}
 	if src, err := netip.ParseAddrPort(b.Source); err == nil {

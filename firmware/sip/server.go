@@ -27,6 +27,7 @@ package sip
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,6 +142,14 @@ type Config struct {
 	// Lamps gives the busy lamps of the dialog event package (BLF keys,
 	// dialoginfo.go); nil: SUBSCRIBE Event: dialog gets 489.
 	Lamps LampSource
+
+	// SIP over TLS (tls.go). TLSListener (plain TCP; the server wraps it
+	// in TLS and closes it) turns it on; TLSCertificate serves the
+	// certificate at each handshake (so a new one is used without a
+	// restart); TLSClient verifies TLS trunks (nil: the system's roots).
+	TLSListener    net.Listener
+	TLSCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	TLSClient      *tls.Config
 }
 
 // Server is the SIP edge.
@@ -155,6 +164,9 @@ type Server struct {
 	srv    *sipgo.Server
 	udpCli *sipgo.Client
 	tcpCli *sipgo.Client
+
+	tlsCli  *sipgo.Client // Via names the TLS port (tls.go)
+	tlsPort int           // 0: no TLS listener
 
 	nonces     *digest.Nonces
 	authLog    *logLimiter
@@ -248,6 +260,9 @@ func New(cfg Config) (*Server, error) {
 	if !ap.Addr().IsUnspecified() {
 		s.ip = ap.Addr().Unmap()
 	}
+	if err := s.setupTLS(); err != nil {
+		return nil, err
+	}
 
 	var tpOpts []sipgosip.TransportLayerOption
 	tpOpts = append(tpOpts, sipgosip.WithTransportLayerLogger(s.log))
@@ -255,7 +270,7 @@ func New(cfg Config) (*Server, error) {
 		tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
 	}
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.host),
-		sipgo.WithUserAgentTransportLayerOptions(tpOpts...),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...), sipgo.WithUserAgenTLSConfig(s.tlsClientConfig()),
 		sipgo.WithUserAgentTransactionLayerOptions(sipgosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
@@ -277,6 +292,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.tcpCli, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.host), sipgo.WithClientPort(s.port), sipgo.WithClientLogger(s.log)); err != nil {
 		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	if err := s.newTLSClient(); err != nil {
+		return nil, err
 	}
 	s.reg = newRegistrar(s)
 	s.trunks = newTrunkManager(s)
@@ -356,9 +374,19 @@ func (s *Server) Run(ctx context.Context) error {
 		uc.Close()
 		return fmt.Errorf("sip listen tcp %s: %w", s.cfg.ListenAddr, err)
 	}
-	errc := make(chan error, 2)
+	tlsLn, err := s.listenTLS()
+	if err != nil {
+		uc.Close()
+		tl.Close()
+		return err
+	}
+	errc := make(chan error, 3)
 	go func() { errc <- s.srv.ServeUDP(uc) }()
 	go func() { errc <- s.srv.ServeTCP(tl) }()
+	if tlsLn != nil {
+		go func() { errc <- s.srv.ServeTLS(tlsLn) }()
+		defer tlsLn.Close()
+	}
 	s.log.Info("sip listening", "addr", s.cfg.ListenAddr, "public", s.host)
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -586,16 +614,16 @@ func (s *Server) client(transport string) *sipgo.Client {
 	if strings.EqualFold(transport, "tcp") {
 		return s.tcpCli
 	}
+	if secureTransport(transport) {
+		return s.tlsCli
+	}
 	return s.udpCli
 }
 
 // contactHeader is the box's Contact for a transport.
 func (s *Server) contactHeader(user, transport string) *sipgosip.ContactHeader {
-	c := &sipgosip.ContactHeader{Address: sipgosip.Uri{Scheme: "sip", User: user, Host: s.host, Port: s.port}}
-	if strings.EqualFold(transport, "tcp") {
-		c.Address.UriParams = sipgosip.NewParams()
-		c.Address.UriParams.Add("transport", "tcp")
-	}
+	c := &sipgosip.ContactHeader{Address: sipgosip.Uri{Scheme: "sip", User: user, Host: s.host, Port: s.transportPort(transport)}}
+	contactTransportParam(c, transport)
 	return c
 }
 

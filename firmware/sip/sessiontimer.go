@@ -527,6 +527,12 @@ func (l *Leg) refreshOnce(method sipgosip.RequestMethod, interval time.Duration)
 		if ans, err := media.ParseSDP(res.Body()); err == nil {
 			if i := slices.IndexFunc(ans.Codecs, media.Supported); i >= 0 {
 				ans.Codecs = append([]media.Codec{ans.Codecs[i]}, slices.Delete(slices.Clone(ans.Codecs), i, i+1)...)
+				l.mu.Lock()
+				err := l.takeAnswerCryptoLocked(ans, l.transportLocked()) // a new key in the answer (srtp.go)
+				l.mu.Unlock()
+				if err != nil {
+					l.log.Info("refresh answer with unusable srtp keys", "error", err)
+				}
 				l.stream.SetRemote(ans)
 			}
 		}

@@ -261,7 +261,7 @@ func trunkHostPort(host string) (string, int) {
 // the granted expiry.
 func (ts *trunkSession) register(ctx context.Context, expires int) (time.Duration, error) {
 	s := ts.m.s
-	host, port := trunkHostPort(ts.t.Host)
+	host, port := trunkAddr(ts.t)
 	transport := strings.ToUpper(ts.t.Transport)
 	if transport == "" {
 		transport = "UDP"

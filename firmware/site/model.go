@@ -350,7 +350,7 @@ type Mailbox struct {
 type Trunk struct {
 	ID        string `yaml:"id"`
 	Host      string `yaml:"host,omitempty"`
-	Transport string `yaml:"transport,omitempty"` // udp | tcp; default udp
+	Transport string `yaml:"transport,omitempty"` // udp | tcp | tls; default udp
 	Username  string `yaml:"username,omitempty"`
 	Password  string `yaml:"password,omitempty"` // a secret
 	Register  bool   `yaml:"register,omitempty"`

@@ -440,7 +440,7 @@ func TestValidateChecks(t *testing.T) {
 		{"inbound otherwise without when", func(s *Site) { s.Inbound[0].Otherwise = "hangup" }, "inbound[0].otherwise", "only used with when"},
 		{"trunk both", func(s *Site) { s.Trunks[1].Host = "x.example" }, "trunks[1]", "has both host and fxo"},
 		{"trunk bad port", func(s *Site) { s.Trunks[0].Host = "sip.example:99999" }, "trunks[0].host", "bad host"},
-		{"trunk transport", func(s *Site) { s.Trunks[0].Transport = "tls" }, "trunks[0].transport", `unknown transport "tls"`},
+		{"trunk transport", func(s *Site) { s.Trunks[0].Transport = "sctp" }, "trunks[0].transport", `unknown transport "sctp"`},
 		{"trunk prack", func(s *Site) { s.Trunks[0].Prack = "always" }, "trunks[0].prack", `unknown prack mode "always"`},
 		{"fxo trunk transport", func(s *Site) { s.Trunks[1].Transport = "tcp" }, "trunks[1]", "analog (fxo) line"},
 		{"trunk register without user", func(s *Site) { s.Trunks[0].Register = true }, "trunks[0].register", "needs username"},

@@ -36,7 +36,7 @@ var (
 	huntStrategies  = []string{HuntSequential, HuntRoundRobin, HuntMemoryHunt, HuntFirstNotOnPhone, HuntRingAll, HuntRandom}
 	queueStrategies = []string{QueueLongestIdle, QueueRoundRobin, QueueLinear, QueueRingAll, QueueFewestCalls, QueueLeastTalkTime, QueueRandom, QueueRingProgressively}
 	userRoles       = []string{RoleAdmin, RoleManager, RoleAgent}
-	transports      = []string{"udp", "tcp"}
+	transports      = []string{"udp", "tcp", "tls"}
 )
 
 // Ring-group confirm modes.

@@ -107,7 +107,7 @@ func startServe(t *testing.T, o serveOpt) *appliance {
 	if o.data == "" {
 		o.data = t.TempDir()
 	}
-	a := &appliance{t: t, data: o.data, sipPort: freePort(t), httpPort: freePort(t), exited: make(chan struct{})}
+	a := &appliance{t: t, data: o.data, sipPort: freePorts(t, 2), httpPort: freePort(t), exited: make(chan struct{})}
 	a.base = fmt.Sprintf("http://127.0.0.1:%d", a.httpPort)
 	if o.rtpPorts == "" {
 		o.rtpPorts = "24000-24998"

@@ -190,6 +190,13 @@ func startBaresipAt(t *testing.T, ip, user, acct string, rtpLo int, toneHz float
 // file source must run at the codec's rate).
 func startBaresipRate(t *testing.T, ip, user, acct string, rtpLo int, toneHz float64, rate int) *baresip {
 	t.Helper()
+	return startBaresipConf(t, ip, user, acct, rtpLo, toneHz, rate, "")
+}
+
+// startBaresipConf is startBaresipRate with extra lines for baresip's
+// config (modules, TLS settings).
+func startBaresipConf(t *testing.T, ip, user, acct string, rtpLo int, toneHz float64, rate int, extra string) *baresip {
+	t.Helper()
 	if _, err := exec.LookPath("baresip"); err != nil {
 		t.Fatalf("baresip is required (make test installs it): %v", err)
 	}
@@ -233,7 +240,7 @@ module_app contact.so
 module_app menu.so
 ctrl_tcp_listen 127.0.0.1:%d
 snd_path %s
-`, ip, b.sip, ip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"))
+%s`, ip, b.sip, ip, mic, rtpLo, rtpLo+99, ctrl, filepath.Join(b.dir, "rec"), extra)
 	os.WriteFile(filepath.Join(b.dir, "config"), []byte(cfg), 0o644)
 	os.WriteFile(filepath.Join(b.dir, "accounts"), []byte(acct), 0o600)
 	os.WriteFile(filepath.Join(b.dir, "contacts"), nil, 0o644)

@@ -51,6 +51,7 @@ import (
 type serveFlags struct {
 	data, sipAddr, httpAddr, board, siteFile string
 	httpsAddr                                string // empty: no HTTPS
+	sipTLS                                   string // --sip-tls: "", an address, or "off" (siptls.go)
 	logLevel, logFormat                      string
 	publicIP, rtpPorts, realm, digestAlgs    string
 	webrtcICE                                string
@@ -71,6 +72,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	data := dataFlag(fs)
 	fs.StringVar(&f.sipAddr, "sip", ":5060", "SIP listen address, UDP and TCP")
 	fs.StringVar(&f.httpAddr, "http", ":8080", "web and API listen address; with --https it redirects to HTTPS (but /api/v1/health and /metrics)")
+	fs.StringVar(&f.sipTLS, "sip-tls", "", sipTLSUsage) // siptls.go
 	fs.StringVar(&f.httpsAddr, "https", "", "HTTPS listen address for the web page and API, e.g. :443, with the certificate in DATA/tls (self-signed on first start, or uploaded); off when empty")
 	fs.StringVar(&f.board, "board", "sim", boardUsage)
 	fs.StringVar(&f.siteFile, "site", "", "site file imported on first start only (empty database)")
@@ -224,6 +226,16 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		}
 		defer httpsLn.Close()
 	}
+	sipTLSLn, err := listenSIPTLS(f.sipTLS, f.sipAddr, log) // siptls.go; nil when off
+	if err != nil {
+		return err
+	}
+	if sipTLSLn != nil {
+		defer sipTLSLn.Close()
+		f.sipTLS = sipTLSLn.Addr().String() // for the banner
+	} else {
+		f.sipTLS = "off"
+	}
 
 	// A restore is applied while nothing has the database open. If it
 	// fails the previous data is back, and the box starts on it.
@@ -244,8 +256,13 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	var certErr error
 	var certWG sync.WaitGroup
 	defer certWG.Wait() // an early return still joins it
-	if httpsLn != nil {
+	// certReady is closed once certs and certErr are set.
+	certReady := make(chan struct{})
+	if httpsLn == nil && sipTLSLn == nil {
+		close(certReady)
+	} else {
 		certWG.Go(func() {
+			defer close(certReady)
 			certs, certErr = tlscert.Open(tlscert.Options{Dir: filepath.Join(f.data, "tls"), PublicIP: publicIPFlag(f.publicIP), Logger: log})
 		})
 	}
@@ -388,6 +405,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 			}
 			return n, o
 		},
+		// SIP over TLS serves the web's certificate store: an upload or a
+		// renewal serves both from the next handshake (siptls.go).
+		TLSListener:    sipTLSLn,
+		TLSCertificate: sipCertificate(certReady, &certs, &certErr),
 	})
 	if err != nil {
 		return err
@@ -716,13 +737,13 @@ func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.S
 	_, sipPort, _ := net.SplitHostPort(f.sipAddr)
 	_, httpPort, _ := net.SplitHostPort(f.httpAddr)
 	page := "http://" + hostFor(pub) + ":" + httpPort
-	if certs != nil {
+	if f.httpsAddr != "" {
 		_, httpsPort, _ := net.SplitHostPort(f.httpsAddr)
 		page = "https://" + hostFor(pub) + ":" + httpsPort
 	}
 	fmt.Fprintf(w, "\nRingbox %s is up.\n\n", version)
 	fmt.Fprintf(w, "  Web page:  %s/\n", page)
-	if certs != nil {
+	if certs != nil && f.httpsAddr != "" {
 		// What the browser's warning on the first visit shows, to compare.
 		fmt.Fprintf(w, "             certificate SHA-256 fingerprint:\n             %s\n", certs.Info().Fingerprint)
 	}
@@ -735,6 +756,9 @@ func banner(w io.Writer, f serveFlags, pub netip.Addr, s *site.Site, st *store.S
 		fmt.Fprintf(w, "             first visit asks you to choose the admin password (there is no default)\n")
 	}
 	fmt.Fprintf(w, "  SIP:       %s:%s (UDP and TCP), realm %q\n", hostFor(pub), sipPort, f.realm)
+	if tlsPort := sipTLSPortOf(f); tlsPort != "" { // siptls.go
+		fmt.Fprintf(w, "             %s:%s (TLS, SRTP)\n", hostFor(pub), tlsPort)
+	}
 	if len(s.Extensions) > 0 {
 		x := s.Extensions[0]
 		fmt.Fprintf(w, "\n  Register a softphone (e.g. Linphone, Zoiper, baresip):\n")
