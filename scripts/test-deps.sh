@@ -16,6 +16,9 @@ declare -A pkg=(
   # firmware/update's tests make real bundles with rauc (squashfs inside).
   [rauc]=rauc
   [mksquashfs]=squashfs-tools
+  # The SIP edge's proof (firmware/cmd/ringbox/edge_e2e_test.go) attacks
+  # the box with sipvicious's svwar and svcrack.
+  [svcrack]=sipvicious
 )
 missing=()
 for cmd in "${!pkg[@]}"; do
