@@ -91,8 +91,11 @@ func TestTCPConnectionsBoundedAndIdleClosed(t *testing.T) {
 		c.Edge.AdmitConn = f.AdmitConn
 		c.Edge.TCPFirst = 300 * time.Millisecond
 	})
+	// From an address of their own: newEnv's probe of the listener
+	// (127.0.0.1) may not have been released yet.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 5)}}
 	dial := func() net.Conn {
-		c, err := net.Dial("tcp", env.addr)
+		c, err := d.Dial("tcp", env.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +119,7 @@ func TestTCPConnectionsBoundedAndIdleClosed(t *testing.T) {
 		t.Fatal("silent connections stayed open")
 	}
 	waitFor(t, 2*time.Second, "places freed", func() bool {
-		r, ok := f.AdmitConn(mustAddr("127.0.0.1"))
+		r, ok := f.AdmitConn(mustAddr("127.0.0.5"))
 		if ok {
 			r()
 		}

@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"ringbox/firmware/store"
 )
 
 // edgeSite has two extensions and no trunk: every address is a stranger.
@@ -173,4 +176,37 @@ func TestSipviciousFindsNothingAndIsBanned(t *testing.T) {
 		t.Errorf("bans %v, want the guesser's address and the extension guessed, nothing else", keys)
 	}
 	phone("after the attack")
+
+	// The admin lifts the address's ban; the ban and the lift are in the
+	// audit log, and the extension's ban is kept across a restart.
+	if code, body := a.send("DELETE", "/api/v1/bans/127.0.0.1", a.token("admin"), "", nil); code != http.StatusOK {
+		t.Fatalf("lift: %d %s", code, body)
+	}
+	if err := a.stop(); err != nil {
+		t.Fatalf("serve exited with %v", err)
+	}
+	st, err := store.Open(context.Background(), a.data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.ListAudit(context.Background(), time.Time{}, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Action, "sip.") {
+			audit = append(audit, e.Actor+" "+e.Action+" "+e.Object)
+		}
+	}
+	for _, want := range []string{"system sip.ban 127.0.0.1", "system sip.ban ext:101", "sip.ban_lift 127.0.0.1"} {
+		if !slices.ContainsFunc(audit, func(s string) bool { return strings.HasSuffix(s, want) || strings.HasPrefix(s, want) }) {
+			t.Errorf("audit log %q lacks %q", audit, want)
+		}
+	}
+	kept, err := st.LoadBans(context.Background())
+	if err != nil || len(kept) != 1 || kept[0].Key != "ext:101" {
+		t.Errorf("stored bans %+v (%v), want ext:101 alone", kept, err)
+	}
 }
