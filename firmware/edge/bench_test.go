@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"testing"
 )
@@ -12,7 +13,7 @@ import (
 func BenchmarkAllow(b *testing.B) {
 	for _, extBan := range []bool{false, true} {
 		b.Run(fmt.Sprintf("ext_ban=%v", extBan), func(b *testing.B) {
-			f := New(Config{Rates: map[Method]Rate{MethodRegister: {PerSecond: 1e12, Burst: 1e12}}})
+			f := New(Config{Logger: quiet, Rates: map[Method]Rate{MethodRegister: {PerSecond: 1e12, Burst: 1e12}}})
 			if extBan {
 				for i := range DefaultFailLimit {
 					f.AuthFailed(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), "1009")
@@ -29,7 +30,7 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	}
 	b.Run("banned", func(b *testing.B) {
-		f := New(Config{})
+		f := New(Config{Logger: quiet})
 		src := netip.MustParseAddrPort("203.0.113.1:5060")
 		for range DefaultFailLimit {
 			f.AuthFailed(src.Addr(), "")
@@ -41,3 +42,5 @@ func BenchmarkAllow(b *testing.B) {
 		}
 	})
 }
+
+var quiet = slog.New(slog.DiscardHandler)
