@@ -20,6 +20,9 @@ declare -A pkg=(
   # shape the link with netem where the kernel has it (tc).
   [ip]=iproute2
   [tc]=iproute2
+  # The SIP edge's proof (firmware/cmd/ringbox/edge_e2e_test.go) attacks
+  # the box with sipvicious's svwar and svcrack.
+  [svcrack]=sipvicious
 )
 missing=()
 for cmd in "${!pkg[@]}"; do

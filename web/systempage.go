@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ringbox/firmware/auth"
+	"ringbox/firmware/edge"
 	"ringbox/firmware/logring"
 	"ringbox/firmware/update"
 )
@@ -67,6 +68,7 @@ type SystemPage struct {
 	FirmwareStatus firmwareStatus
 	Power          Power   // nil: reboot and shutdown answer 409
 	Logs           LogRing // nil: the log card says there is none
+	Bans           BanList // the SIP edge's bans (security.go); nil: no Security card
 	// Dir is where network.conf, hostname and ntp.conf are saved for the
 	// init scripts (/data on the appliance). Required.
 	Dir string
@@ -121,6 +123,7 @@ func (s *Server) SystemPage(p *SystemPage) {
 	s.HandlePage("GET /system", auth.Admin, p.page)
 	s.HandlePage("POST /system/network", auth.Admin, p.networkForm)
 	s.HandlePage("POST /system/ntp", auth.Admin, p.ntpForm)
+	s.HandlePage("POST /system/bans/lift", auth.Admin, p.liftForm) // security.go
 }
 
 // ---- what the box is doing ----
@@ -401,6 +404,9 @@ type systemPageData struct {
 	LogLevels   []string
 	HasLogs     bool
 	Loc         *time.Location
+	Bans        []edge.Ban // the Security card (security.go)
+	HasBans     bool       // a ban list is wired
+	BanError    string
 }
 
 // fill completes d from the box's state; the forms keep what d has.
@@ -408,6 +414,9 @@ func (p *SystemPage) fill(r *http.Request, d *systemPageData) {
 	pr, _ := PrincipalFrom(r.Context())
 	d.pageData = p.s.filled(pageData{Title: "System", Page: "system", Active: "system", User: toJSON(pr)})
 	d.Status = p.status()
+	if p.Bans != nil {
+		d.HasBans, d.Bans = true, p.Bans.Bans()
+	}
 	d.Loc, _ = time.LoadLocation(d.Status.Time.TimeZone)
 	if p.FirmwareStatus != nil {
 		fw, err := p.FirmwareStatus.Status()
@@ -446,7 +455,7 @@ func (p *SystemPage) render(w http.ResponseWriter, r *http.Request, status int, 
 
 func (p *SystemPage) page(w http.ResponseWriter, r *http.Request) {
 	d := systemPageData{Saved: r.URL.Query().Get("saved")}
-	if d.Saved != "network" && d.Saved != "ntp" {
+	if d.Saved != "network" && d.Saved != "ntp" && d.Saved != "lifted" {
 		d.Saved = ""
 	}
 	p.render(w, r, http.StatusOK, d)

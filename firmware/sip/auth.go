@@ -91,6 +91,16 @@ func (s *Server) authenticate(req *sipgosip.Request, tx sipgosip.ServerTransacti
 		if acct.Extension == "" {
 			acct.Extension = creds.Username
 		}
+		if p := s.cfg.Edge.Permitted; p != nil && !p(acct.Extension, src) {
+			// Off the extension's allow list: the right password, but the
+			// same 403 as a wrong one, and counted like one.
+			s.countAuthFailure(src)
+			s.authResult(src, creds.Username, false)
+			s.authFailed(req, reasonNotAllowed, creds.Username)
+			s.respond(tx, req, 403, "Forbidden")
+			return Account{}, false
+		}
+		s.authResult(src, acct.Extension, true)
 		return acct, true
 	case digest.Stale:
 		s.authFailed(req, why, creds.Username)
@@ -99,6 +109,7 @@ func (s *Server) authenticate(req *sipgosip.Request, tx sipgosip.ServerTransacti
 		// Unknown user and wrong password: the same 403, so extensions
 		// cannot be enumerated; only the log tells them apart.
 		s.countAuthFailure(src)
+		s.authResult(src, creds.Username, false)
 		s.authFailed(req, why, creds.Username)
 		s.respond(tx, req, 403, "Forbidden")
 	default:

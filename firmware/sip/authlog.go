@@ -28,6 +28,10 @@ const (
 // another extension's bindings.
 const reasonNotOwnBinding digest.Reason = "authenticated as another extension"
 
+// reasonNotAllowed: the right password from an address outside the
+// extension's allow list.
+const reasonNotAllowed digest.Reason = "address not on the extension's allow list"
+
 // logLimiter is a token bucket per key. Keys are the reason constants, a
 // fixed set, so the table cannot grow with what peers send.
 type logLimiter struct {

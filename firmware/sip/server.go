@@ -150,6 +150,10 @@ type Config struct {
 	TLSListener    net.Listener
 	TLSCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	TLSClient      *tls.Config
+
+	// Edge connects the edge filter: authentication outcomes, allow
+	// lists, unparseable packets, TCP connection limits (edgehooks.go).
+	Edge EdgeHooks
 }
 
 // Server is the SIP edge.
@@ -178,6 +182,7 @@ type Server struct {
 	trunks     *trunkManager
 	dialer     *Dialer
 	subs       *notifier // SUBSCRIBE/NOTIFY of every event package (subscribe.go)
+	lastSrc    lastSource
 
 	draining  atomic.Bool
 	inCalls   atomic.Int64 // inbound legs not yet ended
@@ -265,10 +270,8 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	var tpOpts []sipgosip.TransportLayerOption
-	tpOpts = append(tpOpts, sipgosip.WithTransportLayerLogger(s.log))
-	if cfg.ReadFilter != nil {
-		tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
-	}
+	tpOpts = append(tpOpts, sipgosip.WithTransportLayerLogger(slog.New(quietHandler{Handler: s.log.Handler(), s: s})))
+	tpOpts = append(tpOpts, sipgosip.WithTransportLayerReadFilter(s.readFilter))
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(s.host),
 		sipgo.WithUserAgentTransportLayerOptions(tpOpts...), sipgo.WithUserAgenTLSConfig(s.tlsClientConfig()),
 		sipgo.WithUserAgentTransactionLayerOptions(sipgosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
@@ -346,7 +349,8 @@ func (s *Server) readFilter(p sipgosip.TransportReadProps, data []byte) ([]byte,
 		src, _ = netip.ParseAddrPort(p.RemoteAddr.String())
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	if s.cfg.ReadFilter(src, data) {
+	s.lastSrc.set(sipgosip.IsReliable(p.Transport), src.Addr())
+	if s.cfg.ReadFilter == nil || s.cfg.ReadFilter(src, data) {
 		return data, nil
 	}
 	if sipgosip.IsReliable(p.Transport) {
@@ -382,7 +386,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 3)
 	go func() { errc <- s.srv.ServeUDP(uc) }()
-	go func() { errc <- s.srv.ServeTCP(tl) }()
+	go func() { errc <- s.srv.ServeTCP(s.wrapTCP(tl)) }()
 	if tlsLn != nil {
 		go func() { errc <- s.srv.ServeTLS(tlsLn) }()
 		defer tlsLn.Close()

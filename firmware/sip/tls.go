@@ -79,7 +79,9 @@ func (s *Server) listenTLS() (net.Listener, error) {
 		GetCertificate: s.cfg.TLSCertificate,
 	}
 	s.log.Info("sip listening", "addr", ln.Addr().String(), "transport", "tls")
-	return tls.NewListener(ln, conf), nil
+	// The edge's per-source connection limit and idle timeout apply to
+	// TLS connections as to plain TCP ones, before the handshake's cost.
+	return tls.NewListener(s.wrapTCP(ln), conf), nil
 }
 
 // TLSPort is the port SIP over TLS listens on, 0 when off.

@@ -80,6 +80,10 @@ type System struct {
 	// alerts through system.smtp; "" means events and the log only.
 	InternationalHours string `yaml:"international_hours,omitempty"`
 	AlertEmail         string `yaml:"alert_email,omitempty"`
+
+	// SIPUserAgent is the box's User-Agent and Server header (issue 15,
+	// docs/security.md); "" means "Ringbox", without the version.
+	SIPUserAgent string `yaml:"sip_user_agent,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -129,6 +133,10 @@ type Extension struct {
 	// once (default 4) and per rolling hour (default 60).
 	MaxOutsideCalls     int `yaml:"max_outside_calls,omitempty"`
 	OutsideCallsPerHour int `yaml:"outside_calls_per_hour,omitempty"`
+
+	// Allow lists the networks (CIDR, or single addresses) the extension
+	// may authenticate from; empty means anywhere (docs/security.md).
+	Allow []string `yaml:"allow,omitempty,flow"`
 }
 
 // Ring preferences of an agent.

@@ -433,6 +433,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		err = readDISAFields(ctx, q, st)
 	}
 	step("toll fraud", func() error { return exportTollFraud(ctx, q, st) })
+	step("sip edge", func() error { return exportEdge(ctx, q, st) }) // edge.go
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-16
+-- ringbox fresh schema: migrations 1-17
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '') STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '', sip_user_agent TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -30,7 +30,7 @@ CREATE TABLE extensions (
 	hunt_blocked INTEGER NOT NULL CHECK (hunt_blocked IN (0, 1)),
 	permission   TEXT NOT NULL,
 	dnd          INTEGER NOT NULL CHECK (dnd IN (0, 1))
-, pickup_group TEXT NOT NULL DEFAULT '', voicemail_pin TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '', max_outside_calls INTEGER NOT NULL DEFAULT 0, outside_calls_per_hour INTEGER NOT NULL DEFAULT 0) STRICT;
+, pickup_group TEXT NOT NULL DEFAULT '', voicemail_pin TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', disa_pin TEXT NOT NULL DEFAULT '', max_outside_calls INTEGER NOT NULL DEFAULT 0, outside_calls_per_hour INTEGER NOT NULL DEFAULT 0, allow TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE agents (
 	id              TEXT PRIMARY KEY,
 	pos             INTEGER NOT NULL,
@@ -457,5 +457,14 @@ CREATE TABLE conferences (
 	announce    TEXT NOT NULL,
 	mute_key    TEXT NOT NULL
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '');
+CREATE TABLE sip_bans (
+  key      TEXT PRIMARY KEY,        -- an address, or ext:NUMBER
+  reason   TEXT NOT NULL,
+  count    INTEGER NOT NULL,
+  offence  INTEGER NOT NULL,
+  since_ms INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL,
+  exempt   TEXT NOT NULL DEFAULT '' -- addresses still accepted for an extension, comma-separated
+);
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '', '');
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -835,6 +835,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if err := importTollFraud(ex, st, dirty); err != nil {
 		return err
 	}
+	if err := importEdge(ex, st, dirty); err != nil { // edge.go
+		return err
+	}
 	return s.replaceUsers(ctx, tx, st.Users)
 }
 

@@ -378,6 +378,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	// Busy lamps: their ACD and SIP ends are set once both exist.
 	lamps := &presence.Lamps{}
+	guard := newEdgeFilter(ctx, st, bus, cfg, log) // edge.go: bans, rate limits, allow lists
 	sipSrv, err := sip.New(sip.Config{
 		ListenAddr:   f.sipAddr,
 		PublicHost:   pub.String(),
@@ -388,7 +389,9 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		Handler:      sipHandler{fl},
 		Bus:          bus,
 		Logger:       log,
-		UserAgent:    "Ringbox/" + version,
+		UserAgent:    cfg.Site().System.UserAgent(), // not the version: it tells scanners what to try
+		ReadFilter:   guard.Allow,
+		Edge:         edgeHooks(guard),
 		Algorithms:   f.algs, // empty: the site's system.sip_digest, live
 		TrunkTimeout: f.trunkTimeout,
 		MaxCalls:     maxCallsFor(limit),
@@ -445,6 +448,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	set := metrics.NewSet()
 	registerMetrics(set, bus, med, sipSrv)
 	registerTollMetrics(set, fl.TollGuard())
+	registerEdgeMetrics(set, guard) // edge.go
 	ws := web.New(web.Config{
 		Auth:     st,
 		Bus:      bus,
@@ -528,7 +532,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}
 	reset := factoryReset(ws, bus, f.data, func() { restart(errRestart) }, log) // board.go
 	ws.SystemPage(&web.SystemPage{Dir: systemDir(f.systemDir, f.appliance, f.data), DataDir: f.data, Appliance: f.appliance, FirmwareStatus: upd,
-		Logs: f.logs, Power: &power{appliance: f.appliance, stop: restart, log: log}, Logger: log}) // power.go
+		Logs: f.logs, Power: &power{appliance: f.appliance, stop: restart, log: log}, Logger: log, Bans: guard}) // power.go
+	for _, r := range web.SecurityRoutes(&web.Security{Bans: guard, Logger: log}) { // the SIP bans (edge.go)
+		ws.HandleRoute(r)
+	}
 	ws.Reports(&web.Reports{Store: st, Config: cfg, RecordingsDir: filepath.Join(f.data, "recordings"),
 		DataDir: f.data, Voicemail: vm, Logger: log})
 	certWG.Wait()
@@ -578,6 +585,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	})
 	wg.Go(func() { errc <- lines.Run(runCtx) })
 	wg.Go(func() { errc <- sipSrv.Run(runCtx) })
+	wg.Go(func() { guard.Run(runCtx) })
 	wg.Go(func() { errc <- lamps.Run(runCtx) })
 	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	hs.RegisterOnShutdown(ws.Close) // live event streams end with the server

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -229,6 +230,12 @@ type Nonces struct {
 	maxTrack int
 	now      func() time.Time
 
+	// seq makes every nonce unique: two issued to one address at the same
+	// clock reading (phones behind one NAT, a coarse clock, synctest)
+	// would otherwise be the same nonce, and the second phone's nc=1
+	// would look like a replay of the first's.
+	seq atomic.Uint32
+
 	mu       sync.Mutex        // protects following
 	cur, old map[string]uint32 // highest nc per nonce, two generations
 }
@@ -250,10 +257,14 @@ func NewNonces(lifetime time.Duration, track int) *Nonces {
 	return n
 }
 
-func (n *Nonces) sign(ts uint64, src netip.Addr) []byte {
+// nonceLen is the decoded length of a nonce: time, sequence, signature.
+const nonceLen = 8 + 4 + 18
+
+func (n *Nonces) sign(ts uint64, seq uint32, src netip.Addr) []byte {
 	m := hmac.New(sha256.New, n.key[:])
-	var b [8]byte
+	var b [12]byte
 	binary.BigEndian.PutUint64(b[:], ts)
+	binary.BigEndian.PutUint32(b[8:], seq)
 	m.Write(b[:])
 	a := src.Unmap().As16()
 	m.Write(a[:])
@@ -263,20 +274,22 @@ func (n *Nonces) sign(ts uint64, src netip.Addr) []byte {
 // New issues a nonce for a client at src.
 func (n *Nonces) New(src netip.Addr) string {
 	ts := uint64(n.now().UnixNano())
-	buf := make([]byte, 8, 26)
+	seq := n.seq.Add(1)
+	buf := make([]byte, 12, nonceLen)
 	binary.BigEndian.PutUint64(buf, ts)
-	buf = append(buf, n.sign(ts, src)...)
+	binary.BigEndian.PutUint32(buf[8:], seq)
+	buf = append(buf, n.sign(ts, seq, src)...)
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
 // Check says whether nonce was issued by this process to src and is fresh.
 func (n *Nonces) Check(nonce string, src netip.Addr) NonceState {
 	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 26 {
+	if err != nil || len(raw) != nonceLen {
 		return NonceInvalid
 	}
 	ts := binary.BigEndian.Uint64(raw[:8])
-	if !hmac.Equal(raw[8:], n.sign(ts, src)) {
+	if !hmac.Equal(raw[12:], n.sign(ts, binary.BigEndian.Uint32(raw[8:12]), src)) {
 		return NonceInvalid
 	}
 	age := n.now().Sub(time.Unix(0, int64(ts)))

@@ -190,3 +190,44 @@ func BenchmarkVerify(b *testing.B) {
 		n.Verify(c, "r", req, func(string) string { return ha1 })
 	}
 }
+
+// TestNewNonceStartsAtOne: a phone that is sent a new nonce (its old one
+// went stale, or it replayed a count) answers it with nc=00000001, and is
+// accepted; its counts then go on from there.
+func TestNewNonceStartsAtOne(t *testing.T) {
+	const realm = "ringbox"
+	src := netip.MustParseAddr("192.0.2.10")
+	store := func(alg string) string { return HA1(alg, "1001", realm, "secret") }
+	req := Request{Method: "REGISTER", URI: "sip:pbx.example", Src: src}
+	synctest.Test(t, func(t *testing.T) {
+		n := NewNonces(5*time.Minute, 0)
+		verify := func(nonce, nc string) (Result, Reason) {
+			return n.Verify(client(MD5, "1001", "secret", realm, "REGISTER", req.URI, nonce, nc), realm, req, store)
+		}
+		a := n.New(src)
+		for _, nc := range []string{"00000001", "00000002"} {
+			if got, why := verify(a, nc); got != OK {
+				t.Fatalf("nonce A nc %s = %v (%q), want OK", nc, got, why)
+			}
+		}
+		// A phone that starts again at 1 on the same nonce is replaying:
+		// it gets a new challenge, not a 403.
+		if got, why := verify(a, "00000001"); got != Rechallenge || why != ReasonReplay {
+			t.Fatalf("nonce A nc 1 again = %v (%q), want Rechallenge (replay)", got, why)
+		}
+		b := n.New(src)
+		for _, nc := range []string{"00000001", "00000002", "00000003"} {
+			if got, why := verify(b, nc); got != OK {
+				t.Fatalf("new nonce B nc %s = %v (%q), want OK", nc, got, why)
+			}
+		}
+		time.Sleep(5*time.Minute + time.Second)
+		if got, _ := verify(b, "00000004"); got != Stale {
+			t.Fatalf("nonce B after its lifetime = %v, want Stale", got)
+		}
+		c := n.New(src)
+		if got, why := verify(c, "00000001"); got != OK {
+			t.Fatalf("nonce C after stale, nc 1 = %v (%q), want OK", got, why)
+		}
+	})
+}
