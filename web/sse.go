@@ -67,7 +67,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if !filter.show(ev) || p.Role == auth.Agent && offerForOther(ev, p.Agent) {
+			ev, ok = filter.view(ev)
+			if !ok || p.Role == auth.Agent && offerForOther(ev, p.Agent) {
 				continue
 			}
 			b, err := json.Marshal(ev)

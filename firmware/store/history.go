@@ -405,10 +405,13 @@ type CDRFilter struct {
 
 // CDRScope is what a web user may see of the call records: a call is in
 // scope when its agent, any of its legs' agents, its caller, its callee or
-// any leg's extension is one of these.
+// any leg's extension is one of these, or it went through one of Queues
+// (a manager answers for the callers of the queues their team serves,
+// answered or not).
 type CDRScope struct {
 	Agents     []string
 	Extensions []string
+	Queues     []string
 }
 
 // Outcomes of CDRFilter.Outcome.
@@ -481,7 +484,7 @@ func (f CDRFilter) where() ([]string, []any, error) {
 		return nil, nil, fmt.Errorf("outcome %q: %w", f.Outcome, ErrBadFilter)
 	}
 	if sc := f.Scope; sc != nil {
-		if len(sc.Agents) == 0 && len(sc.Extensions) == 0 {
+		if len(sc.Agents) == 0 && len(sc.Extensions) == 0 && len(sc.Queues) == 0 {
 			add("0")
 		} else {
 			var or []string
@@ -499,6 +502,15 @@ func (f CDRFilter) where() ([]string, []any, error) {
 				a = append(a, ia...)
 				a = append(a, ia...)
 				or = append(or, "EXISTS (SELECT 1 FROM cdr_legs l WHERE l.cdr_id = cdr.id AND "+legExt+" IN ("+in+"))")
+				a = append(a, ia...)
+			}
+			if len(sc.Queues) > 0 {
+				qs := make([]string, len(sc.Queues))
+				for i, q := range sc.Queues {
+					qs[i] = "queue:" + q
+				}
+				in, ia := inList(qs)
+				or = append(or, "EXISTS (SELECT 1 FROM json_each(cdr.path) WHERE value IN ("+in+"))")
 				a = append(a, ia...)
 			}
 			add("("+strings.Join(or, " OR ")+")", a...)
