@@ -91,6 +91,11 @@ func (h *desk) phoneWS(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "the browser phone is not available on this box")
 		return
 	}
+	release, ok := h.s.openStream(w, p)
+	if !ok {
+		return
+	}
+	defer release()
 	// The origin was checked above, so Accept need not (it would refuse a
 	// proxy that rewrites Host the same way the page's origin does).
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})

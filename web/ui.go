@@ -356,11 +356,18 @@ func (s *Server) page(method, role string, h http.HandlerFunc) http.HandlerFunc 
 			http.Error(w, "log in first", http.StatusUnauthorized)
 			return
 		}
+		info := infoFrom(r.Context())
+		if info == nil {
+			info = &reqInfo{}
+		}
+		info.login = p.Login
 		if method != http.MethodGet && !s.sameOrigin(r) {
+			info.reason = "cross-site request refused"
 			http.Error(w, "cross-site request refused", http.StatusForbidden)
 			return
 		}
 		if role != "" && !auth.Allows(p.Role, role) {
+			info.reason = "this page needs the " + role + " role; you are " + p.Role
 			s.log.Warn("page refused", "path", r.URL.Path, "login", p.Login, "role", p.Role, "needs", role)
 			s.render(w, http.StatusForbidden, "forbidden.html", pageData{Title: "Not allowed", Page: "shell", User: toJSON(p),
 				Active: "", Sections: sections})
