@@ -30,7 +30,7 @@ type infoKey struct{}
 type reqInfo struct {
 	login  string
 	reason string // why a page (not JSON) was refused 403, for the audit log
-	logged bool // a 5xx answer was already logged with its cause
+	logged bool   // a 5xx answer was already logged with its cause
 }
 
 func infoFrom(ctx context.Context) *reqInfo {
