@@ -124,6 +124,7 @@ type Server struct {
 
 	auditLog   *audit.Log // refused requests are written here (audit.go); nil: not
 	auditStore AuditStore
+	pages      []Page         // UI pages (ui.go)
 	streams    streamSlots    // open live streams per login (streams.go)
 	streamLog  *audit.Limiter // bounds the log lines of refused streams
 }
