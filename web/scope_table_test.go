@@ -101,9 +101,9 @@ func eventTable() map[string]eventCase {
 		// An agent sees the comings and goings of their queues (the
 		// waiting count), not the callers' numbers nor who else took them.
 		"QueueCaller": {mine: events.QueueCaller{Queue: "service", Call: "m", Event: "joined", From: "+15550001"},
-			team: events.QueueCaller{Queue: "service", Call: "t", Event: "connected", From: "+15550002", Agent: "a3"},
+			team:  events.QueueCaller{Queue: "service", Call: "t", Event: "connected", From: "+15550002", Agent: "a3"},
 			other: events.QueueCaller{Queue: "sales", Call: "o", Event: "joined", From: "+15550003"},
-			see: map[string]string{"admin": "yyy", "manager": "yyn", "agent": "yyn", "token": "nnn"},
+			see:   map[string]string{"admin": "yyy", "manager": "yyn", "agent": "yyn", "token": "nnn"},
 			check: func(t *testing.T, role string, ev events.Event) {
 				d := ev.Data.(events.QueueCaller)
 				switch {
@@ -115,11 +115,26 @@ func eventTable() map[string]eventCase {
 			}},
 		"QueueEmptyWarning": {mine: events.QueueEmptyWarning{Queue: "service", Waiting: 2}, team: events.QueueEmptyWarning{Queue: "service", Waiting: 1},
 			other: events.QueueEmptyWarning{Queue: "sales", Waiting: 3}, see: map[string]string{"admin": "yyy", "manager": "yyn", "agent": "yyn", "token": "nnn"}},
-		"BoardButton":     func() eventCase { m, tm, o := all3(events.BoardButton{Button: 1}); return eventCase{mine: m, team: tm, other: o, see: adminOnly} }(),
-		"LineChanged":     func() eventCase { m, tm, o := all3(events.LineChanged{Port: "fxs:1"}); return eventCase{mine: m, team: tm, other: o, see: adminOnly} }(),
-		"FactoryReset":    func() eventCase { m, tm, o := all3(events.FactoryReset{State: "requested"}); return eventCase{mine: m, team: tm, other: o, see: adminOnly} }(),
-		"UserLogin":       func() eventCase { m, tm, o := all3(events.UserLogin{Login: "al", Role: "agent"}); return eventCase{mine: m, team: tm, other: o, see: adminOnly} }(),
-		"TollFraudAlert":  func() eventCase { m, tm, o := all3(events.TollFraudAlert{Kind: "limit", Extension: "101"}); return eventCase{mine: m, team: tm, other: o, see: adminOnly} }(),
+		"BoardButton": func() eventCase {
+			m, tm, o := all3(events.BoardButton{Button: 1})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
+		"LineChanged": func() eventCase {
+			m, tm, o := all3(events.LineChanged{Port: "fxs:1"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
+		"FactoryReset": func() eventCase {
+			m, tm, o := all3(events.FactoryReset{State: "requested"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
+		"UserLogin": func() eventCase {
+			m, tm, o := all3(events.UserLogin{Login: "al", Role: "agent"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
+		"TollFraudAlert": func() eventCase {
+			m, tm, o := all3(events.TollFraudAlert{Kind: "limit", Extension: "101"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
 	}
 }
 
