@@ -87,15 +87,16 @@ func (h *desk) phoneWS(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusForbidden, "cross-site WebSocket refused")
 		return
 	}
-	if h.d.Phones == nil {
-		WriteError(w, http.StatusServiceUnavailable, "the browser phone is not available on this box")
-		return
-	}
+	// The socket counts among the login's live streams (streams.go).
 	release, ok := h.s.openStream(w, p)
 	if !ok {
 		return
 	}
 	defer release()
+	if h.d.Phones == nil {
+		WriteError(w, http.StatusServiceUnavailable, "the browser phone is not available on this box")
+		return
+	}
 	// The origin was checked above, so Accept need not (it would refuse a
 	// proxy that rewrites Host the same way the page's origin does).
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
