@@ -23,3 +23,6 @@ func StreamView(p auth.Principal, st func() *site.Site) func(events.Event) (even
 		return ev, true
 	}
 }
+
+// ScopeMembers is what GET /api/v1/queues/{id} keeps of a queue for sc.
+var ScopeMembers = scopeMembers
