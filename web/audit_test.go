@@ -62,6 +62,12 @@ func TestAuditForbiddenRequests(t *testing.T) {
 		t.Errorf("al's console refusal audited as %+v", rows)
 	}
 
+	// The console's history page lists them.
+	w := e.req("GET", "/console/history", "", "Cookie", e.login("root", adminPW))
+	if body := w.Body.String(); w.Code != 200 || !strings.Contains(body, "web.forbidden") || !strings.Contains(body, "GET /api/v1/agents/b1") {
+		t.Errorf("console history = %d, want the refusals in its audit log:\n%.2000s", w.Code, body)
+	}
+
 	// 1,000 forbidden requests by al in the same minute write the
 	// per-user share, not 1,000 rows.
 	for range 1000 {
