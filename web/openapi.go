@@ -147,7 +147,7 @@ func openapiScopeAudit(paths map[string]map[string]any, errResp map[string]any) 
 	for _, ops := range paths {
 		for _, v := range ops {
 			if op, ok := v.(map[string]any); ok && op["x-ringbox-role"] != nil && op["x-ringbox-role"] != "admin" {
-				op["x-ringbox-scope"] = "admins see everything; managers their own agent, the agents who report to them (transitively) and the queues those serve; agents themselves (docs/security.md, Who sees what)"
+				op["x-ringbox-scope"] = "admins see everything; managers their own agent, the agents who report to them (transitively) and the queues those serve; agents themselves (docs/reports.md, The scope rule)"
 			}
 		}
 	}

@@ -60,8 +60,8 @@ func (a *System) trunks(w http.ResponseWriter, r *http.Request) {
 // extensions is the phone directory: every user sees every extension's
 // number and name, as on an office's printed list; whether it has a
 // mailbox, its calling class and how many phones are registered on it
-// are shown for the extensions in the user's scope only (docs/security.md,
-// "Who sees what"). Secrets, devices and addresses are never here.
+// are shown for the extensions in the user's scope only (docs/reports.md,
+// "The scope rule"). Secrets, devices and addresses are never here.
 func (a *System) extensions(w http.ResponseWriter, r *http.Request) {
 	type ext struct {
 		Number     string `json:"number"`
