@@ -87,6 +87,12 @@ func (h *desk) phoneWS(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusForbidden, "cross-site WebSocket refused")
 		return
 	}
+	// The socket counts among the login's live streams (streams.go).
+	release, ok := h.s.openStream(w, p)
+	if !ok {
+		return
+	}
+	defer release()
 	if h.d.Phones == nil {
 		WriteError(w, http.StatusServiceUnavailable, "the browser phone is not available on this box")
 		return

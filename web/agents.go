@@ -188,18 +188,39 @@ func (h agentAPI) apiQueues(w http.ResponseWriter, r *http.Request) {
 
 // scopeMembers keeps the queue's members in scope: a manager sees how
 // many agents are present in a queue their team serves, but the status
-// of their own people only.
+// of their own people only. An agent sees the callers' numbers only in a
+// queue they hold (logged in to it: the next caller may be theirs);
+// elsewhere each caller is a position and a wait, and nobody else's
+// ringing phone is shown.
 func scopeMembers(q acd.QueueInfo, sc Scope) acd.QueueInfo {
 	if sc.All {
 		return q
 	}
 	var ms []acd.QueueMember
+	holds := false
 	for _, m := range q.Agents {
 		if sc.Agent(m.Agent) {
 			ms = append(ms, m)
+			if m.Status != acd.LoggedOut && !m.LoggedOut {
+				holds = true
+			}
 		}
 	}
 	q.Agents = ms
+	callers := make([]acd.CallerInfo, 0, len(q.Callers))
+	for _, c := range q.Callers {
+		kept := acd.CallerInfo{Position: c.Position, Wait: c.Wait}
+		if sc.Team || holds {
+			kept.Call, kept.From, kept.Name = c.Call, c.From, c.Name
+		}
+		for _, a := range c.Ringing {
+			if sc.Agent(a) {
+				kept.Ringing = append(kept.Ringing, a)
+			}
+		}
+		callers = append(callers, kept)
+	}
+	q.Callers = callers
 	return q
 }
 

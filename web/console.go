@@ -1108,7 +1108,13 @@ func (c *Console) discard(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 type historyBody struct {
 	Versions []store.SiteVersion
 	Current  int64
+	// Audit is the audit log's latest rows: refused requests and calls,
+	// bans, changes (the whole log: GET /api/v1/audit).
+	Audit []store.AuditRow
 }
+
+// historyAudit is how many audit rows the history page shows.
+const historyAudit = 50
 
 func (c *Console) history(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 	d, ok := pc.draft(w, r)
@@ -1120,8 +1126,13 @@ func (c *Console) history(w http.ResponseWriter, r *http.Request, pc *pageCtx) {
 		pc.fail(w, r, err)
 		return
 	}
+	audit, err := c.Store.ListAuditFilter(r.Context(), store.AuditFilter{Limit: historyAudit})
+	if err != nil {
+		pc.fail(w, r, err)
+		return
+	}
 	cp := pc.base(w, r, "History", "history", d)
-	cp.Body = historyBody{Versions: vs, Current: d.Applied.Version}
+	cp.Body = historyBody{Versions: vs, Current: d.Applied.Version, Audit: audit}
 	pc.render(w, http.StatusOK, "console-history", cp)
 }
 

@@ -69,7 +69,7 @@ func (s *Server) Dashboard(d *Dashboard) {
 		s.renderDash(w, http.StatusOK, "live", dashPage{
 			pageData:  pageData{Title: "Live", Page: "live", Active: "live", User: toJSON(p)},
 			CanHangup: auth.Allows(p.Role, auth.Admin),
-			Queues:    d.queueNames(),
+			Queues:    d.queueNamesFor(p),
 		})
 	})
 	s.HandlePage("GET /wallboard/{queue}", auth.Manager, func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +111,12 @@ func (d *Dashboard) queueNames() []queueName {
 		out = append(out, queueName{q.ID, orID(q.Name, q.ID)})
 	}
 	return out
+}
+
+// queueNamesFor is the wallboards p may open: their team's queues.
+func (d *Dashboard) queueNamesFor(p auth.Principal) []queueName {
+	sc := ScopeOf(p, d.Config.Site())
+	return slices.DeleteFunc(d.queueNames(), func(q queueName) bool { return !sc.Queue(q.ID) })
 }
 
 func (d *Dashboard) queue(id string) (queueName, bool) {
@@ -273,10 +279,13 @@ func (d *Dashboard) apiBoard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := Board{Queues: []QueueBoard{}, Agents: []AgentBoard{}}
-	for _, q := range qs {
-		b.Queues = append(b.Queues, queueBoard(q))
-	}
 	scope := ScopeOf(p, d.ACD.Site())
+	for _, q := range qs {
+		// A manager's board shows the queues their team serves.
+		if scope.Queue(q.ID) {
+			b.Queues = append(b.Queues, queueBoard(q))
+		}
+	}
 	for _, a := range as {
 		if !scope.Agent(a.ID) {
 			continue
@@ -301,6 +310,10 @@ func (d *Dashboard) apiWallboard(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		WriteError(w, http.StatusNotFound, "no queue "+id)
+		return
+	}
+	if p, _ := PrincipalFrom(r.Context()); !ScopeOf(p, d.ACD.Site()).Queue(id) {
+		WriteError(w, http.StatusForbidden, forbiddenQueue)
 		return
 	}
 	qb := queueBoard(qi)

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -42,14 +44,22 @@ type sample struct {
 func newFleet(tb testing.TB, n int) *sseFleet {
 	tb.Helper()
 	a := webtest.NewAuth()
-	// Agents' pages: the stream filters what they may see, as in use.
-	a.AddToken("desk", auth.Principal{Login: "token:desk", Role: auth.Agent, Agent: "a1"})
+	// Managers' pages (the live dashboard), one login each (a login may
+	// hold only a few streams, web/streams.go): the stream filters what
+	// they may see, as in use.
 	f := &sseFleet{bus: events.New(), n: n, lat: make(chan sample, n*64)}
-	// a1 serves the queues the events name, so every page gets every
-	// event through the scope filter (web/scope_events.go).
-	st := &site.Site{Agents: []site.Agent{{ID: "a1", Extension: "101"}}}
+	// Every manager's agent serves the queues the events name, so every
+	// page gets every event through the scope filter (web/scope_events.go).
+	st := &site.Site{}
+	var members []site.QueueAgent
+	for i := range n {
+		id := "a" + strconv.Itoa(i)
+		a.AddToken("desk"+strconv.Itoa(i), auth.Principal{Login: "token:desk" + strconv.Itoa(i), Role: auth.Manager, Agent: id})
+		st.Agents = append(st.Agents, site.Agent{ID: id, Extension: strconv.Itoa(1000 + i)})
+		members = append(members, site.QueueAgent{Agent: id})
+	}
 	for i := range 26 {
-		st.Queues = append(st.Queues, site.Queue{ID: string(rune('a' + i)), Agents: []site.QueueAgent{{Agent: "a1"}}})
+		st.Queues = append(st.Queues, site.Queue{ID: string(rune('a' + i)), Agents: members})
 	}
 	ws := web.New(web.Config{Auth: a, Bus: f.bus, Logger: slog.New(slog.DiscardHandler), Site: func() *site.Site { return st }})
 	srv := httptest.NewServer(ws.Handler())
@@ -81,7 +91,7 @@ func newFleet(tb testing.TB, n int) *sseFleet {
 // subscribes before it answers), then reports every event's latency.
 func (f *sseFleet) read(ctx context.Context, c *http.Client, url string, id int, ready chan<- error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer desk")
+	req.Header.Set("Authorization", "Bearer desk"+strconv.Itoa(id))
 	req.Header.Set("Accept", "text/event-stream")
 	res, err := c.Do(req)
 	if err != nil {
@@ -90,6 +100,10 @@ func (f *sseFleet) read(ctx context.Context, c *http.Client, url string, id int,
 	}
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
+	if res.StatusCode != http.StatusOK {
+		ready <- fmt.Errorf("page %d: stream answered %s", id, res.Status)
+		return
+	}
 	if _, err := br.ReadSlice('\n'); err != nil { // "retry: 3000"
 		ready <- err
 		return

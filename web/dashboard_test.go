@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ringbox/firmware/acd"
+	"ringbox/firmware/auth"
 	"ringbox/firmware/call"
 	"ringbox/firmware/call/calltest"
 	"ringbox/firmware/flow"
@@ -250,7 +251,13 @@ func TestWallboardAPI(t *testing.T) {
 	if w := d.req("GET", "/api/v1/wallboard/service", "", bearer(agentTok)...); w.Code != http.StatusForbidden {
 		t.Errorf("agent: %d, want 403", w.Code)
 	}
-	w := d.req("GET", "/api/v1/wallboard/service", "", bearer(mgrTok)...)
+	// A manager's wallboard shows a queue their team serves; a manager
+	// token bound to no agent has no team (web/scope.go).
+	if w := d.req("GET", "/api/v1/wallboard/service", "", bearer(mgrTok)...); w.Code != http.StatusForbidden {
+		t.Errorf("manager bound to no agent: %d, want 403", w.Code)
+	}
+	d.auth.AddToken("t-mona", auth.Principal{Login: "mona", Role: auth.Manager, Agent: "a2"})
+	w := d.req("GET", "/api/v1/wallboard/service", "", bearer("t-mona")...)
 	if w.Code != http.StatusOK {
 		t.Fatalf("wallboard: %d %s", w.Code, w.Body)
 	}

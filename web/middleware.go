@@ -29,7 +29,8 @@ type infoKey struct{}
 // request log.
 type reqInfo struct {
 	login  string
-	logged bool // a 5xx answer was already logged with its cause
+	reason string // why a page (not JSON) was refused 403, for the audit log
+	logged bool   // a 5xx answer was already logged with its cause
 }
 
 func infoFrom(ctx context.Context) *reqInfo {
@@ -73,6 +74,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 						"reason", strings.TrimSpace(string(sw.body)), "suppressed", n)
 				}
 			}
+			if status == http.StatusForbidden {
+				// Refused for role, scope or origin: an attempt the
+				// audit log keeps (rate-limited, audit.go).
+				s.auditForbidden(r, info.login, info.reason, sw.body)
+			}
 			metrics.GetOrCreateCounter(fmt.Sprintf(`ringbox_http_requests_total{route=%q,code="%dxx"}`, route, status/100)).Inc()
 			metrics.GetOrCreateHistogram(fmt.Sprintf(`ringbox_http_request_duration_seconds{route=%q}`, route)).Update(d.Seconds())
 			// Never the headers: they hold tokens and cookies.
@@ -91,8 +97,8 @@ func routeLabel(pattern string) string {
 	return pattern
 }
 
-// statusWriter remembers the status code and, for a 5xx, the start of the
-// body (the reason, for the log). Unwrap lets http.ResponseController
+// statusWriter remembers the status code and, for a 5xx or a 403, the
+// start of the body (the reason, for the log and the audit log). Unwrap lets http.ResponseController
 // reach Flush and write deadlines underneath.
 type statusWriter struct {
 	http.ResponseWriter
@@ -111,7 +117,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if w.status >= 500 && len(w.body) < 256 {
+	if (w.status >= 500 || w.status == http.StatusForbidden) && len(w.body) < 256 {
 		w.body = append(w.body, b[:min(len(b), 256-len(w.body))]...)
 	}
 	return w.ResponseWriter.Write(b)

@@ -65,6 +65,7 @@ func (s *Server) openapiDoc() map[string]any {
 		}
 		add(rt.Method, rt.Path, rt.Summary, op)
 	}
+	openapiScopeAudit(paths, errResp)
 	if s.cfg.Metrics != nil {
 		add("GET", "/metrics", "Prometheus metrics: no authentication from the box itself, else a bearer token",
 			map[string]any{
@@ -118,4 +119,36 @@ func operationName(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// openapiScopeAudit adds what the routes of scope, streams and the audit
+// log answer beyond the generic: the live streams' 429, the audit log's
+// query parameters, and the scope rule every route applies.
+func openapiScopeAudit(paths map[string]map[string]any, errResp map[string]any) {
+	for _, p := range []string{"/api/v1/events", "/api/v1/agent/ws"} {
+		if op, ok := paths[p]["get"].(map[string]any); ok {
+			op["responses"].(map[string]any)["429"] = map[string]any{"description": "too many live streams open for this login (at most 8, the event stream and the agent page's socket together); Retry-After says when to try again",
+				"content": errResp["content"]}
+		}
+	}
+	if op, ok := paths["/api/v1/audit"]["get"].(map[string]any); ok {
+		q := func(name, typ, desc string) map[string]any {
+			return map[string]any{"name": name, "in": "query", "required": false, "description": desc, "schema": map[string]any{"type": typ}}
+		}
+		op["parameters"] = []any{
+			q("kind", "string", "the entries whose kind is this or starts with it and a dot: web (web.forbidden), call.forbidden, tollfraud, disa, ban, config..."),
+			q("from", "string", "RFC 3339: entries at or after"),
+			q("to", "string", "RFC 3339: entries before"),
+			q("limit", "integer", "at most this many (default 100, at most 1000)"),
+			q("offset", "integer", "skip this many (the next page)"),
+		}
+		op["description"] = "Newest first. Each entry: id, time, kind (open-ended: whoever writes the log names it), actor (a login, token:NAME, sip, system), object, detail. Refused attempts (web.forbidden, call.forbidden, tollfraud.*, disa.*) are rate-limited: a row that stands for more says so in its detail."
+	}
+	for _, ops := range paths {
+		for _, v := range ops {
+			if op, ok := v.(map[string]any); ok && op["x-ringbox-role"] != nil && op["x-ringbox-role"] != "admin" {
+				op["x-ringbox-scope"] = "admins see everything; managers their own agent, the agents who report to them (transitively) and the queues those serve; agents themselves (docs/reports.md, The scope rule)"
+			}
+		}
+	}
 }

@@ -25,6 +25,10 @@ type Scope struct {
 	Extensions map[string]bool
 	// Queues that an agent in scope serves (at any level).
 	Queues map[string]bool
+	// Team: a manager's scope. A manager answers for every caller of
+	// the queues their team serves; an agent only for their own calls,
+	// so a queue shows an agent its waiting count, not its callers.
+	Team bool
 
 	order []string // Agents in the site's order
 }
@@ -59,6 +63,7 @@ func ScopeOf(p auth.Principal, s *site.Site) Scope {
 	}
 	sc.Agents[p.Agent] = true
 	if p.Role == auth.Manager {
+		sc.Team = true
 		for changed := true; changed; {
 			changed = false
 			for _, a := range s.Agents {
@@ -121,6 +126,12 @@ func (sc Scope) CDR() *store.CDRScope {
 		c.Extensions = append(c.Extensions, x)
 	}
 	slices.Sort(c.Extensions)
+	if sc.Team {
+		for q := range sc.Queues {
+			c.Queues = append(c.Queues, q)
+		}
+		slices.Sort(c.Queues)
+	}
 	return c
 }
 

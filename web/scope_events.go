@@ -133,11 +133,16 @@ func (f *streamFilter) show(ev events.Event) bool {
 	case events.RecordingStopped:
 		return f.calls[d.Call]
 	case events.QueueCaller:
-		if sc.Queue(d.Queue) {
-			remember(d.Call)
-			return true
+		if !sc.Queue(d.Queue) {
+			return false
 		}
-		return false
+		// A manager follows every caller of their team's queues; an
+		// agent sees the queue's comings and goings (view redacts them)
+		// and follows only the calls offered to them.
+		if sc.Team {
+			remember(d.Call)
+		}
+		return true
 	case events.QueueEmptyWarning:
 		return sc.Queue(d.Queue)
 	case events.PresenceChanged:
@@ -161,6 +166,26 @@ func (f *streamFilter) show(ev events.Event) bool {
 	return false
 }
 
+// view is what the stream's user sees of ev, and whether they see it at
+// all: an agent sees a queue's callers come and go (the waiting count)
+// but not their numbers, nor which other agent took them.
+func (f *streamFilter) view(ev events.Event) (events.Event, bool) {
+	if !f.show(ev) {
+		return ev, false
+	}
+	if f.role == auth.Admin {
+		return ev, true
+	}
+	if d, ok := ev.Data.(events.QueueCaller); ok && !f.scope().Team {
+		d.From, d.To = "", ""
+		if !f.scope().Agent(d.Agent) {
+			d.Agent = ""
+		}
+		ev.Data = d
+	}
+	return ev, true
+}
+
 // targetExtension is the extension of a leg target: "ext:101" and
 // "agent:bob/ext:101" give "101", anything else "".
 func targetExtension(target string) string {
@@ -176,7 +201,8 @@ func destInScope(sc Scope, dest string) bool {
 	kind, id, _ := strings.Cut(dest, ":")
 	switch kind {
 	case "queue":
-		return sc.Queue(id)
+		// An agent answers for their own calls, not their queues'.
+		return sc.All || sc.Team && sc.Queue(id)
 	case "extension", "voicemail":
 		return sc.Extension(id)
 	case "agent":

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
 	"ringbox/firmware/cdr"
 	"ringbox/firmware/events"
@@ -278,5 +279,34 @@ func TestScopeLiveCalls(t *testing.T) {
 		if got := inScope(mona, tt.c); got != tt.want {
 			t.Errorf("%s: in mona's scope = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// An agent sees a queue's waiting count and waits; the callers' numbers
+// only while they hold the queue (logged in to it), and never which other
+// agent is being offered a caller. A manager sees the callers of their
+// team's queues.
+func TestScopeQueueCallers(t *testing.T) {
+	s, err := site.Parse([]byte(teamsSite), "site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := acd.QueueInfo{ID: "service",
+		Callers: []acd.CallerInfo{{Call: "c1", From: "+15550001", Name: "Ada", Position: 1, Wait: 30, Ringing: []string{"a1", "a3"}}, {Call: "c2", From: "+15550002", Position: 2, Wait: 5}},
+		Agents:  []acd.QueueMember{{Agent: "a1", Status: acd.Available}, {Agent: "a3", Status: acd.Available}}}
+	al := web.ScopeOf(auth.Principal{Role: auth.Agent, Agent: "a1"}, s)
+	got := web.ScopeMembers(q, al)
+	if len(got.Callers) != 2 || got.Callers[0].From != "+15550001" || got.Callers[0].Wait != 30 || !slices.Equal(got.Callers[0].Ringing, []string{"a1"}) || len(got.Agents) != 1 {
+		t.Errorf("al logged in to service sees %+v, want both callers with numbers, only himself ringing and as member", got)
+	}
+	out := q
+	out.Agents = []acd.QueueMember{{Agent: "a1", Status: acd.Available, LoggedOut: true}, {Agent: "a3", Status: acd.Available}}
+	got = web.ScopeMembers(out, al)
+	if len(got.Callers) != 2 || got.Callers[0].From != "" || got.Callers[0].Name != "" || got.Callers[0].Call != "" || got.Callers[1].Position != 2 {
+		t.Errorf("al logged out of service sees %+v, want the count and waits, no numbers", got.Callers)
+	}
+	mona := web.ScopeOf(auth.Principal{Role: auth.Manager, Agent: "m1"}, s)
+	if got := web.ScopeMembers(out, mona); got.Callers[1].From != "+15550002" || len(got.Agents) != 2 {
+		t.Errorf("mona sees %+v, want her team's queue whole", got)
 	}
 }

@@ -29,6 +29,11 @@ const (
 //	data: {"seq":…,"time":…,"type":…,"data":…}
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalFrom(r.Context())
+	release, ok := s.openStream(w, p)
+	if !ok {
+		return
+	}
+	defer release()
 	// Each user sees only the people, calls and queues of their scope
 	// (scope_events.go).
 	filter := newStreamFilter(p, s.cfg.Site)
@@ -67,7 +72,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if !filter.show(ev) || p.Role == auth.Agent && offerForOther(ev, p.Agent) {
+			ev, ok = filter.view(ev)
+			if !ok || p.Role == auth.Agent && offerForOther(ev, p.Agent) {
 				continue
 			}
 			b, err := json.Marshal(ev)

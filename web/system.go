@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,33 +40,55 @@ func SystemRoutes(sys System) []Route {
 	}
 }
 
+// registrations lists the registered phones: their addresses and user
+// agents are the box's network map, so a manager sees their team's
+// extensions only.
 func (a *System) registrations(w http.ResponseWriter, r *http.Request) {
-	writeList(w, a.SIP.Registrations())
+	p, _ := PrincipalFrom(r.Context())
+	sc := ScopeOf(p, a.Config.Site())
+	regs := a.SIP.Registrations()
+	if !sc.All {
+		regs = slices.DeleteFunc(regs, func(reg sip.Registration) bool { return !sc.Extension(reg.Extension) })
+	}
+	writeList(w, regs)
 }
 
 func (a *System) trunks(w http.ResponseWriter, r *http.Request) {
 	writeList(w, a.SIP.TrunkStates())
 }
 
+// extensions is the phone directory: every user sees every extension's
+// number and name, as on an office's printed list; whether it has a
+// mailbox, its calling class and how many phones are registered on it
+// are shown for the extensions in the user's scope only (docs/reports.md,
+// "The scope rule"). Secrets, devices and addresses are never here.
 func (a *System) extensions(w http.ResponseWriter, r *http.Request) {
 	type ext struct {
 		Number     string `json:"number"`
 		Name       string `json:"name"`
-		Voicemail  bool   `json:"voicemail"`
-		Permission string `json:"permission"`
-		Registered int    `json:"registered_contacts"`
+		Voicemail  *bool  `json:"voicemail,omitempty"`
+		Permission string `json:"permission,omitempty"`
+		Registered *int   `json:"registered_contacts,omitempty"`
 	}
+	p, _ := PrincipalFrom(r.Context())
+	st := a.Config.Site()
+	sc := ScopeOf(p, st)
 	regs := map[string]int{}
 	for _, reg := range a.SIP.Registrations() {
 		regs[reg.Extension]++
 	}
 	out := []ext{}
-	for _, x := range a.Config.Site().Extensions {
-		p := x.Permission
-		if p == "" {
-			p = "national"
+	for _, x := range st.Extensions {
+		e := ext{Number: x.Number, Name: x.Name}
+		if sc.Extension(x.Number) {
+			perm := x.Permission
+			if perm == "" {
+				perm = "national"
+			}
+			vm, n := x.Voicemail, regs[x.Number]
+			e.Voicemail, e.Permission, e.Registered = &vm, perm, &n
 		}
-		out = append(out, ext{x.Number, x.Name, x.Voicemail, p, regs[x.Number]})
+		out = append(out, e)
 	}
 	WriteJSON(w, http.StatusOK, out)
 }

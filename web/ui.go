@@ -146,6 +146,7 @@ func (s *Server) routesUI() {
 			pat = "GET /{$}"
 		}
 		shell := s.shell(sec)
+		s.notePage(pat, "")
 		s.mux.HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
 			// A section with a page of its own (HandleSection) shows it;
 			// else the generic list of its API routes.
@@ -161,6 +162,10 @@ func (s *Server) routesUI() {
 	}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("GET /setup", s.setupPage)
+	s.notePage("GET /login", PagePublic)
+	s.notePage("GET /setup", PagePublic)
+	s.notePage("GET /static/pictures.css", PagePublic)
+	s.notePage("GET /static/", PagePublic)
 	s.mux.HandleFunc("GET /static/pictures.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
@@ -329,6 +334,7 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) HandlePage(pattern, role string, h http.HandlerFunc) {
 	method, _, _ := strings.Cut(pattern, " ")
 	s.mux.HandleFunc(pattern, s.page(method, role, h))
+	s.notePage(pattern, role)
 }
 
 // HandleSection replaces the generic page of navigation section id
@@ -340,6 +346,43 @@ func (s *Server) HandleSection(id, role string, h http.HandlerFunc) {
 		s.sectionPages = map[string]http.HandlerFunc{}
 	}
 	s.sectionPages[id] = s.page(http.MethodGet, role, h)
+	for i, pg := range s.pages {
+		if pg.Section == id {
+			s.pages[i].Role = role
+		}
+	}
+}
+
+// PagePublic is the Role of a page anyone may load (login, setup, assets).
+const PagePublic = "public"
+
+// Page is a UI page (not an API route) the server serves.
+type Page struct {
+	Pattern string // ServeMux pattern: "GET /live"
+	// Role is the least role: "" any logged-in user, PagePublic anyone.
+	Role    string
+	Section string // the navigation section it is the page of, if any
+}
+
+// notePage records a page for [Server.Pages].
+func (s *Server) notePage(pattern, role string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pg := Page{Pattern: pattern, Role: role}
+	for _, sec := range sections {
+		if pattern == "GET "+sec.Path || sec.Path == "/" && pattern == "GET /{$}" {
+			pg.Section = sec.ID
+		}
+	}
+	s.pages = append(s.pages, pg)
+}
+
+// Pages lists the UI pages in registration order: with [Server.Routes],
+// everything the server answers (tests hold every one to a role).
+func (s *Server) Pages() []Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pages)
 }
 
 func (s *Server) page(method, role string, h http.HandlerFunc) http.HandlerFunc {
@@ -356,11 +399,18 @@ func (s *Server) page(method, role string, h http.HandlerFunc) http.HandlerFunc 
 			http.Error(w, "log in first", http.StatusUnauthorized)
 			return
 		}
+		info := infoFrom(r.Context())
+		if info == nil {
+			info = &reqInfo{}
+		}
+		info.login = p.Login
 		if method != http.MethodGet && !s.sameOrigin(r) {
+			info.reason = "cross-site request refused"
 			http.Error(w, "cross-site request refused", http.StatusForbidden)
 			return
 		}
 		if role != "" && !auth.Allows(p.Role, role) {
+			info.reason = "this page needs the " + role + " role; you are " + p.Role
 			s.log.Warn("page refused", "path", r.URL.Path, "login", p.Login, "role", p.Role, "needs", role)
 			s.render(w, http.StatusForbidden, "forbidden.html", pageData{Title: "Not allowed", Page: "shell", User: toJSON(p),
 				Active: "", Sections: sections})

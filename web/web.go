@@ -46,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"ringbox/firmware/audit"
 	"ringbox/firmware/auth"
 	"ringbox/firmware/events"
 	"ringbox/firmware/site"
@@ -71,6 +72,9 @@ type Config struct {
 	// (scope.go): who a manager's team is. nil: no site, so users other
 	// than admins see only their own agent in the live event stream.
 	Site func() *site.Site
+	// MaxStreams is how many live streams one login may hold open at
+	// once (streams.go); 0: DefaultMaxStreams.
+	MaxStreams int
 }
 
 // Route is an API route registered with [Server.HandleRoute].
@@ -117,6 +121,12 @@ type Server struct {
 	// sectionPages are the sections with a page of their own.
 	sectionPages map[string]http.HandlerFunc
 	resetPending func() bool // a factory reset waits (factory.go); nil: never
+
+	auditLog   *audit.Log // refused requests are written here (audit.go); nil: not
+	auditStore AuditStore
+	pages      []Page         // UI pages (ui.go)
+	streams    streamSlots    // open live streams per login (streams.go)
+	streamLog  *audit.Limiter // bounds the log lines of refused streams
 }
 
 // New returns a server with its own routes registered.
@@ -143,6 +153,8 @@ func New(cfg Config) *Server {
 		limiter: newLimiter(cfg.Now, loginMaxFails, loginWindow, loginBlock),
 		cop:     http.NewCrossOriginProtection(),
 		done:    make(chan struct{}),
+
+		streamLog: newStreamLog(),
 	}
 	s.handler = s.middleware(s.mux)
 	s.routesOwn()

@@ -190,7 +190,8 @@ func newSiteEnv(t testing.TB, siteYAML string) *env {
 	routes = append(routes, web.SystemRoutes(web.System{Store: st, SIP: sipSrv, Config: cfg, Bus: e.bus})...)
 	brd := sim.New(sim.Options{Buttons: 4, QueueLEDs: 2, FXS: 2, FXO: 1})
 	t.Cleanup(func() { brd.Close() })
-	routes = append(routes, (&web.BoardPanel{Board: brd, Bus: e.bus, Logger: quiet}).Routes()...)
+	// The board's routes and its page, as ringbox serve registers them.
+	e.srv.BoardPanel(&web.BoardPanel{Board: brd, Bus: e.bus, Logger: quiet})
 	routes = append(routes, web.AgentRoutes(e.acd)...)
 	routes = append(routes, web.LibraryRoutes(lib, log)...)
 	routes = append(routes, web.RoutingRoutes(fl)...)

@@ -28,6 +28,7 @@ import (
 	"ringbox/board/analog"
 	"ringbox/board/panel"
 	"ringbox/firmware/acd"
+	"ringbox/firmware/audit"
 	"ringbox/firmware/backup"
 	"ringbox/firmware/call"
 	"ringbox/firmware/config"
@@ -351,6 +352,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	defer mailer.Close()
 	vm := &voicemail.Service{Store: st, DataDir: f.data, Prompts: audio.Source, Logger: log, Outbox: mailer, PINs: st}
 	defer vm.Close()
+	auditLim := &audit.Limiter{} // one budget for refused calls and refused web requests (audit.go)
 	fl := &flow.Engine{
 		Config: cfg, CDR: st, Bus: bus, Logger: log,
 		Presence: pres, HuntState: st,
@@ -365,10 +367,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 		DataDir:       f.data,
 		RecordingsDir: filepath.Join(f.data, "recordings"),
 		Voicemail:     vm,
-		PromptStore:   lib, // *70: prompts recorded from a phone
-		Audit: func(ctx context.Context, actor, action, object, detail string) error {
-			return st.InsertAudit(ctx, store.AuditEntry{Actor: actor, Action: action, Object: object, Detail: detail})
-		},
+		PromptStore:   lib,                          // *70: prompts recorded from a phone
+		Audit:         flowAudit(st, auditLim, log), // audit.go: refused attempts rate-limited
 		OverrideStore: overrides{st},
 		// Offers publishes agent.offered/agent.offer_ended and takes
 		// declines from the agent's page.
@@ -553,6 +553,10 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	}) {
 		ws.HandleRoute(r)
 	}
+
+	// The audit API and the audit of refused web requests (audit.go).
+	ws.Audit(&web.Audit{Store: st, Limiter: auditLim, Logger: log})
+	registerAuditMetrics(set, auditLim)
 
 	stage("web wired")
 	if f.debugAddr != "" {

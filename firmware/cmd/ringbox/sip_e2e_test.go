@@ -149,7 +149,8 @@ func TestSIPRegisterDigest(t *testing.T) {
 	if code, _ := sipp(t, 20*time.Second, box, "-sf", reg, "-s", "999", "-au", "999", "-ap", "whatever", "-m", "1", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t))); code != 1 {
 		t.Errorf("REGISTER of an unknown user: sipp exit %d, want 1", code)
 	}
-	tok := a.token("manager")
+	// An admin's list: a manager sees only their team's phones.
+	tok := a.token("admin")
 	var regs []struct{ Extension string }
 	a.get("/api/v1/registrations", tok, &regs)
 	if len(regs) != 1 || regs[0].Extension != "101" {

@@ -145,7 +145,9 @@
     for (const { q, c } of waiting) {
       const tr = el('tr');
       tr.append(el('td', q.name || q.id), el('td', String(c.position)),
-        el('td', (c.name ? c.name + ' ' : '') + (c.from || 'unknown')),
+        // No call id: the number is not shown while logged out of the
+        // queue (docs/reports.md, "The scope rule").
+        el('td', (c.name ? c.name + ' ' : '') + (c.from || (c.call ? 'unknown' : 'number hidden'))),
         el('td', fmtSecs(c.wait_seconds), { 'data-wait': String(c.wait_seconds) }));
       wb.append(tr);
     }
