@@ -204,4 +204,7 @@ type Tracker interface {
 	CallStarted(r Record)
 	// CallAnswered records when the call was answered.
 	CallAnswered(callID string, at time.Time)
+	// CallRouted records the trunk an outside leg of the call answered on
+	// and the number sent to it (Record.Trunk, Record.NumberSent).
+	CallRouted(callID, trunk, numberSent string)
 }

@@ -275,6 +275,10 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
 	if x.rec.Trunk != "" {
 		c.rec.Trunk, c.rec.NumberSent = x.rec.Trunk, x.rec.Number
+		if t, ok := c.e.CDR.(cdr.Tracker); ok {
+			// A restart's CDR names the trunk that carried the call too.
+			t.CallRouted(c.rec.CallID, c.rec.Trunk, c.rec.NumberSent)
+		}
 	}
 	c.setLive(LiveTalking, func(l *LiveCall) {
 		l.Answered, l.AnsweredBy, l.Agent = time.Now(), a.Entry.Label, a.Entry.Agent

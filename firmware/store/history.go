@@ -60,6 +60,14 @@ func (s *Store) CallAnswered(callID string, at time.Time) {
 	}
 }
 
+// CallRouted records the trunk and the number sent of a call in
+// progress whose outside leg answered; like CallStarted it does not wait.
+func (s *Store) CallRouted(callID, trunk, numberSent string) {
+	if !s.enqueue(cdrReq{op: opRoute, r: cdr.Record{CallID: callID, Trunk: trunk, NumberSent: numberSent}}) {
+		s.log.Warn("call route not recorded: the store is closed", "call", callID)
+	}
+}
+
 // enqueue hands req to the writer, starting it if need be; false: the
 // store is closed.
 func (s *Store) enqueue(req cdrReq) bool {
@@ -107,15 +115,17 @@ const (
 	opRecord cdrOp = iota // the CDR, deleting the call's row in progress
 	opStart               // the row of a call in progress
 	opAnswer              // its answer time (r.Answer)
+	opRoute               // its trunk and number sent (r.Trunk, r.NumberSent)
 )
 
 type cdrReq struct {
 	op   cdrOp
 	r    cdr.Record
-	done chan error // nil: nobody waits (opStart, opAnswer)
+	done chan error // nil: nobody waits (opStart, opAnswer, opRoute)
 }
 
-// cdrBatch is the group commit of InsertCDR, CallStarted and CallAnswered.
+// cdrBatch is the group commit of InsertCDR, CallStarted, CallAnswered
+// and CallRouted.
 type cdrBatch struct {
 	mu      sync.Mutex // protects following
 	pending []cdrReq
@@ -257,9 +267,10 @@ const (
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent, transfer_by)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
-	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms)
-		VALUES (?,?,?,?,?,?,?,NULL)`
+	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, number_sent, start_ms, answer_ms)
+		VALUES (?,?,?,?,?,?,?,?,?)`
 	answerCallSQL = `UPDATE calls_in_progress SET answer_ms = ? WHERE call_id = ?`
+	routeCallSQL  = `UPDATE calls_in_progress SET trunk = ?, number_sent = ? WHERE call_id = ?`
 	endCallSQL    = `DELETE FROM calls_in_progress WHERE call_id = ?`
 )
 
@@ -326,8 +337,8 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 				if endedHere[r.CallID] {
 					continue
 				}
-				if _, err := exec(startCallSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk,
-					r.Start.UnixMilli()); err != nil {
+				if _, err := exec(startCallSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, r.NumberSent,
+					r.Start.UnixMilli(), ms(r.Answer)); err != nil {
 					return fmt.Errorf("call in progress %s: %w", r.CallID, err)
 				}
 				continue
@@ -337,6 +348,14 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 				}
 				if _, err := exec(answerCallSQL, ms(r.Answer), r.CallID); err != nil {
 					return fmt.Errorf("call in progress %s: answer: %w", r.CallID, err)
+				}
+				continue
+			case opRoute:
+				if endedHere[r.CallID] {
+					continue
+				}
+				if _, err := exec(routeCallSQL, r.Trunk, r.NumberSent, r.CallID); err != nil {
+					return fmt.Errorf("call in progress %s: route: %w", r.CallID, err)
 				}
 				continue
 			}

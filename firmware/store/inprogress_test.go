@@ -37,11 +37,13 @@ func TestEndInterruptedCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := cdr.Record{CallID: "a", Caller: "+15550001001", CallerName: "Bob", Callee: "5000", Direction: cdr.Inbound, Trunk: "carrier", Start: t0}
-			b := cdr.Record{CallID: "b", Caller: "101", Callee: "102", Direction: cdr.Internal, Start: t0.Add(time.Minute)}
+			// b is an outside call, ringing on the trunk it was routed to.
+			b := cdr.Record{CallID: "b", Caller: "101", Callee: "95559998888", Direction: cdr.Outbound, Start: t0.Add(time.Minute)}
 			c := cdr.Record{CallID: "c", Caller: "101", Callee: "103", Direction: cdr.Internal, Start: t0.Add(2 * time.Minute)}
 			s1.CallStarted(a)
 			s1.CallAnswered("a", t0.Add(10*time.Second))
 			s1.CallStarted(b)
+			s1.CallRouted("b", "backup", "+15559998888")
 			s1.CallStarted(c)
 			// c ends normally: its CDR removes its row.
 			c.End, c.Cause, c.HangupBy = t0.Add(3*time.Minute), "normal", cdr.ByCaller
@@ -104,6 +106,10 @@ func TestEndInterruptedCalls(t *testing.T) {
 			}
 			if r := byID["a"]; r.Caller != a.Caller || r.CallerName != "Bob" || r.Callee != "5000" || r.Direction != cdr.Inbound || r.Trunk != "carrier" || !r.Start.Equal(t0) {
 				t.Errorf("call a: %+v, want the parties of the call started", r)
+			}
+			if r := byID["b"]; r.Direction != cdr.Outbound || r.Callee != "95559998888" || r.Trunk != "backup" || r.NumberSent != "+15559998888" {
+				t.Errorf("call b: direction %q callee %q trunk %q sent %q, want the outbound call on trunk backup, +15559998888 sent",
+					r.Direction, r.Callee, r.Trunk, r.NumberSent)
 			}
 			// The rows are gone: a second start writes nothing.
 			if again, err := s2.EndInterruptedCalls(t.Context()); err != nil || len(again) != 0 {

@@ -1,0 +1,1 @@
+-- 0017: reserved for another branch (the lead removes this placeholder at merge).

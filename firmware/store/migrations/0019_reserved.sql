@@ -1,0 +1,1 @@
+-- 0019: reserved for another branch (the lead removes this placeholder at merge).
