@@ -198,10 +198,13 @@ type Writer interface {
 // Tracker keeps the calls in progress where the next start finds them, so
 // that a call the process never ended (a crash, a watchdog reset) still
 // gets a record, with cause "restart". A [Writer] may implement it (the
-// store does); neither method waits for the database.
+// store does); no method waits for the database.
 type Tracker interface {
 	// CallStarted records r's call id, parties, direction, trunk and start.
-	CallStarted(r Record)
+	// The returned channel is closed once the row is in the database (or
+	// failed to be, which the tracker logs): the flow answers the caller
+	// only then, so that no call anyone saw answered can be lost.
+	CallStarted(r Record) (stored <-chan struct{})
 	// CallAnswered records when the call was answered.
 	CallAnswered(callID string, at time.Time)
 	// CallRouted records the trunk an outside leg of the call answered on

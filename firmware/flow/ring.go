@@ -162,10 +162,31 @@ func (c *Call) ringback(ctx context.Context, music string) (stop func()) {
 	}
 }
 
+// StoredWait bounds how long answering a call waits for its row in
+// progress to be committed: a database that slow must not keep callers
+// ringing.
+const StoredWait = 2 * time.Second
+
 // answer answers the caller once; the CDR's answer time is then.
 func (c *Call) answer(ctx context.Context) error {
 	if c.answered {
 		return nil
+	}
+	if c.stored != nil {
+		// A call is answered only once a crash can no longer lose it: its
+		// row in progress is committed (normally long before: it was
+		// handed in when the call arrived).
+		t := time.NewTimer(StoredWait)
+		select {
+		case <-c.stored:
+		case <-t.C:
+			c.log.Warn("answering although the call in progress is not stored yet", "waited", StoredWait)
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		}
+		t.Stop()
+		c.stored = nil
 	}
 	if err := c.in.Answer(ctx); err != nil {
 		return err

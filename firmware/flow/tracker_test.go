@@ -23,6 +23,8 @@ type trackingCDRs struct {
 	// unstarted are CDRs written for calls CallStarted never saw: calls a
 	// restart would have lost.
 	unstarted []string
+	// storeAfter is how long rows take to be stored (0: at once).
+	storeAfter time.Duration
 }
 
 func newTracking() *trackingCDRs {
@@ -66,10 +68,17 @@ func (c *trackingCDRs) checkAllStarted(t *testing.T) {
 	}
 }
 
-func (c *trackingCDRs) CallStarted(r cdr.Record) {
+func (c *trackingCDRs) CallStarted(r cdr.Record) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.started[r.CallID] = r
+	stored := make(chan struct{})
+	if c.storeAfter == 0 {
+		close(stored)
+	} else {
+		time.AfterFunc(c.storeAfter, func() { close(stored) })
+	}
+	return stored
 }
 
 func (c *trackingCDRs) CallAnswered(id string, at time.Time) {
@@ -213,4 +222,34 @@ func TestCallbackInProgressFromTheFirstRing(t *testing.T) {
 			t.Errorf("unanswered call back's CDR %+v, want the phone's leg unanswered after %v", r, CallbackRing)
 		}
 	})
+}
+
+// TestAnswerWaitsForTheStoredCall: the caller is answered only once the
+// call's row in progress is stored, so a crash cannot lose a call its
+// caller heard answered; a store too slow delays the answer by at most
+// StoredWait.
+func TestAnswerWaitsForTheStoredCall(t *testing.T) {
+	for _, tt := range []struct {
+		store time.Duration
+		want  time.Duration // answer after the call started
+	}{
+		{300 * time.Millisecond, 300 * time.Millisecond},
+		{time.Hour, StoredWait},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			o := newOffice(t, nil)
+			w := newTracking()
+			w.storeAfter = tt.store
+			o.e.CDR = w
+			caller := calltest.NewLeg("ann", calltest.From("+15550001", "Ann"))
+			time.AfterFunc(10*time.Second, func() { caller.Hangup(call.Normal) })
+			// The office's catch-all inbound route is an IVR, which answers
+			// the caller before anything rings.
+			o.e.Handle(t.Context(), caller, Inbound{CallID: "ivr", From: call.Party{Number: "+15550001"}, To: "+15559990000", Trunk: "carrier"})
+			r := w.last(t)
+			if r.Answer.IsZero() || r.Answer.Sub(r.Start) != tt.want {
+				t.Errorf("stored after %v: answered %v after the start, want %v", tt.store, r.Answer.Sub(r.Start), tt.want)
+			}
+		})
+	}
 }

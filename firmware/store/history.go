@@ -46,10 +46,15 @@ func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
 // [Store.EndInterruptedCalls]). It does not wait: the row goes in with the
 // writer's next batch, and in the same batch as the call's CDR a short
 // call costs nothing. The record's CDR, written by InsertCDR, deletes it.
-func (s *Store) CallStarted(r cdr.Record) {
-	if !s.enqueue(cdrReq{op: opStart, r: r}) {
+//
+// The returned channel is closed when the row is committed (or failed).
+func (s *Store) CallStarted(r cdr.Record) <-chan struct{} {
+	stored := make(chan struct{})
+	if !s.enqueue(cdrReq{op: opStart, r: r, stored: stored}) {
 		s.log.Warn("call in progress not recorded: the store is closed", "call", r.CallID)
+		close(stored)
 	}
+	return stored
 }
 
 // CallAnswered records when a call in progress was answered; like
@@ -122,6 +127,8 @@ type cdrReq struct {
 	op   cdrOp
 	r    cdr.Record
 	done chan error // nil: nobody waits (opStart, opAnswer, opRoute)
+	// stored, for opStart, is closed once the row is committed or failed.
+	stored chan struct{}
 }
 
 // cdrBatch is the group commit of InsertCDR, CallStarted, CallAnswered
@@ -253,6 +260,9 @@ func (s *Store) commitCDRs() {
 // reply tells the waiting InsertCDR how it went; a failed row of a call in
 // progress is only logged (its CDR is still written when the call ends).
 func (req cdrReq) reply(s *Store, err error) {
+	if req.stored != nil {
+		close(req.stored)
+	}
 	switch {
 	case req.done != nil:
 		req.done <- err

@@ -193,3 +193,20 @@ func BenchmarkCallInProgressPaced(b *testing.B) {
 		syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Stime))
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/record")
 }
+
+// TestCallStartedSaysWhenStored: the channel CallStarted returns closes
+// once the row is committed, so the flow can answer knowing a crash will
+// not lose the call.
+func TestCallStartedSaysWhenStored(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	r := sampleCDR(7)
+	select {
+	case <-s.CallStarted(r):
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call in progress was never stored")
+	}
+	var n int
+	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM calls_in_progress WHERE call_id = ?`, r.CallID).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d rows of the call when CallStarted said stored (%v), want 1", n, err)
+	}
+}
