@@ -42,7 +42,7 @@ func openDB(t *testing.T, data string) *sql.DB {
 // inProgress is a row of calls_in_progress.
 type inProgress struct {
 	callee, trunk, sent string
-	answered           bool
+	answered            bool
 }
 
 func callsInProgress(t *testing.T, db *sql.DB) map[string]inProgress {
