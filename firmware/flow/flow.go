@@ -249,10 +249,6 @@ type Call struct {
 
 	skills map[string]int // the skills the call needs in a queue (callers.go)
 
-	// stored is closed once the call's row in progress is in the
-	// database (cdr.Tracker); answer waits for it. nil: nothing to wait for.
-	stored <-chan struct{}
-
 	bg sync.WaitGroup // ring goroutines still finishing (losers, call-taken)
 	mu sync.Mutex     // protects rec.Legs
 }
@@ -269,7 +265,7 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	}
 	if t, ok := e.CDR.(cdr.Tracker); ok {
 		// A restart finds the call if the process dies before its CDR.
-		c.stored = t.CallStarted(c.rec)
+		t.CallStarted(c.rec)
 	}
 	// Hangup (live.go) ends the call through its context, so that every
 	// ringing leg, timer and bridge of the call learns the cause.

@@ -162,38 +162,44 @@ func (c *Call) ringback(ctx context.Context, music string) (stop func()) {
 	}
 }
 
-// StoredWait bounds how long answering a call waits for its row in
-// progress to be committed: a database that slow must not keep callers
-// ringing.
+// StoredWait bounds how long answering a call waits for its answer to be
+// committed: a database that slow must not keep callers ringing.
 const StoredWait = 2 * time.Second
 
 // answer answers the caller once; the CDR's answer time is then.
+//
+// The answer is in the database before the caller is answered: a crash
+// right after cannot lose the call (its row is older still) nor record it
+// as never answered.
 func (c *Call) answer(ctx context.Context) error {
 	if c.answered {
 		return nil
 	}
-	if c.stored != nil {
-		// A call is answered only once a crash can no longer lose it: its
-		// row in progress is committed (normally long before: it was
-		// handed in when the call arrived).
-		t := time.NewTimer(StoredWait)
+	at := time.Now()
+	t, track := c.e.CDR.(cdr.Tracker)
+	if track {
+		timer := time.NewTimer(StoredWait)
 		select {
-		case <-c.stored:
-		case <-t.C:
-			c.log.Warn("answering although the call in progress is not stored yet", "waited", StoredWait)
+		case <-t.CallAnswered(c.rec.CallID, at):
+		case <-timer.C:
+			c.log.Warn("answering although the answer is not stored yet", "waited", StoredWait)
 		case <-ctx.Done():
-			t.Stop()
+			timer.Stop()
+			t.CallAnswered(c.rec.CallID, time.Time{})
 			return context.Cause(ctx)
 		}
-		t.Stop()
-		c.stored = nil
+		timer.Stop()
 	}
 	if err := c.in.Answer(ctx); err != nil {
+		if track {
+			t.CallAnswered(c.rec.CallID, time.Time{}) // not answered after all
+		}
 		return err
 	}
 	c.answered = true
 	c.rec.Answer = time.Now()
-	if t, ok := c.e.CDR.(cdr.Tracker); ok {
+	if track && c.rec.Answer.Sub(at) >= time.Millisecond {
+		// The answer as it happened, after the wait: what the CDR says.
 		t.CallAnswered(c.rec.CallID, c.rec.Answer)
 	}
 	return nil

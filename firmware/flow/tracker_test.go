@@ -68,10 +68,16 @@ func (c *trackingCDRs) checkAllStarted(t *testing.T) {
 	}
 }
 
-func (c *trackingCDRs) CallStarted(r cdr.Record) <-chan struct{} {
+func (c *trackingCDRs) CallStarted(r cdr.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.started[r.CallID] = r
+}
+
+func (c *trackingCDRs) CallAnswered(id string, at time.Time) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.answered[id] = at
 	stored := make(chan struct{})
 	if c.storeAfter == 0 {
 		close(stored)
@@ -79,12 +85,6 @@ func (c *trackingCDRs) CallStarted(r cdr.Record) <-chan struct{} {
 		time.AfterFunc(c.storeAfter, func() { close(stored) })
 	}
 	return stored
-}
-
-func (c *trackingCDRs) CallAnswered(id string, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.answered[id] = at
 }
 
 // TestCallInProgressTracked checks that a CDR writer that keeps calls in
@@ -225,9 +225,9 @@ func TestCallbackInProgressFromTheFirstRing(t *testing.T) {
 }
 
 // TestAnswerWaitsForTheStoredCall: the caller is answered only once the
-// call's row in progress is stored, so a crash cannot lose a call its
-// caller heard answered; a store too slow delays the answer by at most
-// StoredWait.
+// call's answer is stored, so a crash cannot lose a call its caller heard
+// answered or record it unanswered; a store too slow delays the answer by
+// at most StoredWait.
 func TestAnswerWaitsForTheStoredCall(t *testing.T) {
 	for _, tt := range []struct {
 		store time.Duration

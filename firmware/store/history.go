@@ -46,23 +46,23 @@ func (s *Store) InsertCDR(ctx context.Context, r cdr.Record) error {
 // [Store.EndInterruptedCalls]). It does not wait: the row goes in with the
 // writer's next batch, and in the same batch as the call's CDR a short
 // call costs nothing. The record's CDR, written by InsertCDR, deletes it.
-//
-// The returned channel is closed when the row is committed (or failed).
-func (s *Store) CallStarted(r cdr.Record) <-chan struct{} {
-	stored := make(chan struct{})
-	if !s.enqueue(cdrReq{op: opStart, r: r, stored: stored}) {
+func (s *Store) CallStarted(r cdr.Record) {
+	if !s.enqueue(cdrReq{op: opStart, r: r}) {
 		s.log.Warn("call in progress not recorded: the store is closed", "call", r.CallID)
+	}
+}
+
+// CallAnswered records when a call in progress was answered (zero at:
+// not answered after all); like CallStarted it does not wait. The
+// returned channel is closed once the answer is committed (or failed):
+// the row is committed by then too, the writer keeps the order.
+func (s *Store) CallAnswered(callID string, at time.Time) <-chan struct{} {
+	stored := make(chan struct{})
+	if !s.enqueue(cdrReq{op: opAnswer, r: cdr.Record{CallID: callID, Answer: at}, stored: stored}) {
+		s.log.Warn("call answer not recorded: the store is closed", "call", callID)
 		close(stored)
 	}
 	return stored
-}
-
-// CallAnswered records when a call in progress was answered; like
-// CallStarted it does not wait.
-func (s *Store) CallAnswered(callID string, at time.Time) {
-	if !s.enqueue(cdrReq{op: opAnswer, r: cdr.Record{CallID: callID, Answer: at}}) {
-		s.log.Warn("call answer not recorded: the store is closed", "call", callID)
-	}
 }
 
 // CallRouted records the trunk and the number sent of a call in
@@ -127,7 +127,7 @@ type cdrReq struct {
 	op   cdrOp
 	r    cdr.Record
 	done chan error // nil: nobody waits (opStart, opAnswer, opRoute)
-	// stored, for opStart, is closed once the row is committed or failed.
+	// stored, for opAnswer, is closed once the row is committed or failed.
 	stored chan struct{}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -194,19 +195,26 @@ func BenchmarkCallInProgressPaced(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/record")
 }
 
-// TestCallStartedSaysWhenStored: the channel CallStarted returns closes
-// once the row is committed, so the flow can answer knowing a crash will
-// not lose the call.
-func TestCallStartedSaysWhenStored(t *testing.T) {
+// TestCallAnsweredSaysWhenStored: the channel CallAnswered returns
+// closes once the answer (and the row it updates) is committed, so the
+// flow can answer knowing a crash will not lose the call or its answer.
+func TestCallAnsweredSaysWhenStored(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
 	r := sampleCDR(7)
+	s.CallStarted(r)
 	select {
-	case <-s.CallStarted(r):
+	case <-s.CallAnswered(r.CallID, r.Start.Add(time.Second)):
 	case <-time.After(5 * time.Second):
-		t.Fatal("the call in progress was never stored")
+		t.Fatal("the answer was never stored")
 	}
-	var n int
-	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM calls_in_progress WHERE call_id = ?`, r.CallID).Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d rows of the call when CallStarted said stored (%v), want 1", n, err)
+	var answer sql.NullInt64
+	if err := s.r.QueryRowContext(t.Context(), `SELECT answer_ms FROM calls_in_progress WHERE call_id = ?`, r.CallID).Scan(&answer); err != nil ||
+		answer.Int64 != r.Start.Add(time.Second).UnixMilli() {
+		t.Errorf("answer %v (%v) when CallAnswered said stored, want %v", answer, err, r.Start.Add(time.Second).UnixMilli())
+	}
+	// Not answered after all (the caller's phone refused the answer).
+	<-s.CallAnswered(r.CallID, time.Time{})
+	if err := s.r.QueryRowContext(t.Context(), `SELECT answer_ms FROM calls_in_progress WHERE call_id = ?`, r.CallID).Scan(&answer); err != nil || answer.Valid {
+		t.Errorf("answer %v (%v) after it was taken back, want none", answer, err)
 	}
 }
