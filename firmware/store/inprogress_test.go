@@ -218,3 +218,19 @@ func TestCallAnsweredSaysWhenStored(t *testing.T) {
 		t.Errorf("answer %v (%v) after it was taken back, want none", answer, err)
 	}
 }
+
+// BenchmarkCallAnsweredStored is how long the flow holds an answer back
+// until it is committed (CallAnswered's channel): answers one after the
+// other, so each batch follows the last closely and the writer lingers
+// (cdrLinger) as it does on a busy box; compare with an idle box's
+// single commit (-benchtime=1x).
+func BenchmarkCallAnsweredStored(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	n := 0
+	for b.Loop() {
+		n++
+		r := sampleCDR(n)
+		s.CallStarted(r)
+		<-s.CallAnswered(r.CallID, r.Start.Add(time.Second))
+	}
+}
