@@ -258,6 +258,11 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	if p, ok := c.in.Media().(call.CodecPreferrer); ok {
 		p.PreferCodec(call.Unwrap(out).Media().Codec())
 	}
+	if t, ok := c.e.CDR.(cdr.Tracker); ok && x.rec.Trunk != "" {
+		// A restart's CDR names the trunk that carried the call too; handed
+		// in before the answer, it is stored before the caller hears it.
+		t.CallRouted(c.rec.CallID, x.rec.Trunk, x.rec.Number)
+	}
 	if err := c.answer(ctx); err != nil {
 		out.Hangup(call.Normal)
 		byCaller = true
@@ -302,10 +307,6 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	c.rec.Agent, c.rec.AnsweredBy = a.Entry.Agent, a.Entry.Label
 	if x.rec.Trunk != "" {
 		c.rec.Trunk, c.rec.NumberSent = x.rec.Trunk, x.rec.Number
-		if t, ok := c.e.CDR.(cdr.Tracker); ok {
-			// A restart's CDR names the trunk that carried the call too.
-			t.CallRouted(c.rec.CallID, c.rec.Trunk, c.rec.NumberSent)
-		}
 	}
 	c.setLive(LiveTalking, func(l *LiveCall) {
 		l.Answered, l.AnsweredBy, l.Agent = time.Now(), a.Entry.Label, a.Entry.Agent
