@@ -198,10 +198,17 @@ type Writer interface {
 // Tracker keeps the calls in progress where the next start finds them, so
 // that a call the process never ended (a crash, a watchdog reset) still
 // gets a record, with cause "restart". A [Writer] may implement it (the
-// store does); neither method waits for the database.
+// store does); no method waits for the database.
 type Tracker interface {
 	// CallStarted records r's call id, parties, direction, trunk and start.
 	CallStarted(r Record)
-	// CallAnswered records when the call was answered.
-	CallAnswered(callID string, at time.Time)
+	// CallAnswered records when the call was answered (a zero at: it was
+	// not after all). The returned channel is closed once that is in the
+	// database (or failed to be, which the tracker logs): the flow answers
+	// the caller only then, so that no call anyone heard answered is lost
+	// or recorded as unanswered by a crash.
+	CallAnswered(callID string, at time.Time) (stored <-chan struct{})
+	// CallRouted records the trunk an outside leg of the call answered on
+	// and the number sent to it (Record.Trunk, Record.NumberSent).
+	CallRouted(callID, trunk, numberSent string)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ringbox/firmware/call"
+	"ringbox/firmware/cdr"
 	"ringbox/firmware/dialplan"
 	"ringbox/firmware/ring"
 	"ringbox/firmware/site"
@@ -78,27 +79,53 @@ func (e *Engine) Callback(ctx context.Context, r CallbackRequest) (string, error
 	id := "callback-" + strconv.FormatInt(callbackSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixMilli(), 36)
 	log := e.logger().With("call", id)
 	log.Info("call back", "extension", r.Extension, "phone", r.Phone, "number", r.Number, "by", r.By)
+	// The call is in progress from the moment the phone rings: a restart
+	// meanwhile still leaves its record, and one the phone never answers
+	// is recorded as such.
+	rec := cdr.Record{CallID: id, Caller: x.Number, CallerName: x.Name, Callee: r.Number, Direction: cdr.Outbound,
+		Path: []string{"callback:" + r.Phone}, Start: time.Now()}
+	if ring.FindExt(s, r.Number) != nil {
+		rec.Direction = cdr.Internal
+	}
+	if t, ok := e.CDR.(cdr.Tracker); ok {
+		t.CallStarted(rec)
+	}
 	e.calls.add()
 	go func() {
 		defer e.calls.done()
 		router := &dialplan.Router{Plan: snap.Outbound, Site: s, Next: e.Dialer}
 		rctx, cancel := context.WithTimeout(ctx, CallbackRing)
 		defer cancel()
+		phone := cdr.Leg{Target: callbackLabel(phoneT), Start: rec.Start}
 		leg, err := router.Dial(rctx, phoneT)
+		if err == nil {
+			phone.ID = leg.ID()
+			if err = leg.Answer(rctx); err != nil {
+				leg.Hangup(call.CauseOf(err))
+			}
+		}
 		if err != nil {
 			log.Info("call back: phone not reached", "phone", r.Phone, "err", err)
-			return
-		}
-		if err := leg.Answer(rctx); err != nil {
-			log.Info("call back: phone did not answer", "phone", r.Phone, "err", err)
-			leg.Hangup(call.CauseOf(err))
+			phone.End, phone.Cause = time.Now(), call.CauseOf(err).String()
+			rec.Legs, rec.End, rec.Cause, rec.HangupBy = []cdr.Leg{phone}, phone.End, phone.Cause, cdr.BySystem
+			e.saveCDR(rec, log)
 			return
 		}
 		// The answered phone is now the caller: the call runs as its
 		// extension dialling the number.
-		e.Handle(ctx, leg, Inbound{CallID: id, From: call.Party{Number: x.Number, Name: x.Name}, To: r.Number, Extension: x.Number})
+		e.Handle(ctx, leg, Inbound{CallID: id, From: call.Party{Number: x.Number, Name: x.Name}, To: r.Number, Extension: x.Number,
+			Start: rec.Start})
 	}()
 	return id, nil
+}
+
+// callbackLabel names the phone a call back rings as CDR legs name
+// targets.
+func callbackLabel(t call.Target) string {
+	if t.Kind == call.TargetExtension {
+		return "ext:" + t.Number
+	}
+	return "external:" + t.Number
 }
 
 // callbackTarget is the target that rings num: an extension, or an outside

@@ -70,6 +70,9 @@ type Inbound struct {
 	Trunk     string // the trunk the call came in on, when from a trunk
 	DID       string // the number dialled on the trunk
 	Asserted  string // a trunk call's P-Asserted-Identity number, "" for none (disa.go)
+	// Start is when the call began, when that was before Handle (a call
+	// back starts when the user's phone is rung); zero: now.
+	Start time.Time
 }
 
 // Engine routes calls.
@@ -256,7 +259,10 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 	e.calls.add()
 	defer e.calls.done()
 	c := e.newCall(in, info)
-	c.rec.Start = time.Now()
+	c.rec.Start = info.Start
+	if c.rec.Start.IsZero() {
+		c.rec.Start = time.Now()
+	}
 	if t, ok := e.CDR.(cdr.Tracker); ok {
 		// A restart finds the call if the process dies before its CDR.
 		t.CallStarted(c.rec)
@@ -276,6 +282,19 @@ func (e *Engine) Handle(ctx context.Context, in call.Leg, info Inbound) {
 
 	cause := c.route(ctx)
 	c.finish(cause)
+}
+
+// saveCDR writes r, the record of a call that is over.
+func (e *Engine) saveCDR(r cdr.Record, log *slog.Logger) {
+	if e.CDR == nil {
+		return
+	}
+	// The call is over; its context may be gone, the record must not be.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.CDR.InsertCDR(ctx, r); err != nil {
+		log.Error("save cdr", "err", fmt.Errorf("save cdr %s: %w", r.CallID, err))
+	}
 }
 
 // markCalling marks extension ext as placing a call (busy lamps,
@@ -638,13 +657,6 @@ func (c *Call) finish(cause call.Cause) {
 			}
 		}
 	}
-	if c.e.CDR != nil {
-		// The call is over; its context may be gone, the record must not be.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := c.e.CDR.InsertCDR(ctx, c.rec); err != nil {
-			c.log.Error("save cdr", "err", fmt.Errorf("save cdr %s: %w", c.rec.CallID, err))
-		}
-	}
+	c.e.saveCDR(c.rec, c.log)
 	c.e.publish(events.CallEnded{Call: c.info.CallID, Cause: c.rec.Cause, Billable: c.rec.Billable.Seconds()})
 }

@@ -162,17 +162,44 @@ func (c *Call) ringback(ctx context.Context, music string) (stop func()) {
 	}
 }
 
+// StoredWait bounds how long answering a call waits for its answer to be
+// committed: a database that slow must not keep callers ringing.
+const StoredWait = 2 * time.Second
+
 // answer answers the caller once; the CDR's answer time is then.
+//
+// The answer is in the database before the caller is answered: a crash
+// right after cannot lose the call (its row is older still) nor record it
+// as never answered.
 func (c *Call) answer(ctx context.Context) error {
 	if c.answered {
 		return nil
 	}
+	at := time.Now()
+	t, track := c.e.CDR.(cdr.Tracker)
+	if track {
+		timer := time.NewTimer(StoredWait)
+		select {
+		case <-t.CallAnswered(c.rec.CallID, at):
+		case <-timer.C:
+			c.log.Warn("answering although the answer is not stored yet", "waited", StoredWait)
+		case <-ctx.Done():
+			timer.Stop()
+			t.CallAnswered(c.rec.CallID, time.Time{})
+			return context.Cause(ctx)
+		}
+		timer.Stop()
+	}
 	if err := c.in.Answer(ctx); err != nil {
+		if track {
+			t.CallAnswered(c.rec.CallID, time.Time{}) // not answered after all
+		}
 		return err
 	}
 	c.answered = true
 	c.rec.Answer = time.Now()
-	if t, ok := c.e.CDR.(cdr.Tracker); ok {
+	if track && c.rec.Answer.Sub(at) >= time.Millisecond {
+		// The answer as it happened, after the wait: what the CDR says.
 		t.CallAnswered(c.rec.CallID, c.rec.Answer)
 	}
 	return nil
@@ -230,6 +257,11 @@ func (c *Call) connect(ctx context.Context, a *ring.Answer, done func(byCaller b
 	// so the bridge relays without transcoding.
 	if p, ok := c.in.Media().(call.CodecPreferrer); ok {
 		p.PreferCodec(call.Unwrap(out).Media().Codec())
+	}
+	if t, ok := c.e.CDR.(cdr.Tracker); ok && x.rec.Trunk != "" {
+		// A restart's CDR names the trunk that carried the call too; handed
+		// in before the answer, it is stored before the caller hears it.
+		t.CallRouted(c.rec.CallID, x.rec.Trunk, x.rec.Number)
 	}
 	if err := c.answer(ctx); err != nil {
 		out.Hangup(call.Normal)

@@ -434,6 +434,10 @@ func (e *Engine) handleHandedOff(ctx context.Context, k, by call.Leg, byExt stri
 	c.rec.Direction, c.rec.TransferOf = from.rec.Direction, from.info.CallID
 	c.rec.Start, c.rec.Answer = time.Now(), time.Now()
 	c.answered, c.progressed = true, true
+	if t, ok := e.CDR.(cdr.Tracker); ok {
+		// The new call is up already: a restart must find it too.
+		t.CallStarted(c.rec)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer e.live.add(LiveCall{ID: info.CallID, Direction: c.rec.Direction, Caller: info.From.Number,

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-17
+-- ringbox fresh schema: migrations 1-18
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -423,7 +423,7 @@ CREATE TABLE calls_in_progress (
 	trunk       TEXT NOT NULL,
 	start_ms    INTEGER NOT NULL,
 	answer_ms   INTEGER
-) STRICT;
+, number_sent TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE heartbeat (
 	id    INTEGER PRIMARY KEY CHECK (id = 1),
 	at_ms INTEGER NOT NULL

@@ -52,11 +52,24 @@ func (s *Store) CallStarted(r cdr.Record) {
 	}
 }
 
-// CallAnswered records when a call in progress was answered; like
-// CallStarted it does not wait.
-func (s *Store) CallAnswered(callID string, at time.Time) {
-	if !s.enqueue(cdrReq{op: opAnswer, r: cdr.Record{CallID: callID, Answer: at}}) {
+// CallAnswered records when a call in progress was answered (zero at:
+// not answered after all); like CallStarted it does not wait. The
+// returned channel is closed once the answer is committed (or failed):
+// the row is committed by then too, the writer keeps the order.
+func (s *Store) CallAnswered(callID string, at time.Time) <-chan struct{} {
+	stored := make(chan struct{})
+	if !s.enqueue(cdrReq{op: opAnswer, r: cdr.Record{CallID: callID, Answer: at}, stored: stored}) {
 		s.log.Warn("call answer not recorded: the store is closed", "call", callID)
+		close(stored)
+	}
+	return stored
+}
+
+// CallRouted records the trunk and the number sent of a call in
+// progress whose outside leg answered; like CallStarted it does not wait.
+func (s *Store) CallRouted(callID, trunk, numberSent string) {
+	if !s.enqueue(cdrReq{op: opRoute, r: cdr.Record{CallID: callID, Trunk: trunk, NumberSent: numberSent}}) {
+		s.log.Warn("call route not recorded: the store is closed", "call", callID)
 	}
 }
 
@@ -107,15 +120,19 @@ const (
 	opRecord cdrOp = iota // the CDR, deleting the call's row in progress
 	opStart               // the row of a call in progress
 	opAnswer              // its answer time (r.Answer)
+	opRoute               // its trunk and number sent (r.Trunk, r.NumberSent)
 )
 
 type cdrReq struct {
 	op   cdrOp
 	r    cdr.Record
-	done chan error // nil: nobody waits (opStart, opAnswer)
+	done chan error // nil: nobody waits (opStart, opAnswer, opRoute)
+	// stored, for opAnswer, is closed once the row is committed or failed.
+	stored chan struct{}
 }
 
-// cdrBatch is the group commit of InsertCDR, CallStarted and CallAnswered.
+// cdrBatch is the group commit of InsertCDR, CallStarted, CallAnswered
+// and CallRouted.
 type cdrBatch struct {
 	mu      sync.Mutex // protects following
 	pending []cdrReq
@@ -243,6 +260,9 @@ func (s *Store) commitCDRs() {
 // reply tells the waiting InsertCDR how it went; a failed row of a call in
 // progress is only logged (its CDR is still written when the call ends).
 func (req cdrReq) reply(s *Store, err error) {
+	if req.stored != nil {
+		close(req.stored)
+	}
 	switch {
 	case req.done != nil:
 		req.done <- err
@@ -257,9 +277,10 @@ const (
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`
 	insertLegSQL = `INSERT INTO cdr_legs (cdr_id, seq, leg_id, target, start_ms, answer_ms, end_ms, cause, agent, trunk, number_sent, transfer_by)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
-	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms)
-		VALUES (?,?,?,?,?,?,?,NULL)`
+	startCallSQL = `INSERT OR REPLACE INTO calls_in_progress (call_id, caller, caller_name, callee, direction, trunk, number_sent, start_ms, answer_ms)
+		VALUES (?,?,?,?,?,?,?,?,?)`
 	answerCallSQL = `UPDATE calls_in_progress SET answer_ms = ? WHERE call_id = ?`
+	routeCallSQL  = `UPDATE calls_in_progress SET trunk = ?, number_sent = ? WHERE call_id = ?`
 	endCallSQL    = `DELETE FROM calls_in_progress WHERE call_id = ?`
 )
 
@@ -326,8 +347,8 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 				if endedHere[r.CallID] {
 					continue
 				}
-				if _, err := exec(startCallSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk,
-					r.Start.UnixMilli()); err != nil {
+				if _, err := exec(startCallSQL, r.CallID, r.Caller, r.CallerName, r.Callee, r.Direction, r.Trunk, r.NumberSent,
+					r.Start.UnixMilli(), ms(r.Answer)); err != nil {
 					return fmt.Errorf("call in progress %s: %w", r.CallID, err)
 				}
 				continue
@@ -337,6 +358,14 @@ func (s *Store) insertCDRs(ctx context.Context, batch []cdrReq) error {
 				}
 				if _, err := exec(answerCallSQL, ms(r.Answer), r.CallID); err != nil {
 					return fmt.Errorf("call in progress %s: answer: %w", r.CallID, err)
+				}
+				continue
+			case opRoute:
+				if endedHere[r.CallID] {
+					continue
+				}
+				if _, err := exec(routeCallSQL, r.Trunk, r.NumberSent, r.CallID); err != nil {
+					return fmt.Errorf("call in progress %s: route: %w", r.CallID, err)
 				}
 				continue
 			}

@@ -179,7 +179,7 @@ func (s *Store) ImportSiteWith(ctx context.Context, st *site.Site, actor string,
 	}
 	trustHashes := o.Base != 0 || o.RestoredFrom != 0
 	var ch Change
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inDurableTx(ctx, func(tx *sql.Tx) error {
 		if o.Base != 0 {
 			var cur int64
 			if err := tx.QueryRowContext(ctx, `SELECT version FROM config_version WHERE id = 1`).Scan(&cur); err != nil {

@@ -28,12 +28,12 @@ func (s *Store) EndInterruptedCalls(ctx context.Context) ([]cdr.Record, error) {
 	}
 	last := fromMS(beat)
 	var recs []cdr.Record
-	err = rowsEach(ctx, s.w, `SELECT call_id, caller, caller_name, callee, direction, trunk, start_ms, answer_ms
+	err = rowsEach(ctx, s.w, `SELECT call_id, caller, caller_name, callee, direction, trunk, number_sent, start_ms, answer_ms
 		FROM calls_in_progress ORDER BY start_ms, call_id`, func(r *sql.Rows) error {
 		var c cdr.Record
 		var start int64
 		var answer sql.NullInt64
-		if err := r.Scan(&c.CallID, &c.Caller, &c.CallerName, &c.Callee, &c.Direction, &c.Trunk, &start, &answer); err != nil {
+		if err := r.Scan(&c.CallID, &c.Caller, &c.CallerName, &c.Callee, &c.Direction, &c.Trunk, &c.NumberSent, &start, &answer); err != nil {
 			return err
 		}
 		c.Start, c.Answer = time.UnixMilli(start).UTC(), fromMS(answer)

@@ -23,11 +23,13 @@
 // # Durability
 //
 // The default is synchronous=NORMAL: in WAL mode the database is never
-// corrupted by a crash or power cut, but the last transactions before a power
-// cut may roll back. On a PBX that means the last second of CDRs; in exchange
-// a commit is not an fsync, which spares the flash. [Options.SyncFull]
-// switches to synchronous=FULL for installations that need every commit on
-// disk before it returns.
+// corrupted by a crash or power cut, and a killed process loses no commit,
+// but the last transactions before a power cut may roll back. On a PBX that
+// means the last seconds of CDRs; in exchange a commit is not an fsync,
+// which spares the flash. Configuration changes (imports) commit with
+// synchronous=FULL all the same (inDurableTx): an installer who was told a
+// change was made keeps it. [Options.SyncFull] switches every commit to
+// synchronous=FULL.
 //
 // # Secrets
 //

@@ -99,6 +99,7 @@ type serveOpt struct {
 	data     string
 	rtpPorts string
 	extra    []string
+	sipPort  int // 0: a free port (a test that restarts the box may keep its port)
 }
 
 // serve starts ringbox serve and waits until /api/v1/health answers.
@@ -107,7 +108,10 @@ func startServe(t *testing.T, o serveOpt) *appliance {
 	if o.data == "" {
 		o.data = t.TempDir()
 	}
-	a := &appliance{t: t, data: o.data, sipPort: freePorts(t, 2), httpPort: freePort(t), exited: make(chan struct{})}
+	a := &appliance{t: t, data: o.data, sipPort: o.sipPort, httpPort: freePort(t), exited: make(chan struct{})}
+	if a.sipPort == 0 {
+		a.sipPort = freePorts(t, 2) // SIP, and SIP over TLS on the next port
+	}
 	a.base = fmt.Sprintf("http://127.0.0.1:%d", a.httpPort)
 	if o.rtpPorts == "" {
 		o.rtpPorts = "24000-24998"
