@@ -68,6 +68,9 @@ func exportCopy(s *Site, withSecrets bool) *Site {
 	c.Trunks = slices.Clone(s.Trunks)
 	for i := range c.Trunks {
 		c.Trunks[i].Password = ""
+		if a := c.Trunks[i].InboundAuth; a != nil {
+			c.Trunks[i].InboundAuth = &InboundAuth{Username: a.Username}
+		}
 	}
 	if s.System.SMTP != nil {
 		m := *s.System.SMTP

@@ -433,6 +433,7 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		err = readDISAFields(ctx, q, st)
 	}
 	step("toll fraud", func() error { return exportTollFraud(ctx, q, st) })
+	step("trunk identification", func() error { return exportTrunkID(ctx, q, st) }) // trunkid.go
 	if err != nil {
 		return nil, err
 	}

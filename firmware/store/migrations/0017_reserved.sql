@@ -1,0 +1,1 @@
+-- 0017: reserved for another branch of issue 15 (placeholder; the lead removes it at merge).
