@@ -16,7 +16,7 @@ const header = "# Ringbox site file: see docs/site-file.md for every field.\n"
 
 // Marshal writes s as a site file, in the order and shape of SITE.md: the
 // model's field order, short lists and small objects in flow style. Secrets
-// (extension secrets, trunk passwords, agent and mailbox PINs (extension
+// (extension secrets, trunk passwords and inbound_auth passwords, agent and mailbox PINs (extension
 // voicemail_pin too), the SMTP
 // password) are written only when withSecrets is true; user passwords and
 // password hashes never are. The output is deterministic.
