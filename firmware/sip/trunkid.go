@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
 
@@ -94,13 +95,17 @@ func (s *Server) fromTrunkSource(ctx context.Context, t site.Trunk, src netip.Ad
 }
 
 // registeredFrom says whether a live binding's REGISTER came from src.
+// Sources are compared as the transport wrote them (Registration.Source
+// is the REGISTER's req.Source(), the same form as an INVITE's from the
+// same socket): parsing every binding's would cost microseconds per INVITE.
 func (r *registrar) registeredFrom(src netip.AddrPort) bool {
+	want := src.String()
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, bs := range r.bindings {
 		for _, b := range bs {
-			if a, err := netip.ParseAddrPort(b.Source); err == nil &&
-				a.Addr().Unmap() == src.Addr() && a.Port() == src.Port() {
+			if b.Source == want && b.Expires.After(now) {
 				return true
 			}
 		}

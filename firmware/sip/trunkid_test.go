@@ -334,3 +334,41 @@ func TestAwaitAckTiming(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkIdentifyTrunk: the cost per INVITE of telling a trunk from a
+// phone, for a phone's INVITE (every trunk tried) at a site of five
+// trunks with allow networks and a header match.
+func BenchmarkIdentifyTrunk(b *testing.B) {
+	s, err := New(Config{ListenAddr: "127.0.0.1:0", Realm: testRealm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 50 {
+		s.reg.bindings[fmt.Sprint(100+i)] = []*Registration{{Source: fmt.Sprintf("192.0.2.%d:5060", i), Expires: time.Now().Add(time.Hour)}}
+	}
+	st := &site.Site{Trunks: []site.Trunk{
+		{ID: "a", Host: "127.0.0.2:5060"},
+		{ID: "b", Host: "127.0.0.3:5060", Ports: []int{5060, 5080}},
+		{ID: "c", Host: "127.0.0.4:5060", Allow: []string{"203.0.113.0/28", "198.51.100.0/24", "2001:db8::/32"}},
+		{ID: "d", Host: "127.0.0.5:5060", MatchHeader: &site.HeaderMatch{Name: "X-Carrier-Id", Value: "acme-7"}},
+		{ID: "e", Host: "127.0.0.6:5060", InboundAuth: &site.InboundAuth{Username: "in", Password: "inbound-secret"}},
+	}}
+	t := &testing.T{}
+	phone := inviteFrom(t, "127.0.0.2:40002")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.identifyTrunk(ctx, st, phone)
+	}
+}
+
+// BenchmarkInboundCapsAdmit: taking and giving back a place under a cap.
+func BenchmarkInboundCapsAdmit(b *testing.B) {
+	c := newInboundCaps()
+	b.ReportAllocs()
+	for b.Loop() {
+		h, _, _ := c.admit("trunk carrier", true, 30, 200)
+		h.endSetup()
+		h.end()
+	}
+}
