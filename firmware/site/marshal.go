@@ -123,6 +123,8 @@ func styleNode(n *yaml.Node, key string, item bool, depth int) {
 			n.Style = yaml.FlowStyle // {match: ..., to: ...}
 		case !item && key == "comfort":
 			n.Style = yaml.FlowStyle
+		case !item && (key == "match_header" || key == "inbound_auth"): // trunkid.go
+			n.Style = yaml.FlowStyle
 		case !item && key == "options" && len(n.Content) <= 8:
 			n.Style = yaml.FlowStyle
 		}

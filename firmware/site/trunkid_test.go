@@ -102,3 +102,47 @@ func TestTrunkIdentificationValidation(t *testing.T) {
 		}
 	}
 }
+
+// The inbound_auth password is a secret: exported only with secrets; the
+// rest of the identification fields read back as written.
+func TestTrunkIdentificationExport(t *testing.T) {
+	y := `version: 1
+system: {name: x, timezone: UTC, max_setup_per_source: 4, max_calls_per_source: 9}
+trunks:
+  - id: carrier
+    host: sip.example:5060
+    ports: [5060, 5080]
+    allow: [203.0.113.0/28, 198.51.100.7]
+    match_header: {name: X-Carrier-Id, value: acme-7}
+    inbound_auth: {username: acme-in, password: inbound-secret}
+    max_inbound_setup: 5
+    max_inbound_calls: 20
+`
+	st, err := Parse([]byte(y), "site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := st.Trunks[0]
+	if len(tr.Ports) != 2 || len(tr.Allow) != 2 || tr.MatchHeader == nil || tr.MatchHeader.Value != "acme-7" ||
+		tr.InboundAuth == nil || tr.InboundAuth.Password != "inbound-secret" || tr.MaxInboundSetup != 5 || st.System.MaxCallsPerSource != 9 {
+		t.Fatalf("parsed %+v", tr)
+	}
+	out, err := Marshal(st, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "inbound-secret") || !strings.Contains(string(out), "inbound_auth: {username: acme-in}") {
+		t.Errorf("export without secrets:\n%s", out)
+	}
+	if st.Trunks[0].InboundAuth.Password != "inbound-secret" {
+		t.Error("Marshal changed the site it wrote")
+	}
+	out, err = Marshal(st, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(out, "site.yaml")
+	if err != nil || !Equal(st, back) {
+		t.Errorf("export with secrets does not read back the same (%v):\n%s", err, out)
+	}
+}
