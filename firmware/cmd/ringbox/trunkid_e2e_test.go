@@ -143,3 +143,38 @@ func TestNoAckReleasesMediaPorts(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesBadTrunkIdentification: `ringbox check` names each bad
+// identification field of a trunk, with its line.
+func TestCheckRefusesBadTrunkIdentification(t *testing.T) {
+	t.Parallel()
+	site := writeSite(t, `version: 1
+system: {name: Check, timezone: UTC, max_calls_per_source: -1}
+extensions:
+  - {number: "101", name: A, secret: "a-secret-101"}
+trunks:
+  - id: carrier
+    host: 192.0.2.10:5060
+    ports: [5060, 70000]
+    allow: [203.0.113.0/33]
+    match_header: {name: "X Carrier", value: acme}
+    inbound_auth: {username: "101", password: short}
+`)
+	out, errOut, code := ringbox(t, "check", site)
+	if code == 0 {
+		t.Fatalf("check accepted the site:\n%s%s", out, errOut)
+	}
+	all := out + errOut
+	for _, want := range []string{
+		"bad port 70000",
+		`bad network "203.0.113.0/33"`,
+		`header name "X Carrier" has ' '`,
+		`username "101" is an extension's number`,
+		"password is shorter than 8 characters",
+		"max_calls_per_source must be 0",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("check output does not say %q:\n%s", want, all)
+		}
+	}
+}
