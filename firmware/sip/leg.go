@@ -519,8 +519,15 @@ func (l *Leg) endUnacknowledged() error {
 	l.s.caps.ackTimeouts.Add(1)
 	l.log.Warn("answer not acknowledged within 64*T1: call ended, media released",
 		"call_id", l.inv.CallID().Value(), "source", l.inv.Source())
+	l.mu.Lock()
+	byeSent := l.hangingUp // a Hangup waiting for the ACK wait sends its BYE
+	l.hangingUp = true
+	l.mu.Unlock()
 	bye := l.uasRequest(sipgosip.BYE)
 	l.finish(call.NoAck, "local")
+	if byeSent {
+		return fmt.Errorf("answer: %w", call.NoAck)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	if _, err := transact(ctx, l.s.client(l.inv.Transport()), bye); err != nil {
