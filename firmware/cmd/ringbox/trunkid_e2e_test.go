@@ -172,3 +172,37 @@ trunks:
 		}
 	}
 }
+
+// TestTrunkInboundAuthChallenges: a trunk with inbound_auth is challenged;
+// its credentials make the call the trunk's (the DID's IVR answers), a
+// wrong password is refused.
+func TestTrunkInboundAuthChallenges(t *testing.T) {
+	t.Parallel()
+	carrier := freePort(t)
+	site := writeSite(t, fmt.Sprintf(`version: 1
+system: {name: Trunk auth E2E, timezone: UTC}
+ivrs:
+  - {id: main, greeting: main-menu, options: {"1": hangup}, timeout: 10s}
+trunks:
+  - {id: carrier, host: "127.0.0.2:%d", transport: udp, inbound_auth: {username: acme-in, password: "acme-inbound-secret"}}
+inbound:
+  - {match: "+15551230000", to: ivr:main}
+`, carrier))
+	a := startServe(t, serveOpt{site: site})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	// uac_invite_auth expects the 407 challenge first.
+	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
+		"-au", "acme-in", "-ap", "acme-inbound-secret", "-m", "1", "-d", "500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 0 {
+		t.Fatalf("the trunk's call with its credentials: sipp exit %d\n%s\n%s", code, out, a.log())
+	}
+	if code, _ := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
+		"-au", "acme-in", "-ap", "wrong-password", "-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 1 {
+		t.Errorf("a wrong trunk password: sipp exit %d, want 1 (refused)\n%s", code, a.log())
+	}
+	r := a.waitCDR(a.token("admin"), 1)
+	if len(r) != 1 || r[0].Trunk != "carrier" || r[0].Direction != "inbound" || r[0].Callee != "+15551230000" {
+		t.Errorf("CDRs %+v, want one inbound call from trunk carrier to the DID", r)
+	}
+}
