@@ -344,6 +344,14 @@ func (f *form) field(v reflect.Value, name, path, short string) formField {
 		}
 		ff.BlankIndex = v.Len()
 		ff.Blank = []formField{f.scalar("", name+"."+strconv.Itoa(v.Len()), "", m)}
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Int:
+		// A list of numbers (trunks[].ports): a list of text boxes.
+		ff.Widget = "list"
+		for i := 0; i < v.Len(); i++ {
+			ff.Rows = append(ff.Rows, []formField{f.scalar(strconv.FormatInt(v.Index(i).Int(), 10), name+"."+strconv.Itoa(i), path+"["+strconv.Itoa(i)+"]", m)})
+		}
+		ff.BlankIndex = v.Len()
+		ff.Blank = []formField{f.scalar("", name+"."+strconv.Itoa(v.Len()), "", m)}
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
 		ff.Widget = "rows"
 		for i := 0; i < v.Len(); i++ {
@@ -640,6 +648,21 @@ func (p *parser) into(v reflect.Value, name, path string) {
 					out = append(out, s)
 				}
 			}
+		}
+		v.Set(reflect.ValueOf(out).Convert(v.Type()))
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Int:
+		var out []int
+		for _, i := range p.indices(name) {
+			s := strings.TrimSpace(p.get(name + "." + strconv.Itoa(i)))
+			if s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				p.probs = append(p.probs, parseProblem{path + "[" + strconv.Itoa(len(out)) + "]", s, fmt.Sprintf("%q is not a whole number", s)})
+				continue
+			}
+			out = append(out, n)
 		}
 		v.Set(reflect.ValueOf(out).Convert(v.Type()))
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:

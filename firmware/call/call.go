@@ -47,6 +47,9 @@ const (
 	// SessionExpired: the SIP session timer (RFC 4028) ran out: the far
 	// end stopped refreshing the call, or did not answer the box's refresh.
 	SessionExpired
+	// NoAck: the box answered and the caller never acknowledged (no ACK
+	// within 64*T1): the call was ended and its media released.
+	NoAck
 )
 
 var causeNames = [...]string{
@@ -66,6 +69,7 @@ var causeNames = [...]string{
 	Shutdown:          "shutdown",
 	Restart:           "restart",
 	SessionExpired:    "session_expired",
+	NoAck:             "no_ack",
 }
 
 // String is the cause's name as CDRs and the API show it.

@@ -629,6 +629,11 @@ func (c *Call) finish(cause call.Cause) {
 	if !c.rec.Answer.IsZero() {
 		c.rec.Billable = c.rec.End.Sub(c.rec.Answer).Truncate(time.Second)
 	}
+	if callerGone && call.CauseOf(c.in.Err()) == call.NoAck {
+		// The box answered and the caller never acknowledged: the edge
+		// ended the call (its ports are free), which the CDR says.
+		cause, callerGone = call.NoAck, false
+	}
 	if callerGone {
 		// The caller hung up whatever was going on (a message, a menu, a
 		// queue): a normal end, not a failure of the box.

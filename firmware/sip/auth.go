@@ -19,6 +19,12 @@ import (
 // challenge, or 403) and returns false. proxy selects 407 and the
 // Proxy-* headers (INVITE) instead of 401 (REGISTER).
 func (s *Server) authenticate(req *sipgosip.Request, tx sipgosip.ServerTransaction, proxy bool) (Account, bool) {
+	return s.authenticateWith(req, tx, proxy, s.cfg.Lookup)
+}
+
+// authenticateWith is authenticate with the accounts of lookup (an INVITE
+// from a trunk with inbound_auth also knows the trunk's, trunkid.go).
+func (s *Server) authenticateWith(req *sipgosip.Request, tx sipgosip.ServerTransaction, proxy bool, lookup func(string) (Account, bool)) (Account, bool) {
 	credHdr, chalHdr, code, reason := "Authorization", "WWW-Authenticate", 401, "Unauthorized"
 	if proxy {
 		credHdr, chalHdr, code, reason = "Proxy-Authorization", "Proxy-Authenticate", 407, "Proxy Authentication Required"
@@ -66,7 +72,7 @@ func (s *Server) authenticate(req *sipgosip.Request, tx sipgosip.ServerTransacti
 		return Account{}, false
 	}
 
-	acct, known := s.cfg.Lookup(creds.Username)
+	acct, known := lookup(creds.Username)
 	ha1 := func(alg string) string {
 		if !known {
 			return ""
@@ -88,7 +94,7 @@ func (s *Server) authenticate(req *sipgosip.Request, tx sipgosip.ServerTransacti
 	res, why := s.nonces.Verify(creds, s.cfg.Realm, r, ha1)
 	switch res {
 	case digest.OK:
-		if acct.Extension == "" {
+		if acct.Extension == "" && acct.Trunk == "" {
 			acct.Extension = creds.Username
 		}
 		if p := s.cfg.Edge.Permitted; p != nil && !p(acct.Extension, src) {

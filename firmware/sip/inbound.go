@@ -64,8 +64,35 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 	info.From = call.Party{Number: from.Address.User, Name: from.DisplayName}
 
 	ctx := context.Background()
+	snap := s.cfg.Site()
 	prackRequired := false
-	if t, ok := s.trunks.trunkFor(ctx, s.cfg.Site(), sourceAddr(req)); ok {
+	// Which trunk, if any, the call is from (trunkid.go): a phone at a
+	// trunk's address is challenged and routed as a phone.
+	var trunk *site.Trunk
+	cand, fromTrunk := s.identifyTrunk(ctx, snap, req)
+	if fromTrunk && !cand.auth {
+		trunk = &cand.trunk
+	} else {
+		lookup := s.cfg.Lookup
+		if fromTrunk {
+			lookup = s.trunkLookup(cand.trunk)
+		}
+		acct, ok := s.authenticateWith(req, tx, true, lookup)
+		if !ok {
+			return
+		}
+		if acct.Trunk != "" {
+			trunk = &cand.trunk
+		} else {
+			info.Extension = acct.Extension
+			// The caller is who authenticated, whatever the From says.
+			info.From.Number = acct.Extension
+			if info.From.Name == "" {
+				info.From.Name = acct.Name
+			}
+		}
+	}
+	if t := trunk; t != nil {
 		prackRequired = t.PrackMode() == site.PrackRequired
 		info.Trunk = t.ID
 		info.DID = req.Recipient.User
@@ -74,17 +101,6 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		}
 		info.To = info.DID
 		info.Asserted = assertedUser(req.GetHeader("P-Asserted-Identity"))
-	} else {
-		acct, ok := s.authenticate(req, tx, true)
-		if !ok {
-			return
-		}
-		info.Extension = acct.Extension
-		// The caller is who authenticated, whatever the From says.
-		info.From.Number = acct.Extension
-		if info.From.Name == "" {
-			info.From.Name = acct.Name
-		}
 	}
 	// A BLF key pressed while its extension rings: the phone replaces the
 	// ringing dialog its dialog-info showed (dialoginfo.go), which is the
@@ -125,12 +141,20 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		s.refuse(tx, req, 503, "Service Unavailable", "no media engine")
 		return
 	}
+	// Caps on calls in set-up and in progress, per trunk or per source,
+	// before the call takes media ports.
+	hold, ok := s.admitInbound(tx, req, snap, trunk)
+	if !ok {
+		return
+	}
 	st, err := s.cfg.Media.Open()
 	if err != nil {
+		hold.end()
 		s.refuse(tx, req, 503, "Service Unavailable", "no media port: "+err.Error())
 		return
 	}
 	l := s.newLeg(true, "", st)
+	l.hold = hold
 	l.inv = req
 	l.tx = tx
 	l.tag = sipgosip.GenerateTagN(16)
@@ -181,6 +205,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		go s.cfg.Handler.HandleCall(hctx, l, info)
 	}
 	l.watchInbound()
+	hold.endSetup() // acknowledged, or over
 }
 
 // endUnanswered ends a leg whose INVITE transaction was cancelled or

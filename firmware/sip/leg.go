@@ -61,6 +61,7 @@ type Leg struct {
 	localSeq atomic.Uint32              // CSeq of the box's requests in the dialog
 	offer    media.Desc
 	acking   chan struct{} // closed once the answer's ACK wait is over
+	hold     *capHold      // the inbound caps this call counts against (trunkid.go)
 	// lateOffer: the INVITE had no SDP (RFC 3261 §13.2.1): the box offers
 	// in its 200 and the answer comes in the ACK (ackSDP).
 	lateOffer bool
@@ -266,6 +267,7 @@ func (l *Leg) finish(c call.Cause, by string) {
 	l.s.mu.Unlock()
 	if l.inbound {
 		l.s.inCalls.Add(-1)
+		l.hold.end()
 	}
 	// The INVITE's transaction key stays known for 64*T1 in compact
 	// form: a retransmission of it is absorbed rather than taken for a
@@ -491,6 +493,9 @@ func (l *Leg) Answer(ctx context.Context) error {
 	if byeFirst {
 		return nil
 	}
+	if errors.Is(err, errNoAck) {
+		return l.endUnacknowledged()
+	}
 	if err != nil {
 		l.log.Info("answer not acknowledged", "error", err)
 		l.Hangup(call.Failure)
@@ -509,6 +514,31 @@ func (l *Leg) Answer(ctx context.Context) error {
 		l.startSessionTimer(l.timerAns.interval, l.timerAns.weRefresh)
 	}
 	return nil
+}
+
+// endUnacknowledged ends an answered call whose ACK never came (a caller
+// that vanished, or a flood of INVITEs that never acknowledge to hold the
+// box's media ports): the leg ends at once, freeing its ports, then the
+// BYE goes out (RFC 3261 §13.3.1.4).
+func (l *Leg) endUnacknowledged() error {
+	l.s.caps.ackTimeouts.Add(1)
+	l.log.Warn("answer not acknowledged within 64*T1: call ended, media released",
+		"call_id", l.inv.CallID().Value(), "source", l.inv.Source())
+	l.mu.Lock()
+	byeSent := l.hangingUp // a Hangup waiting for the ACK wait sends its BYE
+	l.hangingUp = true
+	l.mu.Unlock()
+	bye := l.uasRequest(sipgosip.BYE)
+	l.finish(call.NoAck, "local")
+	if byeSent {
+		return fmt.Errorf("answer: %w", call.NoAck)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if _, err := transact(ctx, l.s.client(l.inv.Transport()), bye); err != nil {
+		l.log.Debug("bye after no ACK", "error", err)
+	}
+	return fmt.Errorf("answer: %w", call.NoAck)
 }
 
 // takeAckAnswer applies the SDP answer a late-offer call's ACK carried.
@@ -913,38 +943,49 @@ func (l *Leg) respond2xx(tx sipgosip.ServerTransaction, res *sipgosip.Response, 
 	}
 	// An ACK that reuses the INVITE's branch (RFC 2543 peers) reaches the
 	// transaction, not onAck.
-	acks := tx.Acks()
+	ack, err := awaitAck(ackC, tx.Acks(), l.done, sipgosip.IsReliable(res.Transport()), func() {
+		if err := l.s.srv.WriteResponse(res); err != nil {
+			l.log.Debug("2xx retransmission failed", "error", err)
+		}
+	})
+	if ack != nil && cseq == l.inviteSeq() {
+		l.mu.Lock()
+		l.ackSDP = ack.Body()
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// awaitAck waits for a 2xx's ACK: from onAck (ackC closed) or the
+// transaction (acks, which returns it), calling resend at T1, doubling
+// to T2, over an unreliable transport. It gives up with errNoAck after
+// 64*T1, or errLegEnded when done closes first. Apart from the network
+// so that its timing is tested under testing/synctest.
+func awaitAck(ackC <-chan struct{}, acks <-chan *sipgosip.Request, done <-chan struct{}, reliable bool, resend func()) (*sipgosip.Request, error) {
 	deadline := time.NewTimer(64 * sipgosip.T1)
 	defer deadline.Stop()
-	var resend *time.Timer
 	var resendC <-chan time.Time
 	interval := sipgosip.T1
-	if !sipgosip.IsReliable(res.Transport()) {
-		resend = time.NewTimer(interval)
-		defer resend.Stop()
-		resendC = resend.C
+	var t *time.Timer
+	if !reliable {
+		t = time.NewTimer(interval)
+		defer t.Stop()
+		resendC = t.C
 	}
 	for {
 		select {
 		case <-ackC:
-			return nil
+			return nil, nil
 		case ack := <-acks:
-			if ack != nil && cseq == l.inviteSeq() {
-				l.mu.Lock()
-				l.ackSDP = ack.Body()
-				l.mu.Unlock()
-			}
-			return nil
-		case <-l.done:
-			return errLegEnded
+			return ack, nil
+		case <-done:
+			return nil, errLegEnded
 		case <-deadline.C:
-			return errNoAck
+			return nil, errNoAck
 		case <-resendC:
-			if err := l.s.srv.WriteResponse(res); err != nil {
-				l.log.Debug("2xx retransmission failed", "error", err)
-			}
+			resend()
 			interval = min(interval*2, sipgosip.T2)
-			resend.Reset(interval)
+			t.Reset(interval)
 		}
 	}
 }

@@ -59,6 +59,9 @@ type Account struct {
 	// Mailbox: the extension has a voicemail box. Only these get
 	// unsolicited message-waiting NOTIFYs.
 	Mailbox bool
+	// Trunk: the credentials were a trunk's inbound_auth (trunkid.go),
+	// not an extension's.
+	Trunk string
 }
 
 // CallInfo describes a new inbound call.
@@ -183,6 +186,7 @@ type Server struct {
 	dialer     *Dialer
 	subs       *notifier // SUBSCRIBE/NOTIFY of every event package (subscribe.go)
 	lastSrc    lastSource
+	caps       *inboundCaps // inbound calls per trunk and per source (trunkid.go)
 
 	draining  atomic.Bool
 	inCalls   atomic.Int64 // inbound legs not yet ended
@@ -249,6 +253,7 @@ func New(cfg Config) (*Server, error) {
 		authLog:  newLogLimiter(authLogBurst, authLogEvery),
 		refusals: newRefusalLog(cfg.Logger.With("pkg", "sip")),
 		recent:   newRecentSet(recentKeep, recentMax),
+		caps:     newInboundCaps(),
 		dialogs:  make(map[string]*Leg),
 		legs:     make(map[*Leg]struct{}),
 		authFail: make(map[netip.Addr]uint64),

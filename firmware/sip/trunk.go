@@ -107,7 +107,7 @@ func (m *trunkManager) reload(st *site.Site) {
 	m.mu.Lock()
 	var stop []*trunkReg
 	for id, r := range m.regs {
-		if t, ok := want[id]; !ok || t != r.cfg || !t.Register {
+		if t, ok := want[id]; !ok || regConfig(t) != regConfig(r.cfg) || !t.Register {
 			stop = append(stop, r)
 			delete(m.regs, id)
 		}
@@ -145,6 +145,12 @@ func (m *trunkManager) reload(st *site.Site) {
 		m.mu.Unlock()
 		go m.run(ctx, r)
 	}
+}
+
+// regConfig is what a trunk's registration depends on: a change of
+// anything else (inbound identification, caps) leaves it running.
+func regConfig(t site.Trunk) [5]string {
+	return [5]string{t.Host, t.Transport, t.Username, t.Password, strconv.FormatBool(t.Register)}
 }
 
 func (r *trunkReg) stop(unregister bool) {
@@ -332,22 +338,6 @@ func (ts *trunkSession) register(ctx context.Context, expires int) (time.Duratio
 		granted = expires
 	}
 	return time.Duration(granted) * time.Second, nil
-}
-
-// trunkFor returns the SIP trunk whose host resolves to ip.
-func (m *trunkManager) trunkFor(ctx context.Context, st *site.Site, ip netip.Addr) (site.Trunk, bool) {
-	if st == nil || !ip.IsValid() {
-		return site.Trunk{}, false
-	}
-	for _, t := range st.Trunks {
-		if t.FXO != 0 || t.Host == "" {
-			continue
-		}
-		if slices.Contains(m.resolve(ctx, t.Host), ip) {
-			return t, true
-		}
-	}
-	return site.Trunk{}, false
 }
 
 // resolve caches a trunk host's addresses for a minute.

@@ -2,39 +2,10 @@ package site
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // The SIP edge's fields (issue 15, docs/security.md): extensions[].allow
 // and system.sip_user_agent.
-
-// ParseAllow reads one allow-list entry: a network in CIDR notation, or
-// a single address (a /32 or /128).
-func ParseAllow(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p.Addr())).Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// unmapBits is what a prefix on an IPv4-mapped IPv6 address loses when
-// written as IPv4.
-func unmapBits(a netip.Addr) int {
-	if a.Is4In6() {
-		return 96
-	}
-	return 0
-}
 
 // AllowPrefixes is the extension's allow list parsed; entries that do
 // not parse (validation refuses them) are left out.

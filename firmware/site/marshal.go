@@ -16,7 +16,7 @@ const header = "# Ringbox site file: see docs/site-file.md for every field.\n"
 
 // Marshal writes s as a site file, in the order and shape of SITE.md: the
 // model's field order, short lists and small objects in flow style. Secrets
-// (extension secrets, trunk passwords, agent and mailbox PINs (extension
+// (extension secrets, trunk passwords and inbound_auth passwords, agent and mailbox PINs (extension
 // voicemail_pin too), the SMTP
 // password) are written only when withSecrets is true; user passwords and
 // password hashes never are. The output is deterministic.
@@ -68,6 +68,9 @@ func exportCopy(s *Site, withSecrets bool) *Site {
 	c.Trunks = slices.Clone(s.Trunks)
 	for i := range c.Trunks {
 		c.Trunks[i].Password = ""
+		if a := c.Trunks[i].InboundAuth; a != nil {
+			c.Trunks[i].InboundAuth = &InboundAuth{Username: a.Username}
+		}
 	}
 	if s.System.SMTP != nil {
 		m := *s.System.SMTP
@@ -119,6 +122,8 @@ func styleNode(n *yaml.Node, key string, item bool, depth int) {
 		case item && key == "inbound" && len(n.Content) <= 4:
 			n.Style = yaml.FlowStyle // {match: ..., to: ...}
 		case !item && key == "comfort":
+			n.Style = yaml.FlowStyle
+		case !item && (key == "match_header" || key == "inbound_auth"): // trunkid.go
 			n.Style = yaml.FlowStyle
 		case !item && key == "options" && len(n.Content) <= 8:
 			n.Style = yaml.FlowStyle

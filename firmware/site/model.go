@@ -84,6 +84,11 @@ type System struct {
 	// SIPUserAgent is the box's User-Agent and Server header (issue 15,
 	// docs/security.md); "" means "Ringbox", without the version.
 	SIPUserAgent string `yaml:"sip_user_agent,omitempty"`
+	// Inbound call caps per source address (issue 15 part 4, trunkid.go):
+	// calls from one address that is not a trunk's, in set-up (INVITE
+	// taken, not yet acknowledged) and in progress; 0 means the default.
+	MaxSetupPerSource int `yaml:"max_setup_per_source,omitempty"`
+	MaxCallsPerSource int `yaml:"max_calls_per_source,omitempty"`
 }
 
 // SMTP is the relay voicemail e-mail goes through.
@@ -390,6 +395,22 @@ type Trunk struct {
 	// many at once and per rolling hour; 0 (the default): no limit.
 	MaxOutboundCalls int `yaml:"max_outbound_calls,omitempty"`
 	OutboundPerHour  int `yaml:"outbound_per_hour,omitempty"`
+
+	// Inbound identification and caps (issue 15 part 4, trunkid.go and
+	// docs/security.md "Trunks"). Ports: the source ports the trunk's
+	// calls come from at its host's address (strict: other ports are
+	// phones). Allow: more source networks (CIDR or address) whose calls
+	// are the trunk's from any port. MatchHeader: a header the trunk's
+	// INVITEs must carry. InboundAuth: the box challenges the trunk's
+	// INVITEs with digest against these credentials.
+	Ports       []int        `yaml:"ports,omitempty,flow"`
+	Allow       []string     `yaml:"allow,omitempty,flow"`
+	MatchHeader *HeaderMatch `yaml:"match_header,omitempty"`
+	InboundAuth *InboundAuth `yaml:"inbound_auth,omitempty"`
+	// Caps on the trunk's inbound calls in set-up and in progress; 0
+	// means the default.
+	MaxInboundSetup int `yaml:"max_inbound_setup,omitempty"`
+	MaxInboundCalls int `yaml:"max_inbound_calls,omitempty"`
 }
 
 // Trunk PRACK modes (trunks[].prack).

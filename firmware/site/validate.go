@@ -92,6 +92,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.skillsAndCallers() // skills.go
 	v.tollFraud()
 	v.edge() // edge.go
+	v.trunkIdentification() // trunkid.go
 	if len(v.probs) == 0 {
 		return nil
 	}

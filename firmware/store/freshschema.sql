@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-18
+-- ringbox fresh schema: migrations 1-19
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '', sip_user_agent TEXT NOT NULL DEFAULT '') STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '', sip_user_agent TEXT NOT NULL DEFAULT '', max_setup_per_source INTEGER NOT NULL DEFAULT 0, max_calls_per_source INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -217,7 +217,7 @@ CREATE TABLE trunks (
 	register  INTEGER NOT NULL CHECK (register IN (0, 1)),
 	fxo       INTEGER NOT NULL,
 	caller_id TEXT NOT NULL
-, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '', max_outbound_calls INTEGER NOT NULL DEFAULT 0, outbound_per_hour INTEGER NOT NULL DEFAULT 0) STRICT;
+, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '', max_outbound_calls INTEGER NOT NULL DEFAULT 0, outbound_per_hour INTEGER NOT NULL DEFAULT 0, match_header_name TEXT NOT NULL DEFAULT '', match_header_value TEXT NOT NULL DEFAULT '', inbound_auth_username TEXT NOT NULL DEFAULT '', inbound_auth_password TEXT NOT NULL DEFAULT '', max_inbound_setup INTEGER NOT NULL DEFAULT 0, max_inbound_calls INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE outbound_routes (
 	pos        INTEGER PRIMARY KEY,
 	pattern    TEXT NOT NULL,
@@ -466,5 +466,17 @@ CREATE TABLE sip_bans (
   until_ms INTEGER NOT NULL,
   exempt   TEXT NOT NULL DEFAULT '' -- addresses still accepted for an extension, comma-separated
 );
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '', '');
+CREATE TABLE trunk_ports (
+	trunk_id TEXT NOT NULL REFERENCES trunks (id) ON DELETE CASCADE,
+	pos      INTEGER NOT NULL,
+	port     INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+	PRIMARY KEY (trunk_id, pos)
+) STRICT;
+CREATE TABLE trunk_allow (
+	trunk_id TEXT NOT NULL REFERENCES trunks (id) ON DELETE CASCADE,
+	pos      INTEGER NOT NULL,
+	network  TEXT NOT NULL, -- an address or a CIDR network, as written
+	PRIMARY KEY (trunk_id, pos)
+) STRICT;
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '', '', 0, 0);
 INSERT INTO "config_version" VALUES (1, 0, NULL);

@@ -440,6 +440,7 @@ func (s *Store) mergeSecrets(st, old *site.Site, hashes map[string]string, trust
 			x.Password = oldTrunk[x.ID]
 		}
 	}
+	keepTrunkAuthSecrets(old, &n) // trunkid.go
 	oldHash := userHashes(old)
 	n.Users = slices.Clone(st.Users)
 	for i := range n.Users {
@@ -836,6 +837,9 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 		return err
 	}
 	if err := importEdge(ex, st, dirty); err != nil { // edge.go
+		return err
+	}
+	if err := importTrunkID(ex, st, dirty); err != nil { // trunkid.go
 		return err
 	}
 	return s.replaceUsers(ctx, tx, st.Users)

@@ -40,8 +40,8 @@ func fullSite() *site.Site {
 			ParkSlots: "801-805", ParkTimeout: site.Duration(90 * time.Second),
 			DISAAttempts: 3, DISAWindow: dur("15m"), VoicemailPINRequired: true,
 			InternationalHours: "business", AlertEmail: "admin@example.com",
-			SIPUserAgent: "Acme PBX",
-			SMTP:         &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
+			SIPUserAgent: "Acme PBX", MaxSetupPerSource: 4, MaxCallsPerSource: 9,
+			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
@@ -103,7 +103,11 @@ func fullSite() *site.Site {
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
-				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", Prack: "required", MaxOutboundCalls: 10, OutboundPerHour: 100},
+				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", Prack: "required", MaxOutboundCalls: 10, OutboundPerHour: 100,
+				Ports: []int{5060, 5080}, Allow: []string{"203.0.113.0/28", "198.51.100.7"},
+				MatchHeader:     &site.HeaderMatch{Name: "X-Carrier-Id", Value: "acme-7"},
+				InboundAuth:     &site.InboundAuth{Username: "carrier-in", Password: "inbound-secret"},
+				MaxInboundSetup: 12, MaxInboundCalls: 40},
 			{ID: "pstn", Host: "fxo", Transport: "udp", Username: "line", Password: "unused", Register: false, FXO: 1, CallerID: "caller", SilenceTimeout: dur("30s")},
 		},
 		Outbound: []site.OutboundRoute{
@@ -355,6 +359,9 @@ func stripSecrets(st *site.Site) {
 	}
 	for i := range st.Trunks {
 		st.Trunks[i].Password = ""
+		if a := st.Trunks[i].InboundAuth; a != nil {
+			st.Trunks[i].InboundAuth = &site.InboundAuth{Username: a.Username}
+		}
 	}
 	for i := range st.Users {
 		st.Users[i].Password = ""

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,21 +59,15 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 	return out.String()
 }
 
-// metric reads one value of the box's /metrics.
+// metric reads one value of the box's /metrics; the test fails when it
+// is not there.
 func metric(t *testing.T, a *appliance, name string) int {
 	t.Helper()
-	r, err := http.Get(a.base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	body, _ := io.ReadAll(r.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\d+)`).FindSubmatch(body)
-	if m == nil {
+	v := readMetric(a, name)
+	if v < 0 {
 		t.Fatalf("/metrics lacks %s", name)
 	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return n
+	return int(v)
 }
 
 // TestSipviciousFindsNothingAndIsBanned: on its defaults the box gives

@@ -81,6 +81,7 @@ func registerMetrics(set *metrics.Set, bus *events.Bus, med *media.Engine, s *si
 		}
 		return float64(n)
 	})
+	registerTrunkIDMetrics(set, s) // trunkid.go
 }
 
 // Busy lamps (BLF keys, the dialog event package): agents' and queues'
