@@ -91,7 +91,7 @@ func (s *Site) validate(lineOf func(string) int) Errors {
 	v.disaFields()
 	v.skillsAndCallers() // skills.go
 	v.tollFraud()
-	v.edge() // edge.go
+	v.edge()                // edge.go
 	v.trunkIdentification() // trunkid.go
 	if len(v.probs) == 0 {
 		return nil
