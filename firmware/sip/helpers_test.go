@@ -107,13 +107,13 @@ type testCall struct {
 
 type envOpt func(*Config)
 
-func newEnv(t *testing.T, handler Handler, opts ...envOpt) *testEnv {
+func newEnv(t testing.TB, handler Handler, opts ...envOpt) *testEnv {
 	t.Helper()
 	return newEnvMedia(t, 30*time.Second, handler, opts...)
 }
 
 // newEnvMedia is newEnv with the RTP inactivity timeout given.
-func newEnvMedia(t *testing.T, mediaTimeout time.Duration, handler Handler, opts ...envOpt) *testEnv {
+func newEnvMedia(t testing.TB, mediaTimeout time.Duration, handler Handler, opts ...envOpt) *testEnv {
 	t.Helper()
 	port := freePort(t, 15000, 19990)
 	mediaLo := freePort(t, 21000, 25900)
@@ -189,7 +189,7 @@ func (e *testEnv) setSite(st *site.Site) {
 }
 
 // testWriter sends logs to t.Log, but only while the test runs.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	if os.Getenv("SIP_TEST_LOG") != "" {
@@ -198,7 +198,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

@@ -15,13 +15,13 @@ import (
 // rawUA sends hand-written SIP over UDP, for registrar cases no ordinary
 // client produces.
 type rawUA struct {
-	t      *testing.T
+	t      testing.TB
 	conn   *net.UDPConn
 	server string
 	seq    int
 }
 
-func newRawUA(t *testing.T, server string) *rawUA {
+func newRawUA(t testing.TB, server string) *rawUA {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
