@@ -564,7 +564,11 @@ type sippProc struct {
 func startSipp(ctx context.Context, t *testing.T, dir, name string, limit time.Duration, args ...string) *sippProc {
 	wd := filepath.Join(dir, "sipp-"+name)
 	os.MkdirAll(wd, 0o755)
-	args = append(args, "-nostdin", "-trace_err", "-error_file", filepath.Join(wd, "err.log"))
+	// SIPp ends a run after 120 trips of its own overload watchdog (a
+	// timer firing 500 ms late); on a machine busy with other tests that
+	// is SIPp starved, not the box slow, and an hour's run trips it.
+	args = append(args, "-nostdin", "-trace_err", "-error_file", filepath.Join(wd, "err.log"),
+		"-watchdog_minor_maxtriggers", "100000", "-watchdog_major_maxtriggers", "1000")
 	var cmd *exec.Cmd
 	if limit > 0 {
 		cmd = exec.Command("timeout", append([]string{"-k", "5", itoa(int(limit.Seconds())), "sipp"}, args...)...)
