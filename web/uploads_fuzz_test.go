@@ -53,6 +53,9 @@ func FuzzUploads(f *testing.F) {
 
 	kinds := []string{"prompt", "track", "restore", "certificate"}
 	f.Fuzz(func(t *testing.T, kind uint8, name string, body []byte) {
+		if name == "" || name == "." || name == ".." {
+			name = "x" // the router redirects the cleaned path (307) before any handler
+		}
 		var w *httptest.ResponseRecorder
 		switch kinds[int(kind)%len(kinds)] {
 		case "prompt":
