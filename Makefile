@@ -12,7 +12,7 @@ HTTP ?= :8080
 # (bin/ringbox serve --help lists them).
 FLAGS ?=
 
-.PHONY: all build run test qemu-test deps lint unit e2e bench firmware image image-test fuzz clean bundle update-test
+.PHONY: all build run test qemu-test deps lint unit e2e bench firmware image image-test fuzz clean bundle update-test fuzz-short soak
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 # and booted, then an update, a rollback and a power cut; docs/firmware.md).
 # One after the other: side by side (make -j2) the qemu boots' load made
 # the Go tests' timing-sensitive end-to-end tests fail here.
-test: deps lint unit qemu-test
+test: deps lint unit fuzz-short qemu-test
 	@echo "make test: all checks passed"
 
 # The image's tests in qemu, one after the other (each boots its own box).
@@ -66,6 +66,17 @@ bench:
 
 fuzz:
 	scripts/fuzz.sh 30s
+
+# Proof under hostile input and long running (docs/testing.md): the fuzz
+# targets of untrusted input for about 2 s each (make test), and the soak test
+# for an hour (make test runs it for 2 min inside go test ./...).
+fuzz-short:
+	@scripts/fuzz-short.sh
+
+SOAK ?= 1h
+soak:
+	@mkdir -p test-output
+	RINGBOX_SOAK=$(SOAK) RINGBOX_SOAK_REPORT=$(CURDIR)/test-output/soak.txt $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./firmware/cmd/ringbox/soak/
 
 # Cross-builds the appliance binaries (cgo through Debian's cross gcc).
 firmware:

@@ -156,6 +156,7 @@ type branch struct {
 // or a transport error ends the leg with call.Congestion.
 func (l *Leg) ring(ctx context.Context, t call.Target, specs []branchSpec, trunk bool) {
 	s := l.s
+	hungUp := ctx // ctx is replaced below once its end is handled
 	res := make(chan branchResult, len(specs))
 	winner := make(chan *branch, len(specs))
 	ringing := make(chan struct{}, len(specs))
@@ -230,6 +231,24 @@ func (l *Leg) ring(ctx context.Context, t call.Target, specs []branchSpec, trunk
 		}
 	}
 	if won != nil {
+		if hungUp.Err() == nil {
+			return
+		}
+		// Hangup came while the leg was still ringing and left ending it
+		// to this goroutine, but a branch answered at that moment (a ring
+		// group's losers answering as the winner did): end the answered
+		// dialog too, or the leg and its media ports stay up for good, as
+		// the soak test found.
+		if cause < 0 {
+			cause = call.CauseOf(context.Cause(hungUp))
+		}
+		bye, stop := context.WithTimeout(context.Background(), 8*time.Second)
+		if err := won.d.bye(bye); err != nil {
+			l.log.Debug("bye of an answer after hangup failed", "error", err)
+		}
+		stop()
+		won.d.tx.Terminate()
+		l.finish(cause, "local")
 		return
 	}
 	if cause >= 0 {

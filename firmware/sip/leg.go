@@ -583,13 +583,17 @@ func (l *Leg) Hangup(c call.Cause) {
 	}
 	l.hangingUp = true
 	st, tx := l.state, l.tx
+	if !l.inbound && st == stateOffered {
+		// Cancelled under l.mu, which answered takes to leave
+		// stateOffered: the ring goroutine, which finishes the leg, then
+		// sees the hangup even when a branch answers at this moment.
+		l.cancelRing(c)
+		l.mu.Unlock()
+		return
+	}
 	l.mu.Unlock()
 
 	if !l.inbound {
-		if st == stateOffered {
-			l.cancelRing(c)
-			return // the ring goroutine finishes the leg
-		}
 		go func() {
 			l.waitRefer()
 			l.mu.Lock()
