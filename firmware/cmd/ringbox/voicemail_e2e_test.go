@@ -54,9 +54,9 @@ func TestVoicemailGreetingByPhoneAndStar98(t *testing.T) {
 	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	sue := startBaresipMode(t, "102", "demo-102-secret", box, 38000, vmSueHz, "manual")
-	steve := startBaresip(t, "103", "demo-103-secret", box, 38200, vmSteveHz)
-	bob := startBaresip(t, "101", "demo-101-secret", box, 38400, vmBobHz)
+	sue := startBaresipMode(t, "102", "demo-102-secret", box, mediaPorts(t, 100), vmSueHz, "manual")
+	steve := startBaresip(t, "103", "demo-103-secret", box, mediaPorts(t, 100), vmSteveHz)
+	bob := startBaresip(t, "101", "demo-101-secret", box, mediaPorts(t, 100), vmBobHz)
 	for _, p := range []*baresip{bob, steve, sue} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("%s did not register", p.user)
@@ -141,6 +141,7 @@ func TestVoicemailGreetingByPhoneAndStar98(t *testing.T) {
 // pending after a failed try. The box stops, the relay comes up, the box
 // starts again on the same data and the e-mail arrives with the message.
 func TestVoicemailEmailWaitsForTheRelayAcrossARestart(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ extensions:
 	data := t.TempDir()
 	a := startServe(t, serveOpt{site: sf, data: data})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	sue := startBaresip(t, "102", "sue-secret-102", box, 38600, vmSteveHz)
+	sue := startBaresip(t, "102", "sue-secret-102", box, mediaPorts(t, 100), vmSteveHz)
 	if !sue.waitRegistered(10 * time.Second) {
 		t.Fatal("Sue's phone did not register")
 	}
