@@ -227,7 +227,9 @@ func TestAnalogPhoneCallsOutThroughSIPpCarrier(t *testing.T) {
 }
 
 func TestSIPPhoneRingsAnalogPhoneWithCallerID(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the simulated line sends the caller ID between the
+	// rings in real time, and under the load of the tests beside it the
+	// phone did not decode it within 15 s.
 	a := startServe(t, serveOpt{site: analogSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
