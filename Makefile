@@ -54,9 +54,13 @@ lint:
 # baresip and Chromium), with the race detector.
 # Test artifacts (the console's screenshots at 1280 and 375 px) are kept
 # under test-output/_artifacts/.
+# TEST_PARALLEL: how many t.Parallel tests of one package run at once. The
+# end-to-end tests mostly wait on real-time audio, timers and peers, so
+# more than the two cores' default (GOMAXPROCS) shortens them (docs/testing.md).
+TEST_PARALLEL ?= 6
 unit:
 	@mkdir -p test-output
-	@echo "== go test -race"; $(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./...
+	@echo "== go test -race"; $(GO) test -race -count=1 -parallel $(TEST_PARALLEL) -timeout 20m -artifacts -outputdir $(CURDIR)/test-output ./...
 
 bench:
 	@scripts/ensure-go.sh

@@ -13,6 +13,7 @@ import (
 // with Chromium (web/e2e/agent.mjs): log in, queues all and one at a time,
 // status changes from the page and from elsewhere showing up live.
 func TestAgentPageInChromium(t *testing.T) {
+	t.Parallel()
 	node, dir := browserScripts(t)
 	site, err := filepath.Abs("testdata/agent-desk.yaml")
 	if err != nil {

@@ -142,15 +142,17 @@ func (a *appliance) boardLine(tok, port string) boardLine {
 }
 
 func TestAnalogPhoneTalksWithSIPPhone(t *testing.T) {
+	// Not parallel: the simulated line times its dial pulses in real
+	// time, and under the load of the tests beside it 101 was read as 11.
 	a := startServe(t, serveOpt{site: analogSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
 	placed := 0
-	for i, mode := range []string{"dtmf", "pulse"} {
+	for _, mode := range []string{"dtmf", "pulse"} {
 		t.Run(mode, func(t *testing.T) {
 			placed++
 			// A phone per call: baresip records one call's audio per run.
-			bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33400+200*i, 1000)
+			bob := startBaresip(t, "101", "bob-analog-secret-101", box, mediaPorts(t, 100), 1000)
 			if !bob.waitRegistered(10 * time.Second) {
 				t.Fatal("bob's phone did not register")
 			}
@@ -194,11 +196,12 @@ func TestAnalogPhoneTalksWithSIPPhone(t *testing.T) {
 // echoes the audio it gets: the phone hears its own tone back only if
 // audio went both ways through the box and the SIPp far end.
 func TestAnalogPhoneCallsOutThroughSIPpCarrier(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: analogSite(t, carrier)})
 	admin := a.token("admin")
 	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", "29300", "-rtp_echo", "-d", "0")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo", "-d", "0")
 	a.must(admin, "/api/v1/board/lines/fxs:1/hook", `{"off": true}`)
 	a.waitFor("dial tone on the analog phone", func() bool { return a.hear(admin, "fxs:1", 300).Heard == "dial_tone" })
 	a.must(admin, "/api/v1/board/lines/fxs:1/dial", `{"digits": "95550123#"}`)
@@ -224,10 +227,13 @@ func TestAnalogPhoneCallsOutThroughSIPpCarrier(t *testing.T) {
 }
 
 func TestSIPPhoneRingsAnalogPhoneWithCallerID(t *testing.T) {
+	// Not parallel: the simulated line sends the caller ID between the
+	// rings in real time, and under the load of the tests beside it the
+	// phone did not decode it within 15 s.
 	a := startServe(t, serveOpt{site: analogSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33500, 1000)
+	bob := startBaresip(t, "101", "bob-analog-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
@@ -265,10 +271,11 @@ func TestSIPPhoneRingsAnalogPhoneWithCallerID(t *testing.T) {
 }
 
 func TestExchangeCallReachesIVRThenQueue(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: analogSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33600, 1000)
+	bob := startBaresip(t, "101", "bob-analog-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
@@ -318,6 +325,7 @@ func TestExchangeCallReachesIVRThenQueue(t *testing.T) {
 }
 
 func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: analogSite(t, carrier)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
@@ -331,7 +339,7 @@ func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
 		code, out = sipp(t, 30*time.Second, "-sf", testdata(t, "uas_503.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-m", "1")
 	}()
 	time.Sleep(time.Second)
-	bob := startBaresip(t, "101", "bob-analog-secret-101", box, 33700, 1000)
+	bob := startBaresip(t, "101", "bob-analog-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
@@ -360,6 +368,7 @@ func TestEmergencyCallLeavesOnFXOWhenSIPTrunkIsDown(t *testing.T) {
 // as a SIP phone's REFER with Replaces), each hears the other, the
 // analog phone is free, and the call record lists 201's transfer.
 func TestAnalogPhoneTransfersByHangingUp(t *testing.T) {
+	t.Parallel()
 	y, err := os.ReadFile(analogSite(t, freePort(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -373,8 +382,8 @@ func TestAnalogPhoneTransfersByHangingUp(t *testing.T) {
 	a := startServe(t, serveOpt{site: site})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-analog-secret-101", box, freePorts(t, 20), bobHz)
-	carol := startBaresip(t, "102", "carol-analog-secret-102", box, freePorts(t, 20), carolHz)
+	bob := startBaresip(t, "101", "bob-analog-secret-101", box, mediaPorts(t, 100), bobHz)
+	carol := startBaresip(t, "102", "carol-analog-secret-102", box, mediaPorts(t, 100), carolHz)
 	for _, p := range []*baresip{bob, carol} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)

@@ -16,6 +16,7 @@ import (
 // its site, restores the backup through the API and checks the box that
 // comes back: the old site, and the admin login of the backup still works.
 func TestBackupRestoreThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	const login, password = "installer", "correct horse battery"
 	if code, body := a.send("POST", "/api/v1/setup", "", "application/json",

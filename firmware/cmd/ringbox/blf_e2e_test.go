@@ -176,10 +176,11 @@ func lampStates(t *testing.T, got []lampNotify) []string {
 }
 
 func TestBLFLampFollowsCall(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: blfSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-blf-secret-101", box, 39200, aliceHz)
-	bob := startBaresipMode(t, "102", "bob-blf-secret-102", box, 39400, bobHz, "manual")
+	alice := startBaresip(t, "101", "alice-blf-secret-101", box, mediaPorts(t, 100), aliceHz)
+	bob := startBaresipMode(t, "102", "bob-blf-secret-102", box, mediaPorts(t, 100), bobHz, "manual")
 	for _, p := range []*baresip{alice, bob} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)
@@ -226,6 +227,7 @@ func TestBLFLampFollowsCall(t *testing.T) {
 // blinks while she is logged in unavailable, is steady once she is
 // available, and pressing it (the phone dials *45) logs her out: off.
 func TestBLFAgentKey(t *testing.T) {
+	t.Parallel()
 	y := `version: 1
 system: {name: BLF agent E2E, timezone: UTC}
 extensions:
@@ -242,7 +244,7 @@ queues:
 	a := startServe(t, serveOpt{site: p})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	alice := startBaresip(t, "101", "alice-blf-secret-101", box, 39600, aliceHz)
+	alice := startBaresip(t, "101", "alice-blf-secret-101", box, mediaPorts(t, 100), aliceHz)
 	if !alice.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 101 did not register")
 	}
@@ -279,10 +281,11 @@ queues:
 // ringing dialog the lamp showed: she gets Alice's call, Bob's phone
 // stops ringing.
 func TestBLFPickupByReplaces(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: blfSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-blf-secret-101", box, 39800, aliceHz)
-	bob := startBaresipMode(t, "102", "bob-blf-secret-102", box, 40000, bobHz, "manual")
+	alice := startBaresip(t, "101", "alice-blf-secret-101", box, mediaPorts(t, 100), aliceHz)
+	bob := startBaresipMode(t, "102", "bob-blf-secret-102", box, mediaPorts(t, 100), bobHz, "manual")
 	for _, p := range []*baresip{alice, bob} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)
@@ -297,7 +300,7 @@ func TestBLFPickupByReplaces(t *testing.T) {
 	replaces := "pickup-102@127.0.0.1;to-tag=caller102;from-tag=ringing102;early-only"
 	code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_replaces.xml"), "-s", "102",
 		"-set", "caller", "103", "-set", "replaces", replaces, "-au", "103", "-ap", "carol-blf-secret-103",
-		"-m", "1", "-d", "2000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "40400")
+		"-m", "1", "-d", "2000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if code != 0 {
 		t.Fatalf("SIPp pickup by Replaces: exit %d\n%s\n%s", code, out, a.log())
 	}
@@ -316,6 +319,7 @@ func TestBLFPickupByReplaces(t *testing.T) {
 // blinks once the caller has waited past the queue's service level, and
 // goes off when the caller leaves, as the box's queue LED.
 func TestBLFQueueKey(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	y := fmt.Sprintf(`version: 1
 system: {name: BLF queue E2E, timezone: UTC}
@@ -338,7 +342,7 @@ inbound:
 	a := startServe(t, serveOpt{site: p})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresipMode(t, "101", "bob-blfq-secret-101", box, 40600, bobHz, "manual") // never answers
+	bob := startBaresipMode(t, "101", "bob-blfq-secret-101", box, mediaPorts(t, 100), bobHz, "manual") // never answers
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 101 did not register")
 	}
@@ -346,7 +350,7 @@ inbound:
 		t.Fatalf("log bob in: %d %s", code, body)
 	}
 	lamp := startBLFKey(t, a, "queue-service", "103", "carol-blfq-secret-103", [3]string{"confirmed", "early", "terminated"})
-	caller := startBaresipCarrier(t, "127.0.0.2", 40800, pickCallerHz)
+	caller := startBaresipCarrier(t, "127.0.0.2", mediaPorts(t, 100), pickCallerHz)
 	caller.command("dial", "sip:+15551230000@"+box)
 	if _, ok := bob.waitEvent("CALL_INCOMING", 15*time.Second); !ok {
 		t.Fatalf("the caller never reached the queue\n%s", a.log())

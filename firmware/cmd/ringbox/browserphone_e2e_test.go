@@ -310,6 +310,8 @@ func (p *phonePage) wait(d time.Duration) map[string]any {
 // hanging up in the page sends the carrier a BYE, and the call record
 // says ann answered and for how long.
 func TestBrowserPhoneTakesACarrierCall(t *testing.T) {
+	// Not parallel: it asserts latencies (under a second) that the
+	// load of the tests beside it would break.
 	officeLAN(t)
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: browserPhoneSite(t, carrier)})
@@ -366,6 +368,8 @@ func TestBrowserPhoneTakesACarrierCall(t *testing.T) {
 // once, not after bob's 15 s of ringing; she takes the call. The queue
 // log counts bob's decline and the call record says ann answered.
 func TestBrowserPhoneDeclineMovesOn(t *testing.T) {
+	// Not parallel: it asserts latencies (under a second) that the
+	// load of the tests beside it would break.
 	officeLAN(t)
 	carrier := freePort(t)
 	src, err := os.ReadFile(browserPhoneSite(t, carrier))
@@ -448,6 +452,8 @@ func TestBrowserPhoneDeclineMovesOn(t *testing.T) {
 // hang-up ends the carrier's call; the call record lists ann's blind
 // transfer to 102.
 func TestBrowserPhoneBlindTransfer(t *testing.T) {
+	// Not parallel: it asserts latencies (under a second) that the
+	// load of the tests beside it would break.
 	officeLAN(t)
 	carrier := freePort(t)
 	site := browserPhoneSite(t, carrier)
@@ -461,7 +467,7 @@ func TestBrowserPhoneBlindTransfer(t *testing.T) {
 	}
 	a := startServe(t, serveOpt{site: site})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	dan := startBaresip(t, "102", "dan-xfer-secret-102", box, freePorts(t, 20), 700)
+	dan := startBaresip(t, "102", "dan-xfer-secret-102", box, mediaPorts(t, 100), 700)
 	if !dan.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 102 did not register")
 	}

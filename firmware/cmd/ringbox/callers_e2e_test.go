@@ -15,6 +15,7 @@ import (
 )
 
 func TestCallerRoutingFromCarrier(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	y := fmt.Sprintf(`version: 1
 system: {name: Callers E2E, timezone: UTC}
@@ -45,7 +46,7 @@ inbound:
 	refused := func(caller, status string, n int, cause string) {
 		t.Helper()
 		code, out := sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_carrier_refused.xml"), "-s", "+15551230000", "-set", "caller", caller,
-			"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29600")
+			"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 		if code != 0 {
 			t.Fatalf("%s: sipp exit %d\n%s\n%s", caller, code, out, a.log())
 		}
@@ -62,12 +63,12 @@ inbound:
 	refused("+19005550100", "603", 2, "rejected")
 
 	// The VIP skips the IVR: Bob's phone rings at once.
-	bob := startBaresip(t, "101", "bob-callers-secret-101", box, 32100, 1000)
+	bob := startBaresip(t, "101", "bob-callers-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550777",
-		"-m", "1", "-d", "1500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29700"); code != 0 {
+		"-m", "1", "-d", "1500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("VIP call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	rows := a.waitCDR(tok, 3)

@@ -109,18 +109,19 @@ inbound:
 // IVR -> press 2 -> queue -> Bob answers. The CDR shows Bob's leg, the
 // answer time and billable seconds, and the recording holds both voices.
 func TestQueueCallIsRecordedWithTheAgentLeg(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, callPathSite(carrier, freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-path-secret-101", box, 25000, 1200)
+	bob := startBaresip(t, "101", "bob-path-secret-101", box, mediaPorts(t, 100), 1200)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
 	if code, body := a.post("/api/v1/agents/bob/login", admin, "{}"); code != 200 {
 		t.Fatalf("log bob in: %d %s", code, body)
 	}
-	caller := startBaresipCarrier(t, "127.0.0.2", 25200, 700)
+	caller := startBaresipCarrier(t, "127.0.0.2", mediaPorts(t, 100), 700)
 	caller.command("dial", "sip:+15551230000@"+box)
 	if _, ok := caller.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
 		t.Fatalf("the carrier's call was not answered\n%s", a.log())
@@ -175,12 +176,13 @@ func TestQueueCallIsRecordedWithTheAgentLeg(t *testing.T) {
 // TestUnavailableAgentIsNotRungByARingGroup: Bob is logged in but
 // unavailable, Sue available; a call to the ring group rings Sue only.
 func TestUnavailableAgentIsNotRungByARingGroup(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, callPathSite(carrier, freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresipMode(t, "101", "bob-path-secret-101", box, 25400, 1200, "manual")
-	sue := startBaresip(t, "102", "sue-path-secret-102", box, 25600, 900)
+	bob := startBaresipMode(t, "101", "bob-path-secret-101", box, mediaPorts(t, 100), 1200, "manual")
+	sue := startBaresip(t, "102", "sue-path-secret-102", box, mediaPorts(t, 100), 900)
 	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
 		t.Fatal("phones did not register")
 	}
@@ -193,7 +195,7 @@ func TestUnavailableAgentIsNotRungByARingGroup(t *testing.T) {
 		}
 	}
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "2000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25800"); code != 0 {
+		"-m", "1", "-d", "2000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("ring group call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	if sue.countEvents("CALL_ESTABLISHED") != 1 {
@@ -249,15 +251,16 @@ func header(msg, name string) string {
 // mobile shows the caller's own number, with the office prefix in the
 // name, and names the office so the carrier accepts it.
 func TestMobileSeesTheCallersNumber(t *testing.T) {
+	t.Parallel()
 	carrier, mobile := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, callPathSite(carrier, mobile))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	if code, body := a.post("/api/v1/agents/ann/login", a.token("admin"), "{}"); code != 200 {
 		t.Fatalf("log ann in: %d %s", code, body)
 	}
-	msgs := invites(t, mobile, 26000)
+	msgs := invites(t, mobile, mediaPorts(t, 4))
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230002", "-set", "caller", "+13125550123",
-		"-m", "1", "-d", "1000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "26200"); code != 0 {
+		"-m", "1", "-d", "1000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("call to the mobile group: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	inv := lastInvite(t, msgs)
@@ -283,13 +286,14 @@ func TestMobileSeesTheCallersNumber(t *testing.T) {
 // TestOutsideCallShowsTheOfficeNumber: an extension calling out shows the
 // office number, and the CDR names the trunk and the number sent.
 func TestOutsideCallShowsTheOfficeNumber(t *testing.T) {
+	t.Parallel()
 	mobile := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, callPathSite(freePort(t), mobile))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	msgs := invites(t, mobile, 26400)
+	msgs := invites(t, mobile, mediaPorts(t, 4))
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "+12125550199", "-set", "caller", "103",
 		"-au", "103", "-ap", "max-path-secret-103", "-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)),
-		"-mi", "127.0.0.1", "-mp", "26600"); code != 0 {
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("outside call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	inv := lastInvite(t, msgs)
@@ -305,15 +309,17 @@ func TestOutsideCallShowsTheOfficeNumber(t *testing.T) {
 // TestShutdownLosesNoCallRecord: SIGTERM while 50 calls are up leaves 50
 // CDR rows.
 func TestShutdownLosesNoCallRecord(t *testing.T) {
+	// Not parallel: 50 calls' audio keep the CPU busy, and the stop must
+	// come within startServe's 15 s.
 	carrier, mobile := freePort(t), freePort(t)
 	site := callPathSite(carrier, mobile) + `  - {match: "+15551230009", to: "external:+12125550188"}
 `
 	a := startServe(t, serveOpt{site: writeSite(t, site)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	invites(t, mobile, 26800)
+	invites(t, mobile, mediaPorts(t, 4))
 	// 50 calls, 25 a second, each held a minute.
 	sippBackground(t, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230009", "-set", "caller", "+12125550100",
-		"-m", "50", "-r", "25", "-l", "50", "-d", "60000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "27000")
+		"-m", "50", "-r", "25", "-l", "50", "-d", "60000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	a.waitFor("50 calls in progress", func() bool { return activeStreams(a) >= 100 })
 	if err := a.stop(); err != nil {
 		t.Errorf("serve exited with %v\n%s", err, a.log())
@@ -360,16 +366,17 @@ func activeStreams(a *appliance) int {
 // reaches a phone that speaks only G.711; the box transcodes at the bridge
 // and both hear each other.
 func TestG722CallerReachesPCMUOnlyPhone(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	site := callPathSite(carrier, freePort(t)) + `  - {match: "+15551230003", to: "extension:101"}
 `
 	a := startServe(t, serveOpt{site: writeSite(t, site)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-path-secret-101", box, 27200, 1200) // PCMU, PCMA
+	bob := startBaresip(t, "101", "bob-path-secret-101", box, mediaPorts(t, 100), 1200) // PCMU, PCMA
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
-	caller := startBaresipG722Carrier(t, "127.0.0.2", 27400, 700)
+	caller := startBaresipG722Carrier(t, "127.0.0.2", mediaPorts(t, 100), 700)
 	caller.command("dial", "sip:+15551230003@"+box)
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		t.Fatalf("bob never answered\n%s", a.log())

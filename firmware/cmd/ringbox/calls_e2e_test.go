@@ -12,11 +12,12 @@ import (
 )
 
 func TestSIPForkHoldAndCalleeHangsUp(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 30800, 440)
-	desk := startBaresip(t, "102", "bob-secret-102", box, 31000, 1000)               // answers
-	soft := startBaresipMode(t, "102", "bob-secret-102", box, 31200, 1000, "manual") // rings
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
+	desk := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)               // answers
+	soft := startBaresipMode(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000, "manual") // rings
 	for _, p := range []*baresip{alice, desk, soft} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)
@@ -62,10 +63,11 @@ func TestSIPForkHoldAndCalleeHangsUp(t *testing.T) {
 }
 
 func TestSIPCallerCancelsAndCalleeBusy(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 31400, 440)
-	carol := startBaresipMode(t, "104", "intl-secret-104", box, 31600, 1000, "manual")
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
+	carol := startBaresipMode(t, "104", "intl-secret-104", box, mediaPorts(t, 100), 1000, "manual")
 	for _, p := range []*baresip{alice, carol} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)

@@ -116,7 +116,8 @@ func (r *conferenceRoom) hangupAll(t *testing.T) {
 }
 
 func TestConferenceMeetMe(t *testing.T) {
-	r := startConferenceRoom(t, 38000)
+	t.Parallel()
+	r := startConferenceRoom(t, mediaPorts(t, 500))
 	a, alice, bob, carol := r.a, r.alice, r.bob, r.carol
 	r.join(t, alice, "4321")
 	r.join(t, bob, "1111", "4321") // a wrong PIN first: asked again
@@ -142,7 +143,8 @@ func TestConferenceMeetMe(t *testing.T) {
 // then merges the three with *3: each hears the two others. Bob hangs
 // up: Alice and Carol go on talking; Alice hanging up ends it.
 func TestThreeWayCall(t *testing.T) {
-	tc := startTransferCall(t, 38600, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	typeKeys(tc.bob, "*2103#")
 	if _, ok := tc.carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		t.Fatalf("*2 103 # did not ring Carol\n%s", tc.a.log())
@@ -183,7 +185,7 @@ func TestConferenceMute(t *testing.T) {
 	// other such tests (their RTP ports are apart), which keeps make test
 	// short on two cores.
 	t.Parallel()
-	r := startConferenceRoom(t, 39000)
+	r := startConferenceRoom(t, mediaPorts(t, 500))
 	r.join(t, r.alice, "4321")
 	r.join(t, r.bob, "4321")
 	r.join(t, r.carol, "4321")

@@ -25,6 +25,7 @@ import (
 // screenshots of every page at 1280 and 375 px (kept with -artifacts), and
 // a backup downloaded and restored through the page.
 func TestConsoleDayOneInChromium(t *testing.T) {
+	t.Parallel()
 	node, dir := browserScripts(t)
 	mp3 := filepath.Join(t.TempDir(), "greeting.mp3")
 	spokenMP3(t, "Welcome to Acme. For sales press 1. For the front desk press 2.", mp3)
@@ -76,15 +77,15 @@ func TestConsoleDayOneInChromium(t *testing.T) {
 	}
 
 	v1 := appliedVersion(phase("dayone"))
-	if p := call(25300); !slices.Contains(p, "ivr:main") {
+	if p := call(mediaPorts(t, 4)); !slices.Contains(p, "ivr:main") {
 		t.Fatalf("after day one, the DID went %v, want through ivr:main", p)
 	}
 	phase("change")
-	if p := call(25400); !slices.Contains(p, "voicemail:201") || slices.Contains(p, "ivr:main") {
+	if p := call(mediaPorts(t, 4)); !slices.Contains(p, "voicemail:201") || slices.Contains(p, "ivr:main") {
 		t.Fatalf("after the change, the DID went %v, want voicemail:201", p)
 	}
 	phase("restore", "VERSION="+v1)
-	if p := call(25500); !slices.Contains(p, "ivr:main") {
+	if p := call(mediaPorts(t, 4)); !slices.Contains(p, "ivr:main") {
 		t.Fatalf("after restoring version %s, the DID went %v, want ivr:main again", v1, p)
 	}
 	phase("checks")

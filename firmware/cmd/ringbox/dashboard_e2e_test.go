@@ -15,13 +15,16 @@ import (
 // agent logging in and out without a reload, and a real SIP call is listed
 // on /live and ended by its Hang up button.
 func TestDashboardInChromium(t *testing.T) {
+	// Not parallel: the page must reach /live while the phones' 30 s of
+	// tone (and so the call) last; beside other tests on a loaded machine
+	// Chromium came too late.
 	node, dir := browserScripts(t)
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	// Janet (104, in no queue) talks to Steve (103) while the browser
 	// looks: /live lists the call and its Hang up button ends it.
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	janet := startBaresip(t, "104", "demo-104-secret", box, 31800, 440)
-	steve := startBaresip(t, "103", "demo-103-secret", box, 32000, 1000) // answers
+	janet := startBaresip(t, "104", "demo-104-secret", box, mediaPorts(t, 100), 440)
+	steve := startBaresip(t, "103", "demo-103-secret", box, mediaPorts(t, 100), 1000) // answers
 	for _, p := range []*baresip{janet, steve} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)
@@ -53,10 +56,11 @@ func TestDashboardInChromium(t *testing.T) {
 // is listed in progress with who answered and its path; a manager may not
 // hang it up, an admin may, and both phones then get their BYE.
 func TestLiveCallHangupOverSIP(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 31400, 440)
-	desk := startBaresip(t, "102", "bob-secret-102", box, 31600, 1000) // answers
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
+	desk := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000) // answers
 	for _, p := range []*baresip{alice, desk} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)

@@ -97,12 +97,13 @@ func disaScenario(t *testing.T, digits string) string {
 // leaves through the other carrier showing the office number (From and
 // P-Asserted-Identity), and the CDR names Bob's extension.
 func TestDISAKnownMobileCallsOutAsTheOffice(t *testing.T) {
+	t.Parallel()
 	carrier, out := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, disaSite(carrier, out))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	msgs := invites(t, out, 37000)
 	if code, sout := sipp(t, 40*time.Second, box, "-sf", disaScenario(t, "92125550199#"), "-s", "+15551230009", "-set", "caller", "+12125550101",
-		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "37200"); code != 0 {
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("disa call: sipp exit %d\n%s\n%s", code, sout, a.log())
 	}
 	inv := lastInvite(t, msgs)
@@ -127,6 +128,7 @@ func TestDISAKnownMobileCallsOutAsTheOffice(t *testing.T) {
 // TestDISAWrongPINHangsUp: a stranger keys Sue's extension with wrong
 // PINs three times: the box hangs up (SIPp gets the BYE) and dials nobody.
 func TestDISAWrongPINHangsUp(t *testing.T) {
+	t.Parallel()
 	carrier, out := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, disaSite(carrier, out))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
@@ -135,7 +137,7 @@ func TestDISAWrongPINHangsUp(t *testing.T) {
 	// own BYE, sees the box's and fails the scenario; what counts is what
 	// the box did.
 	sipp(t, 40*time.Second, box, "-sf", disaScenario(t, "102#1111#102#2222#102#3333#92125550199#"), "-s", "+15551230009",
-		"-set", "caller", "+13125550999", "-m", "1", "-d", "15000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "37600")
+		"-set", "caller", "+13125550999", "-m", "1", "-d", "15000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	a.waitFor("the refusal in the log", func() bool {
 		return strings.Contains(a.log(), "disa: wrong extension or pin") && strings.Contains(a.log(), "try=3")
 	})
@@ -199,6 +201,7 @@ func (a *appliance) postAs(cookie, path, body string) (int, string) {
 // showing the office number; a number his permission refuses is a 403 and
 // another agent's call back a 403 too.
 func TestCallMeBack(t *testing.T) {
+	t.Parallel()
 	carrier, out := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, disaSite(carrier, out))})
 	msgs := invites(t, out, 37800)
@@ -256,10 +259,11 @@ func TestCallMeBack(t *testing.T) {
 // in to sales alone (the agent API says so); *45600 adds service;
 // *45601 takes him out of sales alone.
 func TestFeatureLoginOneQueueByPhone(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: writeSite(t, disaSite(freePort(t), freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	phone := startBaresip(t, "101", "bob-disa-secret-101", box, 38000, 1000)
+	phone := startBaresip(t, "101", "bob-disa-secret-101", box, mediaPorts(t, 100), 1000)
 	if !phone.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
@@ -291,12 +295,13 @@ func TestFeatureLoginOneQueueByPhone(t *testing.T) {
 // PIN, then an outside number: it leaves as the office, and the CDR names
 // Sue's extension.
 func TestDISAStrangerWithPIN(t *testing.T) {
+	t.Parallel()
 	carrier, out := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, disaSite(carrier, out))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	msgs := invites(t, out, 38400)
 	if code, sout := sipp(t, 40*time.Second, box, "-sf", disaScenario(t, "102#8642#92125550188#"), "-s", "+15551230009", "-set", "caller", "+13125550999",
-		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "38600"); code != 0 {
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("disa call: sipp exit %d\n%s\n%s", code, sout, a.log())
 	}
 	inv := lastInvite(t, msgs)

@@ -267,6 +267,7 @@ func demoSite(t *testing.T) string {
 }
 
 func TestServeHealthAndCleanShutdown(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	var h struct {
 		Status  string  `json:"status"`
@@ -300,6 +301,7 @@ func TestServeHealthAndCleanShutdown(t *testing.T) {
 }
 
 func TestCheckReportsEveryMistakeWithItsLine(t *testing.T) {
+	t.Parallel()
 	_, errOut, code := ringbox(t, "check", "testdata/five-mistakes.yaml")
 	if code != 1 {
 		t.Fatalf("check exit %d, want 1\n%s", code, errOut)
@@ -325,6 +327,7 @@ func TestCheckReportsEveryMistakeWithItsLine(t *testing.T) {
 }
 
 func TestImportExportRoundTripsEveryExample(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("../../../docs/examples/*.yaml")
 	if len(files) < 3 {
 		t.Fatalf("want at least 3 examples, found %v", files)
@@ -363,6 +366,7 @@ func TestImportExportRoundTripsEveryExample(t *testing.T) {
 }
 
 func TestImportWhileServingAppliesLive(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	tok := a.token("admin")
 	var before struct{ Version int64 }
@@ -401,6 +405,7 @@ func TestImportWhileServingAppliesLive(t *testing.T) {
 }
 
 func TestRolesOnAPI(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	agent, manager := a.token("agent"), a.token("manager")
 	if code := a.get("/api/v1/queuelog", agent, nil); code != 403 {
@@ -424,6 +429,7 @@ func TestRolesOnAPI(t *testing.T) {
 }
 
 func TestBadStartsSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	t.Run("port in use", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -484,6 +490,7 @@ func TestBadStartsSayWhatIsWrong(t *testing.T) {
 // (web/e2e/ui.mjs): first-boot admin password, dashboard with live events,
 // the extensions of the demo site, logout.
 func TestWebPageInChromium(t *testing.T) {
+	t.Parallel()
 	node, dir := browserScripts(t)
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -502,11 +509,29 @@ func TestWebPageInChromium(t *testing.T) {
 	}
 }
 
+// browserTurn lets one test at a time drive Chromium (browserScripts takes
+// it until the test ends): Chromium is the one peer that needs the CPU, and
+// the pages' scripts wait a bounded time for what they check (a call
+// listed while its 30 s of tone last, say), so the browser tests run one
+// after another, each beside the tests that mostly wait.
+var (
+	browserTurn   = make(chan struct{}, 1)
+	browserHolder sync.Map // top-level test name → holding browserTurn
+)
+
 // browserScripts returns node and web/e2e, where the browser tests' scripts
 // live, with playwright-core installed. Node and Chromium are required: the
 // test fails without them (make test installs them).
 func browserScripts(t *testing.T) (node, dir string) {
 	t.Helper()
+	top, _, _ := strings.Cut(t.Name(), "/")
+	if _, held := browserHolder.LoadOrStore(top, true); !held {
+		browserTurn <- struct{}{}
+		t.Cleanup(func() {
+			browserHolder.Delete(top)
+			<-browserTurn
+		})
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is required (make test installs nodejs): %v", err)

@@ -29,6 +29,7 @@ import (
 // made on first start, the session cookie is Secure, and an uploaded
 // certificate is served from the next connection without a restart.
 func TestHTTPS(t *testing.T) {
+	t.Parallel()
 	httpsPort := freePort(t)
 	a := startServe(t, serveOpt{site: demoSite(t), extra: []string{"--https", fmt.Sprintf("127.0.0.1:%d", httpsPort)}})
 	secure := fmt.Sprintf("https://127.0.0.1:%d", httpsPort)
@@ -201,6 +202,7 @@ func issueForLoopback(t *testing.T) (caPEM, certPEM, keyPEM []byte) {
 }
 
 func TestHTTPSPortInUse(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

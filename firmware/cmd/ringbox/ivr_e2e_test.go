@@ -13,6 +13,7 @@ import (
 )
 
 func TestIVRPressOneReachesExtension(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	y := fmt.Sprintf(`version: 1
 system: {name: IVR E2E, timezone: UTC}
@@ -32,12 +33,12 @@ inbound:
 	os.WriteFile(site, []byte(y), 0o600)
 	a := startServe(t, serveOpt{site: site})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-ivr-secret-101", box, 32000, 1000)
+	bob := startBaresip(t, "101", "bob-ivr-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
 	code, out := sipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_carrier_dtmf.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29800")
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if code != 0 {
 		t.Fatalf("carrier call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}

@@ -18,6 +18,7 @@ import (
 // main-menu to the running appliance, as the web page does, and checks that
 // the site names the stored file and the file is the 16 kHz WAV calls play.
 func TestUploadGreetingReplacesBuiltIn(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("sox"); err != nil {
 		t.Fatalf("sox is required to make the test greeting (make test installs it): %v", err)
 	}

@@ -49,6 +49,7 @@ users:
 // team's report and nobody else's, gets 403 for another team's agent in the
 // page and the API, and the queue's wallboard shows a caller who joins.
 func TestManagerScopeAndWallboardInChromium(t *testing.T) {
+	t.Parallel()
 	node, dir := browserScripts(t)
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: managerSite(t, carrier)})
@@ -93,7 +94,7 @@ func TestManagerScopeAndWallboardInChromium(t *testing.T) {
 	called := make(chan string, 1)
 	go func() {
 		code, sout := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-			"-m", "1", "-d", "5000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "33800")
+			"-m", "1", "-d", "5000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 		if code != 0 {
 			called <- fmt.Sprintf("sipp exit %d\n%s", code, sout)
 			return

@@ -133,6 +133,56 @@ func freePorts(t *testing.T, n int) int {
 	return 0
 }
 
+// Media ports for the tests' peers (baresip's rtp_ports, SIPp's -mp) are
+// handed out from 61000-65534 so that tests running in parallel never share
+// one: above Linux's ephemeral range (32768-60999, where freePort's ports
+// and outgoing connections land), away from the appliances' 24000-24998
+// and from the ranges other packages' tests use beside this one. Blocks
+// are handed out in turn, wrapping around, and a block any of whose ports
+// is bound on any address is skipped.
+const mediaPortLo, mediaPortHi = 61000, 65534
+
+var (
+	mediaPortMu   sync.Mutex
+	mediaPortNext = mediaPortLo
+)
+
+// mediaPorts returns the first of n consecutive UDP ports (n rounded up to
+// even, the first even) for one test's media: a baresip's rtpLo takes 100
+// (its range is rtpLo..rtpLo+99), a SIPp -mp 4 (audio and video, each with
+// RTCP).
+func mediaPorts(t *testing.T, n int) int {
+	t.Helper()
+	n += n % 2
+	mediaPortMu.Lock()
+	defer mediaPortMu.Unlock()
+	for tries := 0; tries < (mediaPortHi-mediaPortLo)/2; tries++ {
+		if mediaPortNext+n > mediaPortHi {
+			mediaPortNext = mediaPortLo
+		}
+		p := mediaPortNext
+		mediaPortNext += n
+		if udpPortsFree(p, n) {
+			return p
+		}
+	}
+	t.Fatalf("no %d free media ports in %d-%d", n, mediaPortLo, mediaPortHi)
+	return 0
+}
+
+// udpPortsFree says whether n UDP ports from p are free on every address
+// (a wildcard bind fails while any address holds the port).
+func udpPortsFree(p, n int) bool {
+	for i := 0; i < n; i++ {
+		u, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", p+i))
+		if err != nil {
+			return false
+		}
+		u.Close()
+	}
+	return true
+}
+
 // baresip is one headless baresip softphone.
 type baresip struct {
 	t    *testing.T

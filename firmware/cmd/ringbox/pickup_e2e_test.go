@@ -104,15 +104,22 @@ func pickupQueueOffer(t *testing.T, code string, rtpBase int) {
 	}
 }
 
-func TestPickupGroupQueueOffer(t *testing.T) { pickupQueueOffer(t, "*8", 36200) }
+func TestPickupGroupQueueOffer(t *testing.T) {
+	t.Parallel()
+	pickupQueueOffer(t, "*8", mediaPorts(t, 500))
+}
 
-func TestPickupDirectedQueueOffer(t *testing.T) { pickupQueueOffer(t, "**101", 36800) }
+func TestPickupDirectedQueueOffer(t *testing.T) {
+	t.Parallel()
+	pickupQueueOffer(t, "**101", mediaPorts(t, 500))
+}
 
 // TestParkAndRetrieve: Bob parks Alice with his phone's transfer key to
 // *70 (a REFER: he hears the slot and his call ends); Carol dials 701
 // and talks with Alice. (The flow's tests park with ##*70# typed.)
 func TestParkAndRetrieve(t *testing.T) {
-	tc := startTransferCall(t, 37400, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	tc.bob.command("transfer", "sip:*70@"+tc.box)
 	if _, ok := tc.bob.waitEvent("CALL_CLOSED", 15*time.Second); !ok {
 		t.Fatalf("Bob's leg stayed up after parking\n%s", tc.a.log())

@@ -24,9 +24,10 @@ import (
 // a level, the stored file is the 16 kHz WAV calls play, and the audio
 // route plays the tone back.
 func TestPromptRecordFromPhone(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: demoSite(t)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	p := startBaresip(t, "102", "demo-102-secret", box, 32600, 700)
+	p := startBaresip(t, "102", "demo-102-secret", box, mediaPorts(t, 100), 700)
 	registered := "102@127.0.0.1: {0/UDP/v4} 200 OK"
 	deadline := time.Now().Add(10 * time.Second)
 	for !p.outputContains(registered) {
@@ -162,7 +163,7 @@ func TestPromptRecordHashPlaysTakeBack(t *testing.T) {
 	start := time.Now()
 	code, out := sipp(t, 60*time.Second, box, "-sf", sf, "-s", "*70124",
 		"-set", "caller", "101", "-au", "101", "-ap", "demo-101-secret", "-m", "1",
-		"-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29600")
+		"-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	elapsed := time.Since(start)
 	if code != 0 {
 		t.Fatalf("sipp: exit %d (the box must hang up after playing the take back)\n%s\n%s", code, out, a.log())

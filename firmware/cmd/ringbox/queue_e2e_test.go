@@ -68,11 +68,12 @@ func (a *appliance) waitFor(what string, cond func() bool) {
 }
 
 func TestQueueCallReachesLoggedInAgent(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: queueSite(t, carrier)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	admin := a.token("admin")
-	bob := startBaresip(t, "101", "bob-queue-secret-101", box, 31800, 1000)
+	bob := startBaresip(t, "101", "bob-queue-secret-101", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
@@ -107,7 +108,7 @@ func TestQueueCallReachesLoggedInAgent(t *testing.T) {
 
 	// A caller from the carrier enters the queue and reaches bob.
 	if code, out := sipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29700"); code != 0 {
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("queue call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	if bob.countEvents("CALL_ESTABLISHED") == 0 {

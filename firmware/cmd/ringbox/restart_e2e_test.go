@@ -39,6 +39,7 @@ schedules:
 }
 
 func TestRestartAfterKillRecordsCallsAndKeepsState(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	// A plain file stands for /dev/watchdog: it records the feeds and the
 	// magic close.
@@ -65,12 +66,12 @@ func TestRestartAfterKillRecordsCallsAndKeepsState(t *testing.T) {
 	}
 
 	// Alice (SIPp) calls Bob (baresip, answers at once); the call stays up.
-	bob := startBaresip(t, "102", "bob-secret-102", box, 30700, 1000)
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 102 did not register")
 	}
 	sippBackground(t, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
-		"-m", "1", "-d", "60000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29700")
+		"-m", "1", "-d", "60000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 10*time.Second); !ok {
 		t.Fatal("bob did not answer")
 	}

@@ -136,6 +136,7 @@ func waitCDRs[T any](a *appliance, tok string, n int) []T {
 }
 
 func TestSIPRegisterDigest(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	reg := testdata(t, "uac_register_auth.xml")
@@ -162,10 +163,11 @@ func TestSIPRegisterDigest(t *testing.T) {
 }
 
 func TestSIPCallRelaysAudioBothWays(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 30000, 440)
-	bob := startBaresip(t, "102", "bob-secret-102", box, 30200, 1000)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)
 	for _, p := range []*baresip{alice, bob} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register\n%s", p.user, a.log())
@@ -232,19 +234,20 @@ func TestSIPCallRelaysAudioBothWays(t *testing.T) {
 }
 
 func TestSIPOutboundFailoverAndPermissions(t *testing.T) {
+	t.Parallel()
 	dead, live := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: e2eSite(t, dead, live, false), extra: []string{"--trunk-timeout", "2s"}})
-	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(live), "-mi", "127.0.0.2", "-mp", "29100", "-d", "0")
+	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(live), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-d", "0")
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	call := testdata(t, "uac_invite_auth.xml")
 	// 104 may call national numbers: the dead trunk times out, the live one answers.
 	if code, out := sipp(t, 40*time.Second, box, "-sf", call, "-s", "+12125551234", "-set", "caller", "104", "-au", "104", "-ap", "intl-secret-104",
-		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29200"); code != 0 {
+		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("outbound call with failover: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	// 105 is local only: no trunk is ever tried and the call is refused.
 	if code, _ := sipp(t, 20*time.Second, box, "-sf", call, "-s", "+12125551234", "-set", "caller", "105", "-au", "105", "-ap", "local-secret-105",
-		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29300"); code == 0 {
+		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))); code == 0 {
 		t.Error("a local-only extension reached a national number")
 	}
 	rows := a.waitCDR(a.token("admin"), 2)
@@ -259,16 +262,17 @@ func TestSIPOutboundFailoverAndPermissions(t *testing.T) {
 }
 
 func TestSIPInboundDIDFromCarrier(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), carrier, false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 30400, 440)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
 	if !alice.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 101 did not register")
 	}
 	// The carrier sends from its trunk address and is not challenged.
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "1500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "29400"); code != 0 {
+		"-m", "1", "-d", "1500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("inbound DID call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	r := a.waitCDR(a.token("admin"), 1)[0]
@@ -277,12 +281,13 @@ func TestSIPInboundDIDFromCarrier(t *testing.T) {
 	}
 	// The same INVITE from an address that is not a trunk must authenticate.
 	if code, _ := sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "500", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29500"); code == 0 {
+		"-m", "1", "-d", "500", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))); code == 0 {
 		t.Error("an unauthenticated INVITE from a non-trunk address was put through")
 	}
 }
 
 func TestSIPTrunkRegistersWithDigest(t *testing.T) {
+	t.Parallel()
 	live := freePort(t)
 	sippBackground(t, "-sf", testdata(t, "uas_registrar_auth.xml"), "-inf", testdata(t, "trunk_users.csv"), "-infindex", "trunk_users.csv", "0",
 		"-i", "127.0.0.2", "-p", fmt.Sprint(live))
@@ -305,15 +310,16 @@ func TestSIPTrunkRegistersWithDigest(t *testing.T) {
 }
 
 func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false), extra: []string{"--media-timeout", "2s"}})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "102", "bob-secret-102", box, 30600, 1000)
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 102 did not register")
 	}
 	// SIPp calls bob and then vanishes: it sends no RTP at all.
 	sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
-		"-m", "1", "-d", "8000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29600")
+		"-m", "1", "-d", "8000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 		t.Fatal("the box did not end the call whose caller sent no RTP")
 	}
@@ -326,6 +332,7 @@ func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
 // `ringbox serve` on its default address forms (--sip :PORT, --http
 // :PORT, as `make run` passes them) comes up and answers SIP.
 func TestServeOnEveryAddress(t *testing.T) {
+	t.Parallel()
 	sipPort, httpPort := freePort(t), freePort(t)
 	cmd := exec.Command(binPath, "serve", "--data", t.TempDir(), "--site", demoSite(t),
 		"--sip", fmt.Sprintf(":%d", sipPort), "--http", fmt.Sprintf(":%d", httpPort))

@@ -23,11 +23,12 @@ import (
 )
 
 func TestDefaultsSIPpAndBaresipRegisterAndCall(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 
 	// baresip registers and takes calls.
-	bob := startBaresip(t, "102", "bob-secret-102", box, 30800, 1000)
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatalf("baresip 102 did not register on the defaults\n%s", a.log())
 	}
@@ -38,7 +39,7 @@ func TestDefaultsSIPpAndBaresipRegisterAndCall(t *testing.T) {
 	}
 	// SIPp calls baresip through the box: 407, INVITE with credentials, 200, BYE.
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
-		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", "29700"); code != 0 {
+		"-m", "1", "-d", "1000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("SIPp call 101 -> 102 on the defaults: exit %d\n%s\n%s", code, out, a.log())
 	}
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 5*time.Second); !ok {
@@ -48,7 +49,7 @@ func TestDefaultsSIPpAndBaresipRegisterAndCall(t *testing.T) {
 		t.Fatal("baresip 102's call did not end after SIPp's BYE")
 	}
 	// baresip calls another extension: bob, a second phone on the box.
-	alice := startBaresip(t, "101", "alice-secret-101", box, 31000, 440)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
 	if !alice.waitRegistered(10 * time.Second) {
 		t.Fatalf("baresip 101 did not register on the defaults\n%s", a.log())
 	}
@@ -176,6 +177,7 @@ func (u *digestUA) register(user, pass, alg string) (offered []string, code int,
 }
 
 func TestSIPDigestFlag(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		flag  string
 		offer []string
@@ -219,6 +221,7 @@ func TestSIPDigestFlag(t *testing.T) {
 // The site's system.sip_digest picks the challenges, applies as soon as
 // an import changes it, and --sip-digest overrides it.
 func TestSiteSIPDigestLive(t *testing.T) {
+	t.Parallel()
 	withDigest := func(list string) string {
 		p := e2eSite(t, freePort(t), freePort(t), false)
 		b, err := os.ReadFile(p)
@@ -270,6 +273,7 @@ func TestSiteSIPDigestLive(t *testing.T) {
 }
 
 func TestFailedRegistrationLogged(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: e2eSite(t, freePort(t), freePort(t), false)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	_, wrongCode, wrongResp := newDigestUA(t, box).register("101", "not-alices-password", "MD5")
@@ -298,6 +302,7 @@ func TestFailedRegistrationLogged(t *testing.T) {
 }
 
 func TestServeHelpListsEveryFlag(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := ringbox(t, "serve", "--help")
 	if code != 0 {
 		t.Fatalf("serve --help: exit %d\n%s", code, stderr)
@@ -323,6 +328,7 @@ func TestServeHelpListsEveryFlag(t *testing.T) {
 }
 
 func TestEveryCommandHelp(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		cmd   []string
 		flags []string
@@ -354,6 +360,7 @@ func TestEveryCommandHelp(t *testing.T) {
 }
 
 func TestMakeRunPassesFlags(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatalf("make is required: %v", err)
 	}

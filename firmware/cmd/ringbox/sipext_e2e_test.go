@@ -109,15 +109,16 @@ func (r *sippRun) messages() string {
 // flows: Bob's tone goes out to the carrier, which echoes it, and Bob
 // hears it back. A carrier whose ACK carries no answer is hung up on.
 func TestLateOfferFromACarrier(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, sipExtSite(carrier, freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-interop-secret-101", box, 25000, 1200)
+	bob := startBaresip(t, "101", "bob-interop-secret-101", box, mediaPorts(t, 100), 1200)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
 	r := startSipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_late_offer.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "6000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25200", "-rtp_echo")
+		"-m", "1", "-d", "6000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo")
 	if code, out := r.wait(t); code != 0 {
 		t.Fatalf("late-offer call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
@@ -139,7 +140,7 @@ func TestLateOfferFromACarrier(t *testing.T) {
 
 	// The ACK without an answer: the box ends the call with a BYE.
 	r = startSipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_late_offer_noanswer.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
-		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25300")
+		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if code, out := r.wait(t); code != 0 {
 		t.Fatalf("late offer without an answer: sipp exit %d (the box sent no BYE?)\n%s\n%s", code, out, a.log())
 	}
@@ -151,15 +152,16 @@ func TestLateOfferFromACarrier(t *testing.T) {
 // the call has audio. A carrier's INVITE that requires 100rel gets a
 // reliable 183 and the 200 only after its PRACK.
 func TestPrackWithACarrierThatRequiresIt(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, sipExtSite(carrier, freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-interop-secret-101", box, 25400, 1200)
+	bob := startBaresip(t, "101", "bob-interop-secret-101", box, mediaPorts(t, 100), 1200)
 	if !bob.waitRegistered(10 * time.Second) {
 		t.Fatal("bob's phone did not register")
 	}
 	far := startSipp(t, 40*time.Second, "-sf", testdata(t, "uas_prack.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", "25600", "-rtp_echo", "-m", "1")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo", "-m", "1")
 	bob.command("dial", "sip:+12125550142@"+box)
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		_, out := far.wait(t)
@@ -182,12 +184,12 @@ func TestPrackWithACarrierThatRequiresIt(t *testing.T) {
 
 	// Inbound: the carrier requires 100rel. Bob answers by hand after a
 	// moment, so the box's 183 (ringback) comes first.
-	sue := startBaresipMode(t, "102", "sue-interop-secret-102", box, 25800, 900, "manual")
+	sue := startBaresipMode(t, "102", "sue-interop-secret-102", box, mediaPorts(t, 100), 900, "manual")
 	if !sue.waitRegistered(10 * time.Second) {
 		t.Fatal("sue's phone did not register")
 	}
 	in := startSipp(t, 40*time.Second, box, "-sf", testdata(t, "uac_prack.xml"), "-s", "+15551230002", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "26000", "-rtp_echo")
+		"-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo")
 	if _, ok := sue.waitEvent("CALL_INCOMING", 10*time.Second); !ok {
 		_, out := in.wait(t)
 		t.Fatalf("the call requiring 100rel did not reach sue\n%s\n%s", out, a.log())
@@ -215,8 +217,8 @@ func TestSessionTimers(t *testing.T) {
 	carrier, carrier2 := freePort(t), freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, sipExtSite(carrier, freePort(t)))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-interop-secret-101", box, 25000, 1200)
-	sue := startBaresip(t, "102", "sue-interop-secret-102", box, 25200, 900)
+	bob := startBaresip(t, "101", "bob-interop-secret-101", box, mediaPorts(t, 100), 1200)
+	sue := startBaresip(t, "102", "sue-interop-secret-102", box, mediaPorts(t, 100), 900)
 	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
 		t.Fatal("phones did not register")
 	}
@@ -226,9 +228,9 @@ func TestSessionTimers(t *testing.T) {
 	writeToneWAV(t, filepath.Join(sue.dir, "mic.wav"), 900, 100)
 	start := time.Now()
 	refreshed := startSipp(t, 90*time.Second, box, "-sf", testdata(t, "uac_session_timer.xml"), "-s", "+15551230001", "-set", "caller", "+12125550100",
-		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", "25400", "-rtp_echo")
+		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo")
 	dead := startSipp(t, 100*time.Second, box, "-sf", testdata(t, "uac_session_expire.xml"), "-s", "+15551230002", "-set", "caller", "+12125550101",
-		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier2), "-mi", "127.0.0.2", "-mp", "25600", "-rtp_echo")
+		"-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier2), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo")
 	if code, out := refreshed.wait(t); code != 0 {
 		t.Fatalf("call the box refreshes: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
@@ -258,16 +260,17 @@ func TestSessionTimers(t *testing.T) {
 // to the carrier over TCP and has audio both ways; the carrier's own call
 // to a DID, over TCP too, reaches Sue.
 func TestTrunkOverTCP(t *testing.T) {
+	t.Parallel()
 	tcpCarrier := freePort(t)
 	a := startServe(t, serveOpt{site: writeSite(t, sipExtSite(freePort(t), tcpCarrier))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	bob := startBaresip(t, "101", "bob-interop-secret-101", box, 25000, 1200)
-	sue := startBaresip(t, "102", "sue-interop-secret-102", box, 25200, 900)
+	bob := startBaresip(t, "101", "bob-interop-secret-101", box, mediaPorts(t, 100), 1200)
+	sue := startBaresip(t, "102", "sue-interop-secret-102", box, mediaPorts(t, 100), 900)
 	if !bob.waitRegistered(10*time.Second) || !sue.waitRegistered(10*time.Second) {
 		t.Fatal("phones did not register")
 	}
 	far := startSipp(t, 40*time.Second, "-sf", testdata(t, "uas_answer.xml"), "-t", "t1", "-i", "127.0.0.3", "-p", fmt.Sprint(tcpCarrier),
-		"-mi", "127.0.0.3", "-mp", "25400", "-rtp_echo", "-d", "0", "-m", "1")
+		"-mi", "127.0.0.3", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo", "-d", "0", "-m", "1")
 	bob.command("dial", "sip:+13125550142@"+box)
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		_, out := far.wait(t)
@@ -292,7 +295,7 @@ func TestTrunkOverTCP(t *testing.T) {
 	}
 
 	in := startSipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-t", "t1", "-s", "+15551230002", "-set", "caller", "+13125550100",
-		"-m", "1", "-d", "2000", "-i", "127.0.0.3", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.3", "-mp", "25600")
+		"-m", "1", "-d", "2000", "-i", "127.0.0.3", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.3", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	if code, out := in.wait(t); code != 0 {
 		t.Fatalf("carrier call over TCP: sipp exit %d\n%s\n%s", code, out, a.log())
 	}

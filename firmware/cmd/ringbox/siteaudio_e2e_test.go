@@ -62,6 +62,7 @@ func callAnnouncement(t *testing.T, a *appliance, rtpLo int) ([]int16, int) {
 // imported with it; the site file's directory is deleted; a caller on the
 // trunk hears the announcement.
 func TestAnnouncementPlaysMP3NamedInSiteFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	want := spokenMP3(t, "Thank you for calling Acme Dental. We are closed for the holiday.", filepath.Join(dir, "closed.mp3"))
 	site := filepath.Join(dir, "site.yaml")
@@ -80,7 +81,7 @@ func TestAnnouncementPlaysMP3NamedInSiteFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := startServe(t, serveOpt{data: data})
-	got, rate := callAnnouncement(t, a, 31500)
+	got, rate := callAnnouncement(t, a, mediaPorts(t, 100))
 	checkHeard(t, got, rate, want)
 }
 
@@ -89,6 +90,7 @@ func TestAnnouncementPlaysMP3NamedInSiteFile(t *testing.T) {
 // audio in one multipart upload, refuses a site whose audio is missing
 // without changing anything, and the next call plays the new prompt.
 func TestServeSiteAndAPIImportCarryAudio(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := spokenMP3(t, "Good morning, this is the first greeting.", filepath.Join(dir, "first.mp3"))
 	site := filepath.Join(dir, "site.yaml")
@@ -154,7 +156,7 @@ func TestServeSiteAndAPIImportCarryAudio(t *testing.T) {
 	if !a.waitLog("changed prompts greeting", 5*time.Second) {
 		t.Fatalf("serve did not reload the new prompt\n%s", a.log())
 	}
-	got, rate := callAnnouncement(t, a, 31600)
+	got, rate := callAnnouncement(t, a, mediaPorts(t, 100))
 	checkHeard(t, got, rate, want)
 	if c, _ := envelopeMatch(first, 8000, got, rate); c > 0.6 {
 		t.Errorf("the caller heard the first greeting too (correlation %.2f)", c)
@@ -166,6 +168,7 @@ func TestServeSiteAndAPIImportCarryAudio(t *testing.T) {
 // import changes nothing; a good site exported with -o carries its audio
 // and imports again with no changes.
 func TestCheckAndImportReportAudioProblems(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	spokenMP3(t, "Welcome.", filepath.Join(dir, "welcome.mp3"))
 	os.WriteFile(filepath.Join(dir, "notes.mp3"), []byte("these are my notes, not audio"), 0o644)

@@ -37,13 +37,14 @@ outbound:
 }
 
 func TestTollFraudDialStringsLeakNothing(t *testing.T) {
+	t.Parallel()
 	carrier := freePort(t)
 	a := startServe(t, serveOpt{site: tollFraudSite(t, carrier)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	msgs := filepath.Join(t.TempDir(), "carrier-messages.log")
 	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t)), "-d", "0", "-trace_msg", "-message_file", msgs)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 36200, 440)
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-d", "0", "-trace_msg", "-message_file", msgs)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 440)
 	if !alice.waitRegistered(10 * time.Second) {
 		t.Fatal("baresip 101 did not register")
 	}
@@ -110,6 +111,7 @@ func carrierInvites(t *testing.T, path string) []string {
 // ringbox check warns about the "9." route (line 9 of the site), names a
 // number it would refuse, and still passes.
 func TestCheckWarnsAboutAWidePrefixRoute(t *testing.T) {
+	t.Parallel()
 	out, errOut, code := ringbox(t, "check", tollFraudSite(t, 5060))
 	if code != 0 || !strings.Contains(out, ": ok (") {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)

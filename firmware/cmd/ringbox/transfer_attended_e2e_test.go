@@ -163,10 +163,11 @@ func (p *goPhone) notified() []string {
 }
 
 func TestTransferAttendedREFERWithReplaces(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: transferSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 36400, aliceHz)
-	carol := startBaresip(t, "103", "carol-secret-103", box, 36800, carolHz)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), aliceHz)
+	carol := startBaresip(t, "103", "carol-secret-103", box, mediaPorts(t, 100), carolHz)
 	for _, p := range []*baresip{alice, carol} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)

@@ -151,7 +151,8 @@ func (tc *transferCall) hangupAll(t *testing.T) transferCDR {
 }
 
 func TestTransferBlindREFER(t *testing.T) {
-	tc := startTransferCall(t, 34000, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	tc.bob.command("transfer", "sip:103@"+tc.box)
 	if _, ok := tc.carol.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		t.Fatalf("Carol never got the transferred call\n%s", tc.a.log())
@@ -182,7 +183,8 @@ func TestTransferBlindREFER(t *testing.T) {
 }
 
 func TestTransferRecallAfterDecline(t *testing.T) {
-	tc := startTransferCall(t, 34600, "manual")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "manual")
 	tc.bob.command("transfer", "sip:103@"+tc.box)
 	if _, ok := tc.carol.waitEvent("CALL_INCOMING", 10*time.Second); !ok {
 		t.Fatalf("Carol never rang\n%s", tc.a.log())
@@ -217,7 +219,8 @@ func TestTransferRecallAfterDecline(t *testing.T) {
 }
 
 func TestTransferForbiddenOutsideNumber(t *testing.T) {
-	tc := startTransferCall(t, 35200, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	// 102 has the default (national) permission; 011... needs international.
 	tc.bob.command("transfer", "sip:01144201234567@"+tc.box)
 	if !tc.a.waitLog("outbound call forbidden", 10*time.Second) {
@@ -248,7 +251,8 @@ func TestTransferForbiddenOutsideNumber(t *testing.T) {
 }
 
 func TestTransferFeatureCodeBlind(t *testing.T) {
-	tc := startTransferCall(t, 35800, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	for _, k := range "##103#" {
 		tc.bob.command("sndcode", string(k))
 		time.Sleep(400 * time.Millisecond)
@@ -271,7 +275,8 @@ func TestTransferFeatureCodeBlind(t *testing.T) {
 // *2 + number: Bob talks to Carol first while Alice waits, then hangs up
 // to hand Alice over.
 func TestTransferFeatureCodeAttended(t *testing.T) {
-	tc := startTransferCall(t, 37400, "auto")
+	t.Parallel()
+	tc := startTransferCall(t, mediaPorts(t, 500), "auto")
 	for _, k := range "*2103#" {
 		tc.bob.command("sndcode", string(k))
 		time.Sleep(400 * time.Millisecond)
@@ -299,11 +304,12 @@ func TestTransferFeatureCodeAttended(t *testing.T) {
 // The caller transfers: Bob calls Alice, then transfers her to Carol.
 // Alice goes on in a call of her own, whose record names Bob's call.
 func TestTransferByTheCallerREFER(t *testing.T) {
+	t.Parallel()
 	a := startServe(t, serveOpt{site: transferSite(t, freePort(t))})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
-	alice := startBaresip(t, "101", "alice-secret-101", box, 38000, aliceHz)
-	bob := startBaresip(t, "102", "bob-secret-102", box, 38200, bobHz)
-	carol := startBaresip(t, "103", "carol-secret-103", box, 38400, carolHz)
+	alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), aliceHz)
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), bobHz)
+	carol := startBaresip(t, "103", "carol-secret-103", box, mediaPorts(t, 100), carolHz)
 	for _, p := range []*baresip{alice, bob, carol} {
 		if !p.waitRegistered(10 * time.Second) {
 			t.Fatalf("baresip %s did not register", p.user)

@@ -15,6 +15,7 @@ import (
 // users with a file that has no admin is refused, running or stopped; and
 // `ringbox admin reset` on the console sets a new admin password.
 func TestImportWithoutUsersKeepsTheAdmin(t *testing.T) {
+	t.Parallel()
 	demo := demoSite(t)
 	a := startServe(t, serveOpt{site: demo})
 	const login, password = "installer", "correct horse battery"
