@@ -22,6 +22,7 @@ import (
 	"ringbox/firmware/acd"
 	"ringbox/firmware/auth"
 	"ringbox/firmware/cdr"
+	"ringbox/firmware/edge"
 	"ringbox/firmware/events"
 	"ringbox/firmware/flow"
 	"ringbox/firmware/ring"
@@ -51,6 +52,7 @@ func newFullEnv(t *testing.T) *env {
 	t.Helper()
 	e := newTeamsEnv(t)
 	quiet := slog.New(slog.DiscardHandler)
+	bans := edge.New(edge.Config{Logger: quiet})
 	fl := &flow.Engine{Config: e.cfg, CDR: e.st, Bus: e.bus, Logger: quiet}
 	e.srv.Dashboard(&web.Dashboard{Calls: fl, ACD: e.acd, Config: e.cfg, CallScope: web.LiveCallScope(e.cfg.Site), Logger: quiet})
 	e.srv.AgentDesk(&web.AgentDesk{ACD: e.acd, Offers: ring.NewOffers(func(p events.Payload) { e.bus.Publish(p) }), Store: e.st, Callback: fl, Logger: quiet})
@@ -58,12 +60,13 @@ func newFullEnv(t *testing.T) *env {
 		web.FirmwareRoutes(web.Firmware{Updater: noUpdater{}, TempDir: t.TempDir(), Logger: quiet}),
 		web.CertificateRoutes(nil, quiet),
 		web.VoicemailOutboxRoutes(&voicemail.Mailer{Outbox: e.st}),
+		web.SecurityRoutes(&web.Security{Bans: bans, Logger: quiet}),
 	} {
 		for _, r := range rs {
 			e.srv.HandleRoute(r)
 		}
 	}
-	e.srv.SystemPage(&web.SystemPage{Dir: t.TempDir(), DataDir: e.dir, FirmwareStatus: noUpdater{}, Logger: quiet})
+	e.srv.SystemPage(&web.SystemPage{Dir: t.TempDir(), DataDir: e.dir, FirmwareStatus: noUpdater{}, Bans: bans, Logger: quiet})
 	e.srv.FactoryReset(&web.FactoryReset{Request: noReset{}, Logger: quiet})
 	e.srv.Console(&web.Console{Store: e.st, Config: e.cfg, Logger: quiet, SIPPort: 5060, Realm: "ringbox", Flow: fl,
 		Reload: func(ctx context.Context) error { return nil }})
@@ -236,6 +239,8 @@ func routeTable() map[string]routeSpec {
 		"GET /api/v1/system/status":                      {role: "admin"},
 		"GET /api/v1/system/logs":                        {role: "admin"},
 		"POST /api/v1/system/reboot":                     {role: "admin"},
+		"GET /api/v1/bans":                               {role: "admin"},
+		"DELETE /api/v1/bans/{key}":                      {role: "admin", path: "/api/v1/bans/203.0.113.9"},
 		"POST /api/v1/system/shutdown":                   {role: "admin"},
 		"GET /api/v1/system/factory-reset":               {role: "admin"},
 		"POST /api/v1/system/factory-reset/confirm":      {role: "admin"},
@@ -275,7 +280,7 @@ var pageTable = map[string]string{
 	"GET /reports": "manager", "GET /calls": "agent", "POST /calls/voicemail/{id}/delete": "agent",
 	"GET /login": "public", "GET /setup": "public", "GET /static/pictures.css": "public", "GET /static/": "public",
 	"GET /board": "admin", "GET /live": "manager", "GET /wallboard/{queue}": "manager", "GET /agent": "agent",
-	"GET /system": "admin", "POST /system/network": "admin", "POST /system/ntp": "admin",
+	"GET /system": "admin", "POST /system/network": "admin", "POST /system/bans/lift": "admin", "POST /system/ntp": "admin",
 	"GET /system/factory-reset": "admin", "POST /system/factory-reset": "admin",
 	"GET /console": "admin", "GET /console/system": "admin", "POST /console/system": "admin", "GET /console/review": "admin",
 	"GET /console/review/diff": "admin", "POST /console/apply": "admin", "POST /console/discard": "admin", "GET /console/history": "admin",

@@ -131,6 +131,16 @@ func eventTable() map[string]eventCase {
 			m, tm, o := all3(events.UserLogin{Login: "al", Role: "agent"})
 			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
 		}(),
+		// Bans name attackers' addresses and guessed extensions: the
+		// box's security, which only administrators act on.
+		"SIPBanned": func() eventCase {
+			m, tm, o := all3(events.SIPBanned{Key: "ext:101", Reason: "authentication failures for this extension"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
+		"SIPBanLifted": func() eventCase {
+			m, tm, o := all3(events.SIPBanLifted{Key: "ext:101", By: "admin"})
+			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
+		}(),
 		"TollFraudAlert": func() eventCase {
 			m, tm, o := all3(events.TollFraudAlert{Kind: "limit", Extension: "101"})
 			return eventCase{mine: m, team: tm, other: o, see: adminOnly}
