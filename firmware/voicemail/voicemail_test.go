@@ -170,8 +170,11 @@ func TestLeaveMessageFinishedByHash(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
 		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(1234))
-		// Greeting 0-1 s, beep 1-2 s, then 5 s of message, then #.
-		caller.PressAfter(7*time.Second, "#")
+		// Greeting 0-1 s, beep 1-2 s, then 5 s of message, then #. The
+		// # comes between two 20 ms frames: at the instant of the frame
+		// that ends the 5 s, which of the two is read first would be up
+		// to the scheduler, and the message 4.98 s one run in many.
+		caller.PressAfter(7*time.Second+10*time.Millisecond, "#")
 		c, err := f.s.Leave(t.Context(), caller, Leave{Site: testSite(), Box: "101", From: caller.Remote(), CallID: "c1"})
 		f.s.Close()
 		if err != nil || c != call.Normal {

@@ -59,25 +59,65 @@ func ringbox(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return o.String(), e.String(), 0
 }
 
-// freePort returns a port free on 127.0.0.1 for both UDP and TCP.
+// freePort returns a port free on 127.0.0.1 for both UDP and TCP, for a
+// box's or a peer's SIP, HTTP or control port. Ports come in turn from
+// 12000-23999, below Linux's ephemeral range (32768-60999): a port the
+// kernel handed out for :0 and the test then closed could be taken by any
+// outgoing socket of a test running beside it before its owner binds it,
+// while nothing binds these unless asked. (Media ports: mediaPorts.)
 func freePort(t *testing.T) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	return freePorts(t, 1)
+}
+
+// freePorts returns the first of n consecutive ports free on 127.0.0.1
+// for UDP and TCP (a box's SIP and SIP over TLS, a baresip's SIP and
+// TLS); the whole block is the caller's, never handed out again.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	freePortMu.Lock()
+	defer freePortMu.Unlock()
+	free := func(port int) bool {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			return false
 		}
-		port := l.Addr().(*net.TCPAddr).Port
+		defer l.Close()
 		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
+		if err != nil {
+			return false
+		}
+		u.Close()
+		return true
+	}
+	for range freePortHi - freePortLo {
+		first := freePortNext
+		if first+n-1 > freePortHi {
+			first = freePortLo
+		}
+		freePortNext = first + n
+		ok := true
+		for i := range n {
+			if !free(first + i) {
+				ok = false
+				freePortNext = first + i + 1
+				break
+			}
+		}
+		if ok {
+			return first
 		}
 	}
-	t.Fatal("no free port")
+	t.Fatalf("no %d consecutive free ports", n)
 	return 0
 }
+
+const freePortLo, freePortHi = 12000, 23999
+
+var (
+	freePortMu   sync.Mutex
+	freePortNext = freePortLo
+)
 
 // appliance is a running `ringbox serve`.
 type appliance struct {

@@ -105,34 +105,6 @@ func toneShare(s []int16, rate int, hz float64) float64 {
 	return at / total
 }
 
-// freePorts returns the first of n consecutive ports free for UDP and TCP.
-func freePorts(t *testing.T, n int) int {
-	t.Helper()
-	for try := 0; try < 100; try++ {
-		p := freePort(t)
-		ok := true
-		for i := 1; i < n && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+i))
-			l.Close()
-			if err != nil {
-				ok = false
-				break
-			}
-			u.Close()
-		}
-		if ok {
-			return p
-		}
-	}
-	t.Fatalf("no %d consecutive free ports", n)
-	return 0
-}
-
 // Media ports for the tests' peers (baresip's rtp_ports, SIPp's -mp) are
 // handed out from 61000-65534 so that tests running in parallel never share
 // one: above Linux's ephemeral range (32768-60999, where freePort's ports
