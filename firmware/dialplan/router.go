@@ -265,8 +265,10 @@ type routed struct {
 	cause  call.Cause
 	ended  bool
 	hangup bool
-	held   []slot // the caller's and the current trunk's places in the Guard
-	trunkH []slot // the current trunk's alone
+	// hangupC is the cause Hangup was given.
+	hangupC call.Cause
+	held    []slot // the caller's and the current trunk's places in the Guard
+	trunkH  []slot // the current trunk's alone
 }
 
 var (
@@ -347,7 +349,20 @@ func (l *routed) run(ctx context.Context, i int, leg call.Leg) {
 		if err == nil {
 			l.mu.Lock()
 			l.isAns = true
+			hungUp, c := l.hangup, l.hangupC
 			l.mu.Unlock()
+			if hungUp {
+				// Hangup came while the trunk leg rang and only stopped
+				// the ringing, but the far end answered at that moment
+				// (a ring group's losing mobiles answering together with
+				// the winner) and Answer took the answer: the trunk leg
+				// is up and nobody else will hang it up. Left up, it held
+				// its dialog, two RTP sockets and its goroutines for
+				// good (the soak test's leak).
+				leg.Hangup(c)
+				call.AfterEnd(leg, func() { l.finish(c) })
+				return
+			}
 			close(l.answered)
 			// Nothing waits for the end of an answered call: the route
 			// ends with its trunk leg.
@@ -462,7 +477,7 @@ func (l *routed) Hangup(c call.Cause) {
 		l.mu.Unlock()
 		return
 	}
-	l.hangup = true
+	l.hangup, l.hangupC = true, c
 	cur, ans := l.cur, l.isAns
 	l.mu.Unlock()
 	if ans {
