@@ -343,7 +343,7 @@ func TestLeaveQueuesTheEmail(t *testing.T) {
 		f.s.Outbox.Start()
 		defer f.s.Outbox.Close()
 		caller := calltest.NewLeg("caller", calltest.From("+15557770000", "Alice"), calltest.Speaks(1234))
-		caller.PressAfter(7*time.Second, "#")
+		caller.PressAfter(7*time.Second+10*time.Millisecond, "#") // between two frames: TestLeaveMessageFinishedByHash
 		if _, err := f.s.Leave(t.Context(), caller, Leave{Site: testSite(), Box: "101", From: caller.Remote(), CallID: "c1"}); err != nil {
 			t.Fatal(err)
 		}
