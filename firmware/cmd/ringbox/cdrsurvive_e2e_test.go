@@ -113,7 +113,7 @@ func TestKilledCallsOfEveryKindGetRestartCDRs(t *testing.T) {
 	// The first trunk refuses, the second answers and stays up.
 	sippBackground(t, "-sf", testdata(t, "uas_503.xml"), "-i", "127.0.0.3", "-p", fmt.Sprint(first))
 	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(second),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t)), "-d", "0")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-d", "0")
 	bob := startBaresip(t, "102", "bob-secret-102", box, freePorts(t, 100), 1000)
 	carol := startBaresipMode(t, "103", "carol-secret-103", box, freePorts(t, 100), 1200, "manual")
 	sue := startBaresip(t, "105", "sue-secret-105", box, freePorts(t, 100), 1400)
@@ -125,13 +125,13 @@ func TestKilledCallsOfEveryKindGetRestartCDRs(t *testing.T) {
 	call := testdata(t, "uac_invite_auth.xml")
 	up := func(args ...string) {
 		sippBackground(t, append([]string{box, "-m", "1", "-d", "60000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)),
-			"-mi", "127.0.0.1", "-mp", fmt.Sprint(freePort(t))}, args...)...)
+			"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4))}, args...)...)
 	}
 	up("-sf", call, "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101")
 	up("-sf", call, "-s", "103", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101")
 	up("-sf", call, "-s", "92125551234", "-set", "caller", "104", "-au", "104", "-ap", "dan-secret-104")
 	sippBackground(t, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550777",
-		"-m", "1", "-d", "60000", "-i", "127.0.0.2", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t)))
+		"-m", "1", "-d", "60000", "-i", "127.0.0.2", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	for _, w := range []struct {
 		b  *baresip
 		ev string

@@ -95,7 +95,7 @@ func TestSipviciousFindsNothingAndIsBanned(t *testing.T) {
 		}
 		if code, out := sipp(t, 20*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "*43", "-set", "caller", "101",
 			"-au", "101", "-ap", "alice-secret-101", "-d", "1000", "-m", "1", "-i", "127.0.0.2", "-p", strconv.Itoa(freePort(t)),
-			"-mi", "127.0.0.2", "-mp", strconv.Itoa(freePort(t))); code != 0 {
+			"-mi", "127.0.0.2", "-mp", strconv.Itoa(mediaPorts(t, 4))); code != 0 {
 			t.Errorf("%s: the phone's call: sipp exit %d\n%s", what, code, out)
 		}
 	}

@@ -92,7 +92,7 @@ func TestPowerCutKeepsAcknowledgedWrites(t *testing.T) {
 	carrier, sipPort := freePort(t), freePort(t)
 	// The carrier answers every call at once and keeps it until BYE.
 	sippBackground(t, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t)), "-d", "0")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-d", "0")
 	site := filepath.Join(t.TempDir(), "site.yaml")
 	if err := os.WriteFile(site, []byte(powerCutSite(0, carrier)), 0o600); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func powerCutRound(t *testing.T, a *appliance, tok, box string, carrier int, lon
 		for ctx.Err() == nil {
 			sippUntil(ctx, t, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "92125550100", "-set", "caller", "101",
 				"-au", "101", "-ap", "burst-secret-101", "-m", "20", "-r", "40", "-d", "20", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)),
-				"-mi", "127.0.0.1", "-mp", fmt.Sprint(freePort(t)))
+				"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 		}
 	})
 	// What the CDR API lists is acknowledged.

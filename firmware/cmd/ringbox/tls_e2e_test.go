@@ -61,7 +61,7 @@ func TestTLSPhoneWithSRTPTalksToAPlainCarrier(t *testing.T) {
 	}
 
 	far := startSipp(t, 40*time.Second, "-sf", testdata(t, "uas_answer.xml"), "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", "27600", "-rtp_echo", "-d", "0", "-m", "1")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo", "-d", "0", "-m", "1")
 	bob.command("dial", "sip:+12125550142@"+tlsBox) // the account's transport=tls is added
 	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
 		_, out := far.wait(t)
@@ -97,7 +97,7 @@ func TestTLSPhoneWithSRTPTalksToAPlainCarrier(t *testing.T) {
 	// The carrier calls Bob: the box reaches him on his TLS connection.
 	in := startSipp(t, 40*time.Second, "127.0.0.1:"+fmt.Sprint(a.sipPort), "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230001",
 		"-set", "caller", "+12125550100", "-m", "1", "-d", "3000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", "27800", "-rtp_echo")
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)), "-rtp_echo")
 	if code, out := in.wait(t); code != 0 {
 		t.Fatalf("carrier call to bob over TLS: sipp exit %d\n%s\n%s", code, out, a.log())
 	}

@@ -66,11 +66,11 @@ func TestPhoneAtTrunkAddressIsAnExtension(t *testing.T) {
 	// uac_invite_auth expects the 407 challenge first.
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "*43", "-set", "caller", "101",
 		"-au", "101", "-ap", "branch-secret-101", "-m", "1", "-d", "1000", "-i", "127.0.0.2", "-p", fmt.Sprint(phonePort),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 0 {
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("the branch phone's call to *43: sipp exit %d (a phone at the trunk's address must be challenged and routed as one)\n%s\n%s", code, out, a.log())
 	}
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "1", "-d", "1000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 0 {
+		"-m", "1", "-d", "1000", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("the carrier's call: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	recs := a.waitCDR(a.token("admin"), 2)
@@ -103,7 +103,7 @@ func TestInviteFloodHitsSetupCapAndNoAckFreesPorts(t *testing.T) {
 	a := startServe(t, serveOpt{site: trunkIDSite(t, carrier, other)})
 	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
 	flood := startSipp(t, 70*time.Second, box, "-sf", testdata(t, "uac_noack.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
-		"-m", "40", "-r", "40", "-l", "40", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t)))
+		"-m", "40", "-r", "40", "-l", "40", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier), "-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4)))
 	const refused = `ringbox_sip_inbound_refused_total{cap="trunk_setup"}`
 	a.waitFor("10 INVITEs refused for the set-up cap", func() bool { return readMetric(a, refused) == 10 })
 	answered := time.Now()
@@ -111,7 +111,7 @@ func TestInviteFloodHitsSetupCapAndNoAckFreesPorts(t *testing.T) {
 		t.Errorf("%d media streams during the flood, want 30 (the set-up cap)", n)
 	}
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_carrier.xml"), "-s", "+15551230000", "-set", "caller", "+12125550111",
-		"-m", "1", "-d", "500", "-i", "127.0.0.3", "-p", fmt.Sprint(other), "-mi", "127.0.0.3", "-mp", fmt.Sprint(freePort(t))); code != 0 {
+		"-m", "1", "-d", "500", "-i", "127.0.0.3", "-p", fmt.Sprint(other), "-mi", "127.0.0.3", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("the other carrier's call during the flood: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	if !strings.Contains(a.log(), "calls in set-up, the most allowed (trunk_setup)") {
@@ -194,12 +194,12 @@ inbound:
 	// uac_invite_auth expects the 407 challenge first.
 	if code, out := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
 		"-au", "acme-in", "-ap", "acme-inbound-secret", "-m", "1", "-d", "500", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 0 {
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 0 {
 		t.Fatalf("the trunk's call with its credentials: sipp exit %d\n%s\n%s", code, out, a.log())
 	}
 	if code, _ := sipp(t, 30*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "+15551230000", "-set", "caller", "+12125550100",
 		"-au", "acme-in", "-ap", "wrong-password", "-m", "1", "-i", "127.0.0.2", "-p", fmt.Sprint(carrier),
-		"-mi", "127.0.0.2", "-mp", fmt.Sprint(freePort(t))); code != 1 {
+		"-mi", "127.0.0.2", "-mp", fmt.Sprint(mediaPorts(t, 4))); code != 1 {
 		t.Errorf("a wrong trunk password: sipp exit %d, want 1 (refused)\n%s", code, a.log())
 	}
 	r := a.waitCDR(a.token("admin"), 1)
