@@ -35,16 +35,7 @@ func busyPhone(t *testing.T, port int) {
 				continue // the ACK of our 486
 			}
 			r := parseRaw(req)
-			res := "SIP/2.0 486 Busy Here\r\n"
-			for _, v := range r.hdrs["via"] {
-				res += "Via: " + v + "\r\n"
-			}
-			res += "From: " + r.get("from") + "\r\n"
-			res += "To: " + r.get("to") + ";tag=busy" + fmt.Sprint(port) + "\r\n"
-			res += "Call-ID: " + r.get("call-id") + "\r\n"
-			res += "CSeq: " + r.get("cseq") + "\r\n"
-			res += "Content-Length: 0\r\n\r\n"
-			c.WriteToUDP([]byte(res), from)
+			c.WriteToUDP([]byte(reply(r, "486 Busy Here", "", "")), from)
 		}
 	})
 }
@@ -116,16 +107,7 @@ func vanishingPhone(t *testing.T, port int) {
 				continue // gone: the CANCEL goes unanswered
 			}
 			r := parseRaw(req)
-			res := "SIP/2.0 180 Ringing\r\n"
-			for _, v := range r.hdrs["via"] {
-				res += "Via: " + v + "\r\n"
-			}
-			res += "From: " + r.get("from") + "\r\n"
-			res += "To: " + r.get("to") + ";tag=gone" + fmt.Sprint(port) + "\r\n"
-			res += "Call-ID: " + r.get("call-id") + "\r\n"
-			res += "CSeq: " + r.get("cseq") + "\r\n"
-			res += "Content-Length: 0\r\n\r\n"
-			c.WriteToUDP([]byte(res), from)
+			c.WriteToUDP([]byte(reply(r, "180 Ringing", "", "")), from)
 		}
 	})
 }
