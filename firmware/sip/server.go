@@ -405,10 +405,13 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() { s.watchMedia(bg) })
 	// sipgo adds the listening socket to its connection pool from inside
 	// ServeUDP; a trunk REGISTER sent before that tries to bind the same
-	// address again and fails. Give the listeners a moment to be pooled.
-	select {
-	case <-time.After(200 * time.Millisecond):
-	case <-ctx.Done():
+	// address again and fails. Wait until it is pooled (at most 2 s).
+	pooled := uc.LocalAddr().String()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		if _, err := s.ua.TransportLayer().GetConnection("udp", pooled); err == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	s.trunks.start(bg)
 	s.trunks.reload(s.cfg.Site())

@@ -117,6 +117,17 @@ func startGoPhone(t *testing.T, user, pass, box string) *goPhone {
 	case <-time.After(5 * time.Second):
 		t.Fatal("gophone did not listen")
 	}
+	// sipgo says ready before ServeUDP puts the socket in its pool; a
+	// REGISTER sent in between binds the same port again and fails.
+	listening := fmt.Sprintf("127.0.0.1:%d", p.port)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		if _, err := ua.TransportLayer().GetConnection("udp", listening); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gophone's socket never reached sipgo's pool")
+		}
+	}
 	t.Cleanup(func() {
 		cancel()
 		ua.Close()
