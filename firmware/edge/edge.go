@@ -12,6 +12,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -105,11 +106,49 @@ type Store interface {
 	LoadBans(ctx context.Context) ([]Ban, error)
 }
 
+// Policy is the part of the ban rules an installer sets in the site file
+// (system.sip_ban_failures, sip_ban_window, sip_ban_time, sip_trusted);
+// zero values get the defaults. [Filter.SetPolicy] changes it while the
+// box runs.
+type Policy struct {
+	FailLimit  int           // failures in FailWindow that ban; default 5
+	FailWindow time.Duration // default 10 min
+	BanFor     time.Duration // a first ban; default 1 h, doubling for each repeat
+	// Trusted networks are never rate-limited or banned, and their failed
+	// authentications count towards no ban: an office LAN where one phone
+	// with a stale password must not lock out the NAT address everyone
+	// shares. Scanners are still dropped and allow lists still apply.
+	Trusted []netip.Prefix
+}
+
+// withDefaults fills p's zero values.
+func (p Policy) withDefaults() Policy {
+	orDefault(&p.FailLimit, DefaultFailLimit)
+	orDefault(&p.FailWindow, DefaultFailWindow)
+	orDefault(&p.BanFor, DefaultBanFor)
+	return p
+}
+
+// trusts reports whether addr is in a trusted network.
+func (p *Policy) trusts(addr netip.Addr) bool {
+	for _, n := range p.Trusted {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// orDefault sets *v to def when it is zero or negative.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // Config configures a Filter; zero values get the defaults.
 type Config struct {
-	FailLimit    int           // failures in FailWindow that ban; default 5
-	FailWindow   time.Duration // default 10 min
-	BanFor       time.Duration // a first ban; default 1 h, doubling for each repeat
+	Policy       Policy        // the installer's rules; see [Filter.SetPolicy]
 	BanMax       time.Duration // the longest ban; default 7 days
 	RepeatMemory time.Duration // how long after a ban ends a new one counts as a repeat; default 24 h
 	Rates        map[Method]Rate
@@ -137,8 +176,9 @@ type Config struct {
 
 // Filter is the edge filter. Its methods are safe for concurrent use.
 type Filter struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	policy atomic.Pointer[Policy] // never nil; defaults filled
 
 	mu       sync.RWMutex // protects the maps below
 	bans     map[string]*Ban
@@ -181,41 +221,22 @@ type bucket struct {
 
 // New makes a filter; [Filter.Restore] loads the stored bans.
 func New(cfg Config) *Filter {
-	if cfg.FailLimit <= 0 {
-		cfg.FailLimit = DefaultFailLimit
-	}
-	if cfg.FailWindow <= 0 {
-		cfg.FailWindow = DefaultFailWindow
-	}
-	if cfg.BanFor <= 0 {
-		cfg.BanFor = DefaultBanFor
-	}
-	if cfg.BanMax <= 0 {
-		cfg.BanMax = DefaultBanMax
-	}
-	if cfg.RepeatMemory <= 0 {
-		cfg.RepeatMemory = DefaultRepeatMemory
-	}
+	orDefault(&cfg.BanMax, DefaultBanMax)
+	orDefault(&cfg.RepeatMemory, DefaultRepeatMemory)
 	if cfg.Rates == nil {
 		cfg.Rates = DefaultRates
 	}
 	if cfg.Scanners == nil {
 		cfg.Scanners = DefaultScanners
 	}
-	if cfg.MaxTCPPerSource <= 0 {
-		cfg.MaxTCPPerSource = DefaultMaxTCPPerSource
-	}
-	if cfg.LogPerMinute <= 0 {
-		cfg.LogPerMinute = DefaultLogPerMinute
-	}
-	if cfg.LogGlobal <= 0 {
-		cfg.LogGlobal = DefaultLogGlobal
-	}
+	orDefault(&cfg.MaxTCPPerSource, DefaultMaxTCPPerSource)
+	orDefault(&cfg.LogPerMinute, DefaultLogPerMinute)
+	orDefault(&cfg.LogGlobal, DefaultLogGlobal)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("pkg", "edge")
-	return &Filter{
+	f := &Filter{
 		cfg:      cfg,
 		log:      log,
 		bans:     make(map[string]*Ban),
@@ -226,6 +247,34 @@ func New(cfg Config) *Filter {
 		buckets:  make(map[bucketKey]*bucket),
 		conns:    make(map[netip.Addr]int),
 		unparse:  newSampler(cfg.LogPerMinute, cfg.LogGlobal),
+	}
+	p := cfg.Policy.withDefaults()
+	f.policy.Store(&p)
+	return f
+}
+
+// SetPolicy puts the installer's rules in force at once (a site change):
+// failures already counted are judged by the new limit and window, bans
+// already in force keep their end, and address bans inside a network now
+// trusted are lifted.
+func (f *Filter) SetPolicy(ctx context.Context, p Policy) {
+	p = p.withDefaults()
+	f.policy.Store(&p)
+	if len(p.Trusted) == 0 {
+		return
+	}
+	var lift []string
+	f.mu.RLock()
+	for a := range f.addrBans {
+		if p.trusts(a) {
+			lift = append(lift, a.String())
+		}
+	}
+	f.mu.RUnlock()
+	for _, k := range lift {
+		if _, err := f.Lift(ctx, k, "system.sip_trusted"); err != nil && !errors.Is(err, ErrNoBan) {
+			f.log.Warn("ban of a trusted address not lifted", "key", k, "err", err)
+		}
 	}
 }
 
@@ -241,11 +290,13 @@ func (f *Filter) drop(r Reason) bool {
 func (f *Filter) Allow(src netip.AddrPort, msg []byte) bool {
 	addr := src.Addr().Unmap()
 	now := time.Now()
+	pol := f.policy.Load()
+	trusted := len(pol.Trusted) > 0 && pol.trusts(addr)
 	f.mu.RLock()
 	until, banned := f.addrBans[addr]
 	extBans := f.extBans
 	f.mu.RUnlock()
-	if banned && now.Before(until) {
+	if banned && now.Before(until) && !trusted {
 		return f.drop(DropBanned)
 	}
 	m := SniffMethod(msg)
@@ -254,6 +305,9 @@ func (f *Filter) Allow(src netip.AddrPort, msg []byte) bool {
 	}
 	if ScannerAgent(msg, f.cfg.Scanners) {
 		return f.drop(DropScanner)
+	}
+	if trusted {
+		return true
 	}
 	if f.cfg.Exempt == nil || !f.cfg.Exempt(addr) {
 		if !f.take(addr, m, now) {
@@ -390,14 +444,18 @@ func (f *Filter) AuthOK(addr netip.Addr, ext string) {
 func (f *Filter) AuthFailed(addr netip.Addr, user string) {
 	f.authFailures.Add(1)
 	addr = addr.Unmap()
+	pol := f.policy.Load()
+	if pol.trusts(addr) {
+		return
+	}
 	now := time.Now()
 	var newBans []Ban
 	f.mu.Lock()
-	if b := f.failLocked(addr.String(), now, "authentication failures from this address"); b != nil {
+	if b := f.failLocked(pol, addr.String(), now, "authentication failures from this address"); b != nil {
 		newBans = append(newBans, *b)
 	}
 	if user != "" && len(user) <= 64 {
-		if b := f.failLocked(ExtKey(user), now, "authentication failures for this extension"); b != nil {
+		if b := f.failLocked(pol, ExtKey(user), now, "authentication failures for this extension"); b != nil {
 			b.Exempt = slices.Clone(f.owners[user])
 			newBans = append(newBans, *b)
 		}
@@ -409,24 +467,24 @@ func (f *Filter) AuthFailed(addr netip.Addr, user string) {
 }
 
 // failLocked counts one failure for key and bans it when the window holds
-// FailLimit of them. f.mu held.
-func (f *Filter) failLocked(key string, now time.Time, why string) *Ban {
+// pol's FailLimit of them. f.mu held.
+func (f *Filter) failLocked(pol *Policy, key string, now time.Time, why string) *Ban {
 	if b, ok := f.bans[key]; ok && now.Before(b.Until) {
 		return nil // already banned
 	}
 	fl := f.fails[key]
 	if fl == nil {
 		if len(f.fails) >= maxTracked {
-			f.pruneFailsLocked(now)
+			f.pruneFailsLocked(pol, now)
 		}
 		fl = &failures{}
 		f.fails[key] = fl
 	}
 	fl.times = append(fl.times, now)
-	if len(fl.times) > f.cfg.FailLimit {
-		fl.times = fl.times[len(fl.times)-f.cfg.FailLimit:]
+	if len(fl.times) > pol.FailLimit {
+		fl.times = fl.times[len(fl.times)-pol.FailLimit:]
 	}
-	if len(fl.times) < f.cfg.FailLimit || now.Sub(fl.times[0]) > f.cfg.FailWindow {
+	if len(fl.times) < pol.FailLimit || now.Sub(fl.times[0]) > pol.FailWindow {
 		return nil
 	}
 	delete(f.fails, key)
@@ -434,7 +492,7 @@ func (f *Filter) failLocked(key string, now time.Time, why string) *Ban {
 	if p, ok := f.past[key]; ok && now.Sub(p.ended) <= f.cfg.RepeatMemory {
 		offence = p.offence + 1
 	}
-	b := &Ban{Key: key, Reason: why, Count: f.cfg.FailLimit, Offence: offence, Since: now, Until: now.Add(f.banLength(offence))}
+	b := &Ban{Key: key, Reason: why, Count: pol.FailLimit, Offence: offence, Since: now, Until: now.Add(f.banLength(pol, offence))}
 	f.setBanLocked(b)
 	f.bansTotal.Add(1)
 	return b
@@ -465,18 +523,18 @@ func (f *Filter) deleteBanLocked(key string) {
 	}
 }
 
-// banLength doubles BanFor for each repeat, up to BanMax.
-func (f *Filter) banLength(offence int) time.Duration {
-	d := f.cfg.BanFor
+// banLength doubles pol's BanFor for each repeat, up to BanMax.
+func (f *Filter) banLength(pol *Policy, offence int) time.Duration {
+	d := pol.BanFor
 	for i := 1; i < offence && d < f.cfg.BanMax; i++ {
 		d *= 2
 	}
 	return min(d, f.cfg.BanMax)
 }
 
-func (f *Filter) pruneFailsLocked(now time.Time) {
+func (f *Filter) pruneFailsLocked(pol *Policy, now time.Time) {
 	for k, fl := range f.fails {
-		if now.Sub(fl.times[len(fl.times)-1]) > f.cfg.FailWindow {
+		if now.Sub(fl.times[len(fl.times)-1]) > pol.FailWindow {
 			delete(f.fails, k)
 		}
 	}
@@ -617,11 +675,7 @@ func (f *Filter) Sweep(ctx context.Context) {
 			forget = append(forget, k)
 		}
 	}
-	for k, fl := range f.fails {
-		if now.Sub(fl.times[len(fl.times)-1]) > f.cfg.FailWindow {
-			delete(f.fails, k)
-		}
-	}
+	f.pruneFailsLocked(f.policy.Load(), now)
 	f.mu.Unlock()
 	f.bucketMu.Lock()
 	f.pruneBucketsLocked(now)

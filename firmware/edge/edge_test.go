@@ -363,3 +363,57 @@ func FuzzSniff(f *testing.F) {
 		New(Config{}).Allow(ap("203.0.113.1:5060"), msg)
 	})
 }
+
+// An installer's rules (site system.sip_ban_*, sip_trusted) apply while
+// the box runs: a stricter limit and a shorter ban at once, and an office
+// network made trusted is neither rate-limited nor banned, and its
+// address ban is lifted.
+func TestPolicyFromTheSite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lifted []string
+		f := New(Config{OnLift: func(b Ban, by string) { lifted = append(lifted, b.Key+" by "+by) }})
+		office := ip("192.168.1.20")
+		for range DefaultFailLimit {
+			f.AuthFailed(office, "1001") // a phone with a stale password
+		}
+		if f.Allow(ap("192.168.1.20:5060"), register("", "")) {
+			t.Fatal("default policy: the office address was not banned")
+		}
+
+		f.SetPolicy(t.Context(), Policy{FailLimit: 3, BanFor: 10 * time.Minute, Trusted: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+		if len(lifted) != 1 || lifted[0] != "192.168.1.20 by system.sip_trusted" {
+			t.Errorf("lifted = %q, want the office address's ban lifted by system.sip_trusted", lifted)
+		}
+		for range 10 * DefaultFailLimit {
+			f.AuthFailed(office, "1002")
+		}
+		for i := range 1000 { // far over REGISTER's burst of 200
+			if !f.Allow(ap("192.168.1.20:5060"), register("1002", "")) {
+				t.Fatalf("trusted address dropped at REGISTER %d", i+1)
+			}
+		}
+		for _, b := range f.Bans() {
+			if b.Key == "192.168.1.20" {
+				t.Errorf("trusted address banned again: %+v", b)
+			}
+		}
+
+		atk := ip("203.0.113.9")
+		for range 3 {
+			f.AuthFailed(atk, "")
+		}
+		var got *Ban
+		for _, b := range f.Bans() {
+			if b.Key == "203.0.113.9" {
+				got = &b
+			}
+		}
+		if got == nil || got.Count != 3 || got.Until.Sub(got.Since) != 10*time.Minute {
+			t.Fatalf("after 3 failures under FailLimit 3, BanFor 10m: %+v", got)
+		}
+		// Scanners are dropped even from a trusted network.
+		if f.Allow(ap("192.168.1.21:5060"), register("", "friendly-scanner")) {
+			t.Error("a scanner on the trusted network was read")
+		}
+	})
+}

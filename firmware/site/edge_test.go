@@ -4,11 +4,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEdgeFields(t *testing.T) {
 	y := `version: 1
-system: {name: T, sip_user_agent: "Office PBX"}
+system: {name: T, sip_user_agent: "Office PBX", sip_ban_failures: 3, sip_ban_window: 30m, sip_ban_time: 24h, sip_trusted: [192.168.1.0/24, 198.51.100.7]}
 extensions:
   - {number: "101", allow: [192.168.1.0/24, 10.0.0.7]}
   - {number: "102"}
@@ -27,6 +28,12 @@ extensions:
 	if s.System.UserAgent() != "Office PBX" || (System{}).UserAgent() != "Ringbox" {
 		t.Errorf("user agents %q %q", s.System.UserAgent(), (System{}).UserAgent())
 	}
+	if s.System.SIPBanFailures != 3 || s.System.SIPBanWindow.D() != 30*time.Minute || s.System.SIPBanTime.D() != 24*time.Hour {
+		t.Errorf("ban policy = %d %s %s", s.System.SIPBanFailures, s.System.SIPBanWindow, s.System.SIPBanTime)
+	}
+	if got := s.System.TrustedPrefixes(); len(got) != 2 || got[1] != netip.MustParsePrefix("198.51.100.7/32") {
+		t.Errorf("trusted = %v", got)
+	}
 	for _, tt := range []struct {
 		change     func(*Site)
 		field, msg string
@@ -36,6 +43,11 @@ extensions:
 		{func(s *Site) { s.Extensions[1].Allow = []string{"0.0.0.0/0"} }, "extensions[1].allow[0]", "allows every address"},
 		{func(s *Site) { s.System.SIPUserAgent = "a\r\nX-Evil: 1" }, "system.sip_user_agent", "printable ASCII"},
 		{func(s *Site) { s.System.SIPUserAgent = strings.Repeat("x", 65) }, "system.sip_user_agent", "at most 64"},
+		{func(s *Site) { s.System.SIPBanFailures = 1 }, "system.sip_ban_failures", "between 2 and 100"},
+		{func(s *Site) { s.System.SIPBanWindow = Duration(2 * time.Second) }, "system.sip_ban_window", "between 1m and 24h"},
+		{func(s *Site) { s.System.SIPBanTime = Duration(30 * 24 * time.Hour) }, "system.sip_ban_time", "between 1m and 168h"},
+		{func(s *Site) { s.System.SIPTrusted = []string{"lan"} }, "system.sip_trusted[0]", "is not a network"},
+		{func(s *Site) { s.System.SIPTrusted = []string{"10.0.0.0/8", "::/0"} }, "system.sip_trusted[1]", "trusts every address"},
 	} {
 		s, _ := Parse([]byte(y), "site.yaml")
 		tt.change(s)

@@ -84,6 +84,15 @@ type System struct {
 	// SIPUserAgent is the box's User-Agent and Server header (issue 15,
 	// docs/security.md); "" means "Ringbox", without the version.
 	SIPUserAgent string `yaml:"sip_user_agent,omitempty"`
+	// The edge filter's bans (docs/security.md): SIPBanFailures failed
+	// authentications within SIPBanWindow ban the address, and the
+	// extension guessed, for SIPBanTime, doubling for a repeat; 0 means
+	// 5 in 10m for 1h. SIPTrusted networks are never rate-limited or
+	// banned (an office LAN behind one NAT address).
+	SIPBanFailures int      `yaml:"sip_ban_failures,omitempty"`
+	SIPBanWindow   Duration `yaml:"sip_ban_window,omitempty"`
+	SIPBanTime     Duration `yaml:"sip_ban_time,omitempty"`
+	SIPTrusted     []string `yaml:"sip_trusted,omitempty"`
 	// Inbound call caps per source address (issue 15 part 4, trunkid.go):
 	// calls from one address that is not a trunk's, in set-up (INVITE
 	// taken, not yet acknowledged) and in progress; 0 means the default.

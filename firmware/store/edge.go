@@ -12,12 +12,15 @@ import (
 	"ringbox/firmware/site"
 )
 
-// The SIP edge (migration 0017): extensions' allow lists, the box's
-// User-Agent, and the edge filter's bans.
+// The SIP edge (migrations 0017 and 0020): extensions' allow lists, the
+// box's User-Agent, the ban policy, and the edge filter's bans.
 
 // importEdge sets the edge columns of the rows replaceConfig just wrote.
 func importEdge(ex func(what, query string, args ...any) error, st *site.Site, dirty map[string]bool) error {
-	if err := ex("system", `UPDATE system SET sip_user_agent = ? WHERE id = 1`, st.System.SIPUserAgent); err != nil {
+	sys := st.System
+	if err := ex("system", `UPDATE system SET sip_user_agent = ?, sip_ban_failures = ?, sip_ban_window_ns = ?,
+		sip_ban_time_ns = ?, sip_trusted = ? WHERE id = 1`, sys.SIPUserAgent, sys.SIPBanFailures,
+		int64(sys.SIPBanWindow), int64(sys.SIPBanTime), strings.Join(sys.SIPTrusted, ",")); err != nil {
 		return err
 	}
 	if dirty["extensions"] {
@@ -36,8 +39,15 @@ func importEdge(ex func(what, query string, args ...any) error, st *site.Site, d
 
 // exportEdge reads the edge columns into st.
 func exportEdge(ctx context.Context, q querier, st *site.Site) error {
-	if err := q.QueryRowContext(ctx, `SELECT sip_user_agent FROM system WHERE id = 1`).Scan(&st.System.SIPUserAgent); err != nil {
+	sys := &st.System
+	var trusted string
+	if err := q.QueryRowContext(ctx, `SELECT sip_user_agent, sip_ban_failures, sip_ban_window_ns, sip_ban_time_ns,
+		sip_trusted FROM system WHERE id = 1`).Scan(&sys.SIPUserAgent, &sys.SIPBanFailures, &sys.SIPBanWindow,
+		&sys.SIPBanTime, &trusted); err != nil {
 		return err
+	}
+	if trusted != "" {
+		sys.SIPTrusted = strings.Split(trusted, ",")
 	}
 	ext := map[string]int{}
 	for i, x := range st.Extensions {

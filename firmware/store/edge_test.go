@@ -12,7 +12,8 @@ import (
 
 func TestEdgeFieldsRoundTrip(t *testing.T) {
 	s := openStore(t, t.TempDir(), Options{})
-	in := &site.Site{Version: 1, System: site.System{Name: "T", SIPUserAgent: "Office PBX"},
+	in := &site.Site{Version: 1, System: site.System{Name: "T", SIPUserAgent: "Office PBX", SIPBanFailures: 3,
+		SIPBanWindow: site.Duration(30 * time.Minute), SIPBanTime: site.Duration(24 * time.Hour), SIPTrusted: []string{"192.168.1.0/24", "198.51.100.7"}},
 		Extensions: []site.Extension{{Number: "101", Allow: []string{"192.168.1.0/24", "10.0.0.7"}}, {Number: "102"}},
 		Users:      []site.User{{Login: "admin", Role: site.RoleAdmin, Password: "correct horse"}}}
 	if _, err := s.ImportSite(t.Context(), in, "test"); err != nil {
@@ -24,6 +25,10 @@ func TestEdgeFieldsRoundTrip(t *testing.T) {
 	}
 	if out.System.SIPUserAgent != "Office PBX" || !slices.Equal(out.Extensions[0].Allow, in.Extensions[0].Allow) || out.Extensions[1].Allow != nil {
 		t.Errorf("exported %q %v %v", out.System.SIPUserAgent, out.Extensions[0].Allow, out.Extensions[1].Allow)
+	}
+	if sys := out.System; sys.SIPBanFailures != 3 || sys.SIPBanWindow != in.System.SIPBanWindow || sys.SIPBanTime != in.System.SIPBanTime ||
+		!slices.Equal(sys.SIPTrusted, in.System.SIPTrusted) {
+		t.Errorf("ban policy exported as %d %s %s %v", sys.SIPBanFailures, sys.SIPBanWindow, sys.SIPBanTime, sys.SIPTrusted)
 	}
 }
 

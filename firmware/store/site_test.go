@@ -41,6 +41,7 @@ func fullSite() *site.Site {
 			DISAAttempts: 3, DISAWindow: dur("15m"), VoicemailPINRequired: true,
 			InternationalHours: "business", AlertEmail: "admin@example.com",
 			SIPUserAgent: "Acme PBX", MaxSetupPerSource: 4, MaxCallsPerSource: 9,
+			SIPBanFailures: 4, SIPBanWindow: dur("20m"), SIPBanTime: dur("2h"), SIPTrusted: []string{"192.168.1.0/24", "10.8.0.7"},
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{

@@ -33,6 +33,7 @@ func newEdgeFilter(ctx context.Context, st *store.Store, bus *events.Bus, cfg *c
 	}
 	var trunks trunkAddrs
 	f := edge.New(edge.Config{
+		Policy: edgePolicy(cfg.Site().System),
 		Store:  st,
 		Logger: log,
 		AllowList: func(ext string) []netip.Prefix {
@@ -61,6 +62,17 @@ func newEdgeFilter(ctx context.Context, st *store.Store, bus *events.Bus, cfg *c
 		log.Error("sip bans not restored", "err", err)
 	}
 	return f
+}
+
+// edgePolicy is the site's ban policy for the edge filter; serve puts a
+// changed one in force at each configuration change.
+func edgePolicy(sys site.System) edge.Policy {
+	return edge.Policy{
+		FailLimit:  sys.SIPBanFailures,
+		FailWindow: sys.SIPBanWindow.D(),
+		BanFor:     sys.SIPBanTime.D(),
+		Trusted:    sys.TrustedPrefixes(),
+	}
 }
 
 // edgeHooks connect the SIP server to the filter.

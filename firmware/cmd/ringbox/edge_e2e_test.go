@@ -203,3 +203,75 @@ func TestSipviciousFindsNothingAndIsBanned(t *testing.T) {
 		t.Errorf("stored bans %+v (%v), want ext:101 alone", kept, err)
 	}
 }
+
+// banPolicySite is edgeSite with the installer's ban rules: three
+// failures ban, and the given networks are trusted.
+func banPolicySite(trusted string) string {
+	return strings.Replace(edgeSite, "system: {name: Edge, timezone: UTC}",
+		"system: {name: Edge, timezone: UTC, sip_ban_failures: 3, sip_trusted: ["+trusted+"]}", 1)
+}
+
+// TestSiteBanPolicy: the ban rules in the site file apply. A guesser is
+// banned on its third wrong password (sip_ban_failures: 3); a phone on
+// the trusted office network with a stale password is never banned and
+// registers once it has the right one; and trusting the guesser's
+// address in a site change lifts its ban at once.
+func TestSiteBanPolicy(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "site.yaml")
+	if err := os.WriteFile(p, []byte(banPolicySite("127.0.0.2")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startServe(t, serveOpt{site: p})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+
+	office := newDigestUAAt(t, box, "127.0.0.2")
+	for i := range 10 {
+		if _, code, _ := office.register("101", "stale-password", "MD5"); code == 200 || code == 0 {
+			t.Fatalf("the office phone's wrong password %d: %d", i+1, code)
+		}
+	}
+	if _, code, _ := office.register("101", "alice-secret-101", "MD5"); code != 200 {
+		t.Fatalf("the office phone with the right password after 10 failures: %d, want 200 (trusted)", code)
+	}
+
+	guesser := newDigestUAAt(t, box, "127.0.0.3")
+	for i := range 3 {
+		if _, code, _ := guesser.register("102", fmt.Sprintf("guess-%d", i), "MD5"); code == 200 || code == 0 {
+			t.Fatalf("guess %d: %d", i+1, code)
+		}
+	}
+	if code, _ := guesser.try("102", "", 2*time.Second); code != 0 {
+		t.Errorf("the guesser's REGISTER after 3 failures answered %d; want silence (banned)", code)
+	}
+	tok := a.token("admin")
+	var bans []struct {
+		Key   string
+		Count int
+	}
+	a.get("/api/v1/bans", tok, &bans)
+	var keys []string
+	for _, b := range bans {
+		keys = append(keys, fmt.Sprintf("%s/%d", b.Key, b.Count))
+	}
+	slices.Sort(keys)
+	if strings.Join(keys, " ") != "127.0.0.3/3 ext:102/3" {
+		t.Errorf("bans %v, want the guesser's address and extension 102 after 3 failures each, not the office", keys)
+	}
+	if n := metric(t, a, "ringbox_sip_auth_failures_total"); n != 13 {
+		t.Errorf("auth failures = %d, want 13 (the office's 10 are counted, never banned)", n)
+	}
+
+	// The installer trusts the guesser's address after all: its ban is
+	// lifted with the change, no restart.
+	if !importSite(context.Background(), a, tok, banPolicySite("127.0.0.2, 127.0.0.3/32")) {
+		t.Fatal("the site change was refused")
+	}
+	code := 0
+	for deadline := time.Now().Add(10 * time.Second); code == 0 && time.Now().Before(deadline); {
+		code, _ = guesser.try("102", "", time.Second)
+	}
+	if code != 401 {
+		t.Errorf("the newly trusted address: %d, want a challenge", code)
+	}
+}

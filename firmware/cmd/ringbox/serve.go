@@ -504,6 +504,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	var reloadMu sync.Mutex
 	onConfig := func(s *site.Site, d config.Changes) {
 		sipSrv.Reload(s)
+		guard.SetPolicy(ctx, edgePolicy(s.System))
 		// Cheap when nothing changed: classes whose audio is the same
 		// keep playing undisturbed.
 		audio.Prune(s)
