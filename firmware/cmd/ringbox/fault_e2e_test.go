@@ -220,21 +220,8 @@ voicemail:
 	if _, ok := bob.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
 		t.Error("bob's phone never heard the caller hang up")
 	}
-	for _, c := range []struct {
-		p    *baresip
-		hear float64
-	}{{caller, 1200}, {bob, 700}} {
-		s, rate, err := c.p.received()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if secs := float64(len(s)) / float64(rate); secs < 3 {
-			t.Errorf("%s heard only %.1fs of audio", c.p.user, secs)
-		}
-		if share := toneShare(s, rate, c.hear); share < 0.5 {
-			t.Errorf("%s: the other side's %.0f Hz is %.0f%% of what it heard, want most of it", c.p.user, c.hear, 100*share)
-		}
-	}
+	caller.heard(t, 1200, 3)
+	bob.heard(t, 700, 3)
 	r := <-sippDone
 	if r.code != 0 {
 		t.Errorf("the five callers to voicemail: sipp exit %d, want every call set up and ended cleanly\n%s", r.code, r.out)

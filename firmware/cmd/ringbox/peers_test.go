@@ -80,6 +80,22 @@ func readWAV16(path string) ([]int16, int, error) {
 	return nil, 0, fmt.Errorf("%s: no data chunk", path)
 }
 
+// heard checks what p's phone received: at least minSecs of audio, most
+// of it the tone hz the other side plays (the call carried it through).
+func (p *baresip) heard(t *testing.T, hz, minSecs float64) {
+	t.Helper()
+	s, rate, err := p.received()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if secs := float64(len(s)) / float64(rate); secs < minSecs {
+		t.Errorf("%s heard only %.1fs of audio, want %.0fs", p.user, secs, minSecs)
+	}
+	if share := toneShare(s, rate, hz); share < 0.5 {
+		t.Errorf("%s: %.0f Hz is %.0f%% of what it heard (at %d Hz), want the other side's tone to dominate", p.user, hz, 100*share, rate)
+	}
+}
+
 // toneShare is the share of the signal's energy at hz (Goertzel over 20 ms
 // blocks, summed), from 0 to 1.
 func toneShare(s []int16, rate int, hz float64) float64 {
