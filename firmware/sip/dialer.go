@@ -114,6 +114,7 @@ func (d *Dialer) start(ctx context.Context, t call.Target, target string, branch
 		return nil, call.Congestion
 	}
 	l := s.newLeg(false, target, st)
+	l.plainMedia = trunk && branches[0].trunk.PlainMedia()
 	l.remote = call.Party{Number: t.Number}
 	// The caller's codecs first, so the bridge rarely needs to transcode;
 	// then the others the box can transcode to, so a phone that shares

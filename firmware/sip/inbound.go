@@ -127,7 +127,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 			s.respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
-		if err := acceptableOffer(offer, req.Transport()); err != nil { // srtp.go
+		if err := acceptableOffer(offer, req.Transport(), trunk != nil && trunk.PlainMedia()); err != nil { // srtp.go
 			s.log.Info("invite refused", "call_id", info.CallID, "error", err)
 			s.respond(tx, req, 488, "Not Acceptable Here")
 			return
@@ -154,6 +154,7 @@ func (s *Server) onInvite(req *sipgosip.Request, tx sipgosip.ServerTransaction) 
 		return
 	}
 	l := s.newLeg(true, "", st)
+	l.plainMedia = trunk != nil && trunk.PlainMedia()
 	l.hold = hold
 	l.inv = req
 	l.tx = tx

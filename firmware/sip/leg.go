@@ -105,6 +105,9 @@ type Leg struct {
 	progress  bool          // a late-offer leg sent its 180 (Progress)
 	sessTimer *sessionTimer // RFC 4028, once the call is answered
 	sdesKey   []byte        // the box's SRTP master key toward this leg (srtp.go)
+	// plainMedia: the leg's SDP never carries SRTP keys, even over TLS
+	// (a trunk with srtp: off). Set before the leg is shared.
+	plainMedia bool
 }
 
 func (s *Server) newLeg(inbound bool, target string, st *media.Stream) *Leg {

@@ -23,6 +23,8 @@ import (
 var (
 	// errSRTPOverPlain: an RTP/SAVP offer over unencrypted signalling.
 	errSRTPOverPlain = errors.New("srtp offered over unencrypted signalling")
+	// errSRTPOff: an RTP/SAVP offer from a TLS trunk set to srtp: off.
+	errSRTPOff = errors.New("srtp offered by a trunk set to srtp: off")
 	// errNoUsableCrypto: an RTP/SAVP SDP without a key the box can use.
 	errNoUsableCrypto = errors.New("srtp without a usable a=crypto")
 )
@@ -34,14 +36,17 @@ const (
 )
 
 // acceptableOffer reports whether an offer may be answered at all on
-// transport: not RTP/SAVP over plain signalling, not RTP/SAVP without a
-// usable key.
-func acceptableOffer(offer media.Desc, transport string) error {
+// transport: not RTP/SAVP over plain signalling or from a trunk whose
+// media is plain (srtp: off), not RTP/SAVP without a usable key.
+func acceptableOffer(offer media.Desc, transport string, plainMedia bool) error {
 	if !offer.Secure {
 		return nil
 	}
 	if !secureTransport(transport) {
 		return errSRTPOverPlain
+	}
+	if plainMedia {
+		return errSRTPOff
 	}
 	if len(offer.Crypto) == 0 {
 		return errNoUsableCrypto
@@ -76,10 +81,10 @@ func (l *Leg) transportLocked() string {
 func (l *Leg) answerCryptoLocked(offer media.Desc, ans *media.Desc) error {
 	ans.Secure, ans.Crypto = false, nil
 	transport := l.transportLocked()
-	if err := acceptableOffer(offer, transport); err != nil {
+	if err := acceptableOffer(offer, transport, l.plainMedia); err != nil {
 		return err
 	}
-	if secureTransport(transport) {
+	if l.keysOn(transport) {
 		for _, c := range offer.Crypto {
 			local := media.Crypto{Tag: c.Tag, Suite: c.Suite, Key: l.sdesKeyLocked()}
 			if err := l.stream.SetSRTP(local, c); err != nil {
@@ -96,10 +101,15 @@ func (l *Leg) answerCryptoLocked(offer media.Desc, ans *media.Desc) error {
 	return nil
 }
 
-// offerCryptoLocked makes d an SRTP offer when transport is TLS.
+// keysOn reports whether the leg's SDP may carry SRTP keys on
+// transport: on TLS, unless the leg's trunk keeps plain media.
+func (l *Leg) keysOn(transport string) bool { return secureTransport(transport) && !l.plainMedia }
+
+// offerCryptoLocked makes d an SRTP offer when the leg's keys may go on
+// transport.
 func (l *Leg) offerCryptoLocked(d *media.Desc, transport string) {
 	d.Secure, d.Crypto = false, nil
-	if secureTransport(transport) {
+	if l.keysOn(transport) {
 		d.Secure = true
 		d.Crypto = []media.Crypto{{Tag: offerTag, Suite: offerSuite, Key: l.sdesKeyLocked()}}
 	}
@@ -118,7 +128,7 @@ func (l *Leg) offerSDPLocked(transport string) []byte {
 // offer made on transport, and makes the leg's own SDP say what was
 // agreed (later offers and answers repeat it).
 func (l *Leg) takeAnswerCryptoLocked(ans media.Desc, transport string) error {
-	if secureTransport(transport) {
+	if l.keysOn(transport) {
 		for _, c := range ans.Crypto {
 			if c.Tag != offerTag || c.Suite != offerSuite {
 				continue

@@ -238,10 +238,21 @@ func TestSRTPOverTLS(t *testing.T) {
 	_ = env
 }
 
-// TestTLSTrunk: a trunk with transport tls is called over TLS on a
-// certificate the box verifies, offered SRTP, and keyed from its answer;
-// a trunk whose certificate the box does not trust gets no call.
-func TestTLSTrunk(t *testing.T) {
+// tlsTrunk is a box with a TLS trunk to a carrier whose certificate it
+// trusts, a call dialled to it, and the carrier's end of that call.
+type tlsTrunk struct {
+	env     *testEnv
+	boxLn   net.Listener // the box's TLS listener
+	carrier net.Listener
+	leg     call.Leg
+	c       net.Conn // the carrier's end of the box's connection
+	rd      *bufio.Reader
+	inv     rawRes // the INVITE the carrier read
+}
+
+// dialTLSTrunk sets the trunk up with srtp ("" for the default) and dials
+// it.
+func dialTLSTrunk(t *testing.T, srtp string) *tlsTrunk {
 	carrierCert := testCert(t, "carrier.example")
 	roots := x509.NewCertPool()
 	roots.AddCert(carrierCert.Leaf)
@@ -259,28 +270,53 @@ func TestTLSTrunk(t *testing.T) {
 		c.TLSCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return testCert(t, "box.example"), nil }
 		c.TLSClient = &tls.Config{RootCAs: roots, ServerName: "carrier.example"}
 	})
-	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: ln.Addr().String(), Transport: "tls"}}})
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: ln.Addr().String(), Transport: "tls", SRTP: srtp}}})
 	conns := make(chan net.Conn, 1)
 	go func() {
 		if c, err := ln.Accept(); err == nil {
 			conns <- c
 		}
 	}()
-	ctx := context.Background()
-	leg, err := env.s.Dialer().Dial(ctx, call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142", From: call.Party{Number: "+15551230000"}})
+	leg, err := env.s.Dialer().Dial(context.Background(), call.Target{Kind: call.TargetTrunk, Trunk: "carrier", Number: "+12125550142", From: call.Party{Number: "+15551230000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer leg.Hangup(call.Normal)
+	t.Cleanup(func() { leg.Hangup(call.Normal) })
 	var c net.Conn
 	select {
 	case c = <-conns:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the box did not connect to the TLS trunk")
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	rd := bufio.NewReader(c)
-	inv := readStreamMsg(t, c, rd)
+	return &tlsTrunk{env: env, boxLn: boxLn, carrier: ln, leg: leg, c: c, rd: rd, inv: readStreamMsg(t, c, rd)}
+}
+
+// answer sends the carrier's 200 with sdp and reads the box's ACK.
+func (tt *tlsTrunk) answer(t *testing.T, sdp string) {
+	t.Helper()
+	inv := tt.inv
+	ok := fmt.Sprintf("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=far\r\nCall-ID: %s\r\nCSeq: %s\r\nContact: <sip:far@%s;transport=tls>\r\n"+
+		"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		inv.get("Via"), inv.get("From"), inv.get("To"), inv.get("Call-ID"), inv.get("CSeq"), tt.carrier.Addr(), len(sdp), sdp)
+	if _, err := io.WriteString(tt.c, ok); err != nil {
+		t.Fatal(err)
+	}
+	if ack := readStreamMsg(t, tt.c, tt.rd); !strings.HasPrefix(ack.raw, "ACK ") {
+		t.Errorf("after the 200: %q, want the ACK", ack.raw)
+	}
+	if err := tt.leg.Answer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTLSTrunk: a trunk with transport tls is called over TLS on a
+// certificate the box verifies, offered SRTP, and keyed from its answer;
+// a trunk whose certificate the box does not trust gets no call.
+func TestTLSTrunk(t *testing.T) {
+	tt := dialTLSTrunk(t, "")
+	env, inv, boxLn, ctx := tt.env, tt.inv, tt.boxLn, context.Background()
 	_, body, _ := strings.Cut(inv.raw, "\r\n\r\n")
 	offer, err := media.ParseSDP([]byte(body))
 	if err != nil {
@@ -296,21 +332,9 @@ func TestTLSTrunk(t *testing.T) {
 		t.Errorf("Contact %q, want transport=tls", ct)
 	}
 	ansKey := base64.StdEncoding.EncodeToString(media.NewKey())
-	sdp := "v=0\r\no=- 2 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 29980 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n" +
-		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + ansKey + "\r\n"
-	ok := fmt.Sprintf("SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=far\r\nCall-ID: %s\r\nCSeq: %s\r\nContact: <sip:far@%s;transport=tls>\r\n"+
-		"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
-		inv.get("Via"), inv.get("From"), inv.get("To"), inv.get("Call-ID"), inv.get("CSeq"), ln.Addr(), len(sdp), sdp)
-	if _, err := io.WriteString(c, ok); err != nil {
-		t.Fatal(err)
-	}
-	if ack := readStreamMsg(t, c, rd); !strings.HasPrefix(ack.raw, "ACK ") {
-		t.Errorf("after the 200: %q, want the ACK", ack.raw)
-	}
-	if err := leg.Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, st, _ := streamOf(leg); !st.Secure() {
+	tt.answer(t, "v=0\r\no=- 2 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 29980 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"+
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+ansKey+"\r\n")
+	if _, st, _ := streamOf(tt.leg); !st.Secure() {
 		t.Error("the trunk leg's stream does not speak SRTP after an SRTP answer")
 	}
 
@@ -339,4 +363,53 @@ func TestTLSTrunk(t *testing.T) {
 	if !errors.Is(err, call.Congestion) {
 		t.Errorf("call to a trunk with an untrusted certificate: %v, want congestion", err)
 	}
+}
+
+// TestTLSTrunkPlainMedia: a TLS trunk with srtp: off (a carrier that
+// encrypts its signalling only) is offered plain RTP, its plain answer
+// makes a plain stream, and its own RTP/SAVP offers are refused with 488
+// while plain ones are answered without keys, a=crypto or not.
+func TestTLSTrunkPlainMedia(t *testing.T) {
+	tt := dialTLSTrunk(t, site.SRTPOff)
+	_, body, _ := strings.Cut(tt.inv.raw, "\r\n\r\n")
+	offer, err := media.ParseSDP([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := tt.inv.get("Via"); !strings.Contains(v, "SIP/2.0/TLS") {
+		t.Errorf("Via %q, want the call over TLS still", v)
+	}
+	if offer.Secure || len(offer.Crypto) != 0 || strings.Contains(body, "a=crypto") {
+		t.Fatalf("the box offered SRTP to a trunk with srtp: off:\n%s", body)
+	}
+	tt.answer(t, "v=0\r\no=- 2 2 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 29980 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+	if _, st, _ := streamOf(tt.leg); st.Secure() {
+		t.Error("the trunk leg's stream speaks SRTP after a plain answer")
+	}
+
+	// Calls from the carrier (127.0.0.2 over TLS).
+	legs := make(chan call.Leg, 2)
+	env, addr, _ := tlsEnv(t, answering(legs))
+	env.setSite(&site.Site{Trunks: []site.Trunk{{ID: "carrier", Host: "127.0.0.2:5061", Transport: "tls", SRTP: site.SRTPOff}}})
+	c := dialTLS(t, addr)
+	me := c.LocalAddr().String()
+	key := base64.StdEncoding.EncodeToString(media.NewKey())
+	if r := c.final(t, carrierInvite(addr, me, "TLS", "savp-plain-trunk", offerSDP("RTP/SAVP", key))); r.code != 488 {
+		t.Errorf("RTP/SAVP from a trunk with srtp: off answered %d, want 488", r.code)
+	}
+	r := c.final(t, carrierInvite(addr, me, "TLS", "avp-plain-trunk", offerSDP("RTP/AVP", key)))
+	if r.code != 200 {
+		t.Fatalf("RTP/AVP with a=crypto from a trunk with srtp: off answered %d, want 200:\n%s", r.code, r.raw)
+	}
+	if _, err := io.WriteString(c, carrierAck(addr, me, "TLS", "avp-plain-trunk", r)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.raw, "a=crypto") || strings.Contains(r.raw, "SAVP") {
+		t.Errorf("the answer to a trunk with srtp: off carries keys:\n%s", r.raw)
+	}
+	l := answered(t, legs)
+	if _, st, _ := streamOf(l); st.Secure() {
+		t.Error("the inbound leg's stream speaks SRTP")
+	}
+	l.Hangup(call.Normal)
 }

@@ -399,6 +399,11 @@ type Trunk struct {
 	// does not offer them. Reliable responses that arrive are
 	// acknowledged (PRACK) whatever the setting.
 	Prack string `yaml:"prack,omitempty"`
+	// SRTP is the media of a TLS trunk: "sdes" (the default) offers and
+	// accepts SRTP keyed in the SDP; "off" keeps plain RTP under the TLS
+	// signalling, for carriers that encrypt signalling only. Over udp and
+	// tcp the box never sends keys, so the field applies to tls only.
+	SRTP string `yaml:"srtp,omitempty"`
 
 	// Toll-fraud limits on outbound calls through this trunk: at most this
 	// many at once and per rolling hour; 0 (the default): no limit.
@@ -428,6 +433,16 @@ const (
 	PrackRequired  = "required"
 	PrackOff       = "off"
 )
+
+// The trunks' srtp settings.
+const (
+	SRTPSDES = "sdes"
+	SRTPOff  = "off"
+)
+
+// PlainMedia reports whether the trunk's calls keep plain RTP even over
+// TLS (srtp: off).
+func (t *Trunk) PlainMedia() bool { return t.SRTP == SRTPOff }
 
 // PrackMode is the trunk's prack setting (default supported).
 func (t *Trunk) PrackMode() string { return orStr(t.Prack, PrackSupported) }

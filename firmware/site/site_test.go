@@ -442,6 +442,9 @@ func TestValidateChecks(t *testing.T) {
 		{"trunk bad port", func(s *Site) { s.Trunks[0].Host = "sip.example:99999" }, "trunks[0].host", "bad host"},
 		{"trunk transport", func(s *Site) { s.Trunks[0].Transport = "sctp" }, "trunks[0].transport", `unknown transport "sctp"`},
 		{"trunk prack", func(s *Site) { s.Trunks[0].Prack = "always" }, "trunks[0].prack", `unknown prack mode "always"`},
+		{"trunk srtp", func(s *Site) { s.Trunks[0].Transport, s.Trunks[0].SRTP = "tls", "dtls" }, "trunks[0].srtp", `unknown srtp mode "dtls"`},
+		{"srtp on udp", func(s *Site) { s.Trunks[0].SRTP = "sdes" }, "trunks[0].srtp", "transport: tls only"},
+		{"srtp on an fxo line", func(s *Site) { s.Trunks[1].SRTP = "off" }, "trunks[1]", "analog (fxo) line"},
 		{"fxo trunk transport", func(s *Site) { s.Trunks[1].Transport = "tcp" }, "trunks[1]", "analog (fxo) line"},
 		{"trunk register without user", func(s *Site) { s.Trunks[0].Register = true }, "trunks[0].register", "needs username"},
 		{"outbound shadowed by wider", func(s *Site) {

@@ -841,8 +841,12 @@ func (v *validator) trunkList() {
 		}
 		v.enum(fieldPath(p, "transport"), "transport", t.Transport, transports)
 		v.enum(fieldPath(p, "prack"), "prack mode", t.Prack, []string{PrackSupported, PrackRequired, PrackOff})
-		if t.FXO > 0 && (t.Transport != "" || t.Prack != "") {
-			v.add(p, "trunk %q is an analog (fxo) line: transport and prack apply to SIP trunks only", t.ID)
+		v.enum(fieldPath(p, "srtp"), "srtp mode", t.SRTP, []string{SRTPSDES, SRTPOff})
+		if t.SRTP != "" && t.FXO == 0 && !strings.EqualFold(t.Transport, "tls") {
+			v.add(fieldPath(p, "srtp"), "srtp applies to transport: tls only: over %s the box never sends SRTP keys, which would travel in the clear", orStr(t.Transport, "udp"))
+		}
+		if t.FXO > 0 && (t.Transport != "" || t.Prack != "" || t.SRTP != "") {
+			v.add(p, "trunk %q is an analog (fxo) line: transport, prack and srtp apply to SIP trunks only", t.ID)
 		}
 		if t.Register && t.Username == "" {
 			v.add(fieldPath(p, "register"), "register needs username (and usually password)")

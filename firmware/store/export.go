@@ -341,9 +341,9 @@ func exportSite(ctx context.Context, q querier) (*site.Site, error) {
 		})
 	})
 	step("trunks", func() error {
-		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number, silence_timeout_ns, prack FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
+		return rowsEach(ctx, q, `SELECT id, host, transport, username, password, register, fxo, caller_id, office_number, silence_timeout_ns, prack, srtp FROM trunks ORDER BY pos`, func(r *sql.Rows) error {
 			var x site.Trunk
-			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout, &x.Prack); e != nil {
+			if e := r.Scan(&x.ID, &x.Host, &x.Transport, &x.Username, &x.Password, &x.Register, &x.FXO, &x.CallerID, &x.OfficeNumber, &x.SilenceTimeout, &x.Prack, &x.SRTP); e != nil {
 				return e
 			}
 			st.Trunks = append(st.Trunks, x)

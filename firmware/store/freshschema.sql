@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-20
+-- ringbox fresh schema: migrations 1-21
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -217,7 +217,7 @@ CREATE TABLE trunks (
 	register  INTEGER NOT NULL CHECK (register IN (0, 1)),
 	fxo       INTEGER NOT NULL,
 	caller_id TEXT NOT NULL
-, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '', max_outbound_calls INTEGER NOT NULL DEFAULT 0, outbound_per_hour INTEGER NOT NULL DEFAULT 0, match_header_name TEXT NOT NULL DEFAULT '', match_header_value TEXT NOT NULL DEFAULT '', inbound_auth_username TEXT NOT NULL DEFAULT '', inbound_auth_password TEXT NOT NULL DEFAULT '', max_inbound_setup INTEGER NOT NULL DEFAULT 0, max_inbound_calls INTEGER NOT NULL DEFAULT 0) STRICT;
+, office_number TEXT NOT NULL DEFAULT '', silence_timeout_ns INTEGER NOT NULL DEFAULT 0, prack TEXT NOT NULL DEFAULT '', max_outbound_calls INTEGER NOT NULL DEFAULT 0, outbound_per_hour INTEGER NOT NULL DEFAULT 0, match_header_name TEXT NOT NULL DEFAULT '', match_header_value TEXT NOT NULL DEFAULT '', inbound_auth_username TEXT NOT NULL DEFAULT '', inbound_auth_password TEXT NOT NULL DEFAULT '', max_inbound_setup INTEGER NOT NULL DEFAULT 0, max_inbound_calls INTEGER NOT NULL DEFAULT 0, srtp TEXT NOT NULL DEFAULT '') STRICT;
 CREATE TABLE outbound_routes (
 	pos        INTEGER PRIMARY KEY,
 	pattern    TEXT NOT NULL,

@@ -679,8 +679,8 @@ func (s *Store) replaceConfig(ctx context.Context, tx *sql.Tx, st, old *site.Sit
 	if dirty["trunks"] {
 		for i, x := range st.Trunks {
 			if err := ex(fmt.Sprintf("trunks[%d] %s", i, x.ID), `INSERT INTO trunks (id, pos, host, transport, username, password,
-				register, fxo, caller_id, office_number, silence_timeout_ns, prack) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
-				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout), x.Prack); err != nil {
+				register, fxo, caller_id, office_number, silence_timeout_ns, prack, srtp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, i, x.Host, x.Transport, x.Username, x.Password,
+				x.Register, x.FXO, x.CallerID, x.OfficeNumber, int64(x.SilenceTimeout), x.Prack, x.SRTP); err != nil {
 				return err
 			}
 		}

@@ -104,7 +104,7 @@ func fullSite() *site.Site {
 			MaxLength: dur("3m"), MinLength: dur("2s"), PIN: "9876"}},
 		Trunks: []site.Trunk{
 			{ID: "carrier", Host: "sip.carrier.example:5060", Transport: "tcp", Username: "acme", Password: "trunk-secret",
-				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", Prack: "required", MaxOutboundCalls: 10, OutboundPerHour: 100,
+				Register: true, FXO: 2, CallerID: "office", OfficeNumber: "+15551230001", Prack: "required", SRTP: "off", MaxOutboundCalls: 10, OutboundPerHour: 100,
 				Ports: []int{5060, 5080}, Allow: []string{"203.0.113.0/28", "198.51.100.7"},
 				MatchHeader:     &site.HeaderMatch{Name: "X-Carrier-Id", Value: "acme-7"},
 				InboundAuth:     &site.InboundAuth{Username: "carrier-in", Password: "inbound-secret"},
