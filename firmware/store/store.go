@@ -73,6 +73,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -202,16 +203,37 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.SyncFull {
 		syncMode = "FULL"
 	}
-	w, err := sql.Open("sqlite", dsn(path, false, syncMode))
-	if err != nil {
-		return nil, s.errf("open", err)
+	var w *sql.DB
+	var err error
+	// Two processes opening one new database at once (serve and an
+	// import from a shell): SQLite answers SQLITE_BUSY without waiting on
+	// busy_timeout where waiting could deadlock (one connection turning
+	// the file to WAL while the other holds the write lock to migrate).
+	// Opening again after a pause gets through; bounded, so a database
+	// held by a stuck process is still reported.
+	for attempt := 0; ; attempt++ {
+		w, err = sql.Open("sqlite", dsn(path, false, syncMode))
+		if err != nil {
+			return nil, s.errf("open", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		s.w = w
+		err = s.migrate(ctx)
+		if err == nil || !isBusy(err) || attempt == openBusyRetries {
+			break
+		}
+		w.Close()
+		s.log.Debug("database busy at open; trying again", "file", path, "attempt", attempt+1)
+		select {
+		case <-time.After(time.Duration(20+rand.IntN(80)) * time.Millisecond):
+		case <-ctx.Done():
+			return nil, s.errf("open", ctx.Err())
+		}
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	s.w = w
-	if err := s.migrate(ctx); err != nil {
+	if err != nil {
 		w.Close()
 		if errors.Is(err, ErrNewerDatabase) && opts.UsePreMigrationCopy {
 			if ok, cerr := useOlderCopy(path, SchemaVersion(), s.log); cerr != nil {
@@ -312,6 +334,15 @@ func (s *Store) errf(what string, err error) error {
 		return fmt.Errorf("store: %s %s: %w: %w", what, s.path, ErrNotDatabase, err)
 	}
 	return fmt.Errorf("store: %s %s: %w", what, s.path, err)
+}
+
+// openBusyRetries bounds Open's attempts when SQLite reports the database
+// busy without waiting (about 2 s in all).
+const openBusyRetries = 40
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 func isCorrupt(err error) bool {
