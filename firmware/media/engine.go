@@ -39,7 +39,7 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 	start   time.Time // the engine clock's zero (monotonic)
-	timeout time.Duration
+	timeout atomic.Int64 // RTP inactivity in ns; <= 0: never (SetTimeout)
 	done    chan struct{} // closed when Run returns
 	wake    chan struct{} // a player came while Run's clock was slow
 	running atomic.Bool
@@ -88,15 +88,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("pkg", "media"),
 		start:   time.Now(),
-		timeout: cfg.Timeout,
 		done:    make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 		used:    make([]bool, (cfg.PortMax-cfg.PortMin+1)/2),
 		streams: map[*Stream]struct{}{},
 	}
-	if e.timeout == 0 {
-		e.timeout = 60 * time.Second
-	}
+	e.SetTimeout(cfg.Timeout)
 	e.initIO(len(e.used), runtime.GOMAXPROCS(0))
 	return e, nil
 }
@@ -181,10 +178,24 @@ func (e *Engine) removePlayer(p *player) {
 	e.players = e.players[:last]
 }
 
+// DefaultTimeout is the RTP inactivity that ends a call by default.
+const DefaultTimeout = 60 * time.Second
+
+// SetTimeout changes the RTP inactivity after which a stream's Timeout
+// channel closes, from the next sweep on (site system.media_timeout
+// changes while calls are up): 0 means DefaultTimeout, < 0 never.
+func (e *Engine) SetTimeout(d time.Duration) {
+	if d == 0 {
+		d = DefaultTimeout
+	}
+	e.timeout.Store(int64(d))
+}
+
 // sweep closes the Timeout channel of every armed, not held stream that has
 // seen no RTP for the timeout.
 func (e *Engine) sweep(now int64) {
-	if e.timeout <= 0 {
+	timeout := time.Duration(e.timeout.Load())
+	if timeout <= 0 {
 		return
 	}
 	e.mu.Lock()
@@ -193,7 +204,7 @@ func (e *Engine) sweep(now int64) {
 		if !s.armed.Load() || s.remote.Load().held {
 			continue
 		}
-		if time.Duration(now-s.lastRx.Load()) >= e.timeout {
+		if time.Duration(now-s.lastRx.Load()) >= timeout {
 			s.expire()
 		}
 	}

@@ -82,7 +82,15 @@ func (s System) TrustedPrefixes() []netip.Prefix {
 	return out
 }
 
+// Bounds of system.media_timeout: shorter would end calls in a long
+// silence of a phone that stops sending RTP while muted; longer keeps a
+// dead call's ports and channel an hour.
+const minMediaTimeout, maxMediaTimeout = 10 * time.Second, time.Hour
+
 func (v *validator) sipBan() {
+	if d := v.s.System.MediaTimeout; d != 0 && (d.D() < minMediaTimeout || d.D() > maxMediaTimeout) {
+		v.add("system.media_timeout", "media_timeout %s: between %s and %s (default 60s)", d, Duration(minMediaTimeout), Duration(maxMediaTimeout))
+	}
 	sys := v.s.System
 	if n := sys.SIPBanFailures; n != 0 && (n < minBanFailures || n > maxBanFailures) {
 		v.add("system.sip_ban_failures", "sip_ban_failures %d: between %d and %d failed authentications (default 5)", n, minBanFailures, maxBanFailures)

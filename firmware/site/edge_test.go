@@ -44,6 +44,7 @@ extensions:
 		{func(s *Site) { s.System.SIPUserAgent = "a\r\nX-Evil: 1" }, "system.sip_user_agent", "printable ASCII"},
 		{func(s *Site) { s.System.SIPUserAgent = strings.Repeat("x", 65) }, "system.sip_user_agent", "at most 64"},
 		{func(s *Site) { s.System.SIPBanFailures = 1 }, "system.sip_ban_failures", "between 2 and 100"},
+		{func(s *Site) { s.System.MediaTimeout = Duration(5 * time.Second) }, "system.media_timeout", "between 10s and 1h"},
 		{func(s *Site) { s.System.SIPBanWindow = Duration(2 * time.Second) }, "system.sip_ban_window", "between 1m and 24h"},
 		{func(s *Site) { s.System.SIPBanTime = Duration(30 * 24 * time.Hour) }, "system.sip_ban_time", "between 1m and 168h"},
 		{func(s *Site) { s.System.SIPTrusted = []string{"lan"} }, "system.sip_trusted[0]", "is not a network"},

@@ -93,6 +93,10 @@ type System struct {
 	SIPBanWindow   Duration `yaml:"sip_ban_window,omitempty"`
 	SIPBanTime     Duration `yaml:"sip_ban_time,omitempty"`
 	SIPTrusted     []string `yaml:"sip_trusted,omitempty"`
+	// MediaTimeout ends an answered call after this long without RTP from
+	// one side (a far end gone without a BYE; held calls excluded); 0
+	// means ringbox serve's --media-timeout (60s).
+	MediaTimeout Duration `yaml:"media_timeout,omitempty"`
 	// Inbound call caps per source address (issue 15 part 4, trunkid.go):
 	// calls from one address that is not a trunk's, in set-up (INVITE
 	// taken, not yet acknowledged) and in progress; 0 means the default.

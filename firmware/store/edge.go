@@ -12,15 +12,16 @@ import (
 	"ringbox/firmware/site"
 )
 
-// The SIP edge (migrations 0017 and 0020): extensions' allow lists, the
-// box's User-Agent, the ban policy, and the edge filter's bans.
+// The SIP edge (migrations 0017, 0020 and 0022): extensions' allow lists,
+// the box's User-Agent, the ban policy, the media timeout, and the edge
+// filter's bans.
 
 // importEdge sets the edge columns of the rows replaceConfig just wrote.
 func importEdge(ex func(what, query string, args ...any) error, st *site.Site, dirty map[string]bool) error {
 	sys := st.System
 	if err := ex("system", `UPDATE system SET sip_user_agent = ?, sip_ban_failures = ?, sip_ban_window_ns = ?,
-		sip_ban_time_ns = ?, sip_trusted = ? WHERE id = 1`, sys.SIPUserAgent, sys.SIPBanFailures,
-		int64(sys.SIPBanWindow), int64(sys.SIPBanTime), strings.Join(sys.SIPTrusted, ",")); err != nil {
+		sip_ban_time_ns = ?, sip_trusted = ?, media_timeout_ns = ? WHERE id = 1`, sys.SIPUserAgent, sys.SIPBanFailures,
+		int64(sys.SIPBanWindow), int64(sys.SIPBanTime), strings.Join(sys.SIPTrusted, ","), int64(sys.MediaTimeout)); err != nil {
 		return err
 	}
 	if dirty["extensions"] {
@@ -42,8 +43,8 @@ func exportEdge(ctx context.Context, q querier, st *site.Site) error {
 	sys := &st.System
 	var trusted string
 	if err := q.QueryRowContext(ctx, `SELECT sip_user_agent, sip_ban_failures, sip_ban_window_ns, sip_ban_time_ns,
-		sip_trusted FROM system WHERE id = 1`).Scan(&sys.SIPUserAgent, &sys.SIPBanFailures, &sys.SIPBanWindow,
-		&sys.SIPBanTime, &trusted); err != nil {
+		sip_trusted, media_timeout_ns FROM system WHERE id = 1`).Scan(&sys.SIPUserAgent, &sys.SIPBanFailures, &sys.SIPBanWindow,
+		&sys.SIPBanTime, &trusted, &sys.MediaTimeout); err != nil {
 		return err
 	}
 	if trusted != "" {

@@ -1,4 +1,4 @@
--- ringbox fresh schema: migrations 1-21
+-- ringbox fresh schema: migrations 1-22
 -- Generated from migrations/ by go test -run TestFreshSchema -args -update; do not edit (freshschema.go).
 CREATE TABLE system (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,7 +15,7 @@ CREATE TABLE system (
 	smtp_from     TEXT NOT NULL DEFAULT '',
 	smtp_username TEXT NOT NULL DEFAULT '',
 	smtp_password TEXT NOT NULL DEFAULT ''
-, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '', sip_user_agent TEXT NOT NULL DEFAULT '', max_setup_per_source INTEGER NOT NULL DEFAULT 0, max_calls_per_source INTEGER NOT NULL DEFAULT 0, sip_ban_failures INTEGER NOT NULL DEFAULT 0, sip_ban_window_ns INTEGER NOT NULL DEFAULT 0, sip_ban_time_ns INTEGER NOT NULL DEFAULT 0, sip_trusted TEXT NOT NULL DEFAULT '') STRICT;
+, sip_digest TEXT NOT NULL DEFAULT '', transfer_recall_ns INTEGER NOT NULL DEFAULT 0, park_slots TEXT NOT NULL DEFAULT '', park_timeout_ns INTEGER NOT NULL DEFAULT 0, voicemail_pin_required INTEGER NOT NULL DEFAULT 0 CHECK (voicemail_pin_required IN (0, 1)), disa_attempts INTEGER NOT NULL DEFAULT 0, disa_window_ns INTEGER NOT NULL DEFAULT 0, caller_lists TEXT NOT NULL DEFAULT '', international_hours TEXT NOT NULL DEFAULT '', alert_email TEXT NOT NULL DEFAULT '', sip_user_agent TEXT NOT NULL DEFAULT '', max_setup_per_source INTEGER NOT NULL DEFAULT 0, max_calls_per_source INTEGER NOT NULL DEFAULT 0, sip_ban_failures INTEGER NOT NULL DEFAULT 0, sip_ban_window_ns INTEGER NOT NULL DEFAULT 0, sip_ban_time_ns INTEGER NOT NULL DEFAULT 0, sip_trusted TEXT NOT NULL DEFAULT '', media_timeout_ns INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE extensions (
 	number       TEXT PRIMARY KEY,
 	pos          INTEGER NOT NULL,
@@ -478,5 +478,5 @@ CREATE TABLE trunk_allow (
 	network  TEXT NOT NULL, -- an address or a CIDR network, as written
 	PRIMARY KEY (trunk_id, pos)
 ) STRICT;
-INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '', '', 0, 0, 0, 0, 0, '');
+INSERT INTO "system" VALUES (1, 0, '', '', '', '', '', 0, '', 0, '', '', '', '', '', 0, '', 0, 0, 0, 0, '', '', '', '', 0, 0, 0, 0, 0, '', 0);
 INSERT INTO "config_version" VALUES (1, 0, NULL);

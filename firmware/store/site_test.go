@@ -42,6 +42,7 @@ func fullSite() *site.Site {
 			InternationalHours: "business", AlertEmail: "admin@example.com",
 			SIPUserAgent: "Acme PBX", MaxSetupPerSource: 4, MaxCallsPerSource: 9,
 			SIPBanFailures: 4, SIPBanWindow: dur("20m"), SIPBanTime: dur("2h"), SIPTrusted: []string{"192.168.1.0/24", "10.8.0.7"},
+			MediaTimeout: dur("45s"),
 			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{

@@ -84,7 +84,7 @@ func serveFlagSet(f *serveFlags) (*flag.FlagSet, *string) {
 	fs.StringVar(&f.webrtcICE, "webrtc-ice", "", "STUN/TURN URLs for agents' browser phones, comma-separated (turn:user:pass@host:port); empty: LAN only")
 	fs.StringVar(&f.realm, "realm", "ringbox", "SIP digest realm")
 	fs.StringVar(&f.digestAlgs, "sip-digest", "", "digest challenges offered to phones, in order: md5, sha256 or both (sha256,md5); overrides the site's system.sip_digest, whose default is md5 alone")
-	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded)")
+	fs.DurationVar(&f.mediaTimeout, "media-timeout", 60*time.Second, "end a call after this long without RTP (held calls excluded); the site's system.media_timeout overrides it")
 	fs.DurationVar(&f.trunkTimeout, "trunk-timeout", 32*time.Second, "how long a trunk may take to answer an outbound call before the next trunk is tried")
 	fs.DurationVar(&f.pollEvery, "config-poll", time.Second, "how often to look for configuration changes made by other processes")
 	fs.StringVar(&f.watchdog, "watchdog", "auto", "hardware watchdog device, fed while the SIP, ACD and store loops are alive (a hung loop resets the box); auto: "+watchdog.DefaultDevice+" with a hardware --board, none with the sim board (a laptop's own watchdog is left alone); empty: none")
@@ -177,6 +177,15 @@ func publicAddr(flagIP, sipAddr string) (netip.Addr, error) {
 		}
 	}
 	return netip.MustParseAddr("127.0.0.1"), nil
+}
+
+// mediaTimeout is the RTP inactivity that ends a call: the site's
+// system.media_timeout, else the --media-timeout flag.
+func mediaTimeout(st *site.Site, flag time.Duration) time.Duration {
+	if st != nil && st.System.MediaTimeout > 0 {
+		return st.System.MediaTimeout.D()
+	}
+	return flag
 }
 
 // mediaBind is the address RTP sockets bind to. With --public-ip the
@@ -329,7 +338,8 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	audio.LoadHoldMusic(hub, cur)
 
 	stage("board and hold music")
-	med, err := media.NewEngine(media.Config{IP: pub, Bind: mediaBind(f.publicIP, f.sipAddr, pub), PortMin: portMin, PortMax: portMax, Timeout: f.mediaTimeout, Logger: log})
+	med, err := media.NewEngine(media.Config{IP: pub, Bind: mediaBind(f.publicIP, f.sipAddr, pub), PortMin: portMin, PortMax: portMax,
+		Timeout: mediaTimeout(cfg.Site(), f.mediaTimeout), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -504,6 +514,7 @@ func serve(ctx context.Context, f serveFlags, portMin, portMax int, log *slog.Lo
 	var reloadMu sync.Mutex
 	onConfig := func(s *site.Site, d config.Changes) {
 		sipSrv.Reload(s)
+		med.SetTimeout(mediaTimeout(s, f.mediaTimeout))
 		guard.SetPolicy(ctx, edgePolicy(s.System))
 		// Cheap when nothing changed: classes whose audio is the same
 		// keep playing undisturbed.

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -314,6 +315,50 @@ func TestSIPMediaTimeoutEndsDeadCall(t *testing.T) {
 	if r.Cause != "media_timeout" {
 		t.Errorf("CDR cause %q, want media_timeout (%+v)", r.Cause, r)
 	}
+}
+
+// TestSiteMediaTimeoutAppliesLive: the installer shortens the media
+// timeout in the site file while the box runs (the default is 60 s); the
+// next call whose caller sends no RTP is ended after the new timeout.
+func TestSiteMediaTimeoutAppliesLive(t *testing.T) {
+	t.Parallel()
+	sitePath := e2eSite(t, freePort(t), freePort(t), false)
+	a := startServe(t, serveOpt{site: sitePath})
+	box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+	y, err := os.ReadFile(sitePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(y), `system: {name: E2E,`, `system: {media_timeout: 10s, name: E2E,`, 1)
+	if !importSite(context.Background(), a, a.token("admin"), changed) {
+		t.Fatal("the site with media_timeout: 10s was refused")
+	}
+	bob := startBaresip(t, "102", "bob-secret-102", box, mediaPorts(t, 100), 1000)
+	if !bob.waitRegistered(10 * time.Second) {
+		t.Fatal("baresip 102 did not register")
+	}
+	// SIPp calls bob, sends no RTP, and would hang up after 40 s.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sipp(t, 60*time.Second, box, "-sf", testdata(t, "uac_invite_auth.xml"), "-s", "102", "-set", "caller", "101", "-au", "101", "-ap", "alice-secret-101",
+			"-m", "1", "-d", "40000", "-i", "127.0.0.1", "-p", fmt.Sprint(freePort(t)), "-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPorts(t, 4)))
+	}()
+	if _, ok := bob.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+		t.Fatal("bob never answered")
+	}
+	answered := time.Now()
+	if _, ok := bob.waitEvent("CALL_CLOSED", 30*time.Second); !ok {
+		t.Fatal("the silent call was not ended within 30 s, with media_timeout: 10s")
+	}
+	if d := time.Since(answered); d < 8*time.Second {
+		t.Errorf("the silent call ended %v after the answer, before the 10 s timeout", d.Round(time.Second))
+	}
+	r := a.waitCDR(a.token("admin"), 1)[0]
+	if r.Cause != "media_timeout" {
+		t.Errorf("CDR cause %q, want media_timeout (%+v)", r.Cause, r)
+	}
+	<-done
 }
 
 // `ringbox serve` on its default address forms (--sip :PORT, --http
