@@ -12,7 +12,7 @@ var edgeFieldMetas = map[string]fieldMeta{
 	"system.sip_trusted":      {Label: "Trusted networks", Placeholder: "192.168.1.0/24", Help: "Never rate-limited or banned: the office LAN, so one phone with a stale password cannot lock out everyone behind the same address. Guessing from here is not stopped."},
 	"system.media_timeout":    {Label: "Media timeout", Placeholder: "60s", Help: "End an answered call after this long without audio from one side (a phone or carrier gone without hanging up). Held calls are excluded (10s-1h)."},
 	"trunks.srtp":             {Label: "SRTP (TLS trunks)", Choices: []string{"", "sdes", "off"}, Help: "sdes (the default): encrypted audio keyed in the SDP. off: plain audio under TLS signalling, for carriers that encrypt signalling only. Only with transport tls."},
-	"system.sip_user_agent":   {Label: "SIP User-Agent", Placeholder: "Ringbox", Help: "The box's User-Agent and Server header. The default names no version. Applies at the next start."},
+	"system.sip_user_agent":   {Label: "SIP User-Agent", Placeholder: "Ringbox", Help: "The box's User-Agent and Server header. The default names no version. Applies at once."},
 }
 
 func init() { maps.Copy(fieldMetas, edgeFieldMetas) }

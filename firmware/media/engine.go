@@ -38,8 +38,8 @@ const (
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
-	start   time.Time // the engine clock's zero (monotonic)
-	timeout atomic.Int64 // RTP inactivity in ns; <= 0: never (SetTimeout)
+	start   time.Time     // the engine clock's zero (monotonic)
+	timeout atomic.Int64  // RTP inactivity in ns; <= 0: never (SetTimeout)
 	done    chan struct{} // closed when Run returns
 	wake    chan struct{} // a player came while Run's clock was slow
 	running atomic.Bool

@@ -335,7 +335,7 @@ func (l *Leg) newBranch(b *branch, t call.Target) error {
 	}
 	req.AppendHeader(sessionExpiresHeader(sessionInterval, ""))
 	req.AppendHeader(minSEHeader())
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.userAgent()))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
 	l.mu.Lock()
 	req.SetBody(l.offerSDPLocked(spec.transport))

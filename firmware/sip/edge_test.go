@@ -302,3 +302,27 @@ func (s *silence) ReadFrame(f []int16) bool {
 	clear(f)
 	return true
 }
+
+// TestUserAgentFollowsTheSite: the Server (and User-Agent) header is the
+// site's system.sip_user_agent from the next message after a change,
+// without a restart; unset, it is "Ringbox" without a version.
+func TestUserAgentFollowsTheSite(t *testing.T) {
+	env := newEnv(t, nil)
+	u := newRawUA(t, env.addr)
+	options := func(n int) string {
+		return fmt.Sprintf("OPTIONS sip:%[1]s SIP/2.0\r\nVia: SIP/2.0/UDP %[2]s;branch=z9hG4bKua%[3]d\r\nFrom: <sip:x@127.0.0.1>;tag=a\r\n"+
+			"To: <sip:%[1]s>\r\nCall-ID: ua%[3]d@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			env.addr, u.conn.LocalAddr(), n)
+	}
+	if got := u.roundTrip(options(1)).get("Server"); got != "Ringbox/test" {
+		t.Errorf("Server %q at start, want the configured Ringbox/test", got)
+	}
+	env.s.Reload(&site.Site{System: site.System{SIPUserAgent: "Office PBX"}})
+	if got := u.roundTrip(options(2)).get("Server"); got != "Office PBX" {
+		t.Errorf("Server %q after the site change, want Office PBX", got)
+	}
+	env.s.Reload(&site.Site{})
+	if got := u.roundTrip(options(3)).get("Server"); got != "Ringbox" {
+		t.Errorf("Server %q with sip_user_agent unset, want Ringbox", got)
+	}
+}

@@ -720,7 +720,7 @@ func (l *Leg) uasRequest(method sipgosip.RequestMethod) *sipgosip.Request {
 	for _, rr := range rrs {
 		req.AppendHeader(sipgosip.NewHeader("Route", rr.Value()))
 	}
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.userAgent()))
 	req.SetTransport(inv.Transport())
 	if rt := req.Route(); rt != nil {
 		req.SetDestination(rt.Address.HostPort())
@@ -824,7 +824,7 @@ func (d *uacDialog) ack() error {
 
 func (d *uacDialog) bye(ctx context.Context) error {
 	bye := d.request(sipgosip.BYE, d.cseq.Add(1))
-	bye.AppendHeader(sipgosip.NewHeader("User-Agent", d.s.cfg.UserAgent))
+	bye.AppendHeader(sipgosip.NewHeader("User-Agent", d.s.userAgent()))
 	res, err := d.do(ctx, bye)
 	if err != nil {
 		return err

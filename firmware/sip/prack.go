@@ -194,7 +194,7 @@ func (l *Leg) prack(d *uacDialog, r *sipgosip.Response, seen prackTracker) {
 	early.established(r)
 	req := early.request(sipgosip.PRACK, d.cseq.Add(1))
 	req.AppendHeader(sipgosip.NewHeader("RAck", rack{rseq: rseq, cseq: d.invite.CSeq().SeqNo, method: "INVITE"}.String()))
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.userAgent()))
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
 		defer cancel()

@@ -348,7 +348,7 @@ func (n *referNotifier) send(f sipfrag) error {
 	req.AppendHeader(sipgosip.NewHeader("Subscription-State", state))
 	req.AppendHeader(n.l.s.contactHeader("", req.Transport()))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", n.l.s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", n.l.s.userAgent()))
 	req.SetBody([]byte(sipfragBody(f.code, f.reason)))
 	// Not the leg's context: the final NOTIFY goes out while the box is
 	// hanging the transferrer up (Hangup waits for it).

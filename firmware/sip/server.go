@@ -97,7 +97,7 @@ type Config struct {
 	// the listen IP (or the first non-loopback address when listening on all).
 	PublicHost string
 	Realm      string // digest realm; default "ringbox"
-	UserAgent  string // User-Agent and Server header; default "Ringbox"
+	UserAgent  string // User-Agent and Server header until Reload gives the site's; default "Ringbox"
 	Lookup     func(ext string) (Account, bool)
 	Site       func() *site.Site
 	Media      *media.Engine
@@ -161,11 +161,12 @@ type Config struct {
 
 // Server is the SIP edge.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	host string     // public host for Via/Contact
-	ip   netip.Addr // listen IP when specific: requests leave from it
-	port int
+	cfg   Config
+	log   *slog.Logger
+	agent atomic.Pointer[string] // User-Agent and Server header: site system.sip_user_agent (userAgent)
+	host  string                 // public host for Via/Contact
+	ip    netip.Addr             // listen IP when specific: requests leave from it
+	port  int
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -213,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Realm = "ringbox"
 	}
 	if cfg.UserAgent == "" {
-		cfg.UserAgent = "Ringbox"
+		cfg.UserAgent = site.DefaultSIPUserAgent
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -260,6 +261,7 @@ func New(cfg Config) (*Server, error) {
 		stop:     make(chan struct{}),
 		runDone:  make(chan struct{}),
 	}
+	s.setUserAgent(cfg.UserAgent)
 	s.host = cfg.PublicHost
 	if s.host == "" {
 		s.host = ap.Addr().String()
@@ -527,8 +529,24 @@ func (s *Server) Registrations() []Registration { return s.reg.list() }
 func (s *Server) TrunkStates() []TrunkState { return s.trunks.list() }
 
 // Reload applies a new site: trunk registrations are started, restarted
-// or stopped as their configuration changed.
-func (s *Server) Reload(st *site.Site) { s.trunks.reload(st) }
+// or stopped as their configuration changed, and the User-Agent the box
+// sends is the site's from the next message.
+func (s *Server) Reload(st *site.Site) {
+	if st != nil {
+		s.setUserAgent(st.System.UserAgent())
+	}
+	s.trunks.reload(st)
+}
+
+// userAgent is the User-Agent and Server header the box sends.
+func (s *Server) userAgent() string { return *s.agent.Load() }
+
+func (s *Server) setUserAgent(ua string) {
+	if ua == "" {
+		ua = site.DefaultSIPUserAgent
+	}
+	s.agent.Store(&ua)
+}
 
 // AuthFailures returns how many failed authentications each source address
 // has made since start, for the ban list.
@@ -572,7 +590,7 @@ func (s *Server) newResponse(req *sipgosip.Request, code int, reason string, bod
 			}
 		}
 	}
-	res.AppendHeader(sipgosip.NewHeader("Server", s.cfg.UserAgent))
+	res.AppendHeader(sipgosip.NewHeader("Server", s.userAgent()))
 	return res
 }
 

@@ -490,7 +490,7 @@ func (l *Leg) refreshOnce(method sipgosip.RequestMethod, interval time.Duration)
 		transport = l.inv.Transport()
 	} else {
 		req = d.request(method, d.cseq.Add(1))
-		req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.cfg.UserAgent))
+		req.AppendHeader(sipgosip.NewHeader("User-Agent", l.s.userAgent()))
 		transport = d.transport
 	}
 	req.AppendHeader(l.s.contactHeader("", transport))

@@ -180,7 +180,7 @@ func (s *Server) addNotifyHeaders(req *sipgosip.Request, pkg *eventPackage, user
 	req.AppendHeader(sipgosip.NewHeader("Event", event))
 	req.AppendHeader(sipgosip.NewHeader("Subscription-State", state))
 	req.AppendHeader(sipgosip.NewHeader("Allow-Events", pkg.name))
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.userAgent()))
 	req.AppendHeader(sipgosip.NewHeader("Content-Type", pkg.contentType))
 	req.SetBody(body)
 	s.setLaddr(req)

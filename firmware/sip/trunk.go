@@ -290,7 +290,7 @@ func (ts *trunkSession) register(ctx context.Context, expires int) (time.Duratio
 	ts.cseq++
 	req.AppendHeader(s.contactHeader(user, transport))
 	req.AppendHeader(sipgosip.NewHeader("Expires", strconv.Itoa(expires)))
-	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.cfg.UserAgent))
+	req.AppendHeader(sipgosip.NewHeader("User-Agent", s.userAgent()))
 
 	cli := s.client(transport)
 	rctx, cancel := context.WithTimeout(ctx, 32*time.Second)

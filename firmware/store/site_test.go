@@ -43,7 +43,7 @@ func fullSite() *site.Site {
 			SIPUserAgent: "Acme PBX", MaxSetupPerSource: 4, MaxCallsPerSource: 9,
 			SIPBanFailures: 4, SIPBanWindow: dur("20m"), SIPBanTime: dur("2h"), SIPTrusted: []string{"192.168.1.0/24", "10.8.0.7"},
 			MediaTimeout: dur("45s"),
-			SMTP: &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
+			SMTP:         &site.SMTP{Host: "mail.example.com:587", From: "pbx@example.com", Username: "pbx", Password: "smtp-secret"},
 		},
 		Extensions: []site.Extension{
 			{Number: "101", Name: "Bob Smith", Secret: "change-me-101", Voicemail: true, Email: "bob@example.com",
