@@ -139,7 +139,8 @@ type serveOpt struct {
 	data     string
 	rtpPorts string
 	extra    []string
-	sipPort  int // 0: a free port (a test that restarts the box may keep its port)
+	sipPort  int      // 0: a free port (a test that restarts the box may keep its port)
+	env      []string // more environment, e.g. SSL_CERT_FILE: the system roots of a box that trusts a test carrier
 }
 
 // serve starts ringbox serve and waits until /api/v1/health answers.
@@ -164,6 +165,9 @@ func startServe(t *testing.T, o serveOpt) *appliance {
 	}
 	args = append(args, o.extra...)
 	a.cmd = exec.Command(binPath, args...)
+	if o.env != nil {
+		a.cmd.Env = append(os.Environ(), o.env...)
+	}
 	pr, pw := io.Pipe()
 	a.cmd.Stdout, a.cmd.Stderr = pw, pw
 	if err := a.cmd.Start(); err != nil {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
+	"ringbox/firmware/tlscert"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +167,124 @@ func receivedMessages(log string) string {
 		}
 	}
 	return out.String()
+}
+
+// tlsTrunkSite has Alice on a plain phone and a carrier reached over TLS
+// at 127.0.0.2:port, with srtp as given ("" for the default).
+func tlsTrunkSite(port int, srtp string) string {
+	media := ""
+	if srtp != "" {
+		media = ", srtp: " + srtp
+	}
+	return fmt.Sprintf(`version: 1
+system: {name: TLS trunk, timezone: UTC, office_number: "+15551230000"}
+extensions:
+  - {number: "101", name: Alice, secret: "alice-secret-101"}
+trunks:
+  - {id: carrier, host: "127.0.0.2:%d", transport: tls%s}
+outbound:
+  - {pattern: "+1212NXXXXXX", trunks: [carrier], permission: national}
+inbound:
+  - {match: "+15551230001", to: "extension:101"}
+`, port, media)
+}
+
+// startBaresipTLSCarrier is a carrier on 127.0.0.2 that takes calls to
+// +12125550142 and makes calls over TLS with the certificate in certFile
+// (certificate and key), its audio as mediaenc says ("srtp-mand", or ""
+// for plain RTP).
+func startBaresipTLSCarrier(t *testing.T, certFile, mediaenc string, rtpLo int, toneHz float64) *baresip {
+	t.Helper()
+	enc := ""
+	if mediaenc != "" {
+		enc = ";mediaenc=" + mediaenc
+	}
+	// baresip answers only calls to its own user: the number called.
+	acct := fmt.Sprintf("<sip:+12125550142@127.0.0.2;transport=tls>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA%s\n", enc)
+	return startBaresipConf(t, "127.0.0.2", "carrier", acct, rtpLo, toneHz, 8000, "module srtp.so\nsip_certificate "+certFile+"\n")
+}
+
+// carrierCertificate makes the carrier's certificate for 127.0.0.2 and
+// returns the file baresip serves it from (certificate and key) and the
+// file the box trusts it from (the certificate alone: the box's system
+// roots, as SSL_CERT_FILE).
+func carrierCertificate(t *testing.T) (served, trusted string) {
+	t.Helper()
+	certPEM, keyPEM, err := tlscert.Generate([]string{"carrier.example"}, []netip.Addr{netip.MustParseAddr("127.0.0.2")}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	served, trusted = filepath.Join(dir, "carrier.pem"), filepath.Join(dir, "roots.pem")
+	if err := os.WriteFile(served, append(append([]byte{}, certPEM...), keyPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trusted, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return served, trusted
+}
+
+// TestTLSTrunkWithBaresipCarrier: a carrier reached over TLS (baresip,
+// its certificate verified by the box), both ways. With the default srtp
+// the call out is SRTP to the carrier and plain RTP to the office phone,
+// and both hear each other; the carrier's call in over TLS reaches the
+// phone. A carrier that encrypts signalling only refuses the default
+// RTP/SAVP offer, and is called with plain RTP once the trunk says
+// srtp: off.
+func TestTLSTrunkWithBaresipCarrier(t *testing.T) {
+	t.Parallel()
+	served, trusted := carrierCertificate(t)
+	for _, tc := range []struct {
+		srtp, mediaenc string
+		works          bool
+	}{{"", "srtp-mand", true}, {"", "", false}, {"off", "", true}} {
+		t.Run(fmt.Sprintf("srtp=%q,carrier=%q", tc.srtp, tc.mediaenc), func(t *testing.T) {
+			carrier := startBaresipTLSCarrier(t, served, tc.mediaenc, mediaPorts(t, 100), 1200)
+			a := startServe(t, serveOpt{site: writeSite(t, tlsTrunkSite(carrier.sip+1, tc.srtp)), env: []string{"SSL_CERT_FILE=" + trusted}})
+			box := fmt.Sprintf("127.0.0.1:%d", a.sipPort)
+			alice := startBaresip(t, "101", "alice-secret-101", box, mediaPorts(t, 100), 700)
+			if !alice.waitRegistered(10 * time.Second) {
+				t.Fatal("alice's phone did not register")
+			}
+
+			alice.command("dial", "sip:+12125550142@"+box)
+			if !tc.works {
+				if _, ok := alice.waitEvent("CALL_CLOSED", 15*time.Second); !ok {
+					t.Fatal("alice's call to a carrier refusing SRTP did not end")
+				}
+				if r := a.waitCDR(a.token("admin"), 1)[0]; !r.Answer.IsZero() || r.Trunk != "carrier" {
+					t.Errorf("CDR %+v, want an unanswered call through carrier", r)
+				}
+				return
+			}
+			if _, ok := carrier.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+				t.Fatalf("the call over the TLS trunk was not answered\n%s", a.log())
+			}
+			time.Sleep(4 * time.Second)
+			alice.command("hangup", "")
+			if _, ok := carrier.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+				t.Error("the carrier never heard alice hang up")
+			}
+			time.Sleep(500 * time.Millisecond) // sndfile closes its files
+			alice.heard(t, 1200, 2)
+			carrier.heard(t, 700, 2)
+			if srtp := carrier.outputContains("SRTP is Enabled"); srtp != (tc.srtp == "") {
+				t.Errorf("the carrier's SRTP in use: %v, want %v", srtp, tc.srtp == "")
+			}
+			if r := a.waitCDR(a.token("admin"), 1)[0]; r.Trunk != "carrier" || r.Cause != "normal" {
+				t.Errorf("CDR trunk %q cause %q, want carrier, normal (%+v)", r.Trunk, r.Cause, r)
+			}
+
+			// The carrier calls the office's number over TLS.
+			carrier.command("dial", fmt.Sprintf("sip:+15551230001@127.0.0.1:%d;transport=tls", a.sipPort+1))
+			if _, ok := alice.waitEvent("CALL_ESTABLISHED", 15*time.Second); !ok {
+				t.Fatalf("the carrier's call over TLS did not reach alice\n%s", a.log())
+			}
+			carrier.command("hangup", "")
+			if _, ok := alice.waitEvent("CALL_CLOSED", 10*time.Second); !ok {
+				t.Error("alice never heard the carrier hang up")
+			}
+		})
+	}
 }
