@@ -142,12 +142,13 @@ func (h quietHandler) WithGroup(name string) slog.Handler {
 type edgeListener struct {
 	net.Listener
 	admit       func(netip.Addr) (func(), bool)
+	closed      func(netip.AddrPort) // told of each connection's end
 	idle, first time.Duration
 }
 
 func (s *Server) wrapTCP(l net.Listener) net.Listener {
 	e := s.cfg.Edge
-	return &edgeListener{Listener: l, admit: e.AdmitConn,
+	return &edgeListener{Listener: l, admit: e.AdmitConn, closed: s.frames.forget,
 		idle: cmpDur(e.TCPIdle, MaxExpires*time.Second+32*time.Second), first: cmpDur(e.TCPFirst, 30*time.Second)}
 }
 
@@ -164,18 +165,23 @@ func (l *edgeListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		var src netip.AddrPort
+		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			src = a.AddrPort()
+			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		}
 		release := func() {}
 		if l.admit != nil {
-			var src netip.Addr
-			if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-				src = a.AddrPort().Addr().Unmap()
-			}
-			r, ok := l.admit(src)
+			r, ok := l.admit(src.Addr())
 			if !ok {
 				c.Close() // over the per-source limit, or banned
 				continue
 			}
 			release = r
+		}
+		if l.closed != nil {
+			admitted := release
+			release = func() { admitted(); l.closed(src) }
 		}
 		return &idleConn{Conn: c, idle: l.idle, first: l.first, release: release}, nil
 	}

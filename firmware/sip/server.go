@@ -187,6 +187,7 @@ type Server struct {
 	dialer     *Dialer
 	subs       *notifier // SUBSCRIBE/NOTIFY of every event package (subscribe.go)
 	lastSrc    lastSource
+	frames     streamFrames // where each message begins on TCP and TLS (tcpframe.go)
 	caps       *inboundCaps // inbound calls per trunk and per source (trunkid.go)
 
 	draining  atomic.Bool
@@ -356,13 +357,23 @@ func (s *Server) readFilter(p sipgosip.TransportReadProps, data []byte) ([]byte,
 		src, _ = netip.ParseAddrPort(p.RemoteAddr.String())
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	s.lastSrc.set(sipgosip.IsReliable(p.Transport), src.Addr())
-	if s.cfg.ReadFilter == nil || s.cfg.ReadFilter(src, data) {
+	reliable := sipgosip.IsReliable(p.Transport)
+	s.lastSrc.set(reliable, src.Addr())
+	if s.cfg.ReadFilter == nil {
 		return data, nil
 	}
-	if sipgosip.IsReliable(p.Transport) {
-		// A stream cannot skip part of itself: drop the connection.
-		return nil, fmt.Errorf("read filter refused %s", src)
+	if reliable {
+		// Every message of the read is judged, not only the first; a
+		// stream cannot skip part of itself, so a refusal drops the
+		// connection.
+		if !s.frames.headers(src, data, func(h []byte) bool { return s.cfg.ReadFilter(src, h) }) {
+			s.frames.forget(src)
+			return nil, fmt.Errorf("read filter refused %s", src)
+		}
+		return data, nil
+	}
+	if s.cfg.ReadFilter(src, data) {
+		return data, nil
 	}
 	return nil, nil
 }
