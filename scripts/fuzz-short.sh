@@ -15,7 +15,7 @@ scale=${1:-1}
 # costs more than its fuzzing, so each package is built once
 # (go test -c -fuzz) and its binary runs each of its targets.
 targets=(
-  "firmware/sip: FuzzServerDatagram=1500"                     # SIP through sipgo's parser and our handlers
+  "firmware/sip: FuzzServerDatagram=1500 FuzzStreamFrames=8000" # SIP through sipgo's parser and our handlers; TCP streams framed
   "firmware/media: FuzzParseSDP=30000 FuzzRTPEvents=30000"    # SDP, RTP and RFC 4733 events
   "firmware/site: FuzzParse=15000"                            # the site file, parsed and validated
   "web: FuzzConsoleForm=150 FuzzUploads=300 FuzzSiteImport=400" # console forms, uploads, site import

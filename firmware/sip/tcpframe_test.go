@@ -120,3 +120,46 @@ func TestTCPPipelinedGuessesAreLimited(t *testing.T) {
 		t.Error("no rate drop counted")
 	}
 }
+
+// FuzzStreamFrames: whatever a TCP peer sends, however the reads split
+// it, the framer never panics, judges the same header blocks as when the
+// bytes come in one read, and keeps at most the bounded state.
+func FuzzStreamFrames(f *testing.F) {
+	f.Add([]byte("REGISTER sip:box SIP/2.0\r\nContent-Length: 3\r\n\r\nabcOPTIONS sip:box SIP/2.0\r\n\r\n"), uint16(10), uint16(40))
+	f.Add([]byte("\r\n\r\nSIP/2.0 200 OK\r\nl: 0\r\n\r\n"), uint16(1), uint16(2))
+	f.Add([]byte("INVITE x\r\nContent-Length: 99999999\r\n\r\n"), uint16(0), uint16(0))
+	src := netip.MustParseAddrPort("192.0.2.7:5060")
+	f.Fuzz(func(t *testing.T, data []byte, a, b uint16) {
+		collect := func(parts ...[]byte) ([]string, bool) {
+			var fr streamFrames
+			var got []string
+			for _, p := range parts {
+				if !fr.headers(src, p, func(h []byte) bool { got = append(got, string(h)); return true }) {
+					return got, false
+				}
+			}
+			if st := fr.conns[src]; st != nil && len(st.head) > maxFrameHead {
+				t.Fatalf("state holds a %d-byte header", len(st.head))
+			}
+			return got, true
+		}
+		i := min(int(a), len(data))
+		j := min(max(i, int(b)), len(data))
+		whole, okWhole := collect(data)
+		split, okSplit := collect(data[:i], data[i:j], data[j:])
+		if okWhole != okSplit {
+			// A refusal may come at a different read; the blocks judged
+			// before it must still agree.
+			n := min(len(whole), len(split))
+			whole, split = whole[:n], split[:n]
+		}
+		if len(whole) != len(split) {
+			t.Fatalf("one read judged %d blocks, split at %d/%d %d", len(whole), i, j, len(split))
+		}
+		for k := range whole {
+			if whole[k] != split[k] {
+				t.Fatalf("block %d differs: %q vs %q", k, whole[k], split[k])
+			}
+		}
+	})
+}
