@@ -78,7 +78,37 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
-	box := startBox(t, bin, data, sitePath, sipPort, httpPort)
+	// RINGBOX_SOAK_PROFILES=DIR keeps two heap profiles of the box there,
+	// at the end of the warm-up and at the end (go tool pprof -base).
+	profiles := os.Getenv("RINGBOX_SOAK_PROFILES")
+	var extra []string
+	debugAddr := ""
+	if profiles != "" {
+		debugAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		extra = append(extra, "--debug-addr", debugAddr)
+	}
+	box := startBox(t, bin, data, sitePath, sipPort, httpPort, extra...)
+	heapProfile := func(name string) {
+		if profiles == "" {
+			return
+		}
+		resp, err := box.client.Get("http://" + debugAddr + "/debug/pprof/heap?gc=1")
+		if err != nil {
+			t.Errorf("heap profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("%s", resp.Status)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(profiles, name), body, 0o644)
+		}
+		if err != nil {
+			t.Errorf("heap profile %s: %v", name, err)
+		}
+	}
 	admin := token(t, bin, data)
 	for _, ag := range []string{"a1", "a2", "a3", "a4", "a5", "a6"} {
 		if code, body := box.do("POST", "/api/v1/agents/"+ag+"/login", admin, "", "{}"); code != 200 {
@@ -158,7 +188,12 @@ func TestSoak(t *testing.T) {
 		defer wg.Done()
 		tick := time.NewTicker(sampleEvery(dur))
 		defer tick.Stop()
+		warmed := false
 		for {
+			if at := time.Since(start); !warmed && at >= max(dur/4, 30*time.Second) {
+				heapProfile("heap-warm.pb.gz")
+				warmed = true
+			}
 			s, err := box.sample(time.Since(start))
 			if err != nil {
 				sampleErr = err
@@ -207,6 +242,7 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sampling: %v", err)
 	}
+	heapProfile("heap-end.pb.gz")
 	samples = append(samples, last)
 
 	// Every call has its CDR, and the calls that reached an agent say so.
@@ -248,6 +284,7 @@ func TestSoak(t *testing.T) {
 		unit float64
 	}{
 		{"rss_mib", func(s sample) float64 { return float64(s.rss) / (1 << 20) }, 8, 1},
+		{"heap_mib", func(s sample) float64 { return float64(s.heap) / (1 << 20) }, 8, 1},
 		{"goroutines", func(s sample) float64 { return float64(s.goroutines) }, 16, 1},
 		{"fds", func(s sample) float64 { return float64(s.fds) }, 8, 1},
 	} {
@@ -269,9 +306,9 @@ func TestSoak(t *testing.T) {
 	t.Log("\n" + report.String())
 	if p := os.Getenv("RINGBOX_SOAK_REPORT"); p != "" {
 		var series strings.Builder
-		series.WriteString("t_s,rss_kib,goroutines,fds\n")
+		series.WriteString("t_s,rss_kib,heap_kib,goroutines,fds\n")
 		for _, s := range samples {
-			fmt.Fprintf(&series, "%.0f,%d,%d,%d\n", s.at.Seconds(), s.rss>>10, s.goroutines, s.fds)
+			fmt.Fprintf(&series, "%.0f,%d,%d,%d,%d\n", s.at.Seconds(), s.rss>>10, s.heap>>10, s.goroutines, s.fds)
 		}
 		os.WriteFile(p, []byte(report.String()+"\n"+series.String()), 0o644)
 	}
@@ -407,13 +444,14 @@ type box struct {
 	out    bytes.Buffer
 }
 
-func startBox(t *testing.T, bin, data, site string, sipPort, httpPort int) *box {
+func startBox(t *testing.T, bin, data, site string, sipPort, httpPort int, extra ...string) *box {
 	b := &box{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", httpPort), done: make(chan struct{}),
 		client: &http.Client{Timeout: 10 * time.Second}}
 	// The box's defaults: only where it listens, its data and site, and the
 	// simulated board differ from a real start.
 	b.cmd = exec.Command(bin, "serve", "--data", data, "--board", "sim", "--site", site,
 		"--sip", fmt.Sprintf("127.0.0.1:%d", sipPort), "--http", fmt.Sprintf("127.0.0.1:%d", httpPort))
+	b.cmd.Args = append(b.cmd.Args, extra...)
 	pr, pw := io.Pipe()
 	b.cmd.Stdout, b.cmd.Stderr = pw, pw
 	if err := b.cmd.Start(); err != nil {
@@ -507,6 +545,7 @@ func (b *box) login(login, password string) (int, string, string) {
 type sample struct {
 	at         time.Duration
 	rss        int64 // bytes
+	heap       int64 // the Go heap in use, bytes: RSS less it is SQLite's page caches and the runtime
 	goroutines int
 	fds        int
 }
@@ -538,6 +577,9 @@ func (b *box) sample(at time.Duration) (sample, error) {
 	for _, l := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(l, "go_goroutines "); ok {
 			s.goroutines, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+		if v, ok := strings.CutPrefix(l, "go_memstats_heap_inuse_bytes "); ok {
+			s.heap, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		}
 	}
 	if s.rss == 0 || s.goroutines == 0 {
