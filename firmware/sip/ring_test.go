@@ -15,7 +15,16 @@ import (
 
 // busyPhone answers every INVITE on port with 486 Busy Here at once, as a
 // phone already on a call does, until the test ends.
-func busyPhone(t *testing.T, port int) {
+func busyPhone(t *testing.T, port int) { scriptedPhone(t, port, "486 Busy Here") }
+
+// vanishingPhone answers every INVITE on port with 180 Ringing and then
+// never says anything again, not even to a CANCEL: a phone unplugged while
+// it rang.
+func vanishingPhone(t *testing.T, port int) { scriptedPhone(t, port, "180 Ringing") }
+
+// scriptedPhone answers every INVITE on port with status and nothing else
+// to anything (the ACK of a final status, a CANCEL), until the test ends.
+func scriptedPhone(t *testing.T, port int, status string) {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
@@ -30,12 +39,9 @@ func busyPhone(t *testing.T, port int) {
 			if err != nil {
 				return
 			}
-			req := string(buf[:n])
-			if !strings.HasPrefix(req, "INVITE ") {
-				continue // the ACK of our 486
+			if req := string(buf[:n]); strings.HasPrefix(req, "INVITE ") {
+				c.WriteToUDP([]byte(reply(parseRaw(req), status, "", "")), from)
 			}
-			r := parseRaw(req)
-			c.WriteToUDP([]byte(reply(r, "486 Busy Here", "", "")), from)
 		}
 	})
 }
@@ -82,34 +88,6 @@ func TestFastBusyHuntRingsTheNextMember(t *testing.T) {
 			t.Fatalf("run %d: the answered leg did not end", i)
 		}
 	}
-}
-
-// vanishingPhone answers every INVITE on port with 180 Ringing and then
-// never says anything again, not even to a CANCEL: a phone unplugged while
-// it rang.
-func vanishingPhone(t *testing.T, port int) {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { c.Close(); wg.Wait() })
-	wg.Go(func() {
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := c.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			req := string(buf[:n])
-			if !strings.HasPrefix(req, "INVITE ") {
-				continue // gone: the CANCEL goes unanswered
-			}
-			r := parseRaw(req)
-			c.WriteToUDP([]byte(reply(r, "180 Ringing", "", "")), from)
-		}
-	})
 }
 
 // TestCancelledBranchOfAVanishedPhoneEnds: a phone rings (180) and
