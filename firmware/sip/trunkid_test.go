@@ -265,9 +265,13 @@ func TestTrunkInboundCaps(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "the held calls to end", func() bool { s, c := env.s.caps.usage("trunk carrier"); return s == 0 && c == 0 })
 	// Answered and acknowledged calls leave set-up but stay in progress.
-	u.answered("up1")
-	u.answered("up2")
-	u.answered("up3")
+	// Each ACK is taken on a goroutine of its own, after answered has
+	// sent it: the next INVITE waits for it, or it could still count as
+	// in set-up (two of them reach the set-up cap of 2).
+	for _, id := range []string{"up1", "up2", "up3"} {
+		u.answered(id)
+		waitFor(t, 5*time.Second, id+" acknowledged", func() bool { s, _ := env.s.caps.usage("trunk carrier"); return s == 0 })
+	}
 	waitFor(t, 5*time.Second, "three acknowledged calls: none in set-up, three in progress", func() bool {
 		s, c := env.s.caps.usage("trunk carrier")
 		return s == 0 && c == 3
