@@ -366,7 +366,7 @@ func (s *Server) readFilter(p sipgosip.TransportReadProps, data []byte) ([]byte,
 		// Every message of the read is judged, not only the first; a
 		// stream cannot skip part of itself, so a refusal drops the
 		// connection.
-		if !s.frames.headers(src, data, func(h []byte) bool { return s.cfg.ReadFilter(src, h) }) {
+		if !s.frames.headers(src, data, s.cfg.ReadFilter) {
 			s.frames.forget(src)
 			return nil, fmt.Errorf("read filter refused %s", src)
 		}

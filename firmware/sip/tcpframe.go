@@ -40,13 +40,13 @@ const (
 
 var crlf2 = []byte("\r\n\r\n")
 
-// headers calls judge with each header block that ends in data, in order
+// headers calls judge with src and each header block that ends in data, in order
 // (the request or status line and the headers, without the body). It
 // returns false as soon as judge does, or when the stream carries a
 // message the box would not read (a header block over 64 KiB, a body over
 // 1 MiB, an unreadable Content-Length); the caller then ends the
 // connection.
-func (f *streamFrames) headers(src netip.AddrPort, data []byte, judge func(header []byte) bool) bool {
+func (f *streamFrames) headers(src netip.AddrPort, data []byte, judge func(src netip.AddrPort, header []byte) bool) bool {
 	f.mu.Lock()
 	var cur frame
 	if st, ok := f.conns[src]; ok {
@@ -81,7 +81,7 @@ func (f *streamFrames) headers(src netip.AddrPort, data []byte, judge func(heade
 			break
 		}
 		cur.head = nil
-		if !judge(block) {
+		if !judge(src, block) {
 			return false
 		}
 		n, ok := contentLength(block)

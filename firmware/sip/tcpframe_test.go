@@ -32,7 +32,7 @@ func TestStreamFramesEveryMessageOnce(t *testing.T) {
 			b = min(max(a, b), len(stream))
 			var f streamFrames
 			var got []string
-			judge := func(h []byte) bool {
+			judge := func(_ netip.AddrPort, h []byte) bool {
 				line, _, _ := strings.Cut(string(h), "\r\n")
 				got = append(got, line)
 				if !strings.HasSuffix(string(h), "\r\n\r\n") {
@@ -62,7 +62,7 @@ func TestStreamFramesEveryMessageOnce(t *testing.T) {
 
 func TestStreamFramesRefusals(t *testing.T) {
 	src := netip.MustParseAddrPort("192.0.2.7:5060")
-	yes := func([]byte) bool { return true }
+	yes := func(netip.AddrPort, []byte) bool { return true }
 	var f streamFrames
 	if f.headers(src, []byte("INVITE sip:x SIP/2.0\r\nContent-Length: 99999999\r\n\r\n"), yes) {
 		t.Error("a 100 MB body was accepted")
@@ -76,7 +76,7 @@ func TestStreamFramesRefusals(t *testing.T) {
 	}
 	f.forget(src)
 	second := 0
-	judge := func(h []byte) bool { second++; return second < 2 }
+	judge := func(_ netip.AddrPort, h []byte) bool { second++; return second < 2 }
 	if f.headers(src, []byte("OPTIONS sip:x SIP/2.0\r\n\r\nOPTIONS sip:x SIP/2.0\r\n\r\n"), judge) || second != 2 {
 		t.Errorf("the second message's refusal: judged %d", second)
 	}
@@ -134,7 +134,7 @@ func FuzzStreamFrames(f *testing.F) {
 			var fr streamFrames
 			var got []string
 			for _, p := range parts {
-				if !fr.headers(src, p, func(h []byte) bool { got = append(got, string(h)); return true }) {
+				if !fr.headers(src, p, func(_ netip.AddrPort, h []byte) bool { got = append(got, string(h)); return true }) {
 					return got, false
 				}
 			}
