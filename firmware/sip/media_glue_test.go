@@ -140,16 +140,22 @@ func TestBridgeRecordedAndHear(t *testing.T) {
 	for i := 0; i+1 < n; i += 2 {
 		left, right = append(left, buf[i]), append(right, buf[i+1])
 	}
-	// The tone lasts 2 s from the start of the call: look at 0.5-1.5 s.
+	// The tone lasts 2 s from the start of the call; the echo comes back
+	// later, the more so on a busy machine. Each channel must hold it for
+	// a whole second somewhere: the best second, in quarter steps.
 	if len(left) < 12000 {
 		t.Fatalf("recording has %d frames", len(left))
 	}
 	for _, ch := range []struct {
 		name string
 		pcm  []int16
-	}{{"left (caller)", left[4000:12000]}, {"right (callee's echo)", right[4000:12000]}} {
-		if s := goertzelShare(ch.pcm, 1004, 8000); s < 0.5 {
-			t.Errorf("%s: 1004 Hz holds %.2f of the energy, want the tone", ch.name, s)
+	}{{"left (caller)", left}, {"right (callee's echo)", right}} {
+		best := 0.0
+		for off := 0; off+8000 <= len(ch.pcm); off += 2000 {
+			best = max(best, goertzelShare(ch.pcm[off:off+8000], 1004, 8000))
+		}
+		if best < 0.5 {
+			t.Errorf("%s: 1004 Hz holds at most %.2f of the energy of any second, want the tone", ch.name, best)
 		}
 	}
 }
